@@ -1,0 +1,47 @@
+# Every target that needs the project depends on `install`, so each one works as the first
+# command on a fresh machine. The virtual environment is rebuilt when pyproject.toml changes.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install compile-messages test lint demo run messages clean
+
+install: $(STAMP) compile-messages
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Compiled catalogs (.mo) are build products, never committed.
+compile-messages: $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy --domain messages --directory locales --statistics 2>&1 | grep -v '^$$' || true
+	@$(BIN)/python -c "import sys; from pathlib import Path; missing=[str(p) for p in Path('locales').glob('*/LC_MESSAGES/messages.po') if not p.with_suffix('.mo').exists()]; sys.exit('catalogs not compiled: ' + ', '.join(missing) if missing else 0)"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install lint
+	$(BIN)/python -m pytest
+
+demo: install
+	$(BIN)/wegwijzer chat --as family --lang nl
+
+run: install
+	$(BIN)/wegwijzer run
+
+# Extract every translatable text (code and flows) into locales/messages.pot and merge it into
+# each language's messages.po. Translators then edit the .po files (see README, "Translating").
+messages: install
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords Text --no-location --sort-output \
+		--project Wegwijzer --copyright-holder "Wegwijzer contributors" \
+		--output-file locales/messages.pot bot flows
+	$(BIN)/pybabel update --input-file locales/messages.pot --domain messages --output-dir locales \
+		--no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	find locales -name '*.mo' -delete

@@ -1,0 +1,85 @@
+"""Settings of a deployment, read once from the environment and passed down.
+
+Nothing in the project reads `os.environ` but this module, and nothing here runs at import
+time: `Settings.from_env()` is called by the entry points (CLI, bot, tests) and the result is
+handed to whatever needs it. Every setting is listed in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Flag levels, most serious first; the order is used for sorting and escalation.
+FLAG_LEVELS = ("urgent", "high", "medium", "low")
+
+# Response times per level. domain.md: "high within 24 hours, medium within 3 days, low within
+# a week" (country practice, not verified) and urgent within the hour; keep them configurable.
+DEFAULT_FLAG_DUE = {
+    "urgent": timedelta(hours=1),
+    "high": timedelta(hours=24),
+    "medium": timedelta(days=3),
+    "low": timedelta(days=7),
+}
+
+
+class ConfigError(ValueError):
+    """A setting has a value the bot cannot work with; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///wegwijzer.db"
+    flows_dir: Path = PROJECT_ROOT / "flows"
+    locales_dir: Path = PROJECT_ROOT / "locales"
+    default_language: str = "nl"
+    timezone: str = "Europe/Amsterdam"
+    # Emergency numbers are deployment configuration (domain.md): defaults for the Netherlands.
+    emergency_number: str = "112"
+    advice_line: str = "Veilig Thuis 0800-2000"
+    # Until schedules exist, a check-in is followed by the next one after this many days.
+    checkin_interval_days: int = 7
+    flag_due: Mapping[str, timedelta] = field(default_factory=lambda: dict(DEFAULT_FLAG_DUE))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        defaults = cls()
+        flag_due = dict(defaults.flag_due)
+        for level in FLAG_LEVELS:
+            name = f"FLAG_DUE_{level.upper()}_HOURS"
+            if name in env:
+                flag_due[level] = timedelta(hours=_number(env, name))
+        return cls(
+            database_url=env.get("DATABASE_URL", defaults.database_url),
+            flows_dir=Path(env.get("WEGWIJZER_FLOWS", defaults.flows_dir)),
+            locales_dir=Path(env.get("WEGWIJZER_LOCALES", defaults.locales_dir)),
+            default_language=env.get("DEFAULT_LANGUAGE", defaults.default_language),
+            timezone=env.get("TIMEZONE", defaults.timezone),
+            emergency_number=env.get("EMERGENCY_NUMBER", defaults.emergency_number),
+            advice_line=env.get("ADVICE_LINE", defaults.advice_line),
+            checkin_interval_days=int(
+                _number(env, "CHECKIN_INTERVAL_DAYS", defaults.checkin_interval_days)
+            ),
+            flag_due=flag_due,
+        )
+
+
+def _number(env: Mapping[str, str], name: str, default: float | None = None) -> float:
+    raw = env.get(name)
+    if raw is None:
+        if default is None:
+            raise ConfigError(f"{name} is not set")
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than zero")
+    return value

@@ -1,0 +1,84 @@
+"""Evaluating conditions and scores against the answers of a run.
+
+Conditions use three-valued logic: a comparison on a question not yet answered, or on a
+score not yet complete, is *unknown* (None), and `and`/`or`/`not` follow Kleene's rules. A
+route is taken only when its condition is true; a flag rule fires only when its condition
+is true — so "WHO-5 below 13" waits until all five items are answered instead of firing on
+a half-finished score, while "any item at 0 or 1" can fire as soon as that item is in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .model import Condition, Flow
+
+Facts = Mapping[str, object]
+
+
+def evaluate(condition: Condition, answers: Facts, scores: Facts) -> bool | None:
+    if condition.and_ is not None:
+        results = [evaluate(child, answers, scores) for child in condition.and_]
+        if False in results:
+            return False
+        return None if None in results else True
+    if condition.or_ is not None:
+        results = [evaluate(child, answers, scores) for child in condition.or_]
+        if True in results:
+            return True
+        return None if None in results else False
+    if condition.not_ is not None:
+        result = evaluate(condition.not_, answers, scores)
+        return None if result is None else not result
+    facts, name = (answers, condition.answer) if condition.answer else (scores, condition.score)
+    if condition.operator == "answered":
+        return (name in facts) is condition.answered
+    if name not in facts:
+        return None
+    return _compare(facts[name], condition.operator, condition.operand)
+
+
+def _compare(value: object, operator: str | None, operand: object) -> bool:
+    if operator == "equals":
+        return _same(value, operand)
+    if operator == "in":
+        return any(_same(value, candidate) for candidate in operand)
+    # Ordering comparisons: the loader allows them only on numeric questions and scores.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if operator == "lt":
+        return value < operand
+    if operator == "le":
+        return value <= operand
+    if operator == "gt":
+        return value > operand
+    if operator == "ge":
+        return value >= operand
+    raise ValueError(f"unknown operator {operator!r}")
+
+
+def _same(value: object, operand: object) -> bool:
+    # `True == 1` in Python; an answer "yes" must never match a scale value 1.
+    if isinstance(value, bool) or isinstance(operand, bool):
+        return type(value) is type(operand) and value == operand
+    return value == operand
+
+
+def compute_scores(flow: Flow, answers: Facts) -> dict[str, float]:
+    """Every declared score whose answers are all in; incomplete scores are left out."""
+    scores: dict[str, float] = {}
+    for name, score in flow.scores.items():
+        if all(key in answers for key in score.sum):
+            scores[name] = sum(answers[key] for key in score.sum)
+    return scores
+
+
+def evidence(condition: Condition, answers: Facts, scores: Facts) -> dict[str, object]:
+    """The answers and scores a condition looked at, for the reviewer of a flag."""
+    found: dict[str, object] = {}
+    for leaf in condition.comparisons():
+        if leaf.answer is not None and leaf.answer in answers:
+            found[leaf.answer] = answers[leaf.answer]
+        elif leaf.score is not None and leaf.score in scores:
+            found[f"score.{leaf.score}"] = scores[leaf.score]
+    return found

@@ -1,0 +1,465 @@
+"""Reading flow files and refusing broken ones, with the file and line of every problem.
+
+A flow is parsed with ruamel.yaml (which keeps line numbers and rejects duplicate keys),
+checked against the typed models in `model`, and then checked as a graph: targets exist,
+every step is reachable from the start and can reach an end, conditions name real answer
+keys and values their options contain, scores add up numeric answers, and texts only use
+placeholders the flow can fill. Every error carries a path into the document; the line is
+looked up from that path, so schema errors and graph errors point into the file alike.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from .model import ChoiceStep, Condition, Flow, NumberStep, ScaleStep, TextStep, YesNoStep
+from .model import placeholders as placeholders_of
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, order=True)
+class FlowError:
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class FlowLoadError(Exception):
+    """One or more flow files are broken; `errors` lists each problem with file and line."""
+
+    def __init__(self, errors: Iterable[FlowError]):
+        self.errors = sorted(errors)
+        super().__init__("\n".join(str(error) for error in self.errors))
+
+
+class FlowRegistry:
+    """Every loaded flow version; runs are pinned to the version they started on."""
+
+    def __init__(self, flows: Iterable[Flow] = ()):
+        self._versions: dict[tuple[str, int], Flow] = {}
+        for flow in flows:
+            self._versions[(flow.id, flow.version)] = flow
+
+    def get(self, flow_id: str, version: int | None = None) -> Flow:
+        """A flow by id: the given version, or the newest one. KeyError when absent."""
+        if version is None:
+            versions = [v for (fid, v) in self._versions if fid == flow_id]
+            if not versions:
+                raise KeyError(flow_id)
+            version = max(versions)
+        return self._versions[(flow_id, version)]
+
+    def latest(self) -> list[Flow]:
+        newest: dict[str, Flow] = {}
+        for flow in self._versions.values():
+            if flow.id not in newest or flow.version > newest[flow.id].version:
+                newest[flow.id] = flow
+        return sorted(newest.values(), key=lambda flow: flow.id)
+
+    def for_role(self, role: str) -> list[Flow]:
+        return [flow for flow in self.latest() if role in flow.roles]
+
+    def __iter__(self) -> Iterator[Flow]:
+        return iter(self._versions.values())
+
+    def __len__(self) -> int:
+        return len(self._versions)
+
+
+def load_flows(directory: Path) -> FlowRegistry:
+    """Load every `*.yaml` under `directory`; raise FlowLoadError listing all problems."""
+    flows, errors = check_flows(directory)
+    if errors:
+        raise FlowLoadError(errors)
+    return FlowRegistry(flows)
+
+
+def check_flows(directory: Path) -> tuple[list[Flow], list[FlowError]]:
+    directory = Path(directory)
+    files = sorted(directory.rglob("*.yaml"))
+    if not files:
+        return [], [FlowError(str(directory), 0, "no flow files (*.yaml) found")]
+    flows: list[Flow] = []
+    errors: list[FlowError] = []
+    seen: dict[tuple[str, int], str] = {}
+    for path in files:
+        flow, file_errors = load_flow_file(path)
+        errors.extend(file_errors)
+        if flow is None:
+            continue
+        first = seen.setdefault((flow.id, flow.version), str(path))
+        if first != str(path):
+            errors.append(FlowError(str(path), 1, f"flow {flow.ref} is also defined in {first}"))
+            continue
+        flows.append(flow)
+    return flows, errors
+
+
+def load_flow_file(path: Path) -> tuple[Flow | None, list[FlowError]]:
+    source = str(path)
+    try:
+        document = YAML(typ="rt", pure=True).load(Path(path).read_text(encoding="utf-8"))
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        return None, [FlowError(source, line, f"not valid YAML: {error.problem or error}")]
+    except (YAMLError, OSError, UnicodeDecodeError) as error:
+        return None, [FlowError(source, 1, f"cannot read flow: {error}")]
+    if not isinstance(document, CommentedMap):
+        return None, [FlowError(source, 1, "a flow file must be a mapping of fields")]
+
+    lines = _LineIndex(document)
+    data = _plain(document)
+    _default_next(data)
+    try:
+        flow = Flow.model_validate(data)
+    except ValidationError as invalid:
+        return None, [
+            FlowError(source, lines.of(_data_path(data, error["loc"])), _describe(error))
+            for error in invalid.errors()
+        ]
+    problems = list(_GraphCheck(flow).problems())
+    return (None if problems else flow), [
+        FlowError(source, lines.of(path), message) for path, message in problems
+    ]
+
+
+# --- line numbers -------------------------------------------------------------------------
+
+
+class _LineIndex:
+    """Line (1-based) of every key and list item, found by its path in the document."""
+
+    def __init__(self, document: CommentedMap):
+        self._lines: dict[Path_, int] = {(): document.lc.line + 1}
+        self._walk(document, ())
+
+    def _walk(self, node: Any, path: Path_) -> None:
+        if isinstance(node, CommentedMap):
+            for key in node:
+                child = (*path, str(key))
+                self._lines[child] = node.lc.key(key)[0] + 1
+                self._walk(node[key], child)
+        elif isinstance(node, CommentedSeq):
+            for index, item in enumerate(node):
+                child = (*path, index)
+                self._lines[child] = node.lc.item(index)[0] + 1
+                self._walk(item, child)
+
+    def of(self, path: Path_) -> int:
+        # The nearest enclosing element that has a line: a missing field points at its owner.
+        while path not in self._lines:
+            path = path[:-1]
+        return self._lines[path]
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip types as plain dicts, lists and scalars."""
+    if isinstance(node, dict):
+        return {str(key): _plain(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_plain(item) for item in node]
+    if isinstance(node, bool):
+        return bool(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def _default_next(data: dict[str, Any]) -> None:
+    """A step without `next` continues with the step written after it."""
+    steps = data.get("steps")
+    if not isinstance(steps, list):
+        return
+    for step, following in zip(steps, [*steps[1:], None], strict=True):
+        if (
+            isinstance(step, dict)
+            and "next" not in step
+            and step.get("kind") != "end"
+            and isinstance(following, dict)
+            and isinstance(following.get("id"), str)
+        ):
+            step["next"] = following["id"]
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
+    """Turn a pydantic error location into a document path, dropping union tags."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        in_mapping = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_mapping or in_list:
+            node = node[part]
+            path.append(part)
+    return tuple(path)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in error["loc"] if not _is_tag(part))
+    if error["type"] == "extra_forbidden":
+        return f"unknown field '{where}'"
+    if error["type"] == "missing":
+        return f"missing field '{where}'"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def _is_tag(part: Any) -> bool:
+    # pydantic puts the chosen union member in the location (`function-after[...]`, `choice`).
+    return isinstance(part, str) and (
+        part in {"message", "choice", "scale", "yes_no", "number", "text", "end"} or "[" in part
+    )
+
+
+# --- graph and meaning --------------------------------------------------------------------
+
+
+class _GraphCheck:
+    def __init__(self, flow: Flow):
+        self.flow = flow
+        self.index = {step.id: position for position, step in enumerate(flow.steps)}
+
+    def problems(self) -> Iterator[tuple[Path_, str]]:
+        yield from self._unique()
+        targets = list(self._targets())
+        yield from targets
+        if not targets:  # reachability is meaningless while routes point nowhere
+            yield from self._reachability()
+        yield from self._scores()
+        yield from self._conditions()
+        yield from self._placeholders()
+
+    def _step_path(self, step_id: str) -> Path_:
+        return ("steps", self.index[step_id])
+
+    def _unique(self) -> Iterator[tuple[Path_, str]]:
+        seen_steps: set[str] = set()
+        seen_keys: dict[str, str] = {}
+        for position, step in enumerate(self.flow.steps):
+            path: Path_ = ("steps", position)
+            if step.id in seen_steps:
+                yield (*path, "id"), f"duplicate step id '{step.id}'"
+            seen_steps.add(step.id)
+            if step.asks:
+                if step.key in seen_keys:
+                    yield (
+                        (*path, "key"),
+                        (f"answer key '{step.key}' is also used by step '{seen_keys[step.key]}'"),
+                    )
+                seen_keys.setdefault(step.key, step.id)
+            values = [option.value for option in getattr(step, "options", ())]
+            for number, value in enumerate(values):
+                if value in values[:number]:
+                    yield (
+                        (*path, "options", number),
+                        (f"step '{step.id}': duplicate option value {value!r}"),
+                    )
+        seen_flags: set[str] = set()
+        for position, rule in enumerate(self.flow.flags):
+            if rule.id in seen_flags:
+                yield ("flags", position, "id"), f"duplicate flag rule id '{rule.id}'"
+            seen_flags.add(rule.id)
+        for name in self.flow.scores:
+            if self.flow.question_for(name) is not None:
+                yield ("scores", name), f"score '{name}' has the name of an answer key"
+
+    def _targets(self) -> Iterator[tuple[Path_, str]]:
+        if not self.flow.has_step(self.flow.start):
+            yield ("start",), f"start step '{self.flow.start}' does not exist"
+        for position, step in enumerate(self.flow.steps):
+            if step.kind == "end":
+                continue
+            path: Path_ = ("steps", position)
+            if not step.next:
+                yield path, f"step '{step.id}' has no next step and is not an end step"
+            for number, route in enumerate(step.next):
+                route_path = (*path, "next", number)
+                if not self.flow.has_step(route.goto):
+                    yield route_path, f"goto '{route.goto}' from step '{step.id}' is not a step"
+                if route.when is None and number != len(step.next) - 1:
+                    yield (
+                        route_path,
+                        (
+                            f"step '{step.id}': a route without 'when' must come last; "
+                            "the routes after it can never be taken"
+                        ),
+                    )
+            if step.next and step.next[-1].when is not None:
+                yield (
+                    (*path, "next"),
+                    (
+                        f"step '{step.id}': the last route needs no 'when' (the fallback), "
+                        "so that some route is always taken"
+                    ),
+                )
+
+    def _edges(self, step_id: str) -> list[str]:
+        step = self.flow.step(step_id)
+        return [route.goto for route in step.next if self.flow.has_step(route.goto)]
+
+    def _reachability(self) -> Iterator[tuple[Path_, str]]:
+        if not self.flow.has_step(self.flow.start):
+            return
+        reached = _closure([self.flow.start], self._edges)
+        for step in self.flow.steps:
+            if step.id not in reached:
+                yield self._step_path(step.id), f"step '{step.id}' cannot be reached from start"
+
+        incoming: dict[str, list[str]] = {step.id: [] for step in self.flow.steps}
+        for step in self.flow.steps:
+            for target in self._edges(step.id):
+                incoming[target].append(step.id)
+        ends = [step.id for step in self.flow.steps if step.kind == "end"]
+        finishing = _closure(ends, lambda step_id: incoming[step_id])
+        for step in self.flow.steps:
+            if step.id in reached and step.id not in finishing:
+                yield self._step_path(step.id), f"no end step can be reached from '{step.id}'"
+
+        # Message steps do not wait for an answer: a loop of them would never stop.
+        said = {step.id for step in self.flow.steps if step.kind == "message"}
+        for step_id in said:
+            onward = [target for target in self._edges(step_id) if target in said]
+            if step_id in _closure(onward, lambda s: [t for t in self._edges(s) if t in said]):
+                yield (
+                    self._step_path(step_id),
+                    (
+                        f"step '{step_id}' is in a loop of message steps that never waits "
+                        "for an answer"
+                    ),
+                )
+
+    def _scores(self) -> Iterator[tuple[Path_, str]]:
+        for name, score in self.flow.scores.items():
+            for number, key in enumerate(score.sum):
+                path: Path_ = ("scores", name, "sum", number)
+                question = self.flow.question_for(key)
+                if question is None:
+                    yield path, f"score '{name}' adds up unknown answer key '{key}'"
+                elif not isinstance(question, ScaleStep | NumberStep):
+                    yield (
+                        path,
+                        (
+                            f"score '{name}' adds up '{key}', which is a {question.kind} answer, "
+                            "not a number"
+                        ),
+                    )
+
+    def _all_conditions(self) -> Iterator[tuple[Path_, Condition]]:
+        for position, step in enumerate(self.flow.steps):
+            for number, route in enumerate(step.next):
+                if route.when is not None:
+                    yield ("steps", position, "next", number, "when"), route.when
+        for position, rule in enumerate(self.flow.flags):
+            yield ("flags", position, "when"), rule.when
+
+    def _conditions(self) -> Iterator[tuple[Path_, str]]:
+        for path, condition in self._all_conditions():
+            for leaf in condition.comparisons():
+                problem = self._leaf_problem(leaf)
+                if problem:
+                    yield path, problem
+
+    def _leaf_problem(self, leaf: Condition) -> str | None:
+        operator, operand = leaf.operator, leaf.operand
+        if operator == "answered":
+            known = (
+                leaf.score in self.flow.scores
+                if leaf.score
+                else self.flow.question_for(leaf.answer)
+            )
+            return None if known else f"condition on unknown key '{leaf.answer or leaf.score}'"
+        ordering = operator in ("lt", "le", "gt", "ge")
+        if leaf.score is not None:
+            if leaf.score not in self.flow.scores:
+                return f"condition on unknown score '{leaf.score}'"
+            if not ordering and not _all_numbers(operand):
+                return f"score '{leaf.score}' is a number; compare it with numbers"
+            return None
+        question = self.flow.question_for(leaf.answer)
+        if question is None:
+            return f"condition on unknown answer key '{leaf.answer}'"
+        values = operand if operator == "in" else (operand,)
+        if isinstance(question, TextStep):
+            return f"condition on free-text answer '{leaf.answer}': free text cannot be compared"
+        if isinstance(question, YesNoStep):
+            if ordering or not all(isinstance(value, bool) for value in values):
+                return f"'{leaf.answer}' is a yes/no answer: compare it with true or false"
+            return None
+        if isinstance(question, NumberStep):
+            if not ordering and not _all_numbers(values):
+                return f"'{leaf.answer}' is a number answer: compare it with numbers"
+            return None
+        if ordering and isinstance(question, ChoiceStep):
+            return f"'{leaf.answer}' is a choice without order: use 'equals' or 'in'"
+        if ordering:
+            return None
+        allowed = [option.value for option in question.options]
+        unknown = [value for value in values if not any(_same_value(value, a) for a in allowed)]
+        if unknown:
+            listed = ", ".join(repr(value) for value in allowed)
+            return (
+                f"condition on '{leaf.answer}' uses {', '.join(map(repr, unknown))}, "
+                f"which is not one of its options ({listed})"
+            )
+        return None
+
+    def _placeholders(self) -> Iterator[tuple[Path_, str]]:
+        known = set(self.flow.context) | set(self.flow.scores)
+        texts: list[tuple[Path_, str, set[str]]] = [(("title",), self.flow.title, set())]
+        for position, step in enumerate(self.flow.steps):
+            path: Path_ = ("steps", position)
+            texts.append(((*path, "text"), step.text, known))
+            if step.asks and step.invalid is not None:
+                texts.append(((*path, "invalid"), step.invalid, set(step.invalid_params())))
+            for number, option in enumerate(getattr(step, "options", ())):
+                texts.append(((*path, "options", number, "label"), option.label, set()))
+        for position, rule in enumerate(self.flow.flags):
+            texts.append((("flags", position, "reason"), rule.reason, set()))
+        for path, text, allowed in texts:
+            try:
+                used = placeholders_of(text)
+            except ValueError as error:
+                yield path, f"text has a broken placeholder: {error}"
+                continue
+            for name in sorted(used - allowed):
+                hint = ", ".join(sorted(allowed)) or "none here"
+                yield path, f"placeholder '{{{name}}}' is not known (known: {hint})"
+
+
+def _closure(starts: Iterable[str], neighbours: Any) -> set[str]:
+    seen: set[str] = set()
+    queue = deque(starts)
+    while queue:
+        current = queue.popleft()
+        if current in seen:
+            continue
+        seen.add(current)
+        queue.extend(neighbours(current))
+    return seen
+
+
+def _all_numbers(values: Any) -> bool:
+    items = values if isinstance(values, tuple | list) else (values,)
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in items)
+
+
+def _same_value(value: Any, allowed: Any) -> bool:
+    return type(value) is type(allowed) and value == allowed
