@@ -45,6 +45,7 @@ class Settings:
     # Until schedules exist, a check-in is followed by the next one after this many days.
     checkin_interval_days: int = 7
     flag_due: Mapping[str, timedelta] = field(default_factory=lambda: dict(DEFAULT_FLAG_DUE))
+    log_level: str = "WARNING"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +68,7 @@ class Settings:
                 _number(env, "CHECKIN_INTERVAL_DAYS", defaults.checkin_interval_days)
             ),
             flag_due=flag_due,
+            log_level=env.get("LOG_LEVEL", defaults.log_level),
         )
 
 

@@ -96,30 +96,38 @@ def check_flows(directory: Path) -> tuple[list[Flow], list[FlowError]]:
     errors: list[FlowError] = []
     seen: dict[tuple[str, int], str] = {}
     for path in files:
-        flow, file_errors = load_flow_file(path)
+        flow, file_errors, lines = _load_file(path)
         errors.extend(file_errors)
         if flow is None:
             continue
         first = seen.setdefault((flow.id, flow.version), str(path))
         if first != str(path):
-            errors.append(FlowError(str(path), 1, f"flow {flow.ref} is also defined in {first}"))
+            message = f"flow {flow.ref} is also defined in {first}"
+            errors.append(FlowError(str(path), lines.of(("id",)), message))
             continue
         flows.append(flow)
     return flows, errors
 
 
 def load_flow_file(path: Path) -> tuple[Flow | None, list[FlowError]]:
+    flow, errors, _ = _load_file(path)
+    return flow, errors
+
+
+def _load_file(path: Path) -> tuple[Flow | None, list[FlowError], _LineIndex]:
     source = str(path)
+    nowhere = _LineIndex(CommentedMap())
     try:
         document = YAML(typ="rt", pure=True).load(Path(path).read_text(encoding="utf-8"))
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
-        return None, [FlowError(source, line, f"not valid YAML: {error.problem or error}")]
+        problem = f"not valid YAML: {error.problem or error}"
+        return None, [FlowError(source, line, problem)], nowhere
     except (YAMLError, OSError, UnicodeDecodeError) as error:
-        return None, [FlowError(source, 1, f"cannot read flow: {error}")]
+        return None, [FlowError(source, 1, f"cannot read flow: {error}")], nowhere
     if not isinstance(document, CommentedMap):
-        return None, [FlowError(source, 1, "a flow file must be a mapping of fields")]
+        return None, [FlowError(source, 1, "a flow file must be a mapping of fields")], nowhere
 
     lines = _LineIndex(document)
     data = _plain(document)
@@ -127,14 +135,16 @@ def load_flow_file(path: Path) -> tuple[Flow | None, list[FlowError]]:
     try:
         flow = Flow.model_validate(data)
     except ValidationError as invalid:
-        return None, [
-            FlowError(source, lines.of(_data_path(data, error["loc"])), _describe(error))
-            for error in invalid.errors()
-        ]
+        errors = []
+        for error in invalid.errors():
+            if _follows_from_another(error):
+                continue
+            path, where = _locate(data, error["loc"])
+            errors.append(FlowError(source, lines.of(path), _describe(error, where)))
+        return None, errors, lines
     problems = list(_GraphCheck(flow).problems())
-    return (None if problems else flow), [
-        FlowError(source, lines.of(path), message) for path, message in problems
-    ]
+    errors = [FlowError(source, lines.of(path), message) for path, message in problems]
+    return (None if problems else flow), errors, lines
 
 
 # --- line numbers -------------------------------------------------------------------------
@@ -144,7 +154,7 @@ class _LineIndex:
     """Line (1-based) of every key and list item, found by its path in the document."""
 
     def __init__(self, document: CommentedMap):
-        self._lines: dict[Path_, int] = {(): document.lc.line + 1}
+        self._lines: dict[Path_, int] = {(): (document.lc.line or 0) + 1}
         self._walk(document, ())
 
     def _walk(self, node: Any, path: Path_) -> None:
@@ -199,34 +209,49 @@ def _default_next(data: dict[str, Any]) -> None:
             step["next"] = following["id"]
 
 
-def _data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
-    """Turn a pydantic error location into a document path, dropping union tags."""
+def _locate(data: Any, loc: tuple[Any, ...]) -> tuple[Path_, str]:
+    """A pydantic error location as (path into the document, readable field name).
+
+    pydantic puts the chosen union member into the location: `function-after[...]` parts,
+    and a step's kind right after the step (`steps.3.text.max_length` for a text step).
+    Those are dropped; the path stops where the document stops (a missing field).
+    """
     path: list[str | int] = []
-    node = data
+    names: list[str] = []
+    node, reached, fresh = data, True, True
     for part in loc:
+        if isinstance(part, str) and "[" in part:
+            continue
+        if reached and fresh and isinstance(node, dict) and part == node.get("kind"):
+            fresh = False  # the step kind used as a union tag, not the field of that name
+            continue
+        names.append(str(part))
+        fresh = True
         in_mapping = isinstance(node, dict) and part in node
         in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
-        if in_mapping or in_list:
+        if reached and (in_mapping or in_list):
             node = node[part]
             path.append(part)
-    return tuple(path)
+        else:
+            reached = False
+    return tuple(path), ".".join(names)
 
 
-def _describe(error: dict[str, Any]) -> str:
-    where = ".".join(str(part) for part in error["loc"] if not _is_tag(part))
+def _follows_from_another(error: Any) -> bool:
+    # When an item of a list with a minimum length is broken, pydantic also reports the list
+    # as too short "after validation": that error only repeats the item's own.
+    given = error.get("input")
+    minimum = error.get("ctx", {}).get("min_length", 0)
+    return error["type"] == "too_short" and isinstance(given, list) and len(given) >= minimum
+
+
+def _describe(error: Any, where: str) -> str:
     if error["type"] == "extra_forbidden":
         return f"unknown field '{where}'"
     if error["type"] == "missing":
         return f"missing field '{where}'"
     message = error["msg"].removeprefix("Value error, ")
     return f"{where}: {message}" if where else message
-
-
-def _is_tag(part: Any) -> bool:
-    # pydantic puts the chosen union member in the location (`function-after[...]`, `choice`).
-    return isinstance(part, str) and (
-        part in {"message", "choice", "scale", "yes_no", "number", "text", "end"} or "[" in part
-    )
 
 
 # --- graph and meaning --------------------------------------------------------------------
@@ -293,7 +318,10 @@ class _GraphCheck:
             for number, route in enumerate(step.next):
                 route_path = (*path, "next", number)
                 if not self.flow.has_step(route.goto):
-                    yield route_path, f"goto '{route.goto}' from step '{step.id}' is not a step"
+                    yield (
+                        (*route_path, "goto"),
+                        (f"goto '{route.goto}' from step '{step.id}' is not a step"),
+                    )
                 if route.when is None and number != len(step.next) - 1:
                     yield (
                         route_path,

@@ -198,7 +198,8 @@ class NumberStep(_Question):
         return self
 
     def invalid_params(self) -> dict[str, Any]:
-        return {"minimum": self.min, "maximum": self.max}
+        bounds = {"minimum": self.min, "maximum": self.max}
+        return {name: value for name, value in bounds.items() if value is not None}
 
 
 class TextStep(_Question):
@@ -214,7 +215,10 @@ class EndStep(_Strict):
     kind: Literal["end"]
     text: NonEmptyText
 
-    next: tuple[Route, ...] = Field(default=(), exclude=True)
+    @property
+    def next(self) -> tuple[Route, ...]:
+        # An end step ends: it has no routes (and `next:` in its YAML is an unknown field).
+        return ()
 
     @property
     def asks(self) -> bool:

@@ -9,6 +9,7 @@ stores nothing; it returns the events the channel must carry out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,6 +54,10 @@ ANSWER_A_WHOLE_NUMBER = Text("Please answer with a whole number.")
 ANSWER_AS_TEXT = Text("Please write your answer as text.")
 YES = Text("Yes")
 NO = Text("No")
+
+
+_DIGITS = re.compile(r"[0-9]+")
+_NUMBER = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
 
 
 class RunNotActive(Exception):
@@ -126,6 +131,8 @@ class Engine:
 
     def remind(self, state: RunState, context: Mapping[str, Any] | None = None) -> Sprint:
         """Ask the current question again, for someone coming back to it."""
+        if state.status != "active":
+            raise RunNotActive(f"run of {state.flow_id} has ended")
         flow = self.registry.get(state.flow_id, state.version)
         step = flow.step(state.step)
         return Sprint((self._ask(flow, step, state, context or {}, reminder=True),), state)
@@ -162,7 +169,7 @@ class Engine:
             if step.asks:
                 events.append(self._ask(flow, step, state, context))
                 return Sprint(tuple(events), state)
-            events.append(Say(_flow_text(step.text, context, scores)))
+            events.append(Say(_flow_text(flow, step.text, context, scores)))
             if step.kind == "end":
                 events.append(RunEnded(step.id))
                 return Sprint(tuple(events), _moved(state, step.id, status="completed"))
@@ -181,7 +188,7 @@ class Engine:
             step_id=step.id,
             kind=step.kind,
             key=step.key,
-            text=_flow_text(step.text, context, scores),
+            text=_flow_text(flow, step.text, context, scores),
             options=_options(step),
             minimum=getattr(step, "min", None),
             maximum=getattr(step, "max", None),
@@ -217,9 +224,20 @@ def _moved(state: RunState, step_id: str, status: str = "active") -> RunState:
     return RunState(state.flow_id, state.version, step_id, state.answers, state.raised, status)
 
 
-def _flow_text(text: str, context: Mapping[str, Any], scores: Mapping[str, float]) -> Text:
-    values = {**scores, **context}
-    return Text(text, {name: values.get(name, "") for name in placeholders(text)})
+def _flow_text(
+    flow: Flow, text: str, context: Mapping[str, Any], scores: Mapping[str, float]
+) -> Text:
+    params: dict[str, Any] = {}
+    for name in placeholders(text):
+        if name in flow.scores:
+            # A score shows once all its answers are in; before that, a dash.
+            params[name] = scores.get(name, "–")
+        elif name in context:
+            params[name] = context[name]
+        else:
+            # The loader allows only declared context names: a missing one is a host bug.
+            raise KeyError(f"{flow.ref}: the host gave no value for {{{name}}}")
+    return Text(text, params)
 
 
 def _options(step: Question) -> tuple[Option, ...]:
@@ -261,22 +279,22 @@ def _parse_option(step: Question, given: Input) -> Value:
                 return option.value
     elif isinstance(given, Reply):
         typed = given.text.strip()
-        if typed.isdigit() and 1 <= int(typed) <= len(options):
+        # A typed number is the option's position as shown ("1." first). Only identifier
+        # values can be typed as such: a scale value "0" next to position "5" would be ambiguous.
+        if _DIGITS.fullmatch(typed) and 1 <= int(typed) <= len(options):
             return options[int(typed) - 1].value
         for option in options:
-            if typed.casefold() == str(option.value).casefold():
+            if isinstance(option.value, str) and typed.casefold() == option.value.casefold():
                 return option.value
     raise _Rejected(_invalid_text(step, CHOOSE_AN_OPTION))
 
 
 def _parse_number(step: NumberStep, text: str) -> int | float:
-    try:
-        # Both decimal separators occur among the families' languages.
-        number = float(text.replace(",", "."))
-    except ValueError:
-        raise _Rejected(_invalid_text(step, _default_invalid(step))) from None
-    if number != number or number in (float("inf"), float("-inf")):
+    # Both decimal separators occur among the families' languages; nothing else is a number
+    # here (no "1_000", "1e3", "inf" or "nan", which float() would take).
+    if not _NUMBER.fullmatch(text):
         raise _Rejected(_invalid_text(step, _default_invalid(step)))
+    number = float(text.replace(",", "."))
     if step.integer and not number.is_integer():
         raise _Rejected(_invalid_text(step, ANSWER_A_WHOLE_NUMBER))
     low = step.min if step.min is not None else float("-inf")
@@ -288,10 +306,13 @@ def _parse_number(step: NumberStep, text: str) -> int | float:
 
 def _default_invalid(step: Question) -> Text:
     if isinstance(step, NumberStep):
+        bounds = step.invalid_params()
         if step.min is not None and step.max is not None:
-            return Text(
-                "Please answer with a number from {minimum} to {maximum}.", step.invalid_params()
-            )
+            return Text("Please answer with a number from {minimum} to {maximum}.", bounds)
+        if step.min is not None:
+            return Text("Please answer with a number of at least {minimum}.", bounds)
+        if step.max is not None:
+            return Text("Please answer with a number of at most {maximum}.", bounds)
         return ANSWER_A_WHOLE_NUMBER if step.integer else ANSWER_A_NUMBER
     if isinstance(step, TextStep):
         return ANSWER_AS_TEXT

@@ -1,0 +1,52 @@
+"""Wiring: settings → database, flows, engine, catalogs. The one place that builds them.
+
+Entry points (CLI commands, the console chat, later the Telegram bot, and tests) call
+`bootstrap` once and pass the resulting `Wegwijzer` down; nothing is created at import time.
+It refuses to start with a broken flow or an uncompiled catalog, so neither can reach a family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .config import Settings
+from .engine import Engine, FlowRegistry, load_flows
+from .i18n import Catalogs
+from .storage import Database
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Wegwijzer:
+    settings: Settings
+    database: Database
+    flows: FlowRegistry
+    engine: Engine
+    catalogs: Catalogs
+    clock: Clock = utc_now
+
+    async def close(self) -> None:
+        await self.database.dispose()
+
+
+async def bootstrap(
+    settings: Settings, *, clock: Clock = utc_now, migrate: bool = True
+) -> Wegwijzer:
+    """Load and check flows and catalogs, connect to the database and bring it up to date."""
+    flows = load_flows(settings.flows_dir)
+    catalogs = Catalogs.load(settings.locales_dir)
+    database = Database.connect(settings.database_url)
+    try:
+        if migrate:
+            await database.upgrade()
+    except BaseException:
+        await database.dispose()
+        raise
+    return Wegwijzer(settings, database, flows, Engine(flows), catalogs, clock)

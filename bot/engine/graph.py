@@ -1,0 +1,58 @@
+"""A mermaid state diagram of a flow, generated from its definition and never drawn by hand.
+
+`wegwijzer flows graph FLOW_ID` prints it; paste it into any mermaid viewer (GitHub renders
+```mermaid blocks) to review a flow's routes with the people who know the work.
+"""
+
+from __future__ import annotations
+
+from .model import Condition, Flow
+
+_SYMBOLS = {"equals": "=", "lt": "<", "le": "≤", "gt": ">", "ge": "≥"}
+
+
+def mermaid(flow: Flow) -> str:
+    lines = ["stateDiagram-v2", f"    %% {flow.ref}: {flow.title}"]
+    for step in flow.steps:
+        described = step.id if not step.asks else f"{step.id} ({step.kind}: {step.key})"
+        if step.kind in ("message", "end"):
+            described = f"{step.id} ({step.kind})"
+        lines.append(f'    state "{described}" as {step.id}')
+    lines.append(f"    [*] --> {flow.start}")
+    for step in flow.steps:
+        for route in step.next:
+            label = "" if route.when is None else f": {describe(route.when)}"
+            lines.append(f"    {step.id} --> {route.goto}{label}")
+        if step.kind == "end":
+            lines.append(f"    {step.id} --> [*]")
+    return "\n".join(lines) + "\n"
+
+
+def describe(condition: Condition) -> str:
+    """A condition in one short line, for diagrams and messages."""
+    if condition.and_ is not None:
+        return " and ".join(_grouped(child) for child in condition.and_)
+    if condition.or_ is not None:
+        return " or ".join(_grouped(child) for child in condition.or_)
+    if condition.not_ is not None:
+        return f"not {_grouped(condition.not_)}"
+    subject = condition.answer or condition.score
+    operator, operand = condition.operator, condition.operand
+    if operator == "answered":
+        return f"{subject} answered" if operand else f"{subject} not answered"
+    if operator == "in":
+        return f"{subject} in {', '.join(_value(value) for value in operand)}"
+    return f"{subject} {_SYMBOLS[operator]} {_value(operand)}"
+
+
+def _grouped(condition: Condition) -> str:
+    text = describe(condition)
+    return f"({text})" if condition.and_ or condition.or_ else text
+
+
+def _value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,76 @@
+"""The registry of shipped languages, `locales/languages.yaml`.
+
+The registry is the one list of languages the bot offers: their native names for the language
+menu, their text direction, and how far each translation can be trusted (reviewed by a native
+speaker or still a draft; whether the WHO-5 wording is a validated translation). Exactly one
+language is the source language, English, whose texts are the gettext msgids themselves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from bot.i18n._errors import CatalogError
+
+REGISTRY_FILE = "languages.yaml"
+
+
+class Language(BaseModel):
+    """One shipped language, as listed in the registry."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # A bare language code, optionally with a region (`pt_BR`): the catalog folder's name.
+    code: str = Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+    name: str = Field(min_length=1)
+    direction: Literal["ltr", "rtl"]
+    status: Literal["reviewed", "draft"]
+    who5_validated: bool
+    source: bool = False
+
+
+class _Registry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    languages: tuple[Language, ...] = Field(min_length=1)
+
+    @field_validator("languages")
+    @classmethod
+    def _one_entry_per_code_and_one_source(
+        cls, languages: tuple[Language, ...]
+    ) -> tuple[Language, ...]:
+        codes = [language.code for language in languages]
+        duplicates = sorted({code for code in codes if codes.count(code) > 1})
+        if duplicates:
+            raise ValueError(f"listed more than once: {', '.join(duplicates)}")
+        sources = [language.code for language in languages if language.source]
+        if len(sources) != 1:
+            raise ValueError(
+                f"exactly one language must be the source language (source: true), "
+                f"found {len(sources)}"
+            )
+        return languages
+
+
+def read_registry(locales_dir: Path) -> tuple[Language, ...]:
+    """The languages listed in `<locales_dir>/languages.yaml`, in the registry's order."""
+    path = locales_dir / REGISTRY_FILE
+    try:
+        document = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CatalogError(f"{path}: the language registry is missing") from None
+    except YAMLError as error:
+        raise CatalogError(f"{path}: not valid YAML: {error}") from None
+    try:
+        return _Registry.model_validate(document).languages
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc']) or 'file'}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        raise CatalogError(f"{path}: {problems}") from None

@@ -1,0 +1,45 @@
+"""Cases: the pseudonymous files that answers, flags and people hang on.
+
+A case code is the only way a case is named outside the database: short, unguessable, free
+of letters that are easily confused when read aloud or typed from paper (no 0/O, 1/I/L).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from ..storage import UnitOfWork
+
+# The organisation's programmes (design.md).
+PROGRAMMES = (
+    "family_strengthening",
+    "sos_family",
+    "temporary_care",
+    "foster_care",
+    "kinship_care",
+    "simba_family_care",
+)
+
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+# The console's demo case: plainly invented, never a real family.
+DEMO_CASE_CODE = "DEMO-0001"
+
+
+class UnknownCase(LookupError):
+    """No case has the given code."""
+
+
+def new_case_code() -> str:
+    """Like `K7Q-4MX`: 31^6 ≈ 887 million codes, drawn with the `secrets` module."""
+    letters = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
+    return f"{letters[:3]}-{letters[3:]}"
+
+
+async def create_case(uow: UnitOfWork, programme: str, code: str | None = None):
+    if programme not in PROGRAMMES:
+        raise ValueError(f"unknown programme {programme!r}; one of: {', '.join(PROGRAMMES)}")
+    if code is None:
+        code = new_case_code()
+        while await uow.cases.by_code(code) is not None:
+            code = new_case_code()
+    return await uow.cases.add(code, programme)

@@ -1,0 +1,49 @@
+"""Reading flags for the people allowed to see them.
+
+Coordinators see every open flag of the organisation; a caseworker sees the flags of their
+own case(s); families never see flags (design.md, principle 8). Review actions come later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..bootstrap import Wegwijzer
+from .people import Participant
+
+
+@dataclass(frozen=True)
+class FlagView:
+    id: int
+    level: str
+    rule: str
+    reason: str
+    case_code: str | None
+    evidence: dict[str, Any]
+    raised_at: datetime
+    due_at: datetime
+
+
+async def visible_open_flags(app: Wegwijzer, who: Participant) -> list[FlagView]:
+    if who.role == "family":
+        raise PermissionError("families do not see flags")
+    async with app.database.reading() as uow:
+        flags = await uow.flags.open_flags()
+        if who.role == "caseworker":
+            flags = [flag for flag in flags if flag.case_id == who.case_id]
+        codes = await uow.cases.codes({flag.case_id for flag in flags if flag.case_id})
+    return [
+        FlagView(
+            id=flag.id,
+            level=flag.level,
+            rule=flag.rule,
+            reason=flag.reason,
+            case_code=codes.get(flag.case_id),
+            evidence=dict(flag.evidence),
+            raised_at=flag.raised_at,
+            due_at=flag.due_at,
+        )
+        for flag in flags
+    ]

@@ -1,0 +1,199 @@
+"""Running flows for a person: start, answer, remind and pause, each in one transaction.
+
+The pattern is the same everywhere (design.md, principle 4): read the person's run, let the
+engine work out what happens, store the answers, scores, flags and the new state, commit —
+and only then give the events back to the channel to show. A crash before the commit loses
+the update without a trace; a crash after it loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..bootstrap import Wegwijzer
+from ..engine import (
+    AnswerRecorded,
+    Event,
+    FlagRaised,
+    Flow,
+    FlowRegistry,
+    Input,
+    Reply,
+    RunState,
+    ScoreComputed,
+    Sprint,
+    Text,
+)
+from ..storage import UnitOfWork
+from .people import Participant
+from .replies import interpret
+
+log = logging.getLogger(__name__)
+
+# Values the host gives flows for their {placeholders}; a flow may declare only these.
+HOST_CONTEXT = ("next_checkin", "emergency_number", "advice_line")
+
+
+class UnsupportedContext(Exception):
+    """A flow declares a context value the host does not provide."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The outcome of one update: what to show, and where the run now stands."""
+
+    events: tuple[Event, ...]
+    run_id: int
+    state: RunState
+
+
+def check_context(flows: FlowRegistry) -> None:
+    """Refuse to start when a flow needs a value the host cannot give it."""
+    for flow in flows:
+        missing = sorted(set(flow.context) - set(HOST_CONTEXT))
+        if missing:
+            raise UnsupportedContext(
+                f"flow {flow.ref} declares context {missing}; the host provides {HOST_CONTEXT}"
+            )
+
+
+def flow_context(app: Wegwijzer, timezone: str | None = None) -> dict[str, Any]:
+    settings = app.settings
+    local_today = app.clock().astimezone(ZoneInfo(timezone or settings.timezone)).date()
+    return {
+        "next_checkin": local_today + timedelta(days=settings.checkin_interval_days),
+        "emergency_number": settings.emergency_number,
+        "advice_line": settings.advice_line,
+    }
+
+
+def flows_for(app: Wegwijzer, role: str) -> list[Flow]:
+    return app.flows.for_role(role)
+
+
+async def start_flow(app: Wegwijzer, who: Participant, flow_id: str) -> Turn:
+    """Start a flow, or pick up the person's unfinished run of it where they left it.
+
+    An unfinished run of another flow is paused; it can be resumed later.
+    """
+    flow = app.flows.get(flow_id)
+    if who.role not in flow.roles:
+        raise PermissionError(f"role {who.role} may not start {flow.id}")
+    context = flow_context(app)
+    now = app.clock()
+    async with app.database.transaction() as uow:
+        current = await uow.runs.current(who.person_id)
+        if current is not None and current.flow_id == flow.id:
+            sprint = app.engine.remind(RunState.from_dict(current.state), context)
+            await uow.runs.update(
+                current, step=current.step, state=current.state, status="active", now=now
+            )
+            log.info("run resumed", extra={"run_id": current.id, "flow": flow.ref})
+            return Turn(sprint.events, current.id, sprint.state)
+        if current is not None:
+            await uow.runs.pause(current, now)
+            log.info("run paused", extra={"run_id": current.id})
+        sprint = app.engine.start(flow.id, context)
+        run = await uow.runs.start(
+            who.person_id,
+            who.case_id,
+            flow.id,
+            flow.version,
+            sprint.state.step,
+            sprint.state.to_dict(),
+            now,
+        )
+        await _store(app, uow, run, sprint, now)
+        log.info("run started", extra={"run_id": run.id, "flow": flow.ref})
+        return Turn(sprint.events, run.id, sprint.state)
+
+
+async def answer(
+    app: Wegwijzer,
+    who: Participant,
+    given: Input,
+    translate: Callable[[Text], str] | None = None,
+) -> Turn | None:
+    """Resume the person's active run with an input; None when no flow is in progress.
+
+    With `translate`, a typed reply that names an option's label in the person's language
+    counts as choosing that option.
+    """
+    now = app.clock()
+    context = flow_context(app)
+    async with app.database.transaction() as uow:
+        run = await uow.runs.current(who.person_id)
+        if run is None or run.status != "active":
+            return None
+        state = RunState.from_dict(run.state)
+        if isinstance(given, Reply) and translate is not None:
+            question = app.engine.remind(state, context).events[0]
+            given = interpret(given, question, translate)
+        sprint = app.engine.resume(state, given, context)
+        await _store(app, uow, run, sprint, now)
+        return Turn(sprint.events, run.id, sprint.state)
+
+
+async def waiting_question(app: Wegwijzer, who: Participant) -> Turn | None:
+    """The question the person's active run waits for, asked again (after a restart, or in
+    a new language). None when no flow is in progress."""
+    async with app.database.reading() as uow:
+        run = await uow.runs.current(who.person_id)
+        if run is None or run.status != "active":
+            return None
+        sprint = app.engine.remind(RunState.from_dict(run.state), flow_context(app))
+        return Turn(sprint.events, run.id, sprint.state)
+
+
+async def pause(app: Wegwijzer, who: Participant) -> bool:
+    """Leave the current flow without losing it; False when there was nothing to leave."""
+    async with app.database.transaction() as uow:
+        run = await uow.runs.current(who.person_id)
+        if run is None or run.status != "active":
+            return False
+        await uow.runs.pause(run, app.clock())
+        log.info("run paused", extra={"run_id": run.id})
+        return True
+
+
+async def _store(app: Wegwijzer, uow: UnitOfWork, run: Any, sprint: Sprint, now: datetime) -> None:
+    """Write what a sprint decided, in the caller's transaction."""
+    due_after: Mapping[str, timedelta] = app.settings.flag_due
+    for event in sprint.events:
+        if isinstance(event, AnswerRecorded):
+            await uow.answers.record(run.id, event.key, event.value, event.step_id, now)
+        elif isinstance(event, ScoreComputed):
+            await uow.scores.record(run.id, event.name, event.value, now)
+        elif isinstance(event, FlagRaised):
+            flag = await uow.flags.raise_flag(
+                case_id=run.case_id,
+                run_id=run.id,
+                flow_id=run.flow_id,
+                flow_version=run.flow_version,
+                rule=event.rule_id,
+                level=event.level,
+                reason=event.reason.msgid,
+                evidence=dict(event.evidence),
+                raised_at=now,
+                due_at=now + due_after[event.level],
+            )
+            log.info(
+                "flag raised",
+                extra={
+                    "flag_id": flag.id,
+                    "run_id": run.id,
+                    "level": event.level,
+                    "rule": event.rule_id,
+                },
+            )
+    status = "completed" if sprint.ended else "active"
+    await uow.runs.update(
+        run, step=sprint.state.step, state=sprint.state.to_dict(), status=status, now=now
+    )
+    if sprint.ended:
+        log.info("run completed", extra={"run_id": run.id})

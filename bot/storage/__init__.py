@@ -1,0 +1,27 @@
+"""Storage of Wegwijzer: SQLAlchemy models, repositories, a unit of work and migrations.
+
+State lives in the database, not in memory (design principle 4): each update is handled in
+one `Database.transaction()`, whose `UnitOfWork` reaches every table through a repository, so
+services and channels need no SQL and the engine stays free of SQLAlchemy. Importing this
+package connects to nothing, and neither does `Database.connect(url)`: the first transaction
+does.
+"""
+
+from .database import Database
+from .export import ExportRow
+from .models import Answer, Base, Case, Flag, Membership, Person, Run, Score
+from .uow import UnitOfWork
+
+__all__ = [
+    "Answer",
+    "Base",
+    "Case",
+    "Database",
+    "ExportRow",
+    "Flag",
+    "Membership",
+    "Person",
+    "Run",
+    "Score",
+    "UnitOfWork",
+]

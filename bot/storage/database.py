@@ -1,0 +1,218 @@
+"""The `Database`: one object that owns the engine and hands out transactions.
+
+Everything about talking to SQLite or PostgreSQL that the rest of the bot should not have to
+know lives here: turning the user-facing `DATABASE_URL` into an async driver URL, the SQLite
+settings without which concurrent bot handlers fail ("database is locked"), the difference
+between write transactions (`BEGIN IMMEDIATE`, row locks on PostgreSQL) and read-only ones,
+and running the Alembic migrations from code so a deployment needs no alembic.ini. Creating a
+`Database` opens no connection; the first transaction does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import URL, Connection, event, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from .export import ExportRow, export_answer_rows
+from .uow import UnitOfWork
+
+__all__ = ["Database", "async_url"]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Execution option marking the read-only view of the engine; the SQLite "begin" hook reads it.
+_READ_ONLY = "wegwijzer_read_only"
+
+# Order matters: the busy timeout must be in place before switching to WAL, which briefly needs
+# an exclusive lock when another process opens the same new file at the same moment.
+SQLITE_PRAGMAS = (
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    # Safe with WAL (a power cut may lose the last commits, never corrupt) and much faster.
+    "PRAGMA synchronous=NORMAL",
+)
+
+# Any constant works; it only has to be the same in every bot process sharing the database.
+_MIGRATION_LOCK_KEY = 0x57656777  # "Wegw"
+
+
+def async_url(url: str | URL) -> URL:
+    """Map a user-facing database URL to the async driver Wegwijzer uses for it.
+
+    `sqlite:///file.db` becomes `sqlite+aiosqlite:///file.db`, `postgresql://` and the
+    `postgres://` spelling of hosting providers become `postgresql+asyncpg://`; URLs that
+    already name those drivers pass through. Other drivers are refused: the transaction
+    handling in this module is written and tested for these two.
+    """
+    parsed = make_url(url)
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend == "sqlite" and driver in ("", "pysqlite", "aiosqlite"):
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if backend in ("postgresql", "postgres") and driver in ("", "psycopg2", "asyncpg"):
+        query = dict(parsed.query)
+        if "sslmode" in query:
+            # libpq spells it sslmode; asyncpg takes the same values as `ssl`.
+            query["ssl"] = query.pop("sslmode")
+        return parsed.set(drivername="postgresql+asyncpg", query=query)
+    raise ValueError(
+        f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
+        "use sqlite:///path/to/file.db or postgresql://user@host:port/database"
+    )
+
+
+class Database:
+    """The bot's database. Make one with `Database.connect(url)` and `dispose()` it at the end."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        read_options: dict[str, Any] = {_READ_ONLY: True}
+        if engine.dialect.name == "postgresql":
+            # A read-only transaction turns an accidental write in `reading()` into an error.
+            read_options["postgresql_readonly"] = True
+        # A second view of the same engine: it shares the pool, only its transactions differ.
+        self._read_engine = engine.execution_options(**read_options)
+        # expire_on_commit=False: objects returned by a transaction stay readable after commit,
+        # where reloading them would need I/O that asyncio cannot do implicitly.
+        self._writer = async_sessionmaker(engine, expire_on_commit=False)
+        self._reader = async_sessionmaker(self._read_engine, expire_on_commit=False)
+
+    @classmethod
+    def connect(cls, url: str | URL, *, echo: bool = False) -> Database:
+        target = async_url(url)
+        if target.get_backend_name() == "sqlite":
+            engine = create_async_engine(target, echo=echo)
+            _configure_sqlite(engine)
+        else:
+            # A long-running bot outlives server restarts and idle-connection timeouts.
+            engine = create_async_engine(target, echo=echo, pool_pre_ping=True)
+        return cls(engine)
+
+    def __repr__(self) -> str:
+        return f"Database({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The underlying engine, for tests and tools; the bot itself goes through transactions."""
+        return self._engine
+
+    async def upgrade(self) -> None:
+        """Bring the schema to the newest migration; does nothing when it is already there."""
+        async with self._engine.connect() as conn:
+            await conn.run_sync(_upgrade)
+
+    async def current_revision(self) -> str | None:
+        """The migration the schema is at, or None for an empty database."""
+        async with self._read_engine.connect() as conn:
+            return await conn.run_sync(
+                lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
+            )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+        """A write transaction: commits when the block ends, rolls back if it raises.
+
+        Do not open a second transaction inside one in the same task: on SQLite it waits for
+        the write lock the first one holds, and fails with "database is locked" after 5 s.
+        """
+        async with self._writer() as session, session.begin():
+            yield UnitOfWork(session, read_only=False, lock_rows=self.dialect == "postgresql")
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[UnitOfWork]:
+        """A read-only transaction that never takes SQLite's write lock; always rolled back."""
+        # Closing the session rolls the transaction back; an explicit rollback() would also
+        # expire every object read, making them useless to the caller after the block.
+        async with self._reader() as session:
+            yield UnitOfWork(session, read_only=True, lock_rows=False)
+
+    def answer_rows(self, since: datetime | None = None) -> AsyncIterator[ExportRow]:
+        """Stream every answer, answered at or after `since`, with its run's scores and flags.
+
+        Rows come in answered_at, run id, key order. Wrap in `contextlib.aclosing` when you
+        may stop before the end, so the connection is released at once.
+        """
+        return export_answer_rows(self._read_engine, since)
+
+    async def dispose(self) -> None:
+        await self._engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver would open transactions itself with a deferred BEGIN, and only before
+        # writes; taking that job away lets the "begin" hook below choose the kind of BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A deferred transaction that reads and then writes cannot wait for the lock: if another
+        # connection wrote in between, SQLite fails at once with "database is locked" (the
+        # busy timeout does not apply). BEGIN IMMEDIATE takes the write lock up front, so
+        # writers queue on the busy timeout instead; readers keep the cheap deferred BEGIN.
+        if conn.get_execution_options().get(_READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # env.py runs the migrations on this connection instead of making its own engine.
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite alters a table by copying it and dropping the original (Alembic batch mode);
+        # with foreign keys on, that drop would cascade into, or be refused by, the rows that
+        # refer to it. The pragma has no effect inside a transaction, so it is set before.
+        _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
+    try:
+        with connection.begin():
+            if connection.dialect.name == "postgresql":
+                # Bot processes started together must not run the same migration twice.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
+            command.upgrade(_alembic_config(connection), "head")
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(
+                        f"migration left {len(broken)} rows with dangling foreign keys, "
+                        f"first in table {broken[0][0]!r}; rolled back"
+                    )
+    finally:
+        if sqlite:
+            _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
+
+
+def _sqlite_pragma(connection: Connection, pragma: str) -> None:
+    # Straight to the driver: through SQLAlchemy the statement would open a transaction first.
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(pragma)
+    finally:
+        cursor.close()

@@ -1,0 +1,112 @@
+"""Export of every answer as flat rows, streamed so that a million answers fit in any memory.
+
+Follow-up and research need the answers outside the bot (principle: every answer is kept for
+follow-up). Loading them all would grow with the organisation, so the answers come through a
+server-side cursor in batches, and each run's scores and flags are fetched once when that run
+appears and remembered only for a bounded number of recent runs.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .models import Answer, Case, Flag, Run, Score
+
+__all__ = ["ExportRow", "export_answer_rows"]
+
+# Rows fetched per round trip: large enough to amortise the round trip, small enough to be
+# nothing next to the interpreter itself.
+BATCH_SIZE = 500
+# Answers come in time order, so runs that were filled in at the same time interleave; a
+# small cache of their scores and flags avoids re-reading them for every answer.
+RUN_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    """One answer with where it belongs and what its run concluded."""
+
+    case_code: str | None
+    flow_id: str
+    flow_version: int
+    run_id: int
+    key: str
+    value: Any
+    answered_at: datetime
+    scores: dict[str, float]
+    flags: list[dict[str, str]]
+
+
+async def export_answer_rows(
+    engine: AsyncEngine, since: datetime | None = None
+) -> AsyncIterator[ExportRow]:
+    """Yield every answer (answered at or after `since`) in answered_at, run id, key order.
+
+    `since` is inclusive, so an incremental export that passes the last time it saw loses no
+    answer that shares that timestamp (it may see that one again). Close the iterator when
+    stopping early (`contextlib.aclosing`) so its connection goes back to the pool at once.
+    """
+    stmt = (
+        select(
+            Answer.run_id,
+            Answer.key,
+            Answer.value,
+            Answer.answered_at,
+            Run.flow_id,
+            Run.flow_version,
+            Case.code,
+        )
+        .join(Run, Run.id == Answer.run_id)
+        .outerjoin(Case, Case.id == Run.case_id)
+        .order_by(Answer.answered_at, Answer.run_id, Answer.key)
+        .execution_options(yield_per=BATCH_SIZE)
+    )
+    if since is not None:
+        stmt = stmt.where(Answer.answered_at >= since)
+
+    cache: OrderedDict[int, tuple[dict[str, float], list[dict[str, str]]]] = OrderedDict()
+    async with engine.connect() as conn, conn.stream(stmt) as result:
+        async for run_id, key, value, answered_at, flow_id, flow_version, code in result:
+            outcome = cache.get(run_id)
+            if outcome is None:
+                outcome = await _outcome(conn, run_id)
+                cache[run_id] = outcome
+                if len(cache) > RUN_CACHE_SIZE:
+                    cache.popitem(last=False)
+            else:
+                cache.move_to_end(run_id)
+            scores, flags = outcome
+            yield ExportRow(
+                case_code=code,
+                flow_id=flow_id,
+                flow_version=flow_version,
+                run_id=run_id,
+                key=key,
+                value=value,
+                answered_at=answered_at,
+                # Copies: a consumer changing one row must not change the next row of its run.
+                scores=dict(scores),
+                flags=[dict(flag) for flag in flags],
+            )
+
+
+async def _outcome(
+    conn: AsyncConnection, run_id: int
+) -> tuple[dict[str, float], list[dict[str, str]]]:
+    scores = await conn.execute(
+        select(Score.name, Score.value).where(Score.run_id == run_id).order_by(Score.name)
+    )
+    flags = await conn.execute(
+        select(Flag.rule, Flag.level).where(Flag.run_id == run_id).order_by(Flag.raised_at, Flag.id)
+    )
+    return (
+        {name: value for name, value in scores},
+        [{"rule": rule, "level": level} for rule, level in flags],
+    )

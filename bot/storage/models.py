@@ -1,0 +1,212 @@
+"""The tables of Wegwijzer as typed SQLAlchemy models, the single source the migrations follow.
+
+Every conversation's state lives in these rows rather than in memory (design principle 4), so
+the schema is what lets any number of bot processes share the work and survive restarts. The
+models carry no relationships on purpose: lazy loading cannot work under asyncio, and the
+repositories ask for exactly the rows they need. Migrations in `migrations/versions` must create
+exactly this metadata; a contract test compares the two on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.config import FLAG_LEVELS
+
+from .types import UTCDateTime, utcnow
+
+CHANNELS = ("console", "telegram")
+ROLES = ("family", "caseworker", "coordinator")
+RUN_STATUSES = ("active", "paused", "completed")
+# Statuses in which a run can still be resumed; `runs.current()` looks only at these.
+OPEN_RUN_STATUSES = ("active", "paused")
+__all__ = [
+    "CHANNELS",
+    "FLAG_LEVELS",
+    "OPEN_RUN_STATUSES",
+    "ROLES",
+    "RUN_STATUSES",
+    "Answer",
+    "Base",
+    "Case",
+    "Flag",
+    "Membership",
+    "Person",
+    "Run",
+    "Score",
+]
+
+# Named constraints let later migrations alter or drop them (SQLite batch mode needs the names)
+# and make the names identical on both backends.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class Person(Base):
+    """Someone who talks to the bot, known only by their channel's id (no names)."""
+
+    __tablename__ = "person"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(16))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        # No external id: reprs end up in logs, and logs carry no identifying data.
+        return f"Person(id={self.id}, role={self.role!r}, channel={self.channel!r})"
+
+
+class Case(Base):
+    """A family's case under a pseudonymous code; `case` is an SQL keyword, hence `case_file`."""
+
+    __tablename__ = "case_file"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    programme: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    caseworker_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Case(id={self.id}, code={self.code!r}, programme={self.programme!r})"
+
+
+class Membership(Base):
+    """Who belongs to which case; what a family member may see follows from these rows."""
+
+    __tablename__ = "membership"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The primary key serves lookups by person; listing a case's members needs its own index.
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("case_file.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Run(Base):
+    """One pass of a person through one version of a flow, with the engine's state."""
+
+    __tablename__ = "run"
+    __table_args__ = (
+        Index(None, "person_id", "status"),
+        # SQLite reuses the highest rowid after a delete without AUTOINCREMENT; run ids travel
+        # in Telegram callback data, so an old button must never point at someone else's run.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flow_id: Mapped[str] = mapped_column(String(64))
+    flow_version: Mapped[int] = mapped_column(Integer)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id"), index=True)
+    step: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return (
+            f"Run(id={self.id}, flow={self.flow_id!r}@{self.flow_version}, "
+            f"step={self.step!r}, status={self.status!r})"
+        )
+
+
+class Answer(Base):
+    """One answer under its stable key; a revisited question overwrites its row."""
+
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("run_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(128))
+    value: Mapped[Any] = mapped_column(JSON, nullable=False)
+    step: Mapped[str] = mapped_column(String(64))
+    # Exports read answers in time order, optionally from a point in time on.
+    answered_at: Mapped[datetime] = mapped_column(index=True)
+
+    def __repr__(self) -> str:
+        # The value is left out: logs carry no answers.
+        return f"Answer(run_id={self.run_id}, key={self.key!r})"
+
+
+class Score(Base):
+    """A score a flow computed from a run's answers (for example the WHO-5 total)."""
+
+    __tablename__ = "score"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    computed_at: Mapped[datetime]
+
+
+class Flag(Base):
+    """A risk a flow's rule raised, for a coordinator to acknowledge and resolve."""
+
+    __tablename__ = "flag"
+    __table_args__ = (Index(None, "status", "level", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Nullable and SET NULL: a flag is a record of concern that must outlive a deleted run.
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_file.id", ondelete="SET NULL"), index=True
+    )
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("run.id", ondelete="SET NULL"), index=True
+    )
+    flow_id: Mapped[str] = mapped_column(String(64))
+    flow_version: Mapped[int] = mapped_column(Integer)
+    rule: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(16))
+    # An English msgid, translated when shown, so each coordinator reads it in their language.
+    reason: Mapped[str] = mapped_column(Text)
+    # Copied answers, so the flag still shows why it was raised if the answers change later.
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    raised_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return f"Flag(id={self.id}, rule={self.rule!r}, level={self.level!r})"

@@ -1,0 +1,38 @@
+"""The unit of work: one transaction and the repositories that share it.
+
+Design principle 4 handles every update in a single transaction (read the run, write answers,
+flags and the new state, commit, then send). Handing the caller one object whose repositories
+all use the same session makes that the only way to touch the database: there is no second
+connection to write through by accident, and nothing is committed until the `Database`
+context manager that made the unit of work decides to.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .repositories import (
+    AnswerRepository,
+    CaseRepository,
+    FlagRepository,
+    PersonRepository,
+    RunRepository,
+    ScoreRepository,
+)
+
+__all__ = ["UnitOfWork"]
+
+
+class UnitOfWork:
+    """Repositories bound to one open transaction; made by `Database.transaction()`/`reading()`."""
+
+    __slots__ = ("answers", "cases", "flags", "people", "read_only", "runs", "scores")
+
+    def __init__(self, session: AsyncSession, *, read_only: bool, lock_rows: bool) -> None:
+        self.read_only = read_only
+        self.people = PersonRepository(session)
+        self.cases = CaseRepository(session)
+        self.runs = RunRepository(session, lock=lock_rows)
+        self.answers = AnswerRepository(session)
+        self.scores = ScoreRepository(session)
+        self.flags = FlagRepository(session)

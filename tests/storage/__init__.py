@@ -1,0 +1,1 @@
+"""Contract tests of bot.storage; a package so that its modules can share conftest helpers."""

@@ -1,0 +1,207 @@
+"""Concurrent handlers: nothing lost, nothing locked, one person's updates strictly in turn.
+
+Telegram delivers updates concurrently, two presses of the same button can arrive at once, and
+several bot processes may share a database (design: principle 4, Telegram facts). On SQLite
+this rests on write transactions opening with BEGIN IMMEDIATE; on PostgreSQL on the row locks
+`runs.current()` takes. The tests race real transactions against each other and check that
+each read-then-write sees the previous one's result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from bot.storage import Database
+
+from .conftest import T0, Seed
+
+SeedFn = Callable[..., Awaitable[Seed]]
+
+
+async def increment(db: Database, run_id: int) -> None:
+    """A read-then-write transaction, like every update the bot handles."""
+    async with db.transaction() as uow:
+        run = await uow.runs.get(run_id)
+        assert run is not None
+        await asyncio.sleep(0)  # let the other writers in between the read and the write
+        await uow.runs.update(
+            run, step=run.step, state={"n": run.state["n"] + 1}, status="active", now=T0
+        )
+
+
+async def counter(db: Database, run_id: int) -> int:
+    async with db.reading() as uow:
+        run = await uow.runs.get(run_id)
+    assert run is not None
+    return run.state["n"]
+
+
+async def test_sqlite_two_processes_write_concurrently(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    # Two Database objects stand for two bot processes: separate engines and pools.
+    first, second = Database.connect(url), Database.connect(url)
+    try:
+        await first.upgrade()
+        async with first.transaction() as uow:
+            person = await uow.people.add("telegram", "1", "family")
+            run = await uow.runs.start(person.id, None, "counter", 1, "s", {"n": 0}, T0)
+
+        iterations, workers_per_db = 60, 3
+
+        async def worker(db: Database) -> None:
+            for _ in range(iterations):
+                await increment(db, run.id)
+
+        await asyncio.gather(*(worker(db) for db in (first, second) for _ in range(workers_per_db)))
+        assert await counter(second, run.id) == 2 * workers_per_db * iterations
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_sqlite_write_transactions_begin_immediate(tmp_path: Path) -> None:
+    database = Database.connect(f"sqlite:///{tmp_path / 'wegwijzer.db'}")
+    await database.upgrade()
+    begins: list[str] = []
+
+    def watch(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.upper().startswith("BEGIN"):
+            begins.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", watch)
+    try:
+        async with database.transaction() as uow:
+            await uow.people.get("telegram", "1")
+        assert begins == ["BEGIN IMMEDIATE"]
+        async with database.reading() as uow:
+            await uow.people.get("telegram", "1")
+        assert begins == ["BEGIN IMMEDIATE", "BEGIN"]
+        [row async for row in database.answer_rows()]
+        assert begins == ["BEGIN IMMEDIATE", "BEGIN", "BEGIN"]
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", watch)
+        await database.dispose()
+
+
+async def test_sqlite_connection_settings(tmp_path: Path) -> None:
+    database = Database.connect(f"sqlite:///{tmp_path / 'wegwijzer.db'}")
+    try:
+        await database.upgrade()
+        async with database.engine.connect() as conn:
+            settings = {
+                pragma: (await conn.exec_driver_sql(f"PRAGMA {pragma}")).scalar()
+                for pragma in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+            }
+        # synchronous: 1 is NORMAL.
+        assert settings == {
+            "journal_mode": "wal",
+            "foreign_keys": 1,
+            "busy_timeout": 5000,
+            "synchronous": 1,
+        }
+    finally:
+        await database.dispose()
+
+
+def test_sqlite_plain_begin_fails_on_read_then_write(tmp_path: Path) -> None:
+    """Why BEGIN IMMEDIATE: with a deferred BEGIN the same interleaving fails at once."""
+    path = tmp_path / "plain.db"
+    a = sqlite3.connect(path, isolation_level=None, timeout=5)
+    b = sqlite3.connect(path, isolation_level=None, timeout=5)
+    try:
+        a.execute("PRAGMA journal_mode=WAL")
+        a.execute("CREATE TABLE counter (n INTEGER)")
+        a.execute("INSERT INTO counter VALUES (0)")
+        a.execute("BEGIN")
+        b.execute("BEGIN")
+        a.execute("SELECT n FROM counter").fetchone()
+        b.execute("SELECT n FROM counter").fetchone()
+        a.execute("UPDATE counter SET n = n + 1")
+        a.execute("COMMIT")
+        # b read before a's commit; SQLite cannot let it write, and waiting would not help,
+        # so the busy timeout is ignored and the error comes immediately.
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            b.execute("UPDATE counter SET n = n + 1")
+        b.execute("ROLLBACK")
+    finally:
+        a.close()
+        b.close()
+
+
+async def test_sqlite_begin_immediate_makes_that_interleaving_wait(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first, second = Database.connect(url), Database.connect(url)
+    try:
+        await first.upgrade()
+        async with first.transaction() as uow:
+            person = await uow.people.add("telegram", "1", "family")
+            run = await uow.runs.start(person.id, None, "counter", 1, "s", {"n": 0}, T0)
+        a_has_read = asyncio.Event()
+
+        async def a() -> None:
+            async with first.transaction() as uow:
+                mine = await uow.runs.get(run.id)
+                assert mine is not None
+                a_has_read.set()
+                await asyncio.sleep(0.2)  # b is now trying to begin
+                await uow.runs.update(mine, step="s", state={"n": 1}, status="active", now=T0)
+
+        async def b() -> None:
+            await a_has_read.wait()
+            await increment(second, run.id)
+
+        await asyncio.gather(a(), b())
+        assert await counter(first, run.id) == 2
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_one_persons_updates_are_handled_in_turn(database: Database, seed: SeedFn) -> None:
+    """Two updates of one person at once: the second sees the first's result (both backends)."""
+    s = await seed()
+    order: list[str] = []
+    first_has_run = asyncio.Event()
+
+    async def first() -> None:
+        async with database.transaction() as uow:
+            run = await uow.runs.current(s.person_id)
+            assert run is not None
+            first_has_run.set()
+            await asyncio.sleep(0.3)  # the second handler arrives meanwhile
+            await uow.runs.update(run, step="q2", state={"n": 1}, status="active", now=T0)
+            order.append("first done")
+
+    async def second() -> str:
+        await first_has_run.wait()
+        async with database.transaction() as uow:
+            run = await uow.runs.current(s.person_id)
+            assert run is not None
+            order.append("second has run")
+            return run.step
+
+    _, step = await asyncio.gather(first(), second())
+    assert order == ["first done", "second has run"]
+    assert step == "q2"
+
+
+async def test_two_first_messages_start_one_run(database: Database) -> None:
+    """With no run yet there is no run row to lock; the person row serialises instead."""
+    async with database.transaction() as uow:
+        person = await uow.people.add("telegram", "1", "family")
+
+    async def handle() -> str:
+        async with database.transaction() as uow:
+            if await uow.runs.current(person.id) is not None:
+                return "resumed"
+            await asyncio.sleep(0.2)  # widen the window in which a second start could slip in
+            await uow.runs.start(person.id, None, "family_checkin", 1, "start", {}, T0)
+            return "started"
+
+    assert sorted(await asyncio.gather(handle(), handle())) == ["resumed", "started"]

@@ -1,0 +1,587 @@
+"""Contract of the repositories and the unit of work, on SQLite and on PostgreSQL alike.
+
+Services are written against these behaviours, not against a backend, so every test here runs
+on both (see conftest). They cover each repository method and the promises the bot's
+correctness rests on: an answer is never stored twice, timestamps come back in UTC, a
+coordinator sees the most serious flags first, and a failed update leaves no trace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import event, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+
+from bot.storage import Database, ExportRow, Flag, UnitOfWork
+
+from .conftest import T0, Seed
+
+SeedFn = Callable[..., Awaitable[Seed]]
+
+
+async def count(db: Database, table: str) -> int:
+    async with db.engine.connect() as conn:
+        return (await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+
+
+# --- people ------------------------------------------------------------------------------
+
+
+async def test_person_is_added_and_found_by_channel_id(database: Database) -> None:
+    async with database.transaction() as uow:
+        added = await uow.people.add("telegram", "4242", "caseworker", language="nl")
+    # expire_on_commit is off: what a transaction returned stays readable after it.
+    assert isinstance(added.id, int)
+    assert added.status == "active"
+
+    async with database.reading() as uow:
+        found = await uow.people.get("telegram", "4242")
+        by_int = await uow.people.get("telegram", 4242)
+        by_id = await uow.people.get_by_id(added.id)
+        assert await uow.people.get("console", "4242") is None
+        assert await uow.people.get_by_id(added.id + 1000) is None
+    assert found is not None and by_int is not None and by_id is not None
+    assert found.id == by_int.id == by_id.id == added.id
+    assert (found.channel, found.external_id, found.role) == ("telegram", "4242", "caseworker")
+    assert found.language == "nl"
+    assert found.timezone is None
+    assert found.created_at.tzinfo is UTC
+
+
+async def test_person_language_is_set(database: Database) -> None:
+    async with database.transaction() as uow:
+        person = await uow.people.add("console", "local", "family")
+        assert person.language is None
+    async with database.transaction() as uow:
+        await uow.people.set_language(person.id, "ar")
+    async with database.reading() as uow:
+        again = await uow.people.get_by_id(person.id)
+    assert again is not None and again.language == "ar"
+
+
+async def test_person_unknown_role_channel_or_id_is_refused(database: Database) -> None:
+    async with database.transaction() as uow:
+        with pytest.raises(ValueError, match="role"):
+            await uow.people.add("telegram", "1", "admin")
+        with pytest.raises(ValueError, match="channel"):
+            await uow.people.add("sms", "1", "family")
+        with pytest.raises(LookupError):
+            await uow.people.set_language(999, "nl")
+
+
+async def test_person_channel_id_is_unique(database: Database) -> None:
+    async with database.transaction() as uow:
+        await uow.people.add("telegram", "7", "family")
+    with pytest.raises(IntegrityError):
+        async with database.transaction() as uow:
+            await uow.people.add("telegram", "7", "coordinator")
+    # The same id on another channel is another person.
+    async with database.transaction() as uow:
+        await uow.people.add("console", "7", "family")
+    assert await count(database, "person") == 2
+
+
+# --- cases -------------------------------------------------------------------------------
+
+
+async def test_case_is_added_and_found_by_code(database: Database) -> None:
+    async with database.transaction() as uow:
+        case = await uow.cases.add("K-0001", "foster_care")
+    assert case.status == "open"
+    assert case.caseworker_id is None
+    async with database.reading() as uow:
+        found = await uow.cases.by_code("K-0001")
+        assert await uow.cases.by_code("K-9999") is None
+    assert found is not None
+    assert (found.id, found.programme) == (case.id, "foster_care")
+    assert found.created_at.tzinfo is UTC
+
+    with pytest.raises(IntegrityError):
+        async with database.transaction() as uow:
+            await uow.cases.add("K-0001", "kinship_care")
+
+
+async def test_case_codes_by_id(database: Database) -> None:
+    async with database.transaction() as uow:
+        first = await uow.cases.add("K-0001", "foster_care")
+        second = await uow.cases.add("K-0002", "simba_family_care")
+    async with database.reading() as uow:
+        assert await uow.cases.codes([first.id, second.id, second.id + 1000]) == {
+            first.id: "K-0001",
+            second.id: "K-0002",
+        }
+        assert await uow.cases.codes(set()) == {}
+
+
+async def test_membership_is_idempotent_and_lists_a_persons_cases(database: Database) -> None:
+    async with database.transaction() as uow:
+        parent = await uow.people.add("telegram", "1", "family")
+        other = await uow.people.add("telegram", "2", "family")
+        first = await uow.cases.add("K-0001", "family_strengthening")
+        second = await uow.cases.add("K-0002", "sos_family")
+        await uow.cases.add_member(first.id, parent.id)
+        await uow.cases.add_member(first.id, parent.id)
+        await uow.cases.add_member(second.id, parent.id)
+    # A second invite redeemed later is no error either.
+    async with database.transaction() as uow:
+        await uow.cases.add_member(first.id, parent.id)
+
+    assert await count(database, "membership") == 2
+    async with database.reading() as uow:
+        cases = await uow.cases.of_person(parent.id)
+        assert await uow.cases.of_person(other.id) == []
+    assert [case.code for case in cases] == ["K-0001", "K-0002"]
+
+
+# --- runs --------------------------------------------------------------------------------
+
+
+async def test_run_starts_active_with_integer_id(database: Database, seed: SeedFn) -> None:
+    s = await seed()
+    async with database.reading() as uow:
+        run = await uow.runs.get(s.run_id)
+        assert await uow.runs.get(s.run_id + 1000) is None
+    assert run is not None
+    assert isinstance(run.id, int)
+    assert (run.person_id, run.case_id) == (s.person_id, s.case_id)
+    assert (run.flow_id, run.flow_version, run.step) == ("family_checkin", 1, "start")
+    assert run.status == "active"
+    assert run.state == {"n": 0}
+    assert run.started_at == run.updated_at == T0
+    assert run.ended_at is None
+
+
+async def test_run_ids_keep_increasing(database: Database, seed: SeedFn) -> None:
+    ids = [(await seed()).run_id for _ in range(3)]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+
+
+async def test_run_update_pause_and_complete(database: Database, seed: SeedFn) -> None:
+    s = await seed()
+    later, end = T0 + timedelta(minutes=1), T0 + timedelta(minutes=2)
+    async with database.transaction() as uow:
+        run = await uow.runs.get(s.run_id)
+        assert run is not None
+        await uow.runs.update(
+            run,
+            step="who5_cheerful",
+            state={"n": 1, "nested": [1, "a"]},
+            status="active",
+            now=later,
+        )
+    async with database.transaction() as uow:
+        run = await uow.runs.get(s.run_id)
+        assert run is not None
+        assert (run.step, run.state, run.updated_at) == (
+            "who5_cheerful",
+            {"n": 1, "nested": [1, "a"]},
+            later,
+        )
+        assert run.ended_at is None
+        await uow.runs.pause(run, end)
+    async with database.transaction() as uow:
+        run = await uow.runs.get(s.run_id)
+        assert run is not None
+        assert (run.status, run.updated_at, run.ended_at) == ("paused", end, None)
+        await uow.runs.update(run, step="end", state={"n": 2}, status="completed", now=end)
+    async with database.transaction() as uow:
+        run = await uow.runs.get(s.run_id)
+        assert run is not None
+        assert (run.status, run.ended_at) == ("completed", end)
+        with pytest.raises(ValueError, match="completed"):
+            await uow.runs.pause(run, end)
+        with pytest.raises(ValueError, match="status"):
+            await uow.runs.update(run, step="x", state={}, status="finished", now=end)
+
+
+async def test_current_is_the_latest_active_or_paused_run(database: Database, seed: SeedFn) -> None:
+    s = await seed()
+    async with database.transaction() as uow:
+        first = await uow.runs.get(s.run_id)
+        assert first is not None
+        await uow.runs.pause(first, T0)
+        newer = await uow.runs.start(s.person_id, s.case_id, "wellbeing", 2, "q1", {}, T0 + _h(1))
+        done = await uow.runs.start(s.person_id, s.case_id, "safety", 1, "q1", {}, T0 + _h(2))
+        await uow.runs.update(done, step="end", state={}, status="completed", now=T0 + _h(3))
+    # Somebody else's newer run is none of this person's business.
+    other = await seed(now=T0 + _h(5))
+
+    async with database.transaction() as uow:
+        current = await uow.runs.current(s.person_id)
+        assert current is not None and current.id == newer.id
+        await uow.runs.update(current, step="end", state={}, status="completed", now=T0 + _h(4))
+
+    async with database.reading() as uow:
+        # Reading transactions take no locks but find the same run.
+        current = await uow.runs.current(s.person_id)
+        assert current is not None and current.id == first.id and current.status == "paused"
+        other_current = await uow.runs.current(other.person_id)
+        assert other_current is not None and other_current.id == other.run_id
+
+    async with database.transaction() as uow:
+        run = await uow.runs.get(first.id)
+        assert run is not None
+        await uow.runs.update(run, step="end", state={}, status="completed", now=T0 + _h(6))
+    async with database.transaction() as uow:
+        assert await uow.runs.current(s.person_id) is None
+
+
+async def test_current_for_a_person_without_runs_is_none(database: Database) -> None:
+    async with database.transaction() as uow:
+        person = await uow.people.add("telegram", "5", "family")
+        assert await uow.runs.current(person.id) is None
+
+
+# --- answers and scores -------------------------------------------------------------------
+
+
+async def test_answer_upsert_never_duplicates(database: Database, seed: SeedFn) -> None:
+    s = await seed()
+    async with database.transaction() as uow:
+        await uow.answers.record(s.run_id, "who5.cheerful", 2, "who5_cheerful", T0)
+        await uow.answers.record(s.run_id, "who5.cheerful", 3, "who5_cheerful", T0 + _h(1))
+    # The same update delivered again after a restart, and a revisited question later on.
+    async with database.transaction() as uow:
+        await uow.answers.record(s.run_id, "who5.cheerful", 3, "who5_cheerful", T0 + _h(1))
+        await uow.answers.record(s.run_id, "who5.cheerful", 5, "who5_again", T0 + _h(2))
+
+    assert await count(database, "answer") == 1
+    async with database.reading() as uow:
+        assert await uow.answers.of_run(s.run_id) == {"who5.cheerful": 5}
+    rows = [row async for row in database.answer_rows()]
+    assert [(row.value, row.answered_at) for row in rows] == [(5, T0 + _h(2))]
+
+
+async def test_answer_values_keep_their_json_type(database: Database, seed: SeedFn) -> None:
+    s = await seed()
+    other = await seed()
+    values = {"safe.now": True, "kids.count": 3, "sleep.hours": 6.5, "note.lang": "nl", "z": 0}
+    async with database.transaction() as uow:
+        for minute, (key, value) in enumerate(values.items()):
+            await uow.answers.record(s.run_id, key, value, "step", T0 + timedelta(minutes=minute))
+        await uow.answers.record(other.run_id, "safe.now", False, "step", T0)
+    async with database.reading() as uow:
+        got = await uow.answers.of_run(s.run_id)
+        assert await uow.answers.of_run(other.run_id) == {"safe.now": False}
+        assert await uow.answers.of_run(other.run_id + 1000) == {}
+    assert got == values
+    assert list(got) == list(values)  # in the order they were answered
+    assert [type(value) for value in got.values()] == [bool, int, float, str, int]
+
+
+async def test_scores_upsert(database: Database, seed: SeedFn) -> None:
+    s = await seed()
+    async with database.transaction() as uow:
+        await uow.scores.record(s.run_id, "who5", 12, T0)
+        await uow.scores.record(s.run_id, "who5", 14.5, T0 + _h(1))
+        await uow.scores.record(s.run_id, "alone_at_home", 0, T0)
+    assert await count(database, "score") == 2
+    async with database.reading() as uow:
+        scores = await uow.scores.of_run(s.run_id)
+    assert scores == {"alone_at_home": 0.0, "who5": 14.5}
+    assert all(isinstance(value, float) for value in scores.values())
+
+
+# --- flags -------------------------------------------------------------------------------
+
+
+async def raise_flag(uow: UnitOfWork, s: Seed, rule: str, level: str, due: datetime) -> Flag:
+    return await uow.flags.raise_flag(
+        case_id=s.case_id,
+        run_id=s.run_id,
+        flow_id="family_checkin",
+        flow_version=1,
+        rule=rule,
+        level=level,
+        reason="A child was left alone at home",
+        evidence={"kids.alone": True, "kids.count": 2},
+        raised_at=T0,
+        due_at=due,
+    )
+
+
+async def test_flag_is_raised_with_its_evidence(database: Database, seed: SeedFn) -> None:
+    s = await seed()
+    async with database.transaction() as uow:
+        flag = await raise_flag(uow, s, "alone", "high", T0 + _h(24))
+    assert isinstance(flag.id, int) and flag.status == "open"
+    async with database.reading() as uow:
+        (found,) = await uow.flags.of_run(s.run_id)
+        assert await uow.flags.of_run(s.run_id + 1000) == []
+    assert found.id == flag.id
+    assert (found.case_id, found.flow_id, found.flow_version) == (s.case_id, "family_checkin", 1)
+    assert (found.rule, found.level, found.reason) == (
+        "alone",
+        "high",
+        "A child was left alone at home",
+    )
+    assert found.evidence == {"kids.alone": True, "kids.count": 2}
+    assert (found.raised_at, found.due_at) == (T0, T0 + _h(24))
+    assert found.due_at.tzinfo is UTC
+
+
+async def test_flag_without_case_or_run(database: Database) -> None:
+    # The safety interrupt can fire before a person has a case or a run.
+    async with database.transaction() as uow:
+        flag = await uow.flags.raise_flag(
+            case_id=None,
+            run_id=None,
+            flow_id="safety",
+            flow_version=1,
+            rule="danger_words",
+            level="urgent",
+            reason="Immediate danger reported",
+            evidence={},
+            raised_at=T0,
+            due_at=T0 + _h(1),
+        )
+    async with database.reading() as uow:
+        assert [f.id for f in await uow.flags.open_flags()] == [flag.id]
+
+
+async def test_flag_unknown_level_is_refused(database: Database, seed: SeedFn) -> None:
+    s = await seed()
+    async with database.transaction() as uow:
+        with pytest.raises(ValueError, match="level"):
+            await raise_flag(uow, s, "x", "critical", T0)
+
+
+async def test_open_flags_most_serious_first_then_due(database: Database, seed: SeedFn) -> None:
+    s = await seed()
+    async with database.transaction() as uow:
+        # Raised in an order that is neither by level, nor alphabetical, nor by due time.
+        await raise_flag(uow, s, "low_soon", "low", T0 + _h(1))
+        await raise_flag(uow, s, "high_late", "high", T0 + _h(30))
+        await raise_flag(uow, s, "urgent_late", "urgent", T0 + _h(3))
+        await raise_flag(uow, s, "medium", "medium", T0 + _h(2))
+        await raise_flag(uow, s, "high_soon", "high", T0 + _h(20))
+        await raise_flag(uow, s, "urgent_soon", "urgent", T0 + _h(1))
+        closed = await raise_flag(uow, s, "urgent_closed", "urgent", T0)
+    async with database.engine.begin() as conn:
+        # Acknowledging and resolving belong to the flags service; here only "not open" matters.
+        await conn.execute(update(Flag).where(Flag.id == closed.id).values(status="resolved"))
+
+    async with database.reading() as uow:
+        queue = await uow.flags.open_flags()
+        of_run = await uow.flags.of_run(s.run_id)
+    assert [flag.rule for flag in queue] == [
+        "urgent_soon",
+        "urgent_late",
+        "high_soon",
+        "high_late",
+        "medium",
+        "low_soon",
+    ]
+    assert len(of_run) == 7  # of_run shows the whole history, closed flags included
+
+
+# --- timestamps --------------------------------------------------------------------------
+
+
+async def test_timestamps_come_back_as_aware_utc(database: Database, seed: SeedFn) -> None:
+    amsterdam_summer = timezone(timedelta(hours=2))
+    local = datetime(2025, 7, 1, 14, 30, 15, 123456, tzinfo=amsterdam_summer)
+    s = await seed(now=local)
+    async with database.transaction() as uow:
+        await uow.answers.record(s.run_id, "k", 1, "step", local)
+        await uow.scores.record(s.run_id, "total", 1, local)
+    async with database.reading() as uow:
+        run = await uow.runs.get(s.run_id)
+    assert run is not None
+    for value in (run.started_at, run.updated_at):
+        assert value.tzinfo is UTC
+        assert value == local  # the same instant ...
+        assert value.hour == 12 and value.microsecond == 123456  # ... expressed in UTC
+    (row,) = [row async for row in database.answer_rows()]
+    assert row.answered_at.tzinfo is UTC and row.answered_at == local
+
+    # And it is stored as naive UTC, the same on both backends.
+    async with database.engine.connect() as conn:
+        raw = (await conn.execute(text("SELECT started_at FROM run"))).scalar_one()
+    if isinstance(raw, str):  # SQLite has no datetime type
+        raw = datetime.fromisoformat(raw)
+    assert raw == datetime(2025, 7, 1, 12, 30, 15, 123456)
+
+
+async def test_naive_timestamps_are_refused(database: Database, seed: SeedFn) -> None:
+    s = await seed()
+    with pytest.raises(StatementError, match="naive datetime"):
+        async with database.transaction() as uow:
+            await uow.answers.record(s.run_id, "k", 1, "step", datetime(2025, 1, 1, 12, 0))
+    assert await count(database, "answer") == 0
+
+
+# --- transactions ------------------------------------------------------------------------
+
+
+class Boom(Exception):
+    pass
+
+
+async def test_transaction_rolls_back_on_error(database: Database, seed: SeedFn) -> None:
+    s = await seed()
+    with pytest.raises(Boom):
+        async with database.transaction() as uow:
+            await uow.answers.record(s.run_id, "k", 1, "step", T0)
+            await uow.people.add("telegram", "99", "family")
+            run = await uow.runs.get(s.run_id)
+            assert run is not None
+            await uow.runs.update(run, step="next", state={"n": 1}, status="active", now=T0)
+            raise Boom
+    assert await count(database, "answer") == 0
+    assert await count(database, "person") == 1
+    async with database.reading() as uow:
+        run = await uow.runs.get(s.run_id)
+    assert run is not None and run.step == "start"
+
+
+async def test_reading_never_writes(database: Database) -> None:
+    refused = False
+    try:
+        async with database.reading() as uow:
+            assert uow.read_only
+            await uow.people.add("telegram", "1", "family")
+    except DBAPIError:
+        # PostgreSQL runs reading() as a READ ONLY transaction and refuses at once.
+        refused = True
+    assert refused == (database.dialect == "postgresql")
+    assert await count(database, "person") == 0
+
+
+async def test_transaction_begins_write_and_reading_read_only(database: Database) -> None:
+    async with database.transaction() as uow:
+        assert not uow.read_only
+        await uow.people.add("telegram", "1", "family")
+    async with database.reading() as uow:
+        assert await uow.people.get("telegram", "1") is not None
+    # The pooled connection that served reading() must write again afterwards.
+    async with database.transaction() as uow:
+        await uow.people.add("telegram", "2", "family")
+    assert await count(database, "person") == 2
+
+
+async def test_foreign_keys_are_enforced(database: Database) -> None:
+    # On SQLite this also shows the migration left foreign keys switched back on.
+    with pytest.raises(IntegrityError):
+        async with database.transaction() as uow:
+            await uow.answers.record(12345, "k", 1, "step", T0)
+    with pytest.raises(IntegrityError):
+        async with database.transaction() as uow:
+            await uow.cases.add_member(12345, 67890)
+
+
+# --- export ------------------------------------------------------------------------------
+
+
+async def test_answer_rows_carry_case_scores_and_flags(database: Database, seed: SeedFn) -> None:
+    a = await seed()
+    b = await seed()
+    async with database.transaction() as uow:
+        caseless = await uow.runs.start(a.person_id, None, "intake", 3, "q", {}, T0)
+        # Answers of runs a and b interleave in time, as they do when families answer at once.
+        await uow.answers.record(a.run_id, "who5.cheerful", 4, "s1", T0 + _m(1))
+        await uow.answers.record(b.run_id, "who5.calm", 1, "s1", T0 + _m(2))
+        await uow.answers.record(a.run_id, "who5.calm", 3, "s2", T0 + _m(3))
+        await uow.answers.record(b.run_id, "who5.active", 0, "s2", T0 + _m(3))
+        await uow.answers.record(b.run_id, "safe.now", False, "s3", T0 + _m(4))
+        await uow.answers.record(caseless.id, "intake.lang", "pa", "q", T0 + _m(5))
+        await uow.scores.record(a.run_id, "who5", 14, T0 + _m(5))
+        await uow.scores.record(b.run_id, "who5", 2, T0 + _m(5))
+        await uow.scores.record(b.run_id, "risk", 1.5, T0 + _m(5))
+        await raise_flag(uow, b, "low_mood", "medium", T0 + _h(72))
+        await raise_flag(uow, b, "unsafe", "urgent", T0 + _h(1))
+
+    rows = [row async for row in database.answer_rows()]
+    assert all(isinstance(row, ExportRow) for row in rows)
+    assert [(row.run_id, row.key) for row in rows] == [
+        (a.run_id, "who5.cheerful"),
+        (b.run_id, "who5.calm"),
+        (a.run_id, "who5.calm"),  # same time as the next: ordered by run id, then key
+        (b.run_id, "who5.active"),
+        (b.run_id, "safe.now"),
+        (caseless.id, "intake.lang"),
+    ]
+    by_run = {row.run_id: row for row in rows}
+    assert by_run[a.run_id].case_code == "C-0001"
+    assert by_run[a.run_id].scores == {"who5": 14.0}
+    assert by_run[a.run_id].flags == []
+    assert by_run[b.run_id].case_code == "C-0002"
+    assert by_run[b.run_id].scores == {"risk": 1.5, "who5": 2.0}
+    assert by_run[b.run_id].flags == [
+        {"rule": "low_mood", "level": "medium"},
+        {"rule": "unsafe", "level": "urgent"},
+    ]
+    last = rows[-1]
+    assert (last.case_code, last.flow_id, last.flow_version) == (None, "intake", 3)
+    assert (last.value, last.scores, last.flags) == ("pa", {}, [])
+    assert [row.value for row in rows[:5]] == [4, 1, 3, 0, False]
+    assert all(row.answered_at.tzinfo is UTC for row in rows)
+
+
+async def test_answer_rows_since_is_inclusive(database: Database, seed: SeedFn) -> None:
+    s = await seed()
+    async with database.transaction() as uow:
+        for minute in range(5):
+            await uow.answers.record(s.run_id, f"q{minute}", minute, "s", T0 + _m(minute))
+    keys = [row.key async for row in database.answer_rows(since=T0 + _m(2))]
+    assert keys == ["q2", "q3", "q4"]
+    assert [row async for row in database.answer_rows(since=T0 + _h(1))] == []
+    assert len([row async for row in database.answer_rows(since=None)]) == 5
+
+
+async def test_answer_rows_on_an_empty_database(database: Database) -> None:
+    assert [row async for row in database.answer_rows()] == []
+
+
+async def test_answer_rows_stream_in_batches(database: Database, seed: SeedFn) -> None:
+    total = 1_234  # more than one batch
+    s = await seed()
+    async with database.transaction() as uow:
+        for i in range(total):
+            await uow.answers.record(s.run_id, f"k{i:05d}", i, "s", T0 + timedelta(seconds=i))
+        await uow.scores.record(s.run_id, "sum", 1.0, T0)
+
+    streamed: list[bool] = []
+
+    def watch(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and "FROM answer" in statement:
+            streamed.append(bool(context.execution_options.get("stream_results")))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", watch)
+    try:
+        seen = 0
+        async for row in database.answer_rows():
+            assert row.value == seen and row.scores == {"sum": 1.0}
+            seen += 1
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", watch)
+    assert seen == total
+    # A server-side cursor (PostgreSQL) / incremental fetch (SQLite), not one big fetchall().
+    assert streamed == [True]
+
+
+async def test_answer_rows_can_stop_early(database: Database, seed: SeedFn) -> None:
+    s = await seed()
+    async with database.transaction() as uow:
+        for i in range(10):
+            await uow.answers.record(s.run_id, f"k{i}", i, "s", T0 + _m(i))
+    async with contextlib.aclosing(database.answer_rows()) as rows:
+        async for row in rows:
+            if row.key == "k2":
+                break
+    # The connection went back to the pool: a write still goes through.
+    async with database.transaction() as uow:
+        await uow.answers.record(s.run_id, "k10", 10, "s", T0)
+    assert await count(database, "answer") == 11
+
+
+def _h(hours: float) -> timedelta:
+    return timedelta(hours=hours)
+
+
+def _m(minutes: float) -> timedelta:
+    return timedelta(minutes=minutes)
