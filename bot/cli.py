@@ -7,6 +7,13 @@
                                              play flows in the terminal (or piped on stdin)
     wegwijzer export --format json|csv [--since YYYY-MM-DD] [--output FILE]
                                              one row per answer, streamed
+    wegwijzer case create --programme P [--json]
+                                             a new case with a pseudonymous code
+    wegwijzer invite --role family --case CODE [--json] [--qr FILE.png]
+    wegwijzer invite --role caseworker|coordinator [--case CODE] [--json] [--qr FILE.png]
+                                             a single-use invite link (deep link or QR code)
+    wegwijzer run [--webhook-url URL] [--listen HOST] [--port N]
+                                             run the Telegram bot (long polling by default)
 
 Settings come from the environment (see README, "Configuration").
 """
@@ -15,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 from .config import ConfigError, Settings
+from .services.cases import PROGRAMMES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,7 +84,30 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", type=Path, help="write to this file (default: stdout)")
     export.set_defaults(handler=_export)
 
+    case = commands.add_parser("case", help="cases").add_subparsers()
+    create = case.add_parser("create", help="create a case and print its code")
+    create.add_argument("--programme", required=True, choices=PROGRAMMES)
+    create.add_argument("--json", action="store_true", help="print JSON")
+    create.set_defaults(handler=_case_create)
+
+    invite = commands.add_parser("invite", help="make a single-use invite")
+    invite.add_argument("--role", required=True, choices=("family", "caseworker", "coordinator"))
+    invite.add_argument(
+        "--case",
+        help="the case (required for families; for caseworkers: the case to assign when they join)",
+    )
+    invite.add_argument("--json", action="store_true", help="print JSON with code and link")
+    invite.add_argument("--qr", type=Path, help="also write the link as a QR code PNG")
+    invite.set_defaults(handler=_invite)
+
     run = commands.add_parser("run", help="run the Telegram bot")
+    run.add_argument(
+        "--webhook-url",
+        help="receive updates by webhook at this public URL "
+        "(needs WEBHOOK_SECRET); default: long polling",
+    )
+    run.add_argument("--listen", default="0.0.0.0", help="webhook server address")
+    run.add_argument("--port", type=int, default=8443, help="webhook server port")
     run.set_defaults(handler=_run)
     return parser
 
@@ -157,15 +189,91 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _case_create(settings: Settings, args: argparse.Namespace) -> int:
+    from .bootstrap import bootstrap
+    from .services.cases import create_case
+
+    async def create() -> str:
+        app = await bootstrap(settings)
+        try:
+            async with app.database.transaction() as uow:
+                return (await create_case(uow, args.programme)).code
+        finally:
+            await app.close()
+
+    code = asyncio.run(create())
+    print(json.dumps({"code": code, "programme": args.programme}) if args.json else code)
+    return 0
+
+
+def _invite(settings: Settings, args: argparse.Namespace) -> int:
+    from .bootstrap import bootstrap
+    from .services.cases import UnknownCase
+    from .services.invites import create_invite, invite_qr_png
+
+    if args.role == "family" and not args.case:
+        print("wegwijzer: a family invite needs --case CODE", file=sys.stderr)
+        return 2
+    if args.role == "coordinator" and args.case:
+        print("wegwijzer: coordinators are not invited to a case", file=sys.stderr)
+        return 2
+    username = settings.bot_username
+    if username is None and settings.telegram_token:
+        from .telegram import bot_username
+
+        username = asyncio.run(bot_username(settings.telegram_token, settings.telegram_base_url))
+    if username is None:
+        print(
+            "wegwijzer: set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) for the link",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def make() -> object:
+        app = await bootstrap(settings)
+        try:
+            return await create_invite(app, args.role, args.case)
+        finally:
+            await app.close()
+
+    try:
+        invite = asyncio.run(make())
+    except UnknownCase:
+        print(f"wegwijzer: no case with code {args.case!r}", file=sys.stderr)
+        return 1
+    link = invite.link(username)
+    if args.qr:
+        args.qr.write_bytes(invite_qr_png(link))
+    if args.json:
+        print(json.dumps({"code": invite.code, "link": link}))
+    else:
+        print(link)
+        print(f"single use, valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC", file=sys.stderr)
+    return 0
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    # The Telegram channel is its own piece of work (issue #3); until it lands this says so
-    # plainly instead of pretending to run.
-    print(
-        "wegwijzer: the Telegram channel is not built yet; use `wegwijzer chat` "
-        "(make demo) to run flows in the terminal.",
-        file=sys.stderr,
-    )
-    return 2
+    from .bootstrap import bootstrap
+    from .telegram import serve
+
+    if not settings.telegram_token:
+        print(
+            'wegwijzer: set TELEGRAM_BOT_TOKEN (see README, "Running on Telegram")', file=sys.stderr
+        )
+        return 2
+    if args.webhook_url and not settings.webhook_secret:
+        print("wegwijzer: webhook mode needs WEBHOOK_SECRET", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        app = await bootstrap(settings)
+        try:
+            await serve(app, webhook_url=args.webhook_url, listen=args.listen, port=args.port)
+        finally:
+            await app.close()
+
+    asyncio.run(run())
+    return 0
 
 
 if __name__ == "__main__":

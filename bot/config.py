@@ -46,6 +46,14 @@ class Settings:
     checkin_interval_days: int = 7
     flag_due: Mapping[str, timedelta] = field(default_factory=lambda: dict(DEFAULT_FLAG_DUE))
     log_level: str = "WARNING"
+    invite_days: int = 14
+    # Telegram: the token from BotFather, the Bot API base URL (tests point it at a fake
+    # server), the bot's @username for invite links (asked from getMe when not set), and the
+    # secret Telegram must send with every webhook request.
+    telegram_token: str | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    bot_username: str | None = None
+    webhook_secret: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -69,7 +77,21 @@ class Settings:
             ),
             flag_due=flag_due,
             log_level=env.get("LOG_LEVEL", defaults.log_level),
+            invite_days=int(_number(env, "INVITE_DAYS", defaults.invite_days)),
+            telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+            telegram_base_url=env.get("TELEGRAM_BASE_URL", defaults.telegram_base_url),
+            bot_username=(env.get("TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None,
+            webhook_secret=env.get("WEBHOOK_SECRET") or None,
         )
+
+    def __repr__(self) -> str:
+        # Settings end up in tracebacks and logs: never the token or the webhook secret.
+        hidden = {"telegram_token", "webhook_secret"}
+        shown = ", ".join(
+            f"{name}={'***' if name in hidden and value else value!r}"
+            for name, value in self.__dict__.items()
+        )
+        return f"Settings({shown})"
 
 
 def _number(env: Mapping[str, str], name: str, default: float | None = None) -> float:

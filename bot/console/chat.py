@@ -13,9 +13,11 @@ from typing import TextIO
 
 from ..bootstrap import Wegwijzer
 from ..engine import Ask, Event, Invalid, Reply, Say, Text
-from ..services import runs
+from ..services import runs, texts
+from ..services.cases import caseworker_cases
 from ..services.flags import visible_open_flags
 from ..services.people import Participant, set_language
+from ..services.texts import allowed
 
 ReadLine = Callable[[], Awaitable[str | None]]
 
@@ -48,51 +50,43 @@ class ConsoleChat:
         """Greet, and pick up where the person left off — or start a family's check-in."""
         waiting = await runs.waiting_question(self.app, self.who)
         if waiting is not None:
-            self.say(Text("Welcome back. We were here:"))
+            self.say(texts.WELCOME_BACK)
             self.show(waiting.events)
         elif self.who.role == "family":
-            await self.command("/checkin", "")
+            await self.command("checkin", "")
         else:
-            self.say(Text("Hello. Type /help to see what you can do."))
+            self.say(texts.HELLO_STAFF)
 
     async def handle(self, line: str) -> None:
         if line.startswith("/"):
-            name, _, argument = line.partition(" ")
+            name, _, argument = line[1:].partition(" ")
             await self.command(name.lower(), argument.strip())
             return
         turn = await runs.answer(self.app, self.who, Reply(line), self._translate)
         if turn is None:
-            self.say(self._nothing_waiting())
+            self.say(texts.NOTHING_WAITING[self.who.role])
         else:
             self.show(turn.events)
 
-    # --- commands ---------------------------------------------------------------------------
+    # --- commands: the same table as the bot, of which the terminal offers these ---------------
 
     async def command(self, name: str, argument: str) -> None:
-        handler = _COMMANDS.get(name)
-        if handler is None:
-            self.say(
-                Text(
-                    "Unknown command {command}. Type /help to see what you can do.",
-                    {"command": name},
-                )
-            )
-            return
-        roles, method = handler
-        if self.who.role not in roles:
-            self.say(Text("{command} is not available for your role.", {"command": name}))
-            return
-        await method(self, argument)
+        method = _COMMANDS.get(name)
+        if name not in texts.COMMANDS:
+            self.say(texts.UNKNOWN_COMMAND.using(command=f"/{name}"))
+        elif not allowed(self.who.role, name):
+            self.say(texts.NOT_FOR_ROLE.using(command=f"/{name}"))
+        elif method is None:
+            await self._telegram_only(name)
+        else:
+            await method(self, argument)
 
     async def _help(self, _: str) -> None:
-        self.say(Text("You can use these commands:"))
-        for name, (roles, _method) in _COMMANDS.items():
-            if self.who.role in roles:
+        self.say(texts.HELP_HEADER)
+        for name in texts.ROLE_COMMANDS[self.who.role]:
+            if name in _COMMANDS:
                 self.say(
-                    Text(
-                        "{command} — {description}",
-                        {"command": name, "description": _DESCRIPTIONS[name]},
-                    )
+                    texts.HELP_LINE.using(command=f"/{name}", description=texts.COMMANDS[name])
                 )
 
     async def _checkin(self, _: str) -> None:
@@ -100,53 +94,46 @@ class ConsoleChat:
         self.show(turn.events)
 
     async def _cancel(self, _: str) -> None:
-        if await runs.pause(self.app, self.who):
-            self.say(
-                Text(
-                    "Stopped for now. Your answers so far are kept: type /checkin to "
-                    "continue where you left off."
-                )
-            )
-        else:
-            self.say(Text("There is nothing to stop."))
+        stopped = await runs.pause(self.app, self.who)
+        self.say(texts.STOPPED if stopped else texts.NOTHING_TO_STOP)
 
     async def _language(self, argument: str) -> None:
         catalogs = self.app.catalogs
         if argument not in catalogs.languages:
             if argument:
-                self.say(Text("Unknown language {code}.", {"code": argument}))
-            self.say(Text("Choose a language: type /language and its code, e.g. /language en."))
+                self.say(texts.UNKNOWN_LANGUAGE.using(code=argument))
+            self.say(texts.LANGUAGE_USAGE)
             for code in catalogs.languages:
                 self.output.write(f"  {code} — {catalogs.native_name(code)}\n")
             return
         self.language = argument
         self._translate = catalogs.translator(argument, self.app.settings.timezone)
         await set_language(self.app, self.who.person_id, argument)
-        self.say(
-            Text("The language is now {language}.", {"language": catalogs.native_name(argument)})
-        )
+        self.say(texts.LANGUAGE_SET.using(language=catalogs.native_name(argument)))
         waiting = await runs.waiting_question(self.app, self.who)
         if waiting is not None:
             self.show(waiting.events)
 
     async def _flags(self, _: str) -> None:
         flags = await visible_open_flags(self.app, self.who)
-        if not flags:
-            self.say(Text("There are no open flags."))
-            return
-        self.say(Text("Open flags, most urgent first:"))
+        self.say(texts.OPEN_FLAGS if flags else texts.NO_OPEN_FLAGS)
         for flag in flags:
-            self.say(
-                Text(
-                    "[{level}] case {case} — {reason} (due {due})",
-                    {
-                        "level": _LEVEL_NAMES[flag.level],
-                        "case": flag.case_code or "—",
-                        "reason": Text(flag.reason),
-                        "due": flag.due_at,
-                    },
-                )
-            )
+            self.say(texts.flag_line(flag))
+
+    async def _cases(self, _: str) -> None:
+        cases = await caseworker_cases(self.app, self.who)
+        self.say(texts.YOUR_CASES if cases else texts.NO_CASES)
+        for case in cases:
+            self.say(texts.case_line(case))
+
+    async def _guide(self, _: str) -> None:
+        guides = runs.flows_for(self.app, self.who.role)
+        self.say(texts.GUIDES if guides else texts.NO_GUIDES)
+        for flow in guides:
+            self.say(Text(flow.title))
+
+    async def _telegram_only(self, name: str) -> None:
+        self.say(texts.NOT_IN_TERMINAL.using(command=f"/{name}"))
 
     # --- output -----------------------------------------------------------------------------
 
@@ -162,31 +149,13 @@ class ConsoleChat:
     def say(self, text: Text) -> None:
         self.output.write(self._translate(text) + "\n")
 
-    def _nothing_waiting(self) -> Text:
-        if self.who.role == "family":
-            return Text("There is no question waiting. Type /checkin to start your check-in.")
-        return Text("There is no question waiting. Type /help to see what you can do.")
 
-
-_EVERYONE = ("family", "caseworker", "coordinator")
-_STAFF = ("caseworker", "coordinator")
-_COMMANDS: dict[str, tuple[tuple[str, ...], Callable[..., Awaitable[None]]]] = {
-    "/help": (_EVERYONE, ConsoleChat._help),
-    "/checkin": (("family",), ConsoleChat._checkin),
-    "/cancel": (_EVERYONE, ConsoleChat._cancel),
-    "/language": (_EVERYONE, ConsoleChat._language),
-    "/flags": (_STAFF, ConsoleChat._flags),
-}
-_DESCRIPTIONS = {
-    "/help": Text("this list"),
-    "/checkin": Text("start your check-in, or continue it"),
-    "/cancel": Text("stop for now; you can continue later"),
-    "/language": Text("choose your language"),
-    "/flags": Text("open flags for your cases"),
-}
-_LEVEL_NAMES = {
-    "urgent": Text("urgent"),
-    "high": Text("high"),
-    "medium": Text("medium"),
-    "low": Text("low"),
+_COMMANDS: dict[str, Callable[..., Awaitable[None]]] = {
+    "help": ConsoleChat._help,
+    "checkin": ConsoleChat._checkin,
+    "cancel": ConsoleChat._cancel,
+    "language": ConsoleChat._language,
+    "flags": ConsoleChat._flags,
+    "cases": ConsoleChat._cases,
+    "guide": ConsoleChat._guide,
 }

@@ -28,6 +28,10 @@ class Text:
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
+    def using(self, **params: Any) -> Text:
+        """The same text with values for its placeholders: `NOT_FOR_ROLE.using(command=...)`."""
+        return Text(self.msgid, {**self.params, **params})
+
 
 @dataclass(frozen=True)
 class Option:

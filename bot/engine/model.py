@@ -267,13 +267,19 @@ class Flow(_Strict):
 
     _by_id: dict[str, Any] = PrivateAttr(default_factory=dict)
     _by_key: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _index: dict[str, int] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any, /) -> None:
         self._by_id = {step.id: step for step in self.steps}
         self._by_key = {step.key: step for step in self.steps if step.asks}
+        self._index = {step.id: number for number, step in enumerate(self.steps)}
 
     def step(self, step_id: str) -> MessageStep | Question | EndStep:
         return self._by_id[step_id]
+
+    def index_of(self, step_id: str) -> int:
+        """A step's position in the file: a compact, stable name within one flow version."""
+        return self._index[step_id]
 
     def has_step(self, step_id: str) -> bool:
         return step_id in self._by_id

@@ -7,8 +7,13 @@ of letters that are easily confused when read aloud or typed from paper (no 0/O,
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
-from ..storage import UnitOfWork
+from ..storage import CaseSummary, UnitOfWork
+
+if TYPE_CHECKING:
+    from ..bootstrap import Wegwijzer
+    from .people import Participant
 
 # The organisation's programmes (design.md).
 PROGRAMMES = (
@@ -43,3 +48,11 @@ async def create_case(uow: UnitOfWork, programme: str, code: str | None = None):
         while await uow.cases.by_code(code) is not None:
             code = new_case_code()
     return await uow.cases.add(code, programme)
+
+
+async def caseworker_cases(app: Wegwijzer, who: Participant) -> list[CaseSummary]:
+    """A caseworker's own cases with their last check-in and open flags; nobody else's."""
+    if who.role != "caseworker":
+        raise PermissionError("only caseworkers have cases")
+    async with app.database.reading() as uow:
+        return await uow.cases.of_caseworker(who.person_id)

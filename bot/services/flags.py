@@ -30,9 +30,11 @@ async def visible_open_flags(app: Wegwijzer, who: Participant) -> list[FlagView]
     if who.role == "family":
         raise PermissionError("families do not see flags")
     async with app.database.reading() as uow:
-        flags = await uow.flags.open_flags()
         if who.role == "caseworker":
-            flags = [flag for flag in flags if flag.case_id == who.case_id]
+            own = await uow.cases.of_caseworker(who.person_id)
+            flags = await uow.flags.open_flags([case.case_id for case in own])
+        else:
+            flags = await uow.flags.open_flags()
         codes = await uow.cases.codes({flag.case_id for flag in flags if flag.case_id})
     return [
         FlagView(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..bootstrap import Wegwijzer
+from ..storage import UnitOfWork
 from .cases import DEMO_CASE_CODE, UnknownCase, create_case
 
 
@@ -17,6 +19,30 @@ class Participant:
     language: str | None
     case_id: int | None
     case_code: str | None
+    consent: str | None = None
+    status: str = "active"
+
+    @property
+    def consented(self) -> bool:
+        return self.consent == "given"
+
+
+async def participant(uow: UnitOfWork, person: Any) -> Participant:
+    """A stored person as a Participant; a family member's case is the one they belong to."""
+    case_id = case_code = None
+    if person.role == "family":
+        cases = await uow.cases.of_person(person.id)
+        if cases:
+            case_id, case_code = cases[0].id, cases[0].code
+    return Participant(
+        person.id, person.role, person.language, case_id, case_code, person.consent, person.status
+    )
+
+
+async def find_participant(app: Wegwijzer, channel: str, external_id: str) -> Participant | None:
+    async with app.database.reading() as uow:
+        person = await uow.people.get(channel, external_id)
+        return None if person is None else await participant(uow, person)
 
 
 async def console_participant(
@@ -24,7 +50,8 @@ async def console_participant(
 ) -> Participant:
     """The person at the terminal: one per role (and per case for families).
 
-    Without a case code the demo case is used, created on first use.
+    Without a case code the demo case is used, created on first use. Whoever runs the
+    console has the database in hand already, so no invite or consent step applies here.
     """
     async with app.database.transaction() as uow:
         if case_code is None:
@@ -41,9 +68,56 @@ async def console_participant(
             person = await uow.people.add("console", external_id, role)
         if role == "family":
             await uow.cases.add_member(case.id, person.id)
-        return Participant(person.id, role, person.language, case.id, case.code)
+        elif role == "caseworker" and case.caseworker_id is None:
+            # The terminal's caseworker works on the case it was opened with (or the demo
+            # case) when nobody else does, so /flags shows that case's flags.
+            await uow.cases.assign_caseworker(case.id, person.id)
+        return Participant(person.id, role, person.language, case.id, case.code, "given")
 
 
 async def set_language(app: Wegwijzer, person_id: int, language: str) -> None:
     async with app.database.transaction() as uow:
         await uow.people.set_language(person_id, language)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone to tell something: where to reach them and in which language."""
+
+    person_id: int
+    channel: str
+    external_id: str
+    language: str | None
+    case_code: str | None = None
+
+
+async def mark_unreachable(app: Wegwijzer, person_id: int) -> list[Recipient]:
+    """Record that a person cannot be reached (they blocked the bot); return the caseworkers
+    who must be told, one per case of theirs that has a caseworker."""
+    async with app.database.transaction() as uow:
+        person = await uow.people.get_by_id(person_id)
+        if person is None or person.status == "unreachable":
+            return []
+        await uow.people.set_status(person_id, "unreachable")
+        told: list[Recipient] = []
+        for case in await uow.cases.of_person(person_id):
+            if case.caseworker_id is None:
+                continue
+            caseworker = await uow.people.get_by_id(case.caseworker_id)
+            if caseworker is not None and caseworker.status == "active":
+                told.append(
+                    Recipient(
+                        caseworker.id,
+                        caseworker.channel,
+                        caseworker.external_id,
+                        caseworker.language,
+                        case.code,
+                    )
+                )
+        return told
+
+
+async def mark_reachable(app: Wegwijzer, person_id: int) -> None:
+    """A person who wrote to the bot again can be reached again."""
+    async with app.database.transaction() as uow:
+        await uow.people.set_status(person_id, "active")

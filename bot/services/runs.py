@@ -18,11 +18,14 @@ from zoneinfo import ZoneInfo
 from ..bootstrap import Wegwijzer
 from ..engine import (
     AnswerRecorded,
+    Ask,
+    Choose,
     Event,
     FlagRaised,
     Flow,
     FlowRegistry,
     Input,
+    Option,
     Reply,
     RunState,
     ScoreComputed,
@@ -30,6 +33,7 @@ from ..engine import (
     Text,
 )
 from ..storage import UnitOfWork
+from .once import claim
 from .people import Participant
 from .replies import interpret
 
@@ -76,7 +80,9 @@ def flows_for(app: Wegwijzer, role: str) -> list[Flow]:
     return app.flows.for_role(role)
 
 
-async def start_flow(app: Wegwijzer, who: Participant, flow_id: str) -> Turn:
+async def start_flow(
+    app: Wegwijzer, who: Participant, flow_id: str, once: str | None = None
+) -> Turn:
     """Start a flow, or pick up the person's unfinished run of it where they left it.
 
     An unfinished run of another flow is paused; it can be resumed later.
@@ -87,6 +93,7 @@ async def start_flow(app: Wegwijzer, who: Participant, flow_id: str) -> Turn:
     context = flow_context(app)
     now = app.clock()
     async with app.database.transaction() as uow:
+        await claim(uow, once, now)
         current = await uow.runs.current(who.person_id)
         if current is not None and current.flow_id == flow.id:
             sprint = app.engine.remind(RunState.from_dict(current.state), context)
@@ -118,6 +125,7 @@ async def answer(
     who: Participant,
     given: Input,
     translate: Callable[[Text], str] | None = None,
+    once: str | None = None,
 ) -> Turn | None:
     """Resume the person's active run with an input; None when no flow is in progress.
 
@@ -127,6 +135,7 @@ async def answer(
     now = app.clock()
     context = flow_context(app)
     async with app.database.transaction() as uow:
+        await claim(uow, once, now)
         run = await uow.runs.current(who.person_id)
         if run is None or run.status != "active":
             return None
@@ -150,15 +159,56 @@ async def waiting_question(app: Wegwijzer, who: Participant) -> Turn | None:
         return Turn(sprint.events, run.id, sprint.state)
 
 
-async def pause(app: Wegwijzer, who: Participant) -> bool:
+async def pause(app: Wegwijzer, who: Participant, once: str | None = None) -> bool:
     """Leave the current flow without losing it; False when there was nothing to leave."""
     async with app.database.transaction() as uow:
+        await claim(uow, once, app.clock())
         run = await uow.runs.current(who.person_id)
         if run is None or run.status != "active":
             return False
         await uow.runs.pause(run, app.clock())
         log.info("run paused", extra={"run_id": run.id})
         return True
+
+
+@dataclass(frozen=True)
+class ButtonAnswer:
+    """A pressed option, accepted: the question it answered, the option, and what follows."""
+
+    question: Ask
+    chosen: Option
+    turn: Turn
+
+
+async def answer_option(
+    app: Wegwijzer,
+    who: Participant,
+    run_id: int,
+    step_index: int,
+    option_index: int,
+    once: str | None = None,
+) -> ButtonAnswer | None:
+    """Answer the question a button belongs to — only if it is still the person's open
+    question. None for a button on an old question, a finished run, or someone else's run:
+    nothing is recorded then."""
+    now = app.clock()
+    context = flow_context(app)
+    async with app.database.transaction() as uow:
+        await claim(uow, once, now)
+        run = await uow.runs.get(run_id)
+        if run is None or run.person_id != who.person_id or run.status != "active":
+            return None
+        flow = app.flows.get(run.flow_id, run.flow_version)
+        if not 0 <= step_index < len(flow.steps) or flow.steps[step_index].id != run.step:
+            return None
+        state = RunState.from_dict(run.state)
+        question = app.engine.remind(state, context).events[0]
+        if not 0 <= option_index < len(question.options):
+            return None
+        chosen = question.options[option_index]
+        sprint = app.engine.resume(state, Choose(chosen.value), context)
+        await _store(app, uow, run, sprint, now)
+        return ButtonAnswer(question, chosen, Turn(sprint.events, run.id, sprint.state))
 
 
 async def _store(app: Wegwijzer, uow: UnitOfWork, run: Any, sprint: Sprint, now: datetime) -> None:

@@ -9,18 +9,33 @@ does.
 
 from .database import Database
 from .export import ExportRow
-from .models import Answer, Base, Case, Flag, Membership, Person, Run, Score
+from .models import (
+    Answer,
+    Base,
+    Case,
+    Flag,
+    Invite,
+    Membership,
+    Person,
+    ProcessedUpdate,
+    Run,
+    Score,
+)
+from .repositories import CaseSummary
 from .uow import UnitOfWork
 
 __all__ = [
     "Answer",
     "Base",
     "Case",
+    "CaseSummary",
     "Database",
     "ExportRow",
     "Flag",
+    "Invite",
     "Membership",
     "Person",
+    "ProcessedUpdate",
     "Run",
     "Score",
     "UnitOfWork",

@@ -31,21 +31,28 @@ from .types import UTCDateTime, utcnow
 
 CHANNELS = ("console", "telegram")
 ROLES = ("family", "caseworker", "coordinator")
+# "unreachable": the person blocked the bot (Telegram answers 403); "left": they stopped.
+PERSON_STATUSES = ("active", "unreachable", "left")
+CONSENTS = ("given", "refused")
 RUN_STATUSES = ("active", "paused", "completed")
 # Statuses in which a run can still be resumed; `runs.current()` looks only at these.
 OPEN_RUN_STATUSES = ("active", "paused")
 __all__ = [
     "CHANNELS",
+    "CONSENTS",
     "FLAG_LEVELS",
     "OPEN_RUN_STATUSES",
+    "PERSON_STATUSES",
     "ROLES",
     "RUN_STATUSES",
     "Answer",
     "Base",
     "Case",
     "Flag",
+    "Invite",
     "Membership",
     "Person",
+    "ProcessedUpdate",
     "Run",
     "Score",
 ]
@@ -83,6 +90,10 @@ class Person(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Null until the person has answered the consent question; "refused" is kept, not deleted,
+    # so the bot knows not to ask again and can show the choice when it is changed later.
+    consent: Mapped[str | None] = mapped_column(String(16))
+    consent_at: Mapped[datetime | None]
 
     def __repr__(self) -> str:
         # No external id: reprs end up in logs, and logs carry no identifying data.
@@ -120,6 +131,45 @@ class Membership(Base):
         ForeignKey("case_file.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Invite(Base):
+    """A single-use, expiring way in, which fixes the newcomer's role and (for families) case."""
+
+    __tablename__ = "invite"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Only the SHA-256 of the code: the code is a secret, and a copy of the database must not
+    # hand out working invites. Unique, so the code alone finds its invite.
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    # CASCADE, not SET NULL: a family invite that lost its case must not let anybody in.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"))
+    # Null when the invite was made on the command line rather than by someone in the bot.
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    # `used_at` alone marks the invite as spent; `used_by` may be nulled when the person goes.
+    used_at: Mapped[datetime | None]
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+
+    def __repr__(self) -> str:
+        # No hash: even the hash of a live invite has no business in the logs.
+        return f"Invite(id={self.id}, role={self.role!r}, case_id={self.case_id})"
+
+
+class ProcessedUpdate(Base):
+    """An incoming update that was handled, so that a second delivery of it is ignored."""
+
+    __tablename__ = "processed_update"
+
+    # Channel and the channel's update id, like "telegram:123456789".
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Indexed for pruning: the rows are only needed for as long as a redelivery can come.
+    processed_at: Mapped[datetime] = mapped_column(index=True)
+
+    def __repr__(self) -> str:
+        return f"ProcessedUpdate(key={self.key!r})"
 
 
 class Run(Base):

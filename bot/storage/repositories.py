@@ -1,47 +1,65 @@
 """Repositories: the only queries the rest of the bot may run, one class per kind of record.
 
-Services and channels ask for people, cases, runs, answers, scores and flags through these
-methods instead of writing SQL, so the rules that keep the data right live in one place: an
-answer is upserted on its key so a retried update never records it twice, `runs.current()`
-takes the row locks that let several bot processes share PostgreSQL, and flags sort by how
-serious they are rather than by their spelling. All of them work inside the transaction of the
-`UnitOfWork` that created them and never commit on their own.
+Services and channels ask for people, cases, invites, runs, answers, scores, flags and
+processed updates through these methods instead of writing SQL, so the rules that keep the
+data right live in one place: an answer is upserted on its key so a retried update never
+records it twice, `runs.current()` and `runs.get()` take the row locks that let several bot
+processes share PostgreSQL, an invite is claimed by one conditional UPDATE so two people cannot
+both use it, and flags sort by how serious they are rather than by their spelling. All of them
+work inside the transaction of the `UnitOfWork` that created them and never commit on their
+own.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import (
     CHANNELS,
+    CONSENTS,
     FLAG_LEVELS,
     OPEN_RUN_STATUSES,
+    PERSON_STATUSES,
     ROLES,
     RUN_STATUSES,
     Answer,
     Case,
     Flag,
+    Invite,
     Membership,
     Person,
+    ProcessedUpdate,
     Run,
     Score,
 )
 
 __all__ = [
+    "CHECKIN_FLOW",
     "AnswerRepository",
     "CaseRepository",
+    "CaseSummary",
     "FlagRepository",
+    "InviteRepository",
     "PersonRepository",
     "RunRepository",
     "ScoreRepository",
+    "UpdateRepository",
 ]
+
+# The flow whose completed runs count as a family's check-in in a caseworker's overview.
+CHECKIN_FLOW = "family_checkin"
+
+# What hashlib.sha256(...).hexdigest() produces; anything else is a code that was not hashed.
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def _insert(session: AsyncSession, model: type[Any]) -> postgresql.Insert | sqlite.Insert:
@@ -58,6 +76,13 @@ def _check(name: str, value: str, allowed: tuple[str, ...]) -> None:
     # The columns are plain strings so new values need no migration; typos are caught here.
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+def _check_code_hash(code_hash: str) -> None:
+    # A plain invite code passed here by mistake would be stored as a working secret (add) or
+    # never match (find); neither may pass silently. The value is not echoed: it may be a code.
+    if not isinstance(code_hash, str) or not _SHA256_HEX.fullmatch(code_hash):
+        raise ValueError("code_hash must be the 64-character lowercase SHA-256 hex of the code")
 
 
 class _Repository:
@@ -91,11 +116,56 @@ class PersonRepository(_Repository):
         return person
 
     async def set_language(self, person_id: int, language: str) -> None:
+        person = await self._existing(person_id)
+        person.language = language
+        await self._session.flush()
+
+    async def set_consent(self, person_id: int, consent: str, at: datetime) -> None:
+        """Record the person's answer to the consent question; a later answer replaces it."""
+        _check("consent", consent, CONSENTS)
+        person = await self._existing(person_id)
+        person.consent = consent
+        person.consent_at = at
+        await self._session.flush()
+
+    async def set_status(self, person_id: int, status: str) -> None:
+        _check("status", status, PERSON_STATUSES)
+        person = await self._existing(person_id)
+        person.status = status
+        await self._session.flush()
+
+    async def with_role(self, role: str) -> list[Person]:
+        """The active people with this role, oldest first.
+
+        Whoever is told about something (a coordinator about a new flag) has to be able to act
+        on it; people who blocked the bot or left are not counted on.
+        """
+        _check("role", role, ROLES)
+        stmt = (
+            select(Person)
+            .where(Person.role == role, Person.status == "active")
+            .order_by(Person.created_at, Person.id)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def _existing(self, person_id: int) -> Person:
         person = await self._session.get(Person, person_id)
         if person is None:
             raise LookupError(f"no person with id {person_id}")
-        person.language = language
-        await self._session.flush()
+        return person
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSummary:
+    """One line of a caseworker's overview of their cases."""
+
+    case_id: int
+    code: str
+    programme: str
+    status: str
+    # When the family last finished a check-in; None if they never have.
+    last_checkin_at: datetime | None
+    open_flags: int
 
 
 class CaseRepository(_Repository):
@@ -110,6 +180,24 @@ class CaseRepository(_Repository):
     async def by_code(self, code: str) -> Case | None:
         stmt = select(Case).where(Case.code == code)
         return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def by_id(self, case_id: int) -> Case | None:
+        return await self._session.get(Case, case_id)
+
+    async def assign_caseworker(self, case_id: int, person_id: int) -> None:
+        """Make this caseworker the case's one caseworker, replacing any before them."""
+        case = await self._session.get(Case, case_id)
+        if case is None:
+            raise LookupError(f"no case with id {case_id}")
+        person = await self._session.get(Person, person_id)
+        if person is None:
+            raise LookupError(f"no person with id {person_id}")
+        # The assigned caseworker sees the case's answers and flags; a family member or a
+        # coordinator put there by mistake would be given, or hide, another family's data.
+        if person.role != "caseworker":
+            raise ValueError(f"person {person_id} is a {person.role}, not a caseworker")
+        case.caseworker_id = person_id
+        await self._session.flush()
 
     async def add_member(self, case_id: int, person_id: int) -> None:
         # ON CONFLICT DO NOTHING rather than look-then-insert: two invites redeemed at the same
@@ -137,6 +225,112 @@ class CaseRepository(_Repository):
             .order_by(Case.created_at, Case.id)
         )
         return list((await self._session.execute(stmt)).scalars())
+
+    async def members(self, case_id: int) -> list[Person]:
+        """The people who belong to the case (its family), in the order they joined."""
+        stmt = (
+            select(Person)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Membership.case_id == case_id)
+            .order_by(Membership.created_at, Person.id)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def of_caseworker(
+        self, person_id: int, *, checkin_flow: str = CHECKIN_FLOW
+    ) -> list[CaseSummary]:
+        """A summary of each case assigned to this caseworker, ordered by code.
+
+        One query with correlated subqueries, not one per case: a caseworker's overview must
+        stay fast however many cases they hold. Both subqueries use the case_id indexes.
+        """
+        last_checkin = (
+            select(func.max(Run.ended_at))
+            .where(
+                Run.case_id == Case.id,
+                Run.flow_id == checkin_flow,
+                Run.status == "completed",
+            )
+            .scalar_subquery()
+        )
+        open_flags = (
+            select(func.count(Flag.id))
+            .where(Flag.case_id == Case.id, Flag.status == "open")
+            .scalar_subquery()
+        )
+        stmt = (
+            select(Case.id, Case.code, Case.programme, Case.status, last_checkin, open_flags)
+            .where(Case.caseworker_id == person_id)
+            .order_by(Case.code)
+        )
+        # The columns are selected in the order of CaseSummary's fields.
+        return [CaseSummary(*row) for row in await self._session.execute(stmt)]
+
+
+class InviteRepository(_Repository):
+    __slots__ = ()
+
+    async def add(
+        self,
+        *,
+        code_hash: str,
+        role: str,
+        case_id: int | None,
+        created_by: int | None,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> Invite:
+        _check_code_hash(code_hash)
+        _check("role", role, ROLES)
+        # A family member without a case would be in the bot with nothing to see or do.
+        if role == "family" and case_id is None:
+            raise ValueError("a family invite needs a case")
+        for value in (created_at, expires_at):
+            if value.tzinfo is None or value.utcoffset() is None:
+                # Checked here, not left to UTCDateTime: the comparison below would fail first.
+                raise ValueError(
+                    f"naive datetime {value.isoformat()} given: pass an aware datetime"
+                )
+        if expires_at <= created_at:
+            raise ValueError("an invite must expire after it is made")
+        invite = Invite(
+            code_hash=code_hash,
+            role=role,
+            case_id=case_id,
+            created_by=created_by,
+            created_at=created_at,
+            expires_at=expires_at,
+        )
+        self._session.add(invite)
+        await self._session.flush()
+        return invite
+
+    async def find(self, code_hash: str) -> Invite | None:
+        """The invite with this code hash, used and expired ones included.
+
+        Finding it says nothing about whether it still works; `claim()` decides that.
+        """
+        _check_code_hash(code_hash)
+        stmt = select(Invite).where(Invite.code_hash == code_hash)
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def claim(self, invite_id: int, person_id: int, now: datetime) -> bool:
+        """Spend the invite on this person if it is unused and unexpired; True if this call did.
+
+        One conditional UPDATE, not read-then-write: when two people use the same code at the
+        same moment, PostgreSQL makes the second UPDATE wait for the first and then re-checks
+        `used_at`, and SQLite runs the two write transactions one after the other, so exactly
+        one of them changes the row.
+        """
+        stmt = (
+            update(Invite)
+            .where(Invite.id == invite_id, Invite.used_at.is_(None), Invite.expires_at > now)
+            .values(used_at=now, used_by=person_id)
+            # "fetch": an Invite this session loaded with find() shows the claim afterwards.
+            .execution_options(synchronize_session="fetch")
+        )
+        result = await self._session.execute(stmt)
+        return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 class RunRepository(_Repository):
@@ -193,7 +387,24 @@ class RunRepository(_Repository):
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
     async def get(self, run_id: int) -> Run | None:
-        return await self._session.get(Run, run_id)
+        """The run with this id, locked like `current()` locks it.
+
+        A button press names its run by id, and two presses of the same button can arrive at
+        once; each must see what the other wrote.
+        """
+        if not self._lock:
+            return await self._session.get(Run, run_id)
+        # The person's row first, as `current()` does: a button press and a typed answer of
+        # the same person must queue behind each other too, and taking the two locks in the
+        # same order everywhere is what keeps them from deadlocking. A run never changes
+        # person, so finding the person through the unlocked run row is safe.
+        await self._session.execute(
+            select(Person.id)
+            .join(Run, Run.person_id == Person.id)
+            .where(Run.id == run_id)
+            .with_for_update(of=Person)
+        )
+        return await self._session.get(Run, run_id, with_for_update=True, populate_existing=True)
 
     async def update(
         self,
@@ -306,17 +517,59 @@ class FlagRepository(_Repository):
         await self._session.flush()
         return flag
 
-    async def open_flags(self) -> list[Flag]:
-        stmt = (
-            select(Flag)
-            .where(Flag.status == "open")
-            .order_by(level_rank(), Flag.due_at, Flag.raised_at, Flag.id)
-        )
+    async def open_flags(self, case_ids: Iterable[int] | None = None) -> list[Flag]:
+        """Open flags, most serious first, then by due time; only those of `case_ids` if given.
+
+        None means every case (and the flags of no case); an empty collection means none.
+        """
+        stmt = select(Flag).where(Flag.status == "open")
+        if case_ids is not None:
+            wanted = set(case_ids)
+            if not wanted:
+                return []
+            stmt = stmt.where(Flag.case_id.in_(wanted))
+        stmt = stmt.order_by(level_rank(), Flag.due_at, Flag.raised_at, Flag.id)
         return list((await self._session.execute(stmt)).scalars())
 
     async def of_run(self, run_id: int) -> list[Flag]:
         stmt = select(Flag).where(Flag.run_id == run_id).order_by(Flag.raised_at, Flag.id)
         return list((await self._session.execute(stmt)).scalars())
+
+
+class UpdateRepository(_Repository):
+    """Keys of the incoming updates that were handled, for handling each update only once."""
+
+    __slots__ = ()
+
+    async def claim(self, key: str, now: datetime) -> bool:
+        """Record the update as handled; True if this call did, False if it was already.
+
+        The row is written in the caller's transaction, so it commits together with whatever
+        the update changed, or rolls back with it and lets a redelivery be handled again.
+        ON CONFLICT DO NOTHING instead of look-then-insert: the same update delivered twice
+        at once must give one True and one False, not an error.
+        """
+        if not key or len(key) > 64:
+            # PostgreSQL would refuse a longer key and SQLite keep it: refuse it on both.
+            raise ValueError(f"update key must be 1 to 64 characters, not {len(key)}")
+        stmt = (
+            _insert(self._session, ProcessedUpdate)
+            .values(key=key, processed_at=now)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(ProcessedUpdate.key)
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def prune(self, before: datetime) -> int:
+        """Forget updates handled before `before`; returns how many were forgotten."""
+        stmt = (
+            delete(ProcessedUpdate)
+            .where(ProcessedUpdate.processed_at < before)
+            # claim() writes through Core: no ProcessedUpdate object is ever in the session.
+            .execution_options(synchronize_session=False)
+        )
+        result = await self._session.execute(stmt)
+        return result.rowcount  # type: ignore[attr-defined,no-any-return]
 
 
 def level_rank() -> Any:

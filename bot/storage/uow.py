@@ -15,9 +15,11 @@ from .repositories import (
     AnswerRepository,
     CaseRepository,
     FlagRepository,
+    InviteRepository,
     PersonRepository,
     RunRepository,
     ScoreRepository,
+    UpdateRepository,
 )
 
 __all__ = ["UnitOfWork"]
@@ -26,13 +28,25 @@ __all__ = ["UnitOfWork"]
 class UnitOfWork:
     """Repositories bound to one open transaction; made by `Database.transaction()`/`reading()`."""
 
-    __slots__ = ("answers", "cases", "flags", "people", "read_only", "runs", "scores")
+    __slots__ = (
+        "answers",
+        "cases",
+        "flags",
+        "invites",
+        "people",
+        "read_only",
+        "runs",
+        "scores",
+        "updates",
+    )
 
     def __init__(self, session: AsyncSession, *, read_only: bool, lock_rows: bool) -> None:
         self.read_only = read_only
         self.people = PersonRepository(session)
         self.cases = CaseRepository(session)
+        self.invites = InviteRepository(session)
         self.runs = RunRepository(session, lock=lock_rows)
         self.answers = AnswerRepository(session)
         self.scores = ScoreRepository(session)
         self.flags = FlagRepository(session)
+        self.updates = UpdateRepository(session)

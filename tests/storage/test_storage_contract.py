@@ -9,6 +9,7 @@ coordinator sees the most serious flags first, and a failed update leaves no tra
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -16,7 +17,7 @@ import pytest
 from sqlalchemy import event, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
-from bot.storage import Database, ExportRow, Flag, UnitOfWork
+from bot.storage import CaseSummary, Database, ExportRow, Flag, UnitOfWork
 
 from .conftest import T0, Seed
 
@@ -71,6 +72,76 @@ async def test_person_unknown_role_channel_or_id_is_refused(database: Database) 
             await uow.people.add("sms", "1", "family")
         with pytest.raises(LookupError):
             await uow.people.set_language(999, "nl")
+
+
+async def test_person_consent_is_recorded_and_can_change(database: Database) -> None:
+    async with database.transaction() as uow:
+        person = await uow.people.add("telegram", "1", "family")
+        assert (person.consent, person.consent_at) == (None, None)
+    async with database.transaction() as uow:
+        await uow.people.set_consent(person.id, "given", T0)
+    async with database.reading() as uow:
+        found = await uow.people.get_by_id(person.id)
+    assert found is not None
+    assert (found.consent, found.consent_at) == ("given", T0)
+    assert found.consent_at is not None and found.consent_at.tzinfo is UTC
+
+    # Changed later through /privacy: the newest answer and its time replace the first.
+    async with database.transaction() as uow:
+        await uow.people.set_consent(person.id, "refused", T0 + _h(1))
+    async with database.reading() as uow:
+        found = await uow.people.get_by_id(person.id)
+    assert found is not None and (found.consent, found.consent_at) == ("refused", T0 + _h(1))
+
+
+async def test_person_consent_input_is_checked(database: Database) -> None:
+    async with database.transaction() as uow:
+        person = await uow.people.add("telegram", "1", "family")
+        with pytest.raises(ValueError, match="consent"):
+            await uow.people.set_consent(person.id, "yes", T0)
+        with pytest.raises(LookupError):
+            await uow.people.set_consent(person.id + 1000, "given", T0)
+    with pytest.raises(StatementError, match="naive datetime"):
+        async with database.transaction() as uow:
+            await uow.people.set_consent(person.id, "given", datetime(2025, 1, 1, 12, 0))
+    async with database.reading() as uow:
+        found = await uow.people.get_by_id(person.id)
+    assert found is not None and found.consent is None
+
+
+async def test_person_status_and_the_active_people_of_a_role(database: Database) -> None:
+    async with database.transaction() as uow:
+        first = await uow.people.add("telegram", "1", "coordinator")
+        blocked = await uow.people.add("telegram", "2", "coordinator")
+        gone = await uow.people.add("telegram", "3", "coordinator")
+        await uow.people.add("telegram", "4", "caseworker")
+        await uow.people.add("telegram", "5", "family")
+    async with database.transaction() as uow:
+        await uow.people.set_status(blocked.id, "unreachable")
+        await uow.people.set_status(gone.id, "left")
+    async with database.reading() as uow:
+        coordinators = await uow.people.with_role("coordinator")
+        caseworkers = await uow.people.with_role("caseworker")
+        found = await uow.people.get_by_id(blocked.id)
+    assert [person.id for person in coordinators] == [first.id]
+    assert [person.external_id for person in caseworkers] == ["4"]
+    assert found is not None and found.status == "unreachable"
+
+    # Someone who unblocks the bot is counted on again.
+    async with database.transaction() as uow:
+        await uow.people.set_status(blocked.id, "active")
+        assert [p.id for p in await uow.people.with_role("coordinator")] == [first.id, blocked.id]
+
+
+async def test_person_status_and_role_input_is_checked(database: Database) -> None:
+    async with database.transaction() as uow:
+        person = await uow.people.add("telegram", "1", "family")
+        with pytest.raises(ValueError, match="status"):
+            await uow.people.set_status(person.id, "blocked")
+        with pytest.raises(LookupError):
+            await uow.people.set_status(person.id + 1000, "left")
+        with pytest.raises(ValueError, match="role"):
+            await uow.people.with_role("admin")
 
 
 async def test_person_channel_id_is_unique(database: Database) -> None:
@@ -135,6 +206,362 @@ async def test_membership_is_idempotent_and_lists_a_persons_cases(database: Data
         cases = await uow.cases.of_person(parent.id)
         assert await uow.cases.of_person(other.id) == []
     assert [case.code for case in cases] == ["K-0001", "K-0002"]
+
+
+async def test_case_by_id(database: Database) -> None:
+    async with database.transaction() as uow:
+        case = await uow.cases.add("K-0001", "kinship_care")
+    async with database.reading() as uow:
+        found = await uow.cases.by_id(case.id)
+        assert await uow.cases.by_id(case.id + 1000) is None
+    assert found is not None and (found.code, found.programme) == ("K-0001", "kinship_care")
+
+
+async def test_caseworker_is_assigned_and_replaced(database: Database) -> None:
+    async with database.transaction() as uow:
+        first = await uow.people.add("telegram", "1", "caseworker")
+        second = await uow.people.add("telegram", "2", "caseworker")
+        case = await uow.cases.add("K-0001", "foster_care")
+        await uow.cases.assign_caseworker(case.id, first.id)
+    async with database.reading() as uow:
+        found = await uow.cases.by_id(case.id)
+    assert found is not None and found.caseworker_id == first.id
+
+    async with database.transaction() as uow:
+        await uow.cases.assign_caseworker(case.id, second.id)
+    async with database.reading() as uow:
+        found = await uow.cases.by_id(case.id)
+    assert found is not None and found.caseworker_id == second.id
+
+
+async def test_caseworker_assignment_input_is_checked(database: Database) -> None:
+    async with database.transaction() as uow:
+        parent = await uow.people.add("telegram", "1", "family")
+        coordinator = await uow.people.add("telegram", "2", "coordinator")
+        caseworker = await uow.people.add("telegram", "3", "caseworker")
+        case = await uow.cases.add("K-0001", "foster_care")
+        # Whoever is assigned sees the family's answers: only a caseworker may be.
+        for person in (parent, coordinator):
+            with pytest.raises(ValueError, match="not a caseworker"):
+                await uow.cases.assign_caseworker(case.id, person.id)
+        with pytest.raises(LookupError, match="case"):
+            await uow.cases.assign_caseworker(case.id + 1000, caseworker.id)
+        with pytest.raises(LookupError, match="person"):
+            await uow.cases.assign_caseworker(case.id, caseworker.id + 1000)
+        found = await uow.cases.by_id(case.id)
+        assert found is not None and found.caseworker_id is None
+
+
+async def test_case_members_in_the_order_they_joined(database: Database) -> None:
+    async with database.transaction() as uow:
+        case = await uow.cases.add("K-0001", "family_strengthening")
+        other = await uow.cases.add("K-0002", "family_strengthening")
+        empty = await uow.cases.add("K-0003", "family_strengthening")
+        # Ids in the opposite order of joining: the order must come from the membership.
+        later = await uow.people.add("telegram", "1", "family")
+        earlier = await uow.people.add("telegram", "2", "family")
+        stranger = await uow.people.add("telegram", "3", "family")
+        await uow.cases.add_member(other.id, stranger.id)
+    async with database.transaction() as uow:
+        await uow.cases.add_member(case.id, earlier.id)
+    async with database.transaction() as uow:
+        await uow.cases.add_member(case.id, later.id)
+    async with database.reading() as uow:
+        members = await uow.cases.members(case.id)
+        assert await uow.cases.members(empty.id) == []
+        assert await uow.cases.members(case.id + 1000) == []
+    assert [person.id for person in members] == [earlier.id, later.id]
+
+
+async def test_caseworker_overview_in_one_query(database: Database) -> None:
+    checkin = "family_checkin"
+    async with database.transaction() as uow:
+        worker = await uow.people.add("telegram", "1", "caseworker")
+        colleague = await uow.people.add("telegram", "2", "caseworker")
+        parent = await uow.people.add("telegram", "3", "family")
+        # Made out of code order: the overview sorts by code, not by id.
+        c3 = await uow.cases.add("K-0003", "sos_family")
+        c1 = await uow.cases.add("K-0001", "foster_care")
+        c2 = await uow.cases.add("K-0002", "kinship_care")
+        theirs = await uow.cases.add("K-0004", "foster_care")
+        unassigned = await uow.cases.add("K-0000", "foster_care")
+        for case in (c1, c2, c3):
+            await uow.cases.assign_caseworker(case.id, worker.id)
+        await uow.cases.assign_caseworker(theirs.id, colleague.id)
+
+        async def run(case_id: int, flow: str, started: float, ended: float | None) -> int:
+            made = await uow.runs.start(parent.id, case_id, flow, 1, "q1", {}, T0 + _h(started))
+            if ended is not None:
+                await uow.runs.update(
+                    made, step="end", state={}, status="completed", now=T0 + _h(ended)
+                )
+            return made.id
+
+        # K-0001: two finished check-ins; the later *finish* counts, although the run that
+        # finished last started first. A check-in still going, a paused one and a finished
+        # home visit come later still and must not count.
+        r1 = await run(c1.id, checkin, started=0, ended=9)
+        await run(c1.id, checkin, started=1, ended=2)
+        await run(c1.id, checkin, started=20, ended=None)
+        paused = await uow.runs.start(parent.id, c1.id, checkin, 1, "q", {}, T0 + _h(21))
+        await uow.runs.pause(paused, T0 + _h(22))
+        await run(c1.id, "home_visit", started=23, ended=24)
+        # K-0002: only a check-in that is still going.
+        await run(c2.id, checkin, started=5, ended=None)
+        # K-0003: no runs at all. The colleague's case has a newer check-in.
+        await run(theirs.id, checkin, started=30, ended=31)
+
+        async def flag(case_id: int | None, level: str = "high") -> Flag:
+            return await uow.flags.raise_flag(
+                case_id=case_id,
+                run_id=r1,
+                flow_id=checkin,
+                flow_version=1,
+                rule="r",
+                level=level,
+                reason="reason",
+                evidence={},
+                raised_at=T0,
+                due_at=T0 + _h(1),
+            )
+
+        await flag(c1.id, "urgent")
+        await flag(c1.id, "low")
+        closed = await flag(c1.id)
+        await flag(c3.id)
+        await flag(theirs.id)
+        await flag(unassigned.id)
+        await flag(None)
+    async with database.engine.begin() as conn:
+        await conn.execute(update(Flag).where(Flag.id == closed.id).values(status="resolved"))
+
+    selects: list[str] = []
+
+    def watch(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", watch)
+    try:
+        async with database.reading() as uow:
+            overview = await uow.cases.of_caseworker(worker.id)
+            assert await uow.cases.of_caseworker(parent.id) == []
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", watch)
+
+    assert overview == [
+        CaseSummary(c1.id, "K-0001", "foster_care", "open", T0 + _h(9), 2),
+        CaseSummary(c2.id, "K-0002", "kinship_care", "open", None, 0),
+        CaseSummary(c3.id, "K-0003", "sos_family", "open", None, 1),
+    ]
+    assert overview[0].last_checkin_at is not None
+    assert overview[0].last_checkin_at.tzinfo is UTC
+    assert all(isinstance(line.open_flags, int) for line in overview)
+    # One statement per call, however many cases: no query per case.
+    assert len(selects) == 2
+
+
+# --- invites -----------------------------------------------------------------------------
+
+
+def sha256(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+async def add_invite(
+    uow: UnitOfWork,
+    code: str,
+    *,
+    role: str = "family",
+    case_id: int | None = None,
+    created_by: int | None = None,
+    expires_at: datetime = T0 + timedelta(days=7),
+) -> int:
+    invite = await uow.invites.add(
+        code_hash=sha256(code),
+        role=role,
+        case_id=case_id,
+        created_by=created_by,
+        created_at=T0,
+        expires_at=expires_at,
+    )
+    return invite.id
+
+
+async def test_invite_is_added_and_found_by_its_hash(database: Database) -> None:
+    async with database.transaction() as uow:
+        coordinator = await uow.people.add("telegram", "1", "coordinator")
+        case = await uow.cases.add("K-0001", "foster_care")
+        family_invite = await add_invite(uow, "s3cret", case_id=case.id, created_by=coordinator.id)
+        # Made on the command line, for a caseworker without a case to take over yet.
+        staff_invite = await add_invite(uow, "other", role="caseworker")
+    async with database.reading() as uow:
+        found = await uow.invites.find(sha256("s3cret"))
+        staff = await uow.invites.find(sha256("other"))
+        assert await uow.invites.find(sha256("unknown")) is None
+    assert found is not None and staff is not None
+    assert (found.id, found.role, found.case_id) == (family_invite, "family", case.id)
+    assert (found.created_by, found.created_at) == (coordinator.id, T0)
+    assert found.expires_at == T0 + timedelta(days=7) and found.expires_at.tzinfo is UTC
+    assert (found.used_at, found.used_by) == (None, None)
+    assert (staff.id, staff.role, staff.case_id, staff.created_by) == (
+        staff_invite,
+        "caseworker",
+        None,
+        None,
+    )
+    # Neither the code nor its hash is written to logs through the repr.
+    assert "s3cret" not in repr(found) and sha256("s3cret") not in repr(found)
+
+    with pytest.raises(IntegrityError):
+        async with database.transaction() as uow:
+            await add_invite(uow, "s3cret", role="coordinator")
+
+
+async def test_the_invite_code_itself_is_never_stored(database: Database) -> None:
+    async with database.transaction() as uow:
+        case = await uow.cases.add("K-0001", "foster_care")
+        # A forgotten hashlib call: the plain code, or a hash spelled some other way.
+        for wrong in ("s3cret", sha256("s3cret").upper(), sha256("s3cret")[:63], ""):
+            with pytest.raises(ValueError, match="SHA-256"):
+                await uow.invites.add(
+                    code_hash=wrong,
+                    role="family",
+                    case_id=case.id,
+                    created_by=None,
+                    created_at=T0,
+                    expires_at=T0 + _h(1),
+                )
+            with pytest.raises(ValueError, match="SHA-256"):
+                await uow.invites.find(wrong)
+    assert await count(database, "invite") == 0
+
+
+async def test_invite_input_is_checked(database: Database) -> None:
+    async with database.transaction() as uow:
+        case = await uow.cases.add("K-0001", "foster_care")
+        with pytest.raises(ValueError, match="role"):
+            await add_invite(uow, "a", role="admin", case_id=case.id)
+        with pytest.raises(ValueError, match="needs a case"):
+            await add_invite(uow, "b", role="family", case_id=None)
+        with pytest.raises(ValueError, match="expire"):
+            await add_invite(uow, "c", case_id=case.id, expires_at=T0)
+        with pytest.raises(ValueError, match="naive datetime"):
+            await add_invite(uow, "d", case_id=case.id, expires_at=datetime(2030, 1, 1))
+    assert await count(database, "invite") == 0
+
+
+async def test_invite_is_claimed_once(database: Database) -> None:
+    async with database.transaction() as uow:
+        case = await uow.cases.add("K-0001", "foster_care")
+        first = await uow.people.add("telegram", "1", "family")
+        second = await uow.people.add("telegram", "2", "family")
+        invite_id = await add_invite(uow, "code", case_id=case.id)
+    async with database.transaction() as uow:
+        invite = await uow.invites.find(sha256("code"))
+        assert invite is not None and invite.used_at is None
+        assert await uow.invites.claim(invite_id, first.id, T0 + _h(1))
+        # The invite this transaction loaded shows the claim without being read again.
+        assert (invite.used_at, invite.used_by) == (T0 + _h(1), first.id)
+        assert not await uow.invites.claim(invite_id, second.id, T0 + _h(1))
+    async with database.transaction() as uow:
+        assert not await uow.invites.claim(invite_id, second.id, T0 + _h(2))
+        assert not await uow.invites.claim(invite_id, first.id, T0 + _h(2))
+        assert not await uow.invites.claim(invite_id + 1000, second.id, T0 + _h(2))
+    async with database.reading() as uow:
+        found = await uow.invites.find(sha256("code"))
+    assert found is not None and (found.used_at, found.used_by) == (T0 + _h(1), first.id)
+
+
+async def test_expired_invite_cannot_be_claimed(database: Database) -> None:
+    expires = T0 + _h(24)
+    async with database.transaction() as uow:
+        case = await uow.cases.add("K-0001", "foster_care")
+        person = await uow.people.add("telegram", "1", "family")
+        late = await add_invite(uow, "late", case_id=case.id, expires_at=expires)
+        on_time = await add_invite(uow, "on_time", case_id=case.id, expires_at=expires)
+    async with database.transaction() as uow:
+        # Expiry is exclusive: at the stroke of expires_at the code no longer works.
+        assert not await uow.invites.claim(late, person.id, expires)
+        assert not await uow.invites.claim(late, person.id, expires + _h(1))
+        assert await uow.invites.claim(on_time, person.id, expires - timedelta(seconds=1))
+    async with database.reading() as uow:
+        found = await uow.invites.find(sha256("late"))
+    assert found is not None and (found.used_at, found.used_by) == (None, None)
+
+
+async def test_claimed_invite_is_released_by_a_rollback(database: Database) -> None:
+    # The loser of a race, or a join that fails later on, must not have used up the code.
+    async with database.transaction() as uow:
+        case = await uow.cases.add("K-0001", "foster_care")
+        invite_id = await add_invite(uow, "code", case_id=case.id)
+    with pytest.raises(Boom):
+        async with database.transaction() as uow:
+            person = await uow.people.add("telegram", "1", "family")
+            assert await uow.invites.claim(invite_id, person.id, T0)
+            raise Boom
+    async with database.transaction() as uow:
+        person = await uow.people.add("telegram", "1", "family")
+        assert await uow.invites.claim(invite_id, person.id, T0)
+
+
+# --- processed updates -------------------------------------------------------------------
+
+
+async def test_update_is_claimed_once(database: Database) -> None:
+    async with database.transaction() as uow:
+        assert await uow.updates.claim("telegram:1", T0)
+        assert not await uow.updates.claim("telegram:1", T0)
+        assert await uow.updates.claim("telegram:2", T0)
+    # The same update delivered again later, after the first handling committed.
+    async with database.transaction() as uow:
+        assert not await uow.updates.claim("telegram:1", T0 + _h(1))
+        assert await uow.updates.claim("console:1", T0 + _h(1))
+    assert await count(database, "processed_update") == 3
+
+
+async def test_update_claim_rolls_back_with_its_handling(database: Database) -> None:
+    with pytest.raises(Boom):
+        async with database.transaction() as uow:
+            assert await uow.updates.claim("telegram:1", T0)
+            await uow.people.add("telegram", "1", "family")
+            raise Boom  # the handling failed after the claim
+    assert await count(database, "processed_update") == 0
+    # So the redelivered update is handled again, this time for good.
+    async with database.transaction() as uow:
+        assert await uow.updates.claim("telegram:1", T0)
+        await uow.people.add("telegram", "1", "family")
+    async with database.transaction() as uow:
+        assert not await uow.updates.claim("telegram:1", T0)
+
+
+async def test_update_key_is_checked(database: Database) -> None:
+    async with database.transaction() as uow:
+        assert await uow.updates.claim("k" * 64, T0)
+        for wrong in ("", "k" * 65):
+            with pytest.raises(ValueError, match="key"):
+                await uow.updates.claim(wrong, T0)
+    with pytest.raises(StatementError, match="naive datetime"):
+        async with database.transaction() as uow:
+            await uow.updates.claim("telegram:1", datetime(2025, 1, 1))
+    assert await count(database, "processed_update") == 1
+
+
+async def test_old_updates_are_pruned(database: Database) -> None:
+    async with database.transaction() as uow:
+        for hour in range(4):
+            await uow.updates.claim(f"telegram:{hour}", T0 + _h(hour))
+    async with database.transaction() as uow:
+        # Strictly before: the update handled at the cut-off itself is kept.
+        assert await uow.updates.prune(T0 + _h(2)) == 2
+        assert await uow.updates.prune(T0 + _h(2)) == 0
+    async with database.transaction() as uow:
+        assert not await uow.updates.claim("telegram:2", T0 + _h(5))
+        assert not await uow.updates.claim("telegram:3", T0 + _h(5))
+        # A pruned key is forgotten: prune only what can no longer be delivered again.
+        assert await uow.updates.claim("telegram:0", T0 + _h(5))
+        assert await uow.updates.prune(T0 + _h(10)) == 3
+    assert await count(database, "processed_update") == 0
 
 
 # --- runs --------------------------------------------------------------------------------
@@ -377,6 +804,48 @@ async def test_open_flags_most_serious_first_then_due(database: Database, seed: 
         "low_soon",
     ]
     assert len(of_run) == 7  # of_run shows the whole history, closed flags included
+
+
+async def test_open_flags_of_some_cases(database: Database, seed: SeedFn) -> None:
+    a, b, c = await seed(), await seed(), await seed()
+    async with database.transaction() as uow:
+        a_low = await raise_flag(uow, a, "a_low", "low", T0 + _h(1))
+        a_urgent = await raise_flag(uow, a, "a_urgent", "urgent", T0 + _h(5))
+        a_closed = await raise_flag(uow, a, "a_closed", "urgent", T0)
+        b_high = await raise_flag(uow, b, "b_high", "high", T0 + _h(2))
+        c_medium = await raise_flag(uow, c, "c_medium", "medium", T0 + _h(2))
+        caseless = await uow.flags.raise_flag(
+            case_id=None,
+            run_id=None,
+            flow_id="safety",
+            flow_version=1,
+            rule="danger_words",
+            level="urgent",
+            reason="Immediate danger reported",
+            evidence={},
+            raised_at=T0,
+            due_at=T0 + _h(9),
+        )
+    async with database.engine.begin() as conn:
+        await conn.execute(update(Flag).where(Flag.id == a_closed.id).values(status="resolved"))
+
+    async with database.reading() as uow:
+        only_a = await uow.flags.open_flags([a.case_id])
+        a_and_b = await uow.flags.open_flags(i for i in (b.case_id, a.case_id, a.case_id))
+        everything = await uow.flags.open_flags()
+        assert await uow.flags.open_flags([]) == []
+        assert await uow.flags.open_flags(set()) == []
+        assert await uow.flags.open_flags([c.case_id + 1000]) == []
+    assert [f.id for f in only_a] == [a_urgent.id, a_low.id]
+    assert [f.id for f in a_and_b] == [a_urgent.id, b_high.id, a_low.id]
+    # No filter: every open flag, the ones of no case included, most serious first.
+    assert [f.id for f in everything] == [
+        a_urgent.id,
+        caseless.id,
+        b_high.id,
+        c_medium.id,
+        a_low.id,
+    ]
 
 
 # --- timestamps --------------------------------------------------------------------------

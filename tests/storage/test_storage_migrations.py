@@ -14,21 +14,39 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Connection, Integer, MetaData, inspect
+from sqlalchemy import Column, Connection, Integer, MetaData, inspect, text
 
 from bot.storage import Base, Database
-from bot.storage.database import MIGRATIONS_DIR, _alembic_config
+from bot.storage.database import MIGRATIONS_DIR, _alembic_config, _sqlite_pragma
 
-TABLES = {"person", "case_file", "membership", "run", "answer", "score", "flag"}
+from .conftest import T0
+
+HEAD = "0002"
+TABLES = {
+    "person",
+    "case_file",
+    "membership",
+    "run",
+    "answer",
+    "score",
+    "flag",
+    "invite",
+    "processed_update",
+}
 
 
 def test_migration_files_ship_with_the_package() -> None:
     package = files("bot.storage") / "migrations"
-    for name in ("env.py", "script.py.mako", "versions/0001_initial.py"):
+    for name in (
+        "env.py",
+        "script.py.mako",
+        "versions/0001_initial.py",
+        "versions/0002_invites_consent_processed_updates.py",
+    ):
         assert (package / name).is_file(), name
     script = ScriptDirectory(str(MIGRATIONS_DIR))
     # One head: two would mean two migrations written in parallel that nobody merged.
-    assert script.get_heads() == ["0001"]
+    assert script.get_heads() == [HEAD]
 
 
 async def test_upgrade_from_blank_and_again(blank_database_url: str) -> None:
@@ -36,12 +54,12 @@ async def test_upgrade_from_blank_and_again(blank_database_url: str) -> None:
     try:
         assert await db.current_revision() is None
         await db.upgrade()
-        assert await db.current_revision() == "0001"
+        assert await db.current_revision() == HEAD
         async with db.transaction() as uow:
             await uow.people.add("telegram", "1", "family")
 
         await db.upgrade()
-        assert await db.current_revision() == "0001"
+        assert await db.current_revision() == HEAD
         async with db.reading() as uow:
             assert await uow.people.get("telegram", "1") is not None
 
@@ -58,7 +76,7 @@ async def test_upgrade_from_a_second_database_object(blank_database_url: str) ->
     try:
         await first.upgrade()
         await second.upgrade()
-        assert await second.current_revision() == "0001"
+        assert await second.current_revision() == HEAD
     finally:
         await first.dispose()
         await second.dispose()
@@ -105,6 +123,67 @@ async def test_downgrade_to_nothing_and_up_again(blank_database_url: str) -> Non
         assert await db.current_revision() is None
 
         await db.upgrade()
+        assert await db.current_revision() == HEAD
+    finally:
+        await db.dispose()
+
+
+def _migrate(connection: Connection, revision: str, *, down: bool = False) -> None:
+    # As Database.upgrade() does: SQLite rebuilds a table to drop a column, and with foreign
+    # keys on, dropping the old copy would cascade into the memberships that refer to it.
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
+    try:
+        with connection.begin():
+            step = command.downgrade if down else command.upgrade
+            step(_alembic_config(connection), revision)
+    finally:
+        if sqlite:
+            _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
+
+
+async def test_0002_keeps_the_data_of_0001_both_ways(blank_database_url: str) -> None:
+    """A deployed bot upgrades with people, cases and memberships in place, and can step back."""
+    db = Database.connect(blank_database_url)
+    naive_t0 = T0.replace(tzinfo=None)  # raw SQL bypasses UTCDateTime: naive UTC, as stored
+    try:
+        async with db.engine.connect() as conn:
+            await conn.run_sync(_migrate, "0001")
+        # Raw SQL: the models already describe 0002, which this schema does not have yet.
+        async with db.engine.begin() as conn:
+            for statement in (
+                "INSERT INTO person (id, channel, external_id, role, status, created_at) "
+                "VALUES (1, 'telegram', '42', 'family', 'active', :t)",
+                "INSERT INTO case_file (id, code, programme, status, created_at) "
+                "VALUES (1, 'K-0001', 'foster_care', 'open', :t)",
+                "INSERT INTO membership (person_id, case_id, created_at) VALUES (1, 1, :t)",
+            ):
+                await conn.execute(text(statement), {"t": naive_t0})
+
+        await db.upgrade()
+        assert await db.current_revision() == HEAD
+        async with db.transaction() as uow:
+            person = await uow.people.get("telegram", "42")
+            assert person is not None
+            assert (person.consent, person.consent_at) == (None, None)
+            assert [member.id for member in await uow.cases.members(1)] == [1]
+            await uow.people.set_consent(person.id, "given", T0)
+
+        async with db.engine.connect() as conn:
+            await conn.run_sync(_migrate, "0001", down=True)
+            columns = await conn.run_sync(
+                lambda c: {column["name"] for column in inspect(c).get_columns("person")}
+            )
+            tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+            members = (await conn.execute(text("SELECT count(*) FROM membership"))).scalar_one()
         assert await db.current_revision() == "0001"
+        assert "consent" not in columns and "external_id" in columns
+        assert not {"invite", "processed_update"} & tables
+        # On SQLite the downgrade rebuilt the person table; rows referring to it survive that.
+        assert members == 1
+        if db.dialect == "sqlite":
+            async with db.engine.connect() as conn:
+                assert (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all() == []
     finally:
         await db.dispose()

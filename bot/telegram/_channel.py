@@ -1,0 +1,657 @@
+"""The Telegram channel: turns updates into use cases and their results into messages.
+
+Every handler does the same three things: find out who is writing (a stranger, someone
+joining, a member of a role), call one use case from `bot.services` (which handles the
+update in one transaction, and at most once), and render what comes back in the person's
+language. Nothing here decides anything about a family; it only translates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from typing import Any
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import ContextTypes
+
+from ..bootstrap import Wegwijzer
+from ..engine import Ask, Invalid, NonText, Reply, Say, Text
+from ..i18n import Translator, negotiate
+from ..services import invites, onboarding, runs, texts
+from ..services.cases import UnknownCase, caseworker_cases
+from ..services.flags import visible_open_flags
+from ..services.once import AlreadyHandled, first_time
+from ..services.people import (
+    Participant,
+    find_participant,
+    mark_reachable,
+    mark_unreachable,
+)
+from ..services.texts import ROLE_COMMANDS, allowed
+from ._callbacks import CallbackSigner, ForgedCallback
+from ._menus import register_menu_for
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+CHECKIN_FLOW = "family_checkin"
+TELEGRAM_TEXT_LIMIT = 4096
+
+
+class StrangerThrottle:
+    """At most one answer per stranger per interval, remembered in memory only.
+
+    design.md: nothing is stored about someone without an invite beyond what is needed to
+    rate-limit. The memory is bounded: the oldest entries are forgotten first.
+    """
+
+    def __init__(self, interval_seconds: float = 60.0, capacity: int = 10_000):
+        self.interval = interval_seconds
+        self.capacity = capacity
+        self._last: OrderedDict[int, float] = OrderedDict()
+
+    def allow(self, user_id: int, now: float) -> bool:
+        last = self._last.get(user_id)
+        if last is not None and now - last < self.interval:
+            return False
+        self._last[user_id] = now
+        self._last.move_to_end(user_id)
+        while len(self._last) > self.capacity:
+            self._last.popitem(last=False)
+        return True
+
+
+class TelegramChannel:
+    def __init__(self, app: Wegwijzer, signer: CallbackSigner):
+        self.app = app
+        self.signer = signer
+        self.strangers = StrangerThrottle()
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def translator(self, who: Participant | None, update: Update) -> Translator:
+        catalogs, settings = self.app.catalogs, self.app.settings
+        preferred = who.language if who is not None and who.language else None
+        if preferred is None and update.effective_user is not None:
+            preferred = update.effective_user.language_code
+        language = negotiate(preferred, catalogs.languages, settings.default_language)
+        return catalogs.translator(language, settings.timezone)
+
+    async def who(self, update: Update) -> Participant | None:
+        return await find_participant(self.app, CHANNEL, str(update.effective_user.id))
+
+    @staticmethod
+    def once(update: Update) -> str:
+        return f"{CHANNEL}:{update.update_id}"
+
+    async def send(
+        self,
+        context: ContextTypes.DEFAULT_TYPE,
+        chat_id: int,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+        who: Participant | None = None,
+    ) -> Message | None:
+        """Send one message; a person who blocked the bot is marked unreachable instead."""
+        try:
+            return await context.bot.send_message(chat_id, _fit(text), reply_markup=markup)
+        except Forbidden:
+            if who is not None:
+                await self.unreachable(context, who)
+            log.warning("recipient unreachable", extra={"event": "forbidden"})
+            return None
+
+    async def say(
+        self,
+        context: ContextTypes.DEFAULT_TYPE,
+        update: Update,
+        tr: Translator,
+        *parts: Text,
+        who: Participant | None = None,
+    ) -> None:
+        await self.send(context, update.effective_chat.id, "\n".join(tr(p) for p in parts), who=who)
+
+    async def unreachable(self, context: ContextTypes.DEFAULT_TYPE, who: Participant) -> None:
+        for recipient in await mark_unreachable(self.app, who.person_id):
+            if recipient.channel != CHANNEL:
+                continue
+            tr = self.app.catalogs.translator(
+                recipient.language or self.app.settings.default_language,
+                self.app.settings.timezone,
+            )
+            try:
+                await context.bot.send_message(
+                    int(recipient.external_id),
+                    tr(texts.PERSON_UNREACHABLE.using(case=recipient.case_code)),
+                )
+            except Forbidden:
+                log.warning("caseworker unreachable", extra={"person_id": recipient.person_id})
+
+    async def show(
+        self,
+        context: ContextTypes.DEFAULT_TYPE,
+        update: Update,
+        who: Participant,
+        tr: Translator,
+        turn: runs.Turn,
+    ) -> None:
+        """Send what a sprint says and asks; a question's options become signed buttons."""
+        chat_id = update.effective_chat.id
+        pending: list[str] = []
+        for event in turn.events:
+            if isinstance(event, Say | Invalid):
+                pending.append(tr(event.text))
+            elif isinstance(event, Ask):
+                if pending:
+                    await self.send(context, chat_id, "\n\n".join(pending), who=who)
+                    pending = []
+                markup = self.question_keyboard(update.effective_user.id, tr, event, turn)
+                await self.send(context, chat_id, tr(event.text), markup, who=who)
+        if pending:
+            await self.send(context, chat_id, "\n\n".join(pending), who=who)
+
+    def question_keyboard(
+        self, user_id: int, tr: Translator, question: Ask, turn: runs.Turn
+    ) -> InlineKeyboardMarkup | None:
+        if not question.options:
+            return None
+        flow = self.app.flows.get(turn.state.flow_id, turn.state.version)
+        step = flow.index_of(question.step_id)
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        tr(option.label),
+                        callback_data=self.signer.sign(user_id, "a", turn.run_id, step, number),
+                    )
+                ]
+                for number, option in enumerate(question.options)
+            ]
+        )
+
+    # --- entry --------------------------------------------------------------------------------
+
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Every update comes through here, so every path starts the same way."""
+        if update.effective_user is None or update.effective_chat is None:
+            return
+        if update.effective_chat.type != "private":
+            return  # the bot works in private chats only; groups would expose families
+        who = await self.who(update)
+        try:
+            if update.callback_query is not None:
+                await self.on_button(update, context, who)
+            elif update.message is not None:
+                await self.on_message(update, context, who)
+        except AlreadyHandled:
+            log.info("duplicate update ignored", extra={"update_id": update.update_id})
+            if update.callback_query is not None:
+                await _answer_quietly(update)
+
+    async def on_message(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, who: Participant | None
+    ) -> None:
+        message = update.message
+        text = message.text
+        if text is not None and text.startswith("/"):
+            command, _, argument = text[1:].partition(" ")
+            command = command.split("@", 1)[0].lower()
+            await self.on_command(update, context, who, command, argument.strip())
+            return
+        if who is None:
+            await self.stranger(update, context)
+            return
+        tr = self.translator(who, update)
+        if who.status == "unreachable":
+            await mark_reachable(self.app, who.person_id)
+        if who.language is None:
+            await self.ask_language(update, context, who, tr)
+            return
+        if not who.consented:
+            await self.say(context, update, tr, texts.CONSENT_FIRST, who=who)
+            await self.ask_consent(update, context, who, tr)
+            return
+        given = Reply(text) if text is not None else NonText(_kind_of(message))
+        turn = await runs.answer(self.app, who, given, tr, once=self.once(update))
+        if turn is None:
+            if text is None:
+                await self.say(context, update, tr, texts.ONLY_TEXT, who=who)
+            else:
+                await self.say(context, update, tr, texts.NOTHING_WAITING[who.role], who=who)
+            return
+        await self.show(context, update, who, tr, turn)
+
+    # --- strangers and onboarding -------------------------------------------------------------
+
+    async def stranger(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not self.strangers.allow(update.effective_user.id, time.monotonic()):
+            return
+        tr = self.translator(None, update)
+        await self.say(context, update, tr, texts.STRANGER, self.emergency())
+
+    def emergency(self) -> Text:
+        settings = self.app.settings
+        return texts.EMERGENCY.using(
+            emergency_number=settings.emergency_number, advice_line=settings.advice_line
+        )
+
+    async def on_start(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        who: Participant | None,
+        code: str,
+    ) -> None:
+        if who is None and not code:
+            await self.stranger(update, context)
+            return
+        if who is None:
+            try:
+                joined = await onboarding.join(
+                    self.app, CHANNEL, str(update.effective_user.id), code, once=self.once(update)
+                )
+            except onboarding.InviteNotValid:
+                log.info("invite refused", extra={"update_id": update.update_id})
+                await self.stranger(update, context)
+                return
+            who = joined.who
+            log.info("person joined", extra={"person_id": who.person_id, "event": who.role})
+        elif not await first_time(self.app, self.once(update)):
+            raise AlreadyHandled(self.once(update))
+        tr = self.translator(who, update)
+        if who.language is None:
+            await self.ask_language(update, context, who, tr)
+        elif not who.consented:
+            await self.ask_consent(update, context, who, tr)
+        else:
+            waiting = await runs.waiting_question(self.app, who)
+            if waiting is not None:
+                await self.say(context, update, tr, texts.WELCOME_BACK, who=who)
+                await self.show(context, update, who, tr, waiting)
+            else:
+                await self.say(context, update, tr, texts.ALREADY_REGISTERED, who=who)
+
+    async def ask_language(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        who: Participant,
+        tr: Translator,
+    ) -> None:
+        catalogs = self.app.catalogs
+        user_id = update.effective_user.id
+        buttons = [
+            [
+                InlineKeyboardButton(
+                    catalogs.native_name(code), callback_data=self.signer.sign(user_id, "l", code)
+                )
+            ]
+            for code in catalogs.languages
+        ]
+        await self.send(
+            context,
+            update.effective_chat.id,
+            tr(texts.CHOOSE_LANGUAGE),
+            InlineKeyboardMarkup(buttons),
+            who=who,
+        )
+
+    async def ask_consent(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        who: Participant,
+        tr: Translator,
+    ) -> None:
+        user_id = update.effective_user.id
+        privacy = texts.PRIVACY_FAMILY if who.role == "family" else texts.PRIVACY_STAFF
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        tr(texts.AGREE), callback_data=self.signer.sign(user_id, "c", 1)
+                    )
+                ],
+                [
+                    InlineKeyboardButton(
+                        tr(texts.DISAGREE), callback_data=self.signer.sign(user_id, "c", 0)
+                    )
+                ],
+            ]
+        )
+        await self.send(
+            context,
+            update.effective_chat.id,
+            f"{tr(privacy)}\n\n{tr(texts.DO_YOU_AGREE)}",
+            markup,
+            who=who,
+        )
+
+    async def welcome(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        who: Participant,
+        tr: Translator,
+    ) -> None:
+        await register_menu_for(context.bot, update.effective_chat.id, who.role, tr)
+        markup = None
+        if who.role == "family":
+            user_id = update.effective_user.id
+            markup = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            tr(texts.START_CHECKIN),
+                            callback_data=self.signer.sign(user_id, "k", "checkin"),
+                        )
+                    ]
+                ]
+            )
+        await self.send(
+            context, update.effective_chat.id, tr(texts.WELCOME[who.role]), markup, who=who
+        )
+
+    # --- buttons ------------------------------------------------------------------------------
+
+    async def on_button(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, who: Participant | None
+    ) -> None:
+        query = update.callback_query
+        tr = self.translator(who, update)
+        try:
+            kind, fields = self.signer.verify(update.effective_user.id, query.data)
+        except ForgedCallback as forged:
+            log.warning(
+                "callback rejected", extra={"update_id": update.update_id, "event": str(forged)}
+            )
+            await query.answer(tr(texts.BUTTON_NOT_VALID), show_alert=False)
+            return
+        if who is None:
+            await query.answer()
+            await self.stranger(update, context)
+            return
+        once = self.once(update)
+        if kind == "l":
+            await self.on_language_button(update, context, who, fields[0], once)
+        elif kind == "c":
+            await self.on_consent_button(update, context, who, fields[0] == "1", once)
+        elif kind == "k" and fields == ["checkin"]:
+            await query.answer()
+            await self.on_command(update, context, who, "checkin", "")
+        elif kind == "a":
+            await self.on_answer_button(update, context, who, tr, fields, once)
+        else:
+            await query.answer(tr(texts.BUTTON_NOT_VALID))
+
+    async def on_language_button(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        who: Participant,
+        language: str,
+        once: str,
+    ) -> None:
+        query = update.callback_query
+        if language not in self.app.catalogs.languages:
+            await query.answer()
+            return
+        first_choice = who.language is None
+        who = await onboarding.choose_language(self.app, who, language, once)
+        tr = self.translator(who, update)
+        await query.answer()
+        await _remove_buttons(
+            query.message,
+            tr(texts.LANGUAGE_SET.using(language=self.app.catalogs.native_name(language))),
+        )
+        if not who.consented:
+            await self.ask_consent(update, context, who, tr)
+            return
+        await register_menu_for(context.bot, update.effective_chat.id, who.role, tr)
+        if not first_choice:
+            waiting = await runs.waiting_question(self.app, who)
+            if waiting is not None:
+                await self.show(context, update, who, tr, waiting)
+
+    async def on_consent_button(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        who: Participant,
+        given: bool,
+        once: str,
+    ) -> None:
+        query = update.callback_query
+        who = await onboarding.record_consent(self.app, who, given, once)
+        tr = self.translator(who, update)
+        await query.answer()
+        chosen = tr(texts.AGREE if given else texts.DISAGREE)
+        await _remove_buttons(query.message, f"{query.message.text}\n\n✅ {chosen}")
+        log.info(
+            "consent recorded",
+            extra={"person_id": who.person_id, "event": "given" if given else "refused"},
+        )
+        if given:
+            await self.welcome(update, context, who, tr)
+        else:
+            await self.say(context, update, tr, texts.CONSENT_REFUSED, who=who)
+
+    async def on_answer_button(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        who: Participant,
+        tr: Translator,
+        fields: list[str],
+        once: str,
+    ) -> None:
+        query = update.callback_query
+        if not who.consented or len(fields) != 3 or not all(f.isdigit() for f in fields):
+            await query.answer(tr(texts.BUTTON_NOT_VALID))
+            return
+        run_id, step_index, option_index = (int(field) for field in fields)
+        pressed = await runs.answer_option(self.app, who, run_id, step_index, option_index, once)
+        if pressed is None:
+            await query.answer(tr(texts.ALREADY_ANSWERED))
+            await _remove_buttons(query.message)
+            return
+        await query.answer()
+        label = tr(pressed.chosen.label)
+        await _remove_buttons(query.message, f"{tr(pressed.question.text)}\n\n✅ {label}")
+        await self.show(context, update, who, tr, pressed.turn)
+
+    # --- commands -----------------------------------------------------------------------------
+
+    async def on_command(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        who: Participant | None,
+        command: str,
+        argument: str,
+    ) -> None:
+        if command == "start":
+            await self.on_start(update, context, who, argument)
+            return
+        if who is None:
+            await self.stranger(update, context)
+            return
+        tr = self.translator(who, update)
+        if command == "language":
+            if not await first_time(self.app, self.once(update)):
+                raise AlreadyHandled(self.once(update))
+            await self.ask_language(update, context, who, tr)
+            return
+        if command == "privacy":
+            if not await first_time(self.app, self.once(update)):
+                raise AlreadyHandled(self.once(update))
+            await self.ask_consent(update, context, who, tr)
+            return
+        if who.language is None:
+            await self.ask_language(update, context, who, tr)
+            return
+        if not who.consented:
+            await self.say(context, update, tr, texts.CONSENT_FIRST, who=who)
+            await self.ask_consent(update, context, who, tr)
+            return
+        handler = _COMMANDS.get(command)
+        if handler is None:
+            await self.say(
+                context,
+                update,
+                tr,
+                texts.UNKNOWN_COMMAND.using(command=f"/{command}"),
+                who=who,
+            )
+            return
+        if not allowed(who.role, command):
+            await self.say(
+                context,
+                update,
+                tr,
+                texts.NOT_FOR_ROLE.using(command=f"/{command}"),
+                who=who,
+            )
+            return
+        await handler(self, update, context, who, tr, argument)
+
+    async def cmd_help(self, update, context, who, tr, _argument) -> None:
+        if not await first_time(self.app, self.once(update)):
+            raise AlreadyHandled(self.once(update))
+        lines = [tr(texts.HELP_HEADER)]
+        lines += [
+            tr(texts.HELP_LINE.using(command=f"/{name}", description=texts.COMMANDS[name]))
+            for name in ROLE_COMMANDS[who.role]
+        ]
+        await self.send(context, update.effective_chat.id, "\n".join(lines), who=who)
+
+    async def cmd_checkin(self, update, context, who, tr, _argument) -> None:
+        turn = await runs.start_flow(self.app, who, CHECKIN_FLOW, once=self.once(update))
+        await self.show(context, update, who, tr, turn)
+
+    async def cmd_cancel(self, update, context, who, tr, _argument) -> None:
+        stopped = await runs.pause(self.app, who, once=self.once(update))
+        await self.say(
+            context, update, tr, texts.STOPPED if stopped else texts.NOTHING_TO_STOP, who=who
+        )
+
+    async def cmd_cases(self, update, context, who, tr, _argument) -> None:
+        if not await first_time(self.app, self.once(update)):
+            raise AlreadyHandled(self.once(update))
+        cases = await caseworker_cases(self.app, who)
+        if not cases:
+            await self.say(context, update, tr, texts.NO_CASES, who=who)
+            return
+        lines = [tr(texts.YOUR_CASES), *(tr(texts.case_line(case)) for case in cases)]
+        await self.send(context, update.effective_chat.id, "\n".join(lines), who=who)
+
+    async def cmd_guide(self, update, context, who, tr, _argument) -> None:
+        if not await first_time(self.app, self.once(update)):
+            raise AlreadyHandled(self.once(update))
+        guides = runs.flows_for(self.app, who.role)
+        if not guides:
+            await self.say(context, update, tr, texts.NO_GUIDES, who=who)
+            return
+        await self.say(
+            context, update, tr, texts.GUIDES, *(Text(flow.title) for flow in guides), who=who
+        )
+
+    async def cmd_invite(self, update, context, who, tr, argument) -> None:
+        if not argument:
+            await self.say(context, update, tr, texts.INVITE_USAGE, who=who)
+            return
+        case_code = argument.split()[0].upper()
+        if not await first_time(self.app, self.once(update)):
+            raise AlreadyHandled(self.once(update))
+        try:
+            invite = await invites.create_invite(self.app, "family", case_code, by=who)
+        except (UnknownCase, PermissionError):
+            # The same answer for a case that does not exist and one that is not theirs:
+            # the bot does not confirm which case codes exist.
+            await self.say(context, update, tr, texts.NOT_YOUR_CASE.using(case=case_code), who=who)
+            return
+        link = invite.link(context.bot.username)
+        caption = tr(
+            texts.INVITE_CREATED.using(case=case_code, expires=invite.expires_at, link=link)
+        )
+        try:
+            await context.bot.send_photo(
+                update.effective_chat.id, invites.invite_qr_png(link), caption=_fit(caption, 1024)
+            )
+        except Forbidden:
+            await self.unreachable(context, who)
+        log.info("invite created", extra={"person_id": who.person_id, "event": "family"})
+
+    async def cmd_flags(self, update, context, who, tr, _argument) -> None:
+        if not await first_time(self.app, self.once(update)):
+            raise AlreadyHandled(self.once(update))
+        flags = await visible_open_flags(self.app, who)
+        if not flags:
+            await self.say(context, update, tr, texts.NO_OPEN_FLAGS, who=who)
+            return
+        lines = [tr(texts.OPEN_FLAGS), *(tr(texts.flag_line(flag)) for flag in flags)]
+        await self.send(context, update.effective_chat.id, "\n".join(lines), who=who)
+
+
+_COMMANDS: dict[str, Any] = {
+    "help": TelegramChannel.cmd_help,
+    "checkin": TelegramChannel.cmd_checkin,
+    "cancel": TelegramChannel.cmd_cancel,
+    "cases": TelegramChannel.cmd_cases,
+    "guide": TelegramChannel.cmd_guide,
+    "invite": TelegramChannel.cmd_invite,
+    "flags": TelegramChannel.cmd_flags,
+}
+
+
+def _fit(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
+    # Telegram refuses longer messages outright; a cut text is better than none.
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _kind_of(message: Message) -> str:
+    for kind in (
+        "photo",
+        "sticker",
+        "voice",
+        "video",
+        "audio",
+        "document",
+        "location",
+        "contact",
+        "animation",
+        "video_note",
+    ):
+        if getattr(message, kind, None):
+            return kind
+    return "other"
+
+
+async def _remove_buttons(message: Message | None, new_text: str | None = None) -> None:
+    """Show what was chosen and take the buttons away; an old message may be gone."""
+    if message is None:
+        return
+    try:
+        if new_text is not None and new_text != message.text:
+            await message.edit_text(_fit(new_text), reply_markup=None)
+        else:
+            await message.edit_reply_markup(reply_markup=None)
+    except BadRequest:
+        # "message is not modified" or "message to edit not found": nothing left to do.
+        pass
+    except Forbidden:
+        pass
+
+
+async def _answer_quietly(update: Update) -> None:
+    with contextlib.suppress(BadRequest):
+        await update.callback_query.answer()

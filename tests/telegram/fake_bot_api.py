@@ -1,0 +1,1718 @@
+"""A fake Telegram Bot API server for end-to-end tests of the Telegram channel.
+
+The tests have no internet, yet the Telegram channel must be tested through the real
+python-telegram-bot stack (its HTTP client, request encoding, error mapping, polling loop,
+rate limiter and webhook server), because that is where the mistakes hide that unit tests with
+mocked bots never see. `FakeBotAPI` is a small tornado server on 127.0.0.1 that speaks the
+Bot API over HTTP like api.telegram.org does: same URLs, same JSON envelopes, the same error
+answers (401, 403 for blocked users, 400 with Telegram's own descriptions, 429 with
+`retry_after`), real long polling and webhook delivery. It records every call, keeps the
+messages the bot sent (with edits applied) and lets a test play users who send texts,
+commands, photos and button presses. It runs in the test's own event loop: start and stop it
+per test in an async fixture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import json
+import math
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+
+__all__ = [
+    "DEFAULT_TOKEN",
+    "BotAPIError",
+    "Call",
+    "Edit",
+    "FakeBotAPI",
+    "StoredFile",
+    "User",
+]
+
+# Real tokens are "<bot id>:<secret>"; the bot id in getMe matches the prefix like Telegram's.
+DEFAULT_TOKEN = "7000000001:AAF4k3-W3gw1jz3r_T3st_T0k3n_n0t_r3al_000"
+BOT_USERNAME = "wegwijzer_test_bot"
+
+# Telegram's documented limits, enforced so a bot that exceeds them fails here and not in
+# production.
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_CALLBACK_DATA_BYTES = 64
+MAX_COMMANDS = 100
+
+_NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly the "
+    "same as a current content and reply markup of the message"
+)
+
+_COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
+_LANGUAGE_RE = re.compile(r"[a-z]{2}")
+_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+# Form bodies carry every value as a string; these names are decoded back to what the
+# Bot API means by them (JSON-serialized objects, integers, booleans).
+_JSON_FIELDS = frozenset(
+    {
+        "allowed_updates",
+        "caption_entities",
+        "commands",
+        "entities",
+        "link_preview_options",
+        "media",
+        "message_ids",
+        "reply_markup",
+        "reply_parameters",
+        "scope",
+    }
+)
+_INT_FIELDS = frozenset(
+    {
+        "cache_time",
+        "chat_id",
+        "from_chat_id",
+        "limit",
+        "max_connections",
+        "message_id",
+        "message_thread_id",
+        "offset",
+        "reply_to_message_id",
+        "user_id",
+    }
+)
+_FLOAT_FIELDS = frozenset({"timeout"})
+_BOOL_FIELDS = frozenset(
+    {
+        "allow_paid_broadcast",
+        "allow_sending_without_reply",
+        "disable_content_type_detection",
+        "disable_notification",
+        "disable_web_page_preview",
+        "drop_pending_updates",
+        "has_spoiler",
+        "protect_content",
+        "show_alert",
+        "show_caption_above_media",
+    }
+)
+
+# Methods that count against flood control (sending and editing messages); getUpdates and
+# friends do not, as with the real API.
+_RATE_LIMITED = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "editMessageCaption",
+    }
+)
+
+
+class BotAPIError(Exception):
+    """An error answer of the Bot API: `error_code` is also the HTTP status."""
+
+    def __init__(self, error_code: int, description: str, retry_after: int | None = None):
+        super().__init__(f"{error_code} {description}")
+        self.error_code = error_code
+        self.description = description
+        self.retry_after = retry_after
+
+    def payload(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.error_code,
+            "description": self.description,
+        }
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
+        return body
+
+
+def _bad_request(description: str) -> BotAPIError:
+    return BotAPIError(400, f"Bad Request: {description}")
+
+
+@dataclass(frozen=True)
+class User:
+    """A Telegram user played by a test; their private chat with the bot has the same id."""
+
+    id: int
+    first_name: str
+    language_code: str | None = "nl"
+    last_name: str | None = None
+    username: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.last_name:
+            user["last_name"] = self.last_name
+        if self.username:
+            user["username"] = self.username
+        if self.language_code:
+            user["language_code"] = self.language_code
+        return user
+
+    def chat(self) -> dict[str, Any]:
+        chat: dict[str, Any] = {"id": self.id, "type": "private", "first_name": self.first_name}
+        if self.last_name:
+            chat["last_name"] = self.last_name
+        if self.username:
+            chat["username"] = self.username
+        return chat
+
+
+@dataclass
+class StoredFile:
+    """A file the fake knows by file_id: uploaded by the bot or sent by a played user."""
+
+    file_id: str
+    file_unique_id: str
+    content: bytes
+    file_path: str
+    file_name: str | None = None
+    mime_type: str | None = None
+
+
+@dataclass
+class Call:
+    """One Bot API request as the fake saw it, with what it answered."""
+
+    method: str
+    params: dict[str, Any]
+    time: float
+    token: str
+    files: dict[str, StoredFile] = field(default_factory=dict)
+    status: int = 200
+    result: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+@dataclass
+class Edit:
+    """One change of a stored message: the version before and after it."""
+
+    chat_id: int
+    message_id: int
+    method: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    time: float
+
+
+@dataclass
+class _Fault:
+    error_code: int
+    description: str
+    retry_after: int | None
+    remaining: int
+
+
+_DEFAULT_DESCRIPTIONS = {
+    400: "Bad Request: injected failure",
+    401: "Unauthorized",
+    403: "Forbidden: bot was blocked by the user",
+    404: "Not Found",
+    409: "Conflict: terminated by other getUpdates request",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
+
+
+class FakeBotAPI:
+    """The fake server. See the module docstring; every public helper is documented below."""
+
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        *,
+        bot_username: str = BOT_USERNAME,
+        bot_first_name: str = "Wegwijzer (test)",
+        require_known_chats: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.token = token
+        bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 7000000001
+        self.bot_user: dict[str, Any] = {
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": bot_first_name,
+            "username": bot_username,
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+        # Telegram answers 400 "chat not found" when a bot writes to someone who never
+        # started it; keep that on unless a test deliberately writes to unknown chats.
+        self.require_known_chats = require_known_chats
+        self._clock = clock
+
+        self.calls: list[Call] = []
+        self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.answered_callbacks: dict[str, dict[str, Any]] = {}
+        self.edits: list[Edit] = []
+        self.webhook: dict[str, Any] = {"url": ""}
+        self.too_many_requests = 0
+        self.files: dict[str, StoredFile] = {}
+
+        self._users: dict[int, User] = {}
+        self._messages: dict[int, dict[int, dict[str, Any]]] = {}
+        self._bot_message_ids: dict[int, list[int]] = {}
+        self._deleted: set[tuple[int, int]] = set()
+        self._message_counter: dict[int, int] = {}
+        self._reply_keyboards: dict[int, dict[str, Any]] = {}
+        self._pending: list[dict[str, Any]] = []
+        self._next_update_id = 100_000
+        self._allowed_updates: list[str] | None = None
+        self._callbacks: dict[str, dict[str, Any]] = {}
+        self._callback_ids = itertools.count(4_200_000_000_000_000_001)
+        self._file_ids = itertools.count(1)
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._blocked: set[int] = set()
+        self._rate: tuple[int | None, int | None] | None = None
+        self._window: deque[float] = deque()
+        self._chat_windows: dict[int, deque[float]] = {}
+
+        self._waiters: set[asyncio.Event] = set()
+        self._in_flight = 0
+        self._closing = False
+        self._server: tornado.httpserver.HTTPServer | None = None
+        self.port: int | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        app = tornado.web.Application(
+            [
+                (r"/bot([^/]*)/([A-Za-z]*)", _MethodHandler, {"api": self}),
+                (r"/file/bot([^/]*)/(.+)", _FileHandler, {"api": self}),
+            ],
+            # No access log: 4xx answers are the point of many tests, not noise to report.
+            log_function=lambda handler: None,
+        )
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        self.port = sockets[0].getsockname()[1]
+        self._server = tornado.httpserver.HTTPServer(app)
+        self._server.add_sockets(sockets)
+        self._closing = False
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        # Long polls still waiting return [] now, so their handlers finish before the
+        # connections close (no half-answered requests, no pending tasks left behind).
+        self._closing = True
+        self._notify()
+        deadline = asyncio.get_running_loop().time() + 2
+        while self._in_flight and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.005)
+        self._server.stop()
+        await self._server.close_all_connections()
+        self._server = None
+
+    async def __aenter__(self) -> FakeBotAPI:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """For `ApplicationBuilder().base_url(...)` / `Bot(base_url=...)`; PTB appends the token."""
+        return f"{self._origin()}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """For `.base_file_url(...)`: where `File.download_*` fetches what getFile pointed to."""
+        return f"{self._origin()}/file/bot"
+
+    def _origin(self) -> str:
+        if self.port is None:
+            raise RuntimeError("FakeBotAPI is not started: await api.start() first")
+        return f"http://127.0.0.1:{self.port}"
+
+    # ----------------------------------------------------------------- inspection
+
+    def calls_of(self, method: str) -> list[Call]:
+        """Every call of a method (case-insensitive, like the Bot API's method names)."""
+        wanted = method.lower()
+        return [call for call in self.calls if call.method.lower() == wanted]
+
+    def sent(self, chat_id: int, *, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """The messages the bot sent to a chat, oldest first, as they are now (edits applied)."""
+        messages = self._messages.get(chat_id, {})
+        return [
+            copy.deepcopy(messages[mid])
+            for mid in self._bot_message_ids.get(chat_id, [])
+            if include_deleted or (chat_id, mid) not in self._deleted
+        ]
+
+    def last_message(self, chat_id: int) -> dict[str, Any] | None:
+        sent = self.sent(chat_id)
+        return sent[-1] if sent else None
+
+    def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        """Any stored message (the bot's or a user's), as it is now."""
+        found = self._messages.get(chat_id, {}).get(message_id)
+        return copy.deepcopy(found) if found else None
+
+    def history(self, chat_id: int, message_id: int) -> list[dict[str, Any]]:
+        """Every version of a message, oldest first: as sent, then after each edit."""
+        edits = [e for e in self.edits if (e.chat_id, e.message_id) == (chat_id, message_id)]
+        if not edits:
+            current = self.message(chat_id, message_id)
+            return [current] if current else []
+        return [copy.deepcopy(edits[0].before), *(copy.deepcopy(e.after) for e in edits)]
+
+    def reply_keyboard(self, chat_id: int) -> dict[str, Any] | None:
+        """The last reply keyboard (or remove_keyboard / force_reply) sent to a chat.
+
+        Telegram does not echo reply keyboards in the Message it returns (only inline ones),
+        so this is where a test sees what the user's app shows under the input field.
+        """
+        found = self._reply_keyboards.get(chat_id)
+        return copy.deepcopy(found) if found else None
+
+    @property
+    def pending_updates(self) -> list[dict[str, Any]]:
+        """Updates queued and not yet confirmed by a getUpdates offset."""
+        return copy.deepcopy(self._pending)
+
+    async def wait_for(self, predicate: Callable[[list[Call]], Any], timeout: float = 5.0) -> Any:
+        """Wait until `predicate(api.calls)` is truthy and return its value.
+
+        Re-checked after every recorded call (and every queued update), so tests wait exactly
+        as long as the bot needs instead of sleeping.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            result = predicate(self.calls)
+            if result:
+                return result
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                recent = ", ".join(f"{c.method}({c.status})" for c in self.calls[-15:])
+                raise AssertionError(f"condition not met within {timeout}s; last calls: [{recent}]")
+            await self._wait_change(remaining)
+
+    async def wait_for_call(self, method: str, count: int = 1, timeout: float = 5.0) -> Call:
+        """Wait until `method` was called `count` times; returns the latest such call."""
+        await self.wait_for(lambda _: len(self.calls_of(method)) >= count, timeout)
+        return self.calls_of(method)[-1]
+
+    async def wait_for_sent(
+        self, chat_id: int, count: int = 1, timeout: float = 5.0
+    ) -> list[dict[str, Any]]:
+        """Wait until the bot has `count` (not deleted) messages in a chat; returns them."""
+        await self.wait_for(lambda _: len(self.sent(chat_id)) >= count, timeout)
+        return self.sent(chat_id)
+
+    # ----------------------------------------------------------------- faults
+
+    def block(self, chat_id: int) -> None:
+        """The user blocks the bot: every call for that chat answers 403 from now on."""
+        self._blocked.add(chat_id)
+
+    def unblock(self, chat_id: int) -> None:
+        self._blocked.discard(chat_id)
+
+    def fail_next(
+        self,
+        method: str,
+        error_code: int = 400,
+        description: str | None = None,
+        retry_after: int | None = None,
+        *,
+        times: int = 1,
+    ) -> None:
+        """The next `times` calls of `method` fail with this error and have no effect."""
+        if error_code == 429 and retry_after is None:
+            retry_after = 1
+        if description is None:
+            description = (
+                f"Too Many Requests: retry after {retry_after}"
+                if error_code == 429
+                else _DEFAULT_DESCRIPTIONS.get(error_code, "Injected failure")
+            )
+        fault = _Fault(error_code, description, retry_after, times)
+        self._faults.setdefault(method.lower(), deque()).append(fault)
+
+    def limit_rate(self, per_second: int | None = 30, per_chat_per_second: int | None = 1) -> None:
+        """Flood control: more sends than this in any sliding second answer 429.
+
+        Only accepted sends fill the window, as a rejected request is not delivered;
+        `too_many_requests` counts the 429s. `None` switches a limit off.
+        """
+        self._rate = (per_second, per_chat_per_second)
+        self._window.clear()
+        self._chat_windows.clear()
+
+    def unlimit_rate(self) -> None:
+        self._rate = None
+
+    # ----------------------------------------------------------------- played users
+
+    def register(self, user: User) -> None:
+        """Make a user known (as if they started the bot earlier) without an update."""
+        self._users[user.id] = user
+
+    def queue_update(
+        self, update: Mapping[str, Any], *, update_id: int | None = None
+    ) -> dict[str, Any]:
+        """Queue a raw update; it gets the next update_id unless one is given or present.
+
+        An explicit (repeated) update_id simulates Telegram delivering an update twice; it is
+        queued as given, in arrival order.
+        """
+        queued = copy.deepcopy(dict(update))
+        if update_id is None:
+            update_id = queued.get("update_id")
+        if update_id is None:
+            update_id = self._next_update_id
+        self._next_update_id = max(self._next_update_id, update_id + 1)
+        queued["update_id"] = update_id
+        self._pending.append(queued)
+        self._notify()
+        return copy.deepcopy(queued)
+
+    def send_text(
+        self,
+        user: User,
+        text: str,
+        *,
+        update_id: int | None = None,
+        entities: list[dict[str, Any]] | None = None,
+        reply_to: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The user types a text message; returns the queued update."""
+        content: dict[str, Any] = {"text": text}
+        if entities:
+            content["entities"] = entities
+        if reply_to is not None:
+            content["reply_to_message"] = copy.deepcopy(dict(reply_to))
+        return self._queue_message(user, content, update_id)
+
+    def send_command(
+        self,
+        user: User,
+        command: str,
+        payload: str | None = None,
+        *,
+        update_id: int | None = None,
+    ) -> dict[str, Any]:
+        """The user sends `/command [payload]` (a deep link `/start CODE` looks the same)."""
+        command = command if command.startswith("/") else f"/{command}"
+        text = f"{command} {payload}" if payload else command
+        entity = {"type": "bot_command", "offset": 0, "length": _utf16_len(command)}
+        return self.send_text(user, text, update_id=update_id, entities=[entity])
+
+    def press(
+        self,
+        user: User,
+        message: Mapping[str, Any] | int,
+        callback_data: str,
+        *,
+        update_id: int | None = None,
+        strict: bool = True,
+    ) -> str:
+        """The user presses an inline button of a message the bot sent; returns the query id.
+
+        With `strict`, the button must exist on the message as it is now, as in the real app
+        (a keyboard that was edited away cannot be pressed).
+        """
+        message_id = message if isinstance(message, int) else int(message["message_id"])
+        stored = self._messages.get(user.id, {}).get(message_id)
+        if stored is None or (user.id, message_id) in self._deleted:
+            raise ValueError(f"no message {message_id} in chat {user.id} to press a button on")
+        if strict and callback_data not in _callback_datas(stored.get("reply_markup")):
+            raise ValueError(
+                f"message {message_id} has no button with callback_data {callback_data!r}; "
+                f"it has {_callback_datas(stored.get('reply_markup'))}"
+            )
+        query_id = str(next(self._callback_ids))
+        query = {
+            "id": query_id,
+            "from": user.to_dict(),
+            "message": copy.deepcopy(stored),
+            "chat_instance": f"-{user.id * 7919 % 10**12}",
+            "data": callback_data,
+        }
+        self._users[user.id] = user
+        self._callbacks[query_id] = query
+        self.queue_update({"callback_query": query}, update_id=update_id)
+        return query_id
+
+    def send_photo(
+        self,
+        user: User,
+        *,
+        caption: str | None = None,
+        content: bytes = b"\xff\xd8\xff\xe0 fake jpeg \xff\xd9",
+        update_id: int | None = None,
+    ) -> dict[str, Any]:
+        """The user sends a photo (Telegram gives it in three sizes); returns the update."""
+        sizes = self._photo_sizes(content, "image/jpeg", None)
+        body: dict[str, Any] = {"photo": sizes}
+        if caption:
+            body["caption"] = caption
+        return self._queue_message(user, body, update_id)
+
+    def send_sticker(
+        self, user: User, *, emoji: str = "👍", update_id: int | None = None
+    ) -> dict[str, Any]:
+        """The user sends a sticker; returns the update."""
+        stored = self._store_file(b"RIFF fake webp", "stickers", "sticker.webp", "image/webp")
+        sticker = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": emoji,
+            "file_size": len(stored.content),
+        }
+        return self._queue_message(user, {"sticker": sticker}, update_id)
+
+    def send_voice(
+        self, user: User, *, duration: int = 4, update_id: int | None = None
+    ) -> dict[str, Any]:
+        """The user sends a voice note; returns the update."""
+        stored = self._store_file(b"OggS fake opus", "voice", "voice.oga", "audio/ogg")
+        voice = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": len(stored.content),
+        }
+        return self._queue_message(user, {"voice": voice}, update_id)
+
+    def send_document(
+        self,
+        user: User,
+        *,
+        file_name: str = "verslag.pdf",
+        mime_type: str = "application/pdf",
+        content: bytes = b"%PDF-1.4 fake",
+        caption: str | None = None,
+        update_id: int | None = None,
+    ) -> dict[str, Any]:
+        """The user sends a file; returns the update."""
+        stored = self._store_file(content, "documents", file_name, mime_type)
+        body: dict[str, Any] = {"document": self._document_dict(stored)}
+        if caption:
+            body["caption"] = caption
+        return self._queue_message(user, body, update_id)
+
+    # ----------------------------------------------------------------- webhook side
+
+    async def post_update_to_webhook(
+        self,
+        url: str,
+        update: Mapping[str, Any],
+        secret_token: str | None = None,
+        *,
+        timeout: float = 5.0,
+    ) -> int:
+        """POST one update to a bot's webhook like Telegram does; returns the HTTP status."""
+        body = dict(update)
+        if "update_id" not in body:
+            body["update_id"] = self._next_update_id
+            self._next_update_id += 1
+        headers = {"Content-Type": "application/json"}
+        if secret_token is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret_token
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            response = await client.post(url, content=json.dumps(body), headers=headers)
+        return response.status_code
+
+    async def deliver_to_webhook(self) -> list[int]:
+        """Push every pending update to the registered webhook, in order; returns statuses.
+
+        Like Telegram, an update counts as delivered (and is dropped) on a 2xx answer only;
+        delivery stops at the first failure so order is kept.
+        """
+        url = self.webhook.get("url")
+        if not url:
+            raise RuntimeError("no webhook is set")
+        statuses = []
+        while self._pending:
+            update = self._pending[0]
+            status = await self.post_update_to_webhook(
+                url, update, self.webhook.get("secret_token")
+            )
+            statuses.append(status)
+            if not 200 <= status < 300:
+                break
+            self._pending.pop(0)
+        return statuses
+
+    # ----------------------------------------------------------------- internals: state
+
+    def _notify(self) -> None:
+        for waiter in self._waiters:
+            waiter.set()
+
+    async def _wait_change(self, timeout: float, waiter: asyncio.Event | None = None) -> None:
+        waiter = waiter or asyncio.Event()
+        self._waiters.add(waiter)
+        try:
+            await asyncio.wait_for(waiter.wait(), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            self._waiters.discard(waiter)
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+    def _new_message_id(self, chat_id: int) -> int:
+        # Private chats share one message_id sequence for both sides, as in Telegram.
+        self._message_counter[chat_id] = self._message_counter.get(chat_id, 0) + 1
+        return self._message_counter[chat_id]
+
+    def _queue_message(
+        self, user: User, content: dict[str, Any], update_id: int | None
+    ) -> dict[str, Any]:
+        self._users[user.id] = user
+        message = {
+            "message_id": self._new_message_id(user.id),
+            "from": user.to_dict(),
+            "chat": user.chat(),
+            "date": self._now(),
+            **content,
+        }
+        self._messages.setdefault(user.id, {})[message["message_id"]] = message
+        return self.queue_update({"message": copy.deepcopy(message)}, update_id=update_id)
+
+    def _store_file(
+        self, content: bytes, folder: str, file_name: str | None, mime_type: str | None
+    ) -> StoredFile:
+        n = next(self._file_ids)
+        suffix = f".{file_name.rsplit('.', 1)[-1]}" if file_name and "." in file_name else ""
+        stored = StoredFile(
+            file_id=f"FAKE-{folder}-{n:06d}-{'x' * 8}",
+            file_unique_id=f"U{n:06d}",
+            content=content,
+            file_path=f"{folder}/file_{n}{suffix}",
+            file_name=file_name,
+            mime_type=mime_type,
+        )
+        self.files[stored.file_id] = stored
+        return stored
+
+    def _photo_sizes(
+        self, content: bytes, mime_type: str | None, file_name: str | None
+    ) -> list[dict[str, Any]]:
+        # Telegram answers a photo with several sizes, the largest last.
+        sizes = []
+        for width, height in ((90, 67), (320, 240), (800, 600)):
+            stored = self._store_file(content, "photos", file_name or "photo.jpg", mime_type)
+            sizes.append(
+                {
+                    "file_id": stored.file_id,
+                    "file_unique_id": stored.file_unique_id,
+                    "width": width,
+                    "height": height,
+                    "file_size": len(content),
+                }
+            )
+        return sizes
+
+    @staticmethod
+    def _document_dict(stored: StoredFile) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.content),
+        }
+        if stored.file_name:
+            document["file_name"] = stored.file_name
+        if stored.mime_type:
+            document["mime_type"] = stored.mime_type
+        return document
+
+    # ----------------------------------------------------------------- internals: requests
+
+    async def _handle(
+        self, token: str, method_name: str, connection: _MethodHandler
+    ) -> tuple[int, dict[str, Any]]:
+        spec = _METHODS.get(method_name.lower())
+        method = spec[0] if spec else method_name
+        call = Call(method, {}, self._clock(), token)
+        try:
+            call.params, call.files = params, files = connection.decode()
+            if token != self.token:
+                raise BotAPIError(401, "Unauthorized")
+            if spec is None:
+                raise BotAPIError(404, "Not Found")
+            self._check_faults(method, params)
+            if method == "getUpdates":
+                result = await self._get_updates(params, connection)
+            else:
+                result = spec[1](self, params, files)
+        except BotAPIError as error:
+            call.status, call.error = error.error_code, error.description
+            body = error.payload()
+        except Exception as error:  # a bug in the fake: answer 500 so the test sees it
+            call.status, call.error = 500, f"fake Bot API crashed: {error!r}"
+            body = {"ok": False, "error_code": 500, "description": call.error}
+        else:
+            call.result = copy.deepcopy(result)
+            body = {"ok": True, "result": result}
+        # Recorded once answered, so a test waking up on it sees the effects (sent messages).
+        self.calls.append(call)
+        self._notify()
+        return call.status, body
+
+    def _check_faults(self, method: str, params: dict[str, Any]) -> None:
+        queue = self._faults.get(method.lower())
+        if queue:
+            fault = queue[0]
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                queue.popleft()
+            raise BotAPIError(fault.error_code, fault.description, fault.retry_after)
+        chat_id = params.get("chat_id")
+        if isinstance(chat_id, int) and chat_id in self._blocked:
+            raise BotAPIError(403, "Forbidden: bot was blocked by the user")
+        if self._rate is not None and method in _RATE_LIMITED:
+            self._check_rate(chat_id if isinstance(chat_id, int) else None)
+
+    def _check_rate(self, chat_id: int | None) -> None:
+        per_second, per_chat = self._rate or (None, None)
+        now = time.monotonic()
+        windows: list[tuple[deque[float], int]] = []
+        if per_second is not None:
+            windows.append((self._window, per_second))
+        if per_chat is not None and chat_id is not None:
+            windows.append((self._chat_windows.setdefault(chat_id, deque()), per_chat))
+        for window, _ in windows:
+            while window and window[0] <= now - 1.0:
+                window.popleft()
+        for window, limit in windows:
+            if len(window) >= limit:
+                self.too_many_requests += 1
+                wait = max(1, math.ceil(window[0] + 1.0 - now))
+                raise BotAPIError(429, f"Too Many Requests: retry after {wait}", wait)
+        for window, _ in windows:
+            window.append(now)
+
+    def _chat_of(self, chat_id: Any) -> dict[str, Any]:
+        if not isinstance(chat_id, int):
+            raise _bad_request("chat_id is empty" if chat_id is None else "chat not found")
+        user = self._users.get(chat_id)
+        if user is not None:
+            return user.chat()
+        if self.require_known_chats:
+            raise _bad_request("chat not found")
+        return {"id": chat_id, "type": "private", "first_name": f"Chat {chat_id}"}
+
+    def _stored(self, params: dict[str, Any], action: str) -> dict[str, Any]:
+        if "inline_message_id" in params:
+            raise _bad_request("inline messages are not supported by the fake")
+        chat_id = params.get("chat_id")
+        self._chat_of(chat_id)
+        message_id = params.get("message_id")
+        if not isinstance(message_id, int):
+            raise _bad_request("message identifier is not specified")
+        found = self._messages.get(chat_id, {}).get(message_id)
+        if found is None or (chat_id, message_id) in self._deleted:
+            raise _bad_request(f"message to {action} not found")
+        return found
+
+    def _new_bot_message(self, params: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat_of(params.get("chat_id"))
+        chat_id = chat["id"]
+        message: dict[str, Any] = {
+            "message_id": 0,
+            "from": copy.deepcopy(self.bot_user),
+            "chat": chat,
+            "date": self._now(),
+        }
+        reply = params.get("reply_parameters") or (
+            {"message_id": params["reply_to_message_id"]}
+            if "reply_to_message_id" in params
+            else None
+        )
+        if isinstance(reply, dict) and "message_id" in reply:
+            replied = self._messages.get(chat_id, {}).get(reply["message_id"])
+            if replied is not None:
+                replied = copy.deepcopy(replied)
+                replied.pop("reply_to_message", None)
+                message["reply_to_message"] = replied
+            elif not (
+                reply.get("allow_sending_without_reply")
+                or params.get("allow_sending_without_reply")
+            ):
+                raise _bad_request("message to be replied not found")
+        markup = _validated_markup(params.get("reply_markup"))
+        message.update(content)
+        if markup is not None and "inline_keyboard" in markup:
+            if markup["inline_keyboard"]:
+                message["reply_markup"] = markup
+        elif markup is not None:
+            self._reply_keyboards[chat_id] = markup
+        # Only now, when nothing can fail any more, does the message exist.
+        message["message_id"] = self._new_message_id(chat_id)
+        self._messages.setdefault(chat_id, {})[message["message_id"]] = message
+        self._bot_message_ids.setdefault(chat_id, []).append(message["message_id"])
+        return copy.deepcopy(message)
+
+    def _record_edit(self, method: str, stored: dict[str, Any], before: dict[str, Any]) -> None:
+        stored["edit_date"] = self._now()
+        self.edits.append(
+            Edit(
+                chat_id=stored["chat"]["id"],
+                message_id=stored["message_id"],
+                method=method,
+                before=before,
+                after=copy.deepcopy(stored),
+                time=self._clock(),
+            )
+        )
+
+    def _upload(
+        self,
+        params: dict[str, Any],
+        files: dict[str, StoredFile],
+        name: str,
+    ) -> tuple[StoredFile, str | None]:
+        """The file of a send and, when it was given as one, the known file_id it reuses."""
+        if name in files:
+            return files[name], None
+        value = params.get(name)
+        if isinstance(value, str) and value.startswith("attach://"):
+            attached = files.get(value.removeprefix("attach://"))
+            if attached is None:
+                raise _bad_request(f"file {value} not found in the request")
+            return attached, None
+        if isinstance(value, str) and value in self.files:
+            return self.files[value], value
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return StoredFile("", "", b"", "", value.rsplit("/", 1)[-1], None), None
+        if not value:
+            raise _bad_request(f"there is no {name} in the request")
+        raise _bad_request("wrong file identifier/HTTP URL specified")
+
+    def _caption(self, params: dict[str, Any]) -> dict[str, Any]:
+        caption = params.get("caption")
+        if not caption:
+            return {}
+        text, entities = _format(caption, params.get("parse_mode"), params.get("caption_entities"))
+        if _utf16_len(text) > MAX_CAPTION:
+            raise _bad_request("message caption is too long")
+        content: dict[str, Any] = {"caption": text} if text else {}
+        if entities and text:
+            content["caption_entities"] = entities
+        return content
+
+    # ----------------------------------------------------------------- Bot API methods
+
+    def _get_me(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        return copy.deepcopy(self.bot_user)
+
+    async def _get_updates(self, params: dict[str, Any], connection: _MethodHandler) -> Any:
+        if self.webhook.get("url"):
+            raise BotAPIError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        offset = params.get("offset") or 0
+        limit = min(max(int(params.get("limit") or 100), 1), 100)
+        timeout = max(0.0, float(params.get("timeout") or 0))
+        if "allowed_updates" in params:
+            # Like Telegram, the last given list stays in force for later calls.
+            self._allowed_updates = list(params["allowed_updates"]) or None
+        # Updates below the offset are confirmed and forgotten; a negative offset keeps only
+        # the last -offset updates.
+        if offset > 0:
+            self._pending = [u for u in self._pending if u["update_id"] >= offset]
+        elif offset < 0:
+            self._pending = self._pending[offset:]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if self._allowed_updates:
+                self._pending = [
+                    u for u in self._pending if _update_type(u) in self._allowed_updates
+                ]
+            if self._pending or self._closing or connection.connection_closed:
+                return copy.deepcopy(self._pending[:limit])
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return []
+            connection.waiter = asyncio.Event()
+            await self._wait_change(remaining, connection.waiter)
+            connection.waiter = None
+
+    def _set_webhook(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        url = params.get("url") or ""
+        secret = params.get("secret_token")
+        if secret is not None and not _SECRET_RE.fullmatch(secret):
+            raise _bad_request("bad webhook: secret token contains unallowed characters")
+        if params.get("drop_pending_updates"):
+            self._pending.clear()
+        # No HTTPS check: the bot's own webhook server runs on plain http in the tests.
+        self.webhook = {
+            "url": url,
+            "secret_token": secret,
+            "allowed_updates": params.get("allowed_updates"),
+            "max_connections": params.get("max_connections", 40),
+            "ip_address": params.get("ip_address"),
+            "drop_pending_updates": bool(params.get("drop_pending_updates")),
+        }
+        return True
+
+    def _delete_webhook(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        if params.get("drop_pending_updates"):
+            self._pending.clear()
+        self.webhook = {"url": ""}
+        return True
+
+    def _get_webhook_info(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        info: dict[str, Any] = {
+            "url": self.webhook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._pending),
+        }
+        if info["url"]:
+            info["max_connections"] = self.webhook.get("max_connections", 40)
+            if self.webhook.get("allowed_updates"):
+                info["allowed_updates"] = self.webhook["allowed_updates"]
+            if self.webhook.get("ip_address"):
+                info["ip_address"] = self.webhook["ip_address"]
+        return info
+
+    def _send_message(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        self._chat_of(params.get("chat_id"))
+        raw = params.get("text")
+        if not isinstance(raw, str) or not raw.strip():
+            raise _bad_request("message text is empty")
+        text, entities = _format(raw, params.get("parse_mode"), params.get("entities"))
+        if not text:
+            raise _bad_request("message text is empty")
+        if _utf16_len(text) > MAX_TEXT:
+            raise _bad_request("message is too long")
+        content: dict[str, Any] = {"text": text}
+        if entities:
+            content["entities"] = entities
+        return self._new_bot_message(params, content)
+
+    def _send_photo(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        self._chat_of(params.get("chat_id"))
+        caption = self._caption(params)
+        upload, _ = self._upload(params, files, "photo")
+        sizes = self._photo_sizes(upload.content, upload.mime_type, upload.file_name)
+        return self._new_bot_message(params, {"photo": sizes, **caption})
+
+    def _send_document(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        self._chat_of(params.get("chat_id"))
+        caption = self._caption(params)
+        upload, known = self._upload(params, files, "document")
+        stored = (
+            self.files[known]
+            if known
+            else self._store_file(upload.content, "documents", upload.file_name, upload.mime_type)
+        )
+        return self._new_bot_message(params, {"document": self._document_dict(stored), **caption})
+
+    def _edit_message_text(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        stored = self._stored(params, "edit")
+        if stored["from"].get("id") != self.bot_user["id"]:
+            raise _bad_request("message can't be edited")
+        if "text" not in stored:
+            raise _bad_request("there is no text in the message to edit")
+        raw = params.get("text")
+        if not isinstance(raw, str) or not raw.strip():
+            raise _bad_request("message text is empty")
+        text, entities = _format(raw, params.get("parse_mode"), params.get("entities"))
+        if not text:
+            raise _bad_request("message text is empty")
+        if _utf16_len(text) > MAX_TEXT:
+            raise _bad_request("message is too long")
+        # Telegram drops an inline keyboard that the edit does not repeat.
+        markup = _validated_markup(params.get("reply_markup"))
+        if markup is not None and "inline_keyboard" not in markup:
+            raise _bad_request("inline keyboard expected")
+        new_markup = markup if markup and markup["inline_keyboard"] else None
+        if (
+            text == stored["text"]
+            and (entities or None) == stored.get("entities")
+            and new_markup == stored.get("reply_markup")
+        ):
+            raise _bad_request(_NOT_MODIFIED)
+        before = copy.deepcopy(stored)
+        stored["text"] = text
+        _set_or_drop(stored, "entities", entities or None)
+        _set_or_drop(stored, "reply_markup", new_markup)
+        self._record_edit("editMessageText", stored, before)
+        return copy.deepcopy(stored)
+
+    def _edit_message_caption(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        stored = self._stored(params, "edit")
+        if stored["from"].get("id") != self.bot_user["id"]:
+            raise _bad_request("message can't be edited")
+        if "text" in stored:
+            raise _bad_request("there is no caption in the message to edit")
+        caption = self._caption(params)
+        markup = _validated_markup(params.get("reply_markup"))
+        new_markup = markup if markup and markup.get("inline_keyboard") else None
+        if (
+            caption.get("caption") == stored.get("caption")
+            and caption.get("caption_entities") == stored.get("caption_entities")
+            and new_markup == stored.get("reply_markup")
+        ):
+            raise _bad_request(_NOT_MODIFIED)
+        before = copy.deepcopy(stored)
+        _set_or_drop(stored, "caption", caption.get("caption"))
+        _set_or_drop(stored, "caption_entities", caption.get("caption_entities"))
+        _set_or_drop(stored, "reply_markup", new_markup)
+        self._record_edit("editMessageCaption", stored, before)
+        return copy.deepcopy(stored)
+
+    def _edit_message_reply_markup(
+        self, params: dict[str, Any], files: dict[str, StoredFile]
+    ) -> Any:
+        stored = self._stored(params, "edit")
+        if stored["from"].get("id") != self.bot_user["id"]:
+            raise _bad_request("message can't be edited")
+        markup = _validated_markup(params.get("reply_markup"))
+        if markup is not None and "inline_keyboard" not in markup:
+            raise _bad_request("inline keyboard expected")
+        new_markup = markup if markup and markup["inline_keyboard"] else None
+        if new_markup == stored.get("reply_markup"):
+            raise _bad_request(_NOT_MODIFIED)
+        before = copy.deepcopy(stored)
+        _set_or_drop(stored, "reply_markup", new_markup)
+        self._record_edit("editMessageReplyMarkup", stored, before)
+        return copy.deepcopy(stored)
+
+    def _delete_message(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        stored = self._stored(params, "delete")
+        self._deleted.add((stored["chat"]["id"], stored["message_id"]))
+        return True
+
+    def _answer_callback_query(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        query_id = params.get("callback_query_id")
+        if query_id not in self._callbacks or query_id in self.answered_callbacks:
+            raise _bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
+        text = params.get("text")
+        if text is not None and len(text) > 200:
+            raise _bad_request("MESSAGE_TOO_LONG")
+        self.answered_callbacks[query_id] = {
+            k: v for k, v in params.items() if k != "callback_query_id"
+        }
+        return True
+
+    def _send_chat_action(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        self._chat_of(params.get("chat_id"))
+        if not params.get("action"):
+            raise _bad_request("action is empty")
+        return True
+
+    def _commands_key(self, params: dict[str, Any]) -> tuple[str, str]:
+        language = params.get("language_code") or ""
+        if language and not _LANGUAGE_RE.fullmatch(language):
+            raise _bad_request("invalid language code specified")
+        return _scope_key(params.get("scope")), language
+
+    def _set_my_commands(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        commands = params.get("commands")
+        if not isinstance(commands, list):
+            raise _bad_request("can't parse commands JSON object")
+        if len(commands) > MAX_COMMANDS:
+            raise _bad_request("too many commands specified")
+        for command in commands:
+            if not isinstance(command, dict) or "command" not in command:
+                raise _bad_request("can't parse BotCommand: Can't find field \"command\"")
+            if "description" not in command:
+                raise _bad_request("can't parse BotCommand: Can't find field \"description\"")
+            if not _COMMAND_RE.fullmatch(str(command["command"])):
+                raise _bad_request("BOT_COMMAND_INVALID")
+            if not 1 <= len(str(command["description"]).strip()) <= 256:
+                raise _bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+        key = self._commands_key(params)
+        if commands:
+            self.commands[key] = [
+                {"command": c["command"], "description": c["description"]} for c in commands
+            ]
+        else:
+            self.commands.pop(key, None)
+        return True
+
+    def _get_my_commands(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        return copy.deepcopy(self.commands.get(self._commands_key(params), []))
+
+    def _delete_my_commands(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        self.commands.pop(self._commands_key(params), None)
+        return True
+
+    def _get_file(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        stored = self.files.get(params.get("file_id") or "")
+        if stored is None:
+            raise _bad_request("invalid file_id")
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.content),
+            "file_path": stored.file_path,
+        }
+
+    def _ok(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        return True
+
+
+# Canonical name (what `api.calls` records) and implementation, by lower-cased name: the Bot
+# API's method names are case-insensitive.
+_METHODS: dict[str, tuple[str, Callable[..., Any]]] = {
+    name.lower(): (name, impl)
+    for name, impl in (
+        ("getMe", FakeBotAPI._get_me),
+        ("getUpdates", FakeBotAPI._get_updates),  # awaited in _handle: long polling
+        ("setWebhook", FakeBotAPI._set_webhook),
+        ("deleteWebhook", FakeBotAPI._delete_webhook),
+        ("getWebhookInfo", FakeBotAPI._get_webhook_info),
+        ("sendMessage", FakeBotAPI._send_message),
+        ("sendPhoto", FakeBotAPI._send_photo),
+        ("sendDocument", FakeBotAPI._send_document),
+        ("editMessageText", FakeBotAPI._edit_message_text),
+        ("editMessageCaption", FakeBotAPI._edit_message_caption),
+        ("editMessageReplyMarkup", FakeBotAPI._edit_message_reply_markup),
+        ("deleteMessage", FakeBotAPI._delete_message),
+        ("answerCallbackQuery", FakeBotAPI._answer_callback_query),
+        ("sendChatAction", FakeBotAPI._send_chat_action),
+        ("setMyCommands", FakeBotAPI._set_my_commands),
+        ("getMyCommands", FakeBotAPI._get_my_commands),
+        ("deleteMyCommands", FakeBotAPI._delete_my_commands),
+        ("getFile", FakeBotAPI._get_file),
+        ("close", FakeBotAPI._ok),
+        ("logOut", FakeBotAPI._ok),
+    )
+}
+
+
+class _MethodHandler(tornado.web.RequestHandler):
+    """`/bot<token>/<method>`: decodes the request and answers with the Bot API envelope."""
+
+    def initialize(self, api: FakeBotAPI) -> None:
+        self.api = api
+        self.connection_closed = False
+        self.waiter: asyncio.Event | None = None
+
+    def on_connection_close(self) -> None:
+        # PTB cancels a long poll on shutdown by closing the connection: end the wait.
+        self.connection_closed = True
+        if self.waiter is not None:
+            self.waiter.set()
+
+    async def get(self, token: str, method: str) -> None:
+        await self.post(token, method)
+
+    async def post(self, token: str, method: str) -> None:
+        self.api._in_flight += 1
+        try:
+            status, body = await self.api._handle(token, method, self)
+            if not self.connection_closed:
+                self.set_status(status)
+                self.set_header("Content-Type", "application/json")
+                self.finish(json.dumps(body, ensure_ascii=False))
+        finally:
+            self.api._in_flight -= 1
+
+    def decode(self) -> tuple[dict[str, Any], dict[str, StoredFile]]:
+        """Parameters from the query string and a JSON, urlencoded or multipart body."""
+        raw: dict[str, Any] = {
+            k: v[-1].decode("utf-8") for k, v in self.request.query_arguments.items()
+        }
+        content_type = self.request.headers.get("Content-Type", "")
+        if content_type.startswith("application/json") and self.request.body:
+            try:
+                body = json.loads(self.request.body)
+            except ValueError as error:
+                raise _bad_request("can't parse JSON request body") from error
+            if not isinstance(body, dict):
+                raise _bad_request("JSON object expected in request body")
+            raw.update(body)
+        else:
+            raw.update({k: v[-1].decode("utf-8") for k, v in self.request.body_arguments.items()})
+        files: dict[str, StoredFile] = {}
+        for name, parts in self.request.files.items():
+            part = parts[-1]
+            files[name] = StoredFile(
+                "", "", part.body, "", part.filename or None, part.content_type or None
+            )
+        return _decode_params(raw), files
+
+
+class _FileHandler(tornado.web.RequestHandler):
+    """`/file/bot<token>/<file_path>`: downloads of files known to the fake (after getFile)."""
+
+    def initialize(self, api: FakeBotAPI) -> None:
+        self.api = api
+
+    def get(self, token: str, file_path: str) -> None:
+        stored = next((f for f in self.api.files.values() if f.file_path == file_path), None)
+        if token != self.api.token or stored is None:
+            self.set_status(404)
+            self.finish(json.dumps({"ok": False, "error_code": 404, "description": "Not Found"}))
+            return
+        self.set_header("Content-Type", stored.mime_type or "application/octet-stream")
+        self.finish(stored.content)
+
+
+# --------------------------------------------------------------------- helpers
+
+
+def _decode_params(raw: Mapping[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, str):
+            if key in _JSON_FIELDS:
+                try:
+                    value = json.loads(value)
+                except ValueError as error:
+                    raise _bad_request(f"can't parse {key} JSON object") from error
+            elif key in _INT_FIELDS and re.fullmatch(r"-?\d+", value):
+                value = int(value)
+            elif key in _FLOAT_FIELDS:
+                try:
+                    value = float(value)
+                except ValueError as error:
+                    raise _bad_request(f"{key} must be a number") from error
+            elif key in _BOOL_FIELDS and value in ("true", "false"):
+                value = value == "true"
+        params[key] = value
+    return params
+
+
+def _update_type(update: Mapping[str, Any]) -> str:
+    return next(key for key in update if key != "update_id")
+
+
+def _scope_key(scope: Any) -> str:
+    """`default`, `all_private_chats`, `chat:<id>`, `chat_member:<chat>:<user>` ..."""
+    if scope is None:
+        return "default"
+    if not isinstance(scope, dict) or "type" not in scope:
+        raise _bad_request("can't parse BotCommandScope JSON object")
+    kind = scope["type"]
+    if kind in ("default", "all_private_chats", "all_group_chats", "all_chat_administrators"):
+        return kind
+    if kind in ("chat", "chat_administrators"):
+        return f"{kind}:{scope.get('chat_id')}"
+    if kind == "chat_member":
+        return f"{kind}:{scope.get('chat_id')}:{scope.get('user_id')}"
+    raise _bad_request("unsupported bot command scope type")
+
+
+def _set_or_drop(target: dict[str, Any], key: str, value: Any) -> None:
+    if value is None:
+        target.pop(key, None)
+    else:
+        target[key] = value
+
+
+def _callback_datas(markup: Any) -> list[str]:
+    if not isinstance(markup, dict):
+        return []
+    return [
+        button["callback_data"]
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+        if "callback_data" in button
+    ]
+
+
+_BUTTON_ACTIONS = (
+    "callback_data",
+    "url",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
+)
+
+
+def _validated_markup(markup: Any) -> dict[str, Any] | None:
+    """Check a reply_markup the way Telegram rejects it; returns it unchanged."""
+    if markup is None:
+        return None
+    if not isinstance(markup, dict):
+        raise _bad_request("can't parse reply keyboard markup JSON object")
+    if "inline_keyboard" in markup:
+        rows = markup["inline_keyboard"]
+        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+            raise _bad_request('can\'t parse inline keyboard button: field "inline_keyboard"')
+        for row in rows:
+            for button in row:
+                if not isinstance(button, dict) or not button.get("text"):
+                    raise _bad_request("can't parse inline keyboard button: Text is empty")
+                actions = [a for a in _BUTTON_ACTIONS if a in button]
+                if not actions:
+                    raise _bad_request("text buttons are unallowed in the inline keyboard")
+                if len(actions) > 1:
+                    raise _bad_request("can't parse inline keyboard button: too many fields")
+                data = button.get("callback_data")
+                if data is not None and not (
+                    isinstance(data, str)
+                    and 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
+                ):
+                    raise _bad_request("BUTTON_DATA_INVALID")
+        return markup
+    if "keyboard" in markup:
+        rows = markup["keyboard"]
+        if not isinstance(rows, list) or not rows:
+            raise _bad_request("keyboard must be non-empty")
+        for row in rows:
+            for button in row:
+                text = button if isinstance(button, str) else button.get("text")
+                if not text:
+                    raise _bad_request("can't parse keyboard button: Text is empty")
+        return markup
+    if markup.get("remove_keyboard") or markup.get("force_reply"):
+        return markup
+    raise _bad_request("can't parse reply keyboard markup JSON object")
+
+
+def _utf16_len(text: str) -> int:
+    # Entity offsets and lengths are counted in UTF-16 code units (emoji count twice).
+    return len(text.encode("utf-16-le")) // 2
+
+
+# ------------------------------------------------------------- formatting (parse_mode)
+
+
+def _format(
+    raw: str, parse_mode: str | None, entities: list[dict[str, Any]] | None
+) -> tuple[str, list[dict[str, Any]]]:
+    """Text and entities as Telegram stores them: markup parsed out, outer whitespace trimmed.
+
+    Explicit entities win over parse_mode, as in the Bot API. Malformed markup answers 400
+    "can't parse entities", the production failure a bot that formats user input runs into.
+    """
+    if entities:
+        text, found = raw, [dict(e) for e in entities]
+    elif parse_mode is None or parse_mode == "":
+        text, found = raw, []
+    elif parse_mode.lower() == "html":
+        text, found = _parse_html(raw)
+    elif parse_mode.lower() == "markdownv2":
+        text, found = _parse_markdown(raw, v2=True)
+    elif parse_mode.lower() == "markdown":
+        text, found = _parse_markdown(raw, v2=False)
+    else:
+        raise _bad_request(f"unsupported parse_mode {parse_mode!r}")
+    return _trim(text, found)
+
+
+def _trim(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    stripped = text.strip()
+    if not stripped:
+        return "", []
+    shift = _utf16_len(text[: len(text) - len(text.lstrip())])
+    end = _utf16_len(stripped)
+    kept = []
+    for entity in entities:
+        start = max(entity["offset"] - shift, 0)
+        stop = min(entity["offset"] + entity["length"] - shift, end)
+        if stop > start:
+            kept.append({**entity, "offset": start, "length": stop - start})
+    return stripped, kept
+
+
+def _entity_error(message: str) -> BotAPIError:
+    return _bad_request(f"can't parse entities: {message}")
+
+
+_HTML_TYPES = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "a": "text_link",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
+}
+_TAG_RE = re.compile(
+    r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)"
+    r"((?:\s+[a-zA-Z][a-zA-Z0-9-]*(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?)*)\s*>"
+)
+_ATTR_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9-]*)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?")
+_CHARREF_RE = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|lt|gt|amp|quot);")
+_NAMED_REFS = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+
+
+def _charref(match: re.Match[str]) -> str:
+    ref = match.group(1)
+    if ref.startswith("#"):
+        return chr(int(ref[2:], 16) if ref[1:2] in ("x", "X") else int(ref[1:]))
+    return _NAMED_REFS[ref]
+
+
+def _decode_charrefs(text: str) -> str:
+    return _CHARREF_RE.sub(_charref, text)
+
+
+def _parse_html(src: str) -> tuple[str, list[dict[str, Any]]]:
+    out: list[str] = []
+    pos = 0  # UTF-16 length of the text produced so far
+    stack: list[tuple[str, dict[str, Any], int]] = []
+    entities: list[dict[str, Any]] = []
+    i = 0
+
+    def at(index: int) -> int:
+        return len(src[:index].encode("utf-8"))
+
+    while i < len(src):
+        char = src[i]
+        if char == "<":
+            match = _TAG_RE.match(src, i)
+            if match is None:
+                raise _entity_error(f"Unclosed start tag at byte offset {at(i)}")
+            closing, name = match.group(1) == "/", match.group(2).lower()
+            if closing:
+                if not stack:
+                    raise _entity_error(f"Unexpected end tag at byte offset {at(i)}")
+                open_name, entity, start = stack.pop()
+                if open_name != name:
+                    raise _entity_error(
+                        f'Can\'t find end tag corresponding to start tag "{open_name}"'
+                    )
+                inside_pre = any(n == "pre" for n, _, _ in stack)
+                if open_name == "code" and inside_pre:
+                    # <pre><code class="language-x"> is one pre entity with a language.
+                    language = entity.get("language")
+                    if language:
+                        for n, parent, _ in reversed(stack):
+                            if n == "pre":
+                                parent["language"] = language
+                                break
+                elif entity and pos > start:
+                    entities.append({**entity, "offset": start, "length": pos - start})
+            else:
+                if name not in _HTML_TYPES:
+                    raise _entity_error(f'Unsupported start tag "{name}" at byte offset {at(i)}')
+                attrs = {
+                    k.lower(): _decode_charrefs((v or "").strip("\"'"))
+                    for k, v in _ATTR_RE.findall(match.group(3))
+                }
+                entity: dict[str, Any] = {"type": _HTML_TYPES[name]}
+                if name == "span" and attrs.get("class") != "tg-spoiler":
+                    raise _entity_error(
+                        f'Tag "span" must have class "tg-spoiler" at byte offset {at(i)}'
+                    )
+                if name == "a":
+                    entity = {"type": "text_link", "url": attrs["href"]} if "href" in attrs else {}
+                if name == "code" and attrs.get("class", "").startswith("language-"):
+                    entity["language"] = attrs["class"].removeprefix("language-")
+                if name == "blockquote" and "expandable" in attrs:
+                    entity["type"] = "expandable_blockquote"
+                if name == "tg-emoji":
+                    entity["custom_emoji_id"] = attrs.get("emoji-id", "")
+                stack.append((name, entity, pos))
+            i = match.end()
+            continue
+        if char == "&":
+            match = _CHARREF_RE.match(src, i)
+            if match is not None:
+                decoded = _charref(match)
+                out.append(decoded)
+                pos += _utf16_len(decoded)
+                i = match.end()
+                continue
+        out.append(char)
+        pos += _utf16_len(char)
+        i += 1
+    if stack:
+        raise _entity_error(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return "".join(out), entities
+
+
+_MD_V2_RESERVED = frozenset("_*[]()~`>#+-=|{}.!")
+_MD_V2_NAMES = {
+    "*": "Bold",
+    "_": "Italic",
+    "__": "Underline",
+    "~": "Strikethrough",
+    "||": "Spoiler",
+    "[": "TextUrl",
+}
+_MD_TYPES = {
+    "*": "bold",
+    "_": "italic",
+    "__": "underline",
+    "~": "strikethrough",
+    "||": "spoiler",
+}
+
+
+def _parse_markdown(src: str, *, v2: bool) -> tuple[str, list[dict[str, Any]]]:
+    """MarkdownV2 (reserved characters must be escaped) or legacy Markdown."""
+    out: list[str] = []
+    pos = 0
+    stack: list[tuple[str, int, int]] = []  # marker, text position, byte offset
+    entities: list[dict[str, Any]] = []
+    quote: int | None = None  # start of an open MarkdownV2 blockquote
+    i = 0
+
+    def at(index: int) -> int:
+        return len(src[:index].encode("utf-8"))
+
+    def emit(text: str) -> None:
+        nonlocal pos
+        out.append(text)
+        pos += _utf16_len(text)
+
+    def until(index: int, closer: str) -> tuple[str, int]:
+        """Raw content up to an unescaped `closer` (code, pre and URLs), unescaped."""
+        chunk: list[str] = []
+        while index < len(src):
+            if src[index] == "\\" and v2 and index + 1 < len(src):
+                chunk.append(src[index + 1])
+                index += 2
+                continue
+            if src.startswith(closer, index):
+                return "".join(chunk), index + len(closer)
+            chunk.append(src[index])
+            index += 1
+        raise _entity_error(
+            f"Can't find end of {'Pre' if closer == '```' else 'Code'} entity at byte offset "
+            f"{at(index)}"
+            if v2
+            else f"Can't find end of the entity starting at byte offset {at(index)}"
+        )
+
+    while i < len(src):
+        char = src[i]
+        escapable = char == "\\" and i + 1 < len(src)
+        if escapable and ((v2 and 0 < ord(src[i + 1]) < 127) or (not v2 and src[i + 1] in "_*`[")):
+            emit(src[i + 1])
+            i += 2
+            continue
+        if src.startswith("```", i):
+            start = pos
+            body, i = until(i + 3, "```")
+            language = None
+            first, newline, rest = body.partition("\n")
+            if newline and first and " " not in first:
+                language, body = first, rest
+            emit(body)
+            if pos > start:
+                entity: dict[str, Any] = {"type": "pre", "offset": start, "length": pos - start}
+                if language:
+                    entity["language"] = language
+                entities.append(entity)
+            continue
+        if char == "`":
+            start = pos
+            body, i = until(i + 1, "`")
+            emit(body)
+            if pos > start:
+                entities.append({"type": "code", "offset": start, "length": pos - start})
+            continue
+        marker = None
+        if v2 and src.startswith("||", i):
+            marker = "||"
+        elif v2 and src.startswith("__", i):
+            marker = "__"
+        elif char in ("*", "_") or (v2 and char == "~"):
+            marker = char
+        if marker is not None:
+            if stack and stack[-1][0] == marker:
+                _, start, _ = stack.pop()
+                if pos > start:
+                    entities.append(
+                        {"type": _MD_TYPES[marker], "offset": start, "length": pos - start}
+                    )
+            elif any(m == marker for m, _, _ in stack):
+                raise _entity_error(
+                    f"Can't find end of {_MD_V2_NAMES[stack[-1][0]]} entity at byte offset "
+                    f"{stack[-1][2]}"
+                )
+            else:
+                stack.append((marker, pos, at(i)))
+            i += len(marker)
+            continue
+        if char == "[":
+            stack.append(("[", pos, at(i)))
+            i += 1
+            continue
+        if char == "]" and stack and stack[-1][0] == "[":
+            _, start, byte = stack.pop()
+            if not src.startswith("(", i + 1):
+                raise _entity_error(
+                    f"Can't find end of TextUrl entity at byte offset {byte}"
+                    if v2
+                    else f"Can't find end of the entity starting at byte offset {byte}"
+                )
+            url, i = until(i + 2, ")")
+            if pos > start:
+                entities.append(
+                    {"type": "text_link", "offset": start, "length": pos - start, "url": url}
+                )
+            continue
+        if v2 and char == ">" and (i == 0 or src[i - 1] == "\n"):
+            # A quote runs over consecutive lines that start with ">".
+            quote = pos if quote is None else quote
+            i += 1
+            continue
+        if char == "\n" and quote is not None and not src.startswith(">", i + 1):
+            entities.append({"type": "blockquote", "offset": quote, "length": pos - quote})
+            quote = None
+        if v2 and char in _MD_V2_RESERVED:
+            raise _entity_error(
+                f"Character '{char}' is reserved and must be escaped with the preceding '\\'"
+            )
+        emit(char)
+        i += 1
+    if quote is not None and pos > quote:
+        entities.append({"type": "blockquote", "offset": quote, "length": pos - quote})
+    if stack:
+        marker, _, byte = stack[-1]
+        raise _entity_error(
+            f"Can't find end of {_MD_V2_NAMES[marker]} entity at byte offset {byte}"
+            if v2
+            else f"Can't find end of the entity starting at byte offset {byte}"
+        )
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return "".join(out), entities

@@ -1,0 +1,426 @@
+"""The fake Bot API speaks HTTP the way python-telegram-bot expects from api.telegram.org.
+
+The end-to-end tests of the Telegram channel are only worth something if the fake answers
+like Telegram: these tests drive it with the real PTB stack (Bot, Application, Updater in
+polling and webhook mode) and check request decoding (urlencoded, JSON, multipart), the
+envelopes, the error mapping PTB builds its exceptions from, long polling, and the helpers
+the end-to-end tests lean on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dtm
+import json
+import socket
+import time
+
+import httpx
+import pytest
+from fake_bot_api import FakeBotAPI, User
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+# Invented people: one per language shape Telegram sends (plain, region, lower-case region).
+NOOR = User(1001, "Noor", "nl", last_name="Testhuis")
+SAMIR = User(1002, "Samir", "ar-SA")
+BIA = User(1003, "Bia", "pt-br", username="bia_test_family")
+
+KEYBOARD = InlineKeyboardMarkup(
+    [
+        [
+            InlineKeyboardButton("Ja", callback_data="a:1"),
+            InlineKeyboardButton("Nee", callback_data="a:2"),
+        ]
+    ]
+)
+
+
+@pytest.fixture(autouse=True)
+def _timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PTB 22 warns (PTBDeprecationWarning) whenever RetryAfter is built, unless time periods
+    # are opted in as timedeltas; with filterwarnings=error that warning would replace the
+    # RetryAfter itself.
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
+@pytest.fixture
+async def api():
+    async with FakeBotAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bot(api: FakeBotAPI):
+    async with Bot(api.token, base_url=api.base_url, base_file_url=api.base_file_url) as bot:
+        yield bot
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# ------------------------------------------------------------------------- Bot methods
+
+
+async def test_get_me_gives_the_fixed_bot_identity(api: FakeBotAPI, bot: Bot) -> None:
+    me = await bot.get_me()
+
+    assert (me.id, me.is_bot, me.username) == (7000000001, True, "wegwijzer_test_bot")
+    assert bot.username == "wegwijzer_test_bot"  # initialize() called getMe too
+    assert [c.method for c in api.calls] == ["getMe", "getMe"]
+
+
+async def test_a_wrong_token_is_unauthorized(api: FakeBotAPI) -> None:
+    with pytest.raises(InvalidToken, match="rejected by the server"):
+        async with Bot("123:wrong", base_url=api.base_url):
+            pass
+
+    assert api.calls[-1].status == 401
+
+
+async def test_unknown_method_and_raw_bodies(api: FakeBotAPI) -> None:
+    api.register(NOOR)
+    async with httpx.AsyncClient(base_url=f"{api.base_url}{api.token}") as client:
+        unknown = await client.post("/sendTelepathy", data={"chat_id": "1001"})
+        as_json = await client.post(
+            "/sendMessage",
+            json={"chat_id": 1001, "text": "json", "reply_markup": KEYBOARD.to_dict()},
+        )
+        as_form = await client.post(
+            "/SENDMESSAGE",  # method names are case-insensitive
+            data={"chat_id": "1001", "text": "form", "reply_markup": KEYBOARD.to_json()},
+        )
+
+    assert unknown.status_code == 404
+    assert unknown.json() == {"ok": False, "error_code": 404, "description": "Not Found"}
+    assert as_json.json()["result"]["reply_markup"] == KEYBOARD.to_dict()
+    assert as_form.json()["result"]["reply_markup"] == KEYBOARD.to_dict()
+    assert [c.params["chat_id"] for c in api.calls_of("sendMessage")] == [1001, 1001]
+
+
+async def test_send_message_with_inline_keyboard_then_edit(api: FakeBotAPI, bot: Bot) -> None:
+    api.register(NOOR)
+
+    first = await bot.send_message(NOOR.id, "Gaat het goed?", reply_markup=KEYBOARD)
+    second = await bot.send_message(NOOR.id, "Tweede bericht")
+
+    assert (first.message_id, second.message_id) == (1, 2)
+    assert first.reply_markup == KEYBOARD
+    assert first.from_user.username == "wegwijzer_test_bot"
+    assert first.chat.first_name == "Noor"
+    assert [m["text"] for m in api.sent(NOOR.id)] == ["Gaat het goed?", "Tweede bericht"]
+
+    edited = await bot.edit_message_text("Je koos: ja", chat_id=NOOR.id, message_id=1)
+
+    # Like Telegram: an edit that does not repeat the inline keyboard removes it.
+    assert edited.text == "Je koos: ja"
+    assert edited.reply_markup is None
+    assert "reply_markup" not in api.sent(NOOR.id)[0]
+    assert [v["text"] for v in api.history(NOOR.id, 1)] == ["Gaat het goed?", "Je koos: ja"]
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
+        await bot.edit_message_text("Je koos: ja", chat_id=NOOR.id, message_id=1)
+
+    await bot.edit_message_reply_markup(NOOR.id, 2, reply_markup=KEYBOARD)
+    assert api.last_message(NOOR.id)["reply_markup"] == KEYBOARD.to_dict()
+    assert [e.method for e in api.edits] == ["editMessageText", "editMessageReplyMarkup"]
+
+
+async def test_pressing_a_button_and_answering_the_callback(api: FakeBotAPI, bot: Bot) -> None:
+    api.register(SAMIR)
+    message = await bot.send_message(SAMIR.id, "Kies", reply_markup=KEYBOARD)
+
+    query_id = api.press(SAMIR, api.last_message(SAMIR.id), "a:2")
+    [update] = await bot.get_updates(timeout=0)
+    await bot.answer_callback_query(query_id, text="Opgeslagen")
+
+    query = update.callback_query
+    assert (query.id, query.data, query.message.message_id) == (query_id, "a:2", 1)
+    assert query.from_user.language_code == "ar-SA"
+    assert api.answered_callbacks == {query_id: {"text": "Opgeslagen"}}
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+        await bot.answer_callback_query(query_id)
+    with pytest.raises(ValueError, match="no button"):
+        api.press(SAMIR, message.message_id, "a:9")
+
+
+async def test_commands_per_scope_and_language(api: FakeBotAPI, bot: Bot) -> None:
+    commands = [BotCommand("checkin", "Check-in doen"), BotCommand("help", "Hulp")]
+
+    await bot.set_my_commands(commands, scope=BotCommandScopeChat(1001), language_code="nl")
+    await bot.set_my_commands([BotCommand("start", "Begin")])
+
+    assert api.commands == {
+        ("chat:1001", "nl"): [c.to_dict() for c in commands],
+        ("default", ""): [{"command": "start", "description": "Begin"}],
+    }
+    assert await bot.get_my_commands(scope=BotCommandScopeChat(1001), language_code="nl") == (
+        tuple(commands)
+    )
+    assert await bot.get_my_commands(scope=BotCommandScopeChat(1001)) == ()
+    # Telegram takes two-letter codes only, and lower-case commands only.
+    with pytest.raises(BadRequest, match=r"(?i)invalid language code"):
+        await bot.set_my_commands(commands, language_code="pt-br")
+    with pytest.raises(BadRequest, match=r"(?i)BOT_COMMAND_INVALID"):
+        await bot.set_my_commands([BotCommand("checkIn", "x")])
+    await bot.delete_my_commands(scope=BotCommandScopeDefault())
+    assert list(api.commands) == [("chat:1001", "nl")]
+
+
+async def test_send_photo_uploads_bytes_as_multipart(api: FakeBotAPI, bot: Bot) -> None:
+    api.register(BIA)
+    png = b"\x89PNG\r\n\x1a\n fake image bytes"
+
+    message = await bot.send_photo(BIA.id, photo=png, caption="Overzicht")
+
+    [call] = api.calls_of("sendPhoto")
+    assert call.files["photo"].content == png
+    assert message.caption == "Overzicht"
+    assert len(message.photo) == 3 and message.photo[-1].width == 800
+    file = await bot.get_file(message.photo[-1].file_id)
+    assert await file.download_as_bytearray() == bytearray(png)
+
+
+async def test_send_document_and_edit_its_caption(api: FakeBotAPI, bot: Bot) -> None:
+    api.register(NOOR)
+    api.fail_next("sendDocument", 500, times=2)
+
+    for _ in range(2):
+        with pytest.raises(NetworkError):
+            await bot.send_document(NOOR.id, b"a;b\n1;2\n", filename="export.csv")
+    message = await bot.send_document(NOOR.id, b"a;b\n1;2\n", filename="export.csv")
+    edited = await bot.edit_message_caption(NOOR.id, message.message_id, caption="Export")
+
+    assert message.document.file_name == "export.csv"
+    assert edited.caption == "Export"
+    assert [c.status for c in api.calls_of("sendDocument")] == [500, 500, 200]
+
+
+async def test_reply_keyboards_are_kept_aside(api: FakeBotAPI, bot: Bot) -> None:
+    api.register(NOOR)
+
+    message = await bot.send_message(NOOR.id, "Taal?", reply_markup=ReplyKeyboardMarkup([["nl"]]))
+
+    assert message.reply_markup is None  # Telegram only echoes inline keyboards
+    assert api.reply_keyboard(NOOR.id)["keyboard"] == [[{"text": "nl"}]]
+
+
+async def test_parse_modes_like_telegram(api: FakeBotAPI, bot: Bot) -> None:
+    api.register(NOOR)
+
+    html = await bot.send_message(NOOR.id, "<b>Hallo</b> &lt;3 ", parse_mode=ParseMode.HTML)
+    md = await bot.send_message(NOOR.id, r"*Let op:* 112\.", parse_mode=ParseMode.MARKDOWN_V2)
+
+    assert html.text == "Hallo <3"
+    assert [(e.type, e.offset, e.length) for e in html.entities] == [("bold", 0, 5)]
+    assert md.text == "Let op: 112."
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities: unclosed start tag"):
+        await bot.send_message(NOOR.id, "Noor <3", parse_mode=ParseMode.HTML)
+    with pytest.raises(BadRequest, match=r"(?i)character '\.' is reserved"):
+        await bot.send_message(NOOR.id, "Bel 112.", parse_mode=ParseMode.MARKDOWN_V2)
+    with pytest.raises(BadRequest, match=r"(?i)message text is empty"):
+        await bot.send_message(NOOR.id, "  \n ")
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
+        await bot.send_message(NOOR.id, "x" * 4097)
+
+
+async def test_unknown_chats_blocked_chats_and_deleted_messages(api: FakeBotAPI, bot: Bot) -> None:
+    api.register(NOOR)
+    await bot.send_message(NOOR.id, "Tot straks")
+
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+        await bot.send_message(4242, "Wie ben jij?")
+    assert await bot.delete_message(NOOR.id, 1)
+    assert api.sent(NOOR.id) == []
+    api.block(NOOR.id)
+    with pytest.raises(Forbidden, match=r"(?i)bot was blocked by the user"):
+        await bot.send_message(NOOR.id, "Hallo?")
+    with pytest.raises(Forbidden):
+        await bot.send_chat_action(NOOR.id, "typing")
+
+    assert api.calls[-1].status == 403
+
+
+async def test_injected_429_carries_retry_after(api: FakeBotAPI, bot: Bot) -> None:
+    api.register(NOOR)
+    api.fail_next("sendMessage", 429, retry_after=7)
+
+    with pytest.raises(RetryAfter) as caught:
+        await bot.send_message(NOOR.id, "Eerste poging")
+    await bot.send_message(NOOR.id, "Tweede poging")
+
+    assert caught.value.retry_after == dtm.timedelta(seconds=7)
+    assert [m["text"] for m in api.sent(NOOR.id)] == ["Tweede poging"]
+    assert api.too_many_requests == 0  # only the rate limit mode counts there
+
+
+async def test_rate_limit_mode_answers_429_per_chat(api: FakeBotAPI, bot: Bot) -> None:
+    for user in (NOOR, SAMIR):
+        api.register(user)
+    api.limit_rate(per_second=30, per_chat_per_second=1)
+
+    await bot.send_message(NOOR.id, "1")
+    await bot.send_message(SAMIR.id, "1")
+    with pytest.raises(RetryAfter) as caught:
+        await bot.send_message(NOOR.id, "2")
+
+    assert caught.value.retry_after == dtm.timedelta(seconds=1)
+    assert api.too_many_requests == 1
+    api.limit_rate(per_second=2, per_chat_per_second=None)
+    await bot.send_message(NOOR.id, "3")
+    await bot.send_message(NOOR.id, "4")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(SAMIR.id, "2")
+    assert api.too_many_requests == 2
+
+
+# ------------------------------------------------------------------------- updates
+
+
+async def test_long_polling_waits_for_an_update_and_honours_offset(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    async def type_later() -> None:
+        await asyncio.sleep(0.1)
+        api.send_text(NOOR, "Goedemorgen")
+
+    started = time.monotonic()
+    typing = asyncio.create_task(type_later())
+    updates = await bot.get_updates(timeout=3)
+    await typing
+
+    assert time.monotonic() - started < 1  # answered on arrival, not after the timeout
+    [update] = updates
+    assert update.message.text == "Goedemorgen"
+    assert update.effective_user.language_code == "nl"
+
+    api.send_text(NOOR, "nog een")
+    assert [u.update_id for u in await bot.get_updates(timeout=0)] == [100_000, 100_001]
+    assert len(await bot.get_updates(offset=100_001, limit=1)) == 1
+    assert await bot.get_updates(offset=100_002, timeout=0) == ()
+    assert api.pending_updates == []
+
+
+async def test_empty_long_poll_returns_after_its_timeout(api: FakeBotAPI, bot: Bot) -> None:
+    started = time.monotonic()
+    assert await bot.get_updates(timeout=0.2) == ()
+    assert 0.15 < time.monotonic() - started < 1
+
+
+async def test_update_builders_give_realistic_updates(api: FakeBotAPI, bot: Bot) -> None:
+    api.send_command(BIA, "/start", "INV-7KQ2")
+    api.send_photo(NOOR, caption="foto")
+    api.send_sticker(NOOR)
+    api.send_voice(NOOR)
+    api.send_document(NOOR)
+    api.send_text(NOOR, "dubbel", update_id=555)
+    api.send_text(NOOR, "dubbel", update_id=555)  # Telegram delivering an update twice
+
+    updates = await bot.get_updates()
+
+    start = updates[0].message
+    assert start.text == "/start INV-7KQ2"
+    assert start.parse_entities() == {start.entities[0]: "/start"}
+    assert start.from_user.username == "bia_test_family"
+    photo, sticker, voice, document = (u.message for u in updates[1:5])
+    assert photo.photo[-1].file_id and photo.caption == "foto"
+    assert sticker.sticker.emoji == "👍"
+    assert voice.voice.mime_type == "audio/ogg"
+    assert document.document.file_name == "verslag.pdf"
+    assert [u.update_id for u in updates[5:]] == [555, 555]
+    # One chat, one message_id sequence, as in a private chat.
+    assert [u.message.message_id for u in updates[1:]] == [1, 2, 3, 4, 5, 6]
+
+
+async def test_wait_for_gives_up_with_the_recent_calls(api: FakeBotAPI, bot: Bot) -> None:
+    with pytest.raises(AssertionError, match=r"getMe\(200\)"):
+        await api.wait_for(lambda calls: len(api.calls_of("sendMessage")) > 0, timeout=0.05)
+
+
+# ------------------------------------------------------------------------- Application
+
+
+async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.message.reply_text(f"echo: {update.message.text}")
+
+
+async def test_application_polling_round_trip(api: FakeBotAPI) -> None:
+    app = (
+        ApplicationBuilder()
+        .token(api.token)
+        .base_url(api.base_url)
+        .base_file_url(api.base_file_url)
+        .build()
+    )
+    app.add_handler(MessageHandler(filters.TEXT, _echo))
+    await app.initialize()
+    await app.start()
+    await app.updater.start_polling(poll_interval=0, timeout=1)
+    try:
+        api.send_text(NOOR, "hallo")
+        [reply] = await api.wait_for_sent(NOOR.id)
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+    assert reply["text"] == "echo: hallo"
+    assert api.calls_of("deleteWebhook")  # the updater's bootstrap
+    assert api.pending_updates == []  # confirmed by the updater's last getUpdates
+
+
+async def test_application_webhook_round_trip(api: FakeBotAPI) -> None:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/hook"
+    app = ApplicationBuilder().token(api.token).base_url(api.base_url).build()
+    app.add_handler(MessageHandler(filters.TEXT, _echo))
+    await app.initialize()
+    await app.start()
+    await app.updater.start_webhook(
+        listen="127.0.0.1",
+        port=port,
+        url_path="hook",
+        webhook_url=url,
+        secret_token="s3cret-token",
+        allowed_updates=["message", "callback_query"],
+    )
+    try:
+        assert api.webhook["url"] == url
+        assert api.webhook["secret_token"] == "s3cret-token"
+        assert api.webhook["allowed_updates"] == ["message", "callback_query"]
+        update = api.send_text(NOOR, "via webhook")
+        assert await api.post_update_to_webhook(url, update, "wrong") == 403
+        assert await api.deliver_to_webhook() == [200]
+        [reply] = await api.wait_for_sent(NOOR.id)
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+    assert reply["text"] == "echo: via webhook"
+    assert api.pending_updates == []
+
+
+async def test_get_updates_conflicts_with_a_webhook(api: FakeBotAPI, bot: Bot) -> None:
+    await bot.set_webhook("http://127.0.0.1:1/hook", secret_token="abc")
+    info = await bot.get_webhook_info()
+
+    assert info.url == "http://127.0.0.1:1/hook"
+    with pytest.raises(Exception, match="webhook is active"):
+        await bot.get_updates()
+    await bot.delete_webhook()
+    assert await bot.get_updates() == ()
+    assert json.loads(json.dumps(api.webhook)) == {"url": ""}
