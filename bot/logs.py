@@ -36,9 +36,18 @@ class IdsOnlyFormatter(logging.Formatter):
         return f"{line} {' '.join(fields)}" if fields else line
 
 
+# Libraries that log request URLs (which contain the bot token) or whole updates (which
+# contain names and message text) at INFO or DEBUG: they only ever speak up for problems.
+QUIET_LIBRARIES = ("httpx", "httpcore", "telegram", "apscheduler", "tornado", "aiosqlite")
+
+
 def configure(level: str = "WARNING") -> None:
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h.formatter, IdsOnlyFormatter)]:
+        root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(IdsOnlyFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.addHandler(handler)
     root.setLevel(level.upper())
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

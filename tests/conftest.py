@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# python-telegram-bot 22 warns (an error here) each time it builds a RetryAfter unless told to
+# use timedelta values, which is what v23 will do anyway; the rate-limit tests need RetryAfter.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -236,7 +236,17 @@ _DEFAULT_DESCRIPTIONS = {
 
 
 class FakeBotAPI:
-    """The fake server. See the module docstring; every public helper is documented below."""
+    """The fake server; every public helper is documented below.
+
+    Use it from an async fixture, so it lives in the test's own event loop::
+
+        @pytest.fixture
+        async def api():
+            async with FakeBotAPI() as fake:
+                yield fake
+
+    and point PTB at it with `.base_url(api.base_url).base_file_url(api.base_file_url)`.
+    """
 
     def __init__(
         self,

@@ -1,0 +1,200 @@
+"""Builders for the end-to-end tests: a fake Bot API, the real bot against it, and people.
+
+The bot runs exactly as `wegwijzer run` runs it (`bot.telegram.serve`: the real
+python-telegram-bot Application, long polling over HTTP to 127.0.0.1), on a fresh SQLite
+file, with a clock the test controls. A `Person` plays one Telegram user: sends texts and
+commands, presses buttons by their label, and reads what the bot sent to them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.bootstrap import Wegwijzer, bootstrap
+from bot.config import Settings
+from bot.services.cases import create_case
+from bot.services.invites import create_invite
+from bot.telegram import serve
+from bot.testing import FakeBotAPI, User
+
+START = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    now: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class RunningBot:
+    """`serve()` in a task; stop and start it again to play a restart."""
+
+    def __init__(self, app: Wegwijzer, webhook_url: str | None = None, port: int = 0):
+        self.app = app
+        self.webhook_url = webhook_url
+        self.port = port
+        self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(
+            serve(
+                self.app,
+                webhook_url=self.webhook_url,
+                listen="127.0.0.1",
+                port=self.port,
+                stop=self._stop,
+            )
+        )
+        await asyncio.sleep(0.2)
+        if self._task.done():
+            self._task.result()
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._stop.set()
+        await asyncio.wait_for(self._task, timeout=15)
+        self._task = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+
+class Person:
+    """One Telegram user talking to the bot through the fake server."""
+
+    def __init__(self, api: FakeBotAPI, user: User):
+        self.api = api
+        self.user = user
+        self.read = 0  # messages of the bot already looked at
+
+    @property
+    def chat_id(self) -> int:
+        return self.user.id
+
+    def messages(self) -> list[dict[str, Any]]:
+        return self.api.sent(self.chat_id)
+
+    async def next(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The next message the bot sends to this person (waits for it)."""
+        await self.api.wait_for(lambda _calls: len(self.messages()) > self.read, timeout)
+        message = self.messages()[self.read]
+        self.read += 1
+        return message
+
+    async def expect(self, fragment: str, timeout: float = 5.0) -> dict[str, Any]:
+        message = await self.next(timeout)
+        text = message.get("text") or message.get("caption") or ""
+        assert fragment in text, f"expected {fragment!r} in {text!r}"
+        return message
+
+    async def expect_nothing(self, wait: float = 0.5) -> None:
+        await asyncio.sleep(wait)
+        new = self.messages()[self.read :]
+        assert not new, f"unexpected messages: {[m.get('text') for m in new]}"
+
+    def text(self, body: str, **options: Any) -> int:
+        return self.api.send_text(self.user, body, **options)
+
+    def command(self, name: str, payload: str | None = None, **options: Any) -> int:
+        return self.api.send_command(self.user, name, payload, **options)
+
+    def button_data(self, label: str, message: dict[str, Any] | None = None) -> tuple[dict, str]:
+        message = message or self.last_with_buttons()
+        for row in message["reply_markup"]["inline_keyboard"]:
+            for button in row:
+                if button["text"] == label:
+                    return message, button["callback_data"]
+        labels = [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
+        raise AssertionError(f"no button {label!r}; buttons: {labels}")
+
+    def press(self, label: str, message: dict[str, Any] | None = None, **options: Any) -> str:
+        message, data = self.button_data(label, message)
+        return self.api.press(self.user, message, data, **options)
+
+    def last_with_buttons(self) -> dict[str, Any]:
+        for message in reversed(self.messages()):
+            if message.get("reply_markup", {}).get("inline_keyboard"):
+                return message
+        raise AssertionError("no message with buttons")
+
+    async def answered(self, query_id: str, timeout: float = 5.0) -> dict[str, Any]:
+        await self.api.wait_for(lambda _c: query_id in self.api.answered_callbacks, timeout)
+        return self.api.answered_callbacks[query_id]
+
+
+@pytest.fixture
+async def api():
+    async with FakeBotAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, api: FakeBotAPI) -> Settings:
+    return replace(
+        Settings(),
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        telegram_token=api.token,
+        telegram_base_url=api.base_url,
+    )
+
+
+@pytest.fixture
+async def wegwijzer(settings: Settings, clock: Clock):
+    app = await bootstrap(settings, clock=clock)
+    yield app
+    await app.close()
+
+
+@pytest.fixture
+async def bot(wegwijzer: Wegwijzer):
+    running = RunningBot(wegwijzer)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def case_code(wegwijzer: Wegwijzer) -> str:
+    async with wegwijzer.database.transaction() as uow:
+        return (await create_case(uow, "family_strengthening")).code
+
+
+async def invite_code(app: Wegwijzer, role: str, case: str | None = None) -> str:
+    return (await create_invite(app, role, case)).code
+
+
+def person(api: FakeBotAPI, user_id: int, name: str, language: str = "nl") -> Person:
+    user = User(user_id, name, language_code=language)
+    api.register(user)
+    return Person(api, user)
+
+
+async def onboard(someone: Person, code: str, language_label: str = "Nederlands") -> None:
+    """Invite link → language → consent, as a person would do it."""
+    someone.command("/start", code)
+    await someone.expect("")  # the language question, in Telegram's language for them
+    someone.press(language_label)
+    await someone.expect("")  # the privacy text with the consent question
+    agree = {"Nederlands": "Ik ga akkoord", "English": "I agree"}[language_label]
+    someone.press(agree)
+    await someone.expect("")  # the role's welcome
