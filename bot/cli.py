@@ -12,6 +12,8 @@
     wegwijzer invite --role family --case CODE [--json] [--qr FILE.png]
     wegwijzer invite --role caseworker|coordinator [--case CODE] [--json] [--qr FILE.png]
                                              a single-use invite link (deep link or QR code)
+    wegwijzer bench [--json] [--updates N] [--open-runs N]
+                                             cost per answer vs a bare PTB echo bot; memory
     wegwijzer run [--webhook-url URL] [--listen HOST] [--port N]
                                              run the Telegram bot (long polling by default)
 
@@ -99,6 +101,12 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--json", action="store_true", help="print JSON with code and link")
     invite.add_argument("--qr", type=Path, help="also write the link as a QR code PNG")
     invite.set_defaults(handler=_invite)
+
+    bench = commands.add_parser("bench", help="measure the cost of an answer and memory")
+    bench.add_argument("--updates", type=int, default=300, help="updates per side")
+    bench.add_argument("--open-runs", type=int, default=10_000, help="open runs in the database")
+    bench.add_argument("--json", action="store_true", help="print JSON")
+    bench.set_defaults(handler=_bench)
 
     run = commands.add_parser("run", help="run the Telegram bot")
     run.add_argument(
@@ -250,6 +258,12 @@ def _invite(settings: Settings, args: argparse.Namespace) -> int:
         print(link)
         print(f"single use, valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC", file=sys.stderr)
     return 0
+
+
+def _bench(settings: Settings, args: argparse.Namespace) -> int:
+    from .telegram.bench import main
+
+    return main(args.updates, args.open_runs, args.json)
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:

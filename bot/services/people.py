@@ -41,8 +41,15 @@ async def participant(uow: UnitOfWork, person: Any) -> Participant:
 
 async def find_participant(app: Wegwijzer, channel: str, external_id: str) -> Participant | None:
     async with app.database.reading() as uow:
-        person = await uow.people.get(channel, external_id)
-        return None if person is None else await participant(uow, person)
+        found = await uow.people.get_with_case(channel, external_id)
+    if found is None:
+        return None
+    person, case = found
+    # Staff are not members of cases: their cases come from the assignment, when needed.
+    case_id, case_code = (case.id, case.code) if case and person.role == "family" else (None, None)
+    return Participant(
+        person.id, person.role, person.language, case_id, case_code, person.consent, person.status
+    )
 
 
 async def console_participant(

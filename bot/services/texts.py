@@ -75,6 +75,10 @@ NOT_IN_TERMINAL = Text("{command} is not available in the terminal; use it in Te
 UNKNOWN_COMMAND = Text("Unknown command {command}. Type /help to see what you can do.")
 HELP_HEADER = Text("You can use these commands:")
 HELP_LINE = Text("{command} — {description}")
+SOMETHING_WENT_WRONG = Text(
+    "Sorry, something went wrong on our side and your last message was not saved. "
+    "Please try again in a moment."
+)
 ALREADY_ANSWERED = Text("This question has already been answered.")
 BUTTON_NOT_VALID = Text("This button is not valid.")
 ONLY_TEXT = Text("Sorry, I can only read text messages here.")

@@ -10,6 +10,7 @@ and running the Alembic migrations from code so a deployment needs no alembic.in
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -35,7 +36,8 @@ _READ_ONLY = "wegwijzer_read_only"
 # Order matters: the busy timeout must be in place before switching to WAL, which briefly needs
 # an exclusive lock when another process opens the same new file at the same moment.
 SQLITE_PRAGMAS = (
-    "PRAGMA busy_timeout=5000",
+    # Other processes sharing the file wait this long (ms) for the write lock.
+    "PRAGMA busy_timeout=30000",
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     # Safe with WAL (a power cut may lose the last commits, never corrupt) and much faster.
@@ -85,6 +87,12 @@ class Database:
         # where reloading them would need I/O that asyncio cannot do implicitly.
         self._writer = async_sessionmaker(engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self._read_engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Its busy handler lets waiting connections retry in
+        # no particular order, so under load one of them can starve past the busy timeout
+        # ("database is locked") and its update would fail. Within this process writers queue
+        # here instead, first come first served; the busy timeout is left for other processes.
+        self._sqlite_writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._sqlite_writer_task: asyncio.Task | None = None
 
     @classmethod
     def connect(cls, url: str | URL, *, echo: bool = False) -> Database:
@@ -125,11 +133,24 @@ class Database:
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
         """A write transaction: commits when the block ends, rolls back if it raises.
 
-        Do not open a second transaction inside one in the same task: on SQLite it waits for
-        the write lock the first one holds, and fails with "database is locked" after 5 s.
+        Do not open a second transaction inside one in the same task: on SQLite that raises
+        RuntimeError (it would wait for the write lock the first one holds).
         """
-        async with self._writer() as session, session.begin():
-            yield UnitOfWork(session, read_only=False, lock_rows=self.dialect == "postgresql")
+        if self._sqlite_writers is None:
+            async with self._writer() as session, session.begin():
+                yield UnitOfWork(session, read_only=False, lock_rows=True)
+            return
+        task = asyncio.current_task()
+        if self._sqlite_writer_task is task:
+            # Waiting for our own lock would hang for ever: fail loudly instead.
+            raise RuntimeError("a write transaction inside a write transaction of the same task")
+        async with self._sqlite_writers:
+            self._sqlite_writer_task = task
+            try:
+                async with self._writer() as session, session.begin():
+                    yield UnitOfWork(session, read_only=False, lock_rows=False)
+            finally:
+                self._sqlite_writer_task = None
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[UnitOfWork]:

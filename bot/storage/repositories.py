@@ -102,6 +102,22 @@ class PersonRepository(_Repository):
         )
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
+    async def get_with_case(
+        self, channel: str, external_id: str | int
+    ) -> tuple[Person, Case | None] | None:
+        """A person and the first case they belong to, in one query: every update of a
+        known person starts with this lookup, so it is kept to a single round trip."""
+        stmt = (
+            select(Person, Case)
+            .outerjoin(Membership, Membership.person_id == Person.id)
+            .outerjoin(Case, Case.id == Membership.case_id)
+            .where(Person.channel == channel, Person.external_id == str(external_id))
+            .order_by(Membership.created_at, Membership.case_id)
+            .limit(1)
+        )
+        row = (await self._session.execute(stmt)).first()
+        return None if row is None else (row[0], row[1])
+
     async def get_by_id(self, person_id: int) -> Person | None:
         return await self._session.get(Person, person_id)
 

@@ -70,6 +70,11 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             else type(error).__name__,
         },
     )
+    if isinstance(update, Update) and update.effective_chat is not None:
+        # Nothing was stored (the transaction rolled back): say so, so the person tries again
+        # instead of believing their answer arrived.
+        channel: TelegramChannel = context.application.bot_data["channel"]
+        await channel.apologise(update, context)
 
 
 async def serve(

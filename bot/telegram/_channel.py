@@ -178,6 +178,20 @@ class TelegramChannel:
             ]
         )
 
+    async def apologise(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """After a failure: answer the button press, and ask the person to try again."""
+        try:
+            tr = self.translator(None, update)
+            if update.callback_query is not None:
+                with contextlib.suppress(BadRequest):
+                    await update.callback_query.answer(tr(texts.SOMETHING_WENT_WRONG))
+            else:
+                await context.bot.send_message(
+                    update.effective_chat.id, tr(texts.SOMETHING_WENT_WRONG)
+                )
+        except Exception as failed:  # the apology must never raise from the error handler
+            log.error("apology failed", extra={"event": type(failed).__name__})
+
     # --- entry --------------------------------------------------------------------------------
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -106,7 +106,7 @@ async def test_sqlite_connection_settings(tmp_path: Path) -> None:
         assert settings == {
             "journal_mode": "wal",
             "foreign_keys": 1,
-            "busy_timeout": 5000,
+            "busy_timeout": 30000,
             "synchronous": 1,
         }
     finally:

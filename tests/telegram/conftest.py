@@ -198,3 +198,14 @@ async def onboard(someone: Person, code: str, language_label: str = "Nederlands"
     agree = {"Nederlands": "Ik ga akkoord", "English": "I agree"}[language_label]
     someone.press(agree)
     await someone.expect("")  # the role's welcome
+
+
+async def family_at_first_who5(api: FakeBotAPI, app: Wegwijzer, case_code: str) -> Person:
+    family = person(api, 1001, "Testouder")
+    await onboard(family, await invite_code(app, "family", case_code))
+    family.press("Check-in starten")
+    consent = await family.expect("Dit is je check-in")
+    family.press("Ja", consent)
+    await family.expect("Eerst vijf vragen")
+    await family.expect("vrolijk")
+    return family

@@ -7,7 +7,7 @@ import pytest
 from bot.bootstrap import Wegwijzer
 from bot.testing import FakeBotAPI
 
-from .conftest import RunningBot, invite_code, onboard, person
+from .conftest import RunningBot, family_at_first_who5, invite_code, onboard, person
 
 WHO5_NL = ["De hele tijd", "Het grootste deel van de tijd", "De hele tijd", "Af en toe", "Nooit"]
 
@@ -217,3 +217,21 @@ async def test_stranger_menus_are_registered_per_language(api: FakeBotAPI, bot: 
     assert [c["command"] for c in api.commands[("default", "nl")]] == ["start", "help"]
     assert api.commands[("default", "nl")][0]["description"] == "begin met je uitnodiging"
     assert api.commands[("default", "en")][0]["description"] == "start with your invite"
+
+
+async def test_switching_language_mid_flow_asks_the_same_question_in_the_new_language(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str
+) -> None:
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    family.command("/language")
+    choose = await family.expect("Welke taal wil je gebruiken?")
+    family.press("English", choose)
+    again = await family.expect("Over the last two weeks, I have felt cheerful")
+    family.press("Most of the time", again)
+    await family.expect("Over the last two weeks, I have felt calm and relaxed.")
+    assert (
+        api.message(family.chat_id, choose["message_id"])["text"] == "The language is now English."
+    )
+    menu = api.commands[(f"chat:{family.chat_id}", "")]
+    assert menu[0]["description"] == "start your check-in, or continue it"
+    assert (await answers_of(wegwijzer))["who5.cheerful"] == 4

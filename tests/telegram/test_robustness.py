@@ -15,18 +15,7 @@ from bot import logs
 from bot.bootstrap import Wegwijzer
 from bot.testing import FakeBotAPI
 
-from .conftest import Clock, Person, RunningBot, invite_code, onboard, person
-
-
-async def family_at_first_who5(api: FakeBotAPI, app: Wegwijzer, case_code: str) -> Person:
-    family = person(api, 1001, "Testouder")
-    await onboard(family, await invite_code(app, "family", case_code))
-    family.press("Check-in starten")
-    consent = await family.expect("Dit is je check-in")
-    family.press("Ja", consent)
-    await family.expect("Eerst vijf vragen")
-    await family.expect("vrolijk")
-    return family
+from .conftest import Clock, RunningBot, family_at_first_who5, invite_code, onboard, person
 
 
 async def answers_of(app: Wegwijzer) -> dict[str, object]:
@@ -250,3 +239,33 @@ async def test_logs_carry_ids_and_events_never_names_texts_or_answers(
         rendered = f"{record.getMessage()} {vars(record)}"
         for word in secret_words:
             assert word not in rendered, f"{word!r} leaked into a log record: {record.name}"
+
+
+async def test_a_failure_while_handling_is_told_and_nothing_is_half_stored(
+    api: FakeBotAPI,
+    bot: RunningBot,
+    wegwijzer: Wegwijzer,
+    case_code: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot.services import runs
+
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    question = family.last_with_buttons()
+    real = runs.answer_option
+
+    async def failing(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(runs, "answer_option", failing)
+    query = family.press("Nooit", question)
+    reply = await family.answered(query)
+    assert "ging iets mis" in reply["text"]
+    assert "database went away" not in caplog.text  # the log names the error type only
+    assert "who5.cheerful" not in await answers_of(wegwijzer)
+
+    monkeypatch.setattr(runs, "answer_option", real)
+    family.press("Nooit", question)  # trying again works: the buttons are still there
+    await family.expect("rustig en ontspannen")
+    assert (await answers_of(wegwijzer))["who5.cheerful"] == 0
