@@ -36,7 +36,7 @@ run: install
 # Extract every translatable text (code and flows) into locales/messages.pot and merge it into
 # each language's messages.po. Translators then edit the .po files (see README, "Translating").
 messages: install
-	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords Text --no-location --sort-output \
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords Text --keywords Plural:1,2 --no-location --sort-output \
 		--project Wegwijzer --copyright-holder "Wegwijzer contributors" \
 		--output-file locales/messages.pot bot flows
 	$(BIN)/pybabel update --input-file locales/messages.pot --domain messages --output-dir locales \

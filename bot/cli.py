@@ -103,7 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     invite.set_defaults(handler=_invite)
 
     bench = commands.add_parser("bench", help="measure the cost of an answer and memory")
-    bench.add_argument("--updates", type=int, default=300, help="updates per side")
+    bench.add_argument(
+        "--updates",
+        type=int,
+        default=300,
+        help="updates per side (and people for the memory figure)",
+    )
     bench.add_argument("--open-runs", type=int, default=10_000, help="open runs in the database")
     bench.add_argument("--json", action="store_true", help="print JSON")
     bench.set_defaults(handler=_bench)

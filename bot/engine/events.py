@@ -24,13 +24,21 @@ class Text:
 
     msgid: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    # The English plural form; the number that chooses the form is `params["count"]`.
+    plural: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
     def using(self, **params: Any) -> Text:
         """The same text with values for its placeholders: `NOT_FOR_ROLE.using(command=...)`."""
-        return Text(self.msgid, {**self.params, **params})
+        return Text(self.msgid, {**self.params, **params}, self.plural)
+
+
+def Plural(singular: str, plural: str, **params: Any) -> Text:
+    """A text with plural forms, chosen by `count` in each language's own plural rules:
+    `Plural("{count} open flag", "{count} open flags", count=n)`."""
+    return Text(singular, params, plural)
 
 
 @dataclass(frozen=True)

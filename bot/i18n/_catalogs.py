@@ -140,6 +140,10 @@ class Catalogs:
             zone,
             source=source,
             reported=self._reported,
+            # The source language is loaded (as a fallback) even when not asked for.
+            direction=(
+                self._source if language == self._source.code else self.language(language)
+            ).direction,
         )
 
 

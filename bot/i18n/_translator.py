@@ -53,8 +53,10 @@ class Translator:
         *,
         source: Translator | None = None,
         reported: set[tuple[str, str]] | None = None,
+        direction: str = "ltr",
     ) -> None:
         self.language = language
+        self.direction = direction
         self.locale = locale
         self.timezone = timezone
         self._translations = translations
@@ -81,12 +83,27 @@ class Translator:
 
     def render(self, text: Text) -> str:
         """The text as the reader must see it, placeholders filled."""
-        values = {name: self._format_value(name, value) for name, value in text.params.items()}
-        translated = self.gettext(text.msgid)
-        if self._source is None or translated == text.msgid:
-            return _fill(text.msgid, values, text.msgid)
+        values = {
+            name: self._isolated(self._format_value(name, value))
+            for name, value in text.params.items()
+        }
+        if text.plural is not None:
+            count = text.params.get("count")
+            if not isinstance(count, int) or isinstance(count, bool):
+                raise RenderError(f"plural text {text.msgid!r} needs an int 'count'")
+            english = text.msgid if count == 1 else text.plural
+            translated = self._translations.ngettext(text.msgid, text.plural, count)
+        else:
+            english = text.msgid
+            translated = self.gettext(text.msgid)
+        if self._source is None or translated == english:
+            return _fill(english, values, text.msgid)
         try:
-            if placeholders(translated) != placeholders(text.msgid):
+            expected = placeholders(text.msgid)
+            used = placeholders(translated)
+            # A plural form may leave the number out ("one flag"), never add a name.
+            fits = used <= expected if text.plural is not None else used == expected
+            if not fits:
                 raise ValueError("placeholders differ from the source")
             return translated.format_map(values)
         except (ValueError, KeyError, IndexError, AttributeError, TypeError):
@@ -104,6 +121,12 @@ class Translator:
             return english
 
     __call__ = render
+
+    def _isolated(self, value: str) -> str:
+        # In a right-to-left text, a number, case code or phone number ("0800-2000") must keep
+        # its own order and not drag the words around it: Unicode's first-strong isolate
+        # (U+2068 … U+2069) sets it apart. Left-to-right languages need nothing.
+        return f"\u2068{value}\u2069" if self.direction == "rtl" else value
 
     def _format_value(self, name: str, value: Any) -> str:
         # bool before int (bool is an int), datetime before date (datetime is a date).

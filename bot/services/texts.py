@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..engine import Text
+from ..engine.events import Plural
 
 EVERYONE = ("help", "language", "privacy", "cancel")
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
@@ -106,7 +107,7 @@ INVITE_CREATED = Text(
 NOT_YOUR_CASE = Text("Case {case} is not one of your cases.")
 YOUR_CASES = Text("Your cases:")
 NO_CASES = Text("You have no cases yet.")
-CASE_LINE = Text("{case} · {programme} · last check-in: {last} · open flags: {flags}")
+CASE_LINE = Text("{case} · {programme} · last check-in: {last} · {flags}")
 NO_CHECKIN_YET = Text("none yet")
 GUIDES = Text("Guidance available to you:")
 NO_GUIDES = Text("No guidance flows are available yet.")
@@ -148,7 +149,7 @@ def case_line(case: Any) -> Text:
         case=case.code,
         programme=PROGRAMMES.get(case.programme, Text(case.programme)),
         last=case.last_checkin_at or NO_CHECKIN_YET,
-        flags=case.open_flags,
+        flags=Plural("{count} open flag", "{count} open flags", count=case.open_flags),
     )
 
 

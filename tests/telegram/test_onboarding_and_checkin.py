@@ -150,7 +150,7 @@ async def test_staff_join_with_their_role_and_see_only_their_commands(
     caseworker.command("/cases")
     cases = await caseworker.expect("Your cases:")
     assert (
-        f"{case_code} · family strengthening · last check-in: none yet · open flags: 0"
+        f"{case_code} · family strengthening · last check-in: none yet · 0 open flags"
         in (cases["text"])
     )
     caseworker.command("/checkin")
