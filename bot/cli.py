@@ -12,6 +12,7 @@
     wegwijzer invite --role family --case CODE [--json] [--qr FILE.png]
     wegwijzer invite --role caseworker|coordinator [--case CODE] [--json] [--qr FILE.png]
                                              a single-use invite link (deep link or QR code)
+    wegwijzer i18n status [--json]          per language and flow: translated, missing, fuzzy
     wegwijzer bench [--json] [--updates N] [--open-runs N]
                                              cost per answer vs a bare PTB echo bot; memory
     wegwijzer run [--webhook-url URL] [--listen HOST] [--port N]
@@ -101,6 +102,11 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--json", action="store_true", help="print JSON with code and link")
     invite.add_argument("--qr", type=Path, help="also write the link as a QR code PNG")
     invite.set_defaults(handler=_invite)
+
+    i18n = commands.add_parser("i18n", help="translations").add_subparsers()
+    status = i18n.add_parser("status", help="per language and flow: translated, missing, fuzzy")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(handler=_i18n_status)
 
     bench = commands.add_parser("bench", help="measure the cost of an answer and memory")
     bench.add_argument(
@@ -262,6 +268,14 @@ def _invite(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(link)
         print(f"single use, valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC", file=sys.stderr)
+    return 0
+
+
+def _i18n_status(settings: Settings, args: argparse.Namespace) -> int:
+    from .i18n.status import catalog_status, report
+
+    rows = catalog_status(settings.locales_dir, settings.flows_dir)
+    print(json.dumps([row.as_dict() for row in rows], indent=2) if args.json else report(rows))
     return 0
 
 

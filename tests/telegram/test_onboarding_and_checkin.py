@@ -25,7 +25,16 @@ async def test_family_joins_by_invite_and_does_the_whole_checkin(
     family.command("/start", code)
     choose = await family.expect("Welke taal wil je gebruiken?")
     labels = [row[0]["text"] for row in choose["reply_markup"]["inline_keyboard"]]
-    assert labels == ["Nederlands", "English"]  # each language in its own name
+    assert labels == [  # each language in its own name
+        "Nederlands",
+        "English",
+        "العربية",
+        "Türkçe",
+        "Polski",
+        "Українська",
+        "Français",
+        "Kiswahili",
+    ]
 
     family.press("Nederlands")
     privacy = await family.expect("Wat we bewaren")
@@ -235,3 +244,20 @@ async def test_switching_language_mid_flow_asks_the_same_question_in_the_new_lan
     menu = api.commands[(f"chat:{family.chat_id}", "")]
     assert menu[0]["description"] == "start your check-in, or continue it"
     assert (await answers_of(wegwijzer))["who5.cheerful"] == 4
+
+
+@pytest.mark.parametrize(
+    ("language_code", "expected"),
+    [
+        ("ar-SA", "دعوة"),
+        ("pt-br", "persoonlijke uitnodiging"),
+        ("fr-BE", "invitation"),
+        (None, "persoonlijke uitnodiging"),
+    ],
+)
+async def test_a_strangers_language_is_negotiated_from_telegrams_language_code(
+    api: FakeBotAPI, bot: RunningBot, language_code: str | None, expected: str
+) -> None:
+    stranger = person(api, 9002, "Onbekend", language=language_code)
+    stranger.command("/start")
+    await stranger.expect(expected)

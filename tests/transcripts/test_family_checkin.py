@@ -1,4 +1,4 @@
-"""Golden conversations of the family check-in, in every shipped language of this flow.
+"""Golden conversations of the family check-in, in every shipped language.
 
 Each scenario is a list of lines a family types. The test plays them through the console
 channel (the same engine, storage and catalogs as the bot) with a fixed clock, and compares
@@ -129,6 +129,16 @@ SCENARIOS: dict[str, dict[str, list[str]]] = {
     },
 }
 
+# Every shipped language plays the check-in through by option numbers, as most people on a
+# phone do: the whole flow must read right in each, and store the same answers.
+SHIPPED = ("nl", "en", "ar", "tr", "pl", "uk", "fr", "sw")
+BY_NUMBER = {
+    "all_languages_happy_path": ["1", "1", "1", "2", "1", "1", "1", "1", "1", "1", "2", "1"],
+    "all_languages_child_unsafe": ["1", "3", "3", "3", "3", "3", "1", "1", "1", "3", "2", "2"],
+}
+for scenario, lines in BY_NUMBER.items():
+    SCENARIOS[scenario] = {lang: lines for lang in SHIPPED}
+
 CASES = [(scenario, lang) for scenario, by_lang in SCENARIOS.items() for lang in by_lang]
 
 
@@ -169,3 +179,13 @@ async def test_transcript(tmp_path: Path, scenario: str, lang: str, update_golde
         golden.write_text(transcript, encoding="utf-8")
     assert golden.exists(), f"no golden file {golden}: run pytest with --update-goldens"
     assert transcript == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("scenario", list(BY_NUMBER))
+def test_every_language_stores_the_same_answers(scenario: str) -> None:
+    """Only the words differ between languages: what is stored, scored and flagged is one."""
+    stored = {
+        lang: (GOLDEN / lang / f"{scenario}.txt").read_text("utf-8").split("--- stored ---")[1]
+        for lang in SHIPPED
+    }
+    assert len(set(stored.values())) == 1, sorted(stored)
