@@ -116,21 +116,15 @@ class ConsoleChat:
 
     async def _flags(self, _: str) -> None:
         flags = await visible_open_flags(self.app, self.who)
-        self.say(texts.OPEN_FLAGS if flags else texts.NO_OPEN_FLAGS)
-        for flag in flags:
-            self.say(texts.flag_line(flag))
+        self.say_list(texts.OPEN_FLAGS, texts.NO_OPEN_FLAGS, [texts.flag_line(f) for f in flags])
 
     async def _cases(self, _: str) -> None:
         cases = await caseworker_cases(self.app, self.who)
-        self.say(texts.YOUR_CASES if cases else texts.NO_CASES)
-        for case in cases:
-            self.say(texts.case_line(case))
+        self.say_list(texts.YOUR_CASES, texts.NO_CASES, [texts.case_line(c) for c in cases])
 
     async def _guide(self, _: str) -> None:
         guides = runs.flows_for(self.app, self.who.role)
-        self.say(texts.GUIDES if guides else texts.NO_GUIDES)
-        for flow in guides:
-            self.say(Text(flow.title))
+        self.say_list(texts.GUIDES, texts.NO_GUIDES, [Text(flow.title) for flow in guides])
 
     async def _telegram_only(self, name: str) -> None:
         self.say(texts.NOT_IN_TERMINAL.using(command=f"/{name}"))
@@ -148,6 +142,11 @@ class ConsoleChat:
 
     def say(self, text: Text) -> None:
         self.output.write(self._translate(text) + "\n")
+
+    def say_list(self, header: Text, empty: Text, items: list[Text]) -> None:
+        """A heading and one line per item, or the text for an empty list."""
+        for text in [header, *items] if items else [empty]:
+            self.say(text)
 
 
 _COMMANDS: dict[str, Callable[..., Awaitable[None]]] = {

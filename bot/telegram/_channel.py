@@ -93,6 +93,26 @@ class TelegramChannel:
     def once(update: Update) -> str:
         return f"{CHANNEL}:{update.update_id}"
 
+    async def reply_once(self, update: Update) -> None:
+        """For updates whose only effect is a reply (/help, /cases): record them on their own,
+        so a second delivery does not answer twice."""
+        if not await first_time(self.app, self.once(update)):
+            raise AlreadyHandled(self.once(update))
+
+    async def send_list(
+        self,
+        context: ContextTypes.DEFAULT_TYPE,
+        update: Update,
+        who: Participant,
+        tr: Translator,
+        header: Text,
+        empty: Text,
+        items: list[Text],
+    ) -> None:
+        """A heading and one line per item, or the text for an empty list."""
+        lines = [tr(header), *(tr(item) for item in items)] if items else [tr(empty)]
+        await self.send(context, update.effective_chat.id, "\n".join(lines), who=who)
+
     async def send(
         self,
         context: ContextTypes.DEFAULT_TYPE,
@@ -279,8 +299,8 @@ class TelegramChannel:
                 return
             who = joined.who
             log.info("person joined", extra={"person_id": who.person_id, "event": who.role})
-        elif not await first_time(self.app, self.once(update)):
-            raise AlreadyHandled(self.once(update))
+        else:
+            await self.reply_once(update)
         tr = self.translator(who, update)
         if who.language is None:
             await self.ask_language(update, context, who, tr)
@@ -501,13 +521,11 @@ class TelegramChannel:
             return
         tr = self.translator(who, update)
         if command == "language":
-            if not await first_time(self.app, self.once(update)):
-                raise AlreadyHandled(self.once(update))
+            await self.reply_once(update)
             await self.ask_language(update, context, who, tr)
             return
         if command == "privacy":
-            if not await first_time(self.app, self.once(update)):
-                raise AlreadyHandled(self.once(update))
+            await self.reply_once(update)
             await self.ask_consent(update, context, who, tr)
             return
         if who.language is None:
@@ -539,8 +557,7 @@ class TelegramChannel:
         await handler(self, update, context, who, tr, argument)
 
     async def cmd_help(self, update, context, who, tr, _argument) -> None:
-        if not await first_time(self.app, self.once(update)):
-            raise AlreadyHandled(self.once(update))
+        await self.reply_once(update)
         lines = [tr(texts.HELP_HEADER)]
         lines += [
             tr(texts.HELP_LINE.using(command=f"/{name}", description=texts.COMMANDS[name]))
@@ -559,24 +576,29 @@ class TelegramChannel:
         )
 
     async def cmd_cases(self, update, context, who, tr, _argument) -> None:
-        if not await first_time(self.app, self.once(update)):
-            raise AlreadyHandled(self.once(update))
+        await self.reply_once(update)
         cases = await caseworker_cases(self.app, who)
-        if not cases:
-            await self.say(context, update, tr, texts.NO_CASES, who=who)
-            return
-        lines = [tr(texts.YOUR_CASES), *(tr(texts.case_line(case)) for case in cases)]
-        await self.send(context, update.effective_chat.id, "\n".join(lines), who=who)
+        await self.send_list(
+            context,
+            update,
+            who,
+            tr,
+            texts.YOUR_CASES,
+            texts.NO_CASES,
+            [texts.case_line(case) for case in cases],
+        )
 
     async def cmd_guide(self, update, context, who, tr, _argument) -> None:
-        if not await first_time(self.app, self.once(update)):
-            raise AlreadyHandled(self.once(update))
+        await self.reply_once(update)
         guides = runs.flows_for(self.app, who.role)
-        if not guides:
-            await self.say(context, update, tr, texts.NO_GUIDES, who=who)
-            return
-        await self.say(
-            context, update, tr, texts.GUIDES, *(Text(flow.title) for flow in guides), who=who
+        await self.send_list(
+            context,
+            update,
+            who,
+            tr,
+            texts.GUIDES,
+            texts.NO_GUIDES,
+            [Text(flow.title) for flow in guides],
         )
 
     async def cmd_invite(self, update, context, who, tr, argument) -> None:
@@ -584,8 +606,7 @@ class TelegramChannel:
             await self.say(context, update, tr, texts.INVITE_USAGE, who=who)
             return
         case_code = argument.split()[0].upper()
-        if not await first_time(self.app, self.once(update)):
-            raise AlreadyHandled(self.once(update))
+        await self.reply_once(update)
         try:
             invite = await invites.create_invite(self.app, "family", case_code, by=who)
         except (UnknownCase, PermissionError):
@@ -606,14 +627,17 @@ class TelegramChannel:
         log.info("invite created", extra={"person_id": who.person_id, "event": "family"})
 
     async def cmd_flags(self, update, context, who, tr, _argument) -> None:
-        if not await first_time(self.app, self.once(update)):
-            raise AlreadyHandled(self.once(update))
+        await self.reply_once(update)
         flags = await visible_open_flags(self.app, who)
-        if not flags:
-            await self.say(context, update, tr, texts.NO_OPEN_FLAGS, who=who)
-            return
-        lines = [tr(texts.OPEN_FLAGS), *(tr(texts.flag_line(flag)) for flag in flags)]
-        await self.send(context, update.effective_chat.id, "\n".join(lines), who=who)
+        await self.send_list(
+            context,
+            update,
+            who,
+            tr,
+            texts.OPEN_FLAGS,
+            texts.NO_OPEN_FLAGS,
+            [texts.flag_line(flag) for flag in flags],
+        )
 
 
 _COMMANDS: dict[str, Any] = {
