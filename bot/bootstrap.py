@@ -46,7 +46,28 @@ async def bootstrap(
     try:
         if migrate:
             await database.upgrade()
+            await _check_open_runs(database, flows)
     except BaseException:
         await database.dispose()
         raise
     return Wegwijzer(settings, database, flows, Engine(flows), catalogs, clock)
+
+
+class FlowVersionMissing(Exception):
+    """Unfinished runs are pinned to a flow version that is no longer in flows/."""
+
+
+async def _check_open_runs(database: Database, flows: FlowRegistry) -> None:
+    # A run continues on the version it started on; if that version's file was removed,
+    # every family in the middle of it would be stuck. Keep old versions (e.g. in
+    # flows/archive/) until their runs are finished.
+    async with database.reading() as uow:
+        pinned = await uow.runs.open_versions()
+    loaded = {(flow.id, flow.version) for flow in flows}
+    missing = sorted(pinned - loaded)
+    if missing:
+        names = ", ".join(f"{flow_id}@{version}" for flow_id, version in missing)
+        raise FlowVersionMissing(
+            f"unfinished runs use flow versions that are not in the flows directory: {names}. "
+            "Keep those flow files (e.g. in flows/archive/) until their runs are finished."
+        )

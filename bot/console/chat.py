@@ -21,8 +21,6 @@ from ..services.texts import allowed
 
 ReadLine = Callable[[], Awaitable[str | None]]
 
-CHECKIN_FLOW = "family_checkin"
-
 
 class ConsoleChat:
     def __init__(
@@ -90,7 +88,7 @@ class ConsoleChat:
                 )
 
     async def _checkin(self, _: str) -> None:
-        turn = await runs.start_flow(self.app, self.who, CHECKIN_FLOW)
+        turn = await runs.start_flow(self.app, self.who, runs.CHECKIN_FLOW)
         self.show(turn.events)
 
     async def _cancel(self, _: str) -> None:

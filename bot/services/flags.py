@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ..bootstrap import Wegwijzer
-from .people import Participant
+from .people import Participant, Recipient
 
 
 @dataclass(frozen=True)
@@ -49,3 +49,30 @@ async def visible_open_flags(app: Wegwijzer, who: Participant) -> list[FlagView]
         )
         for flag in flags
     ]
+
+
+# Levels that cannot wait for someone to open /flags: told at once (design.md, issue #5).
+NOTIFY_AT_ONCE = ("urgent", "high")
+
+
+async def flag_recipients(app: Wegwijzer, case_id: int | None) -> list[Recipient]:
+    """Who hears at once of an urgent or high flag on a case: its caseworker and every
+    coordinator — active people who agreed to the bot's terms, each once."""
+    async with app.database.reading() as uow:
+        people = list(await uow.people.with_role("coordinator"))
+        case = await uow.cases.by_id(case_id) if case_id is not None else None
+        if case is not None and case.caseworker_id is not None:
+            caseworker = await uow.people.get_by_id(case.caseworker_id)
+            if caseworker is not None:
+                people.insert(0, caseworker)
+    seen: set[int] = set()
+    recipients = []
+    for person in people:
+        if person.id in seen or person.status != "active" or person.consent != "given":
+            continue
+        seen.add(person.id)
+        code = None if case is None else case.code
+        recipients.append(
+            Recipient(person.id, person.channel, person.external_id, person.language, code)
+        )
+    return recipients

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from ..bootstrap import Wegwijzer
 from .cases import UnknownCase
+from .once import claim
 from .people import Participant
 
 ROLES = ("family", "caseworker", "coordinator")
@@ -58,6 +59,7 @@ async def create_invite(
     case_code: str | None = None,
     *,
     by: Participant | None = None,
+    once: str | None = None,
 ) -> NewInvite:
     """Make an invite. `by` is the staff member asking in the bot; None means the CLI.
 
@@ -71,6 +73,7 @@ async def create_invite(
     now = app.clock()
     expires_at = now + timedelta(days=app.settings.invite_days)
     async with app.database.transaction() as uow:
+        await claim(uow, once, now)
         case_id = case = None
         if case_code is not None:
             case = await uow.cases.by_code(case_code)

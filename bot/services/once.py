@@ -8,7 +8,7 @@ the key goes with it and the update can be handled again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..bootstrap import Wegwijzer
 from ..storage import UnitOfWork
@@ -30,3 +30,14 @@ async def first_time(app: Wegwijzer, key: str | None) -> bool:
         return True
     async with app.database.transaction() as uow:
         return await uow.updates.claim(key, app.clock())
+
+
+# Telegram redelivers within hours, not days; after a week without updates it may even start
+# update ids afresh, and old keys would then swallow new updates.
+KEEP_PROCESSED = timedelta(days=2)
+
+
+async def forget_old_updates(app: Wegwijzer) -> int:
+    """Drop the keys of updates handled long ago (at start-up)."""
+    async with app.database.transaction() as uow:
+        return await uow.updates.prune(app.clock() - KEEP_PROCESSED)

@@ -28,24 +28,20 @@ class Participant:
 
 
 async def participant(uow: UnitOfWork, person: Any) -> Participant:
-    """A stored person as a Participant; a family member's case is the one they belong to."""
-    case_id = case_code = None
-    if person.role == "family":
-        cases = await uow.cases.of_person(person.id)
-        if cases:
-            case_id, case_code = cases[0].id, cases[0].code
-    return Participant(
-        person.id, person.role, person.language, case_id, case_code, person.consent, person.status
-    )
+    """A stored person as a Participant, read again in the caller's transaction."""
+    found = await uow.people.get_with_case(person.channel, person.external_id)
+    return _as_participant(*found)
 
 
 async def find_participant(app: Wegwijzer, channel: str, external_id: str) -> Participant | None:
     async with app.database.reading() as uow:
         found = await uow.people.get_with_case(channel, external_id)
-    if found is None:
-        return None
-    person, case = found
-    # Staff are not members of cases: their cases come from the assignment, when needed.
+    return None if found is None else _as_participant(*found)
+
+
+def _as_participant(person: Any, case: Any) -> Participant:
+    # A family member's case is the first they joined (one lookup for every path); staff
+    # are not members of cases: their cases come from the assignment, when needed.
     case_id, case_code = (case.id, case.code) if case and person.role == "family" else (None, None)
     return Participant(
         person.id, person.role, person.language, case_id, case_code, person.consent, person.status

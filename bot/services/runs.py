@@ -39,6 +39,9 @@ from .replies import interpret
 
 log = logging.getLogger(__name__)
 
+# The flow families are asked for on /checkin (and, later, by their schedule).
+CHECKIN_FLOW = "family_checkin"
+
 # Values the host gives flows for their {placeholders}; a flow may declare only these.
 HOST_CONTEXT = ("next_checkin", "emergency_number", "advice_line")
 

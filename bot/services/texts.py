@@ -16,7 +16,7 @@ EVERYONE = ("help", "language", "privacy", "cancel")
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "family": ("checkin", *EVERYONE),
     "caseworker": ("cases", "guide", "invite", "flags", *EVERYONE),
-    "coordinator": ("flags", *EVERYONE),
+    "coordinator": ("flags", "invite", *EVERYONE),
 }
 
 
@@ -77,8 +77,8 @@ UNKNOWN_COMMAND = Text("Unknown command {command}. Type /help to see what you ca
 HELP_HEADER = Text("You can use these commands:")
 HELP_LINE = Text("{command} — {description}")
 SOMETHING_WENT_WRONG = Text(
-    "Sorry, something went wrong on our side and your last message was not saved. "
-    "Please try again in a moment."
+    "Sorry, something went wrong on our side. Please try again in a moment; /checkin shows "
+    "where you are."
 )
 ALREADY_ANSWERED = Text("This question has already been answered.")
 BUTTON_NOT_VALID = Text("This button is not valid.")
@@ -111,6 +111,7 @@ CASE_LINE = Text("{case} · {programme} · last check-in: {last} · {flags}")
 NO_CHECKIN_YET = Text("none yet")
 GUIDES = Text("Guidance available to you:")
 NO_GUIDES = Text("No guidance flows are available yet.")
+NEW_FLAG = Text("New {level} flag for case {case}: {reason} Type /flags to see the open flags.")
 OPEN_FLAGS = Text("Open flags, most urgent first:")
 NO_OPEN_FLAGS = Text("There are no open flags.")
 FLAG_LINE = Text("[{level}] case {case} — {reason} (due {due})")
@@ -137,7 +138,7 @@ COMMANDS = {
     "privacy": Text("what is stored about you, and your consent"),
     "cases": Text("your cases, their last check-in and open flags"),
     "guide": Text("step-by-step guidance"),
-    "invite": Text("make an invite for a family of one of your cases"),
+    "invite": Text("make an invite for a family (caseworkers: of their own cases)"),
     "flags": Text("open flags (caseworkers: of their own cases)"),
     "start": Text("start with your invite"),
 }

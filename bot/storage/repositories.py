@@ -451,6 +451,15 @@ class RunRepository(_Repository):
         run.updated_at = now
         await self._session.flush()
 
+    async def open_versions(self) -> set[tuple[str, int]]:
+        """The (flow id, version) pairs that active or paused runs are pinned to."""
+        stmt = (
+            select(Run.flow_id, Run.flow_version)
+            .where(Run.status.in_(("active", "paused")))
+            .distinct()
+        )
+        return {(row[0], row[1]) for row in await self._session.execute(stmt)}
+
 
 class AnswerRepository(_Repository):
     __slots__ = ()

@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from ..bootstrap import Wegwijzer
+from ..services.once import forget_old_updates
 from ._callbacks import CallbackSigner, ForgedCallback
 from ._channel import TelegramChannel
 from ._menus import register_default_menus
@@ -95,6 +96,7 @@ async def serve(
         app, token=settings.telegram_token, base_url=settings.telegram_base_url
     )
     stop = stop or _stop_on_signals()
+    await forget_old_updates(app)
     async with application:
         await register_default_menus(application.bot, app.catalogs, settings.timezone)
         await application.start()

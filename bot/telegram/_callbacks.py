@@ -3,8 +3,9 @@
 Telegram gives a button at most 64 bytes of data and hands it back unchanged when pressed;
 anyone can send any bytes instead. Each payload is therefore signed with an HMAC over the
 payload *and the id of the person it was made for*: a button cannot be tampered with, made
-up, or pressed by someone else. What the payload names (a run, its step, an option) is
-checked against the database on every press, so an old button cannot move a run either.
+up, or pressed by someone else. The signature does not stop its owner pressing it again:
+what the payload names (a run, its step, an option) is checked against the database on
+every press, so an old or repeated press of an answer button records nothing.
 
 Format: `<kind>:<field>:…:<signature>` with a 12-character URL-safe signature (72 bits).
 """

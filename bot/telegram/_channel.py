@@ -15,6 +15,7 @@ from collections import OrderedDict
 from typing import Any
 
 from telegram import (
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -24,11 +25,11 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from ..bootstrap import Wegwijzer
-from ..engine import Ask, Invalid, NonText, Reply, Say, Text
+from ..engine import Ask, FlagRaised, Invalid, NonText, Reply, Say, Text
 from ..i18n import Translator, negotiate
 from ..services import invites, onboarding, runs, texts
 from ..services.cases import UnknownCase, caseworker_cases
-from ..services.flags import visible_open_flags
+from ..services.flags import NOTIFY_AT_ONCE, flag_recipients, visible_open_flags
 from ..services.once import AlreadyHandled, first_time
 from ..services.people import (
     Participant,
@@ -43,7 +44,6 @@ from ._menus import register_menu_for
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-CHECKIN_FLOW = "family_checkin"
 TELEGRAM_TEXT_LIMIT = 4096
 
 
@@ -178,6 +178,36 @@ class TelegramChannel:
                 await self.send(context, chat_id, tr(event.text), markup, who=who)
         if pending:
             await self.send(context, chat_id, "\n\n".join(pending), who=who)
+        await self.notify_flags(context, who, turn)
+
+    async def notify_flags(
+        self, context: ContextTypes.DEFAULT_TYPE, who: Participant, turn: runs.Turn
+    ) -> None:
+        """Urgent and high flags go at once to the case's caseworker and the coordinators,
+        each in their own language; the message names the case and the reason, no answers."""
+        raised = [e for e in turn.events if isinstance(e, FlagRaised) and e.level in NOTIFY_AT_ONCE]
+        if not raised:
+            return
+        settings = self.app.settings
+        for recipient in await flag_recipients(self.app, who.case_id):
+            if recipient.channel != CHANNEL:
+                continue
+            tr = self.app.catalogs.translator(
+                recipient.language or settings.default_language, settings.timezone
+            )
+            for flag in raised:
+                text = texts.NEW_FLAG.using(
+                    level=texts.LEVELS[flag.level],
+                    case=recipient.case_code or "—",
+                    reason=flag.reason,
+                )
+                try:
+                    await context.bot.send_message(int(recipient.external_id), tr(text))
+                except Forbidden:
+                    log.warning(
+                        "flag recipient unreachable", extra={"person_id": recipient.person_id}
+                    )
+            log.info("flag notified", extra={"person_id": recipient.person_id})
 
     def question_keyboard(
         self, user_id: int, tr: Translator, question: Ask, turn: runs.Turn
@@ -221,6 +251,11 @@ class TelegramChannel:
         if update.effective_chat.type != "private":
             return  # the bot works in private chats only; groups would expose families
         who = await self.who(update)
+        if who is not None and who.status == "left":
+            who = None  # someone who left the programme is a stranger again
+        elif who is not None and who.status == "unreachable":
+            # They wrote (or pressed) again, so messages reach them again.
+            await mark_reachable(self.app, who.person_id)
         try:
             if update.callback_query is not None:
                 await self.on_button(update, context, who)
@@ -229,7 +264,7 @@ class TelegramChannel:
         except AlreadyHandled:
             log.info("duplicate update ignored", extra={"update_id": update.update_id})
             if update.callback_query is not None:
-                await _answer_quietly(update)
+                await _answer_quietly(update.callback_query)
 
     async def on_message(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, who: Participant | None
@@ -245,8 +280,6 @@ class TelegramChannel:
             await self.stranger(update, context)
             return
         tr = self.translator(who, update)
-        if who.status == "unreachable":
-            await mark_reachable(self.app, who.person_id)
         if who.language is None:
             await self.ask_language(update, context, who, tr)
             return
@@ -408,10 +441,10 @@ class TelegramChannel:
             log.warning(
                 "callback rejected", extra={"update_id": update.update_id, "event": str(forged)}
             )
-            await query.answer(tr(texts.BUTTON_NOT_VALID), show_alert=False)
+            await _answer_quietly(query, tr(texts.BUTTON_NOT_VALID), show_alert=False)
             return
         if who is None:
-            await query.answer()
+            await _answer_quietly(query)
             await self.stranger(update, context)
             return
         once = self.once(update)
@@ -420,12 +453,12 @@ class TelegramChannel:
         elif kind == "c":
             await self.on_consent_button(update, context, who, fields[0] == "1", once)
         elif kind == "k" and fields == ["checkin"]:
-            await query.answer()
+            await _answer_quietly(query)
             await self.on_command(update, context, who, "checkin", "")
         elif kind == "a":
             await self.on_answer_button(update, context, who, tr, fields, once)
         else:
-            await query.answer(tr(texts.BUTTON_NOT_VALID))
+            await _answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
 
     async def on_language_button(
         self,
@@ -437,12 +470,12 @@ class TelegramChannel:
     ) -> None:
         query = update.callback_query
         if language not in self.app.catalogs.languages:
-            await query.answer()
+            await _answer_quietly(query)
             return
         first_choice = who.language is None
         who = await onboarding.choose_language(self.app, who, language, once)
         tr = self.translator(who, update)
-        await query.answer()
+        await _answer_quietly(query)
         await _remove_buttons(
             query.message,
             tr(texts.LANGUAGE_SET.using(language=self.app.catalogs.native_name(language))),
@@ -467,9 +500,10 @@ class TelegramChannel:
         query = update.callback_query
         who = await onboarding.record_consent(self.app, who, given, once)
         tr = self.translator(who, update)
-        await query.answer()
+        await _answer_quietly(query)
         chosen = tr(texts.AGREE if given else texts.DISAGREE)
-        await _remove_buttons(query.message, f"{query.message.text}\n\n✅ {chosen}")
+        shown = query.message.text if isinstance(query.message, Message) else ""
+        await _remove_buttons(query.message, f"{shown}\n\n✅ {chosen}".strip())
         log.info(
             "consent recorded",
             extra={"person_id": who.person_id, "event": "given" if given else "refused"},
@@ -490,15 +524,15 @@ class TelegramChannel:
     ) -> None:
         query = update.callback_query
         if not who.consented or len(fields) != 3 or not all(f.isdigit() for f in fields):
-            await query.answer(tr(texts.BUTTON_NOT_VALID))
+            await _answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
             return
         run_id, step_index, option_index = (int(field) for field in fields)
         pressed = await runs.answer_option(self.app, who, run_id, step_index, option_index, once)
         if pressed is None:
-            await query.answer(tr(texts.ALREADY_ANSWERED))
+            await _answer_quietly(query, tr(texts.ALREADY_ANSWERED))
             await _remove_buttons(query.message)
             return
-        await query.answer()
+        await _answer_quietly(query)
         label = tr(pressed.chosen.label)
         await _remove_buttons(query.message, f"{tr(pressed.question.text)}\n\n✅ {label}")
         await self.show(context, update, who, tr, pressed.turn)
@@ -566,7 +600,7 @@ class TelegramChannel:
         await self.send(context, update.effective_chat.id, "\n".join(lines), who=who)
 
     async def cmd_checkin(self, update, context, who, tr, _argument) -> None:
-        turn = await runs.start_flow(self.app, who, CHECKIN_FLOW, once=self.once(update))
+        turn = await runs.start_flow(self.app, who, runs.CHECKIN_FLOW, once=self.once(update))
         await self.show(context, update, who, tr, turn)
 
     async def cmd_cancel(self, update, context, who, tr, _argument) -> None:
@@ -606,9 +640,10 @@ class TelegramChannel:
             await self.say(context, update, tr, texts.INVITE_USAGE, who=who)
             return
         case_code = argument.split()[0].upper()
-        await self.reply_once(update)
         try:
-            invite = await invites.create_invite(self.app, "family", case_code, by=who)
+            invite = await invites.create_invite(
+                self.app, "family", case_code, by=who, once=self.once(update)
+            )
         except (UnknownCase, PermissionError):
             # The same answer for a case that does not exist and one that is not theirs:
             # the bot does not confirm which case codes exist.
@@ -674,22 +709,24 @@ def _kind_of(message: Message) -> str:
     return "other"
 
 
-async def _remove_buttons(message: Message | None, new_text: str | None = None) -> None:
-    """Show what was chosen and take the buttons away; an old message may be gone."""
-    if message is None:
+async def _remove_buttons(message: object, new_text: str | None = None) -> None:
+    """Show what was chosen and take the buttons away. An old message may be gone, or only
+    known by id (Telegram sends an InaccessibleMessage for old ones): then nothing to do."""
+    if not isinstance(message, Message):
         return
     try:
         if new_text is not None and new_text != message.text:
             await message.edit_text(_fit(new_text), reply_markup=None)
         else:
             await message.edit_reply_markup(reply_markup=None)
-    except BadRequest:
+    except (BadRequest, Forbidden):
         # "message is not modified" or "message to edit not found": nothing left to do.
         pass
-    except Forbidden:
-        pass
 
 
-async def _answer_quietly(update: Update) -> None:
+async def _answer_quietly(query: CallbackQuery, text: str | None = None, **options: Any) -> None:
+    """Answer a button press. Telegram refuses answers to presses older than a few minutes
+    (after downtime, say); the press itself was handled, so that refusal must not stop the
+    reply that follows."""
     with contextlib.suppress(BadRequest):
-        await update.callback_query.answer()
+        await query.answer(text, **options)

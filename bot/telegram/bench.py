@@ -37,9 +37,10 @@ from ..config import Settings
 from ..engine import Choose
 from ..services import runs
 from ..services.cases import create_case
+from ..services.runs import CHECKIN_FLOW
 from ..testing import FakeBotAPI, User
 from . import build_application
-from ._channel import CHANNEL, CHECKIN_FLOW
+from ._channel import CHANNEL
 
 
 @dataclass(frozen=True)

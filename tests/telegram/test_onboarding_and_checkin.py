@@ -175,6 +175,7 @@ async def test_staff_join_with_their_role_and_see_only_their_commands(
     await coordinator.expect("Unknown command /nonsense.")
     assert [c["command"] for c in api.commands[(f"chat:{coordinator.chat_id}", "")]] == [
         "flags",
+        "invite",
         "help",
         "language",
         "privacy",
@@ -261,3 +262,28 @@ async def test_a_strangers_language_is_negotiated_from_telegrams_language_code(
     stranger = person(api, 9002, "Onbekend", language=language_code)
     stranger.command("/start")
     await stranger.expect(expected)
+
+
+async def test_an_urgent_flag_reaches_the_caseworker_and_coordinators_at_once(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str
+) -> None:
+    caseworker = person(api, 2001, "Begeleider", language="en")
+    await onboard(caseworker, await invite_code(wegwijzer, "caseworker", case_code), "English")
+    coordinator = person(api, 3001, "Coordinator", language="nl")
+    await onboard(coordinator, await invite_code(wegwijzer, "coordinator"))
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    for label in ["De hele tijd"] * 5 + ["Ja, genoeg", "Elke dag", "Goed"]:
+        family.press(label)
+        question = await family.next()
+        while not question.get("reply_markup"):
+            question = await family.next()
+    family.press("Nee", question)  # the children do not feel safe at home
+
+    told = await caseworker.expect(f"New urgent flag for case {case_code}")
+    assert "A child does not feel safe at home." in told["text"]
+    told_nl = await coordinator.expect(f"casus {case_code}")
+    assert "Een kind voelt zich thuis niet veilig." in told_nl["text"]
+    await family.expect("Dank je wel dat je dit vertelt")  # the family gets the numbers
+    coordinator.command("/flags")
+    listed = await coordinator.expect("Open signalen")
+    assert case_code in listed["text"]

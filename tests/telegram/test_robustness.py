@@ -269,3 +269,35 @@ async def test_a_failure_while_handling_is_told_and_nothing_is_half_stored(
     family.press("Nooit", question)  # trying again works: the buttons are still there
     await family.expect("rustig en ontspannen")
     assert (await answers_of(wegwijzer))["who5.cheerful"] == 0
+
+
+async def test_a_press_answered_too_late_or_on_an_inaccessible_message_still_goes_on(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str
+) -> None:
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    question = family.last_with_buttons()
+    _, data = family.button_data("Nooit", question)
+    # After downtime Telegram refuses to answer old callback queries...
+    api.fail_next(
+        "answerCallbackQuery",
+        error_code=400,
+        description="Bad Request: query is too old and response timeout expired",
+    )
+    # ...and an old message may come as an InaccessibleMessage (date 0, no text).
+    api.queue_update(
+        {
+            "callback_query": {
+                "id": "late-1",
+                "from": family.user.to_dict(),
+                "chat_instance": "1",
+                "data": data,
+                "message": {
+                    "message_id": question["message_id"],
+                    "chat": family.user.chat(),
+                    "date": 0,
+                },
+            }
+        }
+    )
+    await family.expect("rustig en ontspannen")  # the next question still comes
+    assert (await answers_of(wegwijzer))["who5.cheerful"] == 0

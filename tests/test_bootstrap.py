@@ -1,0 +1,45 @@
+"""Start-up refuses what would strand a family, and forgets old update keys."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.bootstrap import FlowVersionMissing, bootstrap
+from bot.config import Settings
+from bot.services.once import forget_old_updates
+
+NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return replace(Settings(), database_url=f"sqlite:///{tmp_path / 'start.db'}")
+
+
+async def test_start_up_refuses_runs_pinned_to_a_flow_version_that_is_gone(settings: Settings):
+    app = await bootstrap(settings, clock=lambda: NOW)
+    async with app.database.transaction() as uow:
+        person = await uow.people.add("console", "family:X", "family")
+        await uow.runs.start(person.id, None, "family_checkin", 99, "consent", {}, NOW)
+    await app.close()
+
+    with pytest.raises(FlowVersionMissing, match=r"family_checkin@99"):
+        await bootstrap(settings, clock=lambda: NOW)
+
+
+async def test_old_update_keys_are_forgotten_at_start(settings: Settings) -> None:
+    app = await bootstrap(settings, clock=lambda: NOW)
+    try:
+        async with app.database.transaction() as uow:
+            assert await uow.updates.claim("telegram:1", NOW - timedelta(days=3))
+            assert await uow.updates.claim("telegram:2", NOW - timedelta(hours=1))
+        assert await forget_old_updates(app) == 1
+        async with app.database.transaction() as uow:
+            assert await uow.updates.claim("telegram:1", NOW)  # forgotten: free again
+            assert not await uow.updates.claim("telegram:2", NOW)  # recent: still known
+    finally:
+        await app.close()
