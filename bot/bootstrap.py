@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from .config import Settings
 from .engine import Engine, FlowRegistry, load_flows
 from .i18n import Catalogs
+from .i18n.danger import DangerWords
 from .storage import Database
 
 Clock = Callable[[], datetime]
@@ -30,6 +31,7 @@ class Wegwijzer:
     flows: FlowRegistry
     engine: Engine
     catalogs: Catalogs
+    danger: DangerWords
     clock: Clock = utc_now
 
     async def close(self) -> None:
@@ -42,6 +44,7 @@ async def bootstrap(
     """Load and check flows and catalogs, connect to the database and bring it up to date."""
     flows = load_flows(settings.flows_dir)
     catalogs = Catalogs.load(settings.locales_dir)
+    danger = DangerWords.load(settings.locales_dir, catalogs.languages)
     database = Database.connect(settings.database_url)
     try:
         if migrate:
@@ -50,7 +53,7 @@ async def bootstrap(
     except BaseException:
         await database.dispose()
         raise
-    return Wegwijzer(settings, database, flows, Engine(flows), catalogs, clock)
+    return Wegwijzer(settings, database, flows, Engine(flows), catalogs, danger, clock)
 
 
 class FlowVersionMissing(Exception):

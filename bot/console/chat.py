@@ -15,6 +15,7 @@ from ..bootstrap import Wegwijzer
 from ..engine import Ask, Event, Invalid, Reply, Say, Text
 from ..services import runs, texts
 from ..services.cases import caseworker_cases
+from ..services.emergency import emergency_numbers, raise_alarm
 from ..services.flags import visible_open_flags
 from ..services.people import Participant, set_language
 from ..services.texts import allowed
@@ -56,6 +57,10 @@ class ConsoleChat:
             self.say(texts.HELLO_STAFF)
 
     async def handle(self, line: str) -> None:
+        danger = self.app.danger.find(line)
+        if danger is not None:
+            await self.emergency_route(danger)
+            return
         if line.startswith("/"):
             name, _, argument = line[1:].partition(" ")
             await self.command(name.lower(), argument.strip())
@@ -65,6 +70,16 @@ class ConsoleChat:
             self.say(texts.NOTHING_WAITING[self.who.role])
         else:
             self.show(turn.events)
+
+    async def emergency_route(self, trigger: str) -> None:
+        """The same route as on Telegram: numbers first, an urgent flag, the flow kept."""
+        self.say(emergency_numbers(self.app.settings))
+        await raise_alarm(self.app, self.who, trigger)
+        self.say(texts.HELP_IS_COMING)
+        waiting = await runs.waiting_question(self.app, self.who)
+        if waiting is not None:
+            self.say(texts.CONTINUE_WHEN_READY)
+            self.show(waiting.events)
 
     # --- commands: the same table as the bot, of which the terminal offers these ---------------
 
@@ -148,6 +163,7 @@ class ConsoleChat:
 
 
 _COMMANDS: dict[str, Callable[..., Awaitable[None]]] = {
+    "sos": lambda chat, _argument: chat.emergency_route("sos"),
     "help": ConsoleChat._help,
     "checkin": ConsoleChat._checkin,
     "cancel": ConsoleChat._cancel,

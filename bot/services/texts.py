@@ -12,7 +12,7 @@ from typing import Any
 from ..engine import Text
 from ..engine.events import Plural
 
-EVERYONE = ("help", "language", "privacy", "cancel")
+EVERYONE = ("sos", "help", "language", "privacy", "cancel")
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "family": ("checkin", *EVERYONE),
     "caseworker": ("cases", "guide", "invite", "flags", *EVERYONE),
@@ -33,6 +33,12 @@ EMERGENCY = Text(
     "Is someone in danger right now? Call {emergency_number}. For advice about the safety "
     "of a child or an adult at home: {advice_line}."
 )
+EMERGENCY_FLAG = Text("The person asked for help now (emergency route).")
+SOS_BUTTON = Text("🆘 I need help now")
+HELP_IS_COMING = Text(
+    "Your caseworker and the team have been alerted and will contact you as soon as possible."
+)
+CONTINUE_WHEN_READY = Text("When you are ready, you can continue here:")
 CHOOSE_LANGUAGE = Text("Welcome! Which language would you like to use?")
 PRIVACY_FAMILY = Text(
     "Before we start, here is what happens with your information.\n\n"
@@ -141,6 +147,7 @@ COMMANDS = {
     "invite": Text("make an invite for a family (caseworkers: of their own cases)"),
     "flags": Text("open flags (caseworkers: of their own cases)"),
     "start": Text("start with your invite"),
+    "sos": Text("I need help now: emergency numbers"),
 }
 
 

@@ -560,6 +560,27 @@ class FlagRepository(_Repository):
         stmt = select(Flag).where(Flag.run_id == run_id).order_by(Flag.raised_at, Flag.id)
         return list((await self._session.execute(stmt)).scalars())
 
+    async def open_for(self, case_id: int | None, rule: str) -> Flag | None:
+        """The open flag of a rule on a case (None: flags without a case), if there is one."""
+        case = Flag.case_id.is_(None) if case_id is None else Flag.case_id == case_id
+        stmt = (
+            select(Flag)
+            .where(case, Flag.rule == rule, Flag.status == "open")
+            .order_by(Flag.raised_at.desc(), Flag.id.desc())
+            .limit(1)
+        )
+        return (await self._session.execute(stmt)).scalars().first()
+
+    async def add_evidence(self, flag_id: int, item: dict[str, Any]) -> None:
+        """Add a repeated trigger to a flag's evidence (under "repeats"), keeping the rest."""
+        flag = await self._session.get(Flag, flag_id)
+        if flag is None:
+            raise LookupError(f"no flag {flag_id}")
+        evidence = dict(flag.evidence)
+        evidence["repeats"] = [*evidence.get("repeats", []), item]
+        flag.evidence = evidence  # a new object: JSON columns do not track in-place changes
+        await self._session.flush()
+
 
 class UpdateRepository(_Repository):
     """Keys of the incoming updates that were handled, for handling each update only once."""

@@ -29,6 +29,7 @@ from ..engine import Ask, FlagRaised, Invalid, NonText, Reply, Say, Text
 from ..i18n import Translator, negotiate
 from ..services import invites, onboarding, runs, texts
 from ..services.cases import UnknownCase, caseworker_cases
+from ..services.emergency import emergency_numbers, raise_alarm
 from ..services.flags import NOTIFY_AT_ONCE, flag_recipients, visible_open_flags
 from ..services.once import AlreadyHandled, first_time
 from ..services.people import (
@@ -183,9 +184,21 @@ class TelegramChannel:
     async def notify_flags(
         self, context: ContextTypes.DEFAULT_TYPE, who: Participant, turn: runs.Turn
     ) -> None:
+        raised = [
+            (event.level, event.reason)
+            for event in turn.events
+            if isinstance(event, FlagRaised) and event.level in NOTIFY_AT_ONCE
+        ]
+        await self.notify(context, who, raised)
+
+    async def notify(
+        self,
+        context: ContextTypes.DEFAULT_TYPE,
+        who: Participant,
+        raised: list[tuple[str, Text]],
+    ) -> None:
         """Urgent and high flags go at once to the case's caseworker and the coordinators,
         each in their own language; the message names the case and the reason, no answers."""
-        raised = [e for e in turn.events if isinstance(e, FlagRaised) and e.level in NOTIFY_AT_ONCE]
         if not raised:
             return
         settings = self.app.settings
@@ -195,11 +208,9 @@ class TelegramChannel:
             tr = self.app.catalogs.translator(
                 recipient.language or settings.default_language, settings.timezone
             )
-            for flag in raised:
+            for level, reason in raised:
                 text = texts.NEW_FLAG.using(
-                    level=texts.LEVELS[flag.level],
-                    case=recipient.case_code or "—",
-                    reason=flag.reason,
+                    level=texts.LEVELS[level], case=recipient.case_code or "—", reason=reason
                 )
                 try:
                     await context.bot.send_message(int(recipient.external_id), tr(text))
@@ -216,16 +227,23 @@ class TelegramChannel:
             return None
         flow = self.app.flows.get(turn.state.flow_id, turn.state.version)
         step = flow.index_of(question.step_id)
-        return InlineKeyboardMarkup(
+        rows = [
             [
-                [
-                    InlineKeyboardButton(
-                        tr(option.label),
-                        callback_data=self.signer.sign(user_id, "a", turn.run_id, step, number),
-                    )
-                ]
-                for number, option in enumerate(question.options)
+                InlineKeyboardButton(
+                    tr(option.label),
+                    callback_data=self.signer.sign(user_id, "a", turn.run_id, step, number),
+                )
             ]
+            for number, option in enumerate(question.options)
+        ]
+        if "family" in flow.roles:
+            rows.append([self.sos_button(user_id, tr)])
+        return InlineKeyboardMarkup(rows)
+
+    def sos_button(self, user_id: int, tr: Translator) -> InlineKeyboardButton:
+        """The "I need help now" button offered in family flows and the help menu."""
+        return InlineKeyboardButton(
+            tr(texts.SOS_BUTTON), callback_data=self.signer.sign(user_id, "s")
         )
 
     async def apologise(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -271,6 +289,14 @@ class TelegramChannel:
     ) -> None:
         message = update.message
         text = message.text
+        if text is not None:
+            if text.split(maxsplit=1)[0].split("@", 1)[0].lower() == "/sos":
+                await self.emergency_route(update, context, who, "sos")
+                return
+            danger = self.app.danger.find(text)
+            if danger is not None:
+                await self.emergency_route(update, context, who, danger)
+                return
         if text is not None and text.startswith("/"):
             command, _, argument = text[1:].partition(" ")
             command = command.split("@", 1)[0].lower()
@@ -297,19 +323,38 @@ class TelegramChannel:
             return
         await self.show(context, update, who, tr, turn)
 
+    # --- the emergency route ------------------------------------------------------------------
+
+    async def emergency_route(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        who: Participant | None,
+        trigger: str,
+    ) -> None:
+        """Emergency numbers first, in the person's language; then an urgent flag for a known
+        person, their caseworker and the coordinators told; the interrupted flow kept."""
+        tr = self.translator(who, update)
+        chat_id = update.effective_chat.id
+        await self.send(context, chat_id, tr(emergency_numbers(self.app.settings)), who=who)
+        if who is None:
+            return  # nothing is stored about strangers; the numbers are what they need
+        alarm = await raise_alarm(self.app, who, trigger, once=self.once(update))
+        if alarm.new:
+            await self.notify(context, who, [("urgent", texts.EMERGENCY_FLAG)])
+        await self.send(context, chat_id, tr(texts.HELP_IS_COMING), who=who)
+        waiting = await runs.waiting_question(self.app, who) if who.consented else None
+        if waiting is not None:
+            await self.send(context, chat_id, tr(texts.CONTINUE_WHEN_READY), who=who)
+            await self.show(context, update, who, tr, waiting)
+
     # --- strangers and onboarding -------------------------------------------------------------
 
     async def stranger(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not self.strangers.allow(update.effective_user.id, time.monotonic()):
             return
         tr = self.translator(None, update)
-        await self.say(context, update, tr, texts.STRANGER, self.emergency())
-
-    def emergency(self) -> Text:
-        settings = self.app.settings
-        return texts.EMERGENCY.using(
-            emergency_number=settings.emergency_number, advice_line=settings.advice_line
-        )
+        await self.say(context, update, tr, texts.STRANGER, emergency_numbers(self.app.settings))
 
     async def on_start(
         self,
@@ -452,6 +497,9 @@ class TelegramChannel:
             await self.on_language_button(update, context, who, fields[0], once)
         elif kind == "c":
             await self.on_consent_button(update, context, who, fields[0] == "1", once)
+        elif kind == "s":
+            await _answer_quietly(query)
+            await self.emergency_route(update, context, who, "button")
         elif kind == "k" and fields == ["checkin"]:
             await _answer_quietly(query)
             await self.on_command(update, context, who, "checkin", "")
@@ -597,7 +645,8 @@ class TelegramChannel:
             tr(texts.HELP_LINE.using(command=f"/{name}", description=texts.COMMANDS[name]))
             for name in ROLE_COMMANDS[who.role]
         ]
-        await self.send(context, update.effective_chat.id, "\n".join(lines), who=who)
+        sos = InlineKeyboardMarkup([[self.sos_button(update.effective_user.id, tr)]])
+        await self.send(context, update.effective_chat.id, "\n".join(lines), sos, who=who)
 
     async def cmd_checkin(self, update, context, who, tr, _argument) -> None:
         turn = await runs.start_flow(self.app, who, runs.CHECKIN_FLOW, once=self.once(update))

@@ -102,6 +102,13 @@ class Person:
         assert fragment in text, f"expected {fragment!r} in {text!r}"
         return message
 
+    async def skip_to(self, fragment: str, timeout: float = 5.0) -> dict[str, Any]:
+        """Read on until a message contains `fragment` (those in between are not checked)."""
+        while True:
+            message = await self.next(timeout)
+            if fragment in (message.get("text") or message.get("caption") or ""):
+                return message
+
     async def expect_nothing(self, wait: float = 0.5) -> None:
         await asyncio.sleep(wait)
         new = self.messages()[self.read :]

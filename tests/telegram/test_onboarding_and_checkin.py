@@ -47,6 +47,7 @@ async def test_family_joins_by_invite_and_does_the_whole_checkin(
     menu = api.commands[(f"chat:{family.chat_id}", "")]
     assert [command["command"] for command in menu] == [
         "checkin",
+        "sos",
         "help",
         "language",
         "privacy",
@@ -176,6 +177,7 @@ async def test_staff_join_with_their_role_and_see_only_their_commands(
     assert [c["command"] for c in api.commands[(f"chat:{coordinator.chat_id}", "")]] == [
         "flags",
         "invite",
+        "sos",
         "help",
         "language",
         "privacy",

@@ -123,6 +123,11 @@ SCENARIOS: dict[str, dict[str, list[str]]] = {
             "ja",
         ],
     },
+    # Danger mid-flow: the numbers first, the question kept, the check-in goes on.
+    "emergency_mid_flow": {
+        "nl": ["ja", "1", "Help, mijn man slaat mij", "2", "/sos", "1"],
+        "en": ["yes", "1", "I am in danger", "2", "/sos", "1"],
+    },
     "declined": {
         "nl": ["nee", "1", "/checkin", "ja"],
         "en": ["no", "1", "/checkin", "yes"],

@@ -1,0 +1,90 @@
+"""The emergency route on Telegram: numbers first, whatever the bot was doing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.bootstrap import Wegwijzer
+from bot.testing import FakeBotAPI
+
+from .conftest import RunningBot, family_at_first_who5, invite_code, onboard, person
+
+LOCALES = Path(__file__).resolve().parents[2] / "locales"
+NUMBERS = {"nl": "Bel 112", "en": "Call 112"}
+
+
+def first_phrase(language: str) -> str:
+    lines = (LOCALES / language / "danger_words.txt").read_text("utf-8").splitlines()
+    return next(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+async def flags_of(app: Wegwijzer) -> list:
+    async with app.database.reading() as uow:
+        return await uow.flags.open_flags()
+
+
+async def test_sos_before_onboarding_gives_the_numbers_and_stores_nothing(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer
+) -> None:
+    stranger = person(api, 9001, "Onbekend", language="nl")
+    stranger.command("/sos")
+    reply = await stranger.expect("Bel 112")
+    assert "Veilig Thuis 0800-2000" in reply["text"]
+    stranger.command("/sos")  # never throttled
+    await stranger.expect("Bel 112")
+    async with wegwijzer.database.reading() as uow:
+        assert await uow.people.get("telegram", "9001") is None
+    assert await flags_of(wegwijzer) == []
+
+
+async def test_danger_words_mid_flow_raise_an_urgent_flag_and_keep_the_flow(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str
+) -> None:
+    caseworker = person(api, 2001, "Begeleider", language="en")
+    await onboard(caseworker, await invite_code(wegwijzer, "caseworker", case_code), "English")
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+
+    family.text(f"Alsjeblieft, {first_phrase('nl')}!")
+    first = await family.next()
+    assert "Bel 112" in first["text"], "the emergency numbers come before anything else"
+    await family.expect("zijn gewaarschuwd")
+    await family.expect("kun je hier verder")
+    again = await family.expect("vrolijk")  # the interrupted question, still open
+    told = await caseworker.expect(f"New urgent flag for case {case_code}")
+    assert "emergency route" in told["text"]
+
+    (flag,) = await flags_of(wegwijzer)
+    assert (flag.level, flag.rule, flag.evidence["trigger"]) == (
+        "urgent",
+        "emergency",
+        first_phrase("nl"),
+    )
+    family.press("De hele tijd", again)  # and the check-in goes on
+    await family.expect("rustig en ontspannen")
+
+
+async def test_the_help_button_and_repeated_alarms_make_one_flag_with_more_evidence(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str
+) -> None:
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    family.press("🆘 Ik heb nu hulp nodig")
+    await family.expect("Bel 112")
+    await family.skip_to("vrolijk")  # the question again, after the numbers
+    family.command("/sos")
+    await family.expect("Bel 112")
+    await family.skip_to("vrolijk")
+    (flag,) = await flags_of(wegwijzer)
+    assert flag.evidence["trigger"] == "button"
+    assert [repeat["trigger"] for repeat in flag.evidence["repeats"]] == ["sos"]
+
+
+@pytest.mark.parametrize("language", ["nl", "en", "ar", "tr", "pl", "uk", "fr", "sw"])
+async def test_danger_words_of_every_language_are_heard(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, language: str
+) -> None:
+    stranger = person(api, 9100, "Onbekend", language=language)
+    stranger.text(first_phrase(language))
+    reply = await stranger.next()
+    assert "112" in reply["text"] and "0800-2000" in reply["text"]
