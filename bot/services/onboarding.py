@@ -7,8 +7,6 @@ and agrees or not. Refusing is respected and recorded; it can be changed later (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..bootstrap import Wegwijzer
 from .invites import code_hash
 from .once import claim
@@ -19,22 +17,17 @@ class InviteNotValid(Exception):
     """The code is unknown, used, or expired: the person is treated as a stranger."""
 
 
-@dataclass(frozen=True)
-class Joined:
-    who: Participant
-    # False when the person was registered already and the code was left unused.
-    new: bool
-
-
 async def join(
     app: Wegwijzer, channel: str, external_id: str, code: str, once: str | None = None
-) -> Joined:
+) -> Participant:
+    """Register a person by their invite; someone registered already keeps their place
+    (and the code stays unused)."""
     now = app.clock()
     async with app.database.transaction() as uow:
         await claim(uow, once, now)
         existing = await uow.people.get(channel, external_id)
         if existing is not None:
-            return Joined(await participant(uow, existing), new=False)
+            return await participant(uow, existing)
         invite = await uow.invites.find(code_hash(code))
         if invite is None or invite.used_at is not None or invite.expires_at <= now:
             raise InviteNotValid
@@ -47,7 +40,7 @@ async def join(
             await uow.cases.add_member(invite.case_id, person.id)
         elif invite.role == "caseworker" and invite.case_id is not None:
             await uow.cases.assign_caseworker(invite.case_id, person.id)
-        return Joined(await participant(uow, person), new=True)
+        return await participant(uow, person)
 
 
 async def choose_language(

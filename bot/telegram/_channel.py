@@ -368,14 +368,13 @@ class TelegramChannel:
             return
         if who is None:
             try:
-                joined = await onboarding.join(
+                who = await onboarding.join(
                     self.app, CHANNEL, str(update.effective_user.id), code, once=self.once(update)
                 )
             except onboarding.InviteNotValid:
                 log.info("invite refused", extra={"update_id": update.update_id})
                 await self.stranger(update, context)
                 return
-            who = joined.who
             log.info("person joined", extra={"person_id": who.person_id, "event": who.role})
         else:
             await self.reply_once(update)
