@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from bot.bootstrap import Wegwijzer
+from bot.engine import Text
 from bot.testing import FakeBotAPI
 
 from .conftest import RunningBot, family_at_first_who5, invite_code, onboard, person
 
+WRITE_YOUR_MESSAGE = "Write your message. Only your caseworker and their team will read it."
+THANKS = "Thank you for your check-in. Your next check-in is on {next_checkin}."
 WHO5_NL = ["De hele tijd", "Het grootste deel van de tijd", "De hele tijd", "Af en toe", "Nooit"]
 
 
@@ -289,3 +294,45 @@ async def test_an_urgent_flag_reaches_the_caseworker_and_coordinators_at_once(
     coordinator.command("/flags")
     listed = await coordinator.expect("Open signalen")
     assert case_code in listed["text"]
+
+
+@pytest.mark.parametrize(
+    ("language", "name"),
+    [
+        ("nl", "Nederlands"),
+        ("en", "English"),
+        ("ar", "العربية"),
+        ("tr", "Türkçe"),
+        ("pl", "Polski"),
+        ("uk", "Українська"),
+        ("fr", "Français"),
+        ("sw", "Kiswahili"),
+    ],
+)
+async def test_a_family_does_the_whole_checkin_in_any_shipped_language(
+    api: FakeBotAPI,
+    bot: RunningBot,
+    wegwijzer: Wegwijzer,
+    case_code: str,
+    language: str,
+    name: str,
+) -> None:
+    family = person(api, 1001, "Testouder", language="nl")
+    family.command("/start", await invite_code(wegwijzer, "family", case_code))
+    family.press(name, await family.next())
+    translate = wegwijzer.catalogs.translator(language)
+    family.press(translate(Text("I agree")), await family.next())
+    family.press(translate(Text("Start check-in")), await family.next())
+    write = translate(Text(WRITE_YOUR_MESSAGE))
+    thanks = translate(Text(THANKS, {"next_checkin": date(2026, 12, 4)}))
+    message = await family.next()
+    while message["text"] != thanks:  # each question answered with its first option
+        buttons = (message.get("reply_markup") or {}).get("inline_keyboard")
+        if buttons:
+            api.press(family.user, message, buttons[0][0]["callback_data"])
+        elif message["text"] == write:
+            family.text("Test")
+        message = await family.next()
+    answers = await answers_of(wegwijzer)
+    assert len(answers) == 13 and answers["caseworker.message"] == "Test"
+    assert answers["who5.cheerful"] == 5 and answers["children.safe_at_home"] == "yes"
