@@ -14,9 +14,8 @@ _SYMBOLS = {"equals": "=", "lt": "<", "le": "≤", "gt": ">", "ge": "≥"}
 def mermaid(flow: Flow) -> str:
     lines = ["stateDiagram-v2", f"    %% {flow.ref}: {flow.title}"]
     for step in flow.steps:
-        described = step.id if not step.asks else f"{step.id} ({step.kind}: {step.key})"
-        if step.kind in ("message", "end"):
-            described = f"{step.id} ({step.kind})"
+        what = f"{step.kind}: {step.key}" if step.asks else step.kind
+        described = f"{step.id} ({what})"
         lines.append(f'    state "{described}" as {step.id}')
     lines.append(f"    [*] --> {flow.start}")
     for step in flow.steps:
