@@ -47,6 +47,9 @@ def build_application(
         .base_url(base_url)
         .base_file_url(base_url.replace("/bot", "/file/bot"))
         .concurrent_updates(PerPersonUpdateProcessor())
+        # On stop PTB confirms the last updates with one more getUpdates while the cancelled
+        # long poll may still hold the only connection: a second one avoids a pool timeout.
+        .get_updates_connection_pool_size(2)
         # Flood control: 429 answers are waited out (retry_after) and retried, and sending
         # stays under Telegram's overall and per-chat limits.
         .rate_limiter(AIORateLimiter(max_retries=max_retries))

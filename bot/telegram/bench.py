@@ -101,7 +101,13 @@ async def _echo_cost(api: FakeBotAPI, updates: int) -> tuple[float, float]:
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.message.reply_text(update.message.text)
 
-    application = ApplicationBuilder().token(api.token).base_url(api.base_url).build()
+    application = (
+        ApplicationBuilder()
+        .token(api.token)
+        .base_url(api.base_url)
+        .get_updates_connection_pool_size(2)  # as the bot: a clean stop, see build_application
+        .build()
+    )
     application.add_handler(MessageHandler(filters.TEXT, echo))
     people = [User(500_000 + number, "Echo") for number in range(updates)]
     for someone in people:
