@@ -38,10 +38,12 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
 def build_application(
-    app: Wegwijzer, *, token: str, base_url: str, max_retries: int = 3
+    app: Wegwijzer, *, token: str, base_url: str, max_retries: int = 3, rate_limit: bool = True
 ) -> Application:
+    """The bot's Application. `rate_limit=False` is for measuring handling cost only: a bot
+    talking to Telegram always paces itself."""
     channel = TelegramChannel(app, CallbackSigner.from_token(token))
-    application = (
+    builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(base_url)
@@ -50,11 +52,12 @@ def build_application(
         # On stop PTB confirms the last updates with one more getUpdates while the cancelled
         # long poll may still hold the only connection: a second one avoids a pool timeout.
         .get_updates_connection_pool_size(2)
+    )
+    if rate_limit:
         # Flood control: 429 answers are waited out (retry_after) and retried, and sending
         # stays under Telegram's overall and per-chat limits.
-        .rate_limiter(AIORateLimiter(max_retries=max_retries))
-        .build()
-    )
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=max_retries))
+    application = builder.build()
     application.bot_data["channel"] = channel
     application.add_handler(TypeHandler(Update, channel.on_update))
     application.add_error_handler(_on_error)

@@ -276,6 +276,7 @@ class FakeBotAPI:
         self._clock = clock
 
         self.calls: list[Call] = []
+        self._counts: dict[str, int] = {}
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.answered_callbacks: dict[str, dict[str, Any]] = {}
         self.edits: list[Edit] = []
@@ -361,6 +362,10 @@ class FakeBotAPI:
         return f"http://127.0.0.1:{self.port}"
 
     # ----------------------------------------------------------------- inspection
+
+    def count(self, method: str) -> int:
+        """How many calls of a method arrived (constant time, for predicates polled often)."""
+        return self._counts.get(method.lower(), 0)
 
     def calls_of(self, method: str) -> list[Call]:
         """Every call of a method (case-insensitive, like the Bot API's method names)."""
@@ -794,6 +799,7 @@ class FakeBotAPI:
             body = {"ok": True, "result": result}
         # Recorded once answered, so a test waking up on it sees the effects (sent messages).
         self.calls.append(call)
+        self._counts[call.method.lower()] = self._counts.get(call.method.lower(), 0) + 1
         self._notify()
         return call.status, body
 
