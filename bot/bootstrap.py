@@ -43,6 +43,9 @@ async def bootstrap(
 ) -> Wegwijzer:
     """Load and check flows and catalogs, connect to the database and bring it up to date."""
     flows = load_flows(settings.flows_dir)
+    from .services.runs import check_context  # services build on this module
+
+    check_context(flows)
     catalogs = Catalogs.load(settings.locales_dir)
     danger = DangerWords.load(settings.locales_dir, catalogs.languages)
     database = Database.connect(settings.database_url)

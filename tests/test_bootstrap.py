@@ -11,6 +11,7 @@ import pytest
 from bot.bootstrap import FlowVersionMissing, bootstrap
 from bot.config import Settings
 from bot.services.once import forget_old_updates
+from bot.services.runs import UnsupportedContext
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 
@@ -43,3 +44,18 @@ async def test_old_update_keys_are_forgotten_at_start(settings: Settings) -> Non
             assert not await uow.updates.claim("telegram:2", NOW)  # recent: still known
     finally:
         await app.close()
+
+
+async def test_start_up_refuses_a_flow_needing_a_value_the_host_does_not_give(
+    settings: Settings, tmp_path: Path
+) -> None:
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "odd.yaml").write_text(
+        "spec: 1\nid: odd\nversion: 1\ntitle: Odd\nroles: [family]\nstart: done\n"
+        "context: [favourite_colour]\nsteps:\n"
+        "  - {id: done, kind: end, text: 'Your colour is {favourite_colour}.'}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(UnsupportedContext, match="favourite_colour"):
+        await bootstrap(replace(settings, flows_dir=flows), clock=lambda: NOW)

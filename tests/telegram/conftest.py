@@ -186,6 +186,11 @@ async def case_code(wegwijzer: Wegwijzer) -> str:
         return (await create_case(uow, "family_strengthening")).code
 
 
+async def answers_of(app: Wegwijzer) -> dict[str, object]:
+    """Every stored answer, by key."""
+    return {row.key: row.value async for row in app.database.answer_rows()}
+
+
 async def invite_code(app: Wegwijzer, role: str, case: str | None = None) -> str:
     return (await create_invite(app, role, case)).code
 

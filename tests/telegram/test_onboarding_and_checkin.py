@@ -10,15 +10,11 @@ from bot.bootstrap import Wegwijzer
 from bot.engine import Text
 from bot.testing import FakeBotAPI
 
-from .conftest import RunningBot, family_at_first_who5, invite_code, onboard, person
+from .conftest import RunningBot, answers_of, family_at_first_who5, invite_code, onboard, person
 
 WRITE_YOUR_MESSAGE = "Write your message. Only your caseworker and their team will read it."
 THANKS = "Thank you for your check-in. Your next check-in is on {next_checkin}."
 WHO5_NL = ["De hele tijd", "Het grootste deel van de tijd", "De hele tijd", "Af en toe", "Nooit"]
-
-
-async def answers_of(app: Wegwijzer) -> dict[str, object]:
-    return {row.key: row.value async for row in app.database.answer_rows()}
 
 
 async def test_family_joins_by_invite_and_does_the_whole_checkin(

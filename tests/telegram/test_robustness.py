@@ -15,11 +15,15 @@ from bot import logs
 from bot.bootstrap import Wegwijzer
 from bot.testing import FakeBotAPI
 
-from .conftest import Clock, RunningBot, family_at_first_who5, invite_code, onboard, person
-
-
-async def answers_of(app: Wegwijzer) -> dict[str, object]:
-    return {row.key: row.value async for row in app.database.answer_rows()}
+from .conftest import (
+    Clock,
+    RunningBot,
+    answers_of,
+    family_at_first_who5,
+    invite_code,
+    onboard,
+    person,
+)
 
 
 async def test_restart_mid_flow_continues_where_the_person_was(
