@@ -107,8 +107,9 @@ _BOOL_FIELDS = frozenset(
     }
 )
 
-# Methods that count against flood control (sending and editing messages); getUpdates and
-# friends do not, as with the real API.
+# Methods that count against flood control: those that put a message in a chat or change one
+# the user sees (sends and edits). Reading (getUpdates, getMe, getFile), answering a button
+# (answerCallbackQuery), deleting, chat actions and bot settings do not, as with the real API.
 _RATE_LIMITED = frozenset(
     {
         "sendMessage",
@@ -216,6 +217,35 @@ class Edit:
     time: float
 
 
+@dataclass(frozen=True)
+class _FloodLimit:
+    """One flood limit: at most `capacity` accepted sends in any sliding `window` seconds.
+
+    A limit of one or more per second is counted over one second (fractions round down:
+    2.5/s allows 2); a limit below one per second is one send per 1/limit seconds, so
+    Telegram's 20 messages a minute in a group is `20 / 60`.
+    """
+
+    per_second: float
+    window: float
+    capacity: int
+
+    @classmethod
+    def of(cls, per_second: float) -> _FloodLimit:
+        if not (isinstance(per_second, int | float) and 0 < per_second < math.inf):
+            raise ValueError(f"a flood limit must be a positive number, not {per_second!r}")
+        window = 1.0 if per_second >= 1 else 1.0 / per_second
+        return cls(per_second, window, max(1, math.floor(per_second * window + 1e-9)))
+
+    def retry_after(self, times: deque[float], now: float) -> int | None:
+        """None when one more send fits, else Telegram's whole seconds to wait (at least 1)."""
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if len(times) < self.capacity:
+            return None
+        return max(1, math.ceil(times[0] + self.window - now))
+
+
 @dataclass
 class _Fault:
     error_code: int
@@ -246,6 +276,18 @@ class FakeBotAPI:
                 yield fake
 
     and point PTB at it with `.base_url(api.base_url).base_file_url(api.base_file_url)`.
+
+    Flood control (off unless asked for): `flood_limit_per_second` caps the messages the bot
+    sends in any sliding second over all chats, `per_chat_per_second` those to one chat
+    (Telegram's documented limits are about 30 and 1). They apply to the methods that send or
+    edit a message (sendMessage, sendPhoto, sendDocument, editMessageText,
+    editMessageCaption, editMessageReplyMarkup), not to getUpdates, getMe,
+    answerCallbackQuery, deleteMessage, sendChatAction or the settings methods. A send over a
+    limit is answered like Telegram does, HTTP 429 with `parameters.retry_after`, and has no
+    effect. Only sends that succeeded fill the windows. Time is read from `monotonic`
+    (injectable, so a test can step it instead of sleeping). `limit_rate()` and
+    `unlimit_rate()` change the limits on a running fake; `rejected_429`, `send_times` and
+    `peak_sends_per_second()` tell what happened.
     """
 
     def __init__(
@@ -256,6 +298,9 @@ class FakeBotAPI:
         bot_first_name: str = "Wegwijzer (test)",
         require_known_chats: bool = True,
         clock: Callable[[], float] = time.time,
+        flood_limit_per_second: float | None = None,
+        per_chat_per_second: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token = token
         bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 7000000001
@@ -281,7 +326,11 @@ class FakeBotAPI:
         self.answered_callbacks: dict[str, dict[str, Any]] = {}
         self.edits: list[Edit] = []
         self.webhook: dict[str, Any] = {"url": ""}
-        self.too_many_requests = 0
+        # Flood control's 429 answers (a 429 injected with fail_next is not counted here).
+        self.rejected_429 = 0
+        # `monotonic` times of every successful send or edit of the flood-controlled methods,
+        # oldest first, kept whether or not a limit is on.
+        self.send_times: list[float] = []
         self.files: dict[str, StoredFile] = {}
 
         self._users: dict[int, User] = {}
@@ -298,9 +347,13 @@ class FakeBotAPI:
         self._file_ids = itertools.count(1)
         self._faults: dict[str, deque[_Fault]] = {}
         self._blocked: set[int] = set()
-        self._rate: tuple[int | None, int | None] | None = None
+        self._monotonic = monotonic
+        self._flood_limit: _FloodLimit | None = None
+        self._chat_limit: _FloodLimit | None = None
         self._window: deque[float] = deque()
         self._chat_windows: dict[int, deque[float]] = {}
+        if flood_limit_per_second is not None or per_chat_per_second is not None:
+            self.limit_rate(flood_limit_per_second, per_chat_per_second)
 
         self._waiters: set[asyncio.Event] = set()
         self._in_flight = 0
@@ -362,6 +415,22 @@ class FakeBotAPI:
         return f"http://127.0.0.1:{self.port}"
 
     # ----------------------------------------------------------------- inspection
+
+    @property
+    def too_many_requests(self) -> int:
+        """The older name of `rejected_429`."""
+        return self.rejected_429
+
+    def peak_sends_per_second(self) -> int:
+        """The most successful sends in any sliding second (window `(t - 1, t]`), over all
+        chats: with a flood limit on it never exceeds the limit, so a test can assert how
+        close to the limit a bot got by counting instead of timing."""
+        peak, first = 0, 0
+        for last, now in enumerate(self.send_times):
+            while self.send_times[first] <= now - 1.0:
+                first += 1
+            peak = max(peak, last - first + 1)
+        return peak
 
     def count(self, method: str) -> int:
         """How many calls of a method arrived (constant time, for predicates polled often)."""
@@ -472,18 +541,24 @@ class FakeBotAPI:
         fault = _Fault(error_code, description, retry_after, times)
         self._faults.setdefault(method.lower(), deque()).append(fault)
 
-    def limit_rate(self, per_second: int | None = 30, per_chat_per_second: int | None = 1) -> None:
-        """Flood control: more sends than this in any sliding second answer 429.
+    def limit_rate(
+        self, per_second: float | None = 30, per_chat_per_second: float | None = 1
+    ) -> None:
+        """Flood control from now on: more sends than this in any sliding second answer 429.
 
-        Only accepted sends fill the window, as a rejected request is not delivered;
-        `too_many_requests` counts the 429s. `None` switches a limit off.
+        Same meaning as the constructor's `flood_limit_per_second` and `per_chat_per_second`;
+        `None` switches a limit off. The windows start empty; `rejected_429` and `send_times`
+        keep counting.
         """
-        self._rate = (per_second, per_chat_per_second)
+        self._flood_limit = _FloodLimit.of(per_second) if per_second is not None else None
+        self._chat_limit = (
+            _FloodLimit.of(per_chat_per_second) if per_chat_per_second is not None else None
+        )
         self._window.clear()
         self._chat_windows.clear()
 
     def unlimit_rate(self) -> None:
-        self._rate = None
+        self.limit_rate(None, None)
 
     # ----------------------------------------------------------------- played users
 
@@ -788,6 +863,9 @@ class FakeBotAPI:
                 result = await self._get_updates(params, connection)
             else:
                 result = spec[1](self, params, files)
+                if method in _RATE_LIMITED:
+                    # No await since the flood check: no other send got in between.
+                    self._record_send(params.get("chat_id"))
         except BotAPIError as error:
             call.status, call.error = error.error_code, error.description
             body = error.payload()
@@ -814,27 +892,34 @@ class FakeBotAPI:
         chat_id = params.get("chat_id")
         if isinstance(chat_id, int) and chat_id in self._blocked:
             raise BotAPIError(403, "Forbidden: bot was blocked by the user")
-        if self._rate is not None and method in _RATE_LIMITED:
-            self._check_rate(chat_id if isinstance(chat_id, int) else None)
+        if method in _RATE_LIMITED:
+            self._check_flood(chat_id)
 
-    def _check_rate(self, chat_id: int | None) -> None:
-        per_second, per_chat = self._rate or (None, None)
-        now = time.monotonic()
-        windows: list[tuple[deque[float], int]] = []
-        if per_second is not None:
-            windows.append((self._window, per_second))
-        if per_chat is not None and chat_id is not None:
-            windows.append((self._chat_windows.setdefault(chat_id, deque()), per_chat))
-        for window, _ in windows:
-            while window and window[0] <= now - 1.0:
-                window.popleft()
-        for window, limit in windows:
-            if len(window) >= limit:
-                self.too_many_requests += 1
-                wait = max(1, math.ceil(window[0] + 1.0 - now))
-                raise BotAPIError(429, f"Too Many Requests: retry after {wait}", wait)
-        for window, _ in windows:
-            window.append(now)
+    def _flood_windows(self, chat_id: Any) -> list[tuple[_FloodLimit, deque[float]]]:
+        windows = []
+        if self._flood_limit is not None:
+            windows.append((self._flood_limit, self._window))
+        if self._chat_limit is not None and isinstance(chat_id, int):
+            windows.append((self._chat_limit, self._chat_windows.setdefault(chat_id, deque())))
+        return windows
+
+    def _check_flood(self, chat_id: Any) -> None:
+        now = self._monotonic()
+        waits = [
+            wait
+            for limit, times in self._flood_windows(chat_id)
+            if (wait := limit.retry_after(times, now)) is not None
+        ]
+        if waits:
+            self.rejected_429 += 1
+            wait = max(waits)
+            raise BotAPIError(429, f"Too Many Requests: retry after {wait}", wait)
+
+    def _record_send(self, chat_id: Any) -> None:
+        now = self._monotonic()
+        self.send_times.append(now)
+        for _, times in self._flood_windows(chat_id):
+            times.append(now)
 
     def _chat_of(self, chat_id: Any) -> dict[str, Any]:
         if not isinstance(chat_id, int):

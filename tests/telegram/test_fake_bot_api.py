@@ -33,7 +33,15 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
 )
-from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
 
 from bot.testing import FakeBotAPI, User
 
@@ -261,27 +269,189 @@ async def test_injected_429_carries_retry_after(api: FakeBotAPI, bot: Bot) -> No
 
     assert caught.value.retry_after == dtm.timedelta(seconds=7)
     assert [m["text"] for m in api.sent(NOOR.id)] == ["Tweede poging"]
-    assert api.too_many_requests == 0  # only the rate limit mode counts there
+    assert api.rejected_429 == 0  # only flood control counts there
 
 
-async def test_rate_limit_mode_answers_429_per_chat(api: FakeBotAPI, bot: Bot) -> None:
-    for user in (NOOR, SAMIR):
-        api.register(user)
-    api.limit_rate(per_second=30, per_chat_per_second=1)
+# ------------------------------------------------------------------------- flood control
 
-    await bot.send_message(NOOR.id, "1")
-    await bot.send_message(SAMIR.id, "1")
-    with pytest.raises(RetryAfter) as caught:
-        await bot.send_message(NOOR.id, "2")
 
-    assert caught.value.retry_after == dtm.timedelta(seconds=1)
-    assert api.too_many_requests == 1
-    api.limit_rate(per_second=2, per_chat_per_second=None)
-    await bot.send_message(NOOR.id, "3")
-    await bot.send_message(NOOR.id, "4")
-    with pytest.raises(RetryAfter):
-        await bot.send_message(SAMIR.id, "2")
-    assert api.too_many_requests == 2
+class SteppedClock:
+    """A monotonic clock the test moves by hand: flood control is tested without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _flood_429(retry_after: int) -> dict[str, object]:
+    return {
+        "ok": False,
+        "error_code": 429,
+        "description": f"Too Many Requests: retry after {retry_after}",
+        "parameters": {"retry_after": retry_after},
+    }
+
+
+async def test_flood_control_is_off_by_default() -> None:
+    clock = SteppedClock()  # time stands still: every send falls in the same second
+    async with FakeBotAPI(monotonic=clock) as api:
+        api.register(NOOR)
+        async with Bot(api.token, base_url=api.base_url) as bot:
+            for n in range(40):
+                await bot.send_message(NOOR.id, f"bericht {n}")
+            await bot.edit_message_text("bewerkt", chat_id=NOOR.id, message_id=1)
+
+        assert len(api.sent(NOOR.id)) == 40
+        assert api.rejected_429 == 0
+        assert api.send_times == [clock.now] * 41  # recorded with the limit off too
+        assert api.peak_sends_per_second() == 41
+
+
+async def test_over_the_global_limit_answers_429_like_telegram() -> None:
+    clock = SteppedClock()
+    async with FakeBotAPI(flood_limit_per_second=3, monotonic=clock) as api:
+        for user in (NOOR, SAMIR, BIA):
+            api.register(user)
+        async with (
+            Bot(api.token, base_url=api.base_url) as bot,
+            httpx.AsyncClient(base_url=f"{api.base_url}{api.token}") as client,
+        ):
+            for user in (NOOR, SAMIR, BIA):
+                await bot.send_message(user.id, "Herinnering")
+            with pytest.raises(RetryAfter) as caught:
+                await bot.send_message(NOOR.id, "Een te veel")
+            clock.now += 0.5
+            raw = await client.post("/sendMessage", data={"chat_id": "1002", "text": "nog"})
+            # Reading, answering buttons and chat actions are not flood-controlled.
+            await bot.get_me()
+            await bot.send_chat_action(NOOR.id, "typing")
+            assert await bot.get_updates(timeout=0) == ()
+            clock.now += 0.5  # the first three sends leave the window now
+            later = await bot.send_message(NOOR.id, "Later wel")
+
+        assert caught.value.retry_after == dtm.timedelta(seconds=1)
+        assert (raw.status_code, raw.json()) == (429, _flood_429(1))
+        assert api.rejected_429 == 2
+        assert [c.status for c in api.calls_of("sendMessage")] == [200, 200, 200, 429, 429, 200]
+        # A rejected send has no effect: no message, no message_id used up, no send time.
+        assert [m["text"] for m in api.sent(NOOR.id)] == ["Herinnering", "Later wel"]
+        assert [m["text"] for m in api.sent(SAMIR.id)] == ["Herinnering"]
+        assert later.message_id == 2
+        assert api.send_times == [1000.0, 1000.0, 1000.0, 1001.0]
+        assert api.peak_sends_per_second() == 3
+
+
+async def test_per_chat_limit_like_telegrams_one_message_per_chat_per_second() -> None:
+    clock = SteppedClock()
+    async with FakeBotAPI(per_chat_per_second=1, monotonic=clock) as api:
+        for user in (NOOR, SAMIR):
+            api.register(user)
+        async with Bot(api.token, base_url=api.base_url) as bot:
+            with pytest.raises(BadRequest, match=r"(?i)message text is empty"):
+                await bot.send_message(NOOR.id, " ")  # a failed send fills no window
+            await bot.send_message(NOOR.id, "1", reply_markup=KEYBOARD)
+            await bot.send_message(SAMIR.id, "1")  # another chat has its own window
+            with pytest.raises(RetryAfter):
+                await bot.send_message(NOOR.id, "2")
+            with pytest.raises(RetryAfter):  # edits count like sends
+                await bot.edit_message_reply_markup(NOOR.id, 1, reply_markup=None)
+            query_id = api.press(NOOR, 1, "a:1")
+            await bot.answer_callback_query(query_id)  # not limited
+            clock.now += 1
+            await bot.send_message(NOOR.id, "2")
+
+            # Telegram's 20 messages a minute in groups: one per three seconds.
+            api.limit_rate(per_second=None, per_chat_per_second=20 / 60)
+            await bot.send_message(NOOR.id, "3")
+            clock.now += 2.5
+            with pytest.raises(RetryAfter) as caught:
+                await bot.send_message(NOOR.id, "4")
+            api.unlimit_rate()
+            await bot.send_message(NOOR.id, "4")
+
+        assert caught.value.retry_after == dtm.timedelta(seconds=1)
+        assert [m["text"] for m in api.sent(NOOR.id)] == ["1", "2", "3", "4"]
+        assert api.sent(NOOR.id)[0]["reply_markup"] == KEYBOARD.to_dict()  # edit had no effect
+        assert api.rejected_429 == api.too_many_requests == 3
+
+
+async def test_a_longer_window_asks_to_wait_longer() -> None:
+    clock = SteppedClock()
+    async with FakeBotAPI(per_chat_per_second=20 / 60, monotonic=clock) as api:
+        api.register(NOOR)
+        async with httpx.AsyncClient(base_url=f"{api.base_url}{api.token}") as client:
+            first = await client.post("/sendMessage", data={"chat_id": "1001", "text": "a"})
+            second = await client.post("/sendMessage", data={"chat_id": "1001", "text": "b"})
+
+    assert first.status_code == 200
+    assert (second.status_code, second.json()) == (429, _flood_429(3))
+    with pytest.raises(ValueError, match="positive"):
+        FakeBotAPI(flood_limit_per_second=0)
+
+
+async def test_sends_up_to_the_limit_are_all_accepted() -> None:
+    clock = SteppedClock()
+    async with FakeBotAPI(
+        flood_limit_per_second=30,
+        per_chat_per_second=1,
+        monotonic=clock,
+        require_known_chats=False,
+    ) as api:
+        async with Bot(api.token, base_url=api.base_url) as bot:
+            for second in range(2):
+                for chat in range(30):
+                    await bot.send_message(5000 + chat, f"herinnering {second}")
+                clock.now += 1
+            clock.now -= 1
+            with pytest.raises(RetryAfter):
+                await bot.send_message(6000, "de 31e in deze seconde")
+
+        assert api.rejected_429 == 1
+        assert len(api.send_times) == 60
+        assert api.peak_sends_per_second() == 30
+        assert all(len(api.sent(5000 + chat)) == 2 for chat in range(30))
+
+
+def _limited_bot(api: FakeBotAPI, limiter: AIORateLimiter) -> ExtBot:
+    # A connection per concurrent send, as ApplicationBuilder's default pool allows.
+    return ExtBot(
+        api.token,
+        base_url=api.base_url,
+        rate_limiter=limiter,
+        request=HTTPXRequest(connection_pool_size=64),
+    )
+
+
+async def test_aio_rate_limiter_paced_for_a_sliding_window_gets_no_429() -> None:
+    # AIORateLimiter is a leaky bucket: it lets `overall_max_rate` through at once and then
+    # `overall_max_rate / overall_time_period` per second. A burst of 1 at 25/s can never put
+    # 30 sends in one sliding second, even when the sends reach the server unevenly.
+    limiter = AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 25)
+    async with FakeBotAPI(flood_limit_per_second=30, require_known_chats=False) as api:
+        async with _limited_bot(api, limiter) as bot:
+            await asyncio.gather(*(bot.send_message(7000 + n, "Herinnering") for n in range(60)))
+
+        assert api.rejected_429 == 0
+        assert len(api.send_times) == 60
+        assert all(len(api.sent(7000 + n)) == 1 for n in range(60))
+        assert api.peak_sends_per_second() <= 30
+
+
+async def test_default_aio_rate_limiter_bursts_past_a_sliding_window() -> None:
+    # PTB's default (30 per 1 s, a leaky bucket) sends 30 at once and the 31st ~33 ms later,
+    # so a sliding-second limit of 30 rejects it: pace a fan-out as in the test above.
+    async with FakeBotAPI(flood_limit_per_second=30, require_known_chats=False) as api:
+        async with _limited_bot(api, AIORateLimiter()) as bot:
+            results = await asyncio.gather(
+                *(bot.send_message(8000 + n, "Herinnering") for n in range(31)),
+                return_exceptions=True,
+            )
+
+        assert [type(r) for r in results if isinstance(r, Exception)] == [RetryAfter]
+        assert api.rejected_429 == 1
+        assert len(api.send_times) == 30
 
 
 # ------------------------------------------------------------------------- updates
