@@ -6,15 +6,27 @@
     wegwijzer chat [--as ROLE] [--case CODE] [--lang LANG]
                                              play flows in the terminal (or piped on stdin)
     wegwijzer export --format json|csv [--since YYYY-MM-DD] [--output FILE]
-                                             one row per answer, streamed
+                                             one row per answer, streamed (audited)
+    wegwijzer flags [--status open|acknowledged|resolved] [--json]
+                                             flags with their evidence and history (audited)
+    wegwijzer audit [--case CODE] [--since ISO] [--json]
+                                             the audit log, oldest first
+    wegwijzer schedule set --case CODE WHEN [--timezone TZ] [--start DATE] [--end DATE]
+                                             check-in reminders, WHEN like "weekly mon 18:00",
+                                             "every 14 days 09:30" or "monthly 1 10:00"
+    wegwijzer schedule list [--json]         every schedule, next due in UTC and local time
+    wegwijzer schedule pause|resume --case CODE
     wegwijzer case create --programme P [--json]
                                              a new case with a pseudonymous code
+    wegwijzer case stage CODE STAGE          set the reintegration stage (plans home visits)
+    wegwijzer case visit CODE                record a home visit
     wegwijzer invite --role family --case CODE [--json] [--qr FILE.png]
     wegwijzer invite --role caseworker|coordinator [--case CODE] [--json] [--qr FILE.png]
                                              a single-use invite link (deep link or QR code)
     wegwijzer i18n status [--json]          per language and flow: translated, missing, fuzzy
-    wegwijzer bench [--json] [--updates N] [--open-runs N]
-                                             cost per answer vs a bare PTB echo bot; memory
+    wegwijzer bench [--json] [--updates N] [--open-runs N] [--reminders N]
+                                             cost per answer vs a bare PTB echo bot; memory;
+                                             reminder fan-out against the flood limit
     wegwijzer run [--webhook-url URL] [--listen HOST] [--port N]
                                              run the Telegram bot (long polling by default)
 
@@ -28,10 +40,11 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
-from .config import ConfigError, Settings
+from .config import STAGES, ConfigError, Settings
 from .services.cases import PROGRAMMES
 
 
@@ -87,11 +100,54 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", type=Path, help="write to this file (default: stdout)")
     export.set_defaults(handler=_export)
 
+    flags = commands.add_parser("flags", help="list flags with their evidence and history")
+    flags.add_argument(
+        "--status",
+        choices=("open", "acknowledged", "resolved"),
+        help="only flags with this status (default: all)",
+    )
+    flags.add_argument("--json", action="store_true", help="print JSON")
+    flags.set_defaults(handler=_flags)
+
+    audit = commands.add_parser("audit", help="the audit log, oldest first")
+    audit.add_argument("--case", help="only the events of this case (its code)")
+    audit.add_argument(
+        "--since",
+        type=datetime.fromisoformat,
+        help="only events at or after this moment (ISO 8601, e.g. 2026-11-27 or "
+        "2026-11-27T09:00; without an offset in the deployment's TIMEZONE)",
+    )
+    audit.add_argument("--json", action="store_true", help="print JSON")
+    audit.set_defaults(handler=_audit)
+
+    schedule = commands.add_parser("schedule", help="check-in reminders").add_subparsers()
+    set_ = schedule.add_parser("set", help="set a case's check-in reminders")
+    set_.add_argument("--case", required=True, help="the case code")
+    set_.add_argument("when", nargs="+", help='e.g. "weekly mon 18:00", "every 14 days 09:30"')
+    set_.add_argument("--timezone", help="the family's timezone (default: TIMEZONE)")
+    set_.add_argument("--start", type=date.fromisoformat, help="first day (default: today)")
+    set_.add_argument("--end", type=date.fromisoformat, help="last day (default: none)")
+    set_.set_defaults(handler=_schedule_set)
+    listing = schedule.add_parser("list", help="every schedule with its next due time")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=_schedule_list)
+    for name, paused in (("pause", True), ("resume", False)):
+        sub = schedule.add_parser(name, help=f"{name} a case's reminders")
+        sub.add_argument("--case", required=True, help="the case code")
+        sub.set_defaults(handler=_schedule_pause, paused=paused)
+
     case = commands.add_parser("case", help="cases").add_subparsers()
     create = case.add_parser("create", help="create a case and print its code")
     create.add_argument("--programme", required=True, choices=PROGRAMMES)
     create.add_argument("--json", action="store_true", help="print JSON")
     create.set_defaults(handler=_case_create)
+    stage = case.add_parser("stage", help="set a case's reintegration stage (plans home visits)")
+    stage.add_argument("code", help="the case code")
+    stage.add_argument("stage", choices=STAGES)
+    stage.set_defaults(handler=_case_stage)
+    visit = case.add_parser("visit", help="record a home visit to a case")
+    visit.add_argument("code", help="the case code")
+    visit.set_defaults(handler=_case_visit)
 
     invite = commands.add_parser("invite", help="make a single-use invite")
     invite.add_argument("--role", required=True, choices=("family", "caseworker", "coordinator"))
@@ -116,6 +172,13 @@ def _parser() -> argparse.ArgumentParser:
         help="updates per side (and people for the memory figure)",
     )
     bench.add_argument("--open-runs", type=int, default=10_000, help="open runs in the database")
+    bench.add_argument(
+        "--reminders",
+        type=int,
+        default=1000,
+        help="due reminders for the fan-out figure, sent at TELEGRAM_MESSAGES_PER_SECOND "
+        "against a fake Bot API enforcing it (0: skip)",
+    )
     bench.add_argument("--json", action="store_true", help="print JSON")
     bench.set_defaults(handler=_bench)
 
@@ -191,11 +254,15 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
     from .bootstrap import bootstrap
+    from .services.audit import record_operator_look
     from .services.export import export_answers
 
     async def export() -> int:
         app = await bootstrap(settings)
         try:
+            # Every answer is looked at: on record before the first one is written.
+            since = None if args.since is None else args.since.isoformat()
+            await record_operator_look(app, "exported", format=args.fmt, since=since)
             if args.output is None:
                 return await export_answers(app, sys.stdout, args.fmt, args.since)
             with args.output.open("w", encoding="utf-8", newline="") as output:
@@ -206,6 +273,97 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     count = asyncio.run(export())
     print(f"{count} answer(s) exported", file=sys.stderr)
     return 0
+
+
+def _flags(settings: Settings, args: argparse.Namespace) -> int:
+    from .bootstrap import bootstrap
+    from .services.audit import record_operator_look
+    from .services.flags import all_flags
+
+    async def listed() -> int:
+        app = await bootstrap(settings)
+        try:
+            found = await all_flags(app, args.status)
+            # The evidence holds families' answers: the look is on record before it is shown.
+            await record_operator_look(
+                app, "flags_listed", status=args.status, flags=[flag.id for flag in found]
+            )
+            if args.json:
+                print(json.dumps([flag.as_dict() for flag in found], indent=2, ensure_ascii=False))
+            else:
+                _print_flags(app, found)
+            return len(found)
+        finally:
+            await app.close()
+
+    count = asyncio.run(listed())
+    print(f"{count} flag(s)", file=sys.stderr)
+    return 0
+
+
+def _print_flags(app: Any, found: list[Any]) -> None:
+    """One block per flag, as a reviewer reads it in the bot, in the source language (English),
+    with the rule and flow version that raised it."""
+    from .services.review_texts import flag_detail_lines
+
+    tr = app.catalogs.translator(app.catalogs.source_language, app.settings.timezone)
+    now = app.clock()
+    for number, flag in enumerate(found):
+        if number:
+            print()
+        lines = [tr(line) for line in flag_detail_lines(app, flag, now)]
+        lines.insert(2, f"Rule: {flag.rule} ({flag.flow_id}@{flag.flow_version})")
+        print("\n".join(lines))
+
+
+def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from .bootstrap import bootstrap
+    from .services.audit import audit_log
+    from .services.cases import UnknownCase
+
+    since = args.since
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=ZoneInfo(settings.timezone))
+
+    async def read() -> list[Any]:
+        app = await bootstrap(settings)
+        try:
+            return await audit_log(app, args.case, since)
+        finally:
+            await app.close()
+
+    try:
+        entries = asyncio.run(read())
+    except UnknownCase:
+        print(f"wegwijzer: no case with code {args.case!r}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([entry.as_dict() for entry in entries], indent=2, ensure_ascii=False))
+    else:
+        for entry in entries:
+            print(_audit_line(entry))
+    print(f"{len(entries)} event(s)", file=sys.stderr)
+    return 0
+
+
+def _audit_line(entry: Any) -> str:
+    """`2026-11-27 17:17:07Z  #12  acknowledged  coordinator 3  case K7Q-4MX  flag 4  …`"""
+    actor = entry.actor_role if entry.actor_id is None else f"{entry.actor_role} {entry.actor_id}"
+    parts = [
+        f"{entry.at.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z",
+        f"#{entry.id:<5}",
+        f"{entry.action:<13}",
+        f"{actor:<15}",
+        f"case {entry.case or '—':<10}",
+        f"flag {entry.flag_id or '—':<5}",
+    ]
+    if entry.detail:
+        parts.append(json.dumps(entry.detail, ensure_ascii=False, sort_keys=True))
+    if entry.note:
+        parts.append(json.dumps(entry.note, ensure_ascii=False))
+    return "  ".join(parts).rstrip()
 
 
 def _case_create(settings: Settings, args: argparse.Namespace) -> int:
@@ -222,6 +380,97 @@ def _case_create(settings: Settings, args: argparse.Namespace) -> int:
 
     code = asyncio.run(create())
     print(json.dumps({"code": code, "programme": args.programme}) if args.json else code)
+    return 0
+
+
+def _using_app(settings: Settings, work: Any) -> Any:
+    """Run `work(app)` with the app bootstrapped, and closed again afterwards."""
+    from .bootstrap import bootstrap
+
+    async def run() -> Any:
+        app = await bootstrap(settings)
+        try:
+            return await work(app)
+        finally:
+            await app.close()
+
+    return asyncio.run(run())
+
+
+def _case_stage(settings: Settings, args: argparse.Namespace) -> int:
+    from .services.visits import set_stage
+
+    return _print_visit_plan(settings, args.code, lambda app: set_stage(app, args.code, args.stage))
+
+
+def _case_visit(settings: Settings, args: argparse.Namespace) -> int:
+    from .services.visits import record_visit
+
+    return _print_visit_plan(settings, args.code, lambda app: record_visit(app, args.code))
+
+
+def _print_visit_plan(settings: Settings, code: str, work: Any) -> int:
+    from .services.flags import NotAllowed
+
+    try:
+        plan = _using_app(settings, work)
+    except NotAllowed:
+        print(f"wegwijzer: no case with code {code!r}", file=sys.stderr)
+        return 2
+    due = plan.visit_due_at.isoformat() if plan.visit_due_at else None
+    print(json.dumps({"case": plan.case_code, "stage": plan.stage, "next_visit_due": due}))
+    return 0
+
+
+def _schedule_set(settings: Settings, args: argparse.Namespace) -> int:
+    from .services.cadence import parse_cadence
+    from .services.flags import NotAllowed
+    from .services.schedules import set_schedule
+
+    zone = args.timezone or settings.timezone
+    start = args.start or datetime.now(UTC).date()
+    try:
+        cadence = parse_cadence(" ".join(args.when), zone, starts_on=start, ends_on=args.end)
+    except ValueError as error:
+        print(f"wegwijzer: {error}", file=sys.stderr)
+        return 2
+    try:
+        view = _using_app(settings, lambda app: set_schedule(app, args.case, cadence))
+    except NotAllowed:
+        print(f"wegwijzer: no case with code {args.case!r}", file=sys.stderr)
+        return 2
+    print(json.dumps(view.as_dict(), ensure_ascii=False))
+    return 0
+
+
+def _schedule_list(settings: Settings, args: argparse.Namespace) -> int:
+    from .services.schedules import list_schedules
+
+    views = [view.as_dict() for view in _using_app(settings, list_schedules)]
+    if args.json:
+        print(json.dumps(views, indent=2, ensure_ascii=False))
+        return 0
+    for view in views:
+        paused = f"paused by {view['paused_by']}" if view["status"] == "paused" else ""
+        print(
+            f"{view['case']:<12} {view['flow']:<16} {view['cadence']:<22} "
+            f"{view['timezone']:<18} next {view['next_due_local'] or '—'} "
+            f"(UTC {view['next_due_utc'] or '—'}) missed {view['missed']} {paused}".rstrip()
+        )
+    return 0
+
+
+def _schedule_pause(settings: Settings, args: argparse.Namespace) -> int:
+    from .services.flags import NotAllowed
+    from .services.schedules import pause_schedule, resume_schedule
+
+    change = pause_schedule if args.paused else resume_schedule
+    try:
+        view = _using_app(settings, lambda app: change(app, args.case))
+    except (NotAllowed, LookupError):
+        print(f"wegwijzer: case {args.case!r} has no schedule", file=sys.stderr)
+        return 2
+    print(json.dumps(view.as_dict(), ensure_ascii=False))
     return 0
 
 
@@ -282,7 +531,13 @@ def _i18n_status(settings: Settings, args: argparse.Namespace) -> int:
 def _bench(settings: Settings, args: argparse.Namespace) -> int:
     from .telegram.bench import main
 
-    return main(args.updates, args.open_runs, args.json)
+    return main(
+        args.updates,
+        args.open_runs,
+        args.json,
+        reminders=args.reminders,
+        limit=settings.telegram_messages_per_second,
+    )
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:

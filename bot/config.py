@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Flag levels, most serious first; the order is used for sorting and escalation.
 FLAG_LEVELS = ("urgent", "high", "medium", "low")
+
+# The reintegration stages of domain.md, in order; cases and flows name them by these ids.
+STAGES = ("assessment", "preparation", "reunification", "follow_up", "closure")
 
 # Response times per level. domain.md: "high within 24 hours, medium within 3 days, low within
 # a week" (country practice, not verified) and urgent within the hour; keep them configurable.
@@ -42,9 +45,29 @@ class Settings:
     # Emergency numbers are deployment configuration (domain.md): defaults for the Netherlands.
     emergency_number: str = "112"
     advice_line: str = "Veilig Thuis 0800-2000"
-    # Until schedules exist, a check-in is followed by the next one after this many days.
+    # What a check-in tells as the next one when its case has no schedule: this many days on.
     checkin_interval_days: int = 7
     flag_due: Mapping[str, timedelta] = field(default_factory=lambda: dict(DEFAULT_FLAG_DUE))
+    # A flag nobody acknowledged by its due time goes to every coordinator, and again after
+    # this interval until someone does; by default the level's own response time.
+    escalation_repeat: Mapping[str, timedelta] = field(
+        default_factory=lambda: dict(DEFAULT_FLAG_DUE)
+    )
+    # Medium and low flags are told once a day, in a digest at this local time.
+    digest_time: time = time(8, 0)
+    # Scheduled check-ins: one gentle follow-up this long after a reminder, and a "no
+    # contact" flag after this many unanswered reminders in a row.
+    reminder_follow_up: timedelta = timedelta(hours=24)
+    missed_checkins_flag: int = 2
+    # Home visits by reintegration stage (domain.md: weekly in the first 8 weeks after the
+    # return home, then at least monthly; configurable). Days between visits per stage (a
+    # stage not listed plans no visits), and the weeks after the return with weekly visits.
+    visit_days: Mapping[str, int] = field(
+        default_factory=lambda: {"reunification": 7, "follow_up": 30}
+    )
+    visit_weekly_weeks: int = 8
+    # Telegram's limit for a bot: messages per second overall (one per chat per second).
+    telegram_messages_per_second: float = 30.0
     log_level: str = "WARNING"
     invite_days: int = 14
     # Telegram: the token from BotFather, the Bot API base URL (tests point it at a fake
@@ -59,11 +82,9 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         defaults = cls()
-        flag_due = dict(defaults.flag_due)
-        for level in FLAG_LEVELS:
-            name = f"FLAG_DUE_{level.upper()}_HOURS"
-            if name in env:
-                flag_due[level] = timedelta(hours=_number(env, name))
+        flag_due = _hours_per_level(env, "FLAG_DUE_{}_HOURS", defaults.flag_due)
+        # Unset, a level repeats its escalation at its own (possibly configured) due time.
+        escalation_repeat = _hours_per_level(env, "ESCALATION_REPEAT_{}_HOURS", flag_due)
         return cls(
             database_url=env.get("DATABASE_URL", defaults.database_url),
             flows_dir=Path(env.get("WEGWIJZER_FLOWS", defaults.flows_dir)),
@@ -76,6 +97,17 @@ class Settings:
                 _number(env, "CHECKIN_INTERVAL_DAYS", defaults.checkin_interval_days)
             ),
             flag_due=flag_due,
+            escalation_repeat=escalation_repeat,
+            digest_time=_time_of_day(env, "DIGEST_TIME", defaults.digest_time),
+            reminder_follow_up=timedelta(hours=_number(env, "REMINDER_FOLLOW_UP_HOURS", 24.0)),
+            missed_checkins_flag=int(
+                _number(env, "MISSED_CHECKINS_FLAG", defaults.missed_checkins_flag)
+            ),
+            visit_days=_visit_days(env, defaults.visit_days),
+            visit_weekly_weeks=int(_number(env, "VISIT_WEEKLY_WEEKS", defaults.visit_weekly_weeks)),
+            telegram_messages_per_second=_number(
+                env, "TELEGRAM_MESSAGES_PER_SECOND", defaults.telegram_messages_per_second
+            ),
             log_level=env.get("LOG_LEVEL", defaults.log_level),
             invite_days=int(_number(env, "INVITE_DAYS", defaults.invite_days)),
             telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
@@ -92,6 +124,36 @@ class Settings:
             for name, value in self.__dict__.items()
         )
         return f"Settings({shown})"
+
+
+def _hours_per_level(
+    env: Mapping[str, str], pattern: str, defaults: Mapping[str, timedelta]
+) -> dict[str, timedelta]:
+    values = dict(defaults)
+    for level in FLAG_LEVELS:
+        name = pattern.format(level.upper())
+        if name in env:
+            values[level] = timedelta(hours=_number(env, name))
+    return values
+
+
+def _visit_days(env: Mapping[str, str], defaults: Mapping[str, int]) -> dict[str, int]:
+    days = dict(defaults)
+    for stage in STAGES:
+        name = f"VISIT_DAYS_{stage.upper()}"
+        if name in env:
+            days[stage] = int(_number(env, name))
+    return days
+
+
+def _time_of_day(env: Mapping[str, str], name: str, default: time) -> time:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        return time.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a time of day like 08:00, not {raw!r}") from None
 
 
 def _number(env: Mapping[str, str], name: str, default: float | None = None) -> float:

@@ -4,20 +4,26 @@ It reads one line at a time — typed, or piped on stdin so a conversation can b
 turns it into an engine input or a command, and prints what comes back in the person's
 language. Options are numbered and can be answered by number or by label. At the end of
 input it stops; an unfinished flow stays stored and continues next time.
+
+Staff review flags as on Telegram, where buttons do what is typed here: `/flags` lists them
+with the command that opens each, `/flag ID` shows one (evidence and history), and
+`/flag ID ack | note TEXT | resolve TEXT | reopen | assign PERSON` acts on it; `/case CODE`
+shows a case. Access is decided by the same services, from the database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TextIO
 
 from ..bootstrap import Wegwijzer
 from ..engine import Ask, Event, Invalid, Reply, Say, Text
-from ..services import runs, texts
+from ..services import flags, runs, texts
+from ..services.case_view import case_view
 from ..services.cases import caseworker_cases
 from ..services.emergency import emergency_numbers, raise_alarm
-from ..services.flags import visible_open_flags
 from ..services.people import Participant, set_language
+from ..services.review_texts import case_summary_lines, flag_detail_lines
 from ..services.texts import allowed
 
 ReadLine = Callable[[], Awaitable[str | None]]
@@ -57,7 +63,9 @@ class ConsoleChat:
             self.say(texts.HELLO_STAFF)
 
     async def handle(self, line: str) -> None:
-        danger = self.app.danger.find(line)
+        # As on Telegram: danger words are for families; staff write about danger in their
+        # notes ("the child is not safe") and have /sos.
+        danger = self.app.danger.find(line) if self.who.role == "family" else None
         if danger is not None:
             await self.emergency_route(danger)
             return
@@ -85,7 +93,13 @@ class ConsoleChat:
 
     async def command(self, name: str, argument: str) -> None:
         method = _COMMANDS.get(name)
-        if name not in texts.COMMANDS:
+        if name == "flag":
+            # Acting on one flag: buttons on Telegram, typed here; for whoever sees flags.
+            if allowed(self.who.role, "flags"):
+                await self._flag(argument)
+            else:
+                self.say(texts.NOT_FOR_ROLE.using(command="/flag"))
+        elif name not in texts.COMMANDS:
             self.say(texts.UNKNOWN_COMMAND.using(command=f"/{name}"))
         elif not allowed(self.who.role, name):
             self.say(texts.NOT_FOR_ROLE.using(command=f"/{name}"))
@@ -101,6 +115,8 @@ class ConsoleChat:
                 self.say(
                     texts.HELP_LINE.using(command=f"/{name}", description=texts.COMMANDS[name])
                 )
+            if name == "flags":
+                self.say(texts.HELP_LINE.using(command="/flag", description=texts.FLAG_COMMAND))
 
     async def _checkin(self, _: str) -> None:
         turn = await runs.start_flow(self.app, self.who, runs.CHECKIN_FLOW)
@@ -128,8 +144,115 @@ class ConsoleChat:
             self.show(waiting.events)
 
     async def _flags(self, _: str) -> None:
-        flags = await visible_open_flags(self.app, self.who)
-        self.say_list(texts.OPEN_FLAGS, texts.NO_OPEN_FLAGS, [texts.flag_line(f) for f in flags])
+        queue = await flags.review_queue(self.app, self.who)
+        self.say_list(texts.OPEN_FLAGS, texts.NO_OPEN_FLAGS, self._flag_items(queue))
+
+    async def _case(self, argument: str) -> None:
+        if not argument:
+            self.say(texts.CASE_USAGE)
+            return
+        code = argument.split()[0].upper()
+        try:
+            view = await case_view(self.app, self.who, code)
+        except flags.NotAllowed:
+            self.say(texts.NOT_YOUR_CASE.using(case=code))
+            return
+        for text in case_summary_lines(view):
+            self.say(text)
+        # The same heading as on Telegram; each flag with the command that opens it.
+        items = self._flag_items(view.open_flags)
+        for text in [texts.CASE_FLAGS_HEADER, *items] if items else []:
+            self.say(text)
+
+    # --- one flag: `/flag ID [ack | note TEXT | resolve TEXT | reopen | assign PERSON]` ------
+
+    async def _flag(self, argument: str) -> None:
+        number, _, rest = argument.partition(" ")
+        action, _, text = rest.strip().partition(" ")
+        number = number.removeprefix("#")
+        if not number.isdigit() or action.lower() not in _FLAG_ACTIONS:
+            self.say(texts.FLAG_USAGE)
+            return
+        flag_id = int(number)
+        try:
+            await _FLAG_ACTIONS[action.lower()](self, flag_id, text.strip())
+        except flags.NotAllowed:
+            self.say(texts.FLAG_NOT_AVAILABLE.using(id=flag_id))
+        except flags.NoteRequired:
+            self.say(texts.NOTE_EMPTY)
+
+    async def _flag_show(self, flag_id: int, _: str) -> None:
+        flag = await flags.flag_detail(self.app, self.who, flag_id)
+        for text in flag_detail_lines(self.app, flag, self.app.clock()):
+            self.say(text)
+
+    async def _flag_acknowledge(self, flag_id: int, _: str) -> None:
+        outcome = await flags.acknowledge(self.app, self.who, flag_id)
+        if outcome.changed:
+            self.say(texts.FLAG_ACKNOWLEDGED.using(id=flag_id))
+        elif outcome.flag.status == "acknowledged":
+            self.say(texts.ALREADY_ACKNOWLEDGED.using(id=flag_id))
+        else:
+            self._nothing_changed(outcome)
+
+    async def _flag_note(self, flag_id: int, note: str) -> None:
+        await flags.add_note(self.app, self.who, flag_id, note)
+        self.say(texts.NOTE_ADDED.using(id=flag_id))
+
+    async def _flag_resolve(self, flag_id: int, resolution: str) -> None:
+        outcome = await flags.resolve(self.app, self.who, flag_id, resolution)
+        # Resolved already (by someone else, say): the text was kept as a note.
+        done = texts.FLAG_RESOLVED if outcome.changed else texts.NOTE_ADDED
+        self.say(done.using(id=flag_id))
+
+    async def _flag_reopen(self, flag_id: int, _: str) -> None:
+        outcome = await flags.reopen(self.app, self.who, flag_id)
+        self._answer(outcome, texts.FLAG_REOPENED.using(id=flag_id))
+
+    async def _flag_assign(self, flag_id: int, person: str) -> None:
+        # Checks first that this person may assign the flag at all (NotAllowed otherwise).
+        caseworkers = await flags.assignable_caseworkers(self.app, self.who, flag_id)
+        if not person.isdigit() or int(person) not in {found for found, _ in caseworkers}:
+            self._choose_caseworker(flag_id, caseworkers)
+            return
+        outcome = await flags.assign(self.app, self.who, flag_id, int(person))
+        self._answer(outcome, texts.FLAG_ASSIGNED.using(id=flag_id, person=int(person)))
+
+    def _choose_caseworker(self, flag_id: int, caseworkers: list[tuple[int, list[str]]]) -> None:
+        if not caseworkers:
+            self.say(texts.NO_CASEWORKERS)
+            return
+        self.say(texts.CHOOSE_CASEWORKER.using(id=flag_id))
+        for person, codes in caseworkers:
+            label = texts.CASEWORKER_LABEL.using(
+                person=person, cases=", ".join(codes) if codes else texts.NO_CASES_YET
+            )
+            self.say(
+                texts.HELP_LINE.using(command=f"/flag {flag_id} assign {person}", description=label)
+            )
+
+    def _answer(self, outcome: flags.Outcome, done: Text) -> None:
+        if outcome.changed:
+            self.say(done)
+        else:
+            self._nothing_changed(outcome)
+
+    def _nothing_changed(self, outcome: flags.Outcome) -> None:
+        self.say(
+            texts.NOTHING_CHANGED.using(
+                id=outcome.flag.id, status=texts.STATUSES[outcome.flag.status]
+            )
+        )
+
+    def _flag_items(self, shown: Iterable[flags.FlagView]) -> list[Text]:
+        """Flag lines, overdue ones marked, each after the command that opens it."""
+        now = self.app.clock()
+        return [
+            texts.HELP_LINE.using(
+                command=f"/flag {flag.id}", description=texts.flag_line(flag, now)
+            )
+            for flag in shown
+        ]
 
     async def _cases(self, _: str) -> None:
         cases = await caseworker_cases(self.app, self.who)
@@ -169,6 +292,18 @@ _COMMANDS: dict[str, Callable[..., Awaitable[None]]] = {
     "cancel": ConsoleChat._cancel,
     "language": ConsoleChat._language,
     "flags": ConsoleChat._flags,
+    "case": ConsoleChat._case,
     "cases": ConsoleChat._cases,
     "guide": ConsoleChat._guide,
+}
+
+# `/flag ID` and what may follow the id (only in the terminal; on Telegram these are buttons).
+_FLAG_ACTIONS: dict[str, Callable[..., Awaitable[None]]] = {
+    "": ConsoleChat._flag_show,
+    "ack": ConsoleChat._flag_acknowledge,
+    "acknowledge": ConsoleChat._flag_acknowledge,
+    "note": ConsoleChat._flag_note,
+    "resolve": ConsoleChat._flag_resolve,
+    "reopen": ConsoleChat._flag_reopen,
+    "assign": ConsoleChat._flag_assign,
 }

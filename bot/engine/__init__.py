@@ -25,7 +25,7 @@ from .events import (
 )
 from .loader import FlowError, FlowLoadError, FlowRegistry, check_flows, load_flow_file, load_flows
 from .model import ROLES, SPEC_VERSION, Flow
-from .runner import Engine, RunNotActive
+from .runner import Engine, RunNotActive, describe_answer
 
 __all__ = [
     "ROLES",
@@ -54,6 +54,7 @@ __all__ = [
     "Text",
     "Value",
     "check_flows",
+    "describe_answer",
     "load_flow_file",
     "load_flows",
 ]

@@ -62,6 +62,10 @@ class FlowRegistry:
             version = max(versions)
         return self._versions[(flow_id, version)]
 
+    def find(self, flow_id: str, version: int) -> Flow | None:
+        """A flow version, or None when it is not loaded (a flag of a removed flow, say)."""
+        return self._versions.get((flow_id, version))
+
     def latest(self) -> list[Flow]:
         newest: dict[str, Flow] = {}
         for flow in self._versions.values():

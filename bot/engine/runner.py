@@ -240,6 +240,20 @@ def _flow_text(
     return Text(text, params)
 
 
+def describe_answer(flow: Flow, key: str, value: Value) -> tuple[Text, Text] | None:
+    """The question a stored answer belongs to and the answer as the person saw it (an
+    option's label, or the value itself), for showing evidence to a reviewer; None when the
+    flow asks nothing under `key`."""
+    step = flow.question_for(key)
+    if step is None:
+        return None
+    for option in _options(step):
+        if option.value == value and type(option.value) is type(value):
+            return Text(step.text), option.label
+    shown = value if isinstance(value, str | int | float) else repr(value)
+    return Text(step.text), Text("{value}", {"value": shown})
+
+
 def _options(step: Question) -> tuple[Option, ...]:
     if isinstance(step, YesNoStep):
         return (Option(True, YES), Option(False, NO))

@@ -17,13 +17,13 @@ from __future__ import annotations
 import gettext
 import logging
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from string import Formatter
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_timedelta
 from babel.numbers import format_decimal
 
 from bot.engine.events import Text
@@ -138,6 +138,8 @@ class Translator:
             return self.render(Text("Yes") if value else Text("No"))
         if isinstance(value, int | float | Decimal):
             return format_decimal(value, locale=self.locale)
+        if isinstance(value, timedelta):
+            return format_timedelta(value, locale=self.locale)
         if isinstance(value, datetime):
             # Storage keeps moments in UTC; SQLite hands them back without a timezone.
             moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
@@ -148,7 +150,7 @@ class Translator:
             return format_date(value, format="long", locale=self.locale)
         raise RenderError(
             f"parameter {name!r} is a {type(value).__name__}; "
-            "a Text takes str, int, float, Decimal, bool, date, datetime or Text"
+            "a Text takes str, int, float, Decimal, bool, date, datetime, timedelta or Text"
         )
 
 

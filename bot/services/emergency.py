@@ -18,6 +18,7 @@ from ..bootstrap import Wegwijzer
 from ..config import Settings
 from ..engine import Text
 from . import texts
+from .flags import raise_or_repeat
 from .once import claim
 from .people import Participant
 
@@ -36,7 +37,7 @@ def emergency_numbers(settings: Settings) -> Text:
 @dataclass(frozen=True)
 class Alarm:
     flag_id: int | None
-    new: bool  # False when it added to an open emergency flag of the same case
+    new: bool  # False when it added to an unresolved emergency flag of the same case
 
 
 async def raise_alarm(
@@ -50,23 +51,20 @@ async def raise_alarm(
     now = app.clock()
     async with app.database.transaction() as uow:
         await claim(uow, once, now)
-        open_flag = await uow.flags.open_for(who.case_id, EMERGENCY_FLOW)
-        if open_flag is not None:
-            await uow.flags.add_evidence(open_flag.id, {"trigger": trigger, "at": now.isoformat()})
-            flag_id, new = open_flag.id, False
-        else:
-            flag = await uow.flags.raise_flag(
-                case_id=who.case_id,
-                run_id=None,
-                flow_id=EMERGENCY_FLOW,
-                flow_version=1,
-                rule=EMERGENCY_FLOW,
-                level="urgent",
-                reason=texts.EMERGENCY_FLAG.msgid,
-                evidence={"trigger": trigger, "role": who.role},
-                raised_at=now,
-                due_at=now + app.settings.flag_due["urgent"],
-            )
-            flag_id, new = flag.id, True
+        flag, new = await raise_or_repeat(
+            app,
+            uow,
+            by=who,
+            case_id=who.case_id,
+            run_id=None,
+            flow_id=EMERGENCY_FLOW,
+            flow_version=1,
+            rule=EMERGENCY_FLOW,
+            level="urgent",
+            reason=texts.EMERGENCY_FLAG.msgid,
+            evidence={"trigger": trigger, "role": who.role},
+            now=now,
+        )
+        flag_id = flag.id
     log.warning("emergency route", extra={"flag_id": flag_id, "person_id": who.person_id})
     return Alarm(flag_id, new)

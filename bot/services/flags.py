@@ -1,17 +1,70 @@
-"""Reading flags for the people allowed to see them.
+"""Flags: who may see them, what reviewers do with them, and the record of every step.
 
-Coordinators see every open flag of the organisation; a caseworker sees the flags of their
-own case(s); families never see flags (design.md, principle 8). Review actions come later.
+A flag is raised by a flow's rule or by the emergency route, and from then on it must reach a
+person who can act (`duties.py` tells and escalates). Here is what those people do with it:
+look at it, acknowledge it (which stops escalation), assign it to a caseworker, add notes,
+resolve it with a note saying how, and reopen it. Every change, and every look at a flag's
+evidence (which holds a family's answers), is written to the audit log in the same
+transaction as the change itself.
+
+Access is decided here, on the server, from the database — never from what a button says
+(design.md, principle 8): coordinators see and act on every flag; a caseworker on the flags of
+their own cases and those assigned to them, but only coordinators assign; families see none.
+"No such flag" and "not yours" are the same answer, so flag ids cannot be probed.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ..bootstrap import Wegwijzer
+from ..engine import Text, describe_answer
+from ..engine.events import Plural
+from ..storage import UnitOfWork
+from ..storage.models import FLAG_STATUSES
+from . import texts
+from .once import claim
 from .people import Participant, Recipient
+
+log = logging.getLogger(__name__)
+
+# Levels that cannot wait for a digest: told at once (issue #5).
+NOTIFY_AT_ONCE = ("urgent", "high")
+ACTIONS = ("view", "acknowledge", "assign", "note", "resolve", "reopen")
+
+
+class NotAllowed(PermissionError):
+    """The flag does not exist, or this person may not do this with it (one answer for both)."""
+
+
+# Ids arrive from buttons and typed commands; one wider than the database's integer (int4 on
+# PostgreSQL) is no flag at all, not a driver error.
+_MAX_ID = 2**31 - 1
+
+
+def _real_id(value: int) -> int:
+    if not 0 < value <= _MAX_ID:
+        raise NotAllowed(value)
+    return value
+
+
+class NoteRequired(ValueError):
+    """A note (or resolution) was empty."""
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    action: str
+    actor_id: int | None
+    actor_role: str
+    note: str | None
+    detail: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -19,52 +72,495 @@ class FlagView:
     id: int
     level: str
     rule: str
-    reason: str
+    reason: str  # an English msgid, translated when shown
+    status: str
+    case_id: int | None
     case_code: str | None
-    evidence: dict[str, Any]
+    flow_id: str
+    flow_version: int
+    evidence: Mapping[str, Any]
     raised_at: datetime
     due_at: datetime
+    escalations: int
+    assigned_to: int | None
+    acknowledged_at: datetime | None
+    acknowledged_by: int | None
+    resolved_at: datetime | None
+    resolved_by: int | None
+    resolution: str | None
+    history: tuple[HistoryEntry, ...] = ()
+
+    def overdue(self, now: datetime) -> bool:
+        return self.status != "resolved" and now >= self.due_at
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values for JSON output (the command line's `flags --json`)."""
+        return {
+            "id": self.id,
+            "case": self.case_code,
+            "level": self.level,
+            "status": self.status,
+            "rule": self.rule,
+            "flow": f"{self.flow_id}@{self.flow_version}",
+            "reason": self.reason,
+            "evidence": dict(self.evidence),
+            "raised_at": self.raised_at.isoformat(),
+            "due_at": self.due_at.isoformat(),
+            "escalations": self.escalations,
+            "assigned_to": self.assigned_to,
+            "acknowledged_at": _iso(self.acknowledged_at),
+            "acknowledged_by": self.acknowledged_by,
+            "resolved_at": _iso(self.resolved_at),
+            "resolved_by": self.resolved_by,
+            "resolution": self.resolution,
+            "history": [
+                {
+                    "at": entry.at.isoformat(),
+                    "action": entry.action,
+                    "actor_id": entry.actor_id,
+                    "actor_role": entry.actor_role,
+                    "note": entry.note,
+                    "detail": dict(entry.detail),
+                }
+                for entry in self.history
+            ],
+        }
 
 
-async def visible_open_flags(app: Wegwijzer, who: Participant) -> list[FlagView]:
-    if who.role == "family":
-        raise PermissionError("families do not see flags")
+# --- who may do what ----------------------------------------------------------------------
+
+
+def may(who: Participant, action: str, flag: Any, case: Any) -> bool:
+    """Whether `who` may do `action` with `flag` (on `case`, None for a flag without one)."""
+    if action not in ACTIONS or who.status != "active":
+        return False
+    if who.role == "coordinator":
+        return True
+    if who.role != "caseworker" or action == "assign":
+        return False
+    own_case = case is not None and case.caseworker_id == who.person_id
+    return own_case or flag.assigned_to == who.person_id
+
+
+# --- raising ------------------------------------------------------------------------------
+
+
+async def raise_or_repeat(
+    app: Wegwijzer,
+    uow: UnitOfWork,
+    *,
+    by: Participant | None,
+    case_id: int | None,
+    run_id: int | None,
+    flow_id: str,
+    flow_version: int,
+    rule: str,
+    level: str,
+    reason: str,
+    evidence: Mapping[str, Any],
+    now: datetime,
+) -> tuple[Any, bool]:
+    """Raise a flag, or add to the unresolved one of the same rule on the same case.
+
+    Returns the flag and whether it is new. A repeat of an urgent or high flag is told again
+    and needs acknowledging again.
+    """
+    actor_id, actor_role = (None, "system") if by is None else (by.person_id, by.role)
+    # Without a case (a staff member's own alarm) there is nothing to say two triggers are
+    # about the same thing: each is a flag of its own.
+    existing = None if case_id is None else await uow.flags.unresolved_for(case_id, flow_id, rule)
+    if existing is not None:
+        repeat = {**evidence, "at": now.isoformat()}
+        if run_id is not None:
+            repeat["run_id"] = run_id
+        await uow.flags.add_evidence(existing, repeat)
+        if existing.level in NOTIFY_AT_ONCE:
+            # New danger must be heard and handled again, even when someone already
+            # acknowledged the first report: told again, and escalated again if nobody reacts.
+            await uow.flags.renotify(existing, escalate_at=now + app.settings.flag_due[level])
+        await uow.audit.record(
+            at=now,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            action="repeated",
+            case_id=case_id,
+            flag_id=existing.id,
+            detail={"run_id": run_id},
+        )
+        return existing, False
+    flag = await uow.flags.raise_flag(
+        case_id=case_id,
+        run_id=run_id,
+        flow_id=flow_id,
+        flow_version=flow_version,
+        rule=rule,
+        level=level,
+        reason=reason,
+        evidence=evidence,
+        raised_at=now,
+        due_at=now + app.settings.flag_due[level],
+    )
+    await uow.audit.record(
+        at=now,
+        actor_id=actor_id,
+        actor_role=actor_role,
+        action="raised",
+        case_id=case_id,
+        flag_id=flag.id,
+        detail={"level": level, "rule": rule, "flow": f"{flow_id}@{flow_version}"},
+    )
+    log.info("flag raised", extra={"flag_id": flag.id, "level": level, "rule": rule})
+    return flag, True
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+async def review_queue(app: Wegwijzer, who: Participant) -> list[FlagView]:
+    """The unresolved flags `who` may see: most serious first, then by due time."""
+    if who.role not in ("caseworker", "coordinator") or who.status != "active":
+        raise NotAllowed("families do not see flags")
     async with app.database.reading() as uow:
         if who.role == "caseworker":
             own = await uow.cases.of_caseworker(who.person_id)
-            flags = await uow.flags.open_flags([case.case_id for case in own])
+            flags = await uow.flags.open_flags(
+                [case.case_id for case in own], assigned_to=who.person_id
+            )
         else:
             flags = await uow.flags.open_flags()
-        codes = await uow.cases.codes({flag.case_id for flag in flags if flag.case_id})
+        return await views_of(uow, flags)
+
+
+async def all_flags(app: Wegwijzer, status: str | None = None) -> list[FlagView]:
+    """Every flag (of one status), with history: for the operator's command line."""
+    statuses = FLAG_STATUSES if status is None else (status,)
+    async with app.database.reading() as uow:
+        flags = await uow.flags.open_flags(statuses=statuses)
+        return await views_of(uow, flags, history=True)
+
+
+async def flag_detail(
+    app: Wegwijzer, who: Participant, flag_id: int, once: str | None = None
+) -> FlagView:
+    """One flag with its evidence and history. The evidence holds a family's answers, so
+    the look is recorded in the audit log."""
+
+    async def look(uow: UnitOfWork, flag: Any, now: datetime) -> dict[str, Any] | None:
+        return {}
+
+    return (await _act(app, who, flag_id, "view", look, once, audit_action="viewed")).flag
+
+
+async def assignable_caseworkers(
+    app: Wegwijzer, who: Participant, flag_id: int
+) -> list[tuple[int, list[str]]]:
+    """The caseworkers a coordinator can assign a flag to, each with the codes of their cases
+    (people are known by id only; their cases are what tells them apart)."""
+    async with app.database.reading() as uow:
+        flag = await uow.flags.get(_real_id(flag_id))
+        case = await _case_of(uow, flag)
+        if flag is None or not may(who, "assign", flag, case):
+            raise NotAllowed(flag_id)
+        found = []
+        for person in await uow.people.with_role("caseworker"):
+            cases = await uow.cases.of_caseworker(person.id)
+            found.append((person.id, [summary.code for summary in cases]))
+        return found
+
+
+# --- acting -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    flag: FlagView
+    changed: bool  # False when it was so already (acknowledged twice, say)
+
+
+async def acknowledge(
+    app: Wegwijzer, who: Participant, flag_id: int, once: str | None = None
+) -> Outcome:
+    async def change(uow: UnitOfWork, flag: Any, now: datetime) -> dict[str, Any] | None:
+        if flag.status != "open":
+            return None
+        await uow.flags.acknowledge(flag, who.person_id, now)
+        return {}
+
+    return await _act(app, who, flag_id, "acknowledge", change, once, "acknowledged")
+
+
+async def assign(
+    app: Wegwijzer, who: Participant, flag_id: int, caseworker_id: int, once: str | None = None
+) -> Outcome:
+    async def change(uow: UnitOfWork, flag: Any, now: datetime) -> dict[str, Any] | None:
+        person = await uow.people.get_by_id(_real_id(caseworker_id))
+        if person is None or person.role != "caseworker" or person.status != "active":
+            raise NotAllowed(caseworker_id)
+        if flag.assigned_to == caseworker_id:
+            return None
+        await uow.flags.assign(flag, caseworker_id)
+        return {"to": caseworker_id}
+
+    return await _act(app, who, flag_id, "assign", change, once, "assigned")
+
+
+async def add_note(
+    app: Wegwijzer, who: Participant, flag_id: int, note: str, once: str | None = None
+) -> Outcome:
+    note = _required(note)
+
+    async def change(uow: UnitOfWork, flag: Any, now: datetime) -> dict[str, Any] | None:
+        await _answered(uow, who)
+        return {}
+
+    return await _act(app, who, flag_id, "note", change, once, "noted", note=note)
+
+
+async def resolve(
+    app: Wegwijzer, who: Participant, flag_id: int, resolution: str, once: str | None = None
+) -> Outcome:
+    """Resolve a flag; the resolution note saying how it was handled is required."""
+    resolution = _required(resolution)
+
+    async def change(uow: UnitOfWork, flag: Any, now: datetime) -> dict[str, Any] | None:
+        await _answered(uow, who)
+        if flag.status == "resolved":
+            # Resolved meanwhile by someone else: what they wrote is kept, as a note.
+            await uow.audit.record(
+                at=now,
+                actor_id=who.person_id,
+                actor_role=who.role,
+                action="noted",
+                case_id=flag.case_id,
+                flag_id=flag.id,
+                note=resolution,
+            )
+            return None
+        await uow.flags.resolve(flag, who.person_id, now, resolution)
+        return {}
+
+    return await _act(app, who, flag_id, "resolve", change, once, "resolved", note=resolution)
+
+
+async def reopen(
+    app: Wegwijzer, who: Participant, flag_id: int, once: str | None = None
+) -> Outcome:
+    """Open a resolved flag again, with a new due time from now (escalation starts over)."""
+
+    async def change(uow: UnitOfWork, flag: Any, now: datetime) -> dict[str, Any] | None:
+        if flag.status != "resolved":
+            return None
+        await uow.flags.reopen(flag, now + app.settings.flag_due[flag.level])
+        return {}
+
+    return await _act(app, who, flag_id, "reopen", change, once, "reopened")
+
+
+# --- notes typed as the next message --------------------------------------------------------
+
+# The actions whose text comes as the person's next message.
+TYPED = ("note", "resolve")
+
+
+async def ask_for_text(
+    app: Wegwijzer, who: Participant, flag_id: int, action: str, once: str | None = None
+) -> None:
+    """Remember that the person's next message is a note (or resolution) for this flag —
+    after checking they may write one. Kept in the database, so any bot process takes it."""
+    if action not in TYPED:
+        raise ValueError(f"{action!r} takes no typed text")
+    now = app.clock()
+    async with app.database.transaction() as uow:
+        await claim(uow, once, now)
+        flag = await uow.flags.get(_real_id(flag_id))
+        if flag is None or not may(who, action, flag, await _case_of(uow, flag)):
+            raise NotAllowed(flag_id)
+        await uow.people.set_awaiting(who.person_id, {"action": action, "flag_id": flag_id})
+
+
+async def take_typed_text(
+    app: Wegwijzer, who: Participant, text: str, once: str | None = None
+) -> tuple[str, Outcome]:
+    """Use the person's message for the note they were asked for; returns the action and
+    its outcome. NoteRequired for an empty text (they are still asked); NotAllowed when
+    they lost access meanwhile (then they are no longer asked)."""
+    awaiting = who.awaiting or {}
+    action, flag_id = awaiting.get("action"), awaiting.get("flag_id")
+    if action not in TYPED or not isinstance(flag_id, int):
+        await stop_waiting(app, who)
+        raise NotAllowed(flag_id)
+    try:
+        if action == "note":
+            return action, await add_note(app, who, flag_id, text, once)
+        return action, await resolve(app, who, flag_id, text, once)
+    except NotAllowed:
+        await stop_waiting(app, who)
+        raise
+
+
+async def stop_waiting(app: Wegwijzer, who: Participant) -> None:
+    async with app.database.transaction() as uow:
+        await uow.people.set_awaiting(who.person_id, None)
+
+
+async def _answered(uow: UnitOfWork, who: Participant) -> None:
+    # A note written (by typing or otherwise) answers any request for one.
+    if who.awaiting:
+        await uow.people.set_awaiting(who.person_id, None)
+
+
+# --- the one way every action goes ----------------------------------------------------------
+
+Change = Callable[[UnitOfWork, Any, datetime], Awaitable[dict[str, Any] | None]]
+
+
+async def _act(
+    app: Wegwijzer,
+    who: Participant,
+    flag_id: int,
+    action: str,
+    change: Change,
+    once: str | None,
+    audit_action: str,
+    note: str | None = None,
+) -> Outcome:
+    """Check access, make the change, record it (when something changed), all in one
+    transaction; return the flag as it is now, with its history, and whether it changed."""
+    now = app.clock()
+    async with app.database.transaction() as uow:
+        await claim(uow, once, now)
+        flag = await uow.flags.get(_real_id(flag_id))
+        case = await _case_of(uow, flag)
+        if flag is None or not may(who, action, flag, case):
+            log.warning("flag action refused", extra={"person_id": who.person_id, "event": action})
+            raise NotAllowed(flag_id)
+        detail = await change(uow, flag, now)
+        if detail is not None:
+            await uow.audit.record(
+                at=now,
+                actor_id=who.person_id,
+                actor_role=who.role,
+                action=audit_action,
+                case_id=flag.case_id,
+                flag_id=flag.id,
+                note=note,
+                detail=detail,
+            )
+            log.info("flag " + audit_action, extra={"flag_id": flag.id, "person_id": who.person_id})
+        (view,) = await views_of(uow, [flag], history=True)
+        return Outcome(view, changed=detail is not None)
+
+
+async def _case_of(uow: UnitOfWork, flag: Any) -> Any:
+    if flag is None or flag.case_id is None:
+        return None
+    return await uow.cases.by_id(flag.case_id)
+
+
+def _required(note: str) -> str:
+    note = (note or "").strip()
+    if not note:
+        raise NoteRequired("a note is required")
+    return note
+
+
+async def views_of(uow: UnitOfWork, flags: list[Any], history: bool = False) -> list[FlagView]:
+    codes = await uow.cases.codes({flag.case_id for flag in flags if flag.case_id})
+    entries: dict[int, list[HistoryEntry]] = {}
+    if history:
+        for event in await uow.audit.of_flags(flag.id for flag in flags):
+            entries.setdefault(event.flag_id, []).append(
+                HistoryEntry(
+                    event.at,
+                    event.action,
+                    event.actor_id,
+                    event.actor_role,
+                    event.note,
+                    dict(event.detail),
+                )
+            )
     return [
         FlagView(
             id=flag.id,
             level=flag.level,
             rule=flag.rule,
             reason=flag.reason,
+            status=flag.status,
+            case_id=flag.case_id,
             case_code=codes.get(flag.case_id),
+            flow_id=flag.flow_id,
+            flow_version=flag.flow_version,
             evidence=dict(flag.evidence),
             raised_at=flag.raised_at,
             due_at=flag.due_at,
+            escalations=flag.escalations,
+            assigned_to=flag.assigned_to,
+            acknowledged_at=flag.acknowledged_at,
+            acknowledged_by=flag.acknowledged_by,
+            resolved_at=flag.resolved_at,
+            resolved_by=flag.resolved_by,
+            resolution=flag.resolution,
+            history=tuple(entries.get(flag.id, ())),
         )
         for flag in flags
     ]
 
 
-# Levels that cannot wait for someone to open /flags: told at once (design.md, issue #5).
-NOTIFY_AT_ONCE = ("urgent", "high")
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
-async def flag_recipients(app: Wegwijzer, case_id: int | None) -> list[Recipient]:
-    """Who hears at once of an urgent or high flag on a case: its caseworker and every
-    coordinator — active people who agreed to the bot's terms, each once."""
-    async with app.database.reading() as uow:
-        people = list(await uow.people.with_role("coordinator"))
-        case = await uow.cases.by_id(case_id) if case_id is not None else None
-        if case is not None and case.caseworker_id is not None:
-            caseworker = await uow.people.get_by_id(case.caseworker_id)
-            if caseworker is not None:
-                people.insert(0, caseworker)
+# --- showing evidence ---------------------------------------------------------------------
+
+# Evidence keys the emergency route and repeats write, which are no answers to a question.
+_TRIGGER_KEYS = ("trigger", "role", "repeats", "run_id", "at")
+
+
+def evidence_lines(app: Wegwijzer, flag: FlagView) -> list[Text]:
+    """The answers behind a flag as the family saw them: the question and the chosen answer,
+    translatable; scores by name; the emergency trigger; and how often it repeated."""
+    flow = app.flows.find(flag.flow_id, flag.flow_version)
+    lines: list[Text] = []
+    for key, value in flag.evidence.items():
+        if key in _TRIGGER_KEYS:
+            continue
+        described = describe_answer(flow, key, value) if flow is not None else None
+        if described is not None:
+            question, answer = described
+            lines.append(texts.EVIDENCE_ANSWER.using(question=question, answer=answer))
+        else:
+            shown = value if isinstance(value, str | int | float) else json.dumps(value)
+            lines.append(texts.EVIDENCE_VALUE.using(key=key, value=shown))
+    if "trigger" in flag.evidence:
+        lines.append(texts.EVIDENCE_TRIGGER.using(trigger=texts.trigger(flag.evidence["trigger"])))
+    repeats = len(flag.evidence.get("repeats", ()))
+    if repeats:
+        lines.append(
+            Plural("Triggered again {count} time.", "Triggered again {count} times.", count=repeats)
+        )
+    return lines
+
+
+# --- who is told ----------------------------------------------------------------------------
+
+
+async def flag_recipients(
+    uow: UnitOfWork, case_id: int | None, *, caseworker: bool = True, extra: int | None = None
+) -> list[Recipient]:
+    """Who hears of a flag on a case: its caseworker (unless `caseworker` is False), the person
+    it is assigned to (`extra`), and every coordinator — active people who agreed to the bot's
+    terms, each once."""
+    people = list(await uow.people.with_role("coordinator"))
+    case = await uow.cases.by_id(case_id) if case_id is not None else None
+    first: list[int] = []
+    if caseworker and case is not None and case.caseworker_id is not None:
+        first.append(case.caseworker_id)
+    if extra is not None:
+        first.append(extra)
+    for person_id in reversed(first):
+        person = await uow.people.get_by_id(person_id)
+        if person is not None:
+            people.insert(0, person)
     seen: set[int] = set()
     recipients = []
     for person in people:

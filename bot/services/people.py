@@ -21,6 +21,8 @@ class Participant:
     case_code: str | None
     consent: str | None = None
     status: str = "active"
+    # What the person's next typed message is for when not a flow's answer (a flag note).
+    awaiting: dict[str, Any] | None = None
 
     @property
     def consented(self) -> bool:
@@ -44,7 +46,14 @@ def _as_participant(person: Any, case: Any) -> Participant:
     # are not members of cases: their cases come from the assignment, when needed.
     case_id, case_code = (case.id, case.code) if case and person.role == "family" else (None, None)
     return Participant(
-        person.id, person.role, person.language, case_id, case_code, person.consent, person.status
+        person.id,
+        person.role,
+        person.language,
+        case_id,
+        case_code,
+        person.consent,
+        person.status,
+        person.awaiting,
     )
 
 
@@ -94,13 +103,14 @@ class Recipient:
     case_code: str | None = None
 
 
-async def mark_unreachable(app: Wegwijzer, person_id: int) -> list[Recipient]:
+async def mark_unreachable(app: Wegwijzer, person_id: int) -> list[Recipient] | None:
     """Record that a person cannot be reached (they blocked the bot); return the caseworkers
-    who must be told, one per case of theirs that has a caseworker."""
+    who must be told, one per case of theirs that has a caseworker. None when nothing changed
+    (unknown, or known to be unreachable already)."""
     async with app.database.transaction() as uow:
         person = await uow.people.get_by_id(person_id)
         if person is None or person.status == "unreachable":
-            return []
+            return None
         await uow.people.set_status(person_id, "unreachable")
         told: list[Recipient] = []
         for case in await uow.cases.of_person(person_id):

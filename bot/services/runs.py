@@ -9,8 +9,8 @@ the update without a trace; a crash after it loses nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,11 +28,14 @@ from ..engine import (
     Option,
     Reply,
     RunState,
+    Say,
     ScoreComputed,
     Sprint,
     Text,
 )
 from ..storage import UnitOfWork
+from .cadence import DEFAULT_TIMEZONE
+from .flags import raise_or_repeat
 from .once import claim
 from .people import Participant
 from .replies import interpret
@@ -118,7 +121,7 @@ async def start_flow(
             sprint.state.to_dict(),
             now,
         )
-        await _store(app, uow, run, sprint, now)
+        await _store(app, uow, who, run, sprint, now)
         log.info("run started", extra={"run_id": run.id, "flow": flow.ref})
         return Turn(sprint.events, run.id, sprint.state)
 
@@ -147,8 +150,8 @@ async def answer(
             question = app.engine.remind(state, context).events[0]
             given = interpret(given, question, translate)
         sprint = app.engine.resume(state, given, context)
-        await _store(app, uow, run, sprint, now)
-        return Turn(sprint.events, run.id, sprint.state)
+        events = await _store(app, uow, who, run, sprint, now)
+        return Turn(events, run.id, sprint.state)
 
 
 async def waiting_question(app: Wegwijzer, who: Participant) -> Turn | None:
@@ -210,20 +213,24 @@ async def answer_option(
             return None
         chosen = question.options[option_index]
         sprint = app.engine.resume(state, Choose(chosen.value), context)
-        await _store(app, uow, run, sprint, now)
-        return ButtonAnswer(question, chosen, Turn(sprint.events, run.id, sprint.state))
+        events = await _store(app, uow, who, run, sprint, now)
+        return ButtonAnswer(question, chosen, Turn(events, run.id, sprint.state))
 
 
-async def _store(app: Wegwijzer, uow: UnitOfWork, run: Any, sprint: Sprint, now: datetime) -> None:
-    """Write what a sprint decided, in the caller's transaction."""
-    due_after: Mapping[str, timedelta] = app.settings.flag_due
+async def _store(
+    app: Wegwijzer, uow: UnitOfWork, who: Participant, run: Any, sprint: Sprint, now: datetime
+) -> tuple[Event, ...]:
+    """Write what a sprint decided, in the caller's transaction; return its events to show."""
     for event in sprint.events:
         if isinstance(event, AnswerRecorded):
             await uow.answers.record(run.id, event.key, event.value, event.step_id, now)
         elif isinstance(event, ScoreComputed):
             await uow.scores.record(run.id, event.name, event.value, now)
         elif isinstance(event, FlagRaised):
-            flag = await uow.flags.raise_flag(
+            await raise_or_repeat(
+                app,
+                uow,
+                by=who,
                 case_id=run.case_id,
                 run_id=run.id,
                 flow_id=run.flow_id,
@@ -232,17 +239,7 @@ async def _store(app: Wegwijzer, uow: UnitOfWork, run: Any, sprint: Sprint, now:
                 level=event.level,
                 reason=event.reason.msgid,
                 evidence=dict(event.evidence),
-                raised_at=now,
-                due_at=now + due_after[event.level],
-            )
-            log.info(
-                "flag raised",
-                extra={
-                    "flag_id": flag.id,
-                    "run_id": run.id,
-                    "level": event.level,
-                    "rule": event.rule_id,
-                },
+                now=now,
             )
     status = "completed" if sprint.ended else "active"
     await uow.runs.update(
@@ -250,3 +247,26 @@ async def _store(app: Wegwijzer, uow: UnitOfWork, run: Any, sprint: Sprint, now:
     )
     if sprint.ended:
         log.info("run completed", extra={"run_id": run.id})
+    return await _next_checkin_as_scheduled(uow, run.case_id, tuple(sprint.events))
+
+
+async def _next_checkin_as_scheduled(
+    uow: UnitOfWork, case_id: int | None, events: tuple[Event, ...]
+) -> tuple[Event, ...]:
+    """A text that tells the family when their next check-in is says the day their schedule
+    will remind them, where the case has one (else the default interval stays). Looked up
+    only for such a text, so other answers pay nothing for it."""
+    says_when = [
+        isinstance(event, Say | Ask) and "next_checkin" in event.text.params for event in events
+    ]
+    if case_id is None or not any(says_when):
+        return events
+    schedule = await uow.schedules.of_case(case_id, for_update=False)
+    if schedule is None or schedule.status != "active" or schedule.next_due_at is None:
+        return events
+    zone = ZoneInfo(schedule.cadence.get("timezone") or DEFAULT_TIMEZONE)
+    day = schedule.next_due_at.astimezone(zone).date()
+    return tuple(
+        replace(event, text=event.text.using(next_checkin=day)) if flagged else event
+        for event, flagged in zip(events, says_when, strict=True)
+    )

@@ -7,6 +7,7 @@ Also the table of commands per role: what a command may do and what a menu offer
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ..engine import Text
@@ -14,9 +15,9 @@ from ..engine.events import Plural
 
 EVERYONE = ("sos", "help", "language", "privacy", "cancel")
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
-    "family": ("checkin", *EVERYONE),
-    "caseworker": ("cases", "guide", "invite", "flags", *EVERYONE),
-    "coordinator": ("flags", "invite", *EVERYONE),
+    "family": ("checkin", "stop", "resume", *EVERYONE),
+    "caseworker": ("cases", "case", "visit", "schedule", "guide", "invite", "flags", *EVERYONE),
+    "coordinator": ("flags", "case", "schedule", "invite", *EVERYONE),
 }
 
 
@@ -118,9 +119,103 @@ NO_CHECKIN_YET = Text("none yet")
 GUIDES = Text("Guidance available to you:")
 NO_GUIDES = Text("No guidance flows are available yet.")
 NEW_FLAG = Text("New {level} flag for case {case}: {reason} Type /flags to see the open flags.")
+FLAG_AGAIN = Text("Again: {level} flag for case {case}: {reason}")
+ESCALATED = Text(
+    "Not acknowledged in time (escalation {count}): {level} flag for case {case}: {reason} "
+    "It was due {due}."
+)
 OPEN_FLAGS = Text("Open flags, most urgent first:")
+OPEN_FLAGS_PAGE = Text("Open flags, most urgent first (page {page} of {pages}):")
 NO_OPEN_FLAGS = Text("There are no open flags.")
 FLAG_LINE = Text("[{level}] case {case} — {reason} (due {due})")
+FLAG_LINE_OVERDUE = Text("⚠️ [{level}] case {case} — {reason} (overdue since {due})")
+
+# The review of one flag.
+FLAG_HEADER = Text("Flag {id} · {level} · case {case}")
+FLAG_FACTS = Text("Status: {status}. Raised {raised} ({age} ago); due {due}.")
+OVERDUE = Text("⚠️ Overdue.")
+ASSIGNED_TO = Text("Assigned to caseworker {person}.")
+RESOLUTION = Text("Resolution: {note}")
+EVIDENCE_HEADER = Text("Evidence:")
+EVIDENCE_ANSWER = Text("{question} — {answer}")
+EVIDENCE_VALUE = Text("{key}: {value}")
+EVIDENCE_TRIGGER = Text("Set off by {trigger}.")
+HISTORY_HEADER = Text("History:")
+HISTORY_LINE = Text("{at} · {action} · {actor}")
+HISTORY_NOTE = Text("“{note}”")
+STATUSES = {
+    "open": Text("open"),
+    "acknowledged": Text("acknowledged"),
+    "resolved": Text("resolved"),
+}
+HISTORY_ACTIONS = {
+    "raised": Text("raised"),
+    "repeated": Text("triggered again"),
+    "notified": Text("told at once"),
+    "digested": Text("told in the daily digest"),
+    "escalated": Text("escalated to the coordinators"),
+    "acknowledged": Text("acknowledged"),
+    "assigned": Text("assigned"),
+    "noted": Text("note added"),
+    "resolved": Text("resolved"),
+    "reopened": Text("reopened"),
+}
+ACTORS = {
+    "system": Text("the bot"),
+    "family": Text("the family"),
+    "caseworker": Text("caseworker {person}"),
+    "coordinator": Text("coordinator {person}"),
+    "operator": Text("an operator"),
+}
+TRIGGERS = {
+    "sos": Text("the /sos command"),
+    "button": Text("the “I need help now” button"),
+}
+TRIGGER_WORDS = Text("the words “{words}”")
+ACKNOWLEDGE = Text("Acknowledge")
+OPEN = Text("Open")
+ASSIGN = Text("Assign")
+ADD_NOTE = Text("Add a note")
+RESOLVE = Text("Resolve")
+REOPEN = Text("Reopen")
+BACK_TO_LIST = Text("Back to the list")
+PREVIOUS_PAGE = Text("‹ Previous")
+NEXT_PAGE = Text("Next ›")
+FLAG_ACKNOWLEDGED = Text("Flag {id} is acknowledged: escalation has stopped.")
+ALREADY_ACKNOWLEDGED = Text("Flag {id} was already acknowledged.")
+FLAG_ASSIGNED = Text("Flag {id} is assigned to caseworker {person}.")
+FLAG_RESOLVED = Text("Flag {id} is resolved.")
+FLAG_REOPENED = Text("Flag {id} is open again.")
+NOTHING_CHANGED = Text("Flag {id} is {status}; nothing changed.")
+NOTE_ADDED = Text("Note added to flag {id}.")
+TYPE_NOTE = Text("Type your note for flag {id}, or /cancel to stop.")
+TYPE_RESOLUTION = Text(
+    "Type the resolution note for flag {id}: what was done, and why it can be closed. "
+    "Or /cancel to stop."
+)
+NOTE_EMPTY = Text("The note is empty. Type the note, or /cancel to stop.")
+NOTE_CANCELLED = Text("Stopped: nothing was added to flag {id}.")
+CHOOSE_CASEWORKER = Text("Assign flag {id} to which caseworker?")
+CASEWORKER_LABEL = Text("Caseworker {person} ({cases})")
+NO_CASES_YET = Text("no cases yet")
+NO_CASEWORKERS = Text("There are no caseworkers to assign to.")
+FLAG_NOT_AVAILABLE = Text("Flag {id} is not one you can see or change.")
+
+# The case view.
+CASE_USAGE = Text("Type /case followed by the case code, for example /case K7Q-4MX.")
+CASE_HEADER = Text("Case {case} · {programme} · stage: {stage}")
+CASE_CLOSED = Text("This case is closed.")
+NO_STAGE = Text("not set yet")
+CHECKINS_HEADER = Text("Last check-ins (WHO-5 well-being, 0–100):")
+CHECKIN_LINE = Text("{date}: {score}")
+NO_CHECKINS = Text("No check-ins yet.")
+TRENDS = {
+    "up": Text("Trend: better ↗ ({change} points since the check-in before)"),
+    "down": Text("Trend: worse ↘ ({change} points since the check-in before) — worth a talk"),
+    "stable": Text("Trend: about the same →"),
+    "unknown": Text("Trend: not enough check-ins yet"),
+}
+CASE_FLAGS_HEADER = Text("Open flags of this case:")
 
 LEVELS = {
     "urgent": Text("urgent"),
@@ -146,6 +241,11 @@ COMMANDS = {
     "guide": Text("step-by-step guidance"),
     "invite": Text("make an invite for a family (caseworkers: of their own cases)"),
     "flags": Text("open flags (caseworkers: of their own cases)"),
+    "case": Text("one case: its stage, check-ins and open flags"),
+    "schedule": Text("set when a family is reminded of their check-in"),
+    "visit": Text("record a home visit to a case"),
+    "stop": Text("pause the check-in reminders"),
+    "resume": Text("turn the check-in reminders back on"),
     "start": Text("start with your invite"),
     "sos": Text("I need help now: emergency numbers"),
 }
@@ -161,11 +261,75 @@ def case_line(case: Any) -> Text:
     )
 
 
-def flag_line(flag: Any) -> Text:
-    """One line of a flag list (a `FlagView`)."""
-    return FLAG_LINE.using(
+def flag_line(flag: Any, now: datetime | None = None) -> Text:
+    """One line of a flag list (a `FlagView`), marked when overdue at `now`."""
+    template = FLAG_LINE_OVERDUE if now is not None and flag.overdue(now) else FLAG_LINE
+    return template.using(
         level=LEVELS[flag.level],
         case=flag.case_code or "—",
         reason=Text(flag.reason),
         due=flag.due_at,
     )
+
+
+def trigger(value: str) -> Text:
+    """What set off the emergency route: a command, the button, or the matched words."""
+    return TRIGGERS.get(value) or TRIGGER_WORDS.using(words=value)
+
+
+def actor(role: str, person_id: int | None) -> Text:
+    return ACTORS.get(role, ACTORS["operator"]).using(person=person_id or "—")
+
+
+# Console review commands
+FLAG_COMMAND = Text("one flag: see it and act on it (type /flag to see how)")
+FLAG_USAGE = Text(
+    "Type /flag followed by the flag number to see it, for example /flag 12. To act on it: "
+    "/flag 12 ack, /flag 12 note followed by your note, /flag 12 resolve followed by the "
+    "resolution note, /flag 12 reopen, or /flag 12 assign followed by the caseworker's number."
+)
+
+
+# Scheduled check-ins.
+REMINDER = Text("Hello! It is time for your check-in. It takes a few minutes.")
+REMINDER_FOLLOW_UP = Text(
+    "A gentle reminder: your check-in is still waiting for you, whenever you are ready."
+)
+NO_CONTACT = Text(
+    "No contact: the family did not answer their check-in reminders, or blocked the bot."
+)
+REMINDERS_PAUSED = Text(
+    "The reminders are paused. You can still do your check-in at any time with /checkin; "
+    "/resume turns the reminders back on."
+)
+REMINDERS_RESUMED = Text("The reminders are on again. The next one comes on {when}.")
+NO_REMINDERS = Text("There are no check-in reminders set for you.")
+SCHEDULE_USAGE = Text(
+    "Type /schedule, the case code and when, for example: /schedule K7Q-4MX weekly mon 18:00 "
+    "(or: every 14 days 09:30, monthly 1 10:00)."
+)
+SCHEDULE_SET = Text("Check-in reminders for case {case}: {cadence}. The next one: {when}.")
+SCHEDULE_NOT_UNDERSTOOD = Text("That is not a schedule I understand: {problem}")
+SCHEDULE_LINE = Text("Check-in reminders: {cadence}, next {when}.")
+SCHEDULE_PAUSED_BY_FAMILY = Text("Check-in reminders: paused by the family.")
+SCHEDULE_PAUSED = Text("Check-in reminders: paused.")
+NO_SCHEDULE = Text("Check-in reminders: none set.")
+
+
+# Reintegration stages and home visits.
+STAGES = {
+    "assessment": Text("tracing, assessment and planning"),
+    "preparation": Text("preparation of child and family"),
+    "reunification": Text("contact and reunification"),
+    "follow_up": Text("follow-up support and monitoring"),
+    "closure": Text("case closure"),
+}
+VISIT_DUE = Text(
+    "A home visit to case {case} is due (stage: {stage}). When you have been, press the "
+    "button or type /visit {case}."
+)
+VISIT_DONE = Text("Visit done")
+VISIT_RECORDED = Text("Home visit to case {case} recorded. The next one is due {when}.")
+VISIT_RECORDED_NO_NEXT = Text("Home visit to case {case} recorded.")
+VISIT_USAGE = Text("Type /visit followed by the case code, for example /visit K7Q-4MX.")
+NEXT_VISIT = Text("Next home visit: {when}.")

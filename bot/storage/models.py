@@ -35,17 +35,26 @@ ROLES = ("family", "caseworker", "coordinator")
 PERSON_STATUSES = ("active", "unreachable", "left")
 CONSENTS = ("given", "refused")
 RUN_STATUSES = ("active", "paused", "completed")
+# A flag is "open" until someone acknowledges it (escalation stops then), and "resolved" once
+# a resolution note says how it was handled; a resolved flag can be reopened.
+FLAG_STATUSES = ("open", "acknowledged", "resolved")
+UNRESOLVED_FLAG_STATUSES = ("open", "acknowledged")
+SCHEDULE_STATUSES = ("active", "paused")
 # Statuses in which a run can still be resumed; `runs.current()` looks only at these.
 OPEN_RUN_STATUSES = ("active", "paused")
 __all__ = [
     "CHANNELS",
     "CONSENTS",
     "FLAG_LEVELS",
+    "FLAG_STATUSES",
     "OPEN_RUN_STATUSES",
     "PERSON_STATUSES",
     "ROLES",
     "RUN_STATUSES",
+    "SCHEDULE_STATUSES",
+    "UNRESOLVED_FLAG_STATUSES",
     "Answer",
+    "AuditEvent",
     "Base",
     "Case",
     "Flag",
@@ -54,6 +63,7 @@ __all__ = [
     "Person",
     "ProcessedUpdate",
     "Run",
+    "Schedule",
     "Score",
 ]
 
@@ -94,6 +104,10 @@ class Person(Base):
     # so the bot knows not to ask again and can show the choice when it is changed later.
     consent: Mapped[str | None] = mapped_column(String(16))
     consent_at: Mapped[datetime | None]
+    # What the person's next typed message is for, when it is not an answer to a flow: a
+    # note on a flag, say, as {"action": "note", "flag_id": 7}. Kept here, not in memory, so
+    # any bot process takes the reply.
+    awaiting: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     def __repr__(self) -> str:
         # No external id: reprs end up in logs, and logs carry no identifying data.
@@ -112,6 +126,14 @@ class Case(Base):
     caseworker_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="SET NULL"), index=True
     )
+    # The reintegration stage (domain.md), set by the caseworker's guidance; null before that.
+    stage: Mapped[str | None] = mapped_column(String(32))
+    stage_since: Mapped[datetime | None]
+    # When contact and reunification began: the weekly visits of the first weeks count from it.
+    returned_at: Mapped[datetime | None]
+    # The caseworker's next home visit, by the stage's visit plan; null when none is planned.
+    visit_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_visit_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:
@@ -257,6 +279,85 @@ class Flag(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
     raised_at: Mapped[datetime]
     due_at: Mapped[datetime]
+    # When the people who must act were told: at once for urgent and high, in the daily
+    # digest for medium and low. Null means "still to tell", which is what makes the telling
+    # survive a crash: whichever process finds it null tells them.
+    notified_at: Mapped[datetime | None]
+    # When the flag is next escalated to every coordinator if nobody has acknowledged it:
+    # its due time at first, then again each interval. Null once acknowledged or resolved.
+    escalate_at: Mapped[datetime | None] = mapped_column(index=True)
+    escalations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL")
+    )
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    resolution: Mapped[str | None] = mapped_column(Text)
 
     def __repr__(self) -> str:
         return f"Flag(id={self.id}, rule={self.rule!r}, level={self.level!r})"
+
+
+class AuditEvent(Base):
+    """Who did what, when: every change of a flag and every look at a case's answers.
+
+    Append-only: the repository can only add and read, and the database refuses UPDATE and
+    DELETE on this table (triggers in migration 0003). The ids are plain integers without
+    foreign keys on purpose: the record must stay as it was written when a person, case or
+    flag is deleted later.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index(None, "case_id", "at"), Index(None, "flag_id", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    # Null with role "system" (escalation, digest) or "operator" (the command line).
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    flag_id: Mapped[int | None] = mapped_column(Integer)
+    # A person's own words (a note, a resolution): shown to reviewers, never logged.
+    note: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    def __repr__(self) -> str:
+        return f"AuditEvent(id={self.id}, action={self.action!r}, flag_id={self.flag_id})"
+
+
+class Schedule(Base):
+    """When a case's family is asked for a flow (their check-in), and where that stands.
+
+    The due work lives here, not in memory: `next_due_at` is the next reminder (UTC, computed
+    in the schedule's local time), and the bot processes claim due rows with SKIP LOCKED, so
+    after downtime each overdue reminder goes out once and with several processes exactly once.
+    """
+
+    __tablename__ = "schedule"
+    __table_args__ = (UniqueConstraint("case_id", "flow_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"))
+    flow_id: Mapped[str] = mapped_column(String(64))
+    # The cadence in its stored form (`bot.services.cadence.Cadence.as_dict()`).
+    cadence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    # Who paused it ("family" through /stop, or staff), so the caseworker sees it.
+    paused_by: Mapped[str | None] = mapped_column(String(16))
+    paused_at: Mapped[datetime | None]
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The last reminder sent; a completed run of the flow after it means it was answered.
+    reminded_at: Mapped[datetime | None]
+    # The one gentle follow-up reminder, if the family has not answered by then.
+    follow_up_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Reminders in a row that were not answered; a "no contact" flag at the threshold.
+    missed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set while a due reminder waits for the family to finish another flow.
+    deferred_since: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Schedule(id={self.id}, case_id={self.case_id}, flow={self.flow_id!r})"

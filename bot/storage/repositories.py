@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,10 +27,12 @@ from .models import (
     CHANNELS,
     CONSENTS,
     FLAG_LEVELS,
+    FLAG_STATUSES,
     OPEN_RUN_STATUSES,
     PERSON_STATUSES,
     ROLES,
     RUN_STATUSES,
+    UNRESOLVED_FLAG_STATUSES,
     Answer,
     Case,
     Flag,
@@ -150,6 +152,12 @@ class PersonRepository(_Repository):
         person.status = status
         await self._session.flush()
 
+    async def set_awaiting(self, person_id: int, awaiting: Mapping[str, Any] | None) -> None:
+        """What the person's next typed message is for (None: an answer, as usual)."""
+        person = await self._existing(person_id)
+        person.awaiting = None if awaiting is None else dict(awaiting)
+        await self._session.flush()
+
     async def with_role(self, role: str) -> list[Person]:
         """The active people with this role, oldest first.
 
@@ -185,7 +193,11 @@ class CaseSummary:
 
 
 class CaseRepository(_Repository):
-    __slots__ = ()
+    __slots__ = ("_lock",)
+
+    def __init__(self, session: AsyncSession, *, lock: bool = False) -> None:
+        super().__init__(session)
+        self._lock = lock
 
     async def add(self, code: str, programme: str) -> Case:
         case = Case(code=code, programme=programme)
@@ -214,6 +226,19 @@ class CaseRepository(_Repository):
             raise ValueError(f"person {person_id} is a {person.role}, not a caseworker")
         case.caseworker_id = person_id
         await self._session.flush()
+
+    async def visits_due(self, now: datetime, limit: int) -> list[Case]:
+        """Cases whose home visit is due, earliest first, claimed (SKIP LOCKED) for this
+        process."""
+        stmt = (
+            select(Case)
+            .where(Case.visit_due_at <= now, Case.status != "closed")
+            .order_by(Case.visit_due_at, Case.id)
+            .limit(limit)
+        )
+        if self._lock:
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list((await self._session.execute(stmt)).scalars())
 
     async def add_member(self, case_id: int, person_id: int) -> None:
         # ON CONFLICT DO NOTHING rather than look-then-insert: two invites redeemed at the same
@@ -271,7 +296,7 @@ class CaseRepository(_Repository):
         )
         open_flags = (
             select(func.count(Flag.id))
-            .where(Flag.case_id == Case.id, Flag.status == "open")
+            .where(Flag.case_id == Case.id, Flag.status.in_(UNRESOLVED_FLAG_STATUSES))
             .scalar_subquery()
         )
         stmt = (
@@ -402,6 +427,16 @@ class RunRepository(_Repository):
         stmt = stmt.execution_options(populate_existing=True)
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
+    async def open_of(self, person_id: int) -> Run | None:
+        """The person's open run, read without locks (for looking, not for changing)."""
+        stmt = (
+            select(Run)
+            .where(Run.person_id == person_id, Run.status.in_(OPEN_RUN_STATUSES))
+            .order_by(Run.started_at.desc(), Run.id.desc())
+            .limit(1)
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
     async def get(self, run_id: int) -> Run | None:
         """The run with this id, locked like `current()` locks it.
 
@@ -506,9 +541,40 @@ class ScoreRepository(_Repository):
         stmt = select(Score.name, Score.value).where(Score.run_id == run_id).order_by(Score.name)
         return {name: value for name, value in (await self._session.execute(stmt))}
 
+    async def history(
+        self, case_id: int, flow_id: str, name: str, limit: int
+    ) -> list[tuple[datetime, float]]:
+        """The last `limit` values of a score in a case's completed runs of a flow, oldest
+        first, each with the time its run ended."""
+        stmt = (
+            select(Run.ended_at, Score.value)
+            .join(Run, Run.id == Score.run_id)
+            .where(
+                Run.case_id == case_id,
+                Run.flow_id == flow_id,
+                Run.status == "completed",
+                Score.name == name,
+            )
+            .order_by(Run.ended_at.desc(), Run.id.desc())
+            .limit(limit)
+        )
+        rows = [(ended, value) for ended, value in await self._session.execute(stmt)]
+        return rows[::-1]
+
 
 class FlagRepository(_Repository):
-    __slots__ = ()
+    """Flags and their review: the state changes here are the only ones the bot makes.
+
+    Each change is a plain attribute write on a row the caller read in the same transaction;
+    the audit record of the change is the service's job (`AuditRepository.record`), so that
+    the repository stays a store and the service says who did it and why.
+    """
+
+    __slots__ = ("_lock",)
+
+    def __init__(self, session: AsyncSession, *, lock: bool) -> None:
+        super().__init__(session)
+        self._lock = lock
 
     async def raise_flag(
         self,
@@ -537,22 +603,45 @@ class FlagRepository(_Repository):
             status="open",
             raised_at=raised_at,
             due_at=due_at,
+            escalate_at=due_at,
+            escalations=0,
         )
         self._session.add(flag)
         await self._session.flush()
         return flag
 
-    async def open_flags(self, case_ids: Iterable[int] | None = None) -> list[Flag]:
-        """Open flags, most serious first, then by due time; only those of `case_ids` if given.
+    async def get(self, flag_id: int) -> Flag | None:
+        """The flag with this id; locked in a write transaction on PostgreSQL, so two
+        reviewers acting on one flag at once queue instead of overwriting each other."""
+        if not self._lock:
+            return await self._session.get(Flag, flag_id)
+        return await self._session.get(Flag, flag_id, with_for_update=True, populate_existing=True)
 
-        None means every case (and the flags of no case); an empty collection means none.
+    async def open_flags(
+        self,
+        case_ids: Iterable[int] | None = None,
+        *,
+        statuses: Iterable[str] = UNRESOLVED_FLAG_STATUSES,
+        assigned_to: int | None = None,
+    ) -> list[Flag]:
+        """Flags in `statuses` (unresolved by default), most serious first, then by due time.
+
+        `case_ids` None means every case (and the flags of no case); an empty collection means
+        none. With `assigned_to`, flags assigned to that person count too, whatever their case.
         """
-        stmt = select(Flag).where(Flag.status == "open")
+        wanted_statuses = tuple(statuses)
+        for status in wanted_statuses:
+            _check("flag status", status, FLAG_STATUSES)
+        stmt = select(Flag).where(Flag.status.in_(wanted_statuses))
         if case_ids is not None:
             wanted = set(case_ids)
-            if not wanted:
+            mine = Flag.case_id.in_(wanted) if wanted else None
+            if assigned_to is not None:
+                theirs = Flag.assigned_to == assigned_to
+                mine = theirs if mine is None else or_(mine, theirs)
+            if mine is None:
                 return []
-            stmt = stmt.where(Flag.case_id.in_(wanted))
+            stmt = stmt.where(mine)
         stmt = stmt.order_by(level_rank(), Flag.due_at, Flag.raised_at, Flag.id)
         return list((await self._session.execute(stmt)).scalars())
 
@@ -560,25 +649,111 @@ class FlagRepository(_Repository):
         stmt = select(Flag).where(Flag.run_id == run_id).order_by(Flag.raised_at, Flag.id)
         return list((await self._session.execute(stmt)).scalars())
 
-    async def open_for(self, case_id: int | None, rule: str) -> Flag | None:
-        """The open flag of a rule on a case (None: flags without a case), if there is one."""
+    async def unresolved_for(self, case_id: int | None, flow_id: str, rule: str) -> Flag | None:
+        """The unresolved flag of a flow's rule on a case (None: flags without a case), if any:
+        a repeated trigger adds to it rather than raising a second one."""
         case = Flag.case_id.is_(None) if case_id is None else Flag.case_id == case_id
         stmt = (
             select(Flag)
-            .where(case, Flag.rule == rule, Flag.status == "open")
+            .where(
+                case,
+                Flag.flow_id == flow_id,
+                Flag.rule == rule,
+                Flag.status.in_(UNRESOLVED_FLAG_STATUSES),
+            )
             .order_by(Flag.raised_at.desc(), Flag.id.desc())
             .limit(1)
         )
+        if self._lock:
+            stmt = stmt.with_for_update()
         return (await self._session.execute(stmt)).scalars().first()
 
-    async def add_evidence(self, flag_id: int, item: dict[str, Any]) -> None:
+    async def add_evidence(self, flag: Flag, item: Mapping[str, Any]) -> None:
         """Add a repeated trigger to a flag's evidence (under "repeats"), keeping the rest."""
-        flag = await self._session.get(Flag, flag_id)
-        if flag is None:
-            raise LookupError(f"no flag {flag_id}")
         evidence = dict(flag.evidence)
-        evidence["repeats"] = [*evidence.get("repeats", []), item]
+        evidence["repeats"] = [*evidence.get("repeats", []), dict(item)]
         flag.evidence = evidence  # a new object: JSON columns do not track in-place changes
+        await self._session.flush()
+
+    async def acknowledge(self, flag: Flag, by: int, at: datetime) -> None:
+        flag.status = "acknowledged"
+        flag.acknowledged_at, flag.acknowledged_by = at, by
+        flag.escalate_at = None
+        await self._session.flush()
+
+    async def assign(self, flag: Flag, to: int) -> None:
+        flag.assigned_to = to
+        await self._session.flush()
+
+    async def resolve(self, flag: Flag, by: int, at: datetime, resolution: str) -> None:
+        flag.status = "resolved"
+        flag.resolved_at, flag.resolved_by, flag.resolution = at, by, resolution
+        flag.escalate_at = None
+        await self._session.flush()
+
+    async def reopen(self, flag: Flag, due_at: datetime) -> None:
+        """Back to open, with a new due time from which escalation starts again; who
+        acknowledged and resolved it before stays in the audit log."""
+        flag.status = "open"
+        flag.acknowledged_at = flag.acknowledged_by = None
+        flag.resolved_at = flag.resolved_by = flag.resolution = None
+        flag.due_at = flag.escalate_at = due_at
+        await self._session.flush()
+
+    async def escalated(self, flag: Flag, next_at: datetime) -> None:
+        flag.escalations += 1
+        flag.escalate_at = next_at
+        await self._session.flush()
+
+    async def to_escalate(self, now: datetime, limit: int = 100) -> list[Flag]:
+        """Open flags whose escalation time has come, oldest first, at most `limit`.
+
+        SKIP LOCKED on PostgreSQL: several bot processes each take different flags, and a
+        flag another process is escalating right now is left to it.
+        """
+        stmt = (
+            select(Flag)
+            .where(Flag.status == "open", Flag.escalate_at <= now)
+            .order_by(Flag.escalate_at, Flag.id)
+            .limit(limit)
+        )
+        if self._lock:
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def to_notify(
+        self, levels: Iterable[str], raised_before: datetime, limit: int = 500
+    ) -> list[Flag]:
+        """Unresolved flags of these levels whose people have not been told yet, locked and
+        skipped like `to_escalate()`."""
+        stmt = (
+            select(Flag)
+            .where(
+                Flag.notified_at.is_(None),
+                Flag.level.in_(tuple(levels)),
+                Flag.status.in_(UNRESOLVED_FLAG_STATUSES),
+                Flag.raised_at < raised_before,
+            )
+            .order_by(level_rank(), Flag.raised_at, Flag.id)
+            .limit(limit)
+        )
+        if self._lock:
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def notified(self, flags: Iterable[Flag], at: datetime) -> None:
+        for flag in flags:
+            flag.notified_at = at
+        await self._session.flush()
+
+    async def renotify(self, flag: Flag, escalate_at: datetime) -> None:
+        """Have the flag told again and acknowledged again (a repeated emergency, say)."""
+        flag.notified_at = None
+        if flag.status == "acknowledged":
+            flag.status = "open"
+            flag.acknowledged_at = flag.acknowledged_by = None
+        if flag.escalate_at is None or flag.escalate_at > escalate_at:
+            flag.escalate_at = escalate_at
         await self._session.flush()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .audit import AuditRepository
 from .repositories import (
     AnswerRepository,
     CaseRepository,
@@ -21,6 +22,7 @@ from .repositories import (
     ScoreRepository,
     UpdateRepository,
 )
+from .schedules import ScheduleRepository
 
 __all__ = ["UnitOfWork"]
 
@@ -30,12 +32,14 @@ class UnitOfWork:
 
     __slots__ = (
         "answers",
+        "audit",
         "cases",
         "flags",
         "invites",
         "people",
         "read_only",
         "runs",
+        "schedules",
         "scores",
         "updates",
     )
@@ -43,10 +47,12 @@ class UnitOfWork:
     def __init__(self, session: AsyncSession, *, read_only: bool, lock_rows: bool) -> None:
         self.read_only = read_only
         self.people = PersonRepository(session)
-        self.cases = CaseRepository(session)
+        self.cases = CaseRepository(session, lock=lock_rows)
         self.invites = InviteRepository(session)
         self.runs = RunRepository(session, lock=lock_rows)
         self.answers = AnswerRepository(session)
         self.scores = ScoreRepository(session)
-        self.flags = FlagRepository(session)
+        self.flags = FlagRepository(session, lock=lock_rows)
+        self.audit = AuditRepository(session)
+        self.schedules = ScheduleRepository(session, lock=lock_rows)
         self.updates = UpdateRepository(session)

@@ -8,14 +8,16 @@ one entry handler. `serve` runs it by long polling or behind a webhook until sto
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import traceback
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from ..bootstrap import Wegwijzer
+from ..services.duties import due_notices
 from ..services.once import forget_old_updates
 from ._callbacks import CallbackSigner, ForgedCallback
 from ._channel import TelegramChannel
@@ -29,12 +31,15 @@ __all__ = [
     "TelegramChannel",
     "bot_username",
     "build_application",
+    "paced_rate_limiter",
     "serve",
 ]
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+# How often the bot looks for work that came due: flags to tell, the digest, escalations.
+DUTY_INTERVAL_SECONDS = 30.0
 
 
 def build_application(
@@ -54,14 +59,30 @@ def build_application(
         .get_updates_connection_pool_size(2)
     )
     if rate_limit:
-        # Flood control: 429 answers are waited out (retry_after) and retried, and sending
-        # stays under Telegram's overall and per-chat limits.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=max_retries))
+        builder = builder.rate_limiter(
+            paced_rate_limiter(app.settings.telegram_messages_per_second, max_retries)
+        )
     application = builder.build()
     application.bot_data["channel"] = channel
     application.add_handler(TypeHandler(Update, channel.on_update))
     application.add_error_handler(_on_error)
     return application
+
+
+# Sending is paced a little under Telegram's limit: the send times jitter with the event
+# loop, and a window that catches one message too many gets a 429.
+PACING_MARGIN = 0.95
+
+
+def paced_rate_limiter(per_second: float, max_retries: int = 3) -> AIORateLimiter:
+    """Flood control: messages evenly spaced under `per_second` (PTB's default allows a
+    burst of a whole second's worth, then the next second's: up to twice the limit within
+    one sliding second), and any 429 still waited out (retry_after) and retried."""
+    return AIORateLimiter(
+        overall_max_rate=1,
+        overall_time_period=1 / (per_second * PACING_MARGIN),
+        max_retries=max_retries,
+    )
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -91,8 +112,10 @@ async def serve(
     listen: str = "0.0.0.0",
     port: int = 8443,
     stop: asyncio.Event | None = None,
+    duty_interval: float = DUTY_INTERVAL_SECONDS,
 ) -> None:
-    """Run the bot until `stop` is set (or SIGINT/SIGTERM arrives)."""
+    """Run the bot until `stop` is set (or SIGINT/SIGTERM arrives), doing the work that comes
+    due with time (telling, digest, escalation) every `duty_interval` seconds."""
     settings = app.settings
     if not settings.telegram_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
@@ -118,15 +141,29 @@ async def serve(
         else:
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         log.warning("bot running", extra={"event": "webhook" if webhook_url else "polling"})
+        channel: TelegramChannel = application.bot_data["channel"]
+        duties = asyncio.create_task(_do_duties(channel, application.bot, duty_interval))
         await stop.wait()
+        duties.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await duties
         await application.updater.stop()
         await application.stop()
 
 
+async def _do_duties(channel: TelegramChannel, bot: Bot, interval: float) -> None:
+    """Every interval: send what has come due. A failure is logged and tried again next
+    time (the work stays in the database until it is done), never the end of the loop."""
+    while True:
+        try:
+            await channel.deliver(bot, await due_notices(channel.app))
+        except Exception as failed:  # the loop must outlive any one failure
+            log.error("duties failed", extra={"event": type(failed).__name__})
+        await asyncio.sleep(interval)
+
+
 async def bot_username(token: str, base_url: str) -> str:
     """The bot's @username as Telegram knows it (for invite links)."""
-    from telegram import Bot
-
     async with Bot(token, base_url=base_url) as bot:
         return bot.username
 

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from typing import Any
 
 from telegram import (
+    Bot,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -27,10 +28,12 @@ from telegram.ext import ContextTypes
 from ..bootstrap import Wegwijzer
 from ..engine import Ask, FlagRaised, Invalid, NonText, Reply, Say, Text
 from ..i18n import Translator, negotiate
-from ..services import invites, onboarding, runs, texts
+from ..services import invites, onboarding, runs, schedules, texts, visits
+from ..services.cadence import parse_cadence
 from ..services.cases import UnknownCase, caseworker_cases
+from ..services.duties import immediate_notices
 from ..services.emergency import emergency_numbers, raise_alarm
-from ..services.flags import NOTIFY_AT_ONCE, flag_recipients, visible_open_flags
+from ..services.flags import NotAllowed
 from ..services.once import AlreadyHandled, first_time
 from ..services.people import (
     Participant,
@@ -41,6 +44,7 @@ from ..services.people import (
 from ..services.texts import ROLE_COMMANDS, allowed
 from ._callbacks import CallbackSigner, ForgedCallback
 from ._menus import register_menu_for
+from ._review import FlagReview
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +75,7 @@ class StrangerThrottle:
         return True
 
 
-class TelegramChannel:
+class TelegramChannel(FlagReview):
     def __init__(self, app: Wegwijzer, signer: CallbackSigner):
         self.app = app
         self.signer = signer
@@ -127,7 +131,7 @@ class TelegramChannel:
             return await context.bot.send_message(chat_id, _fit(text), reply_markup=markup)
         except Forbidden:
             if who is not None:
-                await self.unreachable(context, who)
+                await self.person_unreachable(context.bot, who.person_id)
             log.warning("recipient unreachable", extra={"event": "forbidden"})
             return None
 
@@ -141,8 +145,13 @@ class TelegramChannel:
     ) -> None:
         await self.send(context, update.effective_chat.id, "\n".join(tr(p) for p in parts), who=who)
 
-    async def unreachable(self, context: ContextTypes.DEFAULT_TYPE, who: Participant) -> None:
-        for recipient in await mark_unreachable(self.app, who.person_id):
+    async def person_unreachable(self, bot: Bot, person_id: int) -> None:
+        """Someone blocked the bot: mark them unreachable and tell their caseworkers; for a
+        family, the case gets a "no contact" flag at once (issue #7)."""
+        told = await mark_unreachable(self.app, person_id)
+        if told is None:
+            return  # known to be unreachable already
+        for recipient in told:
             if recipient.channel != CHANNEL:
                 continue
             tr = self.app.catalogs.translator(
@@ -150,12 +159,14 @@ class TelegramChannel:
                 self.app.settings.timezone,
             )
             try:
-                await context.bot.send_message(
+                await bot.send_message(
                     int(recipient.external_id),
                     tr(texts.PERSON_UNREACHABLE.using(case=recipient.case_code)),
                 )
             except Forbidden:
                 log.warning("caseworker unreachable", extra={"person_id": recipient.person_id})
+        await schedules.unreachable(self.app, person_id)
+        await self.deliver(bot, await immediate_notices(self.app))
 
     async def show(
         self,
@@ -179,46 +190,8 @@ class TelegramChannel:
                 await self.send(context, chat_id, tr(event.text), markup, who=who)
         if pending:
             await self.send(context, chat_id, "\n\n".join(pending), who=who)
-        await self.notify_flags(context, who, turn)
-
-    async def notify_flags(
-        self, context: ContextTypes.DEFAULT_TYPE, who: Participant, turn: runs.Turn
-    ) -> None:
-        raised = [
-            (event.level, event.reason)
-            for event in turn.events
-            if isinstance(event, FlagRaised) and event.level in NOTIFY_AT_ONCE
-        ]
-        await self.notify(context, who, raised)
-
-    async def notify(
-        self,
-        context: ContextTypes.DEFAULT_TYPE,
-        who: Participant,
-        raised: list[tuple[str, Text]],
-    ) -> None:
-        """Urgent and high flags go at once to the case's caseworker and the coordinators,
-        each in their own language; the message names the case and the reason, no answers."""
-        if not raised:
-            return
-        settings = self.app.settings
-        for recipient in await flag_recipients(self.app, who.case_id):
-            if recipient.channel != CHANNEL:
-                continue
-            tr = self.app.catalogs.translator(
-                recipient.language or settings.default_language, settings.timezone
-            )
-            for level, reason in raised:
-                text = texts.NEW_FLAG.using(
-                    level=texts.LEVELS[level], case=recipient.case_code or "—", reason=reason
-                )
-                try:
-                    await context.bot.send_message(int(recipient.external_id), tr(text))
-                except Forbidden:
-                    log.warning(
-                        "flag recipient unreachable", extra={"person_id": recipient.person_id}
-                    )
-            log.info("flag notified", extra={"person_id": recipient.person_id})
+        if any(isinstance(event, FlagRaised) for event in turn.events):
+            await self.deliver(context.bot, await immediate_notices(self.app))
 
     def question_keyboard(
         self, user_id: int, tr: Translator, question: Ask, turn: runs.Turn
@@ -290,22 +263,31 @@ class TelegramChannel:
         message = update.message
         text = message.text
         if text is not None:
-            if text.split(maxsplit=1)[0].split("@", 1)[0].lower() == "/sos":
+            first_word = text.split(maxsplit=1)[0] if text.strip() else ""
+            if first_word.split("@", 1)[0].lower() == "/sos":
                 await self.emergency_route(update, context, who, "sos")
                 return
-            danger = self.app.danger.find(text)
+            # Danger words are for families and for people the bot does not know. Staff write
+            # about danger in their notes ("the child is not safe"); they have /sos.
+            danger = self.app.danger.find(text) if _may_be_in_danger(who) else None
             if danger is not None:
                 await self.emergency_route(update, context, who, danger)
                 return
         if text is not None and text.startswith("/"):
             command, _, argument = text[1:].partition(" ")
             command = command.split("@", 1)[0].lower()
+            if command == "cancel" and who is not None and who.awaiting:
+                await self.cancel_typed_text(update, context, who, self.translator(who, update))
+                return
             await self.on_command(update, context, who, command, argument.strip())
             return
         if who is None:
             await self.stranger(update, context)
             return
         tr = self.translator(who, update)
+        if who.awaiting and who.role != "family" and who.consented:
+            await self.on_typed_text(update, context, who, tr)
+            return
         if who.language is None:
             await self.ask_language(update, context, who, tr)
             return
@@ -339,9 +321,9 @@ class TelegramChannel:
         await self.send(context, chat_id, tr(emergency_numbers(self.app.settings)), who=who)
         if who is None:
             return  # nothing is stored about strangers; the numbers are what they need
-        alarm = await raise_alarm(self.app, who, trigger, once=self.once(update))
-        if alarm.new:
-            await self.notify(context, who, [("urgent", texts.EMERGENCY_FLAG)])
+        await raise_alarm(self.app, who, trigger, once=self.once(update))
+        # New or repeated, an alarm is told at once to the caseworker and the coordinators.
+        await self.deliver(context.bot, await immediate_notices(self.app))
         await self.send(context, chat_id, tr(texts.HELP_IS_COMING), who=who)
         waiting = await runs.waiting_question(self.app, who) if who.consented else None
         if waiting is not None:
@@ -504,6 +486,11 @@ class TelegramChannel:
             await self.on_command(update, context, who, "checkin", "")
         elif kind == "a":
             await self.on_answer_button(update, context, who, tr, fields, once)
+        elif kind == "f":
+            await self.on_flag_button(update, context, who, tr, fields, once)
+        elif kind == "v" and len(fields) == 1 and who.consented:
+            await _answer_quietly(query)
+            await self.record_visit(update, context, who, tr, fields[0], once)
         else:
             await _answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
 
@@ -706,21 +693,77 @@ class TelegramChannel:
                 update.effective_chat.id, invites.invite_qr_png(link), caption=_fit(caption, 1024)
             )
         except Forbidden:
-            await self.unreachable(context, who)
+            await self.person_unreachable(context.bot, who.person_id)
         log.info("invite created", extra={"person_id": who.person_id, "event": "family"})
 
-    async def cmd_flags(self, update, context, who, tr, _argument) -> None:
-        await self.reply_once(update)
-        flags = await visible_open_flags(self.app, who)
-        await self.send_list(
-            context,
-            update,
-            who,
-            tr,
-            texts.OPEN_FLAGS,
-            texts.NO_OPEN_FLAGS,
-            [texts.flag_line(flag) for flag in flags],
+    async def cmd_stop(self, update, context, who, tr, _argument) -> None:
+        await self.family_reminders(update, context, who, tr, paused=True)
+
+    async def cmd_resume(self, update, context, who, tr, _argument) -> None:
+        await self.family_reminders(update, context, who, tr, paused=False)
+
+    async def family_reminders(self, update, context, who, tr, *, paused: bool) -> None:
+        view = await schedules.family_pause(self.app, who, paused, once=self.once(update))
+        if view is None:
+            answer = texts.NO_REMINDERS
+        elif paused:
+            answer = texts.REMINDERS_PAUSED
+        else:
+            answer = texts.REMINDERS_RESUMED.using(when=view.next_due_at or "—")
+        await self.say(context, update, tr, answer, who=who)
+
+    async def cmd_schedule(self, update, context, who, tr, argument) -> None:
+        code, _, when = argument.partition(" ")
+        if not code or not when.strip():
+            await self.say(context, update, tr, texts.SCHEDULE_USAGE, who=who)
+            return
+        code = code.upper()
+        try:
+            cadence = parse_cadence(
+                when, self.app.settings.timezone, starts_on=self.app.clock().date()
+            )
+        except ValueError as problem:
+            # The parser's message is English; it quotes what was typed, to the one who typed it.
+            await self.say(
+                context,
+                update,
+                tr,
+                texts.SCHEDULE_NOT_UNDERSTOOD.using(problem=str(problem)),
+                texts.SCHEDULE_USAGE,
+                who=who,
+            )
+            return
+        try:
+            view = await schedules.set_schedule(
+                self.app, code, cadence, by=who, once=self.once(update)
+            )
+        except NotAllowed:
+            await self.say(context, update, tr, texts.NOT_YOUR_CASE.using(case=code), who=who)
+            return
+        done = texts.SCHEDULE_SET.using(
+            case=view.case_code, cadence=view.cadence, when=view.next_due_at or "—"
         )
+        await self.say(context, update, tr, done, who=who)
+
+    async def cmd_visit(self, update, context, who, tr, argument) -> None:
+        if not argument:
+            await self.say(context, update, tr, texts.VISIT_USAGE, who=who)
+            return
+        await self.record_visit(update, context, who, tr, argument.split()[0], self.once(update))
+
+    async def record_visit(self, update, context, who, tr, code: str, once: str) -> None:
+        code = code.upper()
+        try:
+            plan = await visits.record_visit(self.app, code, by=who, once=once)
+        except NotAllowed:
+            await self.say(context, update, tr, texts.NOT_YOUR_CASE.using(case=code), who=who)
+            return
+        done = (
+            texts.VISIT_RECORDED.using(case=code, when=plan.visit_due_at)
+            if plan.visit_due_at
+            else texts.VISIT_RECORDED_NO_NEXT.using(case=code)
+        )
+        await self.say(context, update, tr, done, who=who)
 
 
 _COMMANDS: dict[str, Any] = {
@@ -731,7 +774,16 @@ _COMMANDS: dict[str, Any] = {
     "guide": TelegramChannel.cmd_guide,
     "invite": TelegramChannel.cmd_invite,
     "flags": TelegramChannel.cmd_flags,
+    "case": TelegramChannel.cmd_case,
+    "schedule": TelegramChannel.cmd_schedule,
+    "stop": TelegramChannel.cmd_stop,
+    "resume": TelegramChannel.cmd_resume,
+    "visit": TelegramChannel.cmd_visit,
 }
+
+
+def _may_be_in_danger(who: Participant | None) -> bool:
+    return who is None or who.role == "family"
 
 
 def _fit(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:

@@ -273,9 +273,25 @@ async def _open_runs(app: Wegwijzer, channel: str, count: int) -> list[str]:
     return external_ids
 
 
-def main(updates: int, open_runs: int, as_json: bool) -> int:
+def main(
+    updates: int, open_runs: int, as_json: bool, *, reminders: int = 0, limit: float = 30.0
+) -> int:
     import json
 
-    figures = asyncio.run(run_bench(updates, open_runs))
-    print(json.dumps(figures.as_dict(), indent=2) if as_json else figures.report())
+    from .bench_reminders import run_reminder_bench
+
+    figures = asyncio.run(run_bench(updates, open_runs)) if updates else None
+    fan_out = asyncio.run(run_reminder_bench(reminders, limit)) if reminders else None
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    **(figures.as_dict() if figures else {}),
+                    "reminders": fan_out.as_dict() if fan_out else None,
+                },
+                indent=2,
+            )
+        )
+    else:
+        print("\n".join(part.report() for part in (figures, fan_out) if part is not None))
     return 0

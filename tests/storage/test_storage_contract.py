@@ -848,6 +848,317 @@ async def test_open_flags_of_some_cases(database: Database, seed: SeedFn) -> Non
     ]
 
 
+# --- flag review: the columns the flags service changes ------------------------------------
+
+
+async def add_flag(
+    uow: UnitOfWork,
+    case_id: int | None,
+    rule: str,
+    level: str,
+    *,
+    raised: datetime = T0,
+    due: datetime | None = None,
+    flow_id: str = "family_checkin",
+) -> Flag:
+    return await uow.flags.raise_flag(
+        case_id=case_id,
+        run_id=None,
+        flow_id=flow_id,
+        flow_version=1,
+        rule=rule,
+        level=level,
+        reason="A child does not feel safe at home.",
+        evidence={"children.safe_at_home": "no"},
+        raised_at=raised,
+        due_at=raised + _h(1) if due is None else due,
+    )
+
+
+async def add_staff(database: Database, external_id: str, role: str = "caseworker") -> int:
+    async with database.transaction() as uow:
+        return (await uow.people.add("telegram", external_id, role)).id
+
+
+async def test_a_raised_flag_waits_to_be_told_and_escalates_at_its_due_time(
+    database: Database, seed: SeedFn
+) -> None:
+    s = await seed()
+    async with database.transaction() as uow:
+        flag = await add_flag(uow, s.case_id, "r", "high", due=T0 + _h(24))
+    async with database.reading() as uow:
+        found = await uow.flags.get(flag.id)
+        assert await uow.flags.get(flag.id + 1000) is None
+    assert found is not None
+    assert (found.notified_at, found.escalate_at, found.escalations) == (None, T0 + _h(24), 0)
+    assert (found.assigned_to, found.acknowledged_at, found.acknowledged_by) == (None, None, None)
+    assert (found.resolved_at, found.resolved_by, found.resolution) == (None, None, None)
+
+
+async def test_flag_review_changes_are_stored(database: Database, seed: SeedFn) -> None:
+    s = await seed()
+    reviewer = await add_staff(database, "9001", "coordinator")
+    worker = await add_staff(database, "9002")
+    async with database.transaction() as uow:
+        flag = await add_flag(uow, s.case_id, "r", "urgent")
+    async with database.transaction() as uow:
+        row = await uow.flags.get(flag.id)
+        await uow.flags.assign(row, worker)
+        await uow.flags.acknowledge(row, reviewer, T0 + _m(5))
+    async with database.reading() as uow:
+        row = await uow.flags.get(flag.id)
+    assert (row.status, row.assigned_to, row.escalate_at) == ("acknowledged", worker, None)
+    assert (row.acknowledged_by, row.acknowledged_at) == (reviewer, T0 + _m(5))
+
+    async with database.transaction() as uow:
+        row = await uow.flags.get(flag.id)
+        await uow.flags.resolve(row, worker, T0 + _m(9), "Visited; all well.")
+    async with database.reading() as uow:
+        row = await uow.flags.get(flag.id)
+    assert (row.status, row.resolved_by, row.resolved_at) == ("resolved", worker, T0 + _m(9))
+    assert (row.resolution, row.escalate_at) == ("Visited; all well.", None)
+
+    async with database.transaction() as uow:
+        row = await uow.flags.get(flag.id)
+        await uow.flags.reopen(row, T0 + _h(5))
+    async with database.reading() as uow:
+        row = await uow.flags.get(flag.id)
+        assert await uow.flags.open_flags() == [row]
+    assert (row.status, row.due_at, row.escalate_at) == ("open", T0 + _h(5), T0 + _h(5))
+    assert (row.acknowledged_by, row.acknowledged_at, row.resolved_by) == (None, None, None)
+    assert (row.resolved_at, row.resolution, row.assigned_to) == (None, None, worker)
+
+
+async def test_to_escalate_honours_status_and_time(database: Database, seed: SeedFn) -> None:
+    s = await seed()
+    reviewer = await add_staff(database, "9001", "coordinator")
+    now = T0 + _h(2)
+    async with database.transaction() as uow:
+        late = await add_flag(uow, s.case_id, "late", "low", due=T0 + _h(1))
+        on_time = await add_flag(uow, s.case_id, "on_time", "urgent", due=now)
+        early = await add_flag(uow, s.case_id, "early", "urgent", due=now + _m(1))
+        acknowledged = await add_flag(uow, s.case_id, "ack", "urgent", due=T0)
+        resolved = await add_flag(uow, s.case_id, "resolved", "urgent", due=T0)
+        caseless = await add_flag(uow, None, "caseless", "medium", due=T0 + _m(30))
+        await uow.flags.acknowledge(acknowledged, reviewer, T0)
+        await uow.flags.resolve(resolved, reviewer, T0, "done")
+        sneaky = await add_flag(uow, s.case_id, "sneaky", "urgent", due=T0)
+    async with database.engine.begin() as conn:
+        # Only open flags escalate, whatever escalate_at says.
+        await conn.execute(update(Flag).where(Flag.id == sneaky.id).values(status="acknowledged"))
+
+    async with database.transaction() as uow:
+        due = await uow.flags.to_escalate(now)
+        assert [f.id for f in due] == [caseless.id, late.id, on_time.id]  # by escalation time
+        assert [f.id for f in await uow.flags.to_escalate(now, limit=2)] == [caseless.id, late.id]
+        assert await uow.flags.to_escalate(T0) == []
+        for flag in due:
+            await uow.flags.escalated(flag, now + _h(1))
+    assert early.id not in {f.id for f in due}
+    async with database.transaction() as uow:
+        assert [f.id for f in await uow.flags.to_escalate(now + _m(59))] == [early.id]
+        later = await uow.flags.to_escalate(now + _h(1))
+        assert {f.id for f in later} == {early.id, caseless.id, late.id, on_time.id}
+        assert {f.escalations for f in later if f.id != early.id} == {1}
+
+
+async def test_to_notify_honours_levels_status_and_time(database: Database, seed: SeedFn) -> None:
+    s = await seed()
+    reviewer = await add_staff(database, "9001", "coordinator")
+    async with database.transaction() as uow:
+        high_later = await add_flag(uow, s.case_id, "high_later", "high", raised=T0 + _m(10))
+        urgent = await add_flag(uow, s.case_id, "urgent", "urgent", raised=T0 + _m(20))
+        high_first = await add_flag(uow, s.case_id, "high_first", "high", raised=T0)
+        medium = await add_flag(uow, s.case_id, "medium", "medium", raised=T0)
+        low = await add_flag(uow, None, "low", "low", raised=T0)
+        acknowledged = await add_flag(uow, s.case_id, "ack", "urgent", raised=T0 + _m(30))
+        resolved = await add_flag(uow, s.case_id, "resolved", "urgent", raised=T0)
+        told = await add_flag(uow, s.case_id, "told", "urgent", raised=T0)
+        await uow.flags.acknowledge(acknowledged, reviewer, T0 + _m(31))
+        await uow.flags.resolve(resolved, reviewer, T0, "done")
+        await uow.flags.notified([told], T0 + _m(1))
+
+    async with database.transaction() as uow:
+        at_once = await uow.flags.to_notify(("urgent", "high"), T0 + _h(1))
+        # Most serious first, then oldest; acknowledged still counts (nobody told them yet).
+        assert [f.id for f in at_once] == [urgent.id, acknowledged.id, high_first.id, high_later.id]
+        digest = await uow.flags.to_notify(["medium", "low"], T0 + _h(1))
+        assert [f.id for f in digest] == [medium.id, low.id]
+        # Raised *before* the moment: not at it.
+        assert [f.id for f in await uow.flags.to_notify(("high",), T0 + _m(10))] == [high_first.id]
+        assert await uow.flags.to_notify(("urgent", "high", "medium", "low"), T0) == []
+        assert len(await uow.flags.to_notify(("urgent", "high"), T0 + _h(1), limit=1)) == 1
+        await uow.flags.notified(at_once, T0 + _h(1))
+    async with database.transaction() as uow:
+        assert await uow.flags.to_notify(("urgent", "high"), T0 + _h(2)) == []
+        row = await uow.flags.get(told.id)
+        assert row.notified_at == T0 + _m(1)
+        await uow.flags.renotify(row, escalate_at=T0 + _h(3))  # a repeat: tell it again
+    async with database.reading() as uow:
+        assert [f.id for f in await uow.flags.to_notify(("urgent",), T0 + _h(2))] == [told.id]
+
+
+async def test_open_flags_assigned_to_someone(database: Database, seed: SeedFn) -> None:
+    a, b = await seed(), await seed()
+    worker = await add_staff(database, "9001")
+    other = await add_staff(database, "9002")
+    async with database.transaction() as uow:
+        a_low = await add_flag(uow, a.case_id, "a_low", "low", due=T0 + _h(5))
+        b_high = await add_flag(uow, b.case_id, "b_high", "high", due=T0 + _h(2))
+        b_mine = await add_flag(uow, b.case_id, "b_mine", "urgent", due=T0 + _h(3))
+        caseless_mine = await add_flag(uow, None, "caseless", "medium", due=T0 + _h(1))
+        b_resolved_mine = await add_flag(uow, b.case_id, "b_resolved", "urgent", due=T0)
+        b_theirs = await add_flag(uow, b.case_id, "b_theirs", "urgent", due=T0)
+        for flag in (b_mine, caseless_mine, b_resolved_mine):
+            await uow.flags.assign(flag, worker)
+        await uow.flags.assign(b_theirs, other)
+        await uow.flags.resolve(b_resolved_mine, other, T0, "done")
+
+    async with database.reading() as uow:
+        own_and_assigned = await uow.flags.open_flags([a.case_id], assigned_to=worker)
+        assigned_only = await uow.flags.open_flags([], assigned_to=worker)
+        everything = await uow.flags.open_flags(None, assigned_to=worker)
+        resolved = await uow.flags.open_flags(statuses=["resolved"])
+        with pytest.raises(ValueError, match="status"):
+            await uow.flags.open_flags(statuses=["closed"])
+    assert [f.id for f in own_and_assigned] == [b_mine.id, caseless_mine.id, a_low.id]
+    assert [f.id for f in assigned_only] == [b_mine.id, caseless_mine.id]
+    assert {f.id for f in everything} == {a_low.id, b_high.id, b_mine.id, caseless_mine.id} | {
+        b_theirs.id
+    }
+    assert [f.id for f in resolved] == [b_resolved_mine.id]
+
+
+async def test_unresolved_for_is_per_case_flow_and_rule(database: Database, seed: SeedFn) -> None:
+    a, b = await seed(), await seed()
+    reviewer = await add_staff(database, "9001", "coordinator")
+    async with database.transaction() as uow:
+        first = await add_flag(uow, a.case_id, "r", "urgent")
+        await add_flag(uow, b.case_id, "r", "urgent")
+        await add_flag(uow, a.case_id, "r", "urgent", flow_id="other")
+        caseless = await add_flag(uow, None, "r", "urgent")
+    async with database.transaction() as uow:
+
+        async def found(case_id: int | None, flow_id: str, rule: str) -> int | None:
+            flag = await uow.flags.unresolved_for(case_id, flow_id, rule)
+            return None if flag is None else flag.id
+
+        assert await found(a.case_id, "family_checkin", "r") == first.id
+        assert await found(None, "family_checkin", "r") == caseless.id
+        assert await found(a.case_id, "family_checkin", "other") is None
+        row = await uow.flags.get(first.id)
+        await uow.flags.acknowledge(row, reviewer, T0)
+        assert await found(a.case_id, "family_checkin", "r") == first.id  # unresolved still
+        await uow.flags.add_evidence(row, {"children.safe_at_home": "no", "run_id": 7})
+        await uow.flags.add_evidence(row, {"children.safe_at_home": "not_always"})
+        await uow.flags.resolve(row, reviewer, T0, "done")
+        assert await found(a.case_id, "family_checkin", "r") is None
+    async with database.reading() as uow:
+        row = await uow.flags.get(first.id)
+    assert row.evidence == {
+        "children.safe_at_home": "no",
+        "repeats": [
+            {"children.safe_at_home": "no", "run_id": 7},
+            {"children.safe_at_home": "not_always"},
+        ],
+    }
+
+
+# --- the audit log -----------------------------------------------------------------------
+
+
+async def test_audit_events_are_recorded_and_read_in_order(database: Database) -> None:
+    async with database.transaction() as uow:
+        later = await uow.audit.record(
+            at=T0 + _m(5),
+            actor_id=3,
+            actor_role="coordinator",
+            action="resolved",
+            case_id=1,
+            flag_id=10,
+            note="All well.",
+        )
+        first = await uow.audit.record(
+            at=T0,
+            actor_id=None,
+            actor_role="system",
+            action="escalated",
+            case_id=1,
+            flag_id=10,
+            detail={"count": 1},
+        )
+        same_time = await uow.audit.record(
+            at=T0 + _m(5), actor_id=3, actor_role="coordinator", action="case_viewed", case_id=1
+        )
+        other = await uow.audit.record(
+            at=T0, actor_id=4, actor_role="caseworker", action="noted", case_id=2, flag_id=11
+        )
+        with pytest.raises(ValueError, match="actor role"):
+            await uow.audit.record(at=T0, actor_id=1, actor_role="admin", action="viewed")
+    async with database.reading() as uow:
+        of_flag = await uow.audit.of_flags([10])
+        of_both = await uow.audit.of_flags(iter([11, 10]))
+        assert await uow.audit.of_flags([]) == []
+        of_case = await uow.audit.events(case_id=1)
+        since = await uow.audit.events(since=T0 + _m(5))
+        everything = await uow.audit.events()
+    assert [e.id for e in of_flag] == [first.id, later.id]
+    assert [e.id for e in of_both] == [first.id, other.id, later.id]
+    assert [e.id for e in of_case] == [first.id, later.id, same_time.id]
+    assert [e.id for e in since] == [later.id, same_time.id]
+    assert len(everything) == 4
+    got = of_flag[0]
+    assert (got.at, got.actor_id, got.actor_role, got.detail, got.note) == (
+        T0,
+        None,
+        "system",
+        {"count": 1},
+        None,
+    )
+    assert got.at.tzinfo is UTC
+    assert of_flag[1].detail == {} and of_flag[1].note == "All well."
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_event SET action = 'acknowledged', note = 'rewritten'",
+        "UPDATE audit_event SET at = at",
+        "DELETE FROM audit_event",
+        "DELETE FROM audit_event WHERE action = 'escalated'",
+    ],
+)
+async def test_audit_log_refuses_update_and_delete(database: Database, statement: str) -> None:
+    async with database.transaction() as uow:
+        await uow.audit.record(
+            at=T0, actor_id=None, actor_role="system", action="escalated", flag_id=1
+        )
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with database.engine.begin() as conn:
+            await conn.execute(text(statement))
+    async with database.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT action, note FROM audit_event"))).all()
+    assert [tuple(row) for row in rows] == [("escalated", None)]
+
+
+async def test_audit_log_refuses_changes_through_the_orm(database: Database) -> None:
+    async with database.transaction() as uow:
+        event = await uow.audit.record(
+            at=T0, actor_id=1, actor_role="caseworker", action="noted", note="Called."
+        )
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with database.transaction() as uow:
+            (found,) = await uow.audit.events()
+            found.note = "Never called."
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with database.transaction() as uow:
+            (found,) = await uow.audit.events()
+            await uow.audit._session.delete(found)  # no repository method does this: try anyway
+    async with database.reading() as uow:
+        (found,) = await uow.audit.events()
+    assert (found.id, found.note) == (event.id, "Called.")
+
+
 # --- timestamps --------------------------------------------------------------------------
 
 

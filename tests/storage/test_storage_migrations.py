@@ -8,20 +8,23 @@ result with the models.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from importlib.resources import files
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Connection, Integer, MetaData, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from bot.storage import Base, Database
 from bot.storage.database import MIGRATIONS_DIR, _alembic_config, _sqlite_pragma
 
 from .conftest import T0
 
-HEAD = "0002"
+HEAD = "0004"
 TABLES = {
     "person",
     "case_file",
@@ -29,6 +32,8 @@ TABLES = {
     "run",
     "answer",
     "score",
+    "audit_event",
+    "schedule",
     "flag",
     "invite",
     "processed_update",
@@ -42,6 +47,8 @@ def test_migration_files_ship_with_the_package() -> None:
         "script.py.mako",
         "versions/0001_initial.py",
         "versions/0002_invites_consent_processed_updates.py",
+        "versions/0003_flag_review_and_audit.py",
+        "versions/0004_schedules.py",
     ):
         assert (package / name).is_file(), name
     script = ScriptDirectory(str(MIGRATIONS_DIR))
@@ -185,5 +192,91 @@ async def test_0002_keeps_the_data_of_0001_both_ways(blank_database_url: str) ->
         if db.dialect == "sqlite":
             async with db.engine.connect() as conn:
                 assert (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all() == []
+    finally:
+        await db.dispose()
+
+
+async def test_0003_keeps_the_flags_of_0002_and_backfills_them_both_ways(
+    blank_database_url: str,
+) -> None:
+    """Flags raised before the review existed: kept, an open one told already and escalating
+    from its due time, a closed one left alone; and back to 0002 without losing them."""
+    db = Database.connect(blank_database_url)
+    raised, due = T0.replace(tzinfo=None), T0.replace(tzinfo=None) + timedelta(hours=1)
+    try:
+        async with db.engine.connect() as conn:
+            await conn.run_sync(_migrate, "0002")
+        async with db.engine.begin() as conn:
+            for statement in (
+                "INSERT INTO person (id, channel, external_id, role, status, created_at) "
+                "VALUES (1, 'telegram', '42', 'family', 'active', :raised)",
+                "INSERT INTO case_file (id, code, programme, status, created_at) "
+                "VALUES (1, 'TST-0001', 'foster_care', 'open', :raised)",
+                "INSERT INTO flag (id, case_id, run_id, flow_id, flow_version, rule, level, "
+                "reason, evidence, status, raised_at, due_at) VALUES (1, 1, NULL, "
+                "'family_checkin', 1, 'child_unsafe_at_home', 'urgent', 'Unsafe.', :evidence, "
+                "'open', :raised, :due)",
+                "INSERT INTO flag (id, case_id, run_id, flow_id, flow_version, rule, level, "
+                "reason, evidence, status, raised_at, due_at) VALUES (2, 1, NULL, "
+                "'family_checkin', 1, 'low_wellbeing', 'medium', 'Low.', :evidence, "
+                "'resolved', :raised, :due)",
+            ):
+                await conn.execute(
+                    text(statement),
+                    {"raised": raised, "due": due, "evidence": '{"children.safe_at_home": "no"}'},
+                )
+
+        await db.upgrade()
+        assert await db.current_revision() == HEAD
+        async with db.transaction() as uow:
+            still_open = await uow.flags.get(1)
+            closed = await uow.flags.get(2)
+            assert still_open is not None and closed is not None
+            assert still_open.evidence == {"children.safe_at_home": "no"}
+            assert (still_open.escalate_at, still_open.notified_at) == (T0 + timedelta(hours=1), T0)
+            assert (still_open.escalations, still_open.assigned_to) == (0, None)
+            assert (closed.escalate_at, closed.notified_at, closed.escalations) == (None, None, 0)
+            # The old open flag is what the new duties find: told already, escalating when due.
+            assert await uow.flags.to_notify(("urgent", "medium"), T0 + timedelta(days=9)) == []
+            assert [f.id for f in await uow.flags.to_escalate(T0 + timedelta(hours=1))] == [1]
+            await uow.flags.acknowledge(still_open, 1, T0 + timedelta(minutes=5))
+            await uow.audit.record(
+                at=T0, actor_id=1, actor_role="coordinator", action="acknowledged", flag_id=1
+            )
+        # The append-only guard is in place after an upgrade too, not only on a fresh database.
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with db.engine.begin() as conn:
+                await conn.execute(text("DELETE FROM audit_event"))
+
+        async with db.engine.connect() as conn:
+            await conn.run_sync(_migrate, "0002", down=True)
+            columns = await conn.run_sync(
+                lambda c: {column["name"] for column in inspect(c).get_columns("flag")}
+            )
+            tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+            rows = (await conn.execute(text("SELECT id, status, rule FROM flag ORDER BY id"))).all()
+            if db.dialect == "postgresql":
+                functions = (
+                    await conn.execute(
+                        text("SELECT count(*) FROM pg_proc WHERE proname = :name"),
+                        {"name": "audit_event_append_only"},
+                    )
+                ).scalar_one()
+                assert functions == 0
+            else:
+                assert (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all() == []
+        assert await db.current_revision() == "0002"
+        assert "audit_event" not in tables
+        assert not {"escalate_at", "notified_at", "escalations", "assigned_to"} & columns
+        assert {"due_at", "raised_at", "status", "evidence"} <= columns
+        assert [tuple(row) for row in rows] == [
+            (1, "open", "child_unsafe_at_home"),  # 0002 has no "acknowledged": open again
+            (2, "resolved", "low_wellbeing"),
+        ]
+
+        await db.upgrade()  # and up again: the trigger and its function are made afresh
+        assert await db.current_revision() == HEAD
+        async with db.reading() as uow:
+            assert await uow.audit.events() == []
     finally:
         await db.dispose()

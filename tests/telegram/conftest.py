@@ -40,6 +40,10 @@ class Clock:
 class RunningBot:
     """`serve()` in a task; stop and start it again to play a restart."""
 
+    # Duties (telling, digest, escalation) run this often, so that a test which moves the
+    # clock sees their effect within a moment.
+    DUTY_INTERVAL = 0.2
+
     def __init__(self, app: Wegwijzer, webhook_url: str | None = None, port: int = 0):
         self.app = app
         self.webhook_url = webhook_url
@@ -56,6 +60,7 @@ class RunningBot:
                 listen="127.0.0.1",
                 port=self.port,
                 stop=self._stop,
+                duty_interval=self.DUTY_INTERVAL,
             )
         )
         await asyncio.sleep(0.2)

@@ -48,6 +48,8 @@ async def test_family_joins_by_invite_and_does_the_whole_checkin(
     menu = api.commands[(f"chat:{family.chat_id}", "")]
     assert [command["command"] for command in menu] == [
         "checkin",
+        "stop",
+        "resume",
         "sos",
         "help",
         "language",
@@ -177,6 +179,8 @@ async def test_staff_join_with_their_role_and_see_only_their_commands(
     await coordinator.expect("Unknown command /nonsense.")
     assert [c["command"] for c in api.commands[(f"chat:{coordinator.chat_id}", "")]] == [
         "flags",
+        "case",
+        "schedule",
         "invite",
         "sos",
         "help",

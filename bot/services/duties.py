@@ -1,0 +1,161 @@
+"""The work that comes due with time: telling people of flags, the digest, escalation.
+
+No flag may get lost (issue #5): every flag is told to the people who must act, and a flag
+nobody acknowledged by its due time goes to every coordinator, again and again at an interval,
+until somebody does. The state of that work is in the flag rows (`notified_at`,
+`escalate_at`), not in memory, so it survives restarts; each piece is claimed in a transaction
+(with SKIP LOCKED on PostgreSQL) so that several bot processes never tell anybody twice.
+
+Each function here claims what is due, records it, and returns `Notice`s; the channel then
+sends them. A crash between the commit and the sending loses those messages — and that is
+exactly the case escalation is for: a flag nobody acknowledges keeps coming back.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..bootstrap import Wegwijzer
+from ..engine import Text
+from ..engine.events import Plural
+from ..storage import UnitOfWork
+from . import texts
+from .flags import NOTIFY_AT_ONCE, flag_recipients
+from .notices import Notice
+from .people import Recipient
+from .schedules import reminder_notices
+from .visits import visit_notices
+
+log = logging.getLogger(__name__)
+
+DIGEST_LEVELS = ("medium", "low")
+
+
+async def due_notices(app: Wegwijzer) -> list[Notice]:
+    """Everything due now: untold urgent and high flags, the digest, escalations, the
+    scheduled check-in reminders, and home visits."""
+    return [
+        *await immediate_notices(app),
+        *await digest_notices(app),
+        *await escalation_notices(app),
+        *await reminder_notices(app),
+        *await visit_notices(app),
+    ]
+
+
+async def immediate_notices(app: Wegwijzer) -> list[Notice]:
+    """Urgent and high flags nobody has been told about yet, for the case's caseworker, the
+    assignee and every coordinator — each in their own language (the channel translates)."""
+    now = app.clock()
+    notices: list[Notice] = []
+    async with app.database.transaction() as uow:
+        flags = await uow.flags.to_notify(NOTIFY_AT_ONCE, raised_before=now + _MOMENT)
+        told_before = {
+            event.flag_id
+            for event in await uow.audit.of_flags(flag.id for flag in flags)
+            if event.action == "notified"
+        }
+        for flag in flags:
+            again = flag.id in told_before
+            template = texts.FLAG_AGAIN if again else texts.NEW_FLAG
+            for recipient in await flag_recipients(uow, flag.case_id, extra=flag.assigned_to):
+                text = template.using(
+                    level=texts.LEVELS[flag.level],
+                    case=recipient.case_code or "—",
+                    reason=Text(flag.reason),
+                )
+                notices.append(Notice(recipient, text, (flag.id,)))
+            await _told(uow, flag, now, "notified", {"again": again})
+        await uow.flags.notified(flags, now)
+    return notices
+
+
+async def digest_notices(app: Wegwijzer) -> list[Notice]:
+    """Once a day, at the configured local time: one message per person listing the medium
+    and low flags raised before that time that they have not been told about yet. After
+    downtime the digest that was missed goes out at once, and only once."""
+    now = app.clock()
+    slot = last_digest_time(app, now)
+    by_person: dict[int, tuple[Recipient, list[Any]]] = {}
+    async with app.database.transaction() as uow:
+        flags = await uow.flags.to_notify(DIGEST_LEVELS, raised_before=slot)
+        for flag in flags:
+            for recipient in await flag_recipients(uow, flag.case_id, extra=flag.assigned_to):
+                by_person.setdefault(recipient.person_id, (recipient, []))[1].append(flag)
+            await _told(uow, flag, now, "digested", {})
+        await uow.flags.notified(flags, now)
+        codes = await uow.cases.codes({flag.case_id for flag in flags if flag.case_id})
+    notices = []
+    for recipient, theirs in by_person.values():
+        lines = tuple(
+            texts.FLAG_LINE.using(
+                level=texts.LEVELS[flag.level],
+                case=codes.get(flag.case_id, "—"),
+                reason=Text(flag.reason),
+                due=flag.due_at,
+            )
+            for flag in theirs
+        )
+        header = Plural(
+            "Daily digest: {count} new flag.", "Daily digest: {count} new flags.", count=len(theirs)
+        )
+        notices.append(Notice(recipient, header, (), lines))
+    if flags:
+        log.info("digest", extra={"event": "digest", "count": len(flags)})
+    return notices
+
+
+async def escalation_notices(app: Wegwijzer) -> list[Notice]:
+    """Flags still not acknowledged at their escalation time go to every coordinator; the
+    next escalation is set one interval later, and each one is in the audit log."""
+    now = app.clock()
+    notices: list[Notice] = []
+    async with app.database.transaction() as uow:
+        for flag in await uow.flags.to_escalate(now):
+            await uow.flags.escalated(flag, now + app.settings.escalation_repeat[flag.level])
+            await _told(uow, flag, now, "escalated", {"count": flag.escalations})
+            recipients = await flag_recipients(uow, flag.case_id, caseworker=False)
+            for recipient in recipients:
+                text = texts.ESCALATED.using(
+                    level=texts.LEVELS[flag.level],
+                    case=recipient.case_code or "—",
+                    reason=Text(flag.reason),
+                    due=flag.due_at,
+                    count=flag.escalations,
+                )
+                notices.append(Notice(recipient, text, (flag.id,)))
+            if not recipients:
+                # Nobody to escalate to is itself an emergency of the deployment: say so loudly.
+                log.error("no coordinator to escalate to", extra={"flag_id": flag.id})
+            log.warning("flag escalated", extra={"flag_id": flag.id, "count": flag.escalations})
+    return notices
+
+
+def last_digest_time(app: Wegwijzer, now: datetime) -> datetime:
+    """The most recent moment (at or before `now`) the digest was due, in UTC; computed in the
+    deployment's timezone, so 08:00 stays 08:00 across daylight-saving changes."""
+    zone = ZoneInfo(app.settings.timezone)
+    local = now.astimezone(zone)
+    slot = datetime.combine(local.date(), app.settings.digest_time, tzinfo=zone)
+    if slot > local:
+        slot = datetime.combine(local.date() - timedelta(days=1), app.settings.digest_time, zone)
+    return slot.astimezone(now.tzinfo)
+
+
+# A flag raised in this very transaction's second counts as raised "before now".
+_MOMENT = timedelta(seconds=1)
+
+
+async def _told(uow: UnitOfWork, flag: Any, now: datetime, action: str, detail: dict) -> None:
+    await uow.audit.record(
+        at=now,
+        actor_id=None,
+        actor_role="system",
+        action=action,
+        case_id=flag.case_id,
+        flag_id=flag.id,
+        detail=detail,
+    )

@@ -1,0 +1,111 @@
+"""What a reviewer reads about one flag and one case, as texts every channel renders alike.
+
+Telegram and the terminal show a flag's detail and a case view from these functions, so both
+say exactly the same thing; each channel only adds its own way to act (buttons, or typed
+`/flag` commands). Every line is a `Text`, translated for the reader when it is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from ..bootstrap import Wegwijzer
+from ..engine import Text
+from . import texts
+from .case_view import CaseView, sparkline
+from .flags import FlagView, evidence_lines
+from .schedules import ScheduleView
+
+# History entries a reviewer is not shown in a flag's detail: every look at a flag is one,
+# and the list would soon be mostly looks. They stay in the audit log (`wegwijzer audit`).
+HIDDEN_HISTORY = ("viewed",)
+
+
+def flag_detail_lines(app: Wegwijzer, flag: FlagView, now: datetime) -> list[Text]:
+    """One flag: what, how serious, since when and until when, why (the evidence), and
+    everything that was done with it."""
+    lines = [
+        texts.FLAG_HEADER.using(
+            id=flag.id, level=texts.LEVELS[flag.level], case=flag.case_code or "—"
+        ),
+        Text(flag.reason),
+        texts.FLAG_FACTS.using(
+            status=texts.STATUSES[flag.status],
+            raised=flag.raised_at,
+            age=max(now - flag.raised_at, timedelta(0)),
+            due=flag.due_at,
+        ),
+    ]
+    if flag.overdue(now):
+        lines.append(texts.OVERDUE)
+    if flag.assigned_to is not None:
+        lines.append(texts.ASSIGNED_TO.using(person=flag.assigned_to))
+    if flag.status == "resolved" and flag.resolution:
+        lines.append(texts.RESOLUTION.using(note=flag.resolution))
+    evidence = evidence_lines(app, flag)
+    if evidence:
+        lines += [texts.EVIDENCE_HEADER, *evidence]
+    history = [entry for entry in flag.history if entry.action not in HIDDEN_HISTORY]
+    if history:
+        lines.append(texts.HISTORY_HEADER)
+        for entry in history:
+            lines.append(
+                texts.HISTORY_LINE.using(
+                    at=entry.at,
+                    action=texts.HISTORY_ACTIONS.get(entry.action, Text(entry.action)),
+                    actor=texts.actor(entry.actor_role, entry.actor_id),
+                )
+            )
+            if entry.note:
+                lines.append(texts.HISTORY_NOTE.using(note=entry.note))
+    return lines
+
+
+def case_view_lines(view: CaseView, now: datetime) -> list[Text]:
+    """One case: programme and stage, the last check-ins with their trend, the open flags."""
+    return [*case_summary_lines(view), *case_flag_lines(view.open_flags, now)]
+
+
+def case_summary_lines(view: CaseView) -> list[Text]:
+    """The case view without its open flags (a channel that lists them its own way)."""
+    lines = [
+        texts.CASE_HEADER.using(
+            case=view.code,
+            programme=texts.PROGRAMMES.get(view.programme, Text(view.programme)),
+            stage=texts.STAGES.get(view.stage, texts.NO_STAGE) if view.stage else texts.NO_STAGE,
+        )
+    ]
+    if view.status == "closed":
+        lines.append(texts.CASE_CLOSED)
+    if not view.checkins:
+        lines.append(texts.NO_CHECKINS)
+    else:
+        lines.append(texts.CHECKINS_HEADER)
+        lines += [
+            texts.CHECKIN_LINE.using(date=checkin.at, score=checkin.well_being)
+            for checkin in view.checkins
+        ]
+        # Bars, not words: nothing to translate, and the same in every language.
+        lines.append(Text(sparkline(view.checkins)))
+    lines.append(texts.TRENDS[view.trend].using(change=view.change))
+    lines.append(schedule_line(view.schedule))
+    if view.visit_due_at is not None:
+        lines.append(texts.NEXT_VISIT.using(when=view.visit_due_at))
+    return lines
+
+
+def schedule_line(schedule: ScheduleView | None) -> Text:
+    """How the family is reminded of their check-in, and whether they paused it."""
+    if schedule is None:
+        return texts.NO_SCHEDULE
+    if schedule.status == "paused":
+        paused_by_family = schedule.paused_by == "family"
+        return texts.SCHEDULE_PAUSED_BY_FAMILY if paused_by_family else texts.SCHEDULE_PAUSED
+    return texts.SCHEDULE_LINE.using(cadence=schedule.cadence, when=schedule.next_due_at or "—")
+
+
+def case_flag_lines(flags: Iterable[FlagView], now: datetime) -> list[Text]:
+    """The open flags of a case under their heading; nothing when there are none."""
+    shown = [texts.flag_line(flag, now) for flag in flags]
+    return [texts.CASE_FLAGS_HEADER, *shown] if shown else []

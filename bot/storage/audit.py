@@ -1,0 +1,78 @@
+"""The audit log's repository: it can add and read, and nothing else.
+
+There is deliberately no update or delete here; the database refuses both as well (triggers
+from migration 0003), so what the log says happened is what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import ROLES, AuditEvent
+
+# Who can appear as the actor: a person in a role, the bot itself (escalations, digests), or
+# an operator at the command line.
+ACTOR_ROLES = (*ROLES, "system", "operator")
+
+
+class AuditRepository:
+    __slots__ = ("_session",)
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def record(
+        self,
+        *,
+        at: datetime,
+        actor_id: int | None,
+        actor_role: str,
+        action: str,
+        case_id: int | None = None,
+        flag_id: int | None = None,
+        note: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> AuditEvent:
+        if actor_role not in ACTOR_ROLES:
+            raise ValueError(f"unknown actor role {actor_role!r}")
+        event = AuditEvent(
+            at=at,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            action=action,
+            case_id=case_id,
+            flag_id=flag_id,
+            note=note,
+            detail=dict(detail or {}),
+        )
+        self._session.add(event)
+        await self._session.flush()
+        return event
+
+    async def of_flags(self, flag_ids: Iterable[int]) -> list[AuditEvent]:
+        """The history of these flags, oldest first."""
+        wanted = set(flag_ids)
+        if not wanted:
+            return []
+        stmt = (
+            select(AuditEvent)
+            .where(AuditEvent.flag_id.in_(wanted))
+            .order_by(AuditEvent.at, AuditEvent.id)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def events(
+        self, case_id: int | None = None, since: datetime | None = None
+    ) -> list[AuditEvent]:
+        """The log, oldest first; only one case's events when `case_id` is given."""
+        stmt = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)
+        if case_id is not None:
+            stmt = stmt.where(AuditEvent.case_id == case_id)
+        if since is not None:
+            stmt = stmt.where(AuditEvent.at >= since)
+        return list((await self._session.execute(stmt)).scalars())

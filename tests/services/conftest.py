@@ -1,0 +1,314 @@
+"""Builders for the service tests: the real app (`bootstrap`) on a fresh database, a clock the
+test moves by hand, and a small invented organisation to act in.
+
+The app runs on SQLite and, when TEST_DATABASE_URL points at a PostgreSQL server, on PostgreSQL
+too: the flag services lock rows there (FOR UPDATE, SKIP LOCKED) and nowhere else, so those
+paths are only exercised on that half. SQLite starts each test from a copy of one migrated file,
+PostgreSQL from one shared database emptied before each test; both keep the tests fast.
+
+`World` is two cases with a caseworker each, a family on the first, coordinators, and people
+who must never be told or allowed anything (refused consent, left). Every `Participant` is read
+back from the database, as a channel would build it for an incoming message.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.bootstrap import Wegwijzer, bootstrap
+from bot.config import Settings
+from bot.engine import Choose
+from bot.services import flags as flag_service
+from bot.services.cases import create_case
+from bot.services.people import Participant, find_participant
+from bot.services.runs import CHECKIN_FLOW, answer, start_flow
+from bot.storage import Database
+from tests.storage.conftest import PG_ENV, PostgresServer, empty_tables, run_isolated
+
+# A Friday, 10:30 in Amsterdam (CET, UTC+1).
+START = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+CASE_A = "TST-0001"
+CASE_B = "TST-0002"
+
+
+@dataclass
+class Clock:
+    now: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+    def set(self, moment: datetime) -> None:
+        self.now = moment
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to the newest revision; each test starts from a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def migrate() -> None:
+        database = Database.connect(f"sqlite:///{path}")
+        try:
+            await database.upgrade()
+        finally:
+            await database.dispose()
+
+    run_isolated(migrate)
+    return path
+
+
+@pytest.fixture(scope="session")
+def services_postgres() -> Iterator[str]:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} not set: PostgreSQL service tests skipped")
+    server = PostgresServer(url)
+    try:
+        server.check()
+    except Exception as exc:  # unreachable server: skip like the storage tests do
+        pytest.skip(f"PostgreSQL unreachable ({exc}): PostgreSQL service tests skipped")
+    yield server.create_database()
+    server.drop_created()
+
+
+@pytest.fixture(params=BACKENDS)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if request.param == "sqlite":
+        path = tmp_path / "services.db"
+        shutil.copy(request.getfixturevalue("migrated_sqlite"), path)
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("services_postgres")
+    return replace(Settings(), database_url=url)
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: Clock) -> AsyncIterator[Wegwijzer]:
+    built = await bootstrap(settings, clock=clock)
+    try:
+        if built.database.dialect == "postgresql":
+            await empty_tables(built.database)
+        yield built
+    finally:
+        await built.close()
+
+
+# --- people and cases ---------------------------------------------------------------------
+
+_ids = iter(range(5000, 1_000_000))
+
+
+async def add_person(
+    app: Wegwijzer,
+    role: str,
+    *,
+    case: str | None = None,
+    language: str = "en",
+    consent: str | None = "given",
+    status: str = "active",
+) -> Participant:
+    """A person as onboarding leaves them; caseworkers take `case`, families join it."""
+    external_id = str(next(_ids))
+    async with app.database.transaction() as uow:
+        person = await uow.people.add("telegram", external_id, role, language=language)
+        if consent is not None:
+            await uow.people.set_consent(person.id, consent, app.clock())
+        if status != "active":
+            await uow.people.set_status(person.id, status)
+        if case is not None:
+            found = await uow.cases.by_code(case)
+            assert found is not None
+            if role == "caseworker":
+                await uow.cases.assign_caseworker(found.id, person.id)
+            else:
+                await uow.cases.add_member(found.id, person.id)
+    who = await find_participant(app, "telegram", external_id)
+    assert who is not None
+    return who
+
+
+async def reread(app: Wegwijzer, who: Participant) -> Participant:
+    """The person as the database has them now (after a status change, say)."""
+    async with app.database.reading() as uow:
+        person = await uow.people.get_by_id(who.person_id)
+        channel, external_id = person.channel, person.external_id
+    again = await find_participant(app, channel, external_id)
+    assert again is not None
+    return again
+
+
+async def set_status(app: Wegwijzer, who: Participant, status: str) -> Participant:
+    async with app.database.transaction() as uow:
+        await uow.people.set_status(who.person_id, status)
+    return await reread(app, who)
+
+
+@dataclass
+class World:
+    app: Wegwijzer
+    case_a: int
+    case_b: int
+    coordinator: Participant
+    second_coordinator: Participant
+    caseworker: Participant  # of case A
+    other_caseworker: Participant  # of case B
+    family: Participant  # a member of case A
+    family_b: Participant  # a member of case B
+    refused_coordinator: Participant  # refused the bot's terms: never told anything
+    left_coordinator: Participant  # status "left"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def staff_told(self) -> set[int]:
+        """Who hears of a flag on case A: its caseworker and the coordinators who can be told."""
+        return {
+            self.caseworker.person_id,
+            self.coordinator.person_id,
+            self.second_coordinator.person_id,
+        }
+
+    @property
+    def coordinators(self) -> set[int]:
+        return {self.coordinator.person_id, self.second_coordinator.person_id}
+
+
+@pytest.fixture
+async def world(app: Wegwijzer) -> World:
+    async with app.database.transaction() as uow:
+        case_a = await create_case(uow, "family_strengthening", CASE_A)
+        case_b = await create_case(uow, "foster_care", CASE_B)
+    coordinator = await add_person(app, "coordinator")
+    second_coordinator = await add_person(app, "coordinator", language="nl")
+    caseworker = await add_person(app, "caseworker", case=CASE_A)
+    other_caseworker = await add_person(app, "caseworker", case=CASE_B)
+    family = await add_person(app, "family", case=CASE_A)
+    family_b = await add_person(app, "family", case=CASE_B)
+    refused = await add_person(app, "coordinator", consent="refused")
+    left = await add_person(app, "coordinator", status="left")
+    assert left.status == "left" and family.case_id == case_a.id
+    return World(
+        app,
+        case_a.id,
+        case_b.id,
+        coordinator,
+        second_coordinator,
+        caseworker,
+        other_caseworker,
+        family,
+        family_b,
+        refused,
+        left,
+    )
+
+
+# --- flags --------------------------------------------------------------------------------
+
+
+async def raise_flag(
+    app: Wegwijzer,
+    case_id: int | None,
+    *,
+    level: str = "urgent",
+    rule: str = "child_unsafe_at_home",
+    flow_id: str = CHECKIN_FLOW,
+    evidence: dict[str, Any] | None = None,
+    by: Participant | None = None,
+) -> tuple[int, bool]:
+    """Raise (or repeat) a flag through the service, at the clock's time; its id and newness."""
+    async with app.database.transaction() as uow:
+        flag, new = await flag_service.raise_or_repeat(
+            app,
+            uow,
+            by=by,
+            case_id=case_id,
+            run_id=None,
+            flow_id=flow_id,
+            flow_version=1,
+            rule=rule,
+            level=level,
+            reason="A child does not feel safe at home.",
+            evidence={"children.safe_at_home": "no"} if evidence is None else evidence,
+            now=app.clock(),
+        )
+        return flag.id, new
+
+
+async def flag_row(app: Wegwijzer, flag_id: int) -> Any:
+    """The stored flag, read without leaving a trace in the audit log."""
+    async with app.database.reading() as uow:
+        flag = await uow.flags.get(flag_id)
+        assert flag is not None
+        return flag
+
+
+async def audit(app: Wegwijzer, flag_id: int | None = None, case_id: int | None = None) -> list:
+    async with app.database.reading() as uow:
+        if flag_id is not None:
+            return await uow.audit.of_flags([flag_id])
+        return await uow.audit.events(case_id)
+
+
+async def event_ids(app: Wegwijzer, flag_id: int) -> list[int]:
+    return [event.id for event in await audit(app, flag_id)]
+
+
+async def actions(app: Wegwijzer, flag_id: int) -> list[str]:
+    return [event.action for event in await audit(app, flag_id)]
+
+
+# --- check-ins ----------------------------------------------------------------------------
+
+WELL = (3, 3, 3, 3, 3)  # WHO-5 raw 15: 60 %, no flag
+
+
+async def checkin(
+    app: Wegwijzer,
+    family: Participant,
+    *,
+    who5: tuple[int, int, int, int, int] = WELL,
+    safe_at_home: str = "yes",
+    food: str = "enough",
+    health: str = "good",
+    everyone_safe_now: bool = True,
+) -> int:
+    """A whole family check-in, answered as a family would press the buttons; the run id."""
+    turn = await start_flow(app, family, CHECKIN_FLOW)
+    inputs: list[Any] = [
+        True,  # consent to the check-in
+        *who5,
+        food,
+        "every_day",
+        health,
+        safe_at_home,
+        False,  # no message for the caseworker
+        everyone_safe_now,
+    ]
+    for value in inputs:
+        turn = await answer(app, family, Choose(value))
+        assert turn is not None
+    async with app.database.reading() as uow:
+        run = await uow.runs.get(turn.run_id)
+        assert run is not None and run.status == "completed", run
+    return turn.run_id
+
+
+def render(app: Wegwijzer, text: Any, language: str = "en") -> str:
+    return app.catalogs.translator(language, "Europe/Amsterdam").render(text)
