@@ -21,6 +21,7 @@ SAFE_FIELDS = (
     "level",
     "rule",
     "event",
+    "count",
 )
 
 

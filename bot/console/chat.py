@@ -8,7 +8,8 @@ input it stops; an unfinished flow stays stored and continues next time.
 Staff review flags as on Telegram, where buttons do what is typed here: `/flags` lists them
 with the command that opens each, `/flag ID` shows one (evidence and history), and
 `/flag ID ack | note TEXT | resolve TEXT | reopen | assign PERSON` acts on it; `/case CODE`
-shows a case. Access is decided by the same services, from the database.
+shows a case. Caseworkers start a guidance flow for the terminal's case with `/guide FLOW_ID`
+(`/guide` lists them). Access is decided by the same services, from the database.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ class ConsoleChat:
 
     async def _cancel(self, _: str) -> None:
         stopped = await runs.pause(self.app, self.who)
-        self.say(texts.STOPPED if stopped else texts.NOTHING_TO_STOP)
+        self.say(texts.STOPPED[self.who.role] if stopped else texts.NOTHING_TO_STOP)
 
     async def _language(self, argument: str) -> None:
         catalogs = self.app.catalogs
@@ -170,7 +171,7 @@ class ConsoleChat:
         number, _, rest = argument.partition(" ")
         action, _, text = rest.strip().partition(" ")
         number = number.removeprefix("#")
-        if not number.isdigit() or action.lower() not in _FLAG_ACTIONS:
+        if not (number.isascii() and number.isdigit()) or action.lower() not in _FLAG_ACTIONS:
             self.say(texts.FLAG_USAGE)
             return
         flag_id = int(number)
@@ -212,7 +213,9 @@ class ConsoleChat:
     async def _flag_assign(self, flag_id: int, person: str) -> None:
         # Checks first that this person may assign the flag at all (NotAllowed otherwise).
         caseworkers = await flags.assignable_caseworkers(self.app, self.who, flag_id)
-        if not person.isdigit() or int(person) not in {found for found, _ in caseworkers}:
+        if not (person.isascii() and person.isdigit()) or int(person) not in {
+            found for found, _ in caseworkers
+        }:
             self._choose_caseworker(flag_id, caseworkers)
             return
         outcome = await flags.assign(self.app, self.who, flag_id, int(person))
@@ -258,9 +261,20 @@ class ConsoleChat:
         cases = await caseworker_cases(self.app, self.who)
         self.say_list(texts.YOUR_CASES, texts.NO_CASES, [texts.case_line(c) for c in cases])
 
-    async def _guide(self, _: str) -> None:
+    async def _guide(self, argument: str) -> None:
+        """`/guide` lists the guidance flows, each with the command that starts it; `/guide
+        FLOW_ID` starts (or picks up) that flow for the terminal's case."""
         guides = runs.flows_for(self.app, self.who.role)
-        self.say_list(texts.GUIDES, texts.NO_GUIDES, [Text(flow.title) for flow in guides])
+        flow_id = argument.split()[0].lower() if argument else ""
+        if flow_id in {flow.id for flow in guides}:
+            turn = await runs.start_flow(self.app, self.who, flow_id)
+            self.show(turn.events)
+            return
+        items = [
+            texts.HELP_LINE.using(command=f"/guide {flow.id}", description=Text(flow.title))
+            for flow in guides
+        ]
+        self.say_list(texts.GUIDES, texts.NO_GUIDES, items)
 
     async def _telegram_only(self, name: str) -> None:
         self.say(texts.NOT_IN_TERMINAL.using(command=f"/{name}"))

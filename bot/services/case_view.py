@@ -17,10 +17,12 @@ from .once import claim
 from .people import Participant
 from .runs import CHECKIN_FLOW
 from .schedules import ScheduleView, schedule_view
+from .visits import HOME_VISIT_FLOW
 
 # WHO-5: the raw score 0–25 times four is the percentage the instrument reports (domain.md).
 WHO5_SCORE = "who5_raw"
 CHECKINS_SHOWN = 6
+VISITS_SHOWN = 3
 # A change of 10 percentage points is what the WHO-5 literature treats as clinically relevant;
 # smaller movements are shown as "about the same".
 RELEVANT_CHANGE = 10
@@ -44,6 +46,8 @@ class CaseView:
     open_flags: tuple[FlagView, ...]
     schedule: ScheduleView | None = None  # the check-in reminders, if any
     visit_due_at: datetime | None = None  # the caseworker's next home visit, if planned
+    # The last home visits' Child Status Index scores, oldest first: (when, {score: value}).
+    home_visits: tuple[tuple[datetime, dict[str, float]], ...] = ()
 
 
 def may_view(who: Participant, case: object) -> bool:
@@ -67,6 +71,7 @@ async def case_view(
         flags = await uow.flags.open_flags([case.id])
         views = await views_of(uow, flags)
         schedule = await uow.schedules.of_case(case.id, for_update=False)
+        home_visits = await uow.scores.of_last_runs(case.id, HOME_VISIT_FLOW, VISITS_SHOWN)
         await uow.audit.record(
             at=now,
             actor_id=who.person_id,
@@ -87,6 +92,7 @@ async def case_view(
             tuple(views),
             schedule=None if schedule is None else schedule_view(schedule, case.code),
             visit_due_at=case.visit_due_at,
+            home_visits=tuple(home_visits),
         )
 
 

@@ -35,15 +35,9 @@ DIGEST_LEVELS = ("medium", "low")
 
 
 async def due_notices(app: Wegwijzer) -> list[Notice]:
-    """Everything due now: untold urgent and high flags, the digest, escalations, the
-    scheduled check-in reminders, and home visits."""
-    return [
-        *await immediate_notices(app),
-        *await digest_notices(app),
-        *await escalation_notices(app),
-        *await reminder_notices(app),
-        *await visit_notices(app),
-    ]
+    """Everything due now, in one list (for tests and one-off use; the bot runs each duty on
+    its own, see `FLAG_DUTIES` and `CONTACT_DUTIES`)."""
+    return [notice for duty in (*FLAG_DUTIES, *CONTACT_DUTIES) for notice in await duty(app)]
 
 
 async def immediate_notices(app: Wegwijzer) -> list[Notice]:
@@ -117,7 +111,11 @@ async def escalation_notices(app: Wegwijzer) -> list[Notice]:
         for flag in await uow.flags.to_escalate(now):
             await uow.flags.escalated(flag, now + app.settings.escalation_repeat[flag.level])
             await _told(uow, flag, now, "escalated", {"count": flag.escalations})
-            recipients = await flag_recipients(uow, flag.case_id, caseworker=False)
+            # Every coordinator, and whoever the flag is assigned to; with no coordinator to
+            # tell, the case's caseworker rather than nobody.
+            recipients = await flag_recipients(
+                uow, flag.case_id, caseworker=False, extra=flag.assigned_to
+            ) or await flag_recipients(uow, flag.case_id)
             for recipient in recipients:
                 text = texts.ESCALATED.using(
                     level=texts.LEVELS[flag.level],
@@ -159,3 +157,10 @@ async def _told(uow: UnitOfWork, flag: Any, now: datetime, action: str, detail: 
         flag_id=flag.id,
         detail=detail,
     )
+
+
+# The duties the bot runs, each claimed, committed and then delivered on its own, so that one
+# failing cannot take the notices of another with it. Flags have their own loop: a morning's
+# reminders, paced to Telegram's limit, must not hold up an escalation.
+FLAG_DUTIES = (immediate_notices, digest_notices, escalation_notices)
+CONTACT_DUTIES = (reminder_notices, visit_notices)

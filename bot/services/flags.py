@@ -18,16 +18,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..bootstrap import Wegwijzer
 from ..engine import Text, describe_answer
 from ..engine.events import Plural
 from ..storage import UnitOfWork
-from ..storage.models import FLAG_STATUSES
+from ..storage.models import FLAG_LEVELS, FLAG_STATUSES
 from . import texts
+from .notices import Notice
 from .once import claim
 from .people import Participant, Recipient
 
@@ -168,7 +169,26 @@ async def raise_or_repeat(
     actor_id, actor_role = (None, "system") if by is None else (by.person_id, by.role)
     # Without a case (a staff member's own alarm) there is nothing to say two triggers are
     # about the same thing: each is a flag of its own.
+    if case_id is not None:
+        # The case row first: two triggers of one rule at once (two family members, or a
+        # reminder round and a blocked bot) must not both find no flag and raise two.
+        await uow.cases.lock(case_id)
     existing = None if case_id is None else await uow.flags.unresolved_for(case_id, flow_id, rule)
+    if existing is not None and _more_serious(level, existing.level):
+        # The same rule, now more serious (no contact while an urgent flag is open, say): the
+        # flag takes the higher level and is told and due as a new one of that level.
+        await uow.flags.raise_level(
+            existing, level, due_at=now + app.settings.flag_due[level], now=now
+        )
+        await uow.audit.record(
+            at=now,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            action="raised_level",
+            case_id=case_id,
+            flag_id=existing.id,
+            detail={"level": level},
+        )
     if existing is not None:
         repeat = {**evidence, "at": now.isoformat()}
         if run_id is not None:
@@ -177,7 +197,9 @@ async def raise_or_repeat(
         if existing.level in NOTIFY_AT_ONCE:
             # New danger must be heard and handled again, even when someone already
             # acknowledged the first report: told again, and escalated again if nobody reacts.
-            await uow.flags.renotify(existing, escalate_at=now + app.settings.flag_due[level])
+            await uow.flags.renotify(
+                existing, escalate_at=now + app.settings.flag_due[existing.level]
+            )
         await uow.audit.record(
             at=now,
             actor_id=actor_id,
@@ -211,6 +233,10 @@ async def raise_or_repeat(
     )
     log.info("flag raised", extra={"flag_id": flag.id, "level": level, "rule": rule})
     return flag, True
+
+
+def _more_serious(level: str, than: str) -> bool:
+    return FLAG_LEVELS.index(level) < FLAG_LEVELS.index(than)
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -304,6 +330,26 @@ async def assign(
     return await _act(app, who, flag_id, "assign", change, once, "assigned")
 
 
+async def assignment_notices(app: Wegwijzer, flag: FlagView) -> list[Notice]:
+    """The caseworker a flag was just assigned to hears of it, with its buttons."""
+    if flag.assigned_to is None:
+        return []
+    async with app.database.reading() as uow:
+        person = await uow.people.get_by_id(flag.assigned_to)
+    if person is None or person.status != "active" or person.consent != "given":
+        return []
+    recipient = Recipient(
+        person.id, person.channel, person.external_id, person.language, flag.case_code
+    )
+    text = texts.ASSIGNED_TO_YOU.using(
+        id=flag.id,
+        level=texts.LEVELS[flag.level],
+        case=flag.case_code or "—",
+        reason=Text(flag.reason),
+    )
+    return [Notice(recipient, text, (flag.id,))]
+
+
 async def add_note(
     app: Wegwijzer, who: Participant, flag_id: int, note: str, once: str | None = None
 ) -> Outcome:
@@ -322,20 +368,11 @@ async def resolve(
     """Resolve a flag; the resolution note saying how it was handled is required."""
     resolution = _required(resolution)
 
-    async def change(uow: UnitOfWork, flag: Any, now: datetime) -> dict[str, Any] | None:
+    async def change(uow: UnitOfWork, flag: Any, now: datetime) -> dict[str, Any] | Recorded:
         await _answered(uow, who)
         if flag.status == "resolved":
             # Resolved meanwhile by someone else: what they wrote is kept, as a note.
-            await uow.audit.record(
-                at=now,
-                actor_id=who.person_id,
-                actor_role=who.role,
-                action="noted",
-                case_id=flag.case_id,
-                flag_id=flag.id,
-                note=resolution,
-            )
-            return None
+            return Recorded("noted")
         await uow.flags.resolve(flag, who.person_id, now, resolution)
         return {}
 
@@ -358,8 +395,9 @@ async def reopen(
 
 # --- notes typed as the next message --------------------------------------------------------
 
-# The actions whose text comes as the person's next message.
+# The actions whose text comes as the person's next message, and how long it is waited for.
 TYPED = ("note", "resolve")
+NOTE_WAIT = timedelta(minutes=30)
 
 
 async def ask_for_text(
@@ -375,7 +413,21 @@ async def ask_for_text(
         flag = await uow.flags.get(_real_id(flag_id))
         if flag is None or not may(who, action, flag, await _case_of(uow, flag)):
             raise NotAllowed(flag_id)
-        await uow.people.set_awaiting(who.person_id, {"action": action, "flag_id": flag_id})
+        await uow.people.set_awaiting(
+            who.person_id, {"action": action, "flag_id": flag_id, "at": now.isoformat()}
+        )
+
+
+def waiting_for_text(who: Participant, now: datetime) -> bool:
+    """Whether the person's next message is the note they were asked for. The question
+    lapses after `NOTE_WAIT`: an "ok" typed days later must not resolve an urgent flag."""
+    asked = (who.awaiting or {}).get("at")
+    if not isinstance(asked, str):
+        return False
+    try:
+        return now - datetime.fromisoformat(asked) < NOTE_WAIT
+    except ValueError:
+        return False
 
 
 async def take_typed_text(
@@ -411,7 +463,19 @@ async def _answered(uow: UnitOfWork, who: Participant) -> None:
 
 # --- the one way every action goes ----------------------------------------------------------
 
-Change = Callable[[UnitOfWork, Any, datetime], Awaitable[dict[str, Any] | None]]
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a change goes into the audit log as, when not as the action itself (a resolution
+    of a flag resolved meanwhile is kept as a note)."""
+
+    action: str
+    detail: dict[str, Any] | None = field(default_factory=dict)
+
+
+# A change returns the audit detail of what it did, None when it changed nothing, or a
+# `Recorded` to be logged as another action.
+Change = Callable[[UnitOfWork, Any, datetime], Awaitable[dict[str, Any] | Recorded | None]]
 
 
 async def _act(
@@ -435,20 +499,26 @@ async def _act(
             log.warning("flag action refused", extra={"person_id": who.person_id, "event": action})
             raise NotAllowed(flag_id)
         detail = await change(uow, flag, now)
-        if detail is not None:
+        recorded = detail if isinstance(detail, Recorded) else Recorded(audit_action, detail)
+        if detail is None and action != "view":
+            # Nothing changed, but the flag's evidence (a family's answers) is shown again.
+            recorded = Recorded("viewed", {})
+        if recorded.detail is not None:
             await uow.audit.record(
                 at=now,
                 actor_id=who.person_id,
                 actor_role=who.role,
-                action=audit_action,
+                action=recorded.action,
                 case_id=flag.case_id,
                 flag_id=flag.id,
-                note=note,
-                detail=detail,
+                note=None if recorded.action == "viewed" else note,
+                detail=recorded.detail,
             )
-            log.info("flag " + audit_action, extra={"flag_id": flag.id, "person_id": who.person_id})
+            log.info(
+                "flag " + recorded.action, extra={"flag_id": flag.id, "person_id": who.person_id}
+            )
         (view,) = await views_of(uow, [flag], history=True)
-        return Outcome(view, changed=detail is not None)
+        return Outcome(view, changed=recorded.action == audit_action)
 
 
 async def _case_of(uow: UnitOfWork, flag: Any) -> Any:

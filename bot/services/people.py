@@ -103,31 +103,30 @@ class Recipient:
     case_code: str | None = None
 
 
-async def mark_unreachable(app: Wegwijzer, person_id: int) -> list[Recipient] | None:
-    """Record that a person cannot be reached (they blocked the bot); return the caseworkers
-    who must be told, one per case of theirs that has a caseworker. None when nothing changed
-    (unknown, or known to be unreachable already)."""
-    async with app.database.transaction() as uow:
-        person = await uow.people.get_by_id(person_id)
-        if person is None or person.status == "unreachable":
-            return None
-        await uow.people.set_status(person_id, "unreachable")
-        told: list[Recipient] = []
-        for case in await uow.cases.of_person(person_id):
-            if case.caseworker_id is None:
-                continue
-            caseworker = await uow.people.get_by_id(case.caseworker_id)
-            if caseworker is not None and caseworker.status == "active":
-                told.append(
-                    Recipient(
-                        caseworker.id,
-                        caseworker.channel,
-                        caseworker.external_id,
-                        caseworker.language,
-                        case.code,
-                    )
+async def mark_unreachable(uow: UnitOfWork, person_id: int) -> list[Recipient] | None:
+    """Record, in the caller's transaction, that a person cannot be reached (they blocked the
+    bot); return the caseworkers who must be told, one per case of theirs that has a
+    caseworker. None when nothing changed (unknown, or known to be unreachable already)."""
+    person = await uow.people.get_by_id(person_id)
+    if person is None or person.status == "unreachable":
+        return None
+    await uow.people.set_status(person_id, "unreachable")
+    told: list[Recipient] = []
+    for case in await uow.cases.of_person(person_id):
+        if case.caseworker_id is None:
+            continue
+        caseworker = await uow.people.get_by_id(case.caseworker_id)
+        if caseworker is not None and caseworker.status == "active":
+            told.append(
+                Recipient(
+                    caseworker.id,
+                    caseworker.channel,
+                    caseworker.external_id,
+                    caseworker.language,
+                    case.code,
                 )
-        return told
+            )
+    return told
 
 
 async def mark_reachable(app: Wegwijzer, person_id: int) -> None:

@@ -92,6 +92,21 @@ def case_summary_lines(view: CaseView) -> list[Text]:
     lines.append(schedule_line(view.schedule))
     if view.visit_due_at is not None:
         lines.append(texts.NEXT_VISIT.using(when=view.visit_due_at))
+    lines += home_visit_lines(view.home_visits)
+    return lines
+
+
+def home_visit_lines(visits: Iterable[tuple[datetime, dict[str, float]]]) -> list[Text]:
+    """The Child Status Index of the last home visits, one line per domain with its scores
+    from the oldest visit to the newest ("food and nutrition: 7 → 6 → 4")."""
+    shown = list(visits)
+    if not shown:
+        return []
+    lines = [texts.HOME_VISITS_HEADER.using(since=shown[0][0])]
+    for name, label in texts.CSI_DOMAINS.items():
+        values = [f"{scores[name]:g}" for _ended, scores in shown if name in scores]
+        if values:
+            lines.append(texts.DOMAIN_SCORES.using(domain=label, scores=" → ".join(values)))
     return lines
 
 

@@ -39,6 +39,7 @@ from .flags import raise_or_repeat
 from .once import claim
 from .people import Participant
 from .replies import interpret
+from .visits import HOME_VISIT_FLOW, visit_done_by_flow
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +88,18 @@ def flows_for(app: Wegwijzer, role: str) -> list[Flow]:
 
 
 async def start_flow(
-    app: Wegwijzer, who: Participant, flow_id: str, once: str | None = None
+    app: Wegwijzer,
+    who: Participant,
+    flow_id: str,
+    once: str | None = None,
+    case_code: str | None = None,
 ) -> Turn:
     """Start a flow, or pick up the person's unfinished run of it where they left it.
 
-    An unfinished run of another flow is paused; it can be resumed later.
+    A family's flow is about their own case; a caseworker's guidance is about the case they
+    name (`case_code`), which must be one of theirs: PermissionError otherwise, the same for a
+    case that does not exist. An unfinished run of another flow (or of this flow for another
+    case) is paused; it can be resumed later.
     """
     flow = app.flows.get(flow_id)
     if who.role not in flow.roles:
@@ -100,8 +108,14 @@ async def start_flow(
     now = app.clock()
     async with app.database.transaction() as uow:
         await claim(uow, once, now)
+        case_id = who.case_id
+        if case_code is not None:
+            case = await uow.cases.by_code(case_code.strip().upper())
+            if case is None or not _may_guide(who, case):
+                raise PermissionError(f"{who.role} {who.person_id} may not guide this case")
+            case_id = case.id
         current = await uow.runs.current(who.person_id)
-        if current is not None and current.flow_id == flow.id:
+        if current is not None and (current.flow_id, current.case_id) == (flow.id, case_id):
             sprint = app.engine.remind(RunState.from_dict(current.state), context)
             await uow.runs.update(
                 current, step=current.step, state=current.state, status="active", now=now
@@ -114,7 +128,7 @@ async def start_flow(
         sprint = app.engine.start(flow.id, context)
         run = await uow.runs.start(
             who.person_id,
-            who.case_id,
+            case_id,
             flow.id,
             flow.version,
             sprint.state.step,
@@ -124,6 +138,15 @@ async def start_flow(
         await _store(app, uow, who, run, sprint, now)
         log.info("run started", extra={"run_id": run.id, "flow": flow.ref})
         return Turn(sprint.events, run.id, sprint.state)
+
+
+def _may_guide(who: Participant, case: Any) -> bool:
+    """Guidance about a case is for its own caseworker (and coordinators)."""
+    if who.status != "active":
+        return False
+    return who.role == "coordinator" or (
+        who.role == "caseworker" and case.caseworker_id == who.person_id
+    )
 
 
 async def answer(
@@ -247,6 +270,8 @@ async def _store(
     )
     if sprint.ended:
         log.info("run completed", extra={"run_id": run.id})
+        if run.flow_id == HOME_VISIT_FLOW and run.case_id is not None:
+            await visit_done_by_flow(app, uow, who, run.case_id, now)
     return await _next_checkin_as_scheduled(uow, run.case_id, tuple(sprint.events))
 
 

@@ -30,7 +30,7 @@ from .cadence import Cadence, cadence_text, next_due
 from .flags import NotAllowed, raise_or_repeat
 from .notices import Notice
 from .once import claim
-from .people import Participant, Recipient
+from .people import Participant, Recipient, mark_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,29 @@ async def family_pause(
         return schedule_view(schedule, who.case_code or "")
 
 
+async def pause_notices(app: Wegwijzer, who: Participant) -> list[Notice]:
+    """The caseworker of a family that paused their reminders is told."""
+    if who.case_id is None:
+        return []
+    async with app.database.reading() as uow:
+        case = await uow.cases.by_id(who.case_id)
+        caseworker = (
+            await uow.people.get_by_id(case.caseworker_id)
+            if case is not None and case.caseworker_id
+            else None
+        )
+    if caseworker is None or caseworker.status != "active" or caseworker.consent != "given":
+        return []
+    recipient = Recipient(
+        caseworker.id,
+        caseworker.channel,
+        caseworker.external_id,
+        caseworker.language,
+        case.code,
+    )
+    return [Notice(recipient, texts.FAMILY_PAUSED_REMINDERS.using(case=case.code))]
+
+
 async def _pause_or_resume(
     uow: UnitOfWork, schedule: Any, paused: bool, by: Participant | None, now: datetime
 ) -> None:
@@ -286,12 +309,17 @@ async def no_contact(
     )
 
 
-async def unreachable(app: Wegwijzer, person_id: int) -> None:
-    """A family member blocked the bot: no contact, at once, on each of their cases."""
+async def person_unreachable(app: Wegwijzer, person_id: int) -> list[Recipient] | None:
+    """Someone blocked the bot: in one transaction, mark them unreachable and, for a family,
+    raise "no contact" on each of their cases at once. Returns the caseworkers to tell; None
+    when they were known to be unreachable already (nothing new to tell)."""
     now = app.clock()
     async with app.database.transaction() as uow:
-        for case in await uow.cases.of_person(person_id):
-            await no_contact(app, uow, case.id, {"unreachable": True}, now)
+        told = await mark_unreachable(uow, person_id)
+        if told is not None:
+            for case in await uow.cases.of_person(person_id):
+                await no_contact(app, uow, case.id, {"unreachable": True}, now)
+        return told
 
 
 async def _family_of(uow: UnitOfWork, case_id: int) -> list[Recipient]:

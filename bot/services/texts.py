@@ -95,9 +95,17 @@ NOTHING_WAITING = {
     "caseworker": Text("There is no question waiting. Type /help to see what you can do."),
     "coordinator": Text("There is no question waiting. Type /help to see what you can do."),
 }
-STOPPED = Text(
+STOPPED_FAMILY = Text(
     "Stopped for now. Your answers so far are kept: type /checkin to continue where you left off."
 )
+STOPPED = {
+    "family": STOPPED_FAMILY,
+    "caseworker": Text(
+        "Stopped for now. What you entered so far is kept: choose the same guidance in /guide "
+        "to continue where you left off."
+    ),
+    "coordinator": STOPPED_FAMILY,
+}
 NOTHING_TO_STOP = Text("There is nothing to stop.")
 LANGUAGE_SET = Text("The language is now {language}.")
 LANGUAGE_USAGE = Text("Choose a language: type /language and its code, e.g. /language en.")
@@ -120,6 +128,11 @@ GUIDES = Text("Guidance available to you:")
 NO_GUIDES = Text("No guidance flows are available yet.")
 NEW_FLAG = Text("New {level} flag for case {case}: {reason} Type /flags to see the open flags.")
 FLAG_AGAIN = Text("Again: {level} flag for case {case}: {reason}")
+ASSIGNED_TO_YOU = Text("Flag {id} is assigned to you: {level} flag for case {case}: {reason}")
+FAMILY_PAUSED_REMINDERS = Text(
+    "The family of case {case} paused their check-in reminders (/stop). Check-ins are not "
+    "asked for until they resume them."
+)
 ESCALATED = Text(
     "Not acknowledged in time (escalation {count}): {level} flag for case {case}: {reason} "
     "It was due {due}."
@@ -333,3 +346,16 @@ VISIT_RECORDED = Text("Home visit to case {case} recorded. The next one is due {
 VISIT_RECORDED_NO_NEXT = Text("Home visit to case {case} recorded.")
 VISIT_USAGE = Text("Type /visit followed by the case code, for example /visit K7Q-4MX.")
 NEXT_VISIT = Text("Next home visit: {when}.")
+
+
+# Home visits in the case view: the Child Status Index per domain (two factors rated 1-4 each).
+HOME_VISITS_HEADER = Text("Home visits since {since} (Child Status Index per domain, 2–8):")
+DOMAIN_SCORES = Text("{domain}: {scores}")
+CSI_DOMAINS = {
+    "csi_food": Text("food and nutrition"),
+    "csi_shelter_care": Text("shelter and care"),
+    "csi_protection": Text("protection"),
+    "csi_health": Text("health"),
+    "csi_psychosocial": Text("psychosocial"),
+    "csi_education": Text("education and skills"),
+}

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 # A visit reminder not followed by a recorded visit comes back after this long.
 REMIND_AGAIN = timedelta(days=2)
 BATCH = 200
+# The guidance flow whose completion records a home visit.
+HOME_VISIT_FLOW = "home_visit"
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,18 @@ async def record_visit(
         case.visit_due_at = next_visit(app.settings, case, now)
         await _record(uow, by, "visit_recorded", case.id, now, {})
         return _plan(case)
+
+
+async def visit_done_by_flow(
+    app: Wegwijzer, uow: UnitOfWork, who: Participant, case_id: int, now: datetime
+) -> None:
+    """A completed home-visit flow is a recorded visit, in the flow's own transaction."""
+    case = await uow.cases.by_id(case_id)
+    if case is None:
+        return
+    case.last_visit_at = now
+    case.visit_due_at = next_visit(app.settings, case, now)
+    await _record(uow, who, "visit_recorded", case.id, now, {"flow": HOME_VISIT_FLOW})
 
 
 async def visit_notices(app: Wegwijzer) -> list[Notice]:

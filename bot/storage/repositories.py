@@ -227,6 +227,11 @@ class CaseRepository(_Repository):
         case.caseworker_id = person_id
         await self._session.flush()
 
+    async def lock(self, case_id: int) -> None:
+        """Take the case's row lock (PostgreSQL; SQLite's writer lock covers it already)."""
+        if self._lock:
+            await self._session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
+
     async def visits_due(self, now: datetime, limit: int) -> list[Case]:
         """Cases whose home visit is due, earliest first, claimed (SKIP LOCKED) for this
         process."""
@@ -541,6 +546,26 @@ class ScoreRepository(_Repository):
         stmt = select(Score.name, Score.value).where(Score.run_id == run_id).order_by(Score.name)
         return {name: value for name, value in (await self._session.execute(stmt))}
 
+    async def of_last_runs(
+        self, case_id: int, flow_id: str, limit: int
+    ) -> list[tuple[datetime, dict[str, float]]]:
+        """Every score of the case's last `limit` completed runs of a flow, oldest first,
+        each run's scores by name with the time it ended."""
+        runs = (
+            select(Run.id, Run.ended_at)
+            .where(Run.case_id == case_id, Run.flow_id == flow_id, Run.status == "completed")
+            .order_by(Run.ended_at.desc(), Run.id.desc())
+            .limit(limit)
+            .subquery()
+        )
+        stmt = select(runs.c.id, runs.c.ended_at, Score.name, Score.value).join(
+            Score, Score.run_id == runs.c.id
+        )
+        found: dict[int, tuple[datetime, dict[str, float]]] = {}
+        for run_id, ended, name, value in await self._session.execute(stmt):
+            found.setdefault(run_id, (ended, {}))[1][name] = value
+        return sorted(found.values(), key=lambda item: item[0])
+
     async def history(
         self, case_id: int, flow_id: str, name: str, limit: int
     ) -> list[tuple[datetime, float]]:
@@ -744,6 +769,20 @@ class FlagRepository(_Repository):
     async def notified(self, flags: Iterable[Flag], at: datetime) -> None:
         for flag in flags:
             flag.notified_at = at
+        await self._session.flush()
+
+    async def raise_level(self, flag: Flag, level: str, due_at: datetime, now: datetime) -> None:
+        """A more serious level for an unresolved flag: due (and escalated) by that level's
+        time from now — or its own due time, if that is still to come and sooner — and to be
+        told again."""
+        _check("level", level, FLAG_LEVELS)
+        flag.level = level
+        flag.due_at = min(flag.due_at, due_at) if flag.due_at > now else due_at
+        flag.notified_at = None
+        if flag.status == "acknowledged":
+            flag.status = "open"
+            flag.acknowledged_at = flag.acknowledged_by = None
+        flag.escalate_at = flag.due_at
         await self._session.flush()
 
     async def renotify(self, flag: Flag, escalate_at: datetime) -> None:

@@ -12,12 +12,13 @@ import contextlib
 import logging
 import signal
 import traceback
+from typing import Any
 
 from telegram import Bot, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from ..bootstrap import Wegwijzer
-from ..services.duties import due_notices
+from ..services.duties import CONTACT_DUTIES, FLAG_DUTIES
 from ..services.once import forget_old_updates
 from ._callbacks import CallbackSigner, ForgedCallback
 from ._channel import TelegramChannel
@@ -142,23 +143,34 @@ async def serve(
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         log.warning("bot running", extra={"event": "webhook" if webhook_url else "polling"})
         channel: TelegramChannel = application.bot_data["channel"]
-        duties = asyncio.create_task(_do_duties(channel, application.bot, duty_interval))
+        loops = [
+            asyncio.create_task(_do_duties(channel, application.bot, duty_interval, duties))
+            for duties in (FLAG_DUTIES, CONTACT_DUTIES)
+        ]
         await stop.wait()
-        duties.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await duties
+        for loop in loops:
+            loop.cancel()
+        for loop in loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
         await application.updater.stop()
         await application.stop()
 
 
-async def _do_duties(channel: TelegramChannel, bot: Bot, interval: float) -> None:
-    """Every interval: send what has come due. A failure is logged and tried again next
-    time (the work stays in the database until it is done), never the end of the loop."""
+async def _do_duties(
+    channel: TelegramChannel, bot: Bot, interval: float, duties: tuple[Any, ...]
+) -> None:
+    """Every interval, each duty in turn: claim what has come due, then send it. A failure is
+    logged and that duty tried again next time (its work stays in the database until it is
+    claimed); it never ends the loop, nor keeps the other duties from their turn."""
     while True:
-        try:
-            await channel.deliver(bot, await due_notices(channel.app))
-        except Exception as failed:  # the loop must outlive any one failure
-            log.error("duties failed", extra={"event": type(failed).__name__})
+        for duty in duties:
+            try:
+                await channel.deliver(bot, await duty(channel.app))
+            except Exception as failed:  # the loop must outlive any one failure
+                log.error(
+                    "duty failed", extra={"event": f"{duty.__name__}: {type(failed).__name__}"}
+                )
         await asyncio.sleep(interval)
 
 

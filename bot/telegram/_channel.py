@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 from telegram import (
@@ -22,7 +23,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from ..bootstrap import Wegwijzer
@@ -33,13 +34,12 @@ from ..services.cadence import parse_cadence
 from ..services.cases import UnknownCase, caseworker_cases
 from ..services.duties import immediate_notices
 from ..services.emergency import emergency_numbers, raise_alarm
-from ..services.flags import NotAllowed
+from ..services.flags import NotAllowed, stop_waiting, waiting_for_text
 from ..services.once import AlreadyHandled, first_time
 from ..services.people import (
     Participant,
     find_participant,
     mark_reachable,
-    mark_unreachable,
 )
 from ..services.texts import ROLE_COMMANDS, allowed
 from ._callbacks import CallbackSigner, ForgedCallback
@@ -49,6 +49,8 @@ from ._review import FlagReview
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
+# At most this many buttons in /guide (flows × cases); `/guide CODE` narrows it to one case.
+GUIDE_BUTTONS = 30
 TELEGRAM_TEXT_LIMIT = 4096
 
 
@@ -146,12 +148,10 @@ class TelegramChannel(FlagReview):
         await self.send(context, update.effective_chat.id, "\n".join(tr(p) for p in parts), who=who)
 
     async def person_unreachable(self, bot: Bot, person_id: int) -> None:
-        """Someone blocked the bot: mark them unreachable and tell their caseworkers; for a
-        family, the case gets a "no contact" flag at once (issue #7)."""
-        told = await mark_unreachable(self.app, person_id)
-        if told is None:
-            return  # known to be unreachable already
-        for recipient in told:
+        """Someone blocked the bot: marked unreachable, for a family a "no contact" flag at once
+        (one transaction, issue #7); then their caseworkers are told."""
+        told = await schedules.person_unreachable(self.app, person_id)
+        for recipient in told or ():
             if recipient.channel != CHANNEL:
                 continue
             tr = self.app.catalogs.translator(
@@ -163,10 +163,13 @@ class TelegramChannel(FlagReview):
                     int(recipient.external_id),
                     tr(texts.PERSON_UNREACHABLE.using(case=recipient.case_code)),
                 )
-            except Forbidden:
-                log.warning("caseworker unreachable", extra={"person_id": recipient.person_id})
-        await schedules.unreachable(self.app, person_id)
-        await self.deliver(bot, await immediate_notices(self.app))
+            except TelegramError as failed:
+                log.warning(
+                    "caseworker not told",
+                    extra={"person_id": recipient.person_id, "event": type(failed).__name__},
+                )
+        if told is not None:
+            await self.deliver(bot, await immediate_notices(self.app))
 
     async def show(
         self,
@@ -247,6 +250,7 @@ class TelegramChannel(FlagReview):
         elif who is not None and who.status == "unreachable":
             # They wrote (or pressed) again, so messages reach them again.
             await mark_reachable(self.app, who.person_id)
+            who = replace(who, status="active")
         try:
             if update.callback_query is not None:
                 await self.on_button(update, context, who)
@@ -286,8 +290,11 @@ class TelegramChannel(FlagReview):
             return
         tr = self.translator(who, update)
         if who.awaiting and who.role != "family" and who.consented:
-            await self.on_typed_text(update, context, who, tr)
-            return
+            if waiting_for_text(who, self.app.clock()):
+                await self.on_typed_text(update, context, who, tr)
+                return
+            await stop_waiting(self.app, who)  # asked too long ago: an ordinary message
+            who = replace(who, awaiting=None)
         if who.language is None:
             await self.ask_language(update, context, who, tr)
             return
@@ -481,6 +488,8 @@ class TelegramChannel(FlagReview):
         elif kind == "s":
             await _answer_quietly(query)
             await self.emergency_route(update, context, who, "button")
+        elif kind == "g" and len(fields) == 2:
+            await self.on_guide_button(update, context, who, tr, fields, once)
         elif kind == "k" and fields == ["checkin"]:
             await _answer_quietly(query)
             await self.on_command(update, context, who, "checkin", "")
@@ -557,7 +566,11 @@ class TelegramChannel(FlagReview):
         once: str,
     ) -> None:
         query = update.callback_query
-        if not who.consented or len(fields) != 3 or not all(f.isdigit() for f in fields):
+        if (
+            not who.consented
+            or len(fields) != 3
+            or not all(f.isascii() and f.isdigit() for f in fields)
+        ):
             await _answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
             return
         run_id, step_index, option_index = (int(field) for field in fields)
@@ -641,7 +654,11 @@ class TelegramChannel(FlagReview):
     async def cmd_cancel(self, update, context, who, tr, _argument) -> None:
         stopped = await runs.pause(self.app, who, once=self.once(update))
         await self.say(
-            context, update, tr, texts.STOPPED if stopped else texts.NOTHING_TO_STOP, who=who
+            context,
+            update,
+            tr,
+            texts.STOPPED[who.role] if stopped else texts.NOTHING_TO_STOP,
+            who=who,
         )
 
     async def cmd_cases(self, update, context, who, tr, _argument) -> None:
@@ -657,18 +674,52 @@ class TelegramChannel(FlagReview):
             [texts.case_line(case) for case in cases],
         )
 
-    async def cmd_guide(self, update, context, who, tr, _argument) -> None:
+    async def cmd_guide(self, update, context, who, tr, argument) -> None:
+        """The guidance flows, one button per flow and case of the caseworker's (or only the
+        case named: `/guide K7Q-4MX`)."""
         await self.reply_once(update)
         guides = runs.flows_for(self.app, who.role)
-        await self.send_list(
+        cases = [case.code for case in await caseworker_cases(self.app, who)]
+        wanted = argument.split()[0].upper() if argument else None
+        if wanted is not None:
+            cases = [code for code in cases if code == wanted]
+        user_id = update.effective_user.id
+        rows = [
+            [
+                InlineKeyboardButton(
+                    f"{tr(Text(flow.title))} · {code}",
+                    callback_data=self.signer.sign(user_id, "g", flow.id, code),
+                )
+            ]
+            for code in cases[:GUIDE_BUTTONS]
+            for flow in guides
+        ][:GUIDE_BUTTONS]
+        if not guides or not rows:
+            empty = texts.NO_GUIDES if not guides else texts.NO_CASES
+            await self.say(context, update, tr, empty, who=who)
+            return
+        await self.send(
             context,
-            update,
-            who,
-            tr,
-            texts.GUIDES,
-            texts.NO_GUIDES,
-            [Text(flow.title) for flow in guides],
+            update.effective_chat.id,
+            tr(texts.GUIDES),
+            InlineKeyboardMarkup(rows),
+            who=who,
         )
+
+    async def on_guide_button(self, update, context, who, tr, fields, once) -> None:
+        """Start (or continue) a guidance flow for one of the caseworker's cases."""
+        query = update.callback_query
+        flow_id, code = fields
+        if not who.consented or flow_id not in {f.id for f in runs.flows_for(self.app, who.role)}:
+            await _answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
+            return
+        try:
+            turn = await runs.start_flow(self.app, who, flow_id, once=once, case_code=code)
+        except PermissionError:
+            await _answer_quietly(query, tr(texts.NOT_YOUR_CASE.using(case=code)))
+            return
+        await _answer_quietly(query)
+        await self.show(context, update, who, tr, turn)
 
     async def cmd_invite(self, update, context, who, tr, argument) -> None:
         if not argument:
@@ -704,6 +755,9 @@ class TelegramChannel(FlagReview):
 
     async def family_reminders(self, update, context, who, tr, *, paused: bool) -> None:
         view = await schedules.family_pause(self.app, who, paused, once=self.once(update))
+        if view is not None and paused:
+            # Monitoring stops while paused: the caseworker must know, not find out later.
+            await self.deliver(context.bot, await schedules.pause_notices(self.app, who))
         if view is None:
             answer = texts.NO_REMINDERS
         elif paused:

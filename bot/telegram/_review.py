@@ -50,14 +50,25 @@ class FlagReview:
         among their recipients, each in their own language, with their buttons.
 
         Many at once (a morning's reminders): sent concurrently, paced by the application's
-        rate limiter, so a slow round trip to Telegram does not hold the others up.
+        rate limiter, so a slow round trip to Telegram does not hold the others up. A notice
+        that fails is logged and the rest still go; an urgent flag nobody acknowledges comes
+        back as an escalation.
         """
         ours = [notice for notice in notices if notice.recipient.channel == "telegram"]
         gate = asyncio.Semaphore(SENDING_AT_ONCE)
 
         async def one(notice: Notice) -> None:
             async with gate:
-                await self._deliver_one(bot, notice)
+                try:
+                    await self._deliver_one(bot, notice)
+                except Exception as failed:  # one chat's failure must not stop the others
+                    log.error(
+                        "notice failed",
+                        extra={
+                            "person_id": notice.recipient.person_id,
+                            "event": type(failed).__name__,
+                        },
+                    )
 
         await asyncio.gather(*(one(notice) for notice in ours))
 
@@ -101,7 +112,7 @@ class FlagReview:
 
     async def cmd_flags(self, update, context, who, tr, argument) -> None:
         await self.reply_once(update)
-        page = int(argument) if argument.isdigit() else 1
+        page = int(argument) if argument.isascii() and argument.isdigit() else 1
         await self.show_queue(context, update, who, tr, page)
 
     async def show_queue(
@@ -194,7 +205,7 @@ class FlagReview:
             who.role not in STAFF
             or not who.consented
             or len(fields) not in (2, 3)
-            or not all(field.isdigit() for field in fields[1:])
+            or not all(f.isascii() and f.isdigit() for f in fields[1:])
         ):
             await _answer(query, tr(texts.BUTTON_NOT_VALID))
             return
@@ -237,6 +248,10 @@ class FlagReview:
             done = texts.FLAG_ASSIGNED.using(id=flag_id, person=fields[2])
             await _answer(query, tr(self._result(outcome, done)))
             await self.show_flag(context, update, who, tr, outcome.flag, edit=message)
+            if outcome.changed:
+                await self.deliver(
+                    context.bot, await flags.assignment_notices(self.app, outcome.flag)
+                )
         elif action in ("n", "r"):
             typed = "note" if action == "n" else "resolve"
             await flags.ask_for_text(self.app, who, flag_id, typed, once)

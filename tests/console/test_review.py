@@ -107,11 +107,19 @@ def test_coordinator_acknowledges_and_resolves_and_the_log_shows_each_step(
     assert flag["status"] == "resolved" and flag["resolution"] == RESOLUTION
     assert flag["acknowledged_by"] == flag["resolved_by"] is not None
     history = flag["history"]
-    assert actions(history) == ["raised", "viewed", "acknowledged", "resolved", "noted"]
+    # Acknowledging twice changed nothing, but showed the evidence again: a "viewed".
+    assert actions(history) == [
+        "raised",
+        "viewed",
+        "acknowledged",
+        "viewed",
+        "resolved",
+        "noted",
+    ]
     assert history[-2]["note"] == RESOLUTION and history[-1]["note"] == "Once more."
 
     log = cli_json(database, "audit", "--case", DEMO)
-    assert actions(log) == ["raised", "viewed", "acknowledged", "resolved", "noted"]
+    assert actions(log) == ["raised", "viewed", "acknowledged", "viewed", "resolved", "noted"]
     assert [entry["at"] for entry in log] == sorted(entry["at"] for entry in log)
     assert {entry["case"] for entry in log} == {DEMO}
     assert {entry["flag_id"] for entry in log} == {flagged}
@@ -147,13 +155,7 @@ def test_coordinator_acknowledges_and_resolves_and_the_log_shows_each_step(
     assert f"· resolved · coordinator {flag['resolved_by']}\n“{RESOLUTION}”" in text.stdout
     listing = wegwijzer(database, "audit", "--case", DEMO.lower())
     assert listing.returncode == 0, listing.stderr
-    assert [line.split()[3] for line in listing.stdout.splitlines()] == [
-        "raised",
-        "viewed",
-        "acknowledged",
-        "resolved",
-        "noted",
-    ]
+    assert [line.split()[3] for line in listing.stdout.splitlines()] == actions(log)
 
 
 def test_notes_reopening_and_what_a_coordinator_is_told(database: Path, flagged: int) -> None:
@@ -184,7 +186,8 @@ def test_notes_reopening_and_what_a_coordinator_is_told(database: Path, flagged:
 
     (flag,) = cli_json(database, "flags")
     assert flag["status"] == "open" and flag["resolution"] is None
-    assert actions(flag["history"]) == ["raised", "noted", "resolved", "reopened"]
+    # The reopen of an open flag changed nothing but showed it again: a "viewed".
+    assert actions(flag["history"]) == ["raised", "noted", "viewed", "resolved", "reopened"]
     assert flag["history"][1]["note"].startswith("The child says she is not safe")
 
     detail = chat(database, f"/flag {flagged}", role="coordinator")

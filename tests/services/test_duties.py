@@ -265,8 +265,8 @@ async def test_two_processes_escalate_each_flag_once(world: World, clock: Clock)
     assert (await flag_row(app, second)).escalations == 1
 
 
-async def test_with_nobody_to_escalate_to_the_bot_says_so_loudly(
-    app: Wegwijzer, clock: Clock, caplog: pytest.LogCaptureFixture
+async def test_with_no_coordinator_the_caseworker_gets_the_escalation(
+    app: Wegwijzer, clock: Clock
 ) -> None:
     async with app.database.transaction() as uow:
         case = await create_case(uow, "kinship_care", "TST-0003")
@@ -274,12 +274,11 @@ async def test_with_nobody_to_escalate_to_the_bot_says_so_loudly(
     flag_id, _ = await raise_flag(app, case.id)
     assert {n.recipient.person_id for n in await immediate_notices(app)} == {caseworker.person_id}
     clock.advance(hours=1)
-    assert await escalation_notices(app) == []  # escalation goes to coordinators only
-    assert any(
-        record.levelname == "ERROR" and "no coordinator" in record.getMessage()
-        for record in caplog.records
-    )
-    # Recorded as escalated all the same (see the report: nobody was told).
+    # Escalation goes to the coordinators; with none to tell, to the case's caseworker
+    # rather than to nobody.
+    escalated = await escalation_notices(app)
+    assert [n.recipient.person_id for n in escalated] == [caseworker.person_id]
+    assert escalated[0].text.msgid == texts.ESCALATED.msgid
     assert (await flag_row(app, flag_id)).escalations == 1
 
 

@@ -38,7 +38,9 @@ from bot.services.schedules import (
     reminder_notices,
     resume_schedule,
     set_schedule,
-    unreachable,
+)
+from bot.services.schedules import (
+    person_unreachable as unreachable,
 )
 from bot.storage.schedules import ScheduleRepository
 from tests.storage.conftest import PG_ENV, PostgresServer, empty_tables
@@ -683,10 +685,15 @@ async def test_the_number_of_missed_checkins_is_configurable(
 
 async def test_a_family_that_blocked_the_bot_is_unreachable_at_once(world: World) -> None:
     app = world.app
-    await unreachable(app, world.family.person_id)
+    told = await unreachable(app, world.family.person_id)
+    assert [r.person_id for r in told] == [world.caseworker.person_id]
     (flag,) = await no_contact_flags(app, world.case_a)
     assert flag.level == "medium" and flag.evidence.get("unreachable") is True
     assert await no_contact_flags(app, world.case_b) == []
+    # Marked and flagged together; a second 403 changes nothing and tells nobody again.
+    assert await unreachable(app, world.family.person_id) is None
+    (again,) = await no_contact_flags(app, world.case_a)
+    assert "repeats" not in again.evidence
 
 
 async def test_unreachable_with_a_serious_flag_open_is_high(world: World) -> None:

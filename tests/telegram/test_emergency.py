@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.bootstrap import Wegwijzer
-from bot.testing import FakeBotAPI
+from bot.testing import FakeBotAPI, fake_bot_api
 
 from .conftest import RunningBot, family_at_first_who5, invite_code, onboard, person
 
@@ -88,3 +88,29 @@ async def test_danger_words_of_every_language_are_heard(
     stranger.text(first_phrase(language))
     reply = await stranger.next()
     assert "112" in reply["text"] and "0800-2000" in reply["text"]
+
+
+async def test_one_unreachable_staff_chat_does_not_break_the_alarm(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str
+) -> None:
+    """A 502 for one coordinator's chat: the family still hears that help is coming, the
+    other coordinator is still told."""
+    told = person(api, 3001, "Coordinator", language="en")
+    await onboard(told, await invite_code(wegwijzer, "coordinator"), "English")
+    failing = person(api, 3002, "Coordinator", language="en")
+    await onboard(failing, await invite_code(wegwijzer, "coordinator"), "English")
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+
+    original = api._check_faults
+
+    def faults(method: str, params: dict) -> None:
+        if method == "sendMessage" and params.get("chat_id") == failing.chat_id:
+            raise fake_bot_api.BotAPIError(502, "Bad Gateway")
+        return original(method, params)
+
+    api._check_faults = faults
+    family.command("/sos")
+    await family.expect("Bel 112")
+    await family.expect("zijn gewaarschuwd")
+    await family.expect("kun je hier verder")
+    await told.expect("New urgent flag")

@@ -172,7 +172,9 @@ async def test_the_queue_pages_opens_notes_assigns_and_reopens(
     coordinator.press(label, choice)
     await edited(api, coordinator, choice, "Assigned to caseworker")
 
-    # The caseworker resolves it (their own case); the coordinator reopens it.
+    # The caseworker hears that it is theirs now, resolves it; the coordinator reopens it.
+    assigned = await caseworker.expect(f"Flag {flag.id} is assigned to you: urgent flag")
+    caseworker.button_data("Acknowledge", assigned)
     caseworker.command("/flags")
     theirs = await caseworker.expect("Open flags")
     caseworker.press(f"Open #{flag.id} · urgent · {case_code}", theirs)

@@ -169,7 +169,10 @@ async def test_staff_join_with_their_role_and_see_only_their_commands(
     caseworker.command("/checkin")
     await caseworker.expect("/checkin is not available for your role.")
     caseworker.command("/guide")
-    await caseworker.expect("No guidance flows are available yet.")
+    guides = await caseworker.expect("Guidance available to you:")
+    assert [b["text"] for row in guides["reply_markup"]["inline_keyboard"] for b in row] == [
+        f"Home visit · {case_code}"
+    ]
 
     coordinator.command("/flags")
     await coordinator.expect("There are no open flags.")

@@ -143,6 +143,8 @@ async def test_the_family_stops_and_resumes_and_the_caseworker_sees_it(
 
     family.command("/stop")
     await family.expect(render(wegwijzer, texts.REMINDERS_PAUSED, "nl"))
+    # Monitoring stops while paused: the caseworker is told at once.
+    await caseworker.expect(f"The family of case {case_code} paused their check-in reminders")
     caseworker.command("/case", case_code)
     shown = await caseworker.expect(f"Case {case_code}")
     assert "Check-in reminders: paused by the family." in shown["text"]

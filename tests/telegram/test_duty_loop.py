@@ -1,0 +1,48 @@
+"""The bot's duty loops: one failing duty must not take another's notices with it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from bot.services.duties import CONTACT_DUTIES, FLAG_DUTIES
+from bot.telegram import _do_duties
+
+
+class RecordingChannel:
+    app: Any = None
+
+    def __init__(self) -> None:
+        self.delivered: list[list[str]] = []
+
+    async def deliver(self, _bot: Any, notices: list[str]) -> None:
+        self.delivered.append(notices)
+
+
+async def test_a_failing_duty_does_not_stop_the_next_or_the_loop() -> None:
+    calls = 0
+
+    async def broken(_app: Any) -> list[str]:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("database went away")
+
+    async def telling(_app: Any) -> list[str]:
+        return ["an urgent flag"]
+
+    channel = RecordingChannel()
+    loop = asyncio.create_task(_do_duties(channel, None, 0.01, (broken, telling)))
+    while calls < 3:  # several rounds: the loop outlived the failures
+        await asyncio.sleep(0.01)
+    loop.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await loop
+    assert channel.delivered.count(["an urgent flag"]) >= 2
+
+
+def test_flags_and_contact_have_their_own_loops() -> None:
+    """Reminders paced to Telegram's limit must not hold up an escalation: separate loops."""
+    assert not set(FLAG_DUTIES) & set(CONTACT_DUTIES)
+    assert "escalation_notices" in {duty.__name__ for duty in FLAG_DUTIES}
+    assert "reminder_notices" in {duty.__name__ for duty in CONTACT_DUTIES}
