@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..bootstrap import Wegwijzer
+from ..storage import UnitOfWork
 from .cases import UnknownCase
+from .people import Participant
 
 
 @dataclass(frozen=True)
@@ -89,3 +91,33 @@ async def record_operator_look(app: Wegwijzer, action: str, **detail: Any) -> No
             action=action,
             detail=detail,
         )
+
+
+# Who did it, when it was not a person in the bot: the bot itself (telling, escalating,
+# reminding) or an operator at the command line.
+SYSTEM = "system"
+OPERATOR = "operator"
+
+
+async def record(
+    uow: UnitOfWork,
+    actor: Participant | str,
+    action: str,
+    *,
+    at: datetime,
+    case_id: int | None = None,
+    flag_id: int | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """One line in the audit log, in the caller's transaction; `actor` is the participant,
+    or SYSTEM or OPERATOR."""
+    actor_id, role = (None, actor) if isinstance(actor, str) else (actor.person_id, actor.role)
+    await uow.audit.record(
+        at=at,
+        actor_id=actor_id,
+        actor_role=role,
+        action=action,
+        case_id=case_id,
+        flag_id=flag_id,
+        detail=detail,
+    )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..bootstrap import Wegwijzer
+from .access import handles_case
 from .flags import FlagView, NotAllowed, views_of
 from .once import claim
 from .people import Participant
@@ -50,14 +51,6 @@ class CaseView:
     home_visits: tuple[tuple[datetime, dict[str, float]], ...] = ()
 
 
-def may_view(who: Participant, case: object) -> bool:
-    if who.status != "active":
-        return False
-    if who.role == "coordinator":
-        return True
-    return who.role == "caseworker" and getattr(case, "caseworker_id", None) == who.person_id
-
-
 async def case_view(
     app: Wegwijzer, who: Participant, code: str, once: str | None = None
 ) -> CaseView:
@@ -65,7 +58,7 @@ async def case_view(
     async with app.database.transaction() as uow:
         await claim(uow, once, now)
         case = await uow.cases.by_code(code.strip().upper())
-        if case is None or not may_view(who, case):
+        if case is None or not handles_case(who, case):
             raise NotAllowed(code)
         history = await uow.scores.history(case.id, CHECKIN_FLOW, WHO5_SCORE, CHECKINS_SHOWN)
         flags = await uow.flags.open_flags([case.id])

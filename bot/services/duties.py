@@ -21,8 +21,7 @@ from zoneinfo import ZoneInfo
 from ..bootstrap import Wegwijzer
 from ..engine import Text
 from ..engine.events import Plural
-from ..storage import UnitOfWork
-from . import texts
+from . import audit, texts
 from .flags import NOTIFY_AT_ONCE, flag_recipients
 from .notices import Notice
 from .people import Recipient
@@ -62,7 +61,15 @@ async def immediate_notices(app: Wegwijzer) -> list[Notice]:
                     reason=Text(flag.reason),
                 )
                 notices.append(Notice(recipient, text, (flag.id,)))
-            await _told(uow, flag, now, "notified", {"again": again})
+            await audit.record(
+                uow,
+                audit.SYSTEM,
+                "notified",
+                at=now,
+                case_id=flag.case_id,
+                flag_id=flag.id,
+                detail={"again": again},
+            )
         await uow.flags.notified(flags, now)
     return notices
 
@@ -79,7 +86,15 @@ async def digest_notices(app: Wegwijzer) -> list[Notice]:
         for flag in flags:
             for recipient in await flag_recipients(uow, flag.case_id, extra=flag.assigned_to):
                 by_person.setdefault(recipient.person_id, (recipient, []))[1].append(flag)
-            await _told(uow, flag, now, "digested", {})
+            await audit.record(
+                uow,
+                audit.SYSTEM,
+                "digested",
+                at=now,
+                case_id=flag.case_id,
+                flag_id=flag.id,
+                detail={},
+            )
         await uow.flags.notified(flags, now)
         codes = await uow.cases.codes({flag.case_id for flag in flags if flag.case_id})
     notices = []
@@ -110,7 +125,15 @@ async def escalation_notices(app: Wegwijzer) -> list[Notice]:
     async with app.database.transaction() as uow:
         for flag in await uow.flags.to_escalate(now):
             await uow.flags.escalated(flag, now + app.settings.escalation_repeat[flag.level])
-            await _told(uow, flag, now, "escalated", {"count": flag.escalations})
+            await audit.record(
+                uow,
+                audit.SYSTEM,
+                "escalated",
+                at=now,
+                case_id=flag.case_id,
+                flag_id=flag.id,
+                detail={"count": flag.escalations},
+            )
             # Every coordinator, and whoever the flag is assigned to; with no coordinator to
             # tell, the case's caseworker rather than nobody.
             recipients = await flag_recipients(
@@ -145,18 +168,6 @@ def last_digest_time(app: Wegwijzer, now: datetime) -> datetime:
 
 # A flag raised in this very transaction's second counts as raised "before now".
 _MOMENT = timedelta(seconds=1)
-
-
-async def _told(uow: UnitOfWork, flag: Any, now: datetime, action: str, detail: dict) -> None:
-    await uow.audit.record(
-        at=now,
-        actor_id=None,
-        actor_role="system",
-        action=action,
-        case_id=flag.case_id,
-        flag_id=flag.id,
-        detail=detail,
-    )
 
 
 # The duties the bot runs, each claimed, committed and then delivered on its own, so that one

@@ -28,6 +28,7 @@ from ..engine.events import Plural
 from ..storage import UnitOfWork
 from ..storage.models import FLAG_LEVELS, FLAG_STATUSES
 from . import texts
+from .access import handles_case
 from .notices import Notice
 from .once import claim
 from .people import Participant, Recipient
@@ -135,12 +136,10 @@ def may(who: Participant, action: str, flag: Any, case: Any) -> bool:
     """Whether `who` may do `action` with `flag` (on `case`, None for a flag without one)."""
     if action not in ACTIONS or who.status != "active":
         return False
-    if who.role == "coordinator":
-        return True
-    if who.role != "caseworker" or action == "assign":
-        return False
-    own_case = case is not None and case.caseworker_id == who.person_id
-    return own_case or flag.assigned_to == who.person_id
+    if action == "assign":
+        return who.role == "coordinator"  # coordinators share out the work
+    assigned = who.role == "caseworker" and flag.assigned_to == who.person_id
+    return handles_case(who, case) or assigned
 
 
 # --- raising ------------------------------------------------------------------------------
@@ -582,8 +581,9 @@ def _iso(moment: datetime | None) -> str | None:
 
 # --- showing evidence ---------------------------------------------------------------------
 
-# Evidence keys the emergency route and repeats write, which are no answers to a question.
-_TRIGGER_KEYS = ("trigger", "role", "repeats", "run_id", "at")
+# Evidence keys the emergency route, the schedules and repeats write, which are no answers to
+# a question: each has its own text below.
+_TRIGGER_KEYS = ("trigger", "role", "repeats", "run_id", "at", "missed", "unreachable")
 
 
 def evidence_lines(app: Wegwijzer, flag: FlagView) -> list[Text]:
@@ -601,6 +601,10 @@ def evidence_lines(app: Wegwijzer, flag: FlagView) -> list[Text]:
         else:
             shown = value if isinstance(value, str | int | float) else json.dumps(value)
             lines.append(texts.EVIDENCE_VALUE.using(key=key, value=shown))
+    if "missed" in flag.evidence:
+        lines.append(texts.EVIDENCE_MISSED.using(count=flag.evidence["missed"]))
+    if flag.evidence.get("unreachable"):
+        lines.append(texts.EVIDENCE_UNREACHABLE)
     if "trigger" in flag.evidence:
         lines.append(texts.EVIDENCE_TRIGGER.using(trigger=texts.trigger(flag.evidence["trigger"])))
     repeats = len(flag.evidence.get("repeats", ()))

@@ -34,6 +34,7 @@ from ..engine import (
     Text,
 )
 from ..storage import UnitOfWork
+from .access import handles_case
 from .cadence import DEFAULT_TIMEZONE
 from .flags import raise_or_repeat
 from .once import claim
@@ -111,7 +112,7 @@ async def start_flow(
         case_id = who.case_id
         if case_code is not None:
             case = await uow.cases.by_code(case_code.strip().upper())
-            if case is None or not _may_guide(who, case):
+            if case is None or not handles_case(who, case):
                 raise PermissionError(f"{who.role} {who.person_id} may not guide this case")
             case_id = case.id
         current = await uow.runs.current(who.person_id)
@@ -138,15 +139,6 @@ async def start_flow(
         await _store(app, uow, who, run, sprint, now)
         log.info("run started", extra={"run_id": run.id, "flow": flow.ref})
         return Turn(sprint.events, run.id, sprint.state)
-
-
-def _may_guide(who: Participant, case: Any) -> bool:
-    """Guidance about a case is for its own caseworker (and coordinators)."""
-    if who.status != "active":
-        return False
-    return who.role == "coordinator" or (
-        who.role == "caseworker" and case.caseworker_id == who.person_id
-    )
 
 
 async def answer(

@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 
 from ..bootstrap import Wegwijzer
 from ..storage import UnitOfWork
-from . import texts
+from . import audit, texts
+from .access import handles_case
 from .cadence import Cadence, cadence_text, next_due
 from .flags import NotAllowed, raise_or_repeat
 from .notices import Notice
@@ -86,17 +87,6 @@ def schedule_view(schedule: Any, code: str) -> ScheduleView:
 # --- setting, listing, pausing ----------------------------------------------------------------
 
 
-def _may_schedule(who: Participant | None, case: Any) -> bool:
-    """Operators (who is None), coordinators, and the case's own caseworker."""
-    if who is None:
-        return True
-    if who.status != "active":
-        return False
-    if who.role == "coordinator":
-        return True
-    return who.role == "caseworker" and case.caseworker_id == who.person_id
-
-
 async def set_schedule(
     app: Wegwijzer,
     case_code: str,
@@ -112,12 +102,19 @@ async def set_schedule(
     async with app.database.transaction() as uow:
         await claim(uow, once, now)
         case = await uow.cases.by_code(case_code.strip().upper())
-        if case is None or not _may_schedule(by, case):
+        if case is None or not handles_case(by, case):
             raise NotAllowed(case_code)
         schedule = await uow.schedules.set(
             case.id, flow_id, cadence.as_dict(), next_due(cadence, now), now
         )
-        await _record(uow, by, "schedule_set", case.id, now, {"cadence": cadence_text(cadence)})
+        await audit.record(
+            uow,
+            by or audit.OPERATOR,
+            "schedule_set",
+            at=now,
+            case_id=case.id,
+            detail={"cadence": cadence_text(cadence)},
+        )
         return schedule_view(schedule, case.code)
 
 
@@ -146,7 +143,7 @@ async def _set_paused(
     async with app.database.transaction() as uow:
         await claim(uow, once, now)
         case = await uow.cases.by_code(case_code.strip().upper())
-        if case is None or not _may_schedule(by, case):
+        if case is None or not handles_case(by, case):
             raise NotAllowed(case_code)
         schedule = await uow.schedules.of_case(case.id)
         if schedule is None:
@@ -202,7 +199,9 @@ async def _pause_or_resume(
         schedule.paused_by = by.role if by is not None else "operator"
         schedule.paused_at = now
         schedule.follow_up_at = schedule.deferred_since = None
-        await _record(uow, by, "schedule_paused", schedule.case_id, now, {})
+        await audit.record(
+            uow, by or audit.OPERATOR, "schedule_paused", at=now, case_id=schedule.case_id
+        )
     elif not paused and schedule.status == "paused":
         schedule.status = "active"
         schedule.paused_by = schedule.paused_at = None
@@ -210,7 +209,9 @@ async def _pause_or_resume(
         schedule.next_due_at = next_due(Cadence.from_dict(schedule.cadence), now)
         # Counting starts afresh: a reminder from before the pause is not held against them.
         schedule.missed, schedule.reminded_at = 0, None
-        await _record(uow, by, "schedule_resumed", schedule.case_id, now, {})
+        await audit.record(
+            uow, by or audit.OPERATOR, "schedule_resumed", at=now, case_id=schedule.case_id
+        )
 
 
 # --- due work ----------------------------------------------------------------------------------
@@ -248,7 +249,9 @@ async def reminder_notices(app: Wegwijzer) -> list[Notice]:
                 notices.append(
                     Notice(recipient, texts.REMINDER_FOLLOW_UP, start_flow=schedule.flow_id)
                 )
-            await _record(uow, None, "reminder_followed_up", schedule.case_id, now, {})
+            await audit.record(
+                uow, audit.SYSTEM, "reminder_followed_up", at=now, case_id=schedule.case_id
+            )
     return notices
 
 
@@ -263,7 +266,7 @@ async def _remind(app: Wegwijzer, uow: UnitOfWork, schedule: Any, now: datetime)
     if busy:
         if schedule.deferred_since is None:
             schedule.deferred_since = now
-            await _record(uow, None, "reminder_deferred", case.id, now, {})
+            await audit.record(uow, audit.SYSTEM, "reminder_deferred", at=now, case_id=case.id)
         return []  # still due: looked at again at the next round, until the flow ends
     schedule.deferred_since = None
     # The slot is taken up now: was the last reminder answered (also while this one waited)?
@@ -284,7 +287,9 @@ async def _remind(app: Wegwijzer, uow: UnitOfWork, schedule: Any, now: datetime)
     schedule.follow_up_at = now + app.settings.reminder_follow_up
     # From now, not from the slot: after downtime one reminder, not one per missed slot.
     schedule.next_due_at = next_due(cadence, now)
-    await _record(uow, None, "reminder_sent", case.id, now, {"to": len(family)})
+    await audit.record(
+        uow, audit.SYSTEM, "reminder_sent", at=now, case_id=case.id, detail={"to": len(family)}
+    )
     return [Notice(recipient, texts.REMINDER, start_flow=schedule.flow_id) for recipient in family]
 
 
@@ -337,19 +342,3 @@ async def _in_a_flow(uow: UnitOfWork, person_id: int, now: datetime) -> bool:
     waiting for it to end would silence the reminders, and the missed count, for ever)."""
     run = await uow.runs.open_of(person_id)
     return run is not None and run.status == "active" and now - run.updated_at < IDLE_AFTER
-
-
-async def _record(
-    uow: UnitOfWork,
-    by: Participant | None,
-    action: str,
-    case_id: int,
-    now: datetime,
-    detail: dict[str, Any],
-) -> None:
-    actor_id, role = (None, "system") if by is None else (by.person_id, by.role)
-    if by is None and action.startswith("schedule_"):
-        role = "operator"
-    await uow.audit.record(
-        at=now, actor_id=actor_id, actor_role=role, action=action, case_id=case_id, detail=detail
-    )

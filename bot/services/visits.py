@@ -21,7 +21,8 @@ from typing import Any
 from ..bootstrap import Wegwijzer
 from ..config import STAGES, Settings
 from ..storage import UnitOfWork
-from . import texts
+from . import audit, texts
+from .access import handles_case
 from .flags import NotAllowed
 from .notices import Notice
 from .once import claim
@@ -60,16 +61,6 @@ def next_visit(settings: Settings, case: Any, now: datetime) -> datetime | None:
     return (case.last_visit_at or case.stage_since or now) + timedelta(days=days)
 
 
-def _may(who: Participant | None, case: Any) -> bool:
-    if who is None:
-        return True  # the operator at the command line
-    if who.status != "active":
-        return False
-    return who.role == "coordinator" or (
-        who.role == "caseworker" and case.caseworker_id == who.person_id
-    )
-
-
 async def set_stage(
     app: Wegwijzer, case_code: str, stage: str, *, by: Participant | None = None
 ) -> VisitPlan:
@@ -84,7 +75,14 @@ async def set_stage(
         if stage == "reunification" and case.returned_at is None:
             case.returned_at = now
         case.visit_due_at = next_visit(app.settings, case, now)
-        await _record(uow, by, "stage_set", case.id, now, {"stage": stage})
+        await audit.record(
+            uow,
+            by or audit.OPERATOR,
+            "stage_set",
+            at=now,
+            case_id=case.id,
+            detail={"stage": stage},
+        )
         return _plan(case)
 
 
@@ -97,7 +95,7 @@ async def record_visit(
         case = await _case(uow, case_code, by)
         case.last_visit_at = now
         case.visit_due_at = next_visit(app.settings, case, now)
-        await _record(uow, by, "visit_recorded", case.id, now, {})
+        await audit.record(uow, by or audit.OPERATOR, "visit_recorded", at=now, case_id=case.id)
         return _plan(case)
 
 
@@ -110,7 +108,9 @@ async def visit_done_by_flow(
         return
     case.last_visit_at = now
     case.visit_due_at = next_visit(app.settings, case, now)
-    await _record(uow, who, "visit_recorded", case.id, now, {"flow": HOME_VISIT_FLOW})
+    await audit.record(
+        uow, who, "visit_recorded", at=now, case_id=case.id, detail={"flow": HOME_VISIT_FLOW}
+    )
 
 
 async def visit_notices(app: Wegwijzer) -> list[Notice]:
@@ -135,32 +135,16 @@ async def visit_notices(app: Wegwijzer) -> list[Notice]:
             )
             text = texts.VISIT_DUE.using(case=case.code, stage=texts.STAGES[case.stage])
             notices.append(Notice(recipient, text, visit_case=case.code))
-            await _record(uow, None, "visit_reminded", case.id, now, {})
+            await audit.record(uow, audit.SYSTEM, "visit_reminded", at=now, case_id=case.id)
     return notices
 
 
 async def _case(uow: UnitOfWork, case_code: str, by: Participant | None) -> Any:
     case = await uow.cases.by_code(case_code.strip().upper())
-    if case is None or not _may(by, case):
+    if case is None or not handles_case(by, case):
         raise NotAllowed(case_code)
     return case
 
 
 def _plan(case: Any) -> VisitPlan:
     return VisitPlan(case.code, case.stage, case.last_visit_at, case.visit_due_at)
-
-
-async def _record(
-    uow: UnitOfWork,
-    by: Participant | None,
-    action: str,
-    case_id: int,
-    now: datetime,
-    detail: dict[str, Any],
-) -> None:
-    actor_id, role = (None, "operator") if by is None else (by.person_id, by.role)
-    if action == "visit_reminded":
-        role = "system"
-    await uow.audit.record(
-        at=now, actor_id=actor_id, actor_role=role, action=action, case_id=case_id, detail=detail
-    )

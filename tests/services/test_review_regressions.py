@@ -13,7 +13,7 @@ from bot.services.duties import digest_notices, escalation_notices, immediate_no
 from bot.services.flags import NOTE_WAIT, waiting_for_text
 from bot.services.schedules import NO_CONTACT_RULE, SCHEDULES_FLOW
 
-from .conftest import Clock, World, actions, flag_row, raise_flag, reread
+from .conftest import Clock, World, actions, flag_row, raise_flag, render, reread
 
 
 async def test_a_repeat_at_a_higher_level_raises_the_flag_and_tells_it_again(
@@ -82,3 +82,18 @@ async def test_alarms_without_a_case_are_each_a_flag(world: World, rule: str) ->
     assert (await flag_row(world.app, first)).due_at - (
         await flag_row(world.app, first)
     ).raised_at == timedelta(hours=1)
+
+
+async def test_no_contact_evidence_reads_as_words_not_keys(world: World) -> None:
+    app = world.app
+    no_contact = {"rule": NO_CONTACT_RULE, "flow_id": SCHEDULES_FLOW, "level": "medium"}
+    missed, _ = await raise_flag(app, world.case_a, evidence={"missed": 2}, **no_contact)
+    blocked, _ = await raise_flag(app, world.case_b, evidence={"unreachable": True}, **no_contact)
+    shown = {}
+    for flag_id in (missed, blocked):
+        view = await flags.flag_detail(app, world.coordinator, flag_id)
+        shown[flag_id] = [render(app, line) for line in flags.evidence_lines(app, view)]
+    assert shown[missed] == ["Check-in reminders not answered in a row: 2."]
+    assert shown[blocked] == ["The family blocked the bot: they cannot be reached here."]
+    dutch = render(app, flags.evidence_lines(app, view)[0], "nl")
+    assert dutch == "Het gezin heeft de bot geblokkeerd: ze zijn hier niet meer bereikbaar."
