@@ -17,7 +17,6 @@ from typing import Any
 
 from telegram import (
     Bot,
-    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -44,6 +43,7 @@ from ..services.people import (
 from ..services.texts import ROLE_COMMANDS, allowed
 from ._callbacks import CallbackSigner, ForgedCallback
 from ._menus import register_menu_for
+from ._presses import answer_quietly
 from ._review import FlagReview
 
 log = logging.getLogger(__name__)
@@ -259,7 +259,7 @@ class TelegramChannel(FlagReview):
         except AlreadyHandled:
             log.info("duplicate update ignored", extra={"update_id": update.update_id})
             if update.callback_query is not None:
-                await _answer_quietly(update.callback_query)
+                await answer_quietly(update.callback_query)
 
     async def on_message(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, who: Participant | None
@@ -474,10 +474,10 @@ class TelegramChannel(FlagReview):
             log.warning(
                 "callback rejected", extra={"update_id": update.update_id, "event": str(forged)}
             )
-            await _answer_quietly(query, tr(texts.BUTTON_NOT_VALID), show_alert=False)
+            await answer_quietly(query, tr(texts.BUTTON_NOT_VALID), show_alert=False)
             return
         if who is None:
-            await _answer_quietly(query)
+            await answer_quietly(query)
             await self.stranger(update, context)
             return
         once = self.once(update)
@@ -486,22 +486,22 @@ class TelegramChannel(FlagReview):
         elif kind == "c":
             await self.on_consent_button(update, context, who, fields[0] == "1", once)
         elif kind == "s":
-            await _answer_quietly(query)
+            await answer_quietly(query)
             await self.emergency_route(update, context, who, "button")
         elif kind == "g" and len(fields) == 2:
             await self.on_guide_button(update, context, who, tr, fields, once)
         elif kind == "k" and fields == ["checkin"]:
-            await _answer_quietly(query)
+            await answer_quietly(query)
             await self.on_command(update, context, who, "checkin", "")
         elif kind == "a":
             await self.on_answer_button(update, context, who, tr, fields, once)
         elif kind == "f":
             await self.on_flag_button(update, context, who, tr, fields, once)
         elif kind == "v" and len(fields) == 1 and who.consented:
-            await _answer_quietly(query)
+            await answer_quietly(query)
             await self.record_visit(update, context, who, tr, fields[0], once)
         else:
-            await _answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
+            await answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
 
     async def on_language_button(
         self,
@@ -513,12 +513,12 @@ class TelegramChannel(FlagReview):
     ) -> None:
         query = update.callback_query
         if language not in self.app.catalogs.languages:
-            await _answer_quietly(query)
+            await answer_quietly(query)
             return
         first_choice = who.language is None
         who = await onboarding.choose_language(self.app, who, language, once)
         tr = self.translator(who, update)
-        await _answer_quietly(query)
+        await answer_quietly(query)
         await _remove_buttons(
             query.message,
             tr(texts.LANGUAGE_SET.using(language=self.app.catalogs.native_name(language))),
@@ -543,7 +543,7 @@ class TelegramChannel(FlagReview):
         query = update.callback_query
         who = await onboarding.record_consent(self.app, who, given, once)
         tr = self.translator(who, update)
-        await _answer_quietly(query)
+        await answer_quietly(query)
         chosen = tr(texts.AGREE if given else texts.DISAGREE)
         shown = query.message.text if isinstance(query.message, Message) else ""
         await _remove_buttons(query.message, f"{shown}\n\n✅ {chosen}".strip())
@@ -571,15 +571,15 @@ class TelegramChannel(FlagReview):
             or len(fields) != 3
             or not all(f.isascii() and f.isdigit() for f in fields)
         ):
-            await _answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
+            await answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
             return
         run_id, step_index, option_index = (int(field) for field in fields)
         pressed = await runs.answer_option(self.app, who, run_id, step_index, option_index, once)
         if pressed is None:
-            await _answer_quietly(query, tr(texts.ALREADY_ANSWERED))
+            await answer_quietly(query, tr(texts.ALREADY_ANSWERED))
             await _remove_buttons(query.message)
             return
-        await _answer_quietly(query)
+        await answer_quietly(query)
         label = tr(pressed.chosen.label)
         await _remove_buttons(query.message, f"{tr(pressed.question.text)}\n\n✅ {label}")
         await self.show(context, update, who, tr, pressed.turn)
@@ -711,14 +711,14 @@ class TelegramChannel(FlagReview):
         query = update.callback_query
         flow_id, code = fields
         if not who.consented or flow_id not in {f.id for f in runs.flows_for(self.app, who.role)}:
-            await _answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
+            await answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
             return
         try:
             turn = await runs.start_flow(self.app, who, flow_id, once=once, case_code=code)
         except PermissionError:
-            await _answer_quietly(query, tr(texts.NOT_YOUR_CASE.using(case=code)))
+            await answer_quietly(query, tr(texts.NOT_YOUR_CASE.using(case=code)))
             return
-        await _answer_quietly(query)
+        await answer_quietly(query)
         await self.show(context, update, who, tr, turn)
 
     async def cmd_invite(self, update, context, who, tr, argument) -> None:
@@ -876,11 +876,3 @@ async def _remove_buttons(message: object, new_text: str | None = None) -> None:
     except (BadRequest, Forbidden):
         # "message is not modified" or "message to edit not found": nothing left to do.
         pass
-
-
-async def _answer_quietly(query: CallbackQuery, text: str | None = None, **options: Any) -> None:
-    """Answer a button press. Telegram refuses answers to presses older than a few minutes
-    (after downtime, say); the press itself was handled, so that refusal must not stop the
-    reply that follows."""
-    with contextlib.suppress(BadRequest):
-        await query.answer(text, **options)

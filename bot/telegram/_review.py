@@ -27,6 +27,7 @@ from ..services.case_view import case_view
 from ..services.notices import Notice
 from ..services.people import Participant
 from ..services.review_texts import case_view_lines, flag_detail_lines
+from ._presses import answer_quietly
 
 log = logging.getLogger(__name__)
 
@@ -207,19 +208,21 @@ class FlagReview:
             or len(fields) not in (2, 3)
             or not all(f.isascii() and f.isdigit() for f in fields[1:])
         ):
-            await _answer(query, tr(texts.BUTTON_NOT_VALID))
+            await answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
             return
         action, number = fields[0], int(fields[1])
         message = query.message if isinstance(query.message, Message) else None
         if action == "p":
-            await _answer(query)
+            await answer_quietly(query)
             await self.reply_once(update)
             await self.show_queue(context, update, who, tr, number, edit=message)
             return
         try:
             await self._flag_action(update, context, who, tr, action, number, fields, once, message)
         except flags.NotAllowed:
-            await _answer(query, tr(texts.FLAG_NOT_AVAILABLE.using(id=number)), show_alert=True)
+            await answer_quietly(
+                query, tr(texts.FLAG_NOT_AVAILABLE.using(id=number)), show_alert=True
+            )
 
     async def _flag_action(
         self, update, context, who, tr, action, flag_id, fields, once, message
@@ -228,17 +231,19 @@ class FlagReview:
         # The service first, then the answer to the press: a refusal is the press's answer.
         if action == "o":
             detail = await flags.flag_detail(self.app, who, flag_id, once)
-            await _answer(query)
+            await answer_quietly(query)
             await self.show_flag(context, update, who, tr, detail)
         elif action == "a":
             outcome = await flags.acknowledge(self.app, who, flag_id, once)
             done = texts.FLAG_ACKNOWLEDGED if outcome.changed else texts.ALREADY_ACKNOWLEDGED
-            await _answer(query, tr(done.using(id=flag_id)))
+            await answer_quietly(query, tr(done.using(id=flag_id)))
             # In place: on a notice too, whose text the flag's detail includes.
             await self.show_flag(context, update, who, tr, outcome.flag, edit=message)
         elif action == "R":
             outcome = await flags.reopen(self.app, who, flag_id, once)
-            await _answer(query, tr(self._result(outcome, texts.FLAG_REOPENED.using(id=flag_id))))
+            await answer_quietly(
+                query, tr(self._result(outcome, texts.FLAG_REOPENED.using(id=flag_id)))
+            )
             await self.show_flag(context, update, who, tr, outcome.flag, edit=message)
         elif action == "s":
             await self.reply_once(update)
@@ -246,7 +251,7 @@ class FlagReview:
         elif action == "t" and len(fields) == 3:
             outcome = await flags.assign(self.app, who, flag_id, int(fields[2]), once)
             done = texts.FLAG_ASSIGNED.using(id=flag_id, person=fields[2])
-            await _answer(query, tr(self._result(outcome, done)))
+            await answer_quietly(query, tr(self._result(outcome, done)))
             await self.show_flag(context, update, who, tr, outcome.flag, edit=message)
             if outcome.changed:
                 await self.deliver(
@@ -255,13 +260,13 @@ class FlagReview:
         elif action in ("n", "r"):
             typed = "note" if action == "n" else "resolve"
             await flags.ask_for_text(self.app, who, flag_id, typed, once)
-            await _answer(query)
+            await answer_quietly(query)
             prompt = texts.TYPE_NOTE if typed == "note" else texts.TYPE_RESOLUTION
             await self.send(
                 context, update.effective_chat.id, tr(prompt.using(id=flag_id)), who=who
             )
         else:
-            await _answer(query, tr(texts.BUTTON_NOT_VALID))
+            await answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
 
     @staticmethod
     def _result(outcome: flags.Outcome, done: Text) -> Text:
@@ -273,7 +278,7 @@ class FlagReview:
 
     async def choose_assignee(self, context, update, who, tr, flag_id, query) -> None:
         people = await flags.assignable_caseworkers(self.app, who, flag_id)
-        await _answer(query)
+        await answer_quietly(query)
         user_id = update.effective_user.id
         if not people:
             await self.send(context, update.effective_chat.id, tr(texts.NO_CASEWORKERS), who=who)
@@ -389,9 +394,3 @@ class FlagReview:
             except BadRequest:  # gone, or unchanged: send it as a new message
                 log.info("edit failed, sending anew", extra={"event": "edit"})
         await self.send(context, update.effective_chat.id, text, markup, who=who)
-
-
-async def _answer(query: Any, text: str | None = None, **options: Any) -> None:
-    from ._channel import _answer_quietly
-
-    await _answer_quietly(query, text, **options)
