@@ -84,7 +84,7 @@ async def test_guidance_only_for_a_caseworker_s_own_cases(
     other.command("/guide")
     menu = await other.expect("Guidance available to you:")
     labels = [b["text"] for row in menu["reply_markup"]["inline_keyboard"] for b in row]
-    assert labels == [f"Home visit · {other_case}"]
+    assert labels == [f"Home visit · {other_case}", f"Meldcode walkthrough · {other_case}"]
     other.command("/guide", case_code)
     await other.expect("You have no cases yet.")
 

@@ -171,7 +171,8 @@ async def test_staff_join_with_their_role_and_see_only_their_commands(
     caseworker.command("/guide")
     guides = await caseworker.expect("Guidance available to you:")
     assert [b["text"] for row in guides["reply_markup"]["inline_keyboard"] for b in row] == [
-        f"Home visit · {case_code}"
+        f"Home visit · {case_code}",
+        f"Meldcode walkthrough · {case_code}",
     ]
 
     coordinator.command("/flags")
