@@ -12,20 +12,21 @@ After an intended change: `pytest tests/transcripts --update-goldens`, then revi
 
 from __future__ import annotations
 
-import io
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from bot.bootstrap import bootstrap
-from bot.config import Settings
-from bot.console import ConsoleChat
-from bot.services.people import console_participant
-
-from .test_family_checkin import FIXED_NOW
+from .harness import (
+    assert_same_stored,
+    case_ids,
+    cases,
+    check_golden,
+    in_every_language,
+    play,
+)
 
 GOLDEN = Path(__file__).parent / "home_visit"
+ROLE = "caseworker"
 LONG_NOTE = "x" * 2001
 START = "/guide home_visit"
 # Options by number: 1 good (4), 2 fair (3), 3 bad (2), 4 very bad (1).
@@ -149,7 +150,6 @@ SCENARIOS: dict[str, dict[str, list[str]]] = {
 
 # Every shipped language plays one visit by option numbers, as most people do on a phone: the
 # whole flow must read right in each, and store, score and flag the same.
-SHIPPED = ("nl", "en", "ar", "tr", "pl", "uk", "fr", "sw")
 BY_NUMBER = {
     "all_languages_mixed": [
         START,
@@ -158,56 +158,15 @@ BY_NUMBER = {
         "Note.",
     ],
 }
-for scenario, lines in BY_NUMBER.items():
-    SCENARIOS[scenario] = {lang: lines for lang in SHIPPED}
-
-CASES = [(scenario, lang) for scenario, by_lang in SCENARIOS.items() for lang in by_lang]
+in_every_language(SCENARIOS, BY_NUMBER)
 
 
-async def play(tmp_path: Path, lang: str, lines: list[str]) -> str:
-    settings = replace(Settings(), database_url=f"sqlite:///{tmp_path / 'transcript.db'}")
-    app = await bootstrap(settings, clock=lambda: FIXED_NOW)
-    try:
-        who = await console_participant(app, "caseworker")
-        output = io.StringIO()
-        chat = ConsoleChat(app, who, lang, output, echo=True)
-        pending = iter(lines)
-
-        async def read_line() -> str | None:
-            return next(pending, None)
-
-        await chat.run(read_line)
-        output.write("\n--- stored ---\n")
-        async for row in app.database.answer_rows():
-            output.write(f"answer run {row.run_id} {row.key} = {row.value!r}\n")
-        async with app.database.reading() as uow:
-            for flag in await uow.flags.open_flags():
-                output.write(f"flag {flag.level} {flag.rule} evidence={dict(flag.evidence)}\n")
-                output.write(f"     due {flag.due_at.isoformat()}\n")
-            for run_id in sorted({row.run_id async for row in app.database.answer_rows()}):
-                for name, value in sorted((await uow.scores.of_run(run_id)).items()):
-                    output.write(f"score run {run_id} {name} = {value:g}\n")
-        return output.getvalue()
-    finally:
-        await app.close()
-
-
-@pytest.mark.parametrize(("scenario", "lang"), CASES, ids=[f"{s}-{lang}" for s, lang in CASES])
+@pytest.mark.parametrize(("scenario", "lang"), cases(SCENARIOS), ids=case_ids(SCENARIOS))
 async def test_transcript(tmp_path: Path, scenario: str, lang: str, update_goldens: bool) -> None:
-    transcript = await play(tmp_path, lang, SCENARIOS[scenario][lang])
-    golden = GOLDEN / lang / f"{scenario}.txt"
-    if update_goldens:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(transcript, encoding="utf-8")
-    assert golden.exists(), f"no golden file {golden}: run pytest with --update-goldens"
-    assert transcript == golden.read_text(encoding="utf-8")
+    transcript = await play(tmp_path, ROLE, lang, SCENARIOS[scenario][lang])
+    check_golden(transcript, GOLDEN / lang / f"{scenario}.txt", update_goldens)
 
 
 @pytest.mark.parametrize("scenario", list(BY_NUMBER))
 def test_every_language_stores_the_same_answers(scenario: str) -> None:
-    """Only the words differ between languages: what is stored, scored and flagged is one."""
-    stored = {
-        lang: (GOLDEN / lang / f"{scenario}.txt").read_text("utf-8").split("--- stored ---")[1]
-        for lang in SHIPPED
-    }
-    assert len(set(stored.values())) == 1, sorted(stored)
+    assert_same_stored(GOLDEN, scenario)

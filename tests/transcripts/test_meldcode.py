@@ -19,9 +19,17 @@ from pathlib import Path
 
 import pytest
 
-from .test_home_visit import play
+from .harness import (
+    assert_same_stored,
+    case_ids,
+    cases,
+    check_golden,
+    in_every_language,
+    play,
+)
 
 GOLDEN = Path(__file__).parent / "meldcode"
+ROLE = "caseworker"
 START = "/guide meldcode"
 LONG_REASONING = "x" * 2001
 
@@ -147,32 +155,18 @@ SCENARIOS: dict[str, dict[str, list[str]]] = {
 # Every shipped language plays the structural branch by option numbers (1 yes, 2 no), as most
 # people do on a phone: the whole walkthrough must read right in each, and store and flag the
 # same.
-SHIPPED = ("nl", "en", "ar", "tr", "pl", "uk", "fr", "sw")
 BY_NUMBER = {
     "all_languages_structural": [START, "1", "2", "1", "2", "1", "2", "1", "1", "Reasoning."],
 }
-for scenario, lines in BY_NUMBER.items():
-    SCENARIOS[scenario] = {lang: lines for lang in SHIPPED}
-
-CASES = [(scenario, lang) for scenario, by_lang in SCENARIOS.items() for lang in by_lang]
+in_every_language(SCENARIOS, BY_NUMBER)
 
 
-@pytest.mark.parametrize(("scenario", "lang"), CASES, ids=[f"{s}-{lang}" for s, lang in CASES])
+@pytest.mark.parametrize(("scenario", "lang"), cases(SCENARIOS), ids=case_ids(SCENARIOS))
 async def test_transcript(tmp_path: Path, scenario: str, lang: str, update_goldens: bool) -> None:
-    transcript = await play(tmp_path, lang, SCENARIOS[scenario][lang])
-    golden = GOLDEN / lang / f"{scenario}.txt"
-    if update_goldens:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(transcript, encoding="utf-8")
-    assert golden.exists(), f"no golden file {golden}: run pytest with --update-goldens"
-    assert transcript == golden.read_text(encoding="utf-8")
+    transcript = await play(tmp_path, ROLE, lang, SCENARIOS[scenario][lang])
+    check_golden(transcript, GOLDEN / lang / f"{scenario}.txt", update_goldens)
 
 
 @pytest.mark.parametrize("scenario", list(BY_NUMBER))
 def test_every_language_stores_the_same_answers(scenario: str) -> None:
-    """Only the words differ between languages: what is stored and flagged is one."""
-    stored = {
-        lang: (GOLDEN / lang / f"{scenario}.txt").read_text("utf-8").split("--- stored ---")[1]
-        for lang in SHIPPED
-    }
-    assert len(set(stored.values())) == 1, sorted(stored)
+    assert_same_stored(GOLDEN, scenario)
