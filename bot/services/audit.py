@@ -84,13 +84,7 @@ async def record_operator_look(app: Wegwijzer, action: str, **detail: Any) -> No
     `flags_listed` (the evidence of the flags shown). Recorded before anything is shown, so
     a look that fails halfway is on record too, and nothing is shown unrecorded."""
     async with app.database.transaction() as uow:
-        await uow.audit.record(
-            at=app.clock(),
-            actor_id=None,
-            actor_role="operator",
-            action=action,
-            detail=detail,
-        )
+        await record(uow, OPERATOR, action, at=app.clock(), detail=detail)
 
 
 # Who did it, when it was not a person in the bot: the bot itself (telling, escalating,
@@ -107,6 +101,7 @@ async def record(
     at: datetime,
     case_id: int | None = None,
     flag_id: int | None = None,
+    note: str | None = None,
     detail: Mapping[str, Any] | None = None,
 ) -> None:
     """One line in the audit log, in the caller's transaction; `actor` is the participant,
@@ -119,5 +114,6 @@ async def record(
         action=action,
         case_id=case_id,
         flag_id=flag_id,
+        note=note,
         detail=detail,
     )

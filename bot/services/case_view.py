@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..bootstrap import Wegwijzer
+from . import audit
 from .access import handles_case
 from .flags import FlagView, NotAllowed, views_of
 from .once import claim
@@ -65,13 +66,7 @@ async def case_view(
         views = await views_of(uow, flags)
         schedule = await uow.schedules.of_case(case.id, for_update=False)
         home_visits = await uow.scores.of_last_runs(case.id, HOME_VISIT_FLOW, VISITS_SHOWN)
-        await uow.audit.record(
-            at=now,
-            actor_id=who.person_id,
-            actor_role=who.role,
-            action="case_viewed",
-            case_id=case.id,
-        )
+        await audit.record(uow, who, "case_viewed", at=now, case_id=case.id)
         checkins = tuple(CheckIn(at, round(raw * 4)) for at, raw in history)
         trend, change = _trend(checkins)
         return CaseView(

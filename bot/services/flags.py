@@ -27,7 +27,7 @@ from ..engine import Text, describe_answer
 from ..engine.events import Plural
 from ..storage import UnitOfWork
 from ..storage.models import FLAG_LEVELS, FLAG_STATUSES
-from . import texts
+from . import audit, texts
 from .access import handles_case
 from .notices import Notice
 from .once import claim
@@ -165,7 +165,7 @@ async def raise_or_repeat(
     Returns the flag and whether it is new. A repeat of an urgent or high flag is told again
     and needs acknowledging again.
     """
-    actor_id, actor_role = (None, "system") if by is None else (by.person_id, by.role)
+    actor = by or audit.SYSTEM
     # Without a case (a staff member's own alarm) there is nothing to say two triggers are
     # about the same thing: each is a flag of its own.
     if case_id is not None:
@@ -179,11 +179,11 @@ async def raise_or_repeat(
         await uow.flags.raise_level(
             existing, level, due_at=now + app.settings.flag_due[level], now=now
         )
-        await uow.audit.record(
+        await audit.record(
+            uow,
+            actor,
+            "raised_level",
             at=now,
-            actor_id=actor_id,
-            actor_role=actor_role,
-            action="raised_level",
             case_id=case_id,
             flag_id=existing.id,
             detail={"level": level},
@@ -199,11 +199,11 @@ async def raise_or_repeat(
             await uow.flags.renotify(
                 existing, escalate_at=now + app.settings.flag_due[existing.level]
             )
-        await uow.audit.record(
+        await audit.record(
+            uow,
+            actor,
+            "repeated",
             at=now,
-            actor_id=actor_id,
-            actor_role=actor_role,
-            action="repeated",
             case_id=case_id,
             flag_id=existing.id,
             detail={"run_id": run_id},
@@ -221,11 +221,11 @@ async def raise_or_repeat(
         raised_at=now,
         due_at=now + app.settings.flag_due[level],
     )
-    await uow.audit.record(
+    await audit.record(
+        uow,
+        actor,
+        "raised",
         at=now,
-        actor_id=actor_id,
-        actor_role=actor_role,
-        action="raised",
         case_id=case_id,
         flag_id=flag.id,
         detail={"level": level, "rule": rule, "flow": f"{flow_id}@{flow_version}"},
@@ -503,11 +503,11 @@ async def _act(
             # Nothing changed, but the flag's evidence (a family's answers) is shown again.
             recorded = Recorded("viewed", {})
         if recorded.detail is not None:
-            await uow.audit.record(
+            await audit.record(
+                uow,
+                who,
+                recorded.action,
                 at=now,
-                actor_id=who.person_id,
-                actor_role=who.role,
-                action=recorded.action,
                 case_id=flag.case_id,
                 flag_id=flag.id,
                 note=None if recorded.action == "viewed" else note,
