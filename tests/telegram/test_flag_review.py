@@ -85,10 +85,8 @@ async def test_child_unsafe_told_at_once_acknowledged_resolved_and_audited(
 
     coordinator.press("Acknowledge", notice)
     detail = await edited(api, coordinator, notice, "Status: acknowledged")
-    assert (
-        "does the child feel safe at home" in detail["text"].lower()
-        or "Evidence" in (detail["text"])
-    )
+    # The evidence as the family saw it: the question and their answer, in English here.
+    assert "Evidence:\nDo the children feel safe at home? — No" in detail["text"]
     coordinator.press("Resolve", detail)
     await coordinator.expect("Type the resolution note")
     coordinator.text("Spoke with the family and the school; a safety plan is agreed.")
