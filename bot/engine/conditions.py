@@ -14,23 +14,36 @@ from collections.abc import Mapping
 from .model import Condition, Flow
 
 Facts = Mapping[str, object]
+_EMPTY: Facts = {}
 
 
-def evaluate(condition: Condition, answers: Facts, scores: Facts) -> bool | None:
+def evaluate(
+    condition: Condition,
+    answers: Facts,
+    scores: Facts,
+    results: Facts = _EMPTY,
+    case: Facts = _EMPTY,
+) -> bool | None:
+    """True, False, or None (unknown). `results` are the flow's declared results computed so
+    far, `case` what the run's case is (programme, country, stage, risk_level); a case field
+    the case does not have (no stage yet) is unknown."""
     if condition.and_ is not None:
-        results = [evaluate(child, answers, scores) for child in condition.and_]
-        if False in results:
+        outcomes = [evaluate(child, answers, scores, results, case) for child in condition.and_]
+        if False in outcomes:
             return False
-        return None if None in results else True
+        return None if None in outcomes else True
     if condition.or_ is not None:
-        results = [evaluate(child, answers, scores) for child in condition.or_]
-        if True in results:
+        outcomes = [evaluate(child, answers, scores, results, case) for child in condition.or_]
+        if True in outcomes:
             return True
-        return None if None in results else False
+        return None if None in outcomes else False
     if condition.not_ is not None:
-        result = evaluate(condition.not_, answers, scores)
-        return None if result is None else not result
-    facts, name = (answers, condition.answer) if condition.answer else (scores, condition.score)
+        outcome = evaluate(condition.not_, answers, scores, results, case)
+        return None if outcome is None else not outcome
+    kind, name = condition.subject
+    facts = {"answer": answers, "score": scores, "result": results, "case": case}[kind]
+    if kind == "case" and facts.get(name) is None:
+        return None if condition.operator != "answered" else not condition.answered
     if condition.operator == "answered":
         return (name in facts) is condition.answered
     if name not in facts:
@@ -68,9 +81,30 @@ def compute_scores(flow: Flow, answers: Facts) -> dict[str, float]:
     """Every declared score whose answers are all in; incomplete scores are left out."""
     scores: dict[str, float] = {}
     for name, score in flow.scores.items():
-        if all(key in answers for key in score.sum):
-            scores[name] = sum(answers[key] for key in score.sum)
+        if all(key in answers for key in score.keys):
+            if score.sum:
+                scores[name] = sum(answers[key] for key in score.sum)
+            else:
+                scores[name] = sum(1 for key in score.count if answers[key] is True)
     return scores
+
+
+def compute_results(
+    flow: Flow, answers: Facts, scores: Facts, case: Facts = _EMPTY
+) -> dict[str, str]:
+    """Every declared result that is already decided: the value of the first rule that holds.
+    A rule that cannot be told yet (its answers are not all in) leaves the result undecided,
+    so a risk level never settles on "low" while a question about danger is still open."""
+    decided: dict[str, str] = {}
+    for name, result in flow.results.items():
+        for rule in result.rules:
+            holds = True if rule.when is None else evaluate(rule.when, answers, scores, case=case)
+            if holds is None:
+                break
+            if holds:
+                decided[name] = rule.value
+                break
+    return decided
 
 
 def evidence(condition: Condition, answers: Facts, scores: Facts) -> dict[str, object]:

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 Value = bool | int | float | str
-StepKind = Literal["message", "choice", "scale", "yes_no", "number", "text", "end"]
+StepKind = Literal["message", "choice", "scale", "yes_no", "number", "text", "checklist", "end"]
 
 
 @dataclass(frozen=True)
@@ -52,9 +52,10 @@ class Option:
 
 @dataclass(frozen=True)
 class Say:
-    """Show a text; nothing is expected back."""
+    """Show a text; nothing is expected back. `lines` go under it, one per line."""
 
     text: Text
+    lines: tuple[Text, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,12 @@ class Ask:
     max_length: int | None = None
     # True when the question is repeated to someone coming back to it (resume, new language).
     reminder: bool = False
+    # Lines under the text (a checklist's items with their status).
+    lines: tuple[Text, ...] = ()
+    # Which question of the step this is: 0, or for a checklist its list (0), an item's
+    # status or an item's note. A button names it, so a press on an earlier question of the
+    # same step is recognised as old rather than taken as an answer to this one.
+    part: int = 0
 
 
 @dataclass(frozen=True)
@@ -104,11 +111,23 @@ class FlagRaised:
 
 
 @dataclass(frozen=True)
+class CaseUpdated:
+    """Write a field of the run's case (stage, risk_level, closure). `reason` is the text the
+    person gave for it, if the flow asked; `results` the flow's results at that moment, kept
+    with the change so an override shows what it overrode."""
+
+    name: str
+    value: str
+    reason: str | None = None
+    results: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RunEnded:
     step_id: str
 
 
-Event = Say | Ask | Invalid | AnswerRecorded | ScoreComputed | FlagRaised | RunEnded
+Event = Say | Ask | Invalid | AnswerRecorded | ScoreComputed | FlagRaised | CaseUpdated | RunEnded
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -153,13 +172,20 @@ class RunState:
     answers: Mapping[str, Value] = field(default_factory=dict)
     raised: tuple[str, ...] = ()
     status: RunStatus = "active"
+    # Where within the step the run is: a checklist's item ("status:ITEM" or "note:ITEM");
+    # None at the step itself.
+    part: str | None = None
+    # What the run's case was when the run started (programme, country, stage, risk_level),
+    # updated by the run's own case updates: what `case:` conditions look at.
+    case: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "answers", MappingProxyType(dict(self.answers)))
         object.__setattr__(self, "raised", tuple(self.raised))
+        object.__setattr__(self, "case", MappingProxyType(dict(self.case)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        stored: dict[str, Any] = {
             "flow_id": self.flow_id,
             "version": self.version,
             "step": self.step,
@@ -167,6 +193,12 @@ class RunState:
             "raised": list(self.raised),
             "status": self.status,
         }
+        # Only when used, so that a check-in's state stays as small as it was.
+        if self.part is not None:
+            stored["part"] = self.part
+        if self.case:
+            stored["case"] = dict(self.case)
+        return stored
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunState:
@@ -177,6 +209,8 @@ class RunState:
             answers=data.get("answers", {}),
             raised=tuple(data.get("raised", ())),
             status=data.get("status", "active"),
+            part=data.get("part"),
+            case=data.get("case", {}),
         )
 
 

@@ -16,6 +16,11 @@ def mermaid(flow: Flow) -> str:
     for step in flow.steps:
         what = f"{step.kind}: {step.key}" if step.asks else step.kind
         described = f"{step.id} ({what})"
+        if step.only_if is not None:
+            described += f" only if {describe(step.only_if)}"
+        for update in getattr(step, "set_case", ()):
+            source = update.value or update.answer or f"result {update.result}"
+            described += f" sets {update.field} = {source}"
         lines.append(f'    state "{described}" as {step.id}')
     lines.append(f"    [*] --> {flow.start}")
     for step in flow.steps:
@@ -35,7 +40,8 @@ def describe(condition: Condition) -> str:
         return " or ".join(_grouped(child) for child in condition.or_)
     if condition.not_ is not None:
         return f"not {_grouped(condition.not_)}"
-    subject = condition.answer or condition.score
+    kind, name = condition.subject
+    subject = name if kind in ("answer", "score") else f"{kind} {name}"
     operator, operand = condition.operator, condition.operand
     if operator == "answered":
         return f"{subject} answered" if operand else f"{subject} not answered"

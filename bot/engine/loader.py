@@ -21,8 +21,21 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from .model import ChoiceStep, Condition, Flow, NumberStep, ScaleStep, TextStep, YesNoStep
+from .model import (
+    ChecklistStep,
+    ChoiceStep,
+    Condition,
+    Flow,
+    NumberStep,
+    ScaleStep,
+    TextStep,
+    YesNoStep,
+)
 from .model import placeholders as placeholders_of
+from .vocabulary import CASE_FACTS, CASE_UPDATES
+
+# Option values a checklist uses for itself: an item cannot be called that.
+_CHECKLIST_WORDS = ("finish", "skip")
 
 Path_ = tuple[str | int, ...]
 
@@ -273,7 +286,9 @@ class _GraphCheck:
         if not targets:  # reachability is meaningless while routes point nowhere
             yield from self._reachability()
         yield from self._scores()
+        yield from self._results()
         yield from self._conditions()
+        yield from self._case_updates()
         yield from self._placeholders()
 
     def _step_path(self, step_id: str) -> Path_:
@@ -294,6 +309,8 @@ class _GraphCheck:
                         (f"answer key '{step.key}' is also used by step '{seen_keys[step.key]}'"),
                     )
                 seen_keys.setdefault(step.key, step.id)
+            if isinstance(step, ChecklistStep):
+                yield from self._checklist_unique(path, step, seen_keys)
             values = [option.value for option in getattr(step, "options", ())]
             for number, value in enumerate(values):
                 if value in values[:number]:
@@ -309,6 +326,31 @@ class _GraphCheck:
         for name in self.flow.scores:
             if self.flow.question_for(name) is not None:
                 yield ("scores", name), f"score '{name}' has the name of an answer key"
+        for name in self.flow.results:
+            if name in self.flow.scores or self.flow.question_for(name) is not None:
+                yield ("results", name), f"result '{name}' has the name of a score or answer key"
+
+    def _checklist_unique(
+        self, path: Path_, step: ChecklistStep, seen_keys: dict[str, str]
+    ) -> Iterator[tuple[Path_, str]]:
+        seen_items: set[str] = set()
+        for number, item in enumerate(step.items):
+            where = (*path, "items", number, "id")
+            if item.id in seen_items:
+                yield where, f"step '{step.id}': duplicate item id '{item.id}'"
+            if item.id in _CHECKLIST_WORDS:
+                yield where, f"step '{step.id}': an item cannot be called '{item.id}'"
+            seen_items.add(item.id)
+        for derived in step.derived_questions():
+            if derived.key in seen_keys:
+                yield (
+                    (*path, "key"),
+                    (
+                        f"checklist '{step.id}' stores '{derived.key}', which step "
+                        f"'{seen_keys[derived.key]}' also uses"
+                    ),
+                )
+            seen_keys.setdefault(derived.key, step.id)
 
     def _targets(self) -> Iterator[tuple[Path_, str]]:
         if not self.flow.has_step(self.flow.start):
@@ -365,8 +407,13 @@ class _GraphCheck:
             if step.id in reached and step.id not in finishing:
                 yield self._step_path(step.id), f"no end step can be reached from '{step.id}'"
 
-        # Message steps do not wait for an answer: a loop of them would never stop.
-        said = {step.id for step in self.flow.steps if step.kind == "message"}
+        # Message steps do not wait for an answer, and a step shown only sometimes may be
+        # passed without one: a loop of such steps could never stop.
+        said = {
+            step.id
+            for step in self.flow.steps
+            if step.kind == "message" or step.only_if is not None
+        }
         for step_id in said:
             onward = [target for target in self._edges(step_id) if target in said]
             if step_id in _closure(onward, lambda s: [t for t in self._edges(s) if t in said]):
@@ -380,6 +427,11 @@ class _GraphCheck:
 
     def _scores(self) -> Iterator[tuple[Path_, str]]:
         for name, score in self.flow.scores.items():
+            for number, key in enumerate(score.count):
+                path = ("scores", name, "count", number)
+                question = self.flow.question_for(key)
+                if not isinstance(question, YesNoStep):
+                    yield path, f"score '{name}' counts '{key}', which is not a yes/no answer"
             for number, key in enumerate(score.sum):
                 path: Path_ = ("scores", name, "sum", number)
                 question = self.flow.question_for(key)
@@ -394,13 +446,76 @@ class _GraphCheck:
                         ),
                     )
 
+    def _results(self) -> Iterator[tuple[Path_, str]]:
+        for name, result in self.flow.results.items():
+            last = len(result.rules) - 1
+            for number, rule in enumerate(result.rules):
+                path: Path_ = ("results", name, "rules", number)
+                if rule.when is None and number != last:
+                    yield path, f"result '{name}': only the last rule may be without 'when'"
+                if rule.when is not None and number == last:
+                    yield path, f"result '{name}': the last rule needs no 'when' (the fallback)"
+                if rule.when is not None and _uses(rule.when, "result"):
+                    yield (*path, "when"), f"result '{name}' cannot depend on another result"
+
     def _all_conditions(self) -> Iterator[tuple[Path_, Condition]]:
+        if self.flow.only_if is not None:
+            yield ("only_if",), self.flow.only_if
         for position, step in enumerate(self.flow.steps):
+            if step.only_if is not None:
+                yield ("steps", position, "only_if"), step.only_if
             for number, route in enumerate(step.next):
                 if route.when is not None:
                     yield ("steps", position, "next", number, "when"), route.when
         for position, rule in enumerate(self.flow.flags):
             yield ("flags", position, "when"), rule.when
+        for name, result in self.flow.results.items():
+            for number, rule in enumerate(result.rules):
+                if rule.when is not None:
+                    yield ("results", name, "rules", number, "when"), rule.when
+
+    def _case_updates(self) -> Iterator[tuple[Path_, str]]:
+        """What a flow writes to its case must be a value the case can take, and only
+        professionals' flows write."""
+        if self.flow.only_if is not None and any(
+            leaf.case is None for leaf in self.flow.only_if.comparisons()
+        ):
+            yield ("only_if",), "a flow's 'only_if' can only look at the case ('case: ...')"
+        for position, step in enumerate(self.flow.steps):
+            for number, update in enumerate(getattr(step, "set_case", ())):
+                path: Path_ = ("steps", position, "set_case", number)
+                if "family" in self.flow.roles:
+                    yield path, "a flow families use cannot change their case"
+                allowed = CASE_UPDATES[update.field]
+                if update.answer is not None:
+                    question = self.flow.question_for(update.answer)
+                    values = [o.value for o in getattr(question, "options", ())]
+                    if not isinstance(question, ChoiceStep) or set(values) - set(allowed):
+                        yield (
+                            (*path, "answer"),
+                            (
+                                f"'{update.answer}' must be a choice whose options are "
+                                f"{update.field} values ({', '.join(allowed)})"
+                            ),
+                        )
+                if update.result is not None:
+                    result = self.flow.results.get(update.result)
+                    values = [rule.value for rule in result.rules] if result else []
+                    if result is None or set(values) - set(allowed):
+                        yield (
+                            (*path, "result"),
+                            (
+                                f"'{update.result}' must be a result whose values are "
+                                f"{update.field} values ({', '.join(allowed)})"
+                            ),
+                        )
+                if update.reason is not None and not isinstance(
+                    self.flow.question_for(update.reason), TextStep
+                ):
+                    yield (
+                        (*path, "reason"),
+                        f"reason '{update.reason}' must be the key of a free-text answer",
+                    )
 
     def _conditions(self) -> Iterator[tuple[Path_, str]]:
         for path, condition in self._all_conditions():
@@ -411,6 +526,9 @@ class _GraphCheck:
 
     def _leaf_problem(self, leaf: Condition) -> str | None:
         operator, operand = leaf.operator, leaf.operand
+        ordering = operator in ("lt", "le", "gt", "ge")
+        if leaf.case is not None or leaf.result is not None:
+            return self._named_value_problem(leaf, ordering)
         if operator == "answered":
             known = (
                 leaf.score in self.flow.scores
@@ -418,7 +536,6 @@ class _GraphCheck:
                 else self.flow.question_for(leaf.answer)
             )
             return None if known else f"condition on unknown key '{leaf.answer or leaf.score}'"
-        ordering = operator in ("lt", "le", "gt", "ge")
         if leaf.score is not None:
             if leaf.score not in self.flow.scores:
                 return f"condition on unknown score '{leaf.score}'"
@@ -453,8 +570,32 @@ class _GraphCheck:
             )
         return None
 
+    def _named_value_problem(self, leaf: Condition, ordering: bool) -> str | None:
+        """A condition on the case or on a result: `equals`/`in` with values it can have."""
+        if leaf.case is not None:
+            subject, allowed = f"case field '{leaf.case}'", CASE_FACTS[leaf.case]
+        else:
+            result = self.flow.results.get(leaf.result)
+            if result is None:
+                return f"condition on unknown result '{leaf.result}'"
+            subject, allowed = f"result '{leaf.result}'", [rule.value for rule in result.rules]
+        if leaf.operator == "answered":
+            return None
+        if ordering:
+            return f"{subject} has no order: use 'equals' or 'in'"
+        values = leaf.operand if leaf.operator == "in" else (leaf.operand,)
+        if not all(isinstance(value, str) for value in values):
+            return f"{subject} is compared with words, not numbers or yes/no"
+        unknown = [value for value in values if allowed is not None and value not in allowed]
+        if unknown:
+            return (
+                f"condition on {subject} uses {', '.join(map(repr, unknown))}, "
+                f"which it cannot be ({', '.join(allowed)})"
+            )
+        return None
+
     def _placeholders(self) -> Iterator[tuple[Path_, str]]:
-        known = set(self.flow.context) | set(self.flow.scores)
+        known = set(self.flow.context) | set(self.flow.scores) | set(self.flow.results)
         texts: list[tuple[Path_, str, set[str]]] = [(("title",), self.flow.title, set())]
         for position, step in enumerate(self.flow.steps):
             path: Path_ = ("steps", position)
@@ -463,8 +604,13 @@ class _GraphCheck:
                 texts.append(((*path, "invalid"), step.invalid, set(step.invalid_params())))
             for number, option in enumerate(getattr(step, "options", ())):
                 texts.append(((*path, "options", number, "label"), option.label, set()))
+            for number, item in enumerate(getattr(step, "items", ())):
+                texts.append(((*path, "items", number, "label"), item.label, set()))
         for position, rule in enumerate(self.flow.flags):
             texts.append((("flags", position, "reason"), rule.reason, set()))
+        for name, result in self.flow.results.items():
+            for number, rule in enumerate(result.rules):
+                texts.append((("results", name, "rules", number, "label"), rule.label, set()))
         for path, text, allowed in texts:
             try:
                 used = placeholders_of(text)
@@ -474,6 +620,10 @@ class _GraphCheck:
             for name in sorted(used - allowed):
                 hint = ", ".join(sorted(allowed)) or "none here"
                 yield path, f"placeholder '{{{name}}}' is not known (known: {hint})"
+
+
+def _uses(condition: Condition, subject: str) -> bool:
+    return any(getattr(leaf, subject) is not None for leaf in condition.comparisons())
 
 
 def _closure(starts: Iterable[str], neighbours: Any) -> set[str]:

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from .vocabulary import CASE_UPDATES, ITEM_STATUSES
+
 SPEC_VERSION = 1
 ROLES = ("family", "caseworker", "coordinator")
 
@@ -40,7 +42,9 @@ def placeholders(text: str) -> set[str]:
 
 # --- conditions ---------------------------------------------------------------------------
 
-_SUBJECTS = ("answer", "score", "and_", "or_", "not_")
+_SUBJECTS = ("answer", "score", "result", "case", "and_", "or_", "not_")
+_COMPARED = ("answer", "score", "result", "case")
+CaseFact = Literal["programme", "country", "stage", "risk_level"]
 _OPERATORS = ("equals", "in_", "lt", "le", "gt", "ge", "answered")
 
 
@@ -48,12 +52,16 @@ class Condition(_Strict):
     """A structured test on answers and scores; never code.
 
     Either a comparison — `{answer: KEY, equals|in|lt|le|gt|ge: VALUE}` or the same with
-    `score: NAME`; `{answer: KEY, answered: true}` asks whether a question was answered at
-    all — or a combination: `{and: [...]}`, `{or: [...]}`, `{not: {...}}`.
+    `score: NAME`, `result: NAME` (a declared result, like a risk level) or `case: FIELD` (what
+    the run's case is: programme, country, stage, risk_level); `{answer: KEY, answered: true}`
+    asks whether a question was answered at all — or a combination: `{and: [...]}`,
+    `{or: [...]}`, `{not: {...}}`.
     """
 
     answer: AnswerKey | None = None
     score: Identifier | None = None
+    result: Identifier | None = None
+    case: CaseFact | None = None
     equals: Scalar | None = None
     in_: tuple[Scalar, ...] | None = Field(default=None, alias="in", min_length=1)
     lt: float | None = None
@@ -74,7 +82,7 @@ class Condition(_Strict):
             raise ValueError(
                 "a condition needs exactly one of 'answer', 'score', 'and', 'or', 'not'"
             )
-        if subjects[0] in ("answer", "score"):
+        if subjects[0] in _COMPARED:
             if len(operators) != 1:
                 raise ValueError(
                     "a comparison needs exactly one of "
@@ -96,6 +104,15 @@ class Condition(_Strict):
         name = self.operator
         return None if name is None else getattr(self, name if name != "in" else "in_")
 
+    @property
+    def subject(self) -> tuple[str, str] | None:
+        """What a comparison looks at, like ("answer", "who5.calm"); None for and/or/not."""
+        for name in _COMPARED:
+            value = getattr(self, name)
+            if value is not None:
+                return name, value
+        return None
+
     def children(self) -> tuple[Condition, ...]:
         if self.and_ is not None:
             return self.and_
@@ -107,7 +124,7 @@ class Condition(_Strict):
 
     def comparisons(self) -> list[Condition]:
         """Every leaf comparison, depth first: what the validator and evidence look at."""
-        if self.answer is not None or self.score is not None:
+        if self.subject is not None:
             return [self]
         return [leaf for child in self.children() for leaf in child.comparisons()]
 
@@ -135,10 +152,35 @@ class ScaleOption(Option):
     value: int
 
 
+class CaseUpdate(_Strict):
+    """Write one field of the run's case when the step is reached: a fixed `value`, the
+    value of an `answer` (a choice) or of a `result`. `reason` names a free-text answer kept
+    with the change as its recorded reason (an override says why)."""
+
+    field: Literal["stage", "risk_level", "closure"]
+    value: Identifier | None = None
+    answer: AnswerKey | None = None
+    result: Identifier | None = None
+    reason: AnswerKey | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CaseUpdate:
+        given = [name for name in ("value", "answer", "result") if getattr(self, name)]
+        if len(given) != 1:
+            raise ValueError("a case update needs exactly one of 'value', 'answer', 'result'")
+        if self.value is not None and self.value not in CASE_UPDATES[self.field]:
+            allowed = ", ".join(CASE_UPDATES[self.field])
+            raise ValueError(f"'{self.value}' is not a {self.field} (one of: {allowed})")
+        return self
+
+
 class _Step(_Strict):
     id: Identifier
     text: NonEmptyText
     next: tuple[Route, ...] = ()
+    # Shown only when this holds (a step for some programmes or countries); otherwise the run
+    # goes on along the step's routes as if it had been passed.
+    only_if: Condition | None = None
 
     @field_validator("next", mode="before")
     @classmethod
@@ -167,6 +209,7 @@ class _Question(_Step):
 
 class MessageStep(_Step):
     kind: Literal["message"]
+    set_case: tuple[CaseUpdate, ...] = ()
 
 
 class ChoiceStep(_Question):
@@ -210,10 +253,85 @@ class TextStep(_Question):
         return {"max_length": self.max_length}
 
 
+class ChecklistItem(_Strict):
+    id: Identifier
+    label: NonEmptyText
+    # The items a stage cannot be left without (done, or not applicable with a note).
+    essential: bool = False
+
+
+class ChecklistStep(_Question):
+    """A list of items, each done, not yet, or not applicable, with a note.
+
+    The person picks an item, sets its status and may add a note, as often as they like, and
+    finishes the list. Stored under `KEY.ITEM` (the status), `KEY.ITEM.note` and, when the
+    list is finished, `KEY.complete`: true when every essential item is done or does not
+    apply. The statuses belong to the case: a new run starts from the case's last ones.
+    """
+
+    kind: Literal["checklist"]
+    items: tuple[ChecklistItem, ...] = Field(min_length=1)
+
+    @property
+    def complete_key(self) -> str:
+        return f"{self.key}.complete"
+
+    def status_key(self, item: str) -> str:
+        return f"{self.key}.{item}"
+
+    def note_key(self, item: str) -> str:
+        return f"{self.key}.{item}.note"
+
+    def item(self, item_id: str) -> ChecklistItem | None:
+        return next((item for item in self.items if item.id == item_id), None)
+
+    def remembered_keys(self) -> list[str]:
+        """The keys a new run takes over from the case's earlier runs."""
+        return [
+            key for item in self.items for key in (self.status_key(item.id), self.note_key(item.id))
+        ]
+
+    def complete(self, answers: Any) -> bool:
+        return all(
+            answers.get(self.status_key(item.id)) in ("done", "not_applicable")
+            for item in self.items
+            if item.essential
+        )
+
+    def derived_questions(self) -> list[Question]:
+        """The answers a checklist stores, as questions: what conditions and evidence see."""
+        statuses = tuple(
+            ChoiceOption(value=status, label=label)
+            for status, label in zip(ITEM_STATUSES, STATUS_LABELS, strict=True)
+        )
+        derived: list[Question] = [
+            YesNoStep(id=self.id, kind="yes_no", key=self.complete_key, text=self.text)
+        ]
+        for item in self.items:
+            derived.append(
+                ChoiceStep(
+                    id=self.id,
+                    kind="choice",
+                    key=self.status_key(item.id),
+                    text=item.label,
+                    options=statuses,
+                )
+            )
+            derived.append(
+                TextStep(id=self.id, kind="text", key=self.note_key(item.id), text=item.label)
+            )
+        return derived
+
+
+# The labels of the item statuses, in the order of ITEM_STATUSES (translated like any text).
+STATUS_LABELS = ("Done", "Not yet", "Not applicable")
+
+
 class EndStep(_Strict):
     id: Identifier
     kind: Literal["end"]
     text: NonEmptyText
+    set_case: tuple[CaseUpdate, ...] = ()
 
     @property
     def next(self) -> tuple[Route, ...]:
@@ -224,21 +342,60 @@ class EndStep(_Strict):
     def asks(self) -> bool:
         return False
 
+    @property
+    def only_if(self) -> None:
+        # An end is never skipped: a run must be able to end.
+        return None
+
 
 Step = Annotated[
-    MessageStep | ChoiceStep | ScaleStep | YesNoStep | NumberStep | TextStep | EndStep,
+    MessageStep
+    | ChoiceStep
+    | ScaleStep
+    | YesNoStep
+    | NumberStep
+    | TextStep
+    | ChecklistStep
+    | EndStep,
     Field(discriminator="kind"),
 ]
-Question = ChoiceStep | ScaleStep | YesNoStep | NumberStep | TextStep
+Question = ChoiceStep | ScaleStep | YesNoStep | NumberStep | TextStep | ChecklistStep
 
 
 # --- scores and flags ---------------------------------------------------------------------
 
 
 class Score(_Strict):
-    """The sum of numeric answers; defined only once every one of them is answered."""
+    """The sum of numeric answers (`sum`), or how many yes/no answers are yes (`count`);
+    defined only once every one of them is answered."""
 
-    sum: tuple[AnswerKey, ...] = Field(min_length=1)
+    sum: tuple[AnswerKey, ...] = ()
+    count: tuple[AnswerKey, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Score:
+        if bool(self.sum) == bool(self.count):
+            raise ValueError("a score needs exactly one of 'sum' and 'count' (a list of keys)")
+        return self
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self.sum or self.count
+
+
+class ResultRule(_Strict):
+    value: Identifier
+    label: NonEmptyText
+    when: Condition | None = None
+
+
+class Result(_Strict):
+    """A named outcome, like a risk level: the first rule whose `when` holds gives its value;
+    the last rule has no `when` and is the outcome when none of the others hold. `source`
+    says where the rules come from, for the people who review them."""
+
+    source: NonEmptyText
+    rules: tuple[ResultRule, ...] = Field(min_length=1)
 
 
 class FlagRule(_Strict):
@@ -260,8 +417,11 @@ class Flow(_Strict):
     start: Identifier
     # Values the host provides for {placeholders} (e.g. next_checkin); checked at load.
     context: tuple[Identifier, ...] = ()
+    # Offered only for cases where this holds (conditions on `case:` only).
+    only_if: Condition | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     scores: dict[Identifier, Score] = Field(default_factory=dict)
+    results: dict[Identifier, Result] = Field(default_factory=dict)
     flags: tuple[FlagRule, ...] = ()
     steps: tuple[Step, ...] = Field(min_length=1)
 
@@ -272,6 +432,9 @@ class Flow(_Strict):
     def model_post_init(self, context: Any, /) -> None:
         self._by_id = {step.id: step for step in self.steps}
         self._by_key = {step.key: step for step in self.steps if step.asks}
+        for step in self.checklists():
+            for derived in step.derived_questions():
+                self._by_key.setdefault(derived.key, derived)
         self._index = {step.id: number for number, step in enumerate(self.steps)}
 
     def step(self, step_id: str) -> MessageStep | Question | EndStep:
@@ -286,6 +449,13 @@ class Flow(_Strict):
 
     def question_for(self, key: str) -> Question | None:
         return self._by_key.get(key)
+
+    def checklists(self) -> list[ChecklistStep]:
+        return [step for step in self.steps if isinstance(step, ChecklistStep)]
+
+    def remembered_keys(self) -> list[str]:
+        """The answers of this flow that belong to the case rather than to one run."""
+        return [key for step in self.checklists() for key in step.remembered_keys()]
 
     @property
     def ref(self) -> str:

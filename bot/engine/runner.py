@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from transitions import Machine
 
-from .conditions import compute_scores, evaluate, evidence
+from .conditions import compute_results, compute_scores, evaluate, evidence
 from .events import (
     AnswerRecorded,
     Ask,
+    CaseUpdated,
     Choose,
     Event,
     FlagRaised,
@@ -37,6 +39,8 @@ from .events import (
 )
 from .loader import FlowRegistry
 from .model import (
+    STATUS_LABELS,
+    ChecklistStep,
     ChoiceStep,
     Flow,
     NumberStep,
@@ -46,6 +50,7 @@ from .model import (
     YesNoStep,
     placeholders,
 )
+from .vocabulary import CASE_FACTS, ITEM_STATUSES
 
 # Default validation messages, used when a step declares no `invalid` text of its own.
 CHOOSE_AN_OPTION = Text("Please choose one of the options.")
@@ -54,6 +59,24 @@ ANSWER_A_WHOLE_NUMBER = Text("Please answer with a whole number.")
 ANSWER_AS_TEXT = Text("Please write your answer as text.")
 YES = Text("Yes")
 NO = Text("No")
+
+# A checklist: its list, then per item its status and a note.
+FINISH = "finish"
+SKIP = "skip"
+FINISH_LIST = Text("Finished with this list")
+SKIP_NOTE = Text("Skip")
+ITEM_BUTTON = Text("{mark} {item}")
+ESSENTIAL_ITEM = Text("{item} (essential)")
+ITEM_NOTE = Text("    note: {note}")
+ITEM_STATUS_QUESTION = Text("{item}\n\nWhat is its status now?")
+ITEM_NOTE_QUESTION = Text("Add a note on “{item}”? Type it, or press Skip.")
+ITEM_WHY_NOT_APPLICABLE = Text("Why does “{item}” not apply here? Please type a short note.")
+WRITE_WHY_NOT_APPLICABLE = Text("Please type why this item does not apply.")
+ESSENTIALS_MISSING = Text("These essential items are not done yet:")
+MARKS = {"done": "✅", "not_yet": "⬜", "not_applicable": "➖", None: "⬜"}
+# A note is a line or two for the case file, shown under the item; longer ones are cut there.
+NOTE_MAX_LENGTH = 1000
+NOTE_SHOWN = 120
 
 
 _DIGITS = re.compile(r"[0-9]+")
@@ -67,9 +90,14 @@ class RunNotActive(Exception):
 class _Conversation:
     """The model the machine moves: the current step plus what conditions look at."""
 
-    def __init__(self, answers: Mapping[str, Value], scores: Mapping[str, float]):
-        self.answers = answers
-        self.scores = scores
+    def __init__(self, flow: Flow, state: RunState):
+        self.answers = state.answers
+        self.scores = compute_scores(flow, state.answers)
+        self.results = compute_results(flow, state.answers, self.scores, state.case)
+        self.case = state.case
+
+    def holds(self, condition: Any) -> bool:
+        return evaluate(condition, self.answers, self.scores, self.results, self.case) is True
 
 
 class _Rejected(Exception):
@@ -84,9 +112,22 @@ class Engine:
 
     # --- public ---------------------------------------------------------------------------
 
-    def start(self, flow_id: str, context: Mapping[str, Any] | None = None) -> Sprint:
+    def start(
+        self,
+        flow_id: str,
+        context: Mapping[str, Any] | None = None,
+        case: Mapping[str, Any] | None = None,
+        remembered: Mapping[str, Value] | None = None,
+    ) -> Sprint:
+        """Start a run. `case` is what the run's case is (programme, country, stage,
+        risk_level) for `case:` conditions; `remembered` the case's last answers under the
+        keys that belong to the case rather than to one run (a checklist's statuses)."""
         flow = self.registry.get(flow_id)
-        state = RunState(flow_id=flow.id, version=flow.version, step=flow.start)
+        keep = set(flow.remembered_keys())
+        known = {key: value for key, value in (remembered or {}).items() if key in keep}
+        state = RunState(
+            flow_id=flow.id, version=flow.version, step=flow.start, answers=known, case=case or {}
+        )
         return self._enter(flow, state, [], context or {})
 
     def resume(
@@ -98,36 +139,16 @@ class Engine:
         flow = self.registry.get(state.flow_id, state.version)
         step = flow.step(state.step)
         try:
+            if isinstance(step, ChecklistStep):
+                return self._checklist(flow, step, state, given, context)
             value = _parse(step, given)
         except _Rejected as rejected:
             return Sprint(
                 (Invalid(step.id, rejected.text), self._ask(flow, step, state, context)), state
             )
-
-        answers = {**state.answers, step.key: value}
-        events: list[Event] = [AnswerRecorded(step.id, step.key, value)]
-        before = compute_scores(flow, state.answers)
-        scores = compute_scores(flow, answers)
-        events += [
-            ScoreComputed(name, total)
-            for name, total in scores.items()
-            if before.get(name) != total
-        ]
-        raised = list(state.raised)
-        for rule in flow.flags:
-            if rule.id not in raised and evaluate(rule.when, answers, scores) is True:
-                raised.append(rule.id)
-                events.append(
-                    FlagRaised(
-                        rule.id,
-                        rule.level,
-                        Text(rule.reason),
-                        evidence(rule.when, answers, scores),
-                    )
-                )
-        state = RunState(flow.id, flow.version, step.id, answers, tuple(raised))
-        following = self._proceed(flow, step.id, answers, scores)
-        return self._enter(flow, _moved(state, following), events, context)
+        events: list[Event] = []
+        state = self._take(flow, state, step.id, {step.key: value}, events)
+        return self._enter(flow, _moved(state, self._proceed(flow, state)), events, context)
 
     def remind(self, state: RunState, context: Mapping[str, Any] | None = None) -> Sprint:
         """Ask the current question again, for someone coming back to it."""
@@ -146,15 +167,49 @@ class Engine:
 
     # --- moving through the flow ------------------------------------------------------------
 
-    def _proceed(
-        self, flow: Flow, step_id: str, answers: Mapping[str, Value], scores: Mapping[str, float]
-    ) -> str:
+    def _take(
+        self,
+        flow: Flow,
+        state: RunState,
+        step_id: str,
+        recorded: Mapping[str, Value],
+        events: list[Event],
+    ) -> RunState:
+        """Add answers to the run: record them, and the scores and flags they complete."""
+        answers = {**state.answers, **recorded}
+        events += [AnswerRecorded(step_id, key, value) for key, value in recorded.items()]
+        before = compute_scores(flow, state.answers)
+        scores = compute_scores(flow, answers)
+        events += [
+            ScoreComputed(name, total)
+            for name, total in scores.items()
+            if before.get(name) != total
+        ]
+        results = compute_results(flow, answers, scores, state.case)
+        raised = list(state.raised)
+        for rule in flow.flags:
+            if rule.id in raised:
+                continue
+            if evaluate(rule.when, answers, scores, results, state.case) is True:
+                raised.append(rule.id)
+                events.append(
+                    FlagRaised(
+                        rule.id,
+                        rule.level,
+                        Text(rule.reason),
+                        evidence(rule.when, answers, scores),
+                    )
+                )
+        return replace(state, answers=answers, raised=tuple(raised))
+
+    def _proceed(self, flow: Flow, state: RunState) -> str:
+        """The step the current one's routes lead to."""
         machine = self.machine(flow)
-        conversation = _Conversation(answers, scores)
-        machine.add_model(conversation, initial=step_id)
+        conversation = _Conversation(flow, state)
+        machine.add_model(conversation, initial=state.step)
         try:
             if not conversation.proceed():  # the loader guarantees a fallback route
-                raise RuntimeError(f"{flow.ref}: no route from step {step_id!r}")
+                raise RuntimeError(f"{flow.ref}: no route from step {state.step!r}")
             return conversation.state
         finally:
             machine.remove_model(conversation)
@@ -163,17 +218,114 @@ class Engine:
         self, flow: Flow, state: RunState, events: list[Event], context: Mapping[str, Any]
     ) -> Sprint:
         """Show every step from `state.step` on until one waits for an answer or ends."""
-        scores = compute_scores(flow, state.answers)
         while True:
             step = flow.step(state.step)
+            if step.only_if is not None and not _Conversation(flow, state).holds(step.only_if):
+                state = _moved(state, self._proceed(flow, state))
+                continue
             if step.asks:
                 events.append(self._ask(flow, step, state, context))
                 return Sprint(tuple(events), state)
-            events.append(Say(_flow_text(flow, step.text, context, scores)))
+            state = self._update_case(flow, step, state, events)
+            events.append(Say(_flow_text(flow, step.text, context, state)))
             if step.kind == "end":
                 events.append(RunEnded(step.id))
                 return Sprint(tuple(events), _moved(state, step.id, status="completed"))
-            state = _moved(state, self._proceed(flow, step.id, state.answers, scores))
+            state = _moved(state, self._proceed(flow, state))
+
+    def _update_case(self, flow: Flow, step: Any, state: RunState, events: list[Event]) -> RunState:
+        """Carry out a step's `set_case`; a value not there (an unanswered question, an
+        undecided result) is left out."""
+        if not step.set_case:
+            return state
+        facts = _Conversation(flow, state)
+        case = dict(state.case)
+        for update in step.set_case:
+            if update.value is not None:
+                value = update.value
+            elif update.answer is not None:
+                value = state.answers.get(update.answer)
+            else:
+                value = facts.results.get(update.result)
+            if not isinstance(value, str):
+                continue
+            reason = state.answers.get(update.reason) if update.reason else None
+            events.append(
+                CaseUpdated(
+                    update.field,
+                    value,
+                    reason if isinstance(reason, str) else None,
+                    dict(facts.results),
+                )
+            )
+            if update.field in CASE_FACTS:
+                case[update.field] = value
+        return replace(state, case=case)
+
+    # --- checklists -----------------------------------------------------------------------
+
+    def _checklist(
+        self,
+        flow: Flow,
+        step: ChecklistStep,
+        state: RunState,
+        given: Input,
+        context: Mapping[str, Any],
+    ) -> Sprint:
+        """One input to a checklist: pick an item (or finish), set its status, add a note."""
+        events: list[Event] = []
+        kind, _, item_id = (state.part or "").partition(":")
+        item = step.item(item_id)
+        if item is None:  # the list itself
+            chosen = _parse_choice(_checklist_options(step, state), given, CHOOSE_AN_OPTION)
+            if chosen != FINISH:
+                return self._ask_next(flow, step, replace(state, part=f"status:{chosen}"), context)
+            complete = step.complete(state.answers)
+            state = self._take(flow, state, step.id, {step.complete_key: complete}, events)
+            if not complete:
+                missing = tuple(
+                    Text(item.label)
+                    for item in step.items
+                    if item.essential
+                    and state.answers.get(step.status_key(item.id))
+                    not in ("done", "not_applicable")
+                )
+                events.append(Say(ESSENTIALS_MISSING, missing))
+            state = replace(state, part=None)
+            return self._enter(flow, _moved(state, self._proceed(flow, state)), events, context)
+        if kind == "status":
+            status = _parse_choice(_status_options(), given, CHOOSE_AN_OPTION)
+            state = self._take(flow, state, step.id, {step.status_key(item.id): status}, events)
+            return self._ask_next(
+                flow, step, replace(state, part=f"note:{item.id}"), context, events
+            )
+        # The note: typed, or skipped (not for an item that does not apply: that needs a why).
+        needs_note = state.answers.get(step.status_key(item.id)) == "not_applicable"
+        if isinstance(given, Choose) and given.value == SKIP and not needs_note:
+            return self._ask_next(flow, step, replace(state, part=None), context)
+        if not isinstance(given, Reply) or not given.text.strip():
+            raise _Rejected(WRITE_WHY_NOT_APPLICABLE if needs_note else ANSWER_AS_TEXT)
+        note = given.text.strip()
+        if len(note) > NOTE_MAX_LENGTH:
+            raise _Rejected(
+                Text(
+                    "Please keep your answer under {max_length} characters.",
+                    {"max_length": NOTE_MAX_LENGTH},
+                )
+            )
+        state = self._take(flow, state, step.id, {step.note_key(item.id): note}, events)
+        return self._ask_next(flow, step, replace(state, part=None), context, events)
+
+    def _ask_next(
+        self,
+        flow: Flow,
+        step: ChecklistStep,
+        state: RunState,
+        context: Mapping[str, Any],
+        events: list[Event] | None = None,
+    ) -> Sprint:
+        asked = [*(events or []), self._ask(flow, step, state, context)]
+        return Sprint(tuple(asked), state)
 
     def _ask(
         self,
@@ -183,12 +335,13 @@ class Engine:
         context: Mapping[str, Any],
         reminder: bool = False,
     ) -> Ask:
-        scores = compute_scores(flow, state.answers)
+        if isinstance(step, ChecklistStep):
+            return _checklist_question(flow, step, state, context, reminder)
         return Ask(
             step_id=step.id,
             kind=step.kind,
             key=step.key,
-            text=_flow_text(flow, step.text, context, scores),
+            text=_flow_text(flow, step.text, context, state),
             options=_options(step),
             minimum=getattr(step, "min", None),
             maximum=getattr(step, "max", None),
@@ -214,30 +367,109 @@ def _build_machine(flow: Flow) -> Machine:
 
 def _guard(condition: Any) -> Any:
     def holds(event: Any) -> bool:
-        model = event.model
-        return evaluate(condition, model.answers, model.scores) is True
+        return event.model.holds(condition)
 
     return holds
 
 
 def _moved(state: RunState, step_id: str, status: str = "active") -> RunState:
-    return RunState(state.flow_id, state.version, step_id, state.answers, state.raised, status)
+    return replace(state, step=step_id, status=status, part=None)
 
 
-def _flow_text(
-    flow: Flow, text: str, context: Mapping[str, Any], scores: Mapping[str, float]
-) -> Text:
+def _flow_text(flow: Flow, text: str, context: Mapping[str, Any], state: RunState) -> Text:
     params: dict[str, Any] = {}
-    for name in placeholders(text):
+    used = placeholders(text)
+    facts = _Conversation(flow, state) if used & (set(flow.scores) | set(flow.results)) else None
+    for name in used:
         if name in flow.scores:
             # A score shows once all its answers are in; before that, a dash.
-            params[name] = scores.get(name, "–")
+            params[name] = facts.scores.get(name, "–")
+        elif name in flow.results:
+            params[name] = _result_label(flow, name, facts.results.get(name))
         elif name in context:
             params[name] = context[name]
         else:
             # The loader allows only declared context names: a missing one is a host bug.
             raise KeyError(f"{flow.ref}: the host gave no value for {{{name}}}")
     return Text(text, params)
+
+
+def _result_label(flow: Flow, name: str, value: str | None) -> Text | str:
+    for rule in flow.results[name].rules:
+        if rule.value == value:
+            return Text(rule.label)
+    return "–"
+
+
+def _checklist_options(step: ChecklistStep, state: RunState) -> tuple[Option, ...]:
+    items = tuple(
+        Option(
+            item.id,
+            ITEM_BUTTON.using(
+                mark=MARKS[state.answers.get(step.status_key(item.id))], item=Text(item.label)
+            ),
+        )
+        for item in step.items
+    )
+    return (*items, Option(FINISH, FINISH_LIST))
+
+
+def _status_options() -> tuple[Option, ...]:
+    return tuple(
+        Option(status, Text(label))
+        for status, label in zip(ITEM_STATUSES, STATUS_LABELS, strict=True)
+    )
+
+
+def _checklist_question(
+    flow: Flow, step: ChecklistStep, state: RunState, context: Mapping[str, Any], reminder: bool
+) -> Ask:
+    """The question a checklist waits for: its list, an item's status, or an item's note."""
+    kind, _, item_id = (state.part or "").partition(":")
+    item = step.item(item_id)
+    if item is None:
+        lines = []
+        for each in step.items:
+            label = Text(each.label)
+            shown = ESSENTIAL_ITEM.using(item=label) if each.essential else label
+            mark = MARKS[state.answers.get(step.status_key(each.id))]
+            lines.append(ITEM_BUTTON.using(mark=mark, item=shown))
+            note = state.answers.get(step.note_key(each.id))
+            if isinstance(note, str):
+                cut = note if len(note) <= NOTE_SHOWN else note[: NOTE_SHOWN - 1] + "…"
+                lines.append(ITEM_NOTE.using(note=cut))
+        return Ask(
+            step_id=step.id,
+            kind="checklist",
+            key=step.key,
+            text=_flow_text(flow, step.text, context, state),
+            options=_checklist_options(step, state),
+            reminder=reminder,
+            lines=tuple(lines),
+        )
+    position = step.items.index(item)
+    label = Text(item.label)
+    if kind == "status":
+        return Ask(
+            step_id=step.id,
+            kind="choice",
+            key=step.status_key(item.id),
+            text=ITEM_STATUS_QUESTION.using(item=label),
+            options=_status_options(),
+            reminder=reminder,
+            part=1 + 2 * position,
+        )
+    needs_note = state.answers.get(step.status_key(item.id)) == "not_applicable"
+    return Ask(
+        step_id=step.id,
+        kind="text",
+        key=step.note_key(item.id),
+        text=(ITEM_WHY_NOT_APPLICABLE if needs_note else ITEM_NOTE_QUESTION).using(item=label),
+        options=() if needs_note else (Option(SKIP, SKIP_NOTE),),
+        max_length=NOTE_MAX_LENGTH,
+        reminder=reminder,
+        part=2 + 2 * position,
+    )
 
 
 def describe_answer(flow: Flow, key: str, value: Value) -> tuple[Text, Text] | None:
@@ -286,7 +518,10 @@ def _parse(step: Question, given: Input) -> Value:
 
 
 def _parse_option(step: Question, given: Input) -> Value:
-    options = _options(step)
+    return _parse_choice(_options(step), given, _invalid_text(step, CHOOSE_AN_OPTION))
+
+
+def _parse_choice(options: tuple[Option, ...], given: Input, invalid: Text) -> Value:
     if isinstance(given, Choose):
         for option in options:
             if _same(option.value, given.value):
@@ -300,7 +535,7 @@ def _parse_option(step: Question, given: Input) -> Value:
         for option in options:
             if isinstance(option.value, str) and typed.casefold() == option.value.casefold():
                 return option.value
-    raise _Rejected(_invalid_text(step, CHOOSE_AN_OPTION))
+    raise _Rejected(invalid)
 
 
 def _parse_number(step: NumberStep, text: str) -> int | float:

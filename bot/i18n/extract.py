@@ -4,7 +4,8 @@ A flow's texts are English source strings (gettext msgids) kept in YAML, so `pyb
 needs this extractor to put them in `locales/messages.pot` next to the strings marked
 `Text("...")` in the code. It is registered in pyproject.toml as the `wegwijzer_flow` method
 and mapped to the flow files in babel.cfg. The translatable fields are the flow's `title`,
-each step's `text` and `invalid`, each option's `label` and each flag rule's `reason`. Each
+each step's `text` and `invalid`, each option's and checklist item's `label`, each flag rule's
+`reason` and each result rule's `label`. Each
 message carries a translator comment saying where it comes from
 (`flow family_checkin, step who5_calm, option 3`) and which placeholders to keep. Options
 shared through a YAML anchor yield their labels once per step that uses them; Babel merges
@@ -62,9 +63,16 @@ def flow_messages(source: str, filename: str = "<flow>") -> list[FlowMessage]:
         messages += _field(step, "text", where)
         for number, option in enumerate(_mappings(step.get("options")), start=1):
             messages += _field(option, "label", f"{where}, option {number}")
+        for item in _mappings(step.get("items")):
+            messages += _field(item, "label", f"{where}, item {item.get('id')}")
         messages += _field(step, "invalid", f"{where}, invalid answer")
     for flag in _mappings(document.get("flags")):
         messages += _field(flag, "reason", f"{flow}, flag {flag.get('id')}")
+    results = document.get("results")
+    for name, result in results.items() if isinstance(results, Mapping) else ():
+        rules = result.get("rules") if isinstance(result, Mapping) else None
+        for rule in _mappings(rules):
+            messages += _field(rule, "label", f"{flow}, result {name} = {rule.get('value')}")
     return messages
 
 
