@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 
+# The reintegration stages of domain.md, in order, and the risk levels of a case: flows name
+# them too, so they live in the engine's vocabulary.
+from bot.engine.vocabulary import RISK_LEVELS, STAGES
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Flag levels, most serious first; the order is used for sorting and escalation.
 FLAG_LEVELS = ("urgent", "high", "medium", "low")
-
-# The reintegration stages of domain.md, in order; cases and flows name them by these ids.
-STAGES = ("assessment", "preparation", "reunification", "follow_up", "closure")
 
 # Response times per level. domain.md: "high within 24 hours, medium within 3 days, low within
 # a week" (country practice, not verified) and urgent within the hour; keep them configurable.
@@ -66,6 +67,16 @@ class Settings:
         default_factory=lambda: {"reunification": 7, "follow_up": 30}
     )
     visit_weekly_weeks: int = 8
+    # The deployment's country (ISO 3166 code): flows show steps for some countries only (the
+    # Meldcode is Dutch law).
+    country: str = "NL"
+    # The risk screening: days until a case's next review, and at most this many days between
+    # home visits, per risk level. Not from a guideline (domain.md gives none): the
+    # organisation's own choice, to review with its professionals.
+    review_days: Mapping[str, int] = field(
+        default_factory=lambda: {"high": 30, "medium": 90, "low": 180}
+    )
+    risk_visit_days: Mapping[str, int] = field(default_factory=lambda: {"high": 7, "medium": 14})
     # Telegram's limit for a bot: messages per second overall (one per chat per second).
     telegram_messages_per_second: float = 30.0
     log_level: str = "WARNING"
@@ -103,8 +114,13 @@ class Settings:
             missed_checkins_flag=int(
                 _number(env, "MISSED_CHECKINS_FLAG", defaults.missed_checkins_flag)
             ),
-            visit_days=_visit_days(env, defaults.visit_days),
+            visit_days=_days_per(env, "VISIT_DAYS_{}", STAGES, defaults.visit_days),
             visit_weekly_weeks=int(_number(env, "VISIT_WEEKLY_WEEKS", defaults.visit_weekly_weeks)),
+            country=env.get("COUNTRY", defaults.country).strip().upper(),
+            review_days=_days_per(env, "REVIEW_DAYS_{}", RISK_LEVELS, defaults.review_days),
+            risk_visit_days=_days_per(
+                env, "RISK_VISIT_DAYS_{}", RISK_LEVELS, defaults.risk_visit_days
+            ),
             telegram_messages_per_second=_number(
                 env, "TELEGRAM_MESSAGES_PER_SECOND", defaults.telegram_messages_per_second
             ),
@@ -137,12 +153,15 @@ def _hours_per_level(
     return values
 
 
-def _visit_days(env: Mapping[str, str], defaults: Mapping[str, int]) -> dict[str, int]:
+def _days_per(
+    env: Mapping[str, str], pattern: str, names: tuple[str, ...], defaults: Mapping[str, int]
+) -> dict[str, int]:
+    """Days per stage or level, like VISIT_DAYS_FOLLOW_UP=30."""
     days = dict(defaults)
-    for stage in STAGES:
-        name = f"VISIT_DAYS_{stage.upper()}"
-        if name in env:
-            days[stage] = int(_number(env, name))
+    for name in names:
+        variable = pattern.format(name.upper())
+        if variable in env:
+            days[name] = int(_number(env, variable))
     return days
 
 

@@ -19,7 +19,7 @@ from typing import TextIO
 
 from ..bootstrap import Wegwijzer
 from ..engine import Ask, Event, Invalid, Reply, Say, Text
-from ..services import flags, runs, texts
+from ..services import flags, guidance, runs, texts
 from ..services.case_view import case_view
 from ..services.cases import caseworker_cases
 from ..services.emergency import emergency_numbers, raise_alarm
@@ -100,6 +100,12 @@ class ConsoleChat:
                 await self._flag(argument)
             else:
                 self.say(texts.NOT_FOR_ROLE.using(command="/flag"))
+        elif name == "closure":
+            # A coordinator's decision on closing a case: buttons on Telegram, typed here.
+            if self.who.role == "coordinator":
+                await self._closure(argument)
+            else:
+                self.say(texts.NOT_FOR_ROLE.using(command="/closure"))
         elif name not in texts.COMMANDS:
             self.say(texts.UNKNOWN_COMMAND.using(command=f"/{name}"))
         elif not allowed(self.who.role, name):
@@ -160,6 +166,26 @@ class ConsoleChat:
             return
         for text in case_summary_lines(view):
             self.say(text)
+        if view.next_step is not None:
+            title = Text(self.app.flows.get(view.next_step).title)
+            self.say(texts.NEXT_STEP.using(step=title))
+            self.say(
+                texts.HELP_LINE.using(command=f"/guide {view.next_step} {code}", description=title)
+            )
+        if self.who.role == "coordinator" and view.closure_proposed_at and view.status != "closed":
+            for action, label in (
+                ("approve", texts.APPROVE_CLOSURE),
+                ("return", texts.RETURN_CLOSURE),
+            ):
+                self.say(
+                    texts.HELP_LINE.using(command=f"/closure {code} {action}", description=label)
+                )
+        elif self.who.role == "coordinator" and view.status == "closed":
+            self.say(
+                texts.HELP_LINE.using(
+                    command=f"/closure {code} reopen", description=texts.REOPEN_CASE
+                )
+            )
         # The same heading as on Telegram; each flag with the command that opens it.
         items = self._flag_items(view.open_flags)
         for text in [texts.CASE_FLAGS_HEADER, *items] if items else []:
@@ -263,11 +289,18 @@ class ConsoleChat:
 
     async def _guide(self, argument: str) -> None:
         """`/guide` lists the guidance flows, each with the command that starts it; `/guide
-        FLOW_ID` starts (or picks up) that flow for the terminal's case."""
+        FLOW_ID [CASE]` starts (or picks up) that flow for the terminal's case, or the case
+        named (which must be one of the person's)."""
         guides = runs.flows_for(self.app, self.who.role)
-        flow_id = argument.split()[0].lower() if argument else ""
-        if flow_id in {flow.id for flow in guides}:
-            turn = await runs.start_flow(self.app, self.who, flow_id)
+        flow_id, _, code = argument.strip().partition(" ")
+        if flow_id.lower() in {flow.id for flow in guides}:
+            try:
+                turn = await runs.start_flow(
+                    self.app, self.who, flow_id.lower(), case_code=code.strip() or None
+                )
+            except PermissionError:
+                self.say(texts.NOT_YOUR_CASE.using(case=code.strip() or self.who.case_code))
+                return
             self.show(turn.events)
             return
         items = [
@@ -275,6 +308,28 @@ class ConsoleChat:
             for flow in guides
         ]
         self.say_list(texts.GUIDES, texts.NO_GUIDES, items)
+
+    async def _closure(self, argument: str) -> None:
+        """A coordinator's decision: `/closure CODE approve | return NOTE | reopen`."""
+        code, _, rest = argument.strip().partition(" ")
+        action, _, note = rest.strip().partition(" ")
+        try:
+            if action == "approve":
+                decision = await guidance.approve_closure(self.app, self.who, code)
+            elif action == "reopen":
+                decision = await guidance.reopen_case(self.app, self.who, code)
+            elif action == "return" and note.strip():
+                decision = await guidance.return_closure(self.app, self.who, code, note)
+            else:
+                self.say(texts.CLOSURE_USAGE)
+                return
+        except flags.NotAllowed:
+            self.say(texts.NOT_YOUR_CASE.using(case=code))
+            return
+        except guidance.NotProposed:
+            self.say(texts.NO_CLOSURE_WAITING.using(case=code))
+            return
+        self.say(decision.text)
 
     async def _telegram_only(self, name: str) -> None:
         self.say(texts.NOT_IN_TERMINAL.using(command=f"/{name}"))
@@ -285,8 +340,12 @@ class ConsoleChat:
         for event in events:
             if isinstance(event, Say | Invalid):
                 self.say(event.text)
+                for line in getattr(event, "lines", ()):
+                    self.say(line)
             elif isinstance(event, Ask):
                 self.say(event.text)
+                for line in event.lines:
+                    self.say(line)
                 for number, option in enumerate(event.options, start=1):
                     self.output.write(f"  {number}. {self._translate(option.label)}\n")
 

@@ -7,6 +7,7 @@ and turns a run's state plus an input into a `Sprint` of events for a channel to
 from .events import (
     AnswerRecorded,
     Ask,
+    CaseUpdated,
     Choose,
     Event,
     FlagRaised,
@@ -32,6 +33,7 @@ __all__ = [
     "SPEC_VERSION",
     "AnswerRecorded",
     "Ask",
+    "CaseUpdated",
     "Choose",
     "Engine",
     "Event",

@@ -35,7 +35,7 @@ from .model import placeholders as placeholders_of
 from .vocabulary import CASE_FACTS, CASE_UPDATES
 
 # Option values a checklist uses for itself: an item cannot be called that.
-_CHECKLIST_WORDS = ("finish", "skip")
+_CHECKLIST_WORDS = ("finish", "skip", "complete")
 
 Path_ = tuple[str | int, ...]
 
@@ -342,7 +342,8 @@ class _GraphCheck:
                 yield where, f"step '{step.id}': an item cannot be called '{item.id}'"
             seen_items.add(item.id)
         for derived in step.derived_questions():
-            if derived.key in seen_keys:
+            # A duplicate item id is reported above, not again as a key clash with itself.
+            if derived.key in seen_keys and seen_keys[derived.key] != step.id:
                 yield (
                     (*path, "key"),
                     (
@@ -545,6 +546,11 @@ class _GraphCheck:
         question = self.flow.question_for(leaf.answer)
         if question is None:
             return f"condition on unknown answer key '{leaf.answer}'"
+        if isinstance(question, ChecklistStep):
+            return (
+                f"'{leaf.answer}' is a checklist: compare its items ('{leaf.answer}.ITEM') "
+                f"or '{leaf.answer}.complete'"
+            )
         values = operand if operator == "in" else (operand,)
         if isinstance(question, TextStep):
             return f"condition on free-text answer '{leaf.answer}': free text cannot be compared"

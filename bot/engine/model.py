@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from .vocabulary import CASE_UPDATES, ITEM_STATUSES
+from .vocabulary import CASE_UPDATES, ITEM_STATUSES, STAGES
 
 SPEC_VERSION = 1
 ROLES = ("family", "caseworker", "coordinator")
@@ -45,6 +45,7 @@ def placeholders(text: str) -> set[str]:
 _SUBJECTS = ("answer", "score", "result", "case", "and_", "or_", "not_")
 _COMPARED = ("answer", "score", "result", "case")
 CaseFact = Literal["programme", "country", "stage", "risk_level"]
+Stage = Literal[STAGES]  # a tuple subscript is the same as listing the values
 _OPERATORS = ("equals", "in_", "lt", "le", "gt", "ge", "answered")
 
 
@@ -80,7 +81,8 @@ class Condition(_Strict):
         operators = [name for name in _OPERATORS if name in given]
         if len(subjects) != 1:
             raise ValueError(
-                "a condition needs exactly one of 'answer', 'score', 'and', 'or', 'not'"
+                "a condition needs exactly one of "
+                "'answer', 'score', 'result', 'case', 'and', 'or', 'not'"
             )
         if subjects[0] in _COMPARED:
             if len(operators) != 1:
@@ -271,6 +273,9 @@ class ChecklistStep(_Question):
 
     kind: Literal["checklist"]
     items: tuple[ChecklistItem, ...] = Field(min_length=1)
+    # The reintegration stage whose steps these are: the case view shows the list of the
+    # case's current stage, with what is still missing.
+    stage: Stage | None = None
 
     @property
     def complete_key(self) -> str:
@@ -452,6 +457,10 @@ class Flow(_Strict):
 
     def checklists(self) -> list[ChecklistStep]:
         return [step for step in self.steps if isinstance(step, ChecklistStep)]
+
+    def stage_checklist(self, stage: str | None) -> ChecklistStep | None:
+        """The checklist of a reintegration stage's steps, if this flow has it."""
+        return next((step for step in self.checklists() if step.stage == stage), None)
 
     def remembered_keys(self) -> list[str]:
         """The answers of this flow that belong to the case rather than to one run."""

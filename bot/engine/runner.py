@@ -277,7 +277,8 @@ class Engine:
         kind, _, item_id = (state.part or "").partition(":")
         item = step.item(item_id)
         if item is None:  # the list itself
-            chosen = _parse_choice(_checklist_options(step, state), given, CHOOSE_AN_OPTION)
+            invalid = _invalid_text(step, CHOOSE_AN_OPTION)
+            chosen = _parse_choice(_checklist_options(step, state), given, invalid)
             if chosen != FINISH:
                 return self._ask_next(flow, step, replace(state, part=f"status:{chosen}"), context)
             complete = step.complete(state.answers)
@@ -301,7 +302,7 @@ class Engine:
             )
         # The note: typed, or skipped (not for an item that does not apply: that needs a why).
         needs_note = state.answers.get(step.status_key(item.id)) == "not_applicable"
-        if isinstance(given, Choose) and given.value == SKIP and not needs_note:
+        if not needs_note and _picks(given, (Option(SKIP, SKIP_NOTE),)):
             return self._ask_next(flow, step, replace(state, part=None), context)
         if not isinstance(given, Reply) or not given.text.strip():
             raise _Rejected(WRITE_WHY_NOT_APPLICABLE if needs_note else ANSWER_AS_TEXT)
@@ -519,6 +520,15 @@ def _parse(step: Question, given: Input) -> Value:
 
 def _parse_option(step: Question, given: Input) -> Value:
     return _parse_choice(_options(step), given, _invalid_text(step, CHOOSE_AN_OPTION))
+
+
+def _picks(given: Input, options: tuple[Option, ...]) -> bool:
+    """Whether the input picks one of these options (a button, "1", or the option's value)."""
+    try:
+        _parse_choice(options, given, CHOOSE_AN_OPTION)
+    except _Rejected:
+        return False
+    return True
 
 
 def _parse_choice(options: tuple[Option, ...], given: Input, invalid: Text) -> Value:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ..bootstrap import Wegwijzer
-from . import audit
+from ..engine import Text
+from . import audit, guidance
 from .access import handles_case
 from .flags import FlagView, NotAllowed, views_of
 from .once import claim
@@ -21,6 +23,8 @@ from .runs import CHECKIN_FLOW
 from .schedules import ScheduleView, schedule_view
 from .visits import HOME_VISIT_FLOW
 
+# The navigator's answer on whether a Simba case's siblings are placed together.
+SIBLINGS_KEY = "simba.siblings_together"
 # WHO-5: the raw score 0–25 times four is the percentage the instrument reports (domain.md).
 WHO5_SCORE = "who5_raw"
 CHECKINS_SHOWN = 6
@@ -50,6 +54,19 @@ class CaseView:
     visit_due_at: datetime | None = None  # the caseworker's next home visit, if planned
     # The last home visits' Child Status Index scores, oldest first: (when, {score: value}).
     home_visits: tuple[tuple[datetime, dict[str, float]], ...] = ()
+    risk_level: str | None = None
+    risk_set_at: datetime | None = None
+    review_due_at: datetime | None = None
+    # The current stage's essential steps: how many are done (or do not apply), of how many,
+    # and the labels of those still to do.
+    essentials_done: int = 0
+    essentials: int = 0
+    missing: tuple[Text, ...] = ()
+    siblings_together: bool | None = None  # Simba family care only
+    closure_proposed_at: datetime | None = None
+    closed_at: datetime | None = None
+    # The guidance flow the case needs next (navigator, screening, closure check), if any.
+    next_step: str | None = None
 
 
 async def case_view(
@@ -66,6 +83,7 @@ async def case_view(
         views = await views_of(uow, flags)
         schedule = await uow.schedules.of_case(case.id, for_update=False)
         home_visits = await uow.scores.of_last_runs(case.id, HOME_VISIT_FLOW, VISITS_SHOWN)
+        progress = await _stage_progress(app, uow, case)
         await audit.record(uow, who, "case_viewed", at=now, case_id=case.id)
         checkins = tuple(CheckIn(at, round(raw * 4)) for at, raw in history)
         trend, change = _trend(checkins)
@@ -81,7 +99,46 @@ async def case_view(
             schedule=None if schedule is None else schedule_view(schedule, case.code),
             visit_due_at=case.visit_due_at,
             home_visits=tuple(home_visits),
+            risk_level=case.risk_level,
+            risk_set_at=case.risk_set_at,
+            review_due_at=case.review_due_at,
+            closure_proposed_at=case.closure_proposed_at,
+            closed_at=case.closed_at,
+            next_step=guidance.next_step(app, case, now),
+            **progress,
         )
+
+
+async def _stage_progress(app: Wegwijzer, uow: Any, case: Any) -> dict[str, Any]:
+    """Where the case stands in its stage's checklist, and (Simba) whether the siblings are
+    together: the case's last answers to the navigator."""
+    checklist = next(
+        (
+            found
+            for flow in app.flows.latest()
+            if (found := flow.stage_checklist(case.stage)) is not None
+        ),
+        None,
+    )
+    keys = [checklist.status_key(item.id) for item in checklist.items] if checklist else []
+    known = await uow.answers.latest_for_case(case.id, [*keys, SIBLINGS_KEY])
+    together = known.get(SIBLINGS_KEY)
+    progress: dict[str, Any] = {
+        "siblings_together": together if isinstance(together, bool) else None
+    }
+    if checklist is not None:
+        essential = [item for item in checklist.items if item.essential]
+        missing = [
+            item
+            for item in essential
+            if known.get(checklist.status_key(item.id)) not in ("done", "not_applicable")
+        ]
+        progress.update(
+            essentials_done=len(essential) - len(missing),
+            essentials=len(essential),
+            missing=tuple(Text(item.label) for item in missing),
+        )
+    return progress
 
 
 def _trend(checkins: tuple[CheckIn, ...]) -> tuple[str, int]:

@@ -7,23 +7,23 @@ of letters that are easily confused when read aloud or typed from paper (no 0/O,
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..engine.vocabulary import PROGRAMMES
 from ..storage import CaseSummary, UnitOfWork
 
 if TYPE_CHECKING:
     from ..bootstrap import Wegwijzer
     from .people import Participant
 
-# The organisation's programmes (design.md).
-PROGRAMMES = (
-    "family_strengthening",
-    "sos_family",
-    "temporary_care",
-    "foster_care",
-    "kinship_care",
-    "simba_family_care",
-)
+__all__ = [
+    "PROGRAMMES",
+    "UnknownCase",
+    "caseworker_cases",
+    "create_case",
+    "new_case_code",
+    "own_case",
+]
 
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 # The console's demo case: plainly invented, never a real family.
@@ -56,3 +56,12 @@ async def caseworker_cases(app: Wegwijzer, who: Participant) -> list[CaseSummary
         raise PermissionError("only caseworkers have cases")
     async with app.database.reading() as uow:
         return await uow.cases.of_caseworker(who.person_id)
+
+
+async def own_case(app: Wegwijzer, who: Participant) -> list[Any]:
+    """A family's own case, as a list like a caseworker's cases (empty without one)."""
+    if who.case_id is None:
+        return []
+    async with app.database.reading() as uow:
+        case = await uow.cases.by_id(who.case_id)
+        return [case] if case is not None else []

@@ -23,6 +23,7 @@ from ..engine import Text
 from ..engine.events import Plural
 from . import audit, texts
 from .flags import NOTIFY_AT_ONCE, flag_recipients
+from .guidance import review_notices
 from .notices import Notice
 from .people import Recipient
 from .schedules import reminder_notices
@@ -174,4 +175,4 @@ _MOMENT = timedelta(seconds=1)
 # failing cannot take the notices of another with it. Flags have their own loop: a morning's
 # reminders, paced to Telegram's limit, must not hold up an escalation.
 FLAG_DUTIES = (immediate_notices, digest_notices, escalation_notices)
-CONTACT_DUTIES = (reminder_notices, visit_notices)
+CONTACT_DUTIES = (reminder_notices, visit_notices, review_notices)

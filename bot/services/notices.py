@@ -25,3 +25,7 @@ class Notice:
     start_flow: str | None = None
     # A home visit reminder: the case its "visit done" button records the visit for.
     visit_case: str | None = None
+    # A guidance flow and the case its button starts it for (a risk screening due, say).
+    guide: tuple[str, str] | None = None
+    # A closure proposal: the case a coordinator approves or returns with its buttons.
+    closure_case: str | None = None

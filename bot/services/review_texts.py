@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from ..bootstrap import Wegwijzer
 from ..engine import Text
-from . import texts
+from . import guidance, texts
 from .case_view import CaseView, sparkline
 from .flags import FlagView, evidence_lines
 from .schedules import ScheduleView
@@ -76,8 +76,7 @@ def case_summary_lines(view: CaseView) -> list[Text]:
             stage=texts.STAGES.get(view.stage, texts.NO_STAGE) if view.stage else texts.NO_STAGE,
         )
     ]
-    if view.status == "closed":
-        lines.append(texts.CASE_CLOSED)
+    lines += guidance_lines(view)
     if not view.checkins:
         lines.append(texts.NO_CHECKINS)
     else:
@@ -93,6 +92,34 @@ def case_summary_lines(view: CaseView) -> list[Text]:
     if view.visit_due_at is not None:
         lines.append(texts.NEXT_VISIT.using(when=view.visit_due_at))
     lines += home_visit_lines(view.home_visits)
+    return lines
+
+
+def guidance_lines(view: CaseView) -> list[Text]:
+    """Where the case stands in its guidance: stage and its missing essential steps, risk
+    level and review, siblings (Simba), closure."""
+    lines: list[Text] = []
+    if view.stage is not None:
+        lines.append(texts.STAGE_LINE.using(**guidance.stage_params(view.stage)))
+    if view.essentials:
+        lines.append(texts.STAGE_ITEMS.using(done=view.essentials_done, total=view.essentials))
+        lines += [texts.STAGE_MISSING.using(items=item) for item in view.missing]
+    if view.risk_level is None:
+        lines.append(texts.NOT_SCREENED)
+    else:
+        lines.append(
+            texts.RISK_LINE.using(
+                level=texts.LEVELS[view.risk_level],
+                date=view.risk_set_at.date() if view.risk_set_at else "–",
+                review=view.review_due_at.date() if view.review_due_at else "–",
+            )
+        )
+    if view.siblings_together is not None:
+        lines.append(texts.SIBLINGS_TOGETHER.using(answer=view.siblings_together))
+    if view.closed_at is not None or view.status == "closed":
+        lines.append(texts.CLOSED_ON.using(date=view.closed_at.date() if view.closed_at else "–"))
+    elif view.closure_proposed_at is not None:
+        lines.append(texts.CLOSURE_WAITING.using(date=view.closure_proposed_at.date()))
     return lines
 
 

@@ -19,6 +19,7 @@ from ..bootstrap import Wegwijzer
 from ..engine import (
     AnswerRecorded,
     Ask,
+    CaseUpdated,
     Choose,
     Event,
     FlagRaised,
@@ -34,9 +35,11 @@ from ..engine import (
     Text,
 )
 from ..storage import UnitOfWork
+from . import guidance
 from .access import handles_case
 from .cadence import DEFAULT_TIMEZONE
 from .flags import raise_or_repeat
+from .notices import Notice
 from .once import claim
 from .people import Participant
 from .replies import interpret
@@ -62,6 +65,8 @@ class Turn:
     events: tuple[Event, ...]
     run_id: int
     state: RunState
+    # What others must be told because of it (a closure proposal goes to the coordinators).
+    notices: tuple[Notice, ...] = ()
 
 
 def check_context(flows: FlowRegistry) -> None:
@@ -84,8 +89,12 @@ def flow_context(app: Wegwijzer, timezone: str | None = None) -> dict[str, Any]:
     }
 
 
-def flows_for(app: Wegwijzer, role: str) -> list[Flow]:
-    return app.flows.for_role(role)
+def flows_for(app: Wegwijzer, role: str, case: Any | None = None) -> list[Flow]:
+    """The flows a role can start; with a case, only those meant for it (`only_if`)."""
+    flows = app.flows.for_role(role)
+    if case is None:
+        return flows
+    return [flow for flow in flows if guidance.applies(app, flow, case)]
 
 
 async def start_flow(
@@ -115,6 +124,10 @@ async def start_flow(
             if case is None or not handles_case(who, case):
                 raise PermissionError(f"{who.role} {who.person_id} may not guide this case")
             case_id = case.id
+        else:
+            case = await uow.cases.by_id(case_id) if case_id is not None else None
+        if flow.only_if is not None and not guidance.applies(app, flow, case):
+            raise PermissionError(f"{flow.id} is not for this case")
         current = await uow.runs.current(who.person_id)
         if current is not None and (current.flow_id, current.case_id) == (flow.id, case_id):
             sprint = app.engine.remind(RunState.from_dict(current.state), context)
@@ -126,7 +139,9 @@ async def start_flow(
         if current is not None:
             await uow.runs.pause(current, now)
             log.info("run paused", extra={"run_id": current.id})
-        sprint = app.engine.start(flow.id, context)
+        facts = guidance.case_facts(app, case) if case is not None else None
+        known = await guidance.remembered(uow, case.id, flow) if case is not None else None
+        sprint = app.engine.start(flow.id, context, case=facts, remembered=known)
         run = await uow.runs.start(
             who.person_id,
             case_id,
@@ -136,9 +151,9 @@ async def start_flow(
             sprint.state.to_dict(),
             now,
         )
-        await _store(app, uow, who, run, sprint, now)
+        turn = await _store(app, uow, who, run, sprint, now)
         log.info("run started", extra={"run_id": run.id, "flow": flow.ref})
-        return Turn(sprint.events, run.id, sprint.state)
+        return turn
 
 
 async def answer(
@@ -165,8 +180,7 @@ async def answer(
             question = app.engine.remind(state, context).events[0]
             given = interpret(given, question, translate)
         sprint = app.engine.resume(state, given, context)
-        events = await _store(app, uow, who, run, sprint, now)
-        return Turn(events, run.id, sprint.state)
+        return await _store(app, uow, who, run, sprint, now)
 
 
 async def waiting_question(app: Wegwijzer, who: Participant) -> Turn | None:
@@ -208,10 +222,11 @@ async def answer_option(
     step_index: int,
     option_index: int,
     once: str | None = None,
+    part: int = 0,
 ) -> ButtonAnswer | None:
     """Answer the question a button belongs to — only if it is still the person's open
-    question. None for a button on an old question, a finished run, or someone else's run:
-    nothing is recorded then."""
+    question (the step, and within a checklist the same `part` of it). None for a button on
+    an old question, a finished run, or someone else's run: nothing is recorded then."""
     now = app.clock()
     context = flow_context(app)
     async with app.database.transaction() as uow:
@@ -224,20 +239,28 @@ async def answer_option(
             return None
         state = RunState.from_dict(run.state)
         question = app.engine.remind(state, context).events[0]
-        if not 0 <= option_index < len(question.options):
+        if question.part != part or not 0 <= option_index < len(question.options):
             return None
         chosen = question.options[option_index]
         sprint = app.engine.resume(state, Choose(chosen.value), context)
-        events = await _store(app, uow, who, run, sprint, now)
-        return ButtonAnswer(question, chosen, Turn(events, run.id, sprint.state))
+        return ButtonAnswer(question, chosen, await _store(app, uow, who, run, sprint, now))
 
 
 async def _store(
     app: Wegwijzer, uow: UnitOfWork, who: Participant, run: Any, sprint: Sprint, now: datetime
-) -> tuple[Event, ...]:
-    """Write what a sprint decided, in the caller's transaction; return its events to show."""
+) -> Turn:
+    """Write what a sprint decided, in the caller's transaction; return what to show."""
+    events: list[Event] = []
+    notices: list[Notice] = []
     for event in sprint.events:
-        if isinstance(event, AnswerRecorded):
+        events.append(event)
+        if isinstance(event, CaseUpdated):
+            # Said right where the flow changed the case, so the person sees it happen.
+            applied = await guidance.apply(app, uow, who, run.case_id, event, now)
+            if applied is not None:
+                events.append(applied.said)
+                notices += applied.notices
+        elif isinstance(event, AnswerRecorded):
             await uow.answers.record(run.id, event.key, event.value, event.step_id, now)
         elif isinstance(event, ScoreComputed):
             await uow.scores.record(run.id, event.name, event.value, now)
@@ -264,7 +287,8 @@ async def _store(
         log.info("run completed", extra={"run_id": run.id})
         if run.flow_id == HOME_VISIT_FLOW and run.case_id is not None:
             await visit_done_by_flow(app, uow, who, run.case_id, now)
-    return await _next_checkin_as_scheduled(uow, run.case_id, tuple(sprint.events))
+    shown = await _next_checkin_as_scheduled(uow, run.case_id, tuple(events))
+    return Turn(shown, run.id, sprint.state, tuple(notices))
 
 
 async def _next_checkin_as_scheduled(

@@ -148,7 +148,7 @@ async def _set_paused(
         schedule = await uow.schedules.of_case(case.id)
         if schedule is None:
             raise LookupError(case_code)
-        await _pause_or_resume(uow, schedule, paused, by, now)
+        await pause_or_resume(uow, schedule, paused, by, now)
         return schedule_view(schedule, case.code)
 
 
@@ -164,7 +164,7 @@ async def family_pause(
         schedule = await uow.schedules.of_case(who.case_id)
         if schedule is None:
             return None
-        await _pause_or_resume(uow, schedule, paused, who, now)
+        await pause_or_resume(uow, schedule, paused, who, now)
         return schedule_view(schedule, who.case_code or "")
 
 
@@ -191,12 +191,19 @@ async def pause_notices(app: Wegwijzer, who: Participant) -> list[Notice]:
     return [Notice(recipient, texts.FAMILY_PAUSED_REMINDERS.using(case=case.code))]
 
 
-async def _pause_or_resume(
-    uow: UnitOfWork, schedule: Any, paused: bool, by: Participant | None, now: datetime
+async def pause_or_resume(
+    uow: UnitOfWork,
+    schedule: Any,
+    paused: bool,
+    by: Participant | None,
+    now: datetime,
+    because: str | None = None,
 ) -> None:
+    """Pause or resume, in the caller's transaction. `because` is kept as who paused it when
+    it is not a person's own choice ("closure": the case was closed)."""
     if paused and schedule.status != "paused":
         schedule.status = "paused"
-        schedule.paused_by = by.role if by is not None else "operator"
+        schedule.paused_by = because or (by.role if by is not None else "operator")
         schedule.paused_at = now
         schedule.follow_up_at = schedule.deferred_since = None
         await audit.record(

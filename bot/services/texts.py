@@ -15,7 +15,7 @@ from ..engine.events import Plural
 
 EVERYONE = ("sos", "help", "language", "privacy", "cancel")
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
-    "family": ("checkin", "stop", "resume", *EVERYONE),
+    "family": ("checkin", "guide", "stop", "resume", *EVERYONE),
     "caseworker": ("cases", "case", "visit", "schedule", "guide", "invite", "flags", *EVERYONE),
     "coordinator": ("flags", "case", "schedule", "invite", *EVERYONE),
 }
@@ -219,7 +219,6 @@ FLAG_NOT_AVAILABLE = Text("Flag {id} is not one you can see or change.")
 # The case view.
 CASE_USAGE = Text("Type /case followed by the case code, for example /case K7Q-4MX.")
 CASE_HEADER = Text("Case {case} · {programme} · stage: {stage}")
-CASE_CLOSED = Text("This case is closed.")
 NO_STAGE = Text("not set yet")
 CHECKINS_HEADER = Text("Last check-ins (WHO-5 well-being, 0–100):")
 CHECKIN_LINE = Text("{date}: {score}")
@@ -361,3 +360,57 @@ CSI_DOMAINS = {
     "csi_psychosocial": Text("psychosocial"),
     "csi_education": Text("education and skills"),
 }
+
+
+# Guidance flows changing their case: the stage, the risk level, closure (services.guidance).
+STAGE_MOVED = Text("Case {case} is now in stage {number} of 5: {stage}.")
+STAGE_MOVED_OVERRIDE = Text(
+    "Case {case} is now in stage {number} of 5: {stage}. It moved on without all essential "
+    "items; your reason is recorded."
+)
+RISK_LEVEL_SET = Text("Case {case}: risk level {level}. The next review is due on {date}.")
+RISK_LEVEL_OVERRIDDEN = Text(
+    "Case {case}: risk level {level}, your judgement instead of the screening's {computed}; "
+    "your reason is recorded. The next review is due on {date}."
+)
+REVIEW_DUE = Text("The risk screening of case {case} is due for review (risk level now: {level}).")
+CLOSURE_PROPOSED = Text(
+    "The closure of case {case} is proposed. A coordinator will approve it or return it to you "
+    "with a note."
+)
+CLOSURE_PROPOSAL = Text(
+    "Closure of case {case} is proposed: its caseworker finds every closure criterion met. "
+    "Summary: {summary}"
+)
+APPROVE_CLOSURE = Text("Approve closure")
+RETURN_CLOSURE = Text("Return with a note")
+REOPEN_CASE = Text("Reopen the case")
+CASE_NOW_CLOSED = Text("Case {case} is closed. Its check-in, visit and review reminders stop.")
+CLOSURE_APPROVED = Text(
+    "Case {case} is closed: a coordinator approved its closure. Its reminders stop."
+)
+TYPE_RETURN_NOTE = Text(
+    "Type what still needs doing before case {case} can close, or /cancel to stop."
+)
+CLOSURE_RETURNED = Text("The closure of case {case} is returned to its caseworker with your note.")
+CLOSURE_RETURNED_NOTICE = Text("A coordinator returned the closure of case {case}: “{note}”")
+CASE_REOPENED = Text(
+    "Case {case} is open again, in follow-up support; its risk screening is due afresh."
+)
+CLOSURE_USAGE = Text(
+    "Type /closure followed by the case code and approve, return with a note, or reopen: "
+    "/closure K7Q-4MX approve, /closure K7Q-4MX return what is missing, /closure K7Q-4MX reopen."
+)
+NO_CLOSURE_WAITING = Text("Case {case} has no closure waiting for a decision.")
+RETURN_CANCELLED = Text("Stopped: the closure of case {case} is still waiting for a decision.")
+
+# The case view's guidance part.
+STAGE_LINE = Text("Stage {number} of 5: {stage}")
+STAGE_ITEMS = Text("Essential steps of this stage done: {done} of {total}.")
+STAGE_MISSING = Text("Still to do: {items}")
+RISK_LINE = Text("Risk level: {level} (set {date}); next review {review}.")
+NOT_SCREENED = Text("Risk level: not screened yet.")
+SIBLINGS_TOGETHER = Text("Siblings placed together: {answer}")
+CLOSURE_WAITING = Text("Closure proposed on {date}; waiting for a coordinator.")
+CLOSED_ON = Text("Closed on {date}.")
+NEXT_STEP = Text("Next step: {step}")

@@ -56,32 +56,42 @@ def next_visit(settings: Settings, case: Any, now: datetime) -> datetime | None:
     weekly_until = returned + timedelta(weeks=settings.visit_weekly_weeks) if returned else None
     if weekly_until is not None and now < weekly_until:
         days = min(days, 7)
+    # A higher risk level brings the visits closer together (REVIEW and RISK_VISIT_DAYS).
+    days = min(days, settings.risk_visit_days.get(case.risk_level, days))
     # Counted from the last visit, or the start of the stage; a moment already past is due
     # at once (the next round of duties reminds).
     return (case.last_visit_at or case.stage_since or now) + timedelta(days=days)
 
 
+def move_to_stage(settings: Settings, case: Any, stage: str, now: datetime) -> None:
+    """Put a case in a stage and plan its visits by it (the caller records who and why)."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; one of: {', '.join(STAGES)}")
+    case.stage, case.stage_since = stage, now
+    if stage == "reunification" and case.returned_at is None:
+        case.returned_at = now
+    case.visit_due_at = next_visit(settings, case, now)
+
+
 async def set_stage(
     app: Wegwijzer, case_code: str, stage: str, *, by: Participant | None = None
 ) -> VisitPlan:
-    """Move a case to a reintegration stage (the navigator's gate comes with the guidance
-    flows; this records the stage and plans the visits)."""
+    """Move a case to a reintegration stage outside the navigator: the operator's correction
+    on the command line (the navigator's gate is in the flow, `flows/reintegration.yaml`)."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; one of: {', '.join(STAGES)}")
     now = app.clock()
     async with app.database.transaction() as uow:
         case = await _case(uow, case_code, by)
-        case.stage, case.stage_since = stage, now
-        if stage == "reunification" and case.returned_at is None:
-            case.returned_at = now
-        case.visit_due_at = next_visit(app.settings, case, now)
+        before = case.stage
+        move_to_stage(app.settings, case, stage, now)
         await audit.record(
             uow,
             by or audit.OPERATOR,
             "stage_set",
             at=now,
             case_id=case.id,
-            detail={"stage": stage},
+            detail={"stage": stage, "from": before},
         )
         return _plan(case)
 

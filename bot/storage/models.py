@@ -134,6 +134,18 @@ class Case(Base):
     # The caseworker's next home visit, by the stage's visit plan; null when none is planned.
     visit_due_at: Mapped[datetime | None] = mapped_column(index=True)
     last_visit_at: Mapped[datetime | None]
+    # The risk level the caseworker's screening set (high, medium, low) and when the screening
+    # is due again; the level also makes home visits more frequent.
+    risk_level: Mapped[str | None] = mapped_column(String(16))
+    risk_set_at: Mapped[datetime | None]
+    review_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Closure: the caseworker proposes it, a coordinator approves (status "closed") or returns
+    # it (the proposal is cleared, the note is in the audit log); a closed case can be reopened.
+    closure_proposed_at: Mapped[datetime | None]
+    closure_proposed_by: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL")
+    )
+    closed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:

@@ -13,7 +13,7 @@ own.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -239,6 +239,18 @@ class CaseRepository(_Repository):
             select(Case)
             .where(Case.visit_due_at <= now, Case.status != "closed")
             .order_by(Case.visit_due_at, Case.id)
+            .limit(limit)
+        )
+        if self._lock:
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def reviews_due(self, now: datetime, limit: int) -> list[Case]:
+        """Open cases whose risk screening is due for review, claimed (SKIP LOCKED)."""
+        stmt = (
+            select(Case)
+            .where(Case.review_due_at <= now, Case.status != "closed")
+            .order_by(Case.review_due_at, Case.id)
             .limit(limit)
         )
         if self._lock:
@@ -525,6 +537,19 @@ class AnswerRepository(_Repository):
             select(Answer.key, Answer.value)
             .where(Answer.run_id == run_id)
             .order_by(Answer.answered_at, Answer.key)
+        )
+        return {key: value for key, value in (await self._session.execute(stmt))}
+
+    async def latest_for_case(self, case_id: int, keys: Sequence[str]) -> dict[str, Any]:
+        """The last answer under each key in any run of the case: what belongs to the case
+        rather than to one run (a checklist item's status and note)."""
+        if not keys:
+            return {}
+        stmt = (
+            select(Answer.key, Answer.value)
+            .join(Run, Run.id == Answer.run_id)
+            .where(Run.case_id == case_id, Answer.key.in_(list(keys)))
+            .order_by(Answer.answered_at, Answer.id)
         )
         return {key: value for key, value in (await self._session.execute(stmt))}
 

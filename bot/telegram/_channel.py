@@ -30,7 +30,7 @@ from ..engine import Ask, FlagRaised, Invalid, NonText, Reply, Say, Text
 from ..i18n import Translator, negotiate
 from ..services import invites, onboarding, runs, schedules, texts, visits
 from ..services.cadence import parse_cadence
-from ..services.cases import UnknownCase, caseworker_cases
+from ..services.cases import UnknownCase, caseworker_cases, own_case
 from ..services.duties import immediate_notices
 from ..services.emergency import emergency_numbers, raise_alarm
 from ..services.flags import NotAllowed, stop_waiting, waiting_for_text
@@ -183,18 +183,23 @@ class TelegramChannel(FlagReview):
         chat_id = update.effective_chat.id
         pending: list[str] = []
         for event in turn.events:
-            if isinstance(event, Say | Invalid):
+            if isinstance(event, Invalid):
                 pending.append(tr(event.text))
+            elif isinstance(event, Say):
+                pending.append(_with_lines(tr, event.text, event.lines))
             elif isinstance(event, Ask):
                 if pending:
                     await self.send(context, chat_id, "\n\n".join(pending), who=who)
                     pending = []
                 markup = self.question_keyboard(update.effective_user.id, tr, event, turn)
-                await self.send(context, chat_id, tr(event.text), markup, who=who)
+                asked = _with_lines(tr, event.text, event.lines)
+                await self.send(context, chat_id, asked, markup, who=who)
         if pending:
             await self.send(context, chat_id, "\n\n".join(pending), who=who)
         if any(isinstance(event, FlagRaised) for event in turn.events):
             await self.deliver(context.bot, await immediate_notices(self.app))
+        if turn.notices:
+            await self.deliver(context.bot, list(turn.notices))
 
     def question_keyboard(
         self, user_id: int, tr: Translator, question: Ask, turn: runs.Turn
@@ -203,11 +208,12 @@ class TelegramChannel(FlagReview):
             return None
         flow = self.app.flows.get(turn.state.flow_id, turn.state.version)
         step = flow.index_of(question.step_id)
+        part = (question.part,) if question.part else ()
         rows = [
             [
                 InlineKeyboardButton(
                     tr(option.label),
-                    callback_data=self.signer.sign(user_id, "a", turn.run_id, step, number),
+                    callback_data=self.signer.sign(user_id, "a", turn.run_id, step, number, *part),
                 )
             ]
             for number, option in enumerate(question.options)
@@ -497,6 +503,8 @@ class TelegramChannel(FlagReview):
             await self.on_answer_button(update, context, who, tr, fields, once)
         elif kind == "f":
             await self.on_flag_button(update, context, who, tr, fields, once)
+        elif kind == "z" and len(fields) == 2 and who.consented:
+            await self.on_closure_button(update, context, who, tr, fields, once)
         elif kind == "v" and len(fields) == 1 and who.consented:
             await answer_quietly(query)
             await self.record_visit(update, context, who, tr, fields[0], once)
@@ -566,22 +574,26 @@ class TelegramChannel(FlagReview):
         once: str,
     ) -> None:
         query = update.callback_query
+        # run, step, option, and for a checklist's item questions the part of the step.
         if (
             not who.consented
-            or len(fields) != 3
+            or len(fields) not in (3, 4)
             or not all(f.isascii() and f.isdigit() for f in fields)
         ):
             await answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
             return
-        run_id, step_index, option_index = (int(field) for field in fields)
-        pressed = await runs.answer_option(self.app, who, run_id, step_index, option_index, once)
+        run_id, step_index, option_index, part = (int(field) for field in [*fields, "0"][:4])
+        pressed = await runs.answer_option(
+            self.app, who, run_id, step_index, option_index, once, part=part
+        )
         if pressed is None:
             await answer_quietly(query, tr(texts.ALREADY_ANSWERED))
             await _remove_buttons(query.message)
             return
         await answer_quietly(query)
         label = tr(pressed.chosen.label)
-        await _remove_buttons(query.message, f"{tr(pressed.question.text)}\n\n✅ {label}")
+        asked = _with_lines(tr, pressed.question.text, pressed.question.lines)
+        await _remove_buttons(query.message, f"{asked}\n\n✅ {label}")
         await self.show(context, update, who, tr, pressed.turn)
 
     # --- commands -----------------------------------------------------------------------------
@@ -676,26 +688,28 @@ class TelegramChannel(FlagReview):
 
     async def cmd_guide(self, update, context, who, tr, argument) -> None:
         """The guidance flows, one button per flow and case of the caseworker's (or only the
-        case named: `/guide K7Q-4MX`)."""
+        case named: `/guide K7Q-4MX`); for a family, the flows meant for their own case."""
         await self.reply_once(update)
-        guides = runs.flows_for(self.app, who.role)
-        cases = [case.code for case in await caseworker_cases(self.app, who)]
+        if who.role == "family":
+            cases = await own_case(self.app, who)
+        else:
+            cases = await caseworker_cases(self.app, who)
         wanted = argument.split()[0].upper() if argument else None
         if wanted is not None:
-            cases = [code for code in cases if code == wanted]
+            cases = [case for case in cases if case.code == wanted]
         user_id = update.effective_user.id
         rows = [
             [
                 InlineKeyboardButton(
-                    f"{tr(Text(flow.title))} · {code}",
-                    callback_data=self.signer.sign(user_id, "g", flow.id, code),
+                    f"{tr(Text(flow.title))} · {case.code}",
+                    callback_data=self.signer.sign(user_id, "g", flow.id, case.code),
                 )
             ]
-            for code in cases[:GUIDE_BUTTONS]
-            for flow in guides
+            for case in cases[:GUIDE_BUTTONS]
+            for flow in runs.flows_for(self.app, who.role, case)
         ][:GUIDE_BUTTONS]
-        if not guides or not rows:
-            empty = texts.NO_GUIDES if not guides else texts.NO_CASES
+        if not rows:
+            empty = texts.NO_GUIDES if cases else texts.NO_CASES
             await self.say(context, update, tr, empty, who=who)
             return
         await self.send(
@@ -707,14 +721,16 @@ class TelegramChannel(FlagReview):
         )
 
     async def on_guide_button(self, update, context, who, tr, fields, once) -> None:
-        """Start (or continue) a guidance flow for one of the caseworker's cases."""
+        """Start (or continue) a guidance flow for one of the person's cases (a family: for
+        their own case, whatever the button says)."""
         query = update.callback_query
         flow_id, code = fields
         if not who.consented or flow_id not in {f.id for f in runs.flows_for(self.app, who.role)}:
             await answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
             return
+        case_code = None if who.role == "family" else code
         try:
-            turn = await runs.start_flow(self.app, who, flow_id, once=once, case_code=code)
+            turn = await runs.start_flow(self.app, who, flow_id, once=once, case_code=case_code)
         except PermissionError:
             await answer_quietly(query, tr(texts.NOT_YOUR_CASE.using(case=code)))
             return
@@ -843,6 +859,11 @@ def _may_be_in_danger(who: Participant | None) -> bool:
 def _fit(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
     # Telegram refuses longer messages outright; a cut text is better than none.
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _with_lines(tr: Translator, text: Text, lines: tuple[Text, ...]) -> str:
+    """A text with its lines under it (a checklist's items), as one message."""
+    return "\n".join([tr(text), *(tr(line) for line in lines)])
 
 
 def _kind_of(message: Message) -> str:

@@ -5,9 +5,11 @@ caseworkers going through flags with buttons. Every button carries only a flag i
 page or a person id), signed for its owner; what may be done is decided again by
 `bot.services.flags` from the database on every press.
 
-Callback kinds (all "f"): `f:p:<page>` a page of the queue, `f:o:<flag>` open a flag,
+Callback kinds "f": `f:p:<page>` a page of the queue, `f:o:<flag>` open a flag,
 `f:a:<flag>` acknowledge, `f:s:<flag>` choose someone to assign to, `f:t:<flag>:<person>`
 assign to them, `f:n:<flag>` add a note, `f:r:<flag>` resolve, `f:R:<flag>` reopen.
+A case's closure, "z": `z:a:<case>` approve, `z:r:<case>` return with a note (typed next),
+`z:o:<case>` reopen a closed case.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from telegram.ext import ContextTypes
 
 from ..engine import Text
 from ..i18n import Translator
-from ..services import flags, texts
+from ..services import flags, guidance, texts
 from ..services.case_view import case_view
 from ..services.notices import Notice
 from ..services.people import Participant
@@ -98,6 +100,10 @@ class FlagReview:
         elif notice.visit_case is not None:
             done = self.signer.sign(user_id, "v", notice.visit_case)
             rows = [[InlineKeyboardButton(tr(texts.VISIT_DONE), callback_data=done)]]
+        elif notice.guide is not None:
+            rows = [[self.guide_button(user_id, tr, *notice.guide)]]
+        elif notice.closure_case is not None:
+            rows = self.closure_buttons(user_id, tr, notice.closure_case, proposed=True)
         elif not rows:
             rows = [[self._queue_button(user_id, tr, 1, texts.OPEN)]]
         try:
@@ -308,10 +314,13 @@ class FlagReview:
     async def on_typed_text(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, who: Participant, tr: Translator
     ) -> None:
-        """The message a reviewer was asked for: a note or a resolution."""
+        """The message a reviewer was asked for: a note, a resolution, a returned closure."""
         text = update.message.text
         if text is None:
             await self.send(context, update.effective_chat.id, tr(texts.ONLY_TEXT), who=who)
+            return
+        if (who.awaiting or {}).get("action") == "return_closure":
+            await self.return_closure(update, context, who, tr, text)
             return
         try:
             action, outcome = await flags.take_typed_text(self.app, who, text, self.once(update))
@@ -337,13 +346,12 @@ class FlagReview:
     async def cancel_typed_text(self, update, context, who, tr) -> None:
         await self.reply_once(update)
         await flags.stop_waiting(self.app, who)
-        flag_id = (who.awaiting or {}).get("flag_id", "—")
-        await self.send(
-            context,
-            update.effective_chat.id,
-            tr(texts.NOTE_CANCELLED.using(id=flag_id)),
-            who=who,
-        )
+        awaiting = who.awaiting or {}
+        if awaiting.get("action") == "return_closure":
+            stopped = texts.RETURN_CANCELLED.using(case=awaiting.get("case", "—"))
+        else:
+            stopped = texts.NOTE_CANCELLED.using(id=awaiting.get("flag_id", "—"))
+        await self.send(context, update.effective_chat.id, tr(stopped), who=who)
 
     # --- the case view ------------------------------------------------------------------------
 
@@ -364,7 +372,14 @@ class FlagReview:
             return
         user_id = update.effective_user.id
         lines = [tr(line) for line in case_view_lines(view, self.app.clock())]
-        rows = [
+        rows = []
+        if view.next_step is not None:
+            title = Text(self.app.flows.get(view.next_step).title)
+            lines.append(tr(texts.NEXT_STEP.using(step=title)))
+            rows.append([self.guide_button(user_id, tr, view.next_step, view.code)])
+        if who.role == "coordinator" and (view.closure_proposed_at or view.status == "closed"):
+            rows += self.closure_buttons(user_id, tr, view.code, proposed=view.status != "closed")
+        rows += [
             [
                 InlineKeyboardButton(
                     f"{tr(texts.OPEN)} #{flag.id} · {tr(texts.LEVELS[flag.level])}",
@@ -375,6 +390,79 @@ class FlagReview:
         ]
         markup = InlineKeyboardMarkup(rows) if rows else None
         await self.send(context, update.effective_chat.id, "\n".join(lines), markup, who=who)
+
+    # --- guidance and closure -------------------------------------------------------------------
+
+    def guide_button(
+        self, user_id: int, tr: Translator, flow_id: str, code: str
+    ) -> InlineKeyboardButton:
+        """Starts (or continues) a guidance flow for a case, like /guide's buttons."""
+        title = Text(self.app.flows.get(flow_id).title)
+        return InlineKeyboardButton(
+            f"{tr(title)} · {code}", callback_data=self.signer.sign(user_id, "g", flow_id, code)
+        )
+
+    def closure_buttons(
+        self, user_id: int, tr: Translator, code: str, *, proposed: bool
+    ) -> list[list[InlineKeyboardButton]]:
+        """A coordinator's decision on a proposed closure, or the reopening of a closed case."""
+        actions = (
+            [("a", texts.APPROVE_CLOSURE), ("r", texts.RETURN_CLOSURE)]
+            if proposed
+            else [("o", texts.REOPEN_CASE)]
+        )
+        return [
+            [
+                InlineKeyboardButton(
+                    tr(label), callback_data=self.signer.sign(user_id, "z", action, code)
+                )
+            ]
+            for action, label in actions
+        ]
+
+    async def on_closure_button(self, update, context, who, tr, fields, once) -> None:
+        query = update.callback_query
+        action, code = fields
+        try:
+            if action == "a":
+                decision = await guidance.approve_closure(self.app, who, code, once)
+            elif action == "o":
+                decision = await guidance.reopen_case(self.app, who, code, once)
+            elif action == "r":
+                await guidance.ask_for_return_note(self.app, who, code, once)
+                await answer_quietly(query)
+                prompt = tr(texts.TYPE_RETURN_NOTE.using(case=code))
+                await self.send(context, update.effective_chat.id, prompt, who=who)
+                return
+            else:
+                await answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
+                return
+        except flags.NotAllowed:
+            await answer_quietly(query, tr(texts.NOT_YOUR_CASE.using(case=code)))
+            return
+        except guidance.NotProposed:
+            # Pressed twice, or decided by another coordinator meanwhile.
+            await answer_quietly(query, tr(texts.NO_CLOSURE_WAITING.using(case=code)))
+            return
+        await answer_quietly(query)
+        await self.send(context, update.effective_chat.id, tr(decision.text), who=who)
+        await self.deliver(context.bot, list(decision.notices))
+
+    async def return_closure(self, update, context, who, tr, note: str) -> None:
+        """The coordinator's typed note for returning a proposed closure."""
+        code = str((who.awaiting or {}).get("case", ""))
+        if not note.strip():
+            await self.send(context, update.effective_chat.id, tr(texts.NOTE_EMPTY), who=who)
+            return
+        try:
+            decision = await guidance.return_closure(self.app, who, code, note, self.once(update))
+        except (flags.NotAllowed, guidance.NotProposed):
+            await flags.stop_waiting(self.app, who)
+            text = texts.NO_CLOSURE_WAITING.using(case=code)
+            await self.send(context, update.effective_chat.id, tr(text), who=who)
+            return
+        await self.send(context, update.effective_chat.id, tr(decision.text), who=who)
+        await self.deliver(context.bot, list(decision.notices))
 
     # --- helpers ------------------------------------------------------------------------------
 

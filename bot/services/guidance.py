@@ -1,0 +1,338 @@
+"""What caseworkers' guidance flows change on their case, and the coordinator's part in it.
+
+A guidance flow writes its case through `set_case` (flows are data; the engine only says what
+to write): the reintegration navigator moves the case's stage once the stage's essential items
+are done — or with a recorded reason — the risk screening sets the risk level, which decides
+the next review and how often home visits come, and the closure readiness check proposes
+closing the case. Closing is a coordinator's decision (domain.md: "approved by a supervisor"):
+they approve, which closes the case and stops its reminders, or return it with a note. A
+closed case can be reopened. Every change is in the audit log with who, when and why.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..bootstrap import Wegwijzer
+from ..engine import Flow, Say, Text
+from ..engine.conditions import evaluate
+from ..engine.events import CaseUpdated
+from ..engine.vocabulary import STAGES
+from ..storage import UnitOfWork
+from . import audit, texts
+from .access import handles_case
+from .flags import NotAllowed, flag_recipients
+from .notices import Notice
+from .once import claim
+from .people import Participant, Recipient
+from .schedules import pause_or_resume
+from .visits import move_to_stage, next_visit
+
+log = logging.getLogger(__name__)
+
+# The guidance flows /case offers as a case's next step.
+NAVIGATOR_FLOW = "reintegration"
+SCREENING_FLOW = "risk_screening"
+CLOSURE_FLOW = "case_closure"
+# A review reminder not followed by a new screening comes back after this long.
+REVIEW_REMIND_AGAIN = timedelta(days=2)
+BATCH = 200
+
+
+class NotProposed(Exception):
+    """The case has no closure waiting for approval (or is not closed, for a reopening)."""
+
+
+# --- what flows read of their case -----------------------------------------------------------
+
+
+def case_facts(app: Wegwijzer, case: Any) -> dict[str, Any]:
+    """What `case:` conditions see: programme, country, stage, risk level (a case row, or a
+    summary of one that has only its programme)."""
+    return {
+        "programme": case.programme,
+        "country": app.settings.country,
+        "stage": getattr(case, "stage", None),
+        "risk_level": getattr(case, "risk_level", None),
+    }
+
+
+async def remembered(uow: UnitOfWork, case_id: int, flow: Flow) -> dict[str, Any]:
+    """The case's last answers under the keys that belong to the case (a checklist's
+    statuses and notes), from any earlier run; read only for flows that have such keys."""
+    keys = flow.remembered_keys()
+    return await uow.answers.latest_for_case(case_id, keys) if keys else {}
+
+
+def applies(app: Wegwijzer, flow: Flow, case: Any | None) -> bool:
+    """Whether a flow is for this case (its `only_if`: some programmes or countries)."""
+    if flow.only_if is None:
+        return True
+    if case is None:
+        return False
+    return evaluate(flow.only_if, {}, {}, case=case_facts(app, case)) is True
+
+
+# --- what flows write -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What a case update showed the person, and whom else it tells."""
+
+    said: Say
+    notices: tuple[Notice, ...] = ()
+
+
+async def apply(
+    app: Wegwijzer,
+    uow: UnitOfWork,
+    who: Participant,
+    case_id: int | None,
+    update: CaseUpdated,
+    now: datetime,
+) -> Applied | None:
+    """Carry out a flow's case update in the flow's transaction; None when there is no case
+    or the person may no longer change it (they lost the case meanwhile)."""
+    case = await uow.cases.by_id(case_id) if case_id is not None else None
+    if case is None or not handles_case(who, case):
+        log.warning("case update refused", extra={"event": update.name})
+        return None
+    if update.name == "stage":
+        return await _move_stage(app, uow, who, case, update, now)
+    if update.name == "risk_level":
+        return await _set_risk(app, uow, who, case, update, now)
+    return await _propose_closure(uow, who, case, update, now)
+
+
+async def _move_stage(
+    app: Wegwijzer, uow: UnitOfWork, who: Participant, case: Any, update: CaseUpdated, now: datetime
+) -> Applied:
+    before = case.stage
+    move_to_stage(app.settings, case, update.value, now)
+    await audit.record(
+        uow,
+        who,
+        "stage_set",
+        at=now,
+        case_id=case.id,
+        note=update.reason,
+        detail={"stage": update.value, "from": before, "override": update.reason is not None},
+    )
+    said = texts.STAGE_MOVED_OVERRIDE if update.reason else texts.STAGE_MOVED
+    return Applied(Say(said.using(case=case.code, **stage_params(update.value))))
+
+
+def stage_params(stage: str | None) -> dict[str, Any]:
+    """{number} and {stage} for texts naming a stage: "stage 2 of 5: preparation"."""
+    if stage not in STAGES:
+        return {"number": "–", "stage": texts.NO_STAGE}
+    return {"number": STAGES.index(stage) + 1, "stage": texts.STAGES[stage]}
+
+
+async def _set_risk(
+    app: Wegwijzer, uow: UnitOfWork, who: Participant, case: Any, update: CaseUpdated, now: datetime
+) -> Applied:
+    level = update.value
+    case.risk_level, case.risk_set_at = level, now
+    case.review_due_at = now + timedelta(days=app.settings.review_days[level])
+    case.visit_due_at = next_visit(app.settings, case, now)
+    computed = update.results.get("risk_level")
+    overridden = update.reason is not None and computed not in (None, level)
+    await audit.record(
+        uow,
+        who,
+        "risk_level_set",
+        at=now,
+        case_id=case.id,
+        note=update.reason,
+        detail={"level": level, "computed": computed, "override": overridden},
+    )
+    params = {"case": case.code, "level": texts.LEVELS[level], "date": case.review_due_at.date()}
+    if overridden:
+        said = texts.RISK_LEVEL_OVERRIDDEN.using(computed=texts.LEVELS[computed], **params)
+    else:
+        said = texts.RISK_LEVEL_SET.using(**params)
+    return Applied(Say(said))
+
+
+async def _propose_closure(
+    uow: UnitOfWork, who: Participant, case: Any, update: CaseUpdated, now: datetime
+) -> Applied:
+    case.closure_proposed_at, case.closure_proposed_by = now, who.person_id
+    await audit.record(
+        uow, who, "closure_proposed", at=now, case_id=case.id, note=update.reason, detail={}
+    )
+    summary = update.reason or "—"
+    coordinators = [
+        person
+        for person in await flag_recipients(uow, case.id, caseworker=False)
+        if person.person_id != who.person_id
+    ]
+    notices = tuple(
+        Notice(
+            person,
+            texts.CLOSURE_PROPOSAL.using(case=case.code, summary=summary),
+            closure_case=case.code,
+        )
+        for person in coordinators
+    )
+    return Applied(Say(texts.CLOSURE_PROPOSED.using(case=case.code)), notices)
+
+
+# --- the coordinator's decision ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    case_code: str
+    text: Text  # what the coordinator is told
+    notices: tuple[Notice, ...]  # the caseworker is told
+
+
+async def approve_closure(
+    app: Wegwijzer, who: Participant, code: str, once: str | None = None
+) -> Decision:
+    """Close the case: its check-in reminders, visit and review reminders stop."""
+    now = app.clock()
+    async with app.database.transaction() as uow:
+        await claim(uow, once, now)
+        case = await _coordinated_case(uow, who, code)
+        if case.closure_proposed_at is None or case.status == "closed":
+            raise NotProposed(code)
+        case.status, case.closed_at = "closed", now
+        case.closure_proposed_at = case.closure_proposed_by = None
+        case.visit_due_at = case.review_due_at = None
+        schedule = await uow.schedules.of_case(case.id)
+        if schedule is not None:
+            await pause_or_resume(uow, schedule, True, who, now, because="closure")
+        await audit.record(uow, who, "case_closed", at=now, case_id=case.id)
+        told = await _caseworker_told(uow, case, texts.CLOSURE_APPROVED.using(case=case.code))
+        return Decision(case.code, texts.CASE_NOW_CLOSED.using(case=case.code), told)
+
+
+async def return_closure(
+    app: Wegwijzer, who: Participant, code: str, note: str, once: str | None = None
+) -> Decision:
+    """Send the proposal back to the caseworker with what still needs doing (a note is
+    required: a return without a reason helps nobody)."""
+    note = note.strip()
+    if not note:
+        raise ValueError("a returned closure needs a note")
+    now = app.clock()
+    async with app.database.transaction() as uow:
+        await claim(uow, once, now)
+        case = await _coordinated_case(uow, who, code)
+        if case.closure_proposed_at is None or case.status == "closed":
+            raise NotProposed(code)
+        case.closure_proposed_at = case.closure_proposed_by = None
+        await audit.record(uow, who, "closure_returned", at=now, case_id=case.id, note=note)
+        if who.awaiting:
+            await uow.people.set_awaiting(who.person_id, None)
+        told = await _caseworker_told(
+            uow, case, texts.CLOSURE_RETURNED_NOTICE.using(case=case.code, note=note)
+        )
+        return Decision(case.code, texts.CLOSURE_RETURNED.using(case=case.code), told)
+
+
+async def reopen_case(
+    app: Wegwijzer, who: Participant, code: str, once: str | None = None
+) -> Decision:
+    """Open a closed case again, back in follow-up support, with its reminders on."""
+    now = app.clock()
+    async with app.database.transaction() as uow:
+        await claim(uow, once, now)
+        case = await _coordinated_case(uow, who, code)
+        if case.status != "closed":
+            raise NotProposed(code)
+        case.status, case.closed_at = "open", None
+        move_to_stage(app.settings, case, "follow_up", now)
+        if case.risk_level is not None:
+            case.review_due_at = now  # a reopened case is screened afresh
+        schedule = await uow.schedules.of_case(case.id)
+        if schedule is not None and schedule.paused_by == "closure":
+            await pause_or_resume(uow, schedule, False, who, now)
+        await audit.record(uow, who, "case_reopened", at=now, case_id=case.id)
+        told = await _caseworker_told(uow, case, texts.CASE_REOPENED.using(case=case.code))
+        return Decision(case.code, texts.CASE_REOPENED.using(case=case.code), told)
+
+
+async def ask_for_return_note(
+    app: Wegwijzer, who: Participant, code: str, once: str | None = None
+) -> None:
+    """Remember that the coordinator's next message is the note for returning this closure."""
+    now = app.clock()
+    async with app.database.transaction() as uow:
+        await claim(uow, once, now)
+        case = await _coordinated_case(uow, who, code)
+        if case.closure_proposed_at is None or case.status == "closed":
+            raise NotProposed(code)
+        await uow.people.set_awaiting(
+            who.person_id, {"action": "return_closure", "case": case.code, "at": now.isoformat()}
+        )
+
+
+async def _coordinated_case(uow: UnitOfWork, who: Participant, code: str) -> Any:
+    """Only coordinators decide on closing and reopening (domain.md: a supervisor approves)."""
+    case = await uow.cases.by_code(code.strip().upper())
+    if case is None or who.role != "coordinator" or not handles_case(who, case):
+        raise NotAllowed(code)
+    return case
+
+
+async def _caseworker_told(uow: UnitOfWork, case: Any, text: Text) -> tuple[Notice, ...]:
+    person = await uow.people.get_by_id(case.caseworker_id) if case.caseworker_id else None
+    if person is None or person.status != "active" or person.consent != "given":
+        return ()
+    recipient = Recipient(person.id, person.channel, person.external_id, person.language, case.code)
+    return (Notice(recipient, text),)
+
+
+# --- reviews that come due --------------------------------------------------------------------
+
+
+async def review_notices(app: Wegwijzer) -> list[Notice]:
+    """Caseworkers whose case's risk screening is due for review are reminded, with a button
+    to start it; again after `REVIEW_REMIND_AGAIN` until the screening is done."""
+    now = app.clock()
+    notices: list[Notice] = []
+    async with app.database.transaction() as uow:
+        for case in await uow.cases.reviews_due(now, BATCH):
+            case.review_due_at = now + REVIEW_REMIND_AGAIN
+            person = await uow.people.get_by_id(case.caseworker_id) if case.caseworker_id else None
+            if person is None or person.status != "active":
+                log.warning("review due without a caseworker", extra={"event": "review"})
+                continue
+            recipient = Recipient(
+                person.id, person.channel, person.external_id, person.language, case.code
+            )
+            level = texts.LEVELS.get(case.risk_level, texts.NO_STAGE)
+            text = texts.REVIEW_DUE.using(case=case.code, level=level)
+            notices.append(Notice(recipient, text, guide=(SCREENING_FLOW, case.code)))
+            await audit.record(uow, audit.SYSTEM, "review_reminded", at=now, case_id=case.id)
+    return notices
+
+
+# --- the next step ----------------------------------------------------------------------------
+
+
+def next_step(app: Wegwijzer, case: Any, now: datetime) -> str | None:
+    """The guidance flow a case needs next: a risk screening when it has none or one is due,
+    the closure check in the closure stage, the navigator otherwise. None for a closed case,
+    a closure waiting for a coordinator, or a flow this deployment does not have."""
+    if case.status == "closed" or case.closure_proposed_at is not None:
+        return None
+    if case.risk_level is None or (case.review_due_at is not None and case.review_due_at <= now):
+        wanted = SCREENING_FLOW
+    elif case.stage == "closure":
+        wanted = CLOSURE_FLOW
+    else:
+        wanted = NAVIGATOR_FLOW
+    try:
+        flow = app.flows.get(wanted)
+    except KeyError:
+        return None
+    return flow.id if applies(app, flow, case) else None
