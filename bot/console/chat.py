@@ -21,7 +21,7 @@ from ..bootstrap import Wegwijzer
 from ..engine import Ask, Event, Invalid, Reply, Say, Text
 from ..services import flags, guidance, runs, texts
 from ..services.case_view import case_view
-from ..services.cases import caseworker_cases
+from ..services.cases import caseworker_cases, own_case
 from ..services.emergency import emergency_numbers, raise_alarm
 from ..services.people import Participant, set_language
 from ..services.review_texts import case_summary_lines, flag_detail_lines
@@ -166,7 +166,7 @@ class ConsoleChat:
             return
         for text in case_summary_lines(view):
             self.say(text)
-        if view.next_step is not None:
+        if view.next_step is not None and allowed(self.who.role, "guide"):
             title = Text(self.app.flows.get(view.next_step).title)
             self.say(texts.NEXT_STEP.using(step=title))
             self.say(
@@ -291,7 +291,8 @@ class ConsoleChat:
         """`/guide` lists the guidance flows, each with the command that starts it; `/guide
         FLOW_ID [CASE]` starts (or picks up) that flow for the terminal's case, or the case
         named (which must be one of the person's)."""
-        guides = runs.flows_for(self.app, self.who.role)
+        case = (await own_case(self.app, self.who))[0] if self.who.case_id else None
+        guides = runs.flows_for(self.app, self.who.role, case)
         flow_id, _, code = argument.strip().partition(" ")
         if flow_id.lower() in {flow.id for flow in guides}:
             try:

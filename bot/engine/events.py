@@ -120,6 +120,9 @@ class CaseUpdated:
     value: str
     reason: str | None = None
     results: Mapping[str, str] = field(default_factory=dict)
+    # What the field was when the run started (or last changed it): a host can refuse a
+    # change made on an outdated view (a stage moved meanwhile by someone else).
+    was: str | None = None
 
 
 @dataclass(frozen=True)

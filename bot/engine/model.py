@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from .events import Text
 from .vocabulary import CASE_UPDATES, ITEM_STATUSES, STAGES
 
 SPEC_VERSION = 1
@@ -306,7 +307,7 @@ class ChecklistStep(_Question):
     def derived_questions(self) -> list[Question]:
         """The answers a checklist stores, as questions: what conditions and evidence see."""
         statuses = tuple(
-            ChoiceOption(value=status, label=label)
+            ChoiceOption(value=status, label=label.msgid)
             for status, label in zip(ITEM_STATUSES, STATUS_LABELS, strict=True)
         )
         derived: list[Question] = [
@@ -328,8 +329,8 @@ class ChecklistStep(_Question):
         return derived
 
 
-# The labels of the item statuses, in the order of ITEM_STATUSES (translated like any text).
-STATUS_LABELS = ("Done", "Not yet", "Not applicable")
+# The labels of the item statuses, in the order of ITEM_STATUSES.
+STATUS_LABELS = (Text("Done"), Text("Not yet"), Text("Not applicable"))
 
 
 class EndStep(_Strict):

@@ -256,6 +256,7 @@ class Engine:
                     value,
                     reason if isinstance(reason, str) else None,
                     dict(facts.results),
+                    was=case.get(update.field),
                 )
             )
             if update.field in CASE_FACTS:
@@ -285,7 +286,7 @@ class Engine:
             state = self._take(flow, state, step.id, {step.complete_key: complete}, events)
             if not complete:
                 missing = tuple(
-                    Text(item.label)
+                    ITEM_BUTTON.using(mark=MARKS[None], item=Text(item.label))
                     for item in step.items
                     if item.essential
                     and state.answers.get(step.status_key(item.id))
@@ -417,8 +418,7 @@ def _checklist_options(step: ChecklistStep, state: RunState) -> tuple[Option, ..
 
 def _status_options() -> tuple[Option, ...]:
     return tuple(
-        Option(status, Text(label))
-        for status, label in zip(ITEM_STATUSES, STATUS_LABELS, strict=True)
+        Option(status, label) for status, label in zip(ITEM_STATUSES, STATUS_LABELS, strict=True)
     )
 
 

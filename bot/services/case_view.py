@@ -25,6 +25,9 @@ from .visits import HOME_VISIT_FLOW
 
 # The navigator's answer on whether a Simba case's siblings are placed together.
 SIBLINGS_KEY = "simba.siblings_together"
+# The caseworker's summary when proposing closure, shown to the coordinator who decides.
+SUMMARY_KEY = "closure.summary"
+CLOSURE_ACTIONS = ("closure_proposed", "closure_returned", "case_closed", "case_reopened")
 # WHO-5: the raw score 0–25 times four is the percentage the instrument reports (domain.md).
 WHO5_SCORE = "who5_raw"
 CHECKINS_SHOWN = 6
@@ -64,6 +67,9 @@ class CaseView:
     missing: tuple[Text, ...] = ()
     siblings_together: bool | None = None  # Simba family care only
     closure_proposed_at: datetime | None = None
+    closure_summary: str | None = None  # the caseworker's reasons, for the coordinator
+    # A coordinator's note when they returned the last proposal (until the next one).
+    closure_returned: str | None = None
     closed_at: datetime | None = None
     # The guidance flow the case needs next (navigator, screening, closure check), if any.
     next_step: str | None = None
@@ -84,6 +90,8 @@ async def case_view(
         schedule = await uow.schedules.of_case(case.id, for_update=False)
         home_visits = await uow.scores.of_last_runs(case.id, HOME_VISIT_FLOW, VISITS_SHOWN)
         progress = await _stage_progress(app, uow, case)
+        decision = await uow.audit.last_of(case.id, CLOSURE_ACTIONS)
+        returned = decision.note if decision and decision.action == "closure_returned" else None
         await audit.record(uow, who, "case_viewed", at=now, case_id=case.id)
         checkins = tuple(CheckIn(at, round(raw * 4)) for at, raw in history)
         trend, change = _trend(checkins)
@@ -104,6 +112,7 @@ async def case_view(
             review_due_at=case.review_due_at,
             closure_proposed_at=case.closure_proposed_at,
             closed_at=case.closed_at,
+            closure_returned=returned if case.status != "closed" else None,
             next_step=guidance.next_step(app, case, now),
             **progress,
         )
@@ -121,10 +130,11 @@ async def _stage_progress(app: Wegwijzer, uow: Any, case: Any) -> dict[str, Any]
         None,
     )
     keys = [checklist.status_key(item.id) for item in checklist.items] if checklist else []
-    known = await uow.answers.latest_for_case(case.id, [*keys, SIBLINGS_KEY])
-    together = known.get(SIBLINGS_KEY)
+    known = await uow.answers.latest_for_case(case.id, [*keys, SIBLINGS_KEY, SUMMARY_KEY])
+    together, summary = known.get(SIBLINGS_KEY), known.get(SUMMARY_KEY)
     progress: dict[str, Any] = {
-        "siblings_together": together if isinstance(together, bool) else None
+        "siblings_together": together if isinstance(together, bool) else None,
+        "closure_summary": summary if case.closure_proposed_at and summary else None,
     }
     if checklist is not None:
         essential = [item for item in checklist.items if item.essential]

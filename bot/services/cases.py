@@ -59,7 +59,8 @@ async def caseworker_cases(app: Wegwijzer, who: Participant) -> list[CaseSummary
 
 
 async def own_case(app: Wegwijzer, who: Participant) -> list[Any]:
-    """A family's own case, as a list like a caseworker's cases (empty without one)."""
+    """The case a person belongs to (a family's own; the terminal's case in the console), as
+    a list like a caseworker's cases (empty without one)."""
     if who.case_id is None:
         return []
     async with app.database.reading() as uow:

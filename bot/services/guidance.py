@@ -101,6 +101,13 @@ async def apply(
     if case is None or not handles_case(who, case):
         log.warning("case update refused", extra={"event": update.name})
         return None
+    if case.status == "closed":
+        return Applied(Say(texts.CASE_CLOSED_NO_CHANGE.using(case=case.code)))
+    if update.name == "stage" and case.stage != update.was:
+        # The run began in another stage than the case is in now (someone moved it
+        # meanwhile): its gate was passed for that stage, not this one.
+        moved = texts.STAGE_CHANGED_MEANWHILE.using(case=case.code, **stage_params(case.stage))
+        return Applied(Say(moved))
     if update.name == "stage":
         return await _move_stage(app, uow, who, case, update, now)
     if update.name == "risk_level":
@@ -139,6 +146,7 @@ async def _set_risk(
     level = update.value
     case.risk_level, case.risk_set_at = level, now
     case.review_due_at = now + timedelta(days=app.settings.review_days[level])
+    case.review_reminded_at = None
     case.visit_due_at = next_visit(app.settings, case, now)
     computed = update.results.get("risk_level")
     overridden = update.reason is not None and computed not in (None, level)
@@ -233,7 +241,10 @@ async def return_closure(
         if who.awaiting:
             await uow.people.set_awaiting(who.person_id, None)
         told = await _caseworker_told(
-            uow, case, texts.CLOSURE_RETURNED_NOTICE.using(case=case.code, note=note)
+            uow,
+            case,
+            texts.CLOSURE_RETURNED_NOTICE.using(case=case.code, note=note),
+            guide=(CLOSURE_FLOW, case.code),
         )
         return Decision(case.code, texts.CLOSURE_RETURNED.using(case=case.code), told)
 
@@ -251,7 +262,7 @@ async def reopen_case(
         case.status, case.closed_at = "open", None
         move_to_stage(app.settings, case, "follow_up", now)
         if case.risk_level is not None:
-            case.review_due_at = now  # a reopened case is screened afresh
+            case.review_due_at, case.review_reminded_at = now, None  # screened afresh
         schedule = await uow.schedules.of_case(case.id)
         if schedule is not None and schedule.paused_by == "closure":
             await pause_or_resume(uow, schedule, False, who, now)
@@ -283,12 +294,16 @@ async def _coordinated_case(uow: UnitOfWork, who: Participant, code: str) -> Any
     return case
 
 
-async def _caseworker_told(uow: UnitOfWork, case: Any, text: Text) -> tuple[Notice, ...]:
+async def _caseworker_told(
+    uow: UnitOfWork, case: Any, text: Text, guide: tuple[str, str] | None = None
+) -> tuple[Notice, ...]:
+    """The case's caseworker told of a decision; with `guide`, a button to the flow to go on
+    with (the closure check again, after a return)."""
     person = await uow.people.get_by_id(case.caseworker_id) if case.caseworker_id else None
     if person is None or person.status != "active" or person.consent != "given":
         return ()
     recipient = Recipient(person.id, person.channel, person.external_id, person.language, case.code)
-    return (Notice(recipient, text),)
+    return (Notice(recipient, text, guide=guide, plain=guide is None),)
 
 
 # --- reviews that come due --------------------------------------------------------------------
@@ -300,8 +315,8 @@ async def review_notices(app: Wegwijzer) -> list[Notice]:
     now = app.clock()
     notices: list[Notice] = []
     async with app.database.transaction() as uow:
-        for case in await uow.cases.reviews_due(now, BATCH):
-            case.review_due_at = now + REVIEW_REMIND_AGAIN
+        for case in await uow.cases.reviews_due(now, now - REVIEW_REMIND_AGAIN, BATCH):
+            case.review_reminded_at = now
             person = await uow.people.get_by_id(case.caseworker_id) if case.caseworker_id else None
             if person is None or person.status != "active":
                 log.warning("review due without a caseworker", extra={"event": "review"})

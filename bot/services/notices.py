@@ -29,3 +29,6 @@ class Notice:
     guide: tuple[str, str] | None = None
     # A closure proposal: the case a coordinator approves or returns with its buttons.
     closure_case: str | None = None
+    # Nothing to press: without this a notice offers the flag queue (what most notices are
+    # about).
+    plain: bool = False

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from ..bootstrap import Wegwijzer
 from ..engine import Text
-from . import guidance, texts
+from . import texts
 from .case_view import CaseView, sparkline
 from .flags import FlagView, evidence_lines
 from .schedules import ScheduleView
@@ -99,8 +99,6 @@ def guidance_lines(view: CaseView) -> list[Text]:
     """Where the case stands in its guidance: stage and its missing essential steps, risk
     level and review, siblings (Simba), closure."""
     lines: list[Text] = []
-    if view.stage is not None:
-        lines.append(texts.STAGE_LINE.using(**guidance.stage_params(view.stage)))
     if view.essentials:
         lines.append(texts.STAGE_ITEMS.using(done=view.essentials_done, total=view.essentials))
         lines += [texts.STAGE_MISSING.using(items=item) for item in view.missing]
@@ -120,6 +118,12 @@ def guidance_lines(view: CaseView) -> list[Text]:
         lines.append(texts.CLOSED_ON.using(date=view.closed_at.date() if view.closed_at else "–"))
     elif view.closure_proposed_at is not None:
         lines.append(texts.CLOSURE_WAITING.using(date=view.closure_proposed_at.date()))
+        if view.closure_summary:
+            lines.append(texts.CLOSURE_PROPOSAL.using(case=view.code, summary=view.closure_summary))
+    elif view.closure_returned is not None:
+        lines.append(
+            texts.CLOSURE_RETURNED_NOTICE.using(case=view.code, note=view.closure_returned)
+        )
     return lines
 
 

@@ -401,11 +401,17 @@ CLOSURE_USAGE = Text(
     "Type /closure followed by the case code and approve, return with a note, or reopen: "
     "/closure K7Q-4MX approve, /closure K7Q-4MX return what is missing, /closure K7Q-4MX reopen."
 )
+CASE_CLOSED_NO_CHANGE = Text(
+    "Case {case} is closed: nothing was changed. A coordinator can reopen it."
+)
+STAGE_CHANGED_MEANWHILE = Text(
+    "Case {case} was moved to stage {number} of 5 ({stage}) while you worked: nothing was "
+    "changed. Open the navigator again."
+)
 NO_CLOSURE_WAITING = Text("Case {case} has no closure waiting for a decision.")
 RETURN_CANCELLED = Text("Stopped: the closure of case {case} is still waiting for a decision.")
 
 # The case view's guidance part.
-STAGE_LINE = Text("Stage {number} of 5: {stage}")
 STAGE_ITEMS = Text("Essential steps of this stage done: {done} of {total}.")
 STAGE_MISSING = Text("Still to do: {items}")
 RISK_LINE = Text("Risk level: {level} (set {date}); next review {review}.")

@@ -66,6 +66,16 @@ class AuditRepository:
         )
         return list((await self._session.execute(stmt)).scalars())
 
+    async def last_of(self, case_id: int, actions: Iterable[str]) -> AuditEvent | None:
+        """A case's latest event among these actions (the last closure decision, say)."""
+        stmt = (
+            select(AuditEvent)
+            .where(AuditEvent.case_id == case_id, AuditEvent.action.in_(list(actions)))
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(1)
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
     async def events(
         self, case_id: int | None = None, since: datetime | None = None
     ) -> list[AuditEvent]:

@@ -139,6 +139,9 @@ class Case(Base):
     risk_level: Mapped[str | None] = mapped_column(String(16))
     risk_set_at: Mapped[datetime | None]
     review_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # When the caseworker was last reminded of a due review: the due date itself stays as it
+    # is, so the case view keeps showing the screening as due until it is done.
+    review_reminded_at: Mapped[datetime | None]
     # Closure: the caseworker proposes it, a coordinator approves (status "closed") or returns
     # it (the proposal is cleared, the note is in the audit log); a closed case can be reopened.
     closure_proposed_at: Mapped[datetime | None]

@@ -245,11 +245,16 @@ class CaseRepository(_Repository):
             stmt = stmt.with_for_update(skip_locked=True)
         return list((await self._session.execute(stmt)).scalars())
 
-    async def reviews_due(self, now: datetime, limit: int) -> list[Case]:
-        """Open cases whose risk screening is due for review, claimed (SKIP LOCKED)."""
+    async def reviews_due(self, now: datetime, reminded_before: datetime, limit: int) -> list[Case]:
+        """Open cases whose risk screening is due for review and whose caseworker was not
+        reminded since `reminded_before`, claimed (SKIP LOCKED)."""
         stmt = (
             select(Case)
-            .where(Case.review_due_at <= now, Case.status != "closed")
+            .where(
+                Case.review_due_at <= now,
+                Case.status != "closed",
+                or_(Case.review_reminded_at.is_(None), Case.review_reminded_at <= reminded_before),
+            )
             .order_by(Case.review_due_at, Case.id)
             .limit(limit)
         )

@@ -593,7 +593,9 @@ class TelegramChannel(FlagReview):
         await answer_quietly(query)
         label = tr(pressed.chosen.label)
         asked = _with_lines(tr, pressed.question.text, pressed.question.lines)
-        await _remove_buttons(query.message, f"{asked}\n\n✅ {label}")
+        # A checklist's list is not answered by a pick: it shows which item was opened.
+        mark = "→" if pressed.question.kind == "checklist" else "✅"
+        await _remove_buttons(query.message, f"{asked}\n\n{mark} {label}")
         await self.show(context, update, who, tr, pressed.turn)
 
     # --- commands -----------------------------------------------------------------------------

@@ -104,10 +104,11 @@ class FlagReview:
             rows = [[self.guide_button(user_id, tr, *notice.guide)]]
         elif notice.closure_case is not None:
             rows = self.closure_buttons(user_id, tr, notice.closure_case, proposed=True)
-        elif not rows:
+        elif not rows and not notice.plain:
             rows = [[self._queue_button(user_id, tr, 1, texts.OPEN)]]
         try:
-            await bot.send_message(user_id, body[:4096], reply_markup=InlineKeyboardMarkup(rows))
+            markup = InlineKeyboardMarkup(rows) if rows else None
+            await bot.send_message(user_id, body[:4096], reply_markup=markup)
         except Forbidden:
             log.warning("notice recipient unreachable", extra={"person_id": recipient.person_id})
             if notice.start_flow is not None:

@@ -221,7 +221,10 @@ def test_case_view_and_what_caseworkers_of_other_cases_get(database: Path, flagg
     assert "There are no open flags." in stranger
     assert stranger.count(f"Flag {flagged} is not one you can see or change.") == 4
     assert f"Case {DEMO} is not one of your cases." in stranger
-    assert f"Case {other} · kinship care · stage: not set yet\nNo check-ins yet.\n" in stranger
+    assert (
+        f"Case {other} · kinship care · stage: not set yet\nRisk level: not screened yet.\n"
+        "No check-ins yet.\n"
+    ) in stranger
     assert "Trend: not enough check-ins yet" in stranger
     assert "Type /case followed by the case code" in stranger
     (flag,) = cli_json(database, "flags")

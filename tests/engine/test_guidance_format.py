@@ -44,6 +44,11 @@ WRITE_WHY = Text("Please type why this item does not apply.")
 NOTE_TOO_LONG = Text("Please keep your answer under {max_length} characters.", {"max_length": 1000})
 
 
+def missing_line(label: str) -> Text:
+    """An essential item still to do, as the list of missing items shows it."""
+    return Text("{mark} {item}", {"mark": "⬜", "item": Text(label)})
+
+
 def guide(body: str, *, start: str = "q", roles: str = "caseworker") -> str:
     """A flow file: the usual header (for caseworkers unless told) and a dedented body."""
     header = f"spec: 1\nid: demo\nversion: 1\ntitle: Demo\nroles: [{roles}]\nstart: {start}\n"
@@ -385,7 +390,7 @@ def test_finishing_with_essentials_missing_says_which_and_records_incomplete(bui
 
     assert sprints[-1].events == (
         AnswerRecorded("list", "prep.complete", False),
-        Say(MISSING, (Text("Home visit done"),)),
+        Say(MISSING, (missing_line("Home visit done"),)),
         Say(Text("Not ready.")),
         RunEnded("not_ready"),
     )
@@ -396,7 +401,7 @@ def test_finishing_an_untouched_list_names_every_essential_item_and_no_other(bui
     sprint = drive(build_engine(CHECKLIST), [Choose("finish")])[-1]
 
     (missing, _) = sprint.of(Say)
-    assert missing == Say(MISSING, (Text("School found"), Text("Home visit done")))
+    assert missing == Say(MISSING, (missing_line("School found"), missing_line("Home visit done")))
 
 
 @pytest.mark.parametrize(
@@ -445,7 +450,7 @@ def test_remembered_statuses_are_taken_and_other_keys_ignored(build_engine):
     assert started.of(Ask) == [list_ask({"school": DONE}, {"school": "Enrolled"})]
     # The remembered statuses count when the list is finished.
     finished = engine.resume(started.state, Choose("finish"))
-    assert finished.of(Say)[0] == Say(MISSING, (Text("Home visit done"),))
+    assert finished.of(Say)[0] == Say(MISSING, (missing_line("Home visit done"),))
     done = drive(
         engine,
         [Choose("visit"), Choose("done"), Choose("skip"), Choose("finish")],
@@ -1004,8 +1009,8 @@ def test_set_case_emits_case_updates_and_updates_the_runs_case(build_engine):
 
     assert sprints[-1].events == (
         AnswerRecorded("why", "s.why", "Ready to go home"),
-        CaseUpdated("stage", "reunification", "Ready to go home", results),
-        CaseUpdated("risk_level", "high", None, results),
+        CaseUpdated("stage", "reunification", "Ready to go home", results, was="preparation"),
+        CaseUpdated("risk_level", "high", None, results, was=None),
         Say(Text("Saved.")),
         Say(Text("Now in reunification.")),
         CaseUpdated("closure", "proposed", None, results),
@@ -1029,8 +1034,8 @@ def test_a_later_case_condition_sees_the_stage_the_run_set(build_engine):
     # The case was in reunification when the run started, but the run moved it back.
     assert Say(Text("Now in reunification.")) not in last.events
     assert last.of(CaseUpdated)[:2] == [
-        CaseUpdated("stage", "preparation", "Not yet", {"computed": "low"}),
-        CaseUpdated("risk_level", "low", None, {"computed": "low"}),
+        CaseUpdated("stage", "preparation", "Not yet", {"computed": "low"}, was="reunification"),
+        CaseUpdated("risk_level", "low", None, {"computed": "low"}, was=None),
     ]
     assert last.state.case["stage"] == "preparation"
 
@@ -1042,7 +1047,8 @@ def test_a_message_with_set_case_that_is_skipped_changes_nothing(build_engine):
     )[-1]
 
     assert Say(Text("Never for foster care.")) in last.events
-    assert CaseUpdated("risk_level", "medium", None, {"computed": "low"}) in last.events
+    # `was`: what the run saw before (the level its previous step had just set).
+    assert CaseUpdated("risk_level", "medium", None, {"computed": "low"}, was="low") in last.events
     assert last.state.case["risk_level"] == "medium"
 
     foster = {"programme": "foster_care"}

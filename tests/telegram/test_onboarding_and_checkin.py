@@ -48,6 +48,7 @@ async def test_family_joins_by_invite_and_does_the_whole_checkin(
     menu = api.commands[(f"chat:{family.chat_id}", "")]
     assert [command["command"] for command in menu] == [
         "checkin",
+        "guide",
         "stop",
         "resume",
         "sos",
@@ -171,8 +172,14 @@ async def test_staff_join_with_their_role_and_see_only_their_commands(
     caseworker.command("/guide")
     guides = await caseworker.expect("Guidance available to you:")
     assert [b["text"] for row in guides["reply_markup"]["inline_keyboard"] for b in row] == [
-        f"Home visit · {case_code}",
-        f"Meldcode walkthrough · {case_code}",
+        f"{title} · {case_code}"
+        for title in (
+            "Case closure readiness",
+            "Home visit",
+            "Meldcode walkthrough",
+            "Reintegration navigator",
+            "Risk screening",
+        )
     ]
 
     coordinator.command("/flags")

@@ -22,6 +22,7 @@ COLUMNS = (
     ("risk_level", sa.String(16)),
     ("risk_set_at", sa.DateTime()),
     ("review_due_at", sa.DateTime()),
+    ("review_reminded_at", sa.DateTime()),
     ("closure_proposed_at", sa.DateTime()),
     ("closure_proposed_by", sa.Integer()),
     ("closed_at", sa.DateTime()),
