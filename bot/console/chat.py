@@ -330,6 +330,9 @@ class ConsoleChat:
         except guidance.NotProposed:
             self.say(texts.NO_CLOSURE_WAITING.using(case=code))
             return
+        except guidance.OwnProposal:
+            self.say(texts.OWN_PROPOSAL.using(case=code))
+            return
         self.say(decision.text)
 
     async def _telegram_only(self, name: str) -> None:

@@ -10,6 +10,7 @@ looked up from that path, so schema errors and graph errors point into the file 
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from .vocabulary import CASE_FACTS, CASE_UPDATES
 
 # Option values a checklist uses for itself: an item cannot be called that.
 _CHECKLIST_WORDS = ("finish", "skip", "complete")
+_COUNTRY = re.compile(r"[A-Z]{2}")
 
 Path_ = tuple[str | int, ...]
 
@@ -297,6 +299,7 @@ class _GraphCheck:
     def _unique(self) -> Iterator[tuple[Path_, str]]:
         seen_steps: set[str] = set()
         seen_keys: dict[str, str] = {}
+        seen_stages: set[str | None] = {None}
         for position, step in enumerate(self.flow.steps):
             path: Path_ = ("steps", position)
             if step.id in seen_steps:
@@ -311,6 +314,15 @@ class _GraphCheck:
                 seen_keys.setdefault(step.key, step.id)
             if isinstance(step, ChecklistStep):
                 yield from self._checklist_unique(path, step, seen_keys)
+                if "family" in self.flow.roles:
+                    # Its statuses belong to the case: families do not write their case.
+                    yield path, f"step '{step.id}': a flow families use cannot have a checklist"
+                if step.stage is not None and step.stage in seen_stages:
+                    yield (
+                        (*path, "stage"),
+                        f"step '{step.id}': stage '{step.stage}' already has a checklist",
+                    )
+                seen_stages.add(step.stage)
             values = [option.value for option in getattr(step, "options", ())]
             for number, value in enumerate(values):
                 if value in values[:number]:
@@ -592,6 +604,8 @@ class _GraphCheck:
         values = leaf.operand if leaf.operator == "in" else (leaf.operand,)
         if not all(isinstance(value, str) for value in values):
             return f"{subject} is compared with words, not numbers or yes/no"
+        if leaf.case == "country" and not all(_COUNTRY.fullmatch(value) for value in values):
+            return "a country is its two-letter code in capitals, like NL (COUNTRY)"
         unknown = [value for value in values if allowed is not None and value not in allowed]
         if unknown:
             return (

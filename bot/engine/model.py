@@ -297,12 +297,16 @@ class ChecklistStep(_Question):
             key for item in self.items for key in (self.status_key(item.id), self.note_key(item.id))
         ]
 
-    def complete(self, answers: Any) -> bool:
-        return all(
-            answers.get(self.status_key(item.id)) in ("done", "not_applicable")
-            for item in self.items
-            if item.essential
+    def settled(self, answers: Any, item_id: str) -> bool:
+        """Done, or not applicable with a note saying why (a "not applicable" left without
+        its note — the person went away at the question — does not count)."""
+        status = answers.get(self.status_key(item_id))
+        return status == "done" or (
+            status == "not_applicable" and bool(answers.get(self.note_key(item_id)))
         )
+
+    def complete(self, answers: Any) -> bool:
+        return all(self.settled(answers, item.id) for item in self.items if item.essential)
 
     def derived_questions(self) -> list[Question]:
         """The answers a checklist stores, as questions: what conditions and evidence see."""

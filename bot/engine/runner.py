@@ -288,9 +288,7 @@ class Engine:
                 missing = tuple(
                     ITEM_BUTTON.using(mark=MARKS[None], item=Text(item.label))
                     for item in step.items
-                    if item.essential
-                    and state.answers.get(step.status_key(item.id))
-                    not in ("done", "not_applicable")
+                    if item.essential and not step.settled(state.answers, item.id)
                 )
                 events.append(Say(ESSENTIALS_MISSING, missing))
             state = replace(state, part=None)

@@ -119,30 +119,35 @@ async def case_view(
 
 
 async def _stage_progress(app: Wegwijzer, uow: Any, case: Any) -> dict[str, Any]:
-    """Where the case stands in its stage's checklist, and (Simba) whether the siblings are
-    together: the case's last answers to the navigator."""
-    checklist = next(
+    """Where the case stands in its stage's checklist, whether (Simba) the siblings are
+    together, and the summary of a closure proposal: the case's last answers to the
+    navigator and the closure check, read from those flows' runs only."""
+    found = next(
         (
-            found
+            (flow, checklist)
             for flow in app.flows.latest()
-            if (found := flow.stage_checklist(case.stage)) is not None
+            if (checklist := flow.stage_checklist(case.stage)) is not None
         ),
         None,
     )
-    keys = [checklist.status_key(item.id) for item in checklist.items] if checklist else []
-    known = await uow.answers.latest_for_case(case.id, [*keys, SIBLINGS_KEY, SUMMARY_KEY])
-    together, summary = known.get(SIBLINGS_KEY), known.get(SUMMARY_KEY)
+    navigator = await uow.answers.latest_for_case(
+        case.id,
+        [*(found[1].remembered_keys() if found else []), SIBLINGS_KEY],
+        found[0].id if found else guidance.NAVIGATOR_FLOW,
+    )
+    summary = None
+    if case.closure_proposed_at is not None:
+        closing = await uow.answers.latest_for_case(case.id, [SUMMARY_KEY], guidance.CLOSURE_FLOW)
+        summary = closing.get(SUMMARY_KEY)
+    together = navigator.get(SIBLINGS_KEY)
     progress: dict[str, Any] = {
         "siblings_together": together if isinstance(together, bool) else None,
-        "closure_summary": summary if case.closure_proposed_at and summary else None,
+        "closure_summary": summary if isinstance(summary, str) else None,
     }
-    if checklist is not None:
+    if found is not None:
+        checklist = found[1]
         essential = [item for item in checklist.items if item.essential]
-        missing = [
-            item
-            for item in essential
-            if known.get(checklist.status_key(item.id)) not in ("done", "not_applicable")
-        ]
+        missing = [item for item in essential if not checklist.settled(navigator, item.id)]
         progress.update(
             essentials_done=len(essential) - len(missing),
             essentials=len(essential),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..bootstrap import Wegwijzer
@@ -64,7 +64,7 @@ async def remembered(uow: UnitOfWork, case_id: int, flow: Flow) -> dict[str, Any
     """The case's last answers under the keys that belong to the case (a checklist's
     statuses and notes), from any earlier run; read only for flows that have such keys."""
     keys = flow.remembered_keys()
-    return await uow.answers.latest_for_case(case_id, keys) if keys else {}
+    return await uow.answers.latest_for_case(case_id, keys, flow.id) if keys else {}
 
 
 def applies(app: Wegwijzer, flow: Flow, case: Any | None) -> bool:
@@ -95,12 +95,15 @@ async def apply(
     update: CaseUpdated,
     now: datetime,
 ) -> Applied | None:
-    """Carry out a flow's case update in the flow's transaction; None when there is no case
-    or the person may no longer change it (they lost the case meanwhile)."""
-    case = await uow.cases.by_id(case_id) if case_id is not None else None
-    if case is None or not handles_case(who, case):
-        log.warning("case update refused", extra={"event": update.name})
+    """Carry out a flow's case update in the flow's transaction, the case's row locked so that
+    a concurrent change is seen; None when the run has no case."""
+    case = await uow.cases.by_id(case_id, for_update=True) if case_id is not None else None
+    if case is None:
         return None
+    if not handles_case(who, case):
+        # They lost the case meanwhile (it was given to another caseworker).
+        log.warning("case update refused", extra={"event": update.name})
+        return Applied(Say(texts.NOT_YOUR_CASE.using(case=case.code)))
     if case.status == "closed":
         return Applied(Say(texts.CASE_CLOSED_NO_CHANGE.using(case=case.code)))
     if update.name == "stage" and case.stage != update.was:
@@ -170,6 +173,11 @@ async def _set_risk(
 async def _propose_closure(
     uow: UnitOfWork, who: Participant, case: Any, update: CaseUpdated, now: datetime
 ) -> Applied:
+    if case.closure_proposed_at is not None:  # already waiting: the coordinators know
+        return Applied(Say(texts.CLOSURE_WAITING.using(date=case.closure_proposed_at.date())))
+    if case.stage != "closure":  # moved out of the closure stage while the check ran
+        moved = texts.STAGE_CHANGED_MEANWHILE.using(case=case.code, **stage_params(case.stage))
+        return Applied(Say(moved))
     case.closure_proposed_at, case.closure_proposed_by = now, who.person_id
     await audit.record(
         uow, who, "closure_proposed", at=now, case_id=case.id, note=update.reason, detail={}
@@ -184,7 +192,7 @@ async def _propose_closure(
         Notice(
             person,
             texts.CLOSURE_PROPOSAL.using(case=case.code, summary=summary),
-            closure_case=case.code,
+            closure=(case.code, proposal_id(case.closure_proposed_at)),
         )
         for person in coordinators
     )
@@ -192,6 +200,22 @@ async def _propose_closure(
 
 
 # --- the coordinator's decision ---------------------------------------------------------------
+
+
+class OwnProposal(Exception):
+    """A coordinator may not approve a closure they proposed themselves: it needs a second
+    person (domain.md: "approved by a supervisor")."""
+
+
+def proposal_id(proposed_at: datetime | None) -> int:
+    """Which proposal of a case a button or a typed note is about (the second it was made):
+    a decision on an older proposal (returned since, and proposed again) must not count for
+    the new one."""
+    if proposed_at is None:
+        return 0
+    if proposed_at.tzinfo is None:
+        proposed_at = proposed_at.replace(tzinfo=UTC)
+    return int(proposed_at.timestamp())
 
 
 @dataclass(frozen=True)
@@ -202,15 +226,20 @@ class Decision:
 
 
 async def approve_closure(
-    app: Wegwijzer, who: Participant, code: str, once: str | None = None
+    app: Wegwijzer,
+    who: Participant,
+    code: str,
+    once: str | None = None,
+    proposal: int | None = None,
 ) -> Decision:
-    """Close the case: its check-in reminders, visit and review reminders stop."""
+    """Close the case: its check-in reminders, visit and review reminders stop. `proposal`
+    (from a button) must be the proposal still waiting."""
     now = app.clock()
     async with app.database.transaction() as uow:
         await claim(uow, once, now)
-        case = await _coordinated_case(uow, who, code)
-        if case.closure_proposed_at is None or case.status == "closed":
-            raise NotProposed(code)
+        case = await _waiting_proposal(uow, who, code, proposal)
+        if case.closure_proposed_by == who.person_id:
+            raise OwnProposal(code)
         case.status, case.closed_at = "closed", now
         case.closure_proposed_at = case.closure_proposed_by = None
         case.visit_due_at = case.review_due_at = None
@@ -223,7 +252,12 @@ async def approve_closure(
 
 
 async def return_closure(
-    app: Wegwijzer, who: Participant, code: str, note: str, once: str | None = None
+    app: Wegwijzer,
+    who: Participant,
+    code: str,
+    note: str,
+    once: str | None = None,
+    proposal: int | None = None,
 ) -> Decision:
     """Send the proposal back to the caseworker with what still needs doing (a note is
     required: a return without a reason helps nobody)."""
@@ -233,9 +267,7 @@ async def return_closure(
     now = app.clock()
     async with app.database.transaction() as uow:
         await claim(uow, once, now)
-        case = await _coordinated_case(uow, who, code)
-        if case.closure_proposed_at is None or case.status == "closed":
-            raise NotProposed(code)
+        case = await _waiting_proposal(uow, who, code, proposal)
         case.closure_proposed_at = case.closure_proposed_by = None
         await audit.record(uow, who, "closure_returned", at=now, case_id=case.id, note=note)
         if who.awaiting:
@@ -260,7 +292,16 @@ async def reopen_case(
         if case.status != "closed":
             raise NotProposed(code)
         case.status, case.closed_at = "open", None
+        before = case.stage
         move_to_stage(app.settings, case, "follow_up", now)
+        await audit.record(
+            uow,
+            who,
+            "stage_set",
+            at=now,
+            case_id=case.id,
+            detail={"stage": "follow_up", "from": before, "override": False},
+        )
         if case.risk_level is not None:
             case.review_due_at, case.review_reminded_at = now, None  # screened afresh
         schedule = await uow.schedules.of_case(case.id)
@@ -272,25 +313,46 @@ async def reopen_case(
 
 
 async def ask_for_return_note(
-    app: Wegwijzer, who: Participant, code: str, once: str | None = None
+    app: Wegwijzer,
+    who: Participant,
+    code: str,
+    once: str | None = None,
+    proposal: int | None = None,
 ) -> None:
-    """Remember that the coordinator's next message is the note for returning this closure."""
+    """Remember that the coordinator's next message is the note for returning this closure
+    (this proposal: a newer one is not returned by a note meant for the old one)."""
     now = app.clock()
     async with app.database.transaction() as uow:
         await claim(uow, once, now)
-        case = await _coordinated_case(uow, who, code)
-        if case.closure_proposed_at is None or case.status == "closed":
-            raise NotProposed(code)
+        case = await _waiting_proposal(uow, who, code, proposal)
         await uow.people.set_awaiting(
-            who.person_id, {"action": "return_closure", "case": case.code, "at": now.isoformat()}
+            who.person_id,
+            {
+                "action": "return_closure",
+                "case": case.code,
+                "proposal": proposal_id(case.closure_proposed_at),
+                "at": now.isoformat(),
+            },
         )
 
 
 async def _coordinated_case(uow: UnitOfWork, who: Participant, code: str) -> Any:
-    """Only coordinators decide on closing and reopening (domain.md: a supervisor approves)."""
-    case = await uow.cases.by_code(code.strip().upper())
+    """Only coordinators decide on closing and reopening (domain.md: a supervisor approves).
+    The case's row is locked: two coordinators deciding at once are taken one after the
+    other, and the second finds the first one's decision."""
+    case = await uow.cases.by_code(code.strip().upper(), for_update=True)
     if case is None or who.role != "coordinator" or not handles_case(who, case):
         raise NotAllowed(code)
+    return case
+
+
+async def _waiting_proposal(
+    uow: UnitOfWork, who: Participant, code: str, proposal: int | None
+) -> Any:
+    case = await _coordinated_case(uow, who, code)
+    waiting = case.closure_proposed_at is not None and case.status != "closed"
+    if not waiting or (proposal is not None and proposal != proposal_id(case.closure_proposed_at)):
+        raise NotProposed(code)
     return case
 
 

@@ -27,8 +27,9 @@ class Notice:
     visit_case: str | None = None
     # A guidance flow and the case its button starts it for (a risk screening due, say).
     guide: tuple[str, str] | None = None
-    # A closure proposal: the case a coordinator approves or returns with its buttons.
-    closure_case: str | None = None
+    # A closure proposal: the case a coordinator approves or returns with its buttons, and
+    # which proposal of it (`guidance.proposal_id`).
+    closure: tuple[str, int] | None = None
     # Nothing to press: without this a notice offers the flag queue (what most notices are
     # about).
     plain: bool = False

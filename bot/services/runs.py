@@ -35,7 +35,7 @@ from ..engine import (
     Text,
 )
 from ..storage import UnitOfWork
-from . import guidance
+from . import guidance, texts
 from .access import handles_case
 from .cadence import DEFAULT_TIMEZONE
 from .flags import raise_or_repeat
@@ -176,6 +176,12 @@ async def answer(
         if run is None or run.status != "active":
             return None
         state = RunState.from_dict(run.state)
+        lost = await _case_lost(uow, who, run)
+        if lost is not None:
+            # The case went to someone else while the run was open: it stops here, nothing
+            # of this answer is recorded (statuses and notes would count for the case).
+            await uow.runs.pause(run, now)
+            return Turn((Say(texts.NOT_YOUR_CASE.using(case=lost)),), run.id, state)
         if isinstance(given, Reply) and translate is not None:
             question = app.engine.remind(state, context).events[0]
             given = interpret(given, question, translate)
@@ -234,6 +240,9 @@ async def answer_option(
         run = await uow.runs.get(run_id)
         if run is None or run.person_id != who.person_id or run.status != "active":
             return None
+        if await _case_lost(uow, who, run) is not None:
+            await uow.runs.pause(run, now)
+            return None
         flow = app.flows.get(run.flow_id, run.flow_version)
         if not 0 <= step_index < len(flow.steps) or flow.steps[step_index].id != run.step:
             return None
@@ -244,6 +253,19 @@ async def answer_option(
         chosen = question.options[option_index]
         sprint = app.engine.resume(state, Choose(chosen.value), context)
         return ButtonAnswer(question, chosen, await _store(app, uow, who, run, sprint, now))
+
+
+async def _case_lost(uow: UnitOfWork, who: Participant, run: Any) -> str | None:
+    """The code of the run's case when the person no longer handles it (a caseworker whose
+    case was given to another, a family member who left it); None while it is still theirs."""
+    if run.case_id is None:
+        return None
+    if who.role == "family":
+        return None if who.case_id == run.case_id else "—"
+    case = await uow.cases.by_id(run.case_id)
+    if case is None:
+        return "—"
+    return None if handles_case(who, case) else case.code
 
 
 async def _store(

@@ -408,6 +408,9 @@ STAGE_CHANGED_MEANWHILE = Text(
     "Case {case} was moved to stage {number} of 5 ({stage}) while you worked: nothing was "
     "changed. Open the navigator again."
 )
+OWN_PROPOSAL = Text(
+    "You proposed the closure of case {case} yourself: another coordinator decides on it."
+)
 NO_CLOSURE_WAITING = Text("Case {case} has no closure waiting for a decision.")
 RETURN_CANCELLED = Text("Stopped: the closure of case {case} is still waiting for a decision.")
 

@@ -205,12 +205,20 @@ class CaseRepository(_Repository):
         await self._session.flush()
         return case
 
-    async def by_code(self, code: str) -> Case | None:
-        stmt = select(Case).where(Case.code == code)
-        return (await self._session.execute(stmt)).scalar_one_or_none()
+    async def by_code(self, code: str, *, for_update: bool = False) -> Case | None:
+        """A case by its code; `for_update` locks its row first (PostgreSQL) and reads it
+        afresh, for a decision that must not race another (two coordinators at once)."""
+        return await self._one(select(Case).where(Case.code == code), for_update)
 
-    async def by_id(self, case_id: int) -> Case | None:
-        return await self._session.get(Case, case_id)
+    async def by_id(self, case_id: int, *, for_update: bool = False) -> Case | None:
+        if not for_update:
+            return await self._session.get(Case, case_id)
+        return await self._one(select(Case).where(Case.id == case_id), for_update)
+
+    async def _one(self, stmt: Any, for_update: bool) -> Case | None:
+        if for_update and self._lock:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        return (await self._session.execute(stmt)).scalar_one_or_none()
 
     async def assign_caseworker(self, case_id: int, person_id: int) -> None:
         """Make this caseworker the case's one caseworker, replacing any before them."""
@@ -253,6 +261,8 @@ class CaseRepository(_Repository):
             .where(
                 Case.review_due_at <= now,
                 Case.status != "closed",
+                # A case waiting for a coordinator's decision on closing is not nagged about.
+                Case.closure_proposed_at.is_(None),
                 or_(Case.review_reminded_at.is_(None), Case.review_reminded_at <= reminded_before),
             )
             .order_by(Case.review_due_at, Case.id)
@@ -545,9 +555,11 @@ class AnswerRepository(_Repository):
         )
         return {key: value for key, value in (await self._session.execute(stmt))}
 
-    async def latest_for_case(self, case_id: int, keys: Sequence[str]) -> dict[str, Any]:
-        """The last answer under each key in any run of the case: what belongs to the case
-        rather than to one run (a checklist item's status and note)."""
+    async def latest_for_case(
+        self, case_id: int, keys: Sequence[str], flow_id: str | None = None
+    ) -> dict[str, Any]:
+        """The last answer under each key in any run of the case (of one flow, if given):
+        what belongs to the case rather than to one run (a checklist item's status)."""
         if not keys:
             return {}
         stmt = (
@@ -556,6 +568,8 @@ class AnswerRepository(_Repository):
             .where(Run.case_id == case_id, Answer.key.in_(list(keys)))
             .order_by(Answer.answered_at, Answer.id)
         )
+        if flow_id is not None:
+            stmt = stmt.where(Run.flow_id == flow_id)
         return {key: value for key, value in (await self._session.execute(stmt))}
 
 

@@ -503,7 +503,7 @@ class TelegramChannel(FlagReview):
             await self.on_answer_button(update, context, who, tr, fields, once)
         elif kind == "f":
             await self.on_flag_button(update, context, who, tr, fields, once)
-        elif kind == "z" and len(fields) == 2 and who.consented:
+        elif kind == "z" and len(fields) in (2, 3) and who.consented:
             await self.on_closure_button(update, context, who, tr, fields, once)
         elif kind == "v" and len(fields) == 1 and who.consented:
             await answer_quietly(query)

@@ -8,8 +8,9 @@ page or a person id), signed for its owner; what may be done is decided again by
 Callback kinds "f": `f:p:<page>` a page of the queue, `f:o:<flag>` open a flag,
 `f:a:<flag>` acknowledge, `f:s:<flag>` choose someone to assign to, `f:t:<flag>:<person>`
 assign to them, `f:n:<flag>` add a note, `f:r:<flag>` resolve, `f:R:<flag>` reopen.
-A case's closure, "z": `z:a:<case>` approve, `z:r:<case>` return with a note (typed next),
-`z:o:<case>` reopen a closed case.
+A case's closure, "z": `z:a:<case>:<proposal>` approve, `z:r:<case>:<proposal>` return with a
+note (typed next), `z:o:<case>` reopen a closed case; a button of an older proposal of the
+same case does nothing.
 """
 
 from __future__ import annotations
@@ -102,8 +103,8 @@ class FlagReview:
             rows = [[InlineKeyboardButton(tr(texts.VISIT_DONE), callback_data=done)]]
         elif notice.guide is not None:
             rows = [[self.guide_button(user_id, tr, *notice.guide)]]
-        elif notice.closure_case is not None:
-            rows = self.closure_buttons(user_id, tr, notice.closure_case, proposed=True)
+        elif notice.closure is not None:
+            rows = self.closure_buttons(user_id, tr, *notice.closure)
         elif not rows and not notice.plain:
             rows = [[self._queue_button(user_id, tr, 1, texts.OPEN)]]
         try:
@@ -378,8 +379,11 @@ class FlagReview:
             title = Text(self.app.flows.get(view.next_step).title)
             lines.append(tr(texts.NEXT_STEP.using(step=title)))
             rows.append([self.guide_button(user_id, tr, view.next_step, view.code)])
-        if who.role == "coordinator" and (view.closure_proposed_at or view.status == "closed"):
-            rows += self.closure_buttons(user_id, tr, view.code, proposed=view.status != "closed")
+        if who.role == "coordinator" and view.status == "closed":
+            rows += self.closure_buttons(user_id, tr, view.code)
+        elif who.role == "coordinator" and view.closure_proposed_at is not None:
+            proposal = guidance.proposal_id(view.closure_proposed_at)
+            rows += self.closure_buttons(user_id, tr, view.code, proposal)
         rows += [
             [
                 InlineKeyboardButton(
@@ -404,33 +408,35 @@ class FlagReview:
         )
 
     def closure_buttons(
-        self, user_id: int, tr: Translator, code: str, *, proposed: bool
+        self, user_id: int, tr: Translator, code: str, proposal: int | None = None
     ) -> list[list[InlineKeyboardButton]]:
-        """A coordinator's decision on a proposed closure, or the reopening of a closed case."""
-        actions = (
-            [("a", texts.APPROVE_CLOSURE), ("r", texts.RETURN_CLOSURE)]
-            if proposed
-            else [("o", texts.REOPEN_CASE)]
-        )
-        return [
-            [
-                InlineKeyboardButton(
-                    tr(label), callback_data=self.signer.sign(user_id, "z", action, code)
-                )
+        """A coordinator's decision on a proposed closure (which `proposal`), or the
+        reopening of a closed case (no proposal)."""
+        if proposal is None:
+            actions = [(texts.REOPEN_CASE, ("o", code))]
+        else:
+            actions = [
+                (texts.APPROVE_CLOSURE, ("a", code, proposal)),
+                (texts.RETURN_CLOSURE, ("r", code, proposal)),
             ]
-            for action, label in actions
+        return [
+            [InlineKeyboardButton(tr(label), callback_data=self.signer.sign(user_id, "z", *data))]
+            for label, data in actions
         ]
 
     async def on_closure_button(self, update, context, who, tr, fields, once) -> None:
         query = update.callback_query
-        action, code = fields
+        action, code, *rest = fields
+        proposal = int(rest[0]) if rest and rest[0].isascii() and rest[0].isdigit() else None
         try:
-            if action == "a":
-                decision = await guidance.approve_closure(self.app, who, code, once)
+            if action == "a" and proposal is not None:
+                decision = await guidance.approve_closure(
+                    self.app, who, code, once, proposal=proposal
+                )
             elif action == "o":
                 decision = await guidance.reopen_case(self.app, who, code, once)
-            elif action == "r":
-                await guidance.ask_for_return_note(self.app, who, code, once)
+            elif action == "r" and proposal is not None:
+                await guidance.ask_for_return_note(self.app, who, code, once, proposal=proposal)
                 await answer_quietly(query)
                 prompt = tr(texts.TYPE_RETURN_NOTE.using(case=code))
                 await self.send(context, update.effective_chat.id, prompt, who=who)
@@ -442,8 +448,11 @@ class FlagReview:
             await answer_quietly(query, tr(texts.NOT_YOUR_CASE.using(case=code)))
             return
         except guidance.NotProposed:
-            # Pressed twice, or decided by another coordinator meanwhile.
+            # Pressed twice, decided by another coordinator meanwhile, or an older proposal.
             await answer_quietly(query, tr(texts.NO_CLOSURE_WAITING.using(case=code)))
+            return
+        except guidance.OwnProposal:
+            await answer_quietly(query, tr(texts.OWN_PROPOSAL.using(case=code)))
             return
         await answer_quietly(query)
         await self.send(context, update.effective_chat.id, tr(decision.text), who=who)
@@ -451,12 +460,20 @@ class FlagReview:
 
     async def return_closure(self, update, context, who, tr, note: str) -> None:
         """The coordinator's typed note for returning a proposed closure."""
-        code = str((who.awaiting or {}).get("case", ""))
+        awaiting = who.awaiting or {}
+        code, proposal = str(awaiting.get("case", "")), awaiting.get("proposal")
         if not note.strip():
             await self.send(context, update.effective_chat.id, tr(texts.NOTE_EMPTY), who=who)
             return
         try:
-            decision = await guidance.return_closure(self.app, who, code, note, self.once(update))
+            decision = await guidance.return_closure(
+                self.app,
+                who,
+                code,
+                note,
+                self.once(update),
+                proposal=proposal if isinstance(proposal, int) else 0,
+            )
         except (flags.NotAllowed, guidance.NotProposed):
             await flags.stop_waiting(self.app, who)
             text = texts.NO_CLOSURE_WAITING.using(case=code)

@@ -459,6 +459,20 @@ def test_remembered_statuses_are_taken_and_other_keys_ignored(build_engine):
     assert done.state.answers["prep.complete"] is True
 
 
+def test_not_applicable_counts_only_with_its_note(build_engine):
+    # Someone who left at the "why does it not apply?" question has the status stored but no
+    # note: that must not pass the stage gate.
+    engine = build_engine(CHECKLIST)
+    without_note = {"prep.school": "done", "prep.visit": "not_applicable"}
+    finished = drive(engine, [Choose("finish")], remembered=without_note)[-1]
+    assert finished.state.answers["prep.complete"] is False
+    assert finished.of(Say)[0] == Say(MISSING, (missing_line("Home visit done"),))
+
+    with_note = {**without_note, "prep.visit.note": "Visited at the office instead"}
+    finished = drive(engine, [Choose("finish")], remembered=with_note)[-1]
+    assert finished.state.answers["prep.complete"] is True
+
+
 def test_remembered_answers_of_a_flow_without_a_checklist_are_all_ignored(build_engine):
     engine = build_engine(PLAIN)
 
@@ -1481,7 +1495,7 @@ def test_a_case_condition_uses_values_the_case_can_have(expect_errors, when, fra
     )
 
 
-def test_a_case_condition_on_any_country_loads(build_flow):
+def test_a_case_condition_on_any_country_code_loads(build_flow):
     flow = build_flow(
         guide(
             """\
@@ -1490,13 +1504,79 @@ def test_a_case_condition_on_any_country_loads(build_flow):
                 kind: yes_no
                 key: demo.q
                 text: Ready?
-                only_if: {case: country, in: [NL, KE, anything]}
+                only_if: {case: country, in: [NL, KE, BE]}
               - {id: done, kind: end, text: Done.}
             """
         )
     )
 
-    assert flow.step("q").only_if.in_ == ("NL", "KE", "anything")
+    assert flow.step("q").only_if.in_ == ("NL", "KE", "BE")
+
+
+@pytest.mark.parametrize("country", ["nl", "netherlands", "NLD"])
+def test_a_country_that_is_not_a_two_letter_code_is_refused(expect_errors, country):
+    # COUNTRY is upper-cased: "nl" would never match, and the flow would silently never show.
+    expect_errors(
+        guide(
+            f"""\
+            steps:
+              - id: q
+                kind: yes_no
+                key: demo.q
+                text: Ready?
+                only_if: {{case: country, equals: {country}}}  # <- here
+              - {{id: done, kind: end, text: Done.}}
+            """
+        ),
+        "two-letter code",
+    )
+
+
+def test_a_family_flow_cannot_have_a_checklist(expect_errors):
+    expect_errors(
+        guide(
+            """\
+            steps:
+              - id: list  # <- here
+                kind: checklist
+                key: prep
+                text: Steps
+                items:
+                  - {id: school, label: School}
+              - {id: done, kind: end, text: Done.}
+            """,
+            start="list",
+            roles="family",
+        ),
+        "families use cannot have a checklist",
+    )
+
+
+def test_two_checklists_for_one_stage_are_refused(expect_errors):
+    expect_errors(
+        guide(
+            """\
+            steps:
+              - id: first
+                kind: checklist
+                key: one
+                stage: preparation
+                text: Steps
+                items:
+                  - {id: school, label: School}
+              - id: second
+                kind: checklist
+                key: two
+                stage: preparation  # <- here
+                text: Steps
+                items:
+                  - {id: house, label: House}
+              - {id: done, kind: end, text: Done.}
+            """,
+            start="first",
+        ),
+        "already has a checklist",
+    )
 
 
 def test_a_flows_only_if_can_only_look_at_the_case(expect_errors):

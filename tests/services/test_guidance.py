@@ -152,6 +152,12 @@ async def closure_check(
     """The closure readiness check: "no" to the criteria in `unmet`, "yes" to the others the
     flow asks; then the summary and the proposal, when it gets that far."""
     unmet = set(unmet)
+    # The check is offered in the closure stage only: put the case there (as the operator)
+    # when a test has not moved it there through the navigator.
+    async with app.database.reading() as uow:
+        stage = (await uow.cases.by_code(code)).stage
+    if stage != "closure":
+        await visits.set_stage(app, code, "closure")
     turn = await start_flow(app, who, "case_closure", case_code=code)
     while turn.state.status == "active" and asked(turn).key.removeprefix("closure.") in CRITERIA:
         criterion = asked(turn).key.removeprefix("closure.")
@@ -601,7 +607,7 @@ async def test_every_criterion_met_proposes_closure_to_the_coordinators(
     assert {n.recipient.person_id for n in turn.notices} == world.coordinators
     assert len(turn.notices) == 2
     for notice in turn.notices:
-        assert notice.closure_case == CASE_A
+        assert notice.closure is not None and notice.closure[0] == CASE_A
         assert notice.text.msgid == texts.CLOSURE_PROPOSAL.msgid
         assert dict(notice.text.params) == {"case": CASE_A, "summary": SUMMARY}
     assert len(said(turn, texts.CLOSURE_PROPOSED.msgid)) == 1
@@ -846,12 +852,9 @@ async def test_guidance_changes_nothing_on_a_closed_case(world: World) -> None:
     assert said(turn, texts.CLOSURE_PROPOSED.msgid) == []
     turn = await screen(app, cw, CASE_A, {"threat_harm"})  # a new risk level
     assert len(said(turn, texts.CASE_CLOSED_NO_CHANGE.msgid)) == 1
-    turn = await start_flow(app, cw, "reintegration", case_code=CASE_A)  # no stage yet
-    assert len(said(turn, texts.CASE_CLOSED_NO_CHANGE.msgid)) == 1  # not put in stage 1
-    await finish(app, cw)
-    await answer(app, cw, Choose("override"))
-    turn = await answer(app, cw, Reply("Closing anyway."))
-    assert turn is not None and len(said(turn, texts.CASE_CLOSED_NO_CHANGE.msgid)) == 1
+    # The navigator of a case in the closure stage only points to the closure check.
+    turn = await start_flow(app, cw, "reintegration", case_code=CASE_A)
+    assert turn.state.status == "completed" and turn.notices == ()
 
     case = await case_row(app, CASE_A)
     assert (case.status, case.closed_at, case.closure_proposed_at) == (
@@ -887,6 +890,7 @@ async def test_the_closure_check_warns_while_the_risk_is_high(world: World) -> N
     async def check(who: Participant) -> Turn:  # a new run each time: another person
         return await start_flow(app, who, "case_closure", case_code=CASE_A)
 
+    await visits.set_stage(app, CASE_A, "closure")  # where the check is offered
     assert not warned(await check(world.coordinator))
     await screen(app, world.caseworker, CASE_A, {"threat_harm"})
     assert warned(await check(world.caseworker))
@@ -902,9 +906,11 @@ async def test_a_case_that_lost_its_caseworker_meanwhile_is_not_changed(world: W
     async with app.database.transaction() as uow:
         await uow.cases.assign_caseworker(world.case_a, world.other_caseworker.person_id)
     turn = await answer(app, cw, Choose(True))
-    assert turn is not None and await run_status(app, turn.run_id) == "completed"
-    assert [e for e in turn.events if isinstance(e, CaseUpdated)] != []  # the flow asked
-    assert said(turn, texts.RISK_LEVEL_SET.msgid) == []  # but nothing was set
+    # The run stops at the next answer: it is told, the answer is not recorded.
+    assert turn is not None and await run_status(app, turn.run_id) == "paused"
+    assert said(turn, texts.NOT_YOUR_CASE.msgid) == [turn.events[0]] and len(turn.events) == 1
+    async with app.database.reading() as uow:
+        assert "risk.agree" not in await uow.answers.of_run(turn.run_id)
     case = await case_row(app, CASE_A)
     assert (case.risk_level, case.review_due_at) == (None, None)
     assert await events_of(app, world.case_a, "risk_level_set") == []
@@ -916,6 +922,8 @@ async def test_a_case_that_lost_its_caseworker_meanwhile_is_not_changed(world: W
 @pytest.mark.parametrize("flow_id", ["reintegration", "risk_screening", "case_closure"])
 async def test_guidance_only_for_the_caseworker_s_own_cases(world: World, flow_id: str) -> None:
     app = world.app
+    for code in (CASE_A, CASE_B):  # where every one of these flows is offered
+        await visits.set_stage(app, code, "closure")
     for code in (CASE_A, "NOPE-0000"):
         with pytest.raises(PermissionError):
             await start_flow(app, world.other_caseworker, flow_id, case_code=code)

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.bootstrap import Wegwijzer
+from bot.services import guidance
 from bot.services.cases import create_case
 from bot.telegram import CallbackSigner
 from bot.testing import FakeBotAPI
@@ -531,8 +532,9 @@ async def test_closure_is_proposed_returned_with_a_note_approved_and_reopened(
     assert labels(waiting) == []
     # Nor can they decide on it themselves, even with buttons properly signed for them.
     signer = CallbackSigner.from_token(api.token)
-    for action in ("a", "r", "o"):
-        forged = signer.sign(caseworker.user.id, "z", action, case_code)
+    proposal = guidance.proposal_id(case.closure_proposed_at)
+    for action, *which in (("a", proposal), ("r", proposal), ("o",)):
+        forged = signer.sign(caseworker.user.id, "z", action, case_code, *which)
         query = api.press(caseworker.user, waiting, forged, strict=False)
         answer = await caseworker.answered(query)
         assert answer.get("text") == f"Case {case_code} is not one of your cases."

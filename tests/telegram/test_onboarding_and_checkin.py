@@ -174,7 +174,6 @@ async def test_staff_join_with_their_role_and_see_only_their_commands(
     assert [b["text"] for row in guides["reply_markup"]["inline_keyboard"] for b in row] == [
         f"{title} · {case_code}"
         for title in (
-            "Case closure readiness",
             "Home visit",
             "Meldcode walkthrough",
             "Reintegration navigator",
