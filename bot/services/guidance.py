@@ -29,7 +29,7 @@ from .notices import Notice
 from .once import claim
 from .people import Participant, Recipient
 from .schedules import pause_or_resume
-from .visits import move_to_stage, next_visit
+from .visits import next_visit, record_stage_move
 
 log = logging.getLogger(__name__)
 
@@ -121,17 +121,7 @@ async def apply(
 async def _move_stage(
     app: Wegwijzer, uow: UnitOfWork, who: Participant, case: Any, update: CaseUpdated, now: datetime
 ) -> Applied:
-    before = case.stage
-    move_to_stage(app.settings, case, update.value, now)
-    await audit.record(
-        uow,
-        who,
-        "stage_set",
-        at=now,
-        case_id=case.id,
-        note=update.reason,
-        detail={"stage": update.value, "from": before, "override": update.reason is not None},
-    )
+    await record_stage_move(app, uow, who, case, update.value, now, update.reason)
     said = texts.STAGE_MOVED_OVERRIDE if update.reason else texts.STAGE_MOVED
     return Applied(Say(said.using(case=case.code, **stage_params(update.value))))
 
@@ -292,16 +282,7 @@ async def reopen_case(
         if case.status != "closed":
             raise NotProposed(code)
         case.status, case.closed_at = "open", None
-        before = case.stage
-        move_to_stage(app.settings, case, "follow_up", now)
-        await audit.record(
-            uow,
-            who,
-            "stage_set",
-            at=now,
-            case_id=case.id,
-            detail={"stage": "follow_up", "from": before, "override": False},
-        )
+        await record_stage_move(app, uow, who, case, "follow_up", now)
         if case.risk_level is not None:
             case.review_due_at, case.review_reminded_at = now, None  # screened afresh
         schedule = await uow.schedules.of_case(case.id)

@@ -73,6 +73,30 @@ def move_to_stage(settings: Settings, case: Any, stage: str, now: datetime) -> N
     case.visit_due_at = next_visit(settings, case, now)
 
 
+async def record_stage_move(
+    app: Wegwijzer,
+    uow: UnitOfWork,
+    who: Participant | None,
+    case: Any,
+    stage: str,
+    now: datetime,
+    reason: str | None = None,
+) -> None:
+    """Move a case to a stage, plan its visits, and record who did it (and why: an override
+    of the navigator's gate), in the caller's transaction."""
+    before = case.stage
+    move_to_stage(app.settings, case, stage, now)
+    await audit.record(
+        uow,
+        who or audit.OPERATOR,
+        "stage_set",
+        at=now,
+        case_id=case.id,
+        note=reason,
+        detail={"stage": stage, "from": before, "override": reason is not None},
+    )
+
+
 async def set_stage(
     app: Wegwijzer, case_code: str, stage: str, *, by: Participant | None = None
 ) -> VisitPlan:
@@ -83,16 +107,7 @@ async def set_stage(
     now = app.clock()
     async with app.database.transaction() as uow:
         case = await _case(uow, case_code, by)
-        before = case.stage
-        move_to_stage(app.settings, case, stage, now)
-        await audit.record(
-            uow,
-            by or audit.OPERATOR,
-            "stage_set",
-            at=now,
-            case_id=case.id,
-            detail={"stage": stage, "from": before},
-        )
+        await record_stage_move(app, uow, by, case, stage, now)
         return _plan(case)
 
 
