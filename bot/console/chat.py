@@ -291,8 +291,8 @@ class ConsoleChat:
         """`/guide` lists the guidance flows, each with the command that starts it; `/guide
         FLOW_ID [CASE]` starts (or picks up) that flow for the terminal's case, or the case
         named (which must be one of the person's)."""
-        case = (await own_case(self.app, self.who))[0] if self.who.case_id else None
-        guides = runs.flows_for(self.app, self.who.role, case)
+        own = await own_case(self.app, self.who)
+        guides = runs.flows_for(self.app, self.who.role, own[0] if own else None)
         flow_id, _, code = argument.strip().partition(" ")
         if flow_id.lower() in {flow.id for flow in guides}:
             try:

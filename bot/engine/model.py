@@ -328,10 +328,19 @@ class ChecklistStep(_Question):
                 )
             )
             derived.append(
-                TextStep(id=self.id, kind="text", key=self.note_key(item.id), text=item.label)
+                TextStep(
+                    id=self.id,
+                    kind="text",
+                    key=self.note_key(item.id),
+                    text=item.label,
+                    max_length=NOTE_MAX_LENGTH,
+                )
             )
         return derived
 
+
+# A checklist item's note is a line or two for the case file.
+NOTE_MAX_LENGTH = 1000
 
 # The labels of the item statuses, in the order of ITEM_STATUSES.
 STATUS_LABELS = (Text("Done"), Text("Not yet"), Text("Not applicable"))
@@ -466,6 +475,23 @@ class Flow(_Strict):
     def stage_checklist(self, stage: str | None) -> ChecklistStep | None:
         """The checklist of a reintegration stage's steps, if this flow has it."""
         return next((step for step in self.checklists() if step.stage == stage), None)
+
+    @property
+    def uses_case(self) -> bool:
+        """Whether runs need their case's facts: a `case:` condition anywhere, or a step that
+        writes the case (whose `was` is the case's value). Other flows' runs do without."""
+        conditions = [self.only_if, *(rule.when for rule in self.flags)]
+        conditions += [rule.when for result in self.results.values() for rule in result.rules]
+        for step in self.steps:
+            if getattr(step, "set_case", ()):
+                return True
+            conditions += [step.only_if, *(route.when for route in step.next)]
+        return any(
+            leaf.case is not None
+            for condition in conditions
+            if condition is not None
+            for leaf in condition.comparisons()
+        )
 
     def remembered_keys(self) -> list[str]:
         """The answers of this flow that belong to the case rather than to one run."""

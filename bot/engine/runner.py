@@ -39,6 +39,7 @@ from .events import (
 )
 from .loader import FlowRegistry
 from .model import (
+    NOTE_MAX_LENGTH,
     STATUS_LABELS,
     ChecklistStep,
     ChoiceStep,
@@ -74,9 +75,9 @@ ITEM_WHY_NOT_APPLICABLE = Text("Why does “{item}” not apply here? Please typ
 WRITE_WHY_NOT_APPLICABLE = Text("Please type why this item does not apply.")
 ESSENTIALS_MISSING = Text("These essential items are not done yet:")
 MARKS = {"done": "✅", "not_yet": "⬜", "not_applicable": "➖", None: "⬜"}
-# A note is a line or two for the case file, shown under the item; longer ones are cut there.
-NOTE_MAX_LENGTH = 1000
+# Under its item a note is shown cut to this length.
 NOTE_SHOWN = 120
+TOO_LONG = Text("Please keep your answer under {max_length} characters.")
 
 
 _DIGITS = re.compile(r"[0-9]+")
@@ -303,16 +304,10 @@ class Engine:
         needs_note = state.answers.get(step.status_key(item.id)) == "not_applicable"
         if not needs_note and _picks(given, (Option(SKIP, SKIP_NOTE),)):
             return self._ask_next(flow, step, replace(state, part=None), context)
-        if not isinstance(given, Reply) or not given.text.strip():
-            raise _Rejected(WRITE_WHY_NOT_APPLICABLE if needs_note else ANSWER_AS_TEXT)
-        note = given.text.strip()
-        if len(note) > NOTE_MAX_LENGTH:
-            raise _Rejected(
-                Text(
-                    "Please keep your answer under {max_length} characters.",
-                    {"max_length": NOTE_MAX_LENGTH},
-                )
-            )
+        if needs_note and (not isinstance(given, Reply) or not given.text.strip()):
+            raise _Rejected(WRITE_WHY_NOT_APPLICABLE)
+        # Read like any free-text answer (empty, too long, a photo): the note's own question.
+        note = _parse(flow.question_for(step.note_key(item.id)), given)
         state = self._take(flow, state, step.id, {step.note_key(item.id): note}, events)
         return self._ask_next(flow, step, replace(state, part=None), context, events)
 
@@ -508,10 +503,7 @@ def _parse(step: Question, given: Input) -> Value:
         if not text:
             raise _Rejected(_invalid_text(step, ANSWER_AS_TEXT))
         if len(text) > step.max_length:
-            too_long = Text(
-                "Please keep your answer under {max_length} characters.", step.invalid_params()
-            )
-            raise _Rejected(_invalid_text(step, too_long))
+            raise _Rejected(_invalid_text(step, TOO_LONG.using(**step.invalid_params())))
         return text
     raise TypeError(f"not a question: {step.kind}")
 

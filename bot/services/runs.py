@@ -124,8 +124,10 @@ async def start_flow(
             if case is None or not handles_case(who, case):
                 raise PermissionError(f"{who.role} {who.person_id} may not guide this case")
             case_id = case.id
+        elif case_id is not None and (flow.only_if or flow.uses_case or flow.remembered_keys()):
+            case = await uow.cases.by_id(case_id)
         else:
-            case = await uow.cases.by_id(case_id) if case_id is not None else None
+            case = None  # a family's check-in needs nothing of its case
         if flow.only_if is not None and not guidance.applies(app, flow, case):
             raise PermissionError(f"{flow.id} is not for this case")
         current = await uow.runs.current(who.person_id)
@@ -139,7 +141,7 @@ async def start_flow(
         if current is not None:
             await uow.runs.pause(current, now)
             log.info("run paused", extra={"run_id": current.id})
-        facts = guidance.case_facts(app, case) if case is not None else None
+        facts = guidance.case_facts(app, case) if case is not None and flow.uses_case else None
         known = await guidance.remembered(uow, case.id, flow) if case is not None else None
         sprint = app.engine.start(flow.id, context, case=facts, remembered=known)
         run = await uow.runs.start(
