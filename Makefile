@@ -25,7 +25,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 test: install lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 demo: install
 	$(BIN)/wegwijzer chat --as family --lang nl

@@ -1,62 +1,41 @@
-"""Wiring: settings → database, flows, engine, catalogs. The one place that builds them.
+"""Wiring: settings → assets (flows, catalogs, danger lists) → database → `Wegwijzer`.
 
-Entry points (CLI commands, the console chat, later the Telegram bot, and tests) call
-`bootstrap` once and pass the resulting `Wegwijzer` down; nothing is created at import time.
-It refuses to start with a broken flow or an uncompiled catalog, so neither can reach a family.
+Entry points (CLI commands, the console chat, the Telegram bot, and tests) call `bootstrap`
+once and pass the resulting `Wegwijzer` down; nothing is created at import time. It refuses to
+start with a broken flow, an uncompiled catalog or unfinished runs pinned to a flow version
+that is gone, so none of them can reach a family. Assets already loaded (the test suite loads
+them once per session) can be handed in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-
+from .app import Assets, Clock, Wegwijzer, utc_now
 from .config import Settings
-from .engine import Engine, FlowRegistry, load_flows
-from .i18n import Catalogs
-from .i18n.danger import DangerWords
+from .engine import FlowRegistry
 from .storage import Database
 
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Wegwijzer:
-    settings: Settings
-    database: Database
-    flows: FlowRegistry
-    engine: Engine
-    catalogs: Catalogs
-    danger: DangerWords
-    clock: Clock = utc_now
-
-    async def close(self) -> None:
-        await self.database.dispose()
+__all__ = ["FlowVersionMissing", "bootstrap"]
 
 
 async def bootstrap(
-    settings: Settings, *, clock: Clock = utc_now, migrate: bool = True
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    migrate: bool = True,
+    assets: Assets | None = None,
 ) -> Wegwijzer:
-    """Load and check flows and catalogs, connect to the database and bring it up to date."""
-    flows = load_flows(settings.flows_dir)
-    from .services.runs import check_context  # services build on this module
-
-    check_context(flows)
-    catalogs = Catalogs.load(settings.locales_dir)
-    danger = DangerWords.load(settings.locales_dir, catalogs.languages)
+    """Load and check the assets (unless given), connect to the database and bring it up to
+    date."""
+    assets = assets or Assets.load(settings)
     database = Database.connect(settings.database_url)
     try:
         if migrate:
             await database.upgrade()
-            await _check_open_runs(database, flows)
+            await _check_open_runs(database, assets.flows)
     except BaseException:
         await database.dispose()
         raise
-    return Wegwijzer(settings, database, flows, Engine(flows), catalogs, danger, clock)
+    return Wegwijzer(settings, database, assets, clock)
 
 
 class FlowVersionMissing(Exception):

@@ -1,10 +1,26 @@
-"""Shared test switches and builders."""
+"""Shared test switches and builders: what is expensive is made once per test session.
+
+The flows, catalogs and danger lists (`Assets`) are parsed and checked once and handed to every
+`bootstrap`. A SQLite file migrated to the newest revision is made once and copied for each test
+that needs a database; on PostgreSQL each pytest worker migrates one database of its own, which
+the tests using it empty first. Without a reachable PostgreSQL server those tests are skipped,
+with the reason in the report.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
 
+import asyncpg
 import pytest
+from sqlalchemy import make_url
+
+from bot.app import Assets
+from bot.config import Settings
+from tests.databases import PG_ENV, PostgresServer, migrate
 
 # python-telegram-bot 22 warns (an error here) each time it builds a RetryAfter unless told to
 # use timedelta values, which is what v23 will do anyway; the rate-limit tests need RetryAfter.
@@ -23,3 +39,49 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_goldens(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-goldens"))
+
+
+@pytest.fixture(scope="session")
+def assets() -> Assets:
+    """The shipped flows, catalogs and danger lists, loaded and checked once."""
+    return Assets.load(Settings())
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to the newest revision; tests start from a copy of it."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_url(migrated_sqlite: Path, tmp_path: Path) -> str:
+    """A migrated, empty SQLite database of the test's own."""
+    path = tmp_path / "wegwijzer.db"
+    shutil.copy(migrated_sqlite, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} not set: PostgreSQL tests skipped")
+    server = PostgresServer(url)
+    try:
+        server.check()
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        pytest.skip(f"PostgreSQL at {shown} unreachable ({exc}): PostgreSQL tests skipped")
+    yield server
+    server.drop_created()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """This worker's PostgreSQL database, migrated once; tests empty it before use (creating a
+    database per test would dominate the run time)."""
+    url = postgres_server.create_database()
+    migrate(url)
+    return url

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import UnsupportedContext
 from bot.bootstrap import FlowVersionMissing, bootstrap
 from bot.config import Settings
 from bot.services.once import forget_old_updates
-from bot.services.runs import UnsupportedContext
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 

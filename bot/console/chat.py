@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TextIO
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 from ..engine import Ask, Event, Invalid, Reply, Say, Text
 from ..services import flags, guidance, runs, texts
 from ..services.case_view import case_view

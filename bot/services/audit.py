@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 from ..storage import UnitOfWork
 from .cases import UnknownCase
 from .people import Participant

@@ -13,7 +13,7 @@ from ..engine.vocabulary import PROGRAMMES
 from ..storage import CaseSummary, UnitOfWork
 
 if TYPE_CHECKING:
-    from ..bootstrap import Wegwijzer
+    from ..app import Wegwijzer
     from .people import Participant
 
 __all__ = [

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 from ..engine import Text
 from ..engine.events import Plural
 from . import audit, texts

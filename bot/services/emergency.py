@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 from ..config import Settings
 from ..engine import Text
 from . import texts

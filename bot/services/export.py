@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 
 FORMATS = ("json", "csv")
 COLUMNS = (

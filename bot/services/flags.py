@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 from ..engine import Text, describe_answer
 from ..engine.events import Plural
 from ..storage import UnitOfWork

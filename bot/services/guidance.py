@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 from ..engine import Flow, Say, Text
 from ..engine.conditions import evaluate
 from ..engine.events import CaseUpdated

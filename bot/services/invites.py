@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 from .cases import UnknownCase
 from .once import claim
 from .people import Participant

@@ -7,7 +7,7 @@ and agrees or not. Refusing is respected and recorded; it can be changed later (
 
 from __future__ import annotations
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 from .invites import code_hash
 from .once import claim
 from .people import Participant, participant

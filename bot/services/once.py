@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 from ..storage import UnitOfWork
 
 

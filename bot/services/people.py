@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 from ..storage import UnitOfWork
 from .cases import DEMO_CASE_CODE, UnknownCase, create_case
 

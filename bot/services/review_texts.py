@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 from ..engine import Text
 from . import texts
 from .case_view import CaseView, sparkline

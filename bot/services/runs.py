@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 from ..engine import (
     AnswerRecorded,
     Ask,
@@ -24,7 +24,6 @@ from ..engine import (
     Event,
     FlagRaised,
     Flow,
-    FlowRegistry,
     Input,
     Option,
     Reply,
@@ -50,13 +49,6 @@ log = logging.getLogger(__name__)
 # The flow families are asked for on /checkin (and, later, by their schedule).
 CHECKIN_FLOW = "family_checkin"
 
-# Values the host gives flows for their {placeholders}; a flow may declare only these.
-HOST_CONTEXT = ("next_checkin", "emergency_number", "advice_line")
-
-
-class UnsupportedContext(Exception):
-    """A flow declares a context value the host does not provide."""
-
 
 @dataclass(frozen=True)
 class Turn:
@@ -67,16 +59,6 @@ class Turn:
     state: RunState
     # What others must be told because of it (a closure proposal goes to the coordinators).
     notices: tuple[Notice, ...] = ()
-
-
-def check_context(flows: FlowRegistry) -> None:
-    """Refuse to start when a flow needs a value the host cannot give it."""
-    for flow in flows:
-        missing = sorted(set(flow.context) - set(HOST_CONTEXT))
-        if missing:
-            raise UnsupportedContext(
-                f"flow {flow.ref} declares context {missing}; the host provides {HOST_CONTEXT}"
-            )
 
 
 def flow_context(app: Wegwijzer, timezone: str | None = None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 from ..storage import UnitOfWork
 from . import audit, texts
 from .access import handles_case

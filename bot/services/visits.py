@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 from ..config import STAGES, Settings
 from ..storage import UnitOfWork
 from . import audit, texts

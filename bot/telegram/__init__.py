@@ -17,7 +17,7 @@ from typing import Any
 from telegram import Bot, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 from ..services.duties import CONTACT_DUTIES, FLAG_DUTIES
 from ..services.once import forget_old_updates
 from ._callbacks import CallbackSigner, ForgedCallback

@@ -25,7 +25,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from ..bootstrap import Wegwijzer
+from ..app import Wegwijzer
 from ..engine import Ask, FlagRaised, Invalid, NonText, Reply, Say, Text
 from ..i18n import Translator, negotiate
 from ..services import invites, onboarding, runs, schedules, texts, visits

@@ -32,7 +32,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from ..bootstrap import Wegwijzer, bootstrap
+from ..app import Wegwijzer
+from ..bootstrap import bootstrap
 from ..config import Settings
 from ..engine import Choose
 from ..services import runs

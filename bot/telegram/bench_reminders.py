@@ -18,7 +18,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ..bootstrap import Wegwijzer, bootstrap
+from ..app import Wegwijzer
+from ..bootstrap import bootstrap
 from ..config import Settings
 from ..services.cadence import parse_cadence
 from ..services.cases import create_case

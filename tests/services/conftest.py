@@ -1,10 +1,11 @@
 """Builders for the service tests: the real app (`bootstrap`) on a fresh database, a clock the
 test moves by hand, and a small invented organisation to act in.
 
-The app runs on SQLite and, when TEST_DATABASE_URL points at a PostgreSQL server, on PostgreSQL
-too: the flag services lock rows there (FOR UPDATE, SKIP LOCKED) and nowhere else, so those
-paths are only exercised on that half. SQLite starts each test from a copy of one migrated file,
-PostgreSQL from one shared database emptied before each test; both keep the tests fast.
+The app runs on SQLite. Tests of what can differ between the backends — row locks (FOR UPDATE,
+SKIP LOCKED), two processes or presses at once, values at the edges of a column type — are
+marked `both_backends` and run on PostgreSQL too (TEST_DATABASE_URL); for everything else the
+storage contract suite (`tests/storage`) proves the two backends equivalent. SQLite starts each
+test from a copy of one migrated file, PostgreSQL from this worker's database emptied first.
 
 `World` is two cases with a caseworker each, a family on the first, coordinators, and people
 who must never be told or allowed anything (refused consent, left). Every `Participant` is read
@@ -13,25 +14,22 @@ back from the database, as a channel would build it for an incoming message.
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.bootstrap import Wegwijzer, bootstrap
+from bot.app import Assets, Wegwijzer
+from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.engine import Choose
 from bot.services import flags as flag_service
 from bot.services.cases import create_case
 from bot.services.people import Participant, find_participant
 from bot.services.runs import CHECKIN_FLOW, answer, start_flow
-from bot.storage import Database
-from tests.storage.conftest import PG_ENV, PostgresServer, empty_tables, run_isolated
+from tests.databases import empty_tables
 
 # A Friday, 10:30 in Amsterdam (CET, UTC+1).
 START = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
@@ -39,6 +37,13 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 CASE_A = "TST-0001"
 CASE_B = "TST-0002"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test on SQLite; those marked `both_backends` on PostgreSQL as well."""
+    if "backend" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_backends") is not None
+        metafunc.parametrize("backend", BACKENDS if both else ["sqlite"])
 
 
 @dataclass
@@ -60,50 +65,16 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One SQLite file migrated to the newest revision; each test starts from a copy."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-
-    async def migrate() -> None:
-        database = Database.connect(f"sqlite:///{path}")
-        try:
-            await database.upgrade()
-        finally:
-            await database.dispose()
-
-    run_isolated(migrate)
-    return path
-
-
-@pytest.fixture(scope="session")
-def services_postgres() -> Iterator[str]:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(f"{PG_ENV} not set: PostgreSQL service tests skipped")
-    server = PostgresServer(url)
-    try:
-        server.check()
-    except Exception as exc:  # unreachable server: skip like the storage tests do
-        pytest.skip(f"PostgreSQL unreachable ({exc}): PostgreSQL service tests skipped")
-    yield server.create_database()
-    server.drop_created()
-
-
-@pytest.fixture(params=BACKENDS)
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    if request.param == "sqlite":
-        path = tmp_path / "services.db"
-        shutil.copy(request.getfixturevalue("migrated_sqlite"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("services_postgres")
+@pytest.fixture
+def settings(request: pytest.FixtureRequest, backend: str) -> Settings:
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
     return replace(Settings(), database_url=url)
 
 
 @pytest.fixture
-async def app(settings: Settings, clock: Clock) -> AsyncIterator[Wegwijzer]:
-    built = await bootstrap(settings, clock=clock)
+async def app(settings: Settings, clock: Clock, assets: Assets) -> AsyncIterator[Wegwijzer]:
+    # The database is migrated already (a copy of the template, or this worker's own).
+    built = await bootstrap(settings, clock=clock, assets=assets, migrate=False)
     try:
         if built.database.dialect == "postgresql":
             await empty_tables(built.database)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.bootstrap import Wegwijzer
+from bot.app import Wegwijzer
 from bot.config import DEFAULT_FLAG_DUE, FLAG_LEVELS
 from bot.engine import Text
 from bot.services import flags, texts
@@ -46,6 +46,9 @@ from .conftest import (
 )
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+# Claiming due work (FOR UPDATE SKIP LOCKED) and comparing stored moments: on both backends.
+pytestmark = pytest.mark.both_backends
 
 
 def local(*args: int) -> datetime:

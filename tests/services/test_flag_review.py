@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.bootstrap import Wegwijzer
+from bot.app import Wegwijzer
 from bot.services import flags
 from bot.services.emergency import raise_alarm
 from bot.services.flags import ACTIONS, NotAllowed, NoteRequired
@@ -205,6 +205,7 @@ async def test_an_unreachable_person_acts_on_nothing(world: World) -> None:
         await flags.acknowledge(app, unreachable, flag_id)
 
 
+@pytest.mark.both_backends
 @pytest.mark.parametrize("number", [0, -1, 2**31, 2**40, 10**60])
 async def test_an_impossible_flag_id_is_no_such_flag(world: World, number: int) -> None:
     """A button's payload is up to 64 bytes of digits: any number at all can arrive."""
@@ -214,6 +215,7 @@ async def test_an_impossible_flag_id_is_no_such_flag(world: World, number: int) 
         await flags.acknowledge(world.app, world.coordinator, number)
 
 
+@pytest.mark.both_backends
 async def test_two_presses_of_one_button_change_the_flag_once(world: World) -> None:
     app = world.app
     flag_id, _ = await raise_flag(app, world.case_a)
@@ -506,6 +508,7 @@ async def test_overdue_is_marked_until_resolved(world: World, clock: Clock) -> N
 # --- a repeated trigger ---------------------------------------------------------------------
 
 
+@pytest.mark.both_backends
 async def test_a_repeated_checkin_adds_evidence_instead_of_a_second_flag(
     world: World, clock: Clock
 ) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.bootstrap import Wegwijzer
+from bot.app import Wegwijzer
 from bot.engine import AnswerRecorded, Ask, CaseUpdated, Choose, FlagRaised, Reply, Say
 from bot.engine.runner import ESSENTIALS_MISSING
 from bot.services import guidance, texts, visits
@@ -666,6 +666,7 @@ async def test_not_proposing_at_the_end_proposes_nothing(world: World) -> None:
     assert (await case_row(world.app, CASE_A)).closure_proposed_at is None
 
 
+@pytest.mark.both_backends
 async def test_approving_closes_the_case_and_pauses_its_schedule(
     world: World, clock: Clock
 ) -> None:
@@ -1057,6 +1058,7 @@ async def test_no_review_reminders_for_closed_cases(world: World, clock: Clock) 
     assert await events_of(app, world.case_a, "review_reminded") == []
 
 
+@pytest.mark.both_backends
 async def test_several_due_reviews_each_go_to_their_caseworker(world: World, clock: Clock) -> None:
     app = world.app
     await screen(app, world.caseworker, CASE_A, {"threat_harm"})

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from bot.bootstrap import Wegwijzer
+from bot.app import Wegwijzer
 from bot.engine import Choose, Reply, Say
 from bot.engine.runner import ESSENTIALS_MISSING
 from bot.services import guidance, texts, visits
@@ -239,6 +239,7 @@ async def test_a_coordinator_does_not_approve_their_own_proposal(
 # --- 3. two coordinators at once ----------------------------------------------------------------
 
 
+@pytest.mark.both_backends
 @pytest.mark.parametrize("second", ["return", "approve"])
 async def test_two_coordinators_deciding_at_once_make_one_decision(
     world: World, monkeypatch: pytest.MonkeyPatch, second: str

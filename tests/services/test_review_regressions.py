@@ -16,6 +16,7 @@ from bot.services.schedules import NO_CONTACT_RULE, SCHEDULES_FLOW
 from .conftest import Clock, World, actions, flag_row, raise_flag, render, reread
 
 
+@pytest.mark.both_backends
 async def test_a_repeat_at_a_higher_level_raises_the_flag_and_tells_it_again(
     world: World, clock: Clock
 ) -> None:
@@ -42,6 +43,7 @@ async def test_a_repeat_at_a_higher_level_raises_the_flag_and_tells_it_again(
     assert any(flag_id in n.flag_ids for n in await escalation_notices(app))
 
 
+@pytest.mark.both_backends
 async def test_one_trigger_at_a_time_makes_one_flag(world: World) -> None:
     """Four raises of one rule on one case at the same moment (on PostgreSQL: four
     transactions) make one flag with three repeats, not four flags."""

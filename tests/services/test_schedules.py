@@ -10,7 +10,6 @@ reminders at the same moment, and each family is reminded exactly once.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -20,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.bootstrap import Wegwijzer, bootstrap
+from bot.app import Assets, Wegwijzer
+from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.services import schedules as schedule_service
 from bot.services import texts
@@ -43,7 +43,7 @@ from bot.services.schedules import (
     person_unreachable as unreachable,
 )
 from bot.storage.schedules import ScheduleRepository
-from tests.storage.conftest import PG_ENV, PostgresServer, empty_tables
+from tests.databases import empty_tables
 
 from .conftest import (
     CASE_A,
@@ -176,6 +176,7 @@ async def test_due_notices_include_the_reminders(world: World, clock: Clock) -> 
     assert [n.recipient.person_id for n in reminders(notices)] == [world.family.person_id]
 
 
+@pytest.mark.both_backends
 async def test_weekly_at_18_local_across_the_autumn_change(world: World, clock: Clock) -> None:
     app = world.app
     clock.set(utc(2026, 10, 19, 9, 0))  # Monday 19 October, summer time (UTC+2)
@@ -193,6 +194,7 @@ async def test_weekly_at_18_local_across_the_autumn_change(world: World, clock: 
     assert (await schedule_of(app, world.case_a)).next_due_at == local(2026, 11, 2, 18, 0)
 
 
+@pytest.mark.both_backends
 async def test_weekly_at_18_local_across_the_spring_change(world: World, clock: Clock) -> None:
     app = world.app
     clock.set(utc(2026, 3, 23, 9, 0))  # Monday 23 March, winter time (UTC+1)
@@ -223,6 +225,7 @@ async def test_a_schedule_in_the_familys_own_timezone(world: World, clock: Clock
 # --- after downtime -------------------------------------------------------------------------
 
 
+@pytest.mark.both_backends
 async def test_after_three_weeks_of_downtime_one_reminder_and_the_next_in_the_future(
     world: World, clock: Clock
 ) -> None:
@@ -331,6 +334,7 @@ async def test_a_busy_family_does_not_hold_up_the_other_cases(
     assert await reminded(app) == [world.family_b.person_id]
 
 
+@pytest.mark.both_backends
 async def test_many_families_mid_flow_do_not_keep_the_reminder_round_going(
     world: World, clock: Clock, other_flow_run: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -381,6 +385,7 @@ async def test_a_family_that_abandoned_a_checkin_half_way_is_still_noticed(
 # --- the gentle follow-up -------------------------------------------------------------------
 
 
+@pytest.mark.both_backends
 async def test_one_gentle_follow_up_a_day_later_when_not_answered(
     world: World, clock: Clock
 ) -> None:
@@ -597,6 +602,7 @@ async def remind_weekly(app: Wegwijzer, clock: Clock, weeks: int) -> None:
         await reminder_notices(app)
 
 
+@pytest.mark.both_backends
 async def test_two_unanswered_reminders_in_a_row_raise_a_medium_no_contact_flag(
     world: World, clock: Clock
 ) -> None:
@@ -787,19 +793,13 @@ FAMILIES = 200
 
 
 @pytest.fixture
-async def two_instances(clock: Clock) -> AsyncIterator[tuple[Wegwijzer, Wegwijzer]]:
+async def two_instances(
+    postgres_url: str, clock: Clock, assets: Assets
+) -> AsyncIterator[tuple[Wegwijzer, Wegwijzer]]:
     """Two app instances on one PostgreSQL database, each with its own engine (and pool)."""
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(f"{PG_ENV} not set: PostgreSQL service tests skipped")
-    server = PostgresServer(url)
-    try:
-        server.check()
-    except Exception as exc:
-        pytest.skip(f"PostgreSQL unreachable ({exc})")
-    settings = replace(Settings(), database_url=server.create_database())
-    first = await bootstrap(settings, clock=clock)
-    second = await bootstrap(settings, clock=clock)
+    settings = replace(Settings(), database_url=postgres_url)
+    first = await bootstrap(settings, clock=clock, assets=assets, migrate=False)
+    second = await bootstrap(settings, clock=clock, assets=assets, migrate=False)
     try:
         await empty_tables(first.database)
         assert first.database.engine is not second.database.engine
@@ -807,7 +807,6 @@ async def two_instances(clock: Clock) -> AsyncIterator[tuple[Wegwijzer, Wegwijze
     finally:
         await first.close()
         await second.close()
-        await asyncio.to_thread(server.drop_created)
 
 
 async def many_due_schedules(app: Wegwijzer, count: int) -> dict[int, int]:

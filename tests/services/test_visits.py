@@ -27,6 +27,7 @@ async def test_no_visits_are_planned_before_the_return_home(world: World, clock:
     assert await visit_notices_now(world) == []
 
 
+@pytest.mark.both_backends
 async def test_weekly_after_the_return_then_monthly_in_follow_up(
     world: World, clock: Clock
 ) -> None:

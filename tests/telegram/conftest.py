@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.bootstrap import Wegwijzer, bootstrap
+from bot.app import Assets, Wegwijzer
+from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.services.cases import create_case
 from bot.services.invites import create_invite
@@ -161,18 +161,18 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, api: FakeBotAPI) -> Settings:
+def settings(sqlite_url: str, api: FakeBotAPI) -> Settings:
     return replace(
         Settings(),
-        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        database_url=sqlite_url,
         telegram_token=api.token,
         telegram_base_url=api.base_url,
     )
 
 
 @pytest.fixture
-async def wegwijzer(settings: Settings, clock: Clock):
-    app = await bootstrap(settings, clock=clock)
+async def wegwijzer(settings: Settings, clock: Clock, assets: Assets):
+    app = await bootstrap(settings, clock=clock, assets=assets)
     yield app
     await app.close()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.bootstrap import Wegwijzer
+from bot.app import Wegwijzer
 from bot.testing import FakeBotAPI, fake_bot_api
 
 from .conftest import RunningBot, family_at_first_who5, invite_code, onboard, person

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.bootstrap import Wegwijzer
+from bot.app import Wegwijzer
 from bot.services.cases import create_case
 from bot.services.flags import raise_or_repeat
 from bot.telegram import CallbackSigner

@@ -7,7 +7,7 @@ caseworker cannot start guidance on a case that is not theirs, even with a signe
 
 from __future__ import annotations
 
-from bot.bootstrap import Wegwijzer
+from bot.app import Wegwijzer
 from bot.services.cases import create_case
 from bot.telegram import CallbackSigner
 from bot.testing import FakeBotAPI

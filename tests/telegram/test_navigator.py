@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.bootstrap import Wegwijzer
+from bot.app import Wegwijzer
 from bot.services import guidance
 from bot.services.cases import create_case
 from bot.telegram import CallbackSigner

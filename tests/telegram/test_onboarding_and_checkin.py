@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.bootstrap import Wegwijzer
+from bot.app import Wegwijzer
 from bot.engine import Text
 from bot.testing import FakeBotAPI
 

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import insert
 
-from bot.bootstrap import Wegwijzer, bootstrap
+from bot.app import Assets, Wegwijzer
+from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.engine import Text
 from bot.services import texts
@@ -322,7 +323,7 @@ async def seed_families(app: Wegwijzer, count: int) -> None:
 
 
 async def test_a_thousand_reminders_at_the_bot_api_limit_without_a_429(
-    settings: Settings, clock: Clock
+    settings: Settings, clock: Clock, assets: Assets
 ) -> None:
     async with FakeBotAPI(flood_limit_per_second=LIMIT, per_chat_per_second=1) as api:
         fast = replace(
@@ -331,7 +332,7 @@ async def test_a_thousand_reminders_at_the_bot_api_limit_without_a_429(
             telegram_token=api.token,
             telegram_base_url=api.base_url,
         )
-        app = await bootstrap(fast, clock=clock)
+        app = await bootstrap(fast, clock=clock, assets=assets)
         try:
             for n in range(FAMILIES):
                 api.register(User(FIRST_USER + n, f"Parent {n}", language_code="en"))

@@ -12,7 +12,7 @@ import logging
 import pytest
 
 from bot import logs
-from bot.bootstrap import Wegwijzer
+from bot.app import Wegwijzer
 from bot.testing import FakeBotAPI
 
 from .conftest import (

@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from bot.bootstrap import Wegwijzer, bootstrap
+from bot.app import Assets, Wegwijzer
+from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.testing import FakeBotAPI
 
@@ -23,9 +24,10 @@ def free_port() -> int:
 
 
 async def test_webhook_refuses_a_wrong_secret_and_handles_the_right_one(
-    api: FakeBotAPI, settings: Settings, clock: Clock
+    api: FakeBotAPI, settings: Settings, clock: Clock, assets: Assets
 ) -> None:
-    app: Wegwijzer = await bootstrap(replace(settings, webhook_secret=SECRET), clock=clock)
+    secret = replace(settings, webhook_secret=SECRET)
+    app: Wegwijzer = await bootstrap(secret, clock=clock, assets=assets)
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram"
     running = RunningBot(app, webhook_url=url, port=port)
@@ -52,8 +54,10 @@ async def test_webhook_refuses_a_wrong_secret_and_handles_the_right_one(
         await app.close()
 
 
-async def test_webhook_mode_needs_a_secret(settings: Settings, clock: Clock) -> None:
-    app = await bootstrap(settings, clock=clock)
+async def test_webhook_mode_needs_a_secret(
+    settings: Settings, clock: Clock, assets: Assets
+) -> None:
+    app = await bootstrap(settings, clock=clock, assets=assets)
     running = RunningBot(app, webhook_url="http://127.0.0.1:9/telegram", port=free_port())
     try:
         with pytest.raises(ValueError, match="WEBHOOK_SECRET"):

@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.bootstrap import Wegwijzer, bootstrap
+from bot.app import Wegwijzer
+from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.console import ConsoleChat
 from bot.services.cases import DEMO_CASE_CODE

@@ -1,0 +1,87 @@
+"""The application context: what every use case and channel works with, and nothing more.
+
+`Wegwijzer` holds the settings, the database, the checked flows with their engine, the
+translation catalogs, the danger lists and the clock. `Assets` are the parts read from files
+(flows, catalogs, danger lists): loaded and checked once, they can be shared by any number of
+`Wegwijzer`s — the bot has one, the test suite one per session. This module imports nothing
+from the services, so the services can import it; `bootstrap` wires it all together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .config import Settings
+from .engine import Engine, FlowRegistry, load_flows
+from .i18n import Catalogs
+from .i18n.danger import DangerWords
+from .storage import Database
+
+__all__ = ["HOST_CONTEXT", "Assets", "Clock", "UnsupportedContext", "Wegwijzer", "utc_now"]
+
+Clock = Callable[[], datetime]
+
+# Values the host gives flows for their {placeholders}; a flow may declare only these.
+HOST_CONTEXT = ("next_checkin", "emergency_number", "advice_line")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UnsupportedContext(Exception):
+    """A flow declares a context value the host does not provide."""
+
+
+@dataclass(frozen=True)
+class Assets:
+    """Flows (with their engine), catalogs and danger lists, read from files and checked."""
+
+    flows: FlowRegistry
+    engine: Engine
+    catalogs: Catalogs
+    danger: DangerWords
+
+    @classmethod
+    def load(cls, settings: Settings) -> Assets:
+        """Refuses a broken flow, a flow needing a value the host cannot give, an uncompiled
+        catalog and a missing danger list, so that none of them can reach a family."""
+        flows = load_flows(settings.flows_dir)
+        for flow in flows:
+            missing = sorted(set(flow.context) - set(HOST_CONTEXT))
+            if missing:
+                raise UnsupportedContext(
+                    f"flow {flow.ref} declares context {missing}; the host provides {HOST_CONTEXT}"
+                )
+        catalogs = Catalogs.load(settings.locales_dir)
+        danger = DangerWords.load(settings.locales_dir, catalogs.languages)
+        return cls(flows, Engine(flows), catalogs, danger)
+
+
+@dataclass
+class Wegwijzer:
+    settings: Settings
+    database: Database
+    assets: Assets
+    clock: Clock = utc_now
+
+    @property
+    def flows(self) -> FlowRegistry:
+        return self.assets.flows
+
+    @property
+    def engine(self) -> Engine:
+        return self.assets.engine
+
+    @property
+    def catalogs(self) -> Catalogs:
+        return self.assets.catalogs
+
+    @property
+    def danger(self) -> DangerWords:
+        return self.assets.danger
+
+    async def close(self) -> None:
+        await self.database.dispose()
