@@ -206,7 +206,8 @@ def _flows_check(settings: Settings, args: argparse.Namespace) -> int:
     for flow in sorted(flows, key=lambda flow: (flow.id, flow.version)):
         questions = sum(1 for step in flow.steps if step.asks)
         print(
-            f"ok  {flow.ref:<24} {len(flow.steps):>3} steps  {questions:>3} questions  "
+            f"ok  {flow.ref:<24} {flow.purpose:<16} {len(flow.steps):>3} steps  "
+            f"{questions:>3} questions  "
             f"{len(flow.scores)} scores  {len(flow.flags)} flag rules  roles: "
             f"{', '.join(flow.roles)}  — {flow.title}"
         )
@@ -410,7 +411,7 @@ def _case_visit(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _print_visit_plan(settings: Settings, code: str, work: Any) -> int:
-    from .services.flags import NotAllowed
+    from .rules.access import NotAllowed
 
     try:
         plan = _using_app(settings, work)
@@ -423,8 +424,8 @@ def _print_visit_plan(settings: Settings, code: str, work: Any) -> int:
 
 
 def _schedule_set(settings: Settings, args: argparse.Namespace) -> int:
-    from .services.cadence import parse_cadence
-    from .services.flags import NotAllowed
+    from .rules.access import NotAllowed
+    from .rules.cadence import parse_cadence
     from .services.schedules import set_schedule
 
     zone = args.timezone or settings.timezone
@@ -461,7 +462,7 @@ def _schedule_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _schedule_pause(settings: Settings, args: argparse.Namespace) -> int:
-    from .services.flags import NotAllowed
+    from .rules.access import NotAllowed
     from .services.schedules import pause_schedule, resume_schedule
 
     change = pause_schedule if args.paused else resume_schedule

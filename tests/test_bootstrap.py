@@ -52,7 +52,7 @@ async def test_start_up_refuses_a_flow_needing_a_value_the_host_does_not_give(
     flows = tmp_path / "flows"
     flows.mkdir()
     (flows / "odd.yaml").write_text(
-        "spec: 1\nid: odd\nversion: 1\ntitle: Odd\nroles: [family]\nstart: done\n"
+        "spec: 1\nid: odd\nversion: 1\ntitle: Odd\nroles: [family]\npurpose: survey\nstart: done\n"
         "context: [favourite_colour]\nsteps:\n"
         "  - {id: done, kind: end, text: 'Your colour is {favourite_colour}.'}\n",
         encoding="utf-8",

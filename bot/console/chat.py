@@ -19,13 +19,15 @@ from typing import TextIO
 
 from ..app import Wegwijzer
 from ..engine import Ask, Event, Invalid, Reply, Say, Text
+from ..rules.access import NotAllowed
+from ..rules.commands import ROLE_COMMANDS, allowed
+from ..rules.guidance import flows_for
 from ..services import flags, guidance, runs, texts
 from ..services.case_view import case_view
 from ..services.cases import caseworker_cases, own_case
 from ..services.emergency import emergency_numbers, raise_alarm
 from ..services.people import Participant, set_language
 from ..services.review_texts import case_summary_lines, flag_detail_lines
-from ..services.texts import allowed
 
 ReadLine = Callable[[], Awaitable[str | None]]
 
@@ -117,7 +119,7 @@ class ConsoleChat:
 
     async def _help(self, _: str) -> None:
         self.say(texts.HELP_HEADER)
-        for name in texts.ROLE_COMMANDS[self.who.role]:
+        for name in ROLE_COMMANDS[self.who.role]:
             if name in _COMMANDS:
                 self.say(
                     texts.HELP_LINE.using(command=f"/{name}", description=texts.COMMANDS[name])
@@ -126,7 +128,7 @@ class ConsoleChat:
                 self.say(texts.HELP_LINE.using(command="/flag", description=texts.FLAG_COMMAND))
 
     async def _checkin(self, _: str) -> None:
-        turn = await runs.start_flow(self.app, self.who, runs.CHECKIN_FLOW)
+        turn = await runs.start_flow(self.app, self.who, self.app.flows.for_purpose("checkin").id)
         self.show(turn.events)
 
     async def _cancel(self, _: str) -> None:
@@ -161,7 +163,7 @@ class ConsoleChat:
         code = argument.split()[0].upper()
         try:
             view = await case_view(self.app, self.who, code)
-        except flags.NotAllowed:
+        except NotAllowed:
             self.say(texts.NOT_YOUR_CASE.using(case=code))
             return
         for text in case_summary_lines(view):
@@ -203,7 +205,7 @@ class ConsoleChat:
         flag_id = int(number)
         try:
             await _FLAG_ACTIONS[action.lower()](self, flag_id, text.strip())
-        except flags.NotAllowed:
+        except NotAllowed:
             self.say(texts.FLAG_NOT_AVAILABLE.using(id=flag_id))
         except flags.NoteRequired:
             self.say(texts.NOTE_EMPTY)
@@ -292,14 +294,16 @@ class ConsoleChat:
         FLOW_ID [CASE]` starts (or picks up) that flow for the terminal's case, or the case
         named (which must be one of the person's)."""
         own = await own_case(self.app, self.who)
-        guides = runs.flows_for(self.app, self.who.role, own[0] if own else None)
+        guides = flows_for(
+            self.app.flows, self.who.role, own[0] if own else None, self.app.settings.country
+        )
         flow_id, _, code = argument.strip().partition(" ")
         if flow_id.lower() in {flow.id for flow in guides}:
             try:
                 turn = await runs.start_flow(
                     self.app, self.who, flow_id.lower(), case_code=code.strip() or None
                 )
-            except PermissionError:
+            except NotAllowed:
                 self.say(texts.NOT_YOUR_CASE.using(case=code.strip() or self.who.case_code))
                 return
             self.show(turn.events)
@@ -324,7 +328,7 @@ class ConsoleChat:
             else:
                 self.say(texts.CLOSURE_USAGE)
                 return
-        except flags.NotAllowed:
+        except NotAllowed:
             self.say(texts.NOT_YOUR_CASE.using(case=code))
             return
         except guidance.NotProposed:

@@ -33,7 +33,7 @@ from .model import (
     YesNoStep,
 )
 from .model import placeholders as placeholders_of
-from .vocabulary import CASE_FACTS, CASE_UPDATES
+from .vocabulary import CASE_FACTS, CASE_UPDATES, PURPOSES
 
 # Option values a checklist uses for itself: an item cannot be called that.
 _CHECKLIST_WORDS = ("finish", "skip", "complete")
@@ -91,6 +91,11 @@ class FlowRegistry:
     def for_role(self, role: str) -> list[Flow]:
         return [flow for flow in self.latest() if role in flow.roles]
 
+    def for_purpose(self, purpose: str) -> Flow | None:
+        """The newest version of the flow for a purpose the host starts by itself (the
+        check-in, the screening, ...); None when the deployment has no such flow."""
+        return next((flow for flow in self.latest() if flow.purpose == purpose), None)
+
     def __iter__(self) -> Iterator[Flow]:
         return iter(self._versions.values())
 
@@ -114,6 +119,8 @@ def check_flows(directory: Path) -> tuple[list[Flow], list[FlowError]]:
     flows: list[Flow] = []
     errors: list[FlowError] = []
     seen: dict[tuple[str, int], str] = {}
+    # A purpose the host starts by itself (the check-in, say) names one flow, in any versions.
+    purposes: dict[str, tuple[str, str]] = {}
     for path in files:
         flow, file_errors, lines = _load_file(path)
         errors.extend(file_errors)
@@ -124,6 +131,15 @@ def check_flows(directory: Path) -> tuple[list[Flow], list[FlowError]]:
             message = f"flow {flow.ref} is also defined in {first}"
             errors.append(FlowError(str(path), lines.of(("id",)), message))
             continue
+        if PURPOSES[flow.purpose].single:
+            other_id, other_file = purposes.setdefault(flow.purpose, (flow.id, str(path)))
+            if other_id != flow.id:
+                message = (
+                    f"flow '{flow.id}' has purpose '{flow.purpose}', like '{other_id}' in "
+                    f"{other_file}: a deployment has one flow for it"
+                )
+                errors.append(FlowError(str(path), lines.of(("purpose",)), message))
+                continue
         flows.append(flow)
     return flows, errors
 
@@ -291,6 +307,7 @@ class _GraphCheck:
         yield from self._results()
         yield from self._conditions()
         yield from self._case_updates()
+        yield from self._purpose()
         yield from self._placeholders()
 
     def _step_path(self, step_id: str) -> Path_:
@@ -486,6 +503,23 @@ class _GraphCheck:
             for number, rule in enumerate(result.rules):
                 if rule.when is not None:
                     yield ("results", name, "rules", number, "when"), rule.when
+
+    def _purpose(self) -> Iterator[tuple[Path_, str]]:
+        """A flow's purpose fits who uses it and what it writes (the host relies on both)."""
+        purpose = PURPOSES[self.flow.purpose]
+        families = "family" in self.flow.roles
+        if purpose.for_families and not families:
+            yield ("roles",), f"a '{self.flow.purpose}' flow is for families: roles [family]"
+        if not purpose.for_families and families:
+            yield ("roles",), f"a '{self.flow.purpose}' flow is for staff: families cannot use it"
+        if purpose.writes is not None and purpose.writes not in {
+            update.field for step in self.flow.steps for update in getattr(step, "set_case", ())
+        }:
+            yield (
+                ("purpose",),
+                f"a '{self.flow.purpose}' flow must write its case's {purpose.writes} "
+                "(set_case on a step)",
+            )
 
     def _case_updates(self) -> Iterator[tuple[Path_, str]]:
         """What a flow writes to its case must be a value the case can take, and only

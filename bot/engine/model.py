@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .events import Text
-from .vocabulary import CASE_UPDATES, ITEM_STATUSES, STAGES
+from .vocabulary import CASE_UPDATES, ITEM_STATUSES, PURPOSES, STAGES
 
 SPEC_VERSION = 1
 ROLES = ("family", "caseworker", "coordinator")
@@ -432,6 +432,8 @@ class Flow(_Strict):
     id: Identifier
     version: int = Field(ge=1)
     title: NonEmptyText
+    # What the flow is for (vocabulary.PURPOSES): the host finds flows by purpose, not by id.
+    purpose: Literal[tuple(PURPOSES)]  # type: ignore[valid-type]
     roles: tuple[Role, ...] = Field(min_length=1)
     start: Identifier
     # Values the host provides for {placeholders} (e.g. next_checkin); checked at load.

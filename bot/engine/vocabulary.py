@@ -1,4 +1,4 @@
-"""The words flows and cases share: programmes, reintegration stages, risk levels.
+"""The words flows and cases share: programmes, stages, risk levels, what a flow is for.
 
 Flows read and write a few fields of their case (`case: programme` in a condition, `set_case`
 on a step), and the loader refuses a flow that names a value the host does not know. So the
@@ -6,6 +6,8 @@ vocabulary lives here, in the engine, and the host (config, storage, services) i
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 # The organisation's programmes (design.md).
 PROGRAMMES = (
@@ -42,3 +44,37 @@ CASE_UPDATES: dict[str, tuple[str, ...]] = {
 
 # Checklist items have one of these statuses; "not_applicable" needs a note saying why.
 ITEM_STATUSES = ("done", "not_yet", "not_applicable")
+
+
+# What a flow is for. The host finds flows by purpose, never by id, so a deployment can rename
+# or replace a flow file without touching code. Each purpose says who it is for, whether a
+# deployment may have at most one flow of it (the host must know which one to start), and
+# which field of its case such a flow must write (the host relies on it: a screening sets the
+# risk level). Checked when flows load.
+@dataclass(frozen=True)
+class Purpose:
+    for_families: bool
+    single: bool = False
+    writes: str | None = None
+
+
+PURPOSES: dict[str, Purpose] = {
+    # The family's regular check-in: /checkin, the scheduled reminders, the WHO-5 in /case.
+    "checkin": Purpose(for_families=True, single=True),
+    # A caregiver's safety check about the child in their care.
+    "caregiver_check": Purpose(for_families=True),
+    # The caseworker's risk screening: the case's risk level, its review and visit frequency.
+    "screening": Purpose(for_families=False, single=True, writes="risk_level"),
+    # The reintegration navigator: a stage's checklist and the stage gate.
+    "navigator": Purpose(for_families=False, single=True, writes="stage"),
+    # Home-visit monitoring: completing it records the visit; its scores show in /case.
+    "home_visit": Purpose(for_families=False, single=True),
+    # Case closure readiness: proposes closing the case to the coordinators.
+    "closure": Purpose(for_families=False, single=True, writes="closure"),
+    # The Dutch reporting code (Meldcode) walkthrough.
+    "meldcode": Purpose(for_families=False),
+    # Any other step-by-step guidance for staff.
+    "guidance": Purpose(for_families=False),
+    # Any other questions for families (a survey a deployment adds).
+    "survey": Purpose(for_families=True),
+}

@@ -14,33 +14,23 @@ from typing import Any
 
 from ..app import Wegwijzer
 from ..engine import Text
-from . import audit, guidance
-from .access import handles_case
-from .flags import FlagView, NotAllowed, views_of
+from ..rules.access import NotAllowed, handles_case
+from ..rules.guidance import next_step
+from ..rules.people import Participant
+from ..rules.wellbeing import WHO5_SCORE, CheckIn, as_percentage, trend
+from ..storage import UnitOfWork
+from . import audit
+from .flags import FlagView, views_of
 from .once import claim
-from .people import Participant
-from .runs import CHECKIN_FLOW
 from .schedules import ScheduleView, schedule_view
-from .visits import HOME_VISIT_FLOW
 
 # The navigator's answer on whether a Simba case's siblings are placed together.
 SIBLINGS_KEY = "simba.siblings_together"
 # The caseworker's summary when proposing closure, shown to the coordinator who decides.
 SUMMARY_KEY = "closure.summary"
 CLOSURE_ACTIONS = ("closure_proposed", "closure_returned", "case_closed", "case_reopened")
-# WHO-5: the raw score 0–25 times four is the percentage the instrument reports (domain.md).
-WHO5_SCORE = "who5_raw"
 CHECKINS_SHOWN = 6
 VISITS_SHOWN = 3
-# A change of 10 percentage points is what the WHO-5 literature treats as clinically relevant;
-# smaller movements are shown as "about the same".
-RELEVANT_CHANGE = 10
-
-
-@dataclass(frozen=True)
-class CheckIn:
-    at: datetime
-    well_being: int  # WHO-5 percentage, 0–100
 
 
 @dataclass(frozen=True)
@@ -84,24 +74,31 @@ async def case_view(
         case = await uow.cases.by_code(code.strip().upper())
         if case is None or not handles_case(who, case):
             raise NotAllowed(code)
-        history = await uow.scores.history(case.id, CHECKIN_FLOW, WHO5_SCORE, CHECKINS_SHOWN)
+        checkin, visit = app.flows.for_purpose("checkin"), app.flows.for_purpose("home_visit")
+        history = (
+            await uow.scores.history(case.id, checkin.id, WHO5_SCORE, CHECKINS_SHOWN)
+            if checkin
+            else []
+        )
         flags = await uow.flags.open_flags([case.id])
         views = await views_of(uow, flags)
         schedule = await uow.schedules.of_case(case.id, for_update=False)
-        home_visits = await uow.scores.of_last_runs(case.id, HOME_VISIT_FLOW, VISITS_SHOWN)
+        home_visits = (
+            await uow.scores.of_last_runs(case.id, visit.id, VISITS_SHOWN) if visit else []
+        )
         progress = await _stage_progress(app, uow, case)
         decision = await uow.audit.last_of(case.id, CLOSURE_ACTIONS)
         returned = decision.note if decision and decision.action == "closure_returned" else None
         await audit.record(uow, who, "case_viewed", at=now, case_id=case.id)
-        checkins = tuple(CheckIn(at, round(raw * 4)) for at, raw in history)
-        trend, change = _trend(checkins)
+        checkins = tuple(CheckIn(at, as_percentage(raw)) for at, raw in history)
+        direction, change = trend(checkins)
         return CaseView(
             case.code,
             case.programme,
             case.stage,
             case.status,
             checkins,
-            trend,
+            direction,
             change,
             tuple(views),
             schedule=None if schedule is None else schedule_view(schedule, case.code),
@@ -113,12 +110,17 @@ async def case_view(
             closure_proposed_at=case.closure_proposed_at,
             closed_at=case.closed_at,
             closure_returned=returned if case.status != "closed" else None,
-            next_step=guidance.next_step(app, case, now),
+            next_step=_next_step(app, case, now),
             **progress,
         )
 
 
-async def _stage_progress(app: Wegwijzer, uow: Any, case: Any) -> dict[str, Any]:
+def _next_step(app: Wegwijzer, case: Any, now: datetime) -> str | None:
+    flow = next_step(app.flows, case, app.settings.country, now)
+    return flow.id if flow else None
+
+
+async def _stage_progress(app: Wegwijzer, uow: UnitOfWork, case: Any) -> dict[str, Any]:
     """Where the case stands in its stage's checklist, whether (Simba) the siblings are
     together, and the summary of a closure proposal: the case's last answers to the
     navigator and the closure check, read from those flows' runs only."""
@@ -130,14 +132,20 @@ async def _stage_progress(app: Wegwijzer, uow: Any, case: Any) -> dict[str, Any]
         ),
         None,
     )
-    navigator = await uow.answers.latest_for_case(
-        case.id,
-        [*(found[1].remembered_keys() if found else []), SIBLINGS_KEY],
-        found[0].id if found else guidance.NAVIGATOR_FLOW,
+    navigator_flow = found[0] if found else app.flows.for_purpose("navigator")
+    navigator = (
+        await uow.answers.latest_for_case(
+            case.id,
+            [*(found[1].remembered_keys() if found else []), SIBLINGS_KEY],
+            navigator_flow.id,
+        )
+        if navigator_flow
+        else {}
     )
     summary = None
-    if case.closure_proposed_at is not None:
-        closing = await uow.answers.latest_for_case(case.id, [SUMMARY_KEY], guidance.CLOSURE_FLOW)
+    closure = app.flows.for_purpose("closure")
+    if case.closure_proposed_at is not None and closure is not None:
+        closing = await uow.answers.latest_for_case(case.id, [SUMMARY_KEY], closure.id)
         summary = closing.get(SUMMARY_KEY)
     together = navigator.get(SIBLINGS_KEY)
     progress: dict[str, Any] = {
@@ -154,23 +162,3 @@ async def _stage_progress(app: Wegwijzer, uow: Any, case: Any) -> dict[str, Any]
             missing=tuple(Text(item.label) for item in missing),
         )
     return progress
-
-
-def _trend(checkins: tuple[CheckIn, ...]) -> tuple[str, int]:
-    if len(checkins) < 2:
-        return "unknown", 0
-    change = checkins[-1].well_being - checkins[-2].well_being
-    if change >= RELEVANT_CHANGE:
-        return "up", change
-    if change <= -RELEVANT_CHANGE:
-        return "down", change
-    return "stable", change
-
-
-SPARKS = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(checkins: tuple[CheckIn, ...]) -> str:
-    """The well-being of the last check-ins as a row of bars, 0 lowest and 100 highest."""
-    top = len(SPARKS) - 1
-    return "".join(SPARKS[round(c.well_being / 100 * top)] for c in checkins)

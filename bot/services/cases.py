@@ -7,14 +7,13 @@ of letters that are easily confused when read aloud or typed from paper (no 0/O,
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..app import Wegwijzer
 from ..engine.vocabulary import PROGRAMMES
+from ..rules.access import NotAllowed
+from ..rules.people import Participant
 from ..storage import CaseSummary, UnitOfWork
-
-if TYPE_CHECKING:
-    from ..app import Wegwijzer
-    from .people import Participant
 
 __all__ = [
     "PROGRAMMES",
@@ -53,9 +52,12 @@ async def create_case(uow: UnitOfWork, programme: str, code: str | None = None):
 async def caseworker_cases(app: Wegwijzer, who: Participant) -> list[CaseSummary]:
     """A caseworker's own cases with their last check-in and open flags; nobody else's."""
     if who.role != "caseworker":
-        raise PermissionError("only caseworkers have cases")
+        raise NotAllowed("only caseworkers have cases")
+    checkin = app.flows.for_purpose("checkin")
     async with app.database.reading() as uow:
-        return await uow.cases.of_caseworker(who.person_id)
+        return await uow.cases.of_caseworker(
+            who.person_id, checkin_flow=checkin.id if checkin else None
+        )
 
 
 async def own_case(app: Wegwijzer, who: Participant) -> list[Any]:

@@ -19,29 +19,25 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from ..app import Wegwijzer
 from ..engine import Text, describe_answer
 from ..engine.events import Plural
+from ..rules.access import NotAllowed, may_act_on_flag, may_see_flags
+from ..rules.people import Participant
 from ..storage import UnitOfWork
 from ..storage.models import FLAG_LEVELS, FLAG_STATUSES
 from . import audit, texts
-from .access import handles_case
 from .notices import Notice
 from .once import claim
-from .people import Participant, Recipient
+from .people import Recipient
 
 log = logging.getLogger(__name__)
 
 # Levels that cannot wait for a digest: told at once (issue #5).
 NOTIFY_AT_ONCE = ("urgent", "high")
-ACTIONS = ("view", "acknowledge", "assign", "note", "resolve", "reopen")
-
-
-class NotAllowed(PermissionError):
-    """The flag does not exist, or this person may not do this with it (one answer for both)."""
 
 
 # Ids arrive from buttons and typed commands; one wider than the database's integer (int4 on
@@ -127,19 +123,6 @@ class FlagView:
                 for entry in self.history
             ],
         }
-
-
-# --- who may do what ----------------------------------------------------------------------
-
-
-def may(who: Participant, action: str, flag: Any, case: Any) -> bool:
-    """Whether `who` may do `action` with `flag` (on `case`, None for a flag without one)."""
-    if action not in ACTIONS or who.status != "active":
-        return False
-    if action == "assign":
-        return who.role == "coordinator"  # coordinators share out the work
-    assigned = who.role == "caseworker" and flag.assigned_to == who.person_id
-    return handles_case(who, case) or assigned
 
 
 # --- raising ------------------------------------------------------------------------------
@@ -243,7 +226,7 @@ def _more_serious(level: str, than: str) -> bool:
 
 async def review_queue(app: Wegwijzer, who: Participant) -> list[FlagView]:
     """The unresolved flags `who` may see: most serious first, then by due time."""
-    if who.role not in ("caseworker", "coordinator") or who.status != "active":
+    if not may_see_flags(who):
         raise NotAllowed("families do not see flags")
     async with app.database.reading() as uow:
         if who.role == "caseworker":
@@ -284,7 +267,7 @@ async def assignable_caseworkers(
     async with app.database.reading() as uow:
         flag = await uow.flags.get(_real_id(flag_id))
         case = await _case_of(uow, flag)
-        if flag is None or not may(who, "assign", flag, case):
+        if flag is None or not may_act_on_flag(who, "assign", flag, case):
             raise NotAllowed(flag_id)
         found = []
         for person in await uow.people.with_role("caseworker"):
@@ -394,9 +377,8 @@ async def reopen(
 
 # --- notes typed as the next message --------------------------------------------------------
 
-# The actions whose text comes as the person's next message, and how long it is waited for.
+# The actions whose text comes as the person's next message (`rules.people.NOTE_WAIT`).
 TYPED = ("note", "resolve")
-NOTE_WAIT = timedelta(minutes=30)
 
 
 async def ask_for_text(
@@ -410,23 +392,11 @@ async def ask_for_text(
     async with app.database.transaction() as uow:
         await claim(uow, once, now)
         flag = await uow.flags.get(_real_id(flag_id))
-        if flag is None or not may(who, action, flag, await _case_of(uow, flag)):
+        if flag is None or not may_act_on_flag(who, action, flag, await _case_of(uow, flag)):
             raise NotAllowed(flag_id)
         await uow.people.set_awaiting(
             who.person_id, {"action": action, "flag_id": flag_id, "at": now.isoformat()}
         )
-
-
-def waiting_for_text(who: Participant, now: datetime) -> bool:
-    """Whether the person's next message is the note they were asked for. The question
-    lapses after `NOTE_WAIT`: an "ok" typed days later must not resolve an urgent flag."""
-    asked = (who.awaiting or {}).get("at")
-    if not isinstance(asked, str):
-        return False
-    try:
-        return now - datetime.fromisoformat(asked) < NOTE_WAIT
-    except ValueError:
-        return False
 
 
 async def take_typed_text(
@@ -494,7 +464,7 @@ async def _act(
         await claim(uow, once, now)
         flag = await uow.flags.get(_real_id(flag_id))
         case = await _case_of(uow, flag)
-        if flag is None or not may(who, action, flag, case):
+        if flag is None or not may_act_on_flag(who, action, flag, case):
             log.warning("flag action refused", extra={"person_id": who.person_id, "event": action})
             raise NotAllowed(flag_id)
         detail = await change(uow, flag, now)

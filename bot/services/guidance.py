@@ -13,30 +13,28 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..app import Wegwijzer
 from ..engine import Flow, Say, Text
-from ..engine.conditions import evaluate
 from ..engine.events import CaseUpdated
 from ..engine.vocabulary import STAGES
+from ..rules.access import NotAllowed, decides_closure, handles_case
+from ..rules.guidance import proposal_id
+from ..rules.people import Participant
+from ..rules.visits import next_visit
 from ..storage import UnitOfWork
 from . import audit, texts
-from .access import handles_case
-from .flags import NotAllowed, flag_recipients
+from .flags import flag_recipients
 from .notices import Notice
 from .once import claim
-from .people import Participant, Recipient
+from .people import Recipient
 from .schedules import pause_or_resume
-from .visits import next_visit, record_stage_move
+from .visits import record_stage_move
 
 log = logging.getLogger(__name__)
 
-# The guidance flows /case offers as a case's next step.
-NAVIGATOR_FLOW = "reintegration"
-SCREENING_FLOW = "risk_screening"
-CLOSURE_FLOW = "case_closure"
 # A review reminder not followed by a new screening comes back after this long.
 REVIEW_REMIND_AGAIN = timedelta(days=2)
 BATCH = 200
@@ -49,31 +47,11 @@ class NotProposed(Exception):
 # --- what flows read of their case -----------------------------------------------------------
 
 
-def case_facts(app: Wegwijzer, case: Any) -> dict[str, Any]:
-    """What `case:` conditions see: programme, country, stage, risk level (a case row, or a
-    summary of one that has only its programme)."""
-    return {
-        "programme": case.programme,
-        "country": app.settings.country,
-        "stage": getattr(case, "stage", None),
-        "risk_level": getattr(case, "risk_level", None),
-    }
-
-
 async def remembered(uow: UnitOfWork, case_id: int, flow: Flow) -> dict[str, Any]:
     """The case's last answers under the keys that belong to the case (a checklist's
     statuses and notes), from any earlier run; read only for flows that have such keys."""
     keys = flow.remembered_keys()
     return await uow.answers.latest_for_case(case_id, keys, flow.id) if keys else {}
-
-
-def applies(app: Wegwijzer, flow: Flow, case: Any | None) -> bool:
-    """Whether a flow is for this case (its `only_if`: some programmes or countries)."""
-    if flow.only_if is None:
-        return True
-    if case is None:
-        return False
-    return evaluate(flow.only_if, {}, {}, case=case_facts(app, case)) is True
 
 
 # --- what flows write -------------------------------------------------------------------------
@@ -197,17 +175,6 @@ class OwnProposal(Exception):
     person (domain.md: "approved by a supervisor")."""
 
 
-def proposal_id(proposed_at: datetime | None) -> int:
-    """Which proposal of a case a button or a typed note is about (the second it was made):
-    a decision on an older proposal (returned since, and proposed again) must not count for
-    the new one."""
-    if proposed_at is None:
-        return 0
-    if proposed_at.tzinfo is None:
-        proposed_at = proposed_at.replace(tzinfo=UTC)
-    return int(proposed_at.timestamp())
-
-
 @dataclass(frozen=True)
 class Decision:
     case_code: str
@@ -262,11 +229,12 @@ async def return_closure(
         await audit.record(uow, who, "closure_returned", at=now, case_id=case.id, note=note)
         if who.awaiting:
             await uow.people.set_awaiting(who.person_id, None)
+        closure = app.flows.for_purpose("closure")
         told = await _caseworker_told(
             uow,
             case,
             texts.CLOSURE_RETURNED_NOTICE.using(case=case.code, note=note),
-            guide=(CLOSURE_FLOW, case.code),
+            guide=(closure.id, case.code) if closure else None,
         )
         return Decision(case.code, texts.CLOSURE_RETURNED.using(case=case.code), told)
 
@@ -322,7 +290,7 @@ async def _coordinated_case(uow: UnitOfWork, who: Participant, code: str) -> Any
     The case's row is locked: two coordinators deciding at once are taken one after the
     other, and the second finds the first one's decision."""
     case = await uow.cases.by_code(code.strip().upper(), for_update=True)
-    if case is None or who.role != "coordinator" or not handles_case(who, case):
+    if case is None or not decides_closure(who) or not handles_case(who, case):
         raise NotAllowed(code)
     return case
 
@@ -357,6 +325,7 @@ async def review_notices(app: Wegwijzer) -> list[Notice]:
     to start it; again after `REVIEW_REMIND_AGAIN` until the screening is done."""
     now = app.clock()
     notices: list[Notice] = []
+    screening = app.flows.for_purpose("screening")
     async with app.database.transaction() as uow:
         for case in await uow.cases.reviews_due(now, now - REVIEW_REMIND_AGAIN, BATCH):
             case.review_reminded_at = now
@@ -369,28 +338,7 @@ async def review_notices(app: Wegwijzer) -> list[Notice]:
             )
             level = texts.LEVELS.get(case.risk_level, texts.NO_STAGE)
             text = texts.REVIEW_DUE.using(case=case.code, level=level)
-            notices.append(Notice(recipient, text, guide=(SCREENING_FLOW, case.code)))
+            guide = (screening.id, case.code) if screening else None
+            notices.append(Notice(recipient, text, guide=guide, plain=guide is None))
             await audit.record(uow, audit.SYSTEM, "review_reminded", at=now, case_id=case.id)
     return notices
-
-
-# --- the next step ----------------------------------------------------------------------------
-
-
-def next_step(app: Wegwijzer, case: Any, now: datetime) -> str | None:
-    """The guidance flow a case needs next: a risk screening when it has none or one is due,
-    the closure check in the closure stage, the navigator otherwise. None for a closed case,
-    a closure waiting for a coordinator, or a flow this deployment does not have."""
-    if case.status == "closed" or case.closure_proposed_at is not None:
-        return None
-    if case.risk_level is None or (case.review_due_at is not None and case.review_due_at <= now):
-        wanted = SCREENING_FLOW
-    elif case.stage == "closure":
-        wanted = CLOSURE_FLOW
-    else:
-        wanted = NAVIGATOR_FLOW
-    try:
-        flow = app.flows.get(wanted)
-    except KeyError:
-        return None
-    return flow.id if applies(app, flow, case) else None

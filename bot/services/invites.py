@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..app import Wegwijzer
+from ..rules.access import NotAllowed, may_invite
+from ..rules.people import Participant
 from .cases import UnknownCase
 from .once import claim
-from .people import Participant
 
 ROLES = ("family", "caseworker", "coordinator")
 
@@ -64,7 +65,9 @@ async def create_invite(
     """Make an invite. `by` is the staff member asking in the bot; None means the CLI.
 
     Families are invited to a case. In the bot a caseworker may invite families to their own
-    cases only; coordinators invite anyone; families invite nobody.
+    cases only; coordinators invite anyone; families invite nobody (NotAllowed, also for a case
+    that does not exist: the bot does not confirm which codes exist). On the command line an
+    unknown case is UnknownCase.
     """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
@@ -77,11 +80,13 @@ async def create_invite(
         case_id = case = None
         if case_code is not None:
             case = await uow.cases.by_code(case_code)
+            if case is None and by is not None:
+                raise NotAllowed(case_code)
             if case is None:
                 raise UnknownCase(case_code)
             case_id = case.id
-        if by is not None:
-            _check_may_invite(by, role, case)
+        if by is not None and not may_invite(by, role, case):
+            raise NotAllowed(case_code)
         code = new_invite_code()
         await uow.invites.add(
             code_hash=code_hash(code),
@@ -92,12 +97,3 @@ async def create_invite(
             expires_at=expires_at,
         )
     return NewInvite(code, role, case_code, expires_at)
-
-
-def _check_may_invite(by: Participant, role: str, case: object | None) -> None:
-    if by.role == "coordinator":
-        return
-    own_case = case is not None and getattr(case, "caseworker_id", None) == by.person_id
-    if by.role == "caseworker" and role == "family" and own_case:
-        return
-    raise PermissionError("not allowed to make this invite")

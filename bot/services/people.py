@@ -6,27 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..app import Wegwijzer
+from ..rules.people import Participant
 from ..storage import UnitOfWork
 from .cases import DEMO_CASE_CODE, UnknownCase, create_case
-
-
-@dataclass(frozen=True)
-class Participant:
-    """The small, frozen identity a channel works with for one person."""
-
-    person_id: int
-    role: str
-    language: str | None
-    case_id: int | None
-    case_code: str | None
-    consent: str | None = None
-    status: str = "active"
-    # What the person's next typed message is for when not a flow's answer (a flag note).
-    awaiting: dict[str, Any] | None = None
-
-    @property
-    def consented(self) -> bool:
-        return self.consent == "given"
 
 
 async def participant(uow: UnitOfWork, person: Any) -> Participant:

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 
 from ..app import Wegwijzer
 from ..engine import Text
+from ..rules.wellbeing import sparkline
 from . import texts
-from .case_view import CaseView, sparkline
+from .case_view import CaseView
 from .flags import FlagView, evidence_lines
 from .schedules import ScheduleView
 

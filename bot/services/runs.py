@@ -33,21 +33,19 @@ from ..engine import (
     Sprint,
     Text,
 )
+from ..rules.access import NotAllowed, handles_case
+from ..rules.cadence import DEFAULT_TIMEZONE
+from ..rules.guidance import applies, case_facts
+from ..rules.people import Participant
+from ..rules.replies import interpret
 from ..storage import UnitOfWork
 from . import guidance, texts
-from .access import handles_case
-from .cadence import DEFAULT_TIMEZONE
 from .flags import raise_or_repeat
 from .notices import Notice
 from .once import claim
-from .people import Participant
-from .replies import interpret
-from .visits import HOME_VISIT_FLOW, visit_done_by_flow
+from .visits import visit_done_by_flow
 
 log = logging.getLogger(__name__)
-
-# The flow families are asked for on /checkin (and, later, by their schedule).
-CHECKIN_FLOW = "family_checkin"
 
 
 @dataclass(frozen=True)
@@ -61,6 +59,11 @@ class Turn:
     notices: tuple[Notice, ...] = ()
 
 
+def flow_of(app: Wegwijzer, run: Any) -> Flow:
+    """The flow version a stored run is pinned to."""
+    return app.flows.get(run.flow_id, run.flow_version)
+
+
 def flow_context(app: Wegwijzer, timezone: str | None = None) -> dict[str, Any]:
     settings = app.settings
     local_today = app.clock().astimezone(ZoneInfo(timezone or settings.timezone)).date()
@@ -69,14 +72,6 @@ def flow_context(app: Wegwijzer, timezone: str | None = None) -> dict[str, Any]:
         "emergency_number": settings.emergency_number,
         "advice_line": settings.advice_line,
     }
-
-
-def flows_for(app: Wegwijzer, role: str, case: Any | None = None) -> list[Flow]:
-    """The flows a role can start; with a case, only those meant for it (`only_if`)."""
-    flows = app.flows.for_role(role)
-    if case is None:
-        return flows
-    return [flow for flow in flows if guidance.applies(app, flow, case)]
 
 
 async def start_flow(
@@ -89,13 +84,16 @@ async def start_flow(
     """Start a flow, or pick up the person's unfinished run of it where they left it.
 
     A family's flow is about their own case; a caseworker's guidance is about the case they
-    name (`case_code`), which must be one of theirs: PermissionError otherwise, the same for a
-    case that does not exist. An unfinished run of another flow (or of this flow for another
-    case) is paused; it can be resumed later.
+    name (`case_code`), which must be one of theirs: NotAllowed otherwise, the same for a
+    case that does not exist or a flow that is not for them. An unfinished run of another flow
+    (or of this flow for another case) is paused; it can be resumed later.
     """
-    flow = app.flows.get(flow_id)
+    try:
+        flow = app.flows.get(flow_id)
+    except KeyError:
+        raise NotAllowed(flow_id) from None
     if who.role not in flow.roles:
-        raise PermissionError(f"role {who.role} may not start {flow.id}")
+        raise NotAllowed(flow.id)
     context = flow_context(app)
     now = app.clock()
     async with app.database.transaction() as uow:
@@ -104,14 +102,14 @@ async def start_flow(
         if case_code is not None:
             case = await uow.cases.by_code(case_code.strip().upper())
             if case is None or not handles_case(who, case):
-                raise PermissionError(f"{who.role} {who.person_id} may not guide this case")
+                raise NotAllowed(case_code)
             case_id = case.id
         elif case_id is not None and (flow.only_if or flow.uses_case or flow.remembered_keys()):
             case = await uow.cases.by_id(case_id)
         else:
             case = None  # a family's check-in needs nothing of its case
-        if flow.only_if is not None and not guidance.applies(app, flow, case):
-            raise PermissionError(f"{flow.id} is not for this case")
+        if flow.only_if is not None and not applies(flow, case, app.settings.country):
+            raise NotAllowed(flow.id)
         current = await uow.runs.current(who.person_id)
         if current is not None and (current.flow_id, current.case_id) == (flow.id, case_id):
             sprint = app.engine.remind(RunState.from_dict(current.state), context)
@@ -123,7 +121,8 @@ async def start_flow(
         if current is not None:
             await uow.runs.pause(current, now)
             log.info("run paused", extra={"run_id": current.id})
-        facts = guidance.case_facts(app, case) if case is not None and flow.uses_case else None
+        uses_case = case is not None and flow.uses_case
+        facts = case_facts(case, app.settings.country) if uses_case else None
         known = await guidance.remembered(uow, case.id, flow) if case is not None else None
         sprint = app.engine.start(flow.id, context, case=facts, remembered=known)
         run = await uow.runs.start(
@@ -227,7 +226,7 @@ async def answer_option(
         if await _case_lost(uow, who, run) is not None:
             await uow.runs.pause(run, now)
             return None
-        flow = app.flows.get(run.flow_id, run.flow_version)
+        flow = flow_of(app, run)
         if not 0 <= step_index < len(flow.steps) or flow.steps[step_index].id != run.step:
             return None
         state = RunState.from_dict(run.state)
@@ -291,8 +290,8 @@ async def _store(
     )
     if sprint.ended:
         log.info("run completed", extra={"run_id": run.id})
-        if run.flow_id == HOME_VISIT_FLOW and run.case_id is not None:
-            await visit_done_by_flow(app, uow, who, run.case_id, now)
+        if flow_of(app, run).purpose == "home_visit" and run.case_id is not None:
+            await visit_done_by_flow(app, uow, who, run.case_id, run.flow_id, now)
     shown = await _next_checkin_as_scheduled(uow, run.case_id, tuple(events))
     return Turn(shown, run.id, sprint.state, tuple(notices))
 

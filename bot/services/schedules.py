@@ -24,14 +24,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..app import Wegwijzer
+from ..rules.access import NotAllowed, handles_case
+from ..rules.cadence import Cadence, cadence_text, next_due
+from ..rules.people import Participant
 from ..storage import UnitOfWork
 from . import audit, texts
-from .access import handles_case
-from .cadence import Cadence, cadence_text, next_due
-from .flags import NotAllowed, raise_or_repeat
+from .flags import raise_or_repeat
 from .notices import Notice
 from .once import claim
-from .people import Participant, Recipient, mark_unreachable
+from .people import Recipient, mark_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +94,13 @@ async def set_schedule(
     cadence: Cadence,
     *,
     by: Participant | None = None,
-    flow_id: str = "family_checkin",
     once: str | None = None,
 ) -> ScheduleView:
-    """Give a case a schedule (or a new cadence); NotAllowed for someone else's case."""
-    app.flows.get(flow_id)  # KeyError for a flow that does not exist
+    """Give a case a schedule of its family's check-in (or a new cadence); NotAllowed for
+    someone else's case. LookupError when the deployment has no check-in flow."""
+    checkin = app.flows.for_purpose("checkin")
+    if checkin is None:
+        raise LookupError("no flow with purpose 'checkin'")
     now = app.clock()
     async with app.database.transaction() as uow:
         await claim(uow, once, now)
@@ -105,7 +108,7 @@ async def set_schedule(
         if case is None or not handles_case(by, case):
             raise NotAllowed(case_code)
         schedule = await uow.schedules.set(
-            case.id, flow_id, cadence.as_dict(), next_due(cadence, now), now
+            case.id, checkin.id, cadence.as_dict(), next_due(cadence, now), now
         )
         await audit.record(
             uow,

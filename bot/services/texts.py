@@ -2,7 +2,7 @@
 
 Every text is an English gettext msgid, translated per reader at the moment it is shown.
 Both channels take their texts from here, so the terminal and Telegram say the same things.
-Also the table of commands per role: what a command may do and what a menu offers.
+(Which commands a role has is a rule: `bot.rules.commands`.)
 """
 
 from __future__ import annotations
@@ -12,18 +12,6 @@ from typing import Any
 
 from ..engine import Text
 from ..engine.events import Plural
-
-EVERYONE = ("sos", "help", "language", "privacy", "cancel")
-ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
-    "family": ("checkin", "guide", "stop", "resume", *EVERYONE),
-    "caseworker": ("cases", "case", "visit", "schedule", "guide", "invite", "flags", *EVERYONE),
-    "coordinator": ("flags", "case", "schedule", "invite", *EVERYONE),
-}
-
-
-def allowed(role: str, command: str) -> bool:
-    return command in ROLE_COMMANDS.get(role, ())
-
 
 STRANGER = Text(
     "Hello. This is Wegwijzer, the chat service of the family support team. It can only be "

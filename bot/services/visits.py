@@ -1,13 +1,7 @@
-"""Home visits: caseworkers reminded of them by the case's reintegration stage.
+"""Home visits: recorded, planned by the case's stage (`rules.visits`), and reminded of.
 
-domain.md gives no fixed frequency in the guidelines, but comparable practice: weekly contact
-in the first weeks (up to 8) after the child returns home, then at least monthly, for at least
-a year. So each stage has its number of days between visits (`visit_days`; a stage without one
-plans none), and in the first `visit_weekly_weeks` after contact and reunification began the
-visits are weekly. The next visit counts from the last one recorded (or from the start of the
-stage); when it comes due the caseworker is reminded, and again every `REMIND_AGAIN` until
-they record it — with the reminder's button, `/visit CODE`, or the home-visit flow later.
-
+When a visit comes due the caseworker is reminded, and again every `REMIND_AGAIN` until they
+record it — with the reminder's button, `/visit CODE`, or by completing the home-visit flow.
 Like reminders and flags, the due time lives in the case row and is claimed with SKIP LOCKED.
 """
 
@@ -19,22 +13,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..app import Wegwijzer
-from ..config import STAGES, Settings
+from ..engine.vocabulary import STAGES
+from ..rules.access import NotAllowed, handles_case
+from ..rules.people import Participant
+from ..rules.visits import move_to_stage, next_visit
 from ..storage import UnitOfWork
 from . import audit, texts
-from .access import handles_case
-from .flags import NotAllowed
 from .notices import Notice
 from .once import claim
-from .people import Participant, Recipient
+from .people import Recipient
 
 log = logging.getLogger(__name__)
 
 # A visit reminder not followed by a recorded visit comes back after this long.
 REMIND_AGAIN = timedelta(days=2)
 BATCH = 200
-# The guidance flow whose completion records a home visit.
-HOME_VISIT_FLOW = "home_visit"
 
 
 @dataclass(frozen=True)
@@ -43,34 +36,6 @@ class VisitPlan:
     stage: str | None
     last_visit_at: datetime | None
     visit_due_at: datetime | None
-
-
-def next_visit(settings: Settings, case: Any, now: datetime) -> datetime | None:
-    """When the case's next home visit is due by its stage's plan; None for no visits."""
-    if case.stage is None or case.status == "closed":
-        return None
-    days = settings.visit_days.get(case.stage)
-    if days is None:
-        return None
-    returned = case.returned_at
-    weekly_until = returned + timedelta(weeks=settings.visit_weekly_weeks) if returned else None
-    if weekly_until is not None and now < weekly_until:
-        days = min(days, 7)
-    # A higher risk level brings the visits closer together (REVIEW and RISK_VISIT_DAYS).
-    days = min(days, settings.risk_visit_days.get(case.risk_level, days))
-    # Counted from the last visit, or the start of the stage; a moment already past is due
-    # at once (the next round of duties reminds).
-    return (case.last_visit_at or case.stage_since or now) + timedelta(days=days)
-
-
-def move_to_stage(settings: Settings, case: Any, stage: str, now: datetime) -> None:
-    """Put a case in a stage and plan its visits by it (the caller records who and why)."""
-    if stage not in STAGES:
-        raise ValueError(f"unknown stage {stage!r}; one of: {', '.join(STAGES)}")
-    case.stage, case.stage_since = stage, now
-    if stage == "reunification" and case.returned_at is None:
-        case.returned_at = now
-    case.visit_due_at = next_visit(settings, case, now)
 
 
 async def record_stage_move(
@@ -125,7 +90,7 @@ async def record_visit(
 
 
 async def visit_done_by_flow(
-    app: Wegwijzer, uow: UnitOfWork, who: Participant, case_id: int, now: datetime
+    app: Wegwijzer, uow: UnitOfWork, who: Participant, case_id: int, flow_id: str, now: datetime
 ) -> None:
     """A completed home-visit flow is a recorded visit, in the flow's own transaction."""
     case = await uow.cases.by_id(case_id)
@@ -134,7 +99,7 @@ async def visit_done_by_flow(
     case.last_visit_at = now
     case.visit_due_at = next_visit(app.settings, case, now)
     await audit.record(
-        uow, who, "visit_recorded", at=now, case_id=case.id, detail={"flow": HOME_VISIT_FLOW}
+        uow, who, "visit_recorded", at=now, case_id=case.id, detail={"flow": flow_id}
     )
 
 

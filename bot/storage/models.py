@@ -357,7 +357,7 @@ class Schedule(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"))
     flow_id: Mapped[str] = mapped_column(String(64))
-    # The cadence in its stored form (`bot.services.cadence.Cadence.as_dict()`).
+    # The cadence in its stored form (`bot.rules.cadence.Cadence.as_dict()`).
     cadence: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     # Who paused it ("family" through /stop, or staff), so the caseworker sees it.

@@ -45,7 +45,6 @@ from .models import (
 )
 
 __all__ = [
-    "CHECKIN_FLOW",
     "AnswerRepository",
     "CaseRepository",
     "CaseSummary",
@@ -56,9 +55,6 @@ __all__ = [
     "ScoreRepository",
     "UpdateRepository",
 ]
-
-# The flow whose completed runs count as a family's check-in in a caseworker's overview.
-CHECKIN_FLOW = "family_checkin"
 
 # What hashlib.sha256(...).hexdigest() produces; anything else is a code that was not hashed.
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -310,9 +306,10 @@ class CaseRepository(_Repository):
         return list((await self._session.execute(stmt)).scalars())
 
     async def of_caseworker(
-        self, person_id: int, *, checkin_flow: str = CHECKIN_FLOW
+        self, person_id: int, *, checkin_flow: str | None = None
     ) -> list[CaseSummary]:
-        """A summary of each case assigned to this caseworker, ordered by code.
+        """A summary of each case assigned to this caseworker, ordered by code; the last
+        check-in is the last completed run of `checkin_flow` (none without it).
 
         One query with correlated subqueries, not one per case: a caseworker's overview must
         stay fast however many cases they hold. Both subqueries use the case_id indexes.
@@ -321,7 +318,7 @@ class CaseRepository(_Repository):
             select(func.max(Run.ended_at))
             .where(
                 Run.case_id == Case.id,
-                Run.flow_id == checkin_flow,
+                Run.flow_id == (checkin_flow or ""),
                 Run.status == "completed",
             )
             .scalar_subquery()

@@ -28,19 +28,22 @@ from telegram.ext import ContextTypes
 from ..app import Wegwijzer
 from ..engine import Ask, FlagRaised, Invalid, NonText, Reply, Say, Text
 from ..i18n import Translator, negotiate
+from ..rules.access import NotAllowed
+from ..rules.cadence import parse_cadence
+from ..rules.commands import ROLE_COMMANDS, allowed
+from ..rules.guidance import flows_for
+from ..rules.people import waiting_for_text
 from ..services import invites, onboarding, runs, schedules, texts, visits
-from ..services.cadence import parse_cadence
-from ..services.cases import UnknownCase, caseworker_cases, own_case
+from ..services.cases import caseworker_cases, own_case
 from ..services.duties import immediate_notices
 from ..services.emergency import emergency_numbers, raise_alarm
-from ..services.flags import NotAllowed, stop_waiting, waiting_for_text
+from ..services.flags import stop_waiting
 from ..services.once import AlreadyHandled, first_time
 from ..services.people import (
     Participant,
     find_participant,
     mark_reachable,
 )
-from ..services.texts import ROLE_COMMANDS, allowed
 from ._callbacks import CallbackSigner, ForgedCallback
 from ._menus import register_menu_for
 from ._presses import answer_quietly
@@ -662,7 +665,9 @@ class TelegramChannel(FlagReview):
         await self.send(context, update.effective_chat.id, "\n".join(lines), sos, who=who)
 
     async def cmd_checkin(self, update, context, who, tr, _argument) -> None:
-        turn = await runs.start_flow(self.app, who, runs.CHECKIN_FLOW, once=self.once(update))
+        turn = await runs.start_flow(
+            self.app, who, self.app.flows.for_purpose("checkin").id, once=self.once(update)
+        )
         await self.show(context, update, who, tr, turn)
 
     async def cmd_cancel(self, update, context, who, tr, _argument) -> None:
@@ -708,7 +713,7 @@ class TelegramChannel(FlagReview):
                 )
             ]
             for case in cases[:GUIDE_BUTTONS]
-            for flow in runs.flows_for(self.app, who.role, case)
+            for flow in flows_for(self.app.flows, who.role, case, self.app.settings.country)
         ][:GUIDE_BUTTONS]
         if not rows:
             empty = texts.NO_GUIDES if cases else texts.NO_CASES
@@ -727,13 +732,15 @@ class TelegramChannel(FlagReview):
         their own case, whatever the button says)."""
         query = update.callback_query
         flow_id, code = fields
-        if not who.consented or flow_id not in {f.id for f in runs.flows_for(self.app, who.role)}:
+        if not who.consented or flow_id not in {
+            f.id for f in flows_for(self.app.flows, who.role, None, "")
+        }:
             await answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
             return
         case_code = None if who.role == "family" else code
         try:
             turn = await runs.start_flow(self.app, who, flow_id, once=once, case_code=case_code)
-        except PermissionError:
+        except NotAllowed:
             await answer_quietly(query, tr(texts.NOT_YOUR_CASE.using(case=code)))
             return
         await answer_quietly(query)
@@ -748,7 +755,7 @@ class TelegramChannel(FlagReview):
             invite = await invites.create_invite(
                 self.app, "family", case_code, by=who, once=self.once(update)
             )
-        except (UnknownCase, PermissionError):
+        except NotAllowed:
             # The same answer for a case that does not exist and one that is not theirs:
             # the bot does not confirm which case codes exist.
             await self.say(context, update, tr, texts.NOT_YOUR_CASE.using(case=case_code), who=who)

@@ -10,9 +10,8 @@ from __future__ import annotations
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
 from ..i18n import Catalogs, Translator
-from ..services.texts import COMMANDS, ROLE_COMMANDS
-
-STRANGER_COMMANDS = ("start", "help")
+from ..rules.commands import ROLE_COMMANDS, STRANGER_COMMANDS
+from ..services.texts import COMMANDS
 
 
 def bot_commands(commands: tuple[str, ...], translate: Translator) -> list[BotCommand]:

@@ -25,6 +25,8 @@ from telegram.ext import ContextTypes
 
 from ..engine import Text
 from ..i18n import Translator
+from ..rules.access import NotAllowed
+from ..rules.guidance import proposal_id
 from ..services import flags, guidance, texts
 from ..services.case_view import case_view
 from ..services.notices import Notice
@@ -227,7 +229,7 @@ class FlagReview:
             return
         try:
             await self._flag_action(update, context, who, tr, action, number, fields, once, message)
-        except flags.NotAllowed:
+        except NotAllowed:
             await answer_quietly(
                 query, tr(texts.FLAG_NOT_AVAILABLE.using(id=number)), show_alert=True
             )
@@ -329,7 +331,7 @@ class FlagReview:
         except flags.NoteRequired:
             await self.send(context, update.effective_chat.id, tr(texts.NOTE_EMPTY), who=who)
             return
-        except flags.NotAllowed:
+        except NotAllowed:
             flag_id = (who.awaiting or {}).get("flag_id", "—")
             await self.send(
                 context,
@@ -364,7 +366,7 @@ class FlagReview:
         code = argument.split()[0].upper()
         try:
             view = await case_view(self.app, who, code, once=self.once(update))
-        except flags.NotAllowed:
+        except NotAllowed:
             await self.send(
                 context,
                 update.effective_chat.id,
@@ -382,7 +384,7 @@ class FlagReview:
         if who.role == "coordinator" and view.status == "closed":
             rows += self.closure_buttons(user_id, tr, view.code)
         elif who.role == "coordinator" and view.closure_proposed_at is not None:
-            proposal = guidance.proposal_id(view.closure_proposed_at)
+            proposal = proposal_id(view.closure_proposed_at)
             rows += self.closure_buttons(user_id, tr, view.code, proposal)
         rows += [
             [
@@ -444,7 +446,7 @@ class FlagReview:
             else:
                 await answer_quietly(query, tr(texts.BUTTON_NOT_VALID))
                 return
-        except flags.NotAllowed:
+        except NotAllowed:
             await answer_quietly(query, tr(texts.NOT_YOUR_CASE.using(case=code)))
             return
         except guidance.NotProposed:
@@ -474,7 +476,7 @@ class FlagReview:
                 self.once(update),
                 proposal=proposal if isinstance(proposal, int) else 0,
             )
-        except (flags.NotAllowed, guidance.NotProposed):
+        except (NotAllowed, guidance.NotProposed):
             await flags.stop_waiting(self.app, who)
             text = texts.NO_CLOSURE_WAITING.using(case=code)
             await self.send(context, update.effective_chat.id, tr(text), who=who)

@@ -38,7 +38,6 @@ from ..config import Settings
 from ..engine import Choose
 from ..services import runs
 from ..services.cases import create_case
-from ..services.runs import CHECKIN_FLOW
 from ..testing import FakeBotAPI, User
 from . import build_application
 from ._channel import CHANNEL
@@ -245,7 +244,8 @@ def _bot_memory() -> int:
 async def _open_runs(app: Wegwijzer, channel: str, count: int) -> list[str]:
     """`count` families who joined, chose Dutch, consented, and are at the first WHO-5
     question of their check-in: open runs, stored as the bot stores them."""
-    flow = app.flows.get(CHECKIN_FLOW)
+    flow = app.flows.for_purpose("checkin")
+    assert flow is not None
     context = runs.flow_context(app)
     now = app.clock()
     external_ids: list[str] = []

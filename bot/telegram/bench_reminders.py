@@ -21,7 +21,7 @@ from typing import Any
 from ..app import Wegwijzer
 from ..bootstrap import bootstrap
 from ..config import Settings
-from ..services.cadence import parse_cadence
+from ..rules.cadence import parse_cadence
 from ..services.cases import create_case
 from ..services.schedules import reminder_notices
 from ..testing import FakeBotAPI, User

@@ -38,6 +38,7 @@ id: demo
 version: 1
 title: Demo
 roles: [family]
+purpose: survey
 start: q
 """
 

@@ -119,6 +119,7 @@ def test_a_score_exists_only_once_every_answer_it_adds_up_is_in(build_flow):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: one
         scores:
           pair: {sum: [s.one, s.two]}

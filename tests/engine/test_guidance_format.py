@@ -51,7 +51,11 @@ def missing_line(label: str) -> Text:
 
 def guide(body: str, *, start: str = "q", roles: str = "caseworker") -> str:
     """A flow file: the usual header (for caseworkers unless told) and a dedented body."""
-    header = f"spec: 1\nid: demo\nversion: 1\ntitle: Demo\nroles: [{roles}]\nstart: {start}\n"
+    purpose = "survey" if "family" in roles else "guidance"
+    header = (
+        f"spec: 1\nid: demo\nversion: 1\ntitle: Demo\nroles: [{roles}]\npurpose: {purpose}\n"
+        f"start: {start}\n"
+    )
     return header + textwrap.dedent(body)
 
 

@@ -27,6 +27,7 @@ def test_unknown_field_at_the_top_level(expect_errors):
         title: Demo
         colour: blue  # <- here
         roles: [family]
+        purpose: survey
         start: done
         steps:
           - {id: done, kind: end, text: Done.}
@@ -43,6 +44,7 @@ def test_unknown_field_in_a_step(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q
@@ -64,6 +66,7 @@ def test_unknown_field_in_an_option(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q
@@ -89,6 +92,7 @@ def test_unknown_field_in_a_condition(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         flags:
           - id: worried
@@ -115,6 +119,7 @@ def test_a_broken_item_in_a_list_is_one_error_not_two(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         flags:
           - id: worried
@@ -141,6 +146,7 @@ def test_missing_field(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q  # <- here
@@ -160,6 +166,7 @@ def test_missing_field_at_the_top_level_points_at_the_first_field(expect_errors)
         id: demo
         version: 1
         roles: [family]
+        purpose: survey
         start: done
         steps:
           - {id: done, kind: end, text: Done.}
@@ -176,6 +183,7 @@ def test_missing_text_names_the_text_field(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q  # <- here
@@ -195,6 +203,7 @@ def test_yaml_syntax_error(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q
@@ -212,6 +221,7 @@ def test_duplicate_mapping_key(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q
@@ -236,6 +246,7 @@ def test_unknown_role(expect_errors):
         roles:
           - family
           - neighbour  # <- here
+        purpose: survey
         start: done
         steps:
           - {id: done, kind: end, text: Done.}
@@ -252,6 +263,7 @@ def test_unknown_step_kind(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q  # <- here
@@ -273,6 +285,7 @@ def test_spec_version_other_than_1(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: done
         steps:
           - {id: done, kind: end, text: Done.}
@@ -289,6 +302,7 @@ def test_number_with_min_above_max(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q  # <- here
@@ -309,6 +323,7 @@ id: demo
 version: 1
 title: Demo
 roles: [family]
+purpose: survey
 start: q
 steps:
   - id: q
@@ -360,6 +375,7 @@ def test_malformed_condition(expect_errors, when):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q
@@ -384,6 +400,7 @@ def test_condition_with_two_subjects(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         flags:
           - id: odd
@@ -411,6 +428,7 @@ def test_duplicate_step_id(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - {id: q, kind: yes_no, key: demo.q, text: Ready?}
@@ -431,6 +449,7 @@ def test_duplicate_answer_key(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - {id: q, kind: yes_no, key: demo.q, text: Ready?}
@@ -452,6 +471,7 @@ def test_duplicate_option_value(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q
@@ -476,6 +496,7 @@ def test_duplicate_flag_rule_id(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         flags:
           - {id: worried, level: low, reason: Worried., when: {answer: demo.q, equals: false}}
@@ -498,6 +519,7 @@ id: demo  # <- here
 version: 1  # <- here
 title: Demo
 roles: [family]
+purpose: survey
 start: done
 steps:
   - {{id: done, kind: end, text: Done.}}
@@ -539,6 +561,7 @@ def test_goto_to_a_step_that_does_not_exist(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q
@@ -563,6 +586,7 @@ def test_goto_in_a_conditional_route_points_at_the_goto_line(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q
@@ -587,6 +611,7 @@ def test_goto_in_the_short_form_to_a_step_that_does_not_exist(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q
@@ -608,6 +633,7 @@ def test_unknown_start_step(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: begin  # <- here
         steps:
           - {id: done, kind: end, text: Done.}
@@ -624,6 +650,7 @@ def test_fallback_route_that_is_not_last(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q
@@ -648,6 +675,7 @@ def test_routes_without_a_fallback(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q
@@ -674,6 +702,7 @@ def test_last_step_without_next_that_is_not_an_end(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q
@@ -701,6 +730,7 @@ def test_unreachable_step(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - {id: q, kind: yes_no, key: demo.q, text: Ready?, next: done}
@@ -721,6 +751,7 @@ def test_questions_in_a_cycle_with_no_way_to_an_end(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q
@@ -754,6 +785,7 @@ def test_a_loop_of_message_steps(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - {id: q, kind: yes_no, key: demo.q, text: Ready?}
@@ -781,6 +813,7 @@ def test_routes_out_of_an_end_step_are_refused(write_flow):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - {id: q, kind: yes_no, key: demo.q, text: Ready?}
@@ -807,6 +840,7 @@ id: demo
 version: 1
 title: Demo
 roles: [family]
+purpose: survey
 start: agree
 scores:
   total: {{sum: [demo.level, demo.count]}}
@@ -906,6 +940,7 @@ def test_condition_in_a_route_on_an_unknown_key(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q
@@ -930,6 +965,7 @@ def test_score_over_an_unknown_key(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         scores:
           total:
@@ -952,6 +988,7 @@ def test_score_over_an_answer_that_is_not_a_number(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         scores:
           total:
@@ -975,6 +1012,7 @@ def test_unknown_placeholder_in_a_text(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: hello
         context: [name]
         steps:
@@ -995,6 +1033,7 @@ def test_placeholder_in_invalid_that_the_step_does_not_provide(expect_errors):
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         context: [name]
         steps:
@@ -1017,6 +1056,7 @@ def test_placeholder_in_invalid_for_a_bound_the_number_does_not_have(expect_erro
         version: 1
         title: Demo
         roles: [family]
+        purpose: survey
         start: q
         steps:
           - id: q
@@ -1056,7 +1096,7 @@ def test_load_flows_lists_every_error_of_every_file(write_flow):
         load_flows(good.parent)
 
     errors = raised.value.errors
-    assert [(error.file, error.line) for error in errors] == [(str(also), 6), (str(broken), 3)]
+    assert [(error.file, error.line) for error in errors] == [(str(also), 7), (str(broken), 3)]
     assert str(raised.value) == "\n".join(str(error) for error in errors)
 
 
@@ -1067,3 +1107,78 @@ def test_the_real_flows_load_without_errors():
     assert "family_checkin" in {flow.id for flow in flows}
     registry = FlowRegistry(flows)
     assert registry.get("family_checkin").start == "consent"
+
+
+# --- what a flow is for ---------------------------------------------------------------------
+
+
+def _with_purpose(purpose: str, roles: str, wrong: str = "purpose") -> str:
+    """A small flow with a purpose; the line of the field that is `wrong` is marked."""
+    mark = {"roles": "", "purpose": ""}
+    mark[wrong] = "  # <- here"
+    return f"""\
+        spec: 1
+        id: demo
+        version: 1
+        title: Demo
+        roles: [{roles}]{mark["roles"]}
+        purpose: {purpose}{mark["purpose"]}
+        start: done
+        steps:
+          - {{id: done, kind: end, text: Done.}}
+        """
+
+
+def test_an_unknown_purpose(expect_errors):
+    expect_errors(_with_purpose("gardening", "family"), "purpose")
+
+
+def test_a_family_purpose_needs_families(expect_errors):
+    expect_errors(_with_purpose("checkin", "caseworker", "roles"), "'checkin' flow is for families")
+
+
+def test_a_staff_purpose_is_not_for_families(expect_errors):
+    expect_errors(
+        _with_purpose("meldcode", "family, caseworker", "roles"),
+        "'meldcode' flow is for staff",
+    )
+
+
+@pytest.mark.parametrize(
+    ("purpose", "field"),
+    [("screening", "risk_level"), ("navigator", "stage"), ("closure", "closure")],
+)
+def test_a_purpose_the_host_relies_on_must_write_its_case(expect_errors, purpose, field):
+    expect_errors(
+        _with_purpose(purpose, "caseworker"),
+        f"a '{purpose}' flow must write its case's {field}",
+    )
+
+
+def test_one_flow_per_purpose_the_host_starts_by_itself(write_flow, tmp_path):
+    write_flow(SAME_FLOW.format(comment="a survey").replace("survey", "checkin"), "a.yaml")
+    other = (
+        SAME_FLOW.format(comment="another").replace("survey", "checkin").replace("demo", "other")
+    )
+    second = write_flow(other, "b.yaml")
+
+    flows, errors = check_flows(second.parent)
+
+    assert [flow.ref for flow in flows] == ["demo@1"]
+    assert [(error.file, error.line) for error in errors] == [(str(second), 7)]
+    assert "has purpose 'checkin', like 'demo'" in errors[0].message
+
+
+def test_versions_of_one_flow_share_its_purpose(write_flow):
+    first = write_flow(SAME_FLOW.format(comment="v1").replace("survey", "checkin"), "a.yaml")
+    write_flow(
+        SAME_FLOW.format(comment="v2")
+        .replace("survey", "checkin")
+        .replace("version: 1", "version: 2"),
+        "b.yaml",
+    )
+
+    registry = load_flows(first.parent)
+
+    assert registry.for_purpose("checkin").ref == "demo@2"
+    assert registry.for_purpose("screening") is None

@@ -21,6 +21,7 @@ id: tiny
 version: 1
 title: Tiny
 roles: [family]
+purpose: survey
 start: done
 steps:
   - id: done

@@ -28,8 +28,9 @@ from bot.engine import Choose
 from bot.services import flags as flag_service
 from bot.services.cases import create_case
 from bot.services.people import Participant, find_participant
-from bot.services.runs import CHECKIN_FLOW, answer, start_flow
+from bot.services.runs import answer, start_flow
 from tests.databases import empty_tables
+from tests.flows import CHECKIN_FLOW
 
 # A Friday, 10:30 in Amsterdam (CET, UTC+1).
 START = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)

@@ -8,22 +8,16 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.app import Wegwijzer
+from bot.rules.access import NotAllowed
+from bot.rules.people import Participant
+from bot.rules.wellbeing import sparkline
 from bot.services import flags
-from bot.services.case_view import (
-    CHECKINS_SHOWN,
-    RELEVANT_CHANGE,
-    CheckIn,
-    _trend,
-    case_view,
-    sparkline,
-)
-from bot.services.flags import NotAllowed
-from bot.services.people import Participant
-from bot.services.runs import CHECKIN_FLOW
+from bot.services.case_view import CHECKINS_SHOWN, case_view
 
 from .conftest import (
     CASE_A,
     CASE_B,
+    CHECKIN_FLOW,
     Clock,
     World,
     add_person,
@@ -206,34 +200,6 @@ async def test_trend_of_the_last_two_checkins(
         await stored_checkin(app, world.family, raw, clock.now + timedelta(days=day))
     view = await case_view(app, world.caseworker, CASE_A)
     assert (view.trend, view.change) == (trend, change)
-
-
-def _checkins(*values: int) -> tuple[CheckIn, ...]:
-    start = datetime(2026, 1, 1)
-    return tuple(CheckIn(start + timedelta(days=i), v) for i, v in enumerate(values))
-
-
-@pytest.mark.parametrize(
-    ("values", "expected"),
-    [
-        ((50, 60), ("up", 10)),  # exactly the relevant change counts
-        ((50, 59), ("stable", 9)),
-        ((60, 50), ("down", -10)),
-        ((60, 51), ("stable", -9)),
-        ((0, 100), ("up", 100)),
-        ((40,), ("unknown", 0)),
-    ],
-)
-def test_the_ten_point_rule(values: tuple[int, ...], expected: tuple[str, int]) -> None:
-    assert RELEVANT_CHANGE == 10
-    assert _trend(_checkins(*values)) == expected
-
-
-def test_sparkline() -> None:
-    assert sparkline(()) == ""
-    assert sparkline(_checkins(0, 20, 40, 60, 80, 100)) == "▁▂▄▅▇█"
-    assert sparkline(_checkins(0)) == "▁" and sparkline(_checkins(100)) == "█"
-    assert len(sparkline(_checkins(*range(0, 101, 4)))) == 26
 
 
 # --- open flags in the view -----------------------------------------------------------------

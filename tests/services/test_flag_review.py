@@ -14,15 +14,17 @@ from typing import Any
 import pytest
 
 from bot.app import Wegwijzer
+from bot.rules.access import FLAG_ACTIONS as ACTIONS
+from bot.rules.access import NotAllowed
+from bot.rules.people import Participant
 from bot.services import flags
 from bot.services.emergency import raise_alarm
-from bot.services.flags import ACTIONS, NotAllowed, NoteRequired
-from bot.services.people import Participant
-from bot.services.runs import CHECKIN_FLOW
+from bot.services.flags import NoteRequired
 
 from .conftest import (
     CASE_A,
     CASE_B,
+    CHECKIN_FLOW,
     Clock,
     World,
     actions,

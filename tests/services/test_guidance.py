@@ -19,13 +19,14 @@ import pytest
 from bot.app import Wegwijzer
 from bot.engine import AnswerRecorded, Ask, CaseUpdated, Choose, FlagRaised, Reply, Say
 from bot.engine.runner import ESSENTIALS_MISSING
+from bot.rules.access import NotAllowed
+from bot.rules.cadence import parse_cadence
+from bot.rules.guidance import applies
+from bot.rules.people import Participant
 from bot.services import guidance, texts, visits
-from bot.services.cadence import parse_cadence
 from bot.services.case_view import case_view
 from bot.services.cases import create_case
-from bot.services.flags import NotAllowed
 from bot.services.guidance import NotProposed
-from bot.services.people import Participant
 from bot.services.runs import Turn, answer, answer_option, start_flow
 from bot.services.schedules import pause_schedule, set_schedule
 
@@ -967,13 +968,13 @@ async def test_the_meldcode_is_for_the_netherlands_only(world: World) -> None:
     app = world.app
     meldcode = app.flows.get("meldcode")
     case = await case_row(app, CASE_A)
-    assert app.settings.country == "NL" and guidance.applies(app, meldcode, case)
+    assert app.settings.country == "NL" and applies(meldcode, case, app.settings.country)
     turn = await start_flow(app, world.caseworker, "meldcode", case_code=CASE_A)
     assert asked(turn).key == "meldcode.step1.signals_recorded"
     await answer(app, world.caseworker, Choose(True))
 
     app.settings = replace(app.settings, country="BE")
-    assert not guidance.applies(app, meldcode, case)
+    assert not applies(meldcode, case, app.settings.country)
     with pytest.raises(PermissionError):
         await start_flow(app, world.caseworker, "meldcode", case_code=CASE_A)
     with pytest.raises(PermissionError):
@@ -983,8 +984,8 @@ async def test_the_meldcode_is_for_the_netherlands_only(world: World) -> None:
         current = await uow.runs.current(world.caseworker.person_id)
     assert current is not None and current.id == turn.run_id and current.status == "active"
     # Flows without `only_if` apply everywhere; `only_if` flows need a case.
-    assert guidance.applies(app, app.flows.get("risk_screening"), None)
-    assert not guidance.applies(app, app.flows.get("caregiver_check"), None)
+    assert applies(app.flows.get("risk_screening"), None, app.settings.country)
+    assert not applies(app.flows.get("caregiver_check"), None, app.settings.country)
 
 
 async def test_a_button_of_the_screening_answers_it(world: World) -> None:

@@ -21,11 +21,12 @@ import pytest
 from bot.app import Wegwijzer
 from bot.engine import Choose, Reply, Say
 from bot.engine.runner import ESSENTIALS_MISSING
+from bot.rules.guidance import flows_for, proposal_id
+from bot.rules.people import Participant
 from bot.services import guidance, texts, visits
 from bot.services.case_view import case_view
 from bot.services.guidance import NotProposed, OwnProposal
-from bot.services.people import Participant
-from bot.services.runs import Turn, answer, answer_option, flows_for, start_flow, waiting_question
+from bot.services.runs import Turn, answer, answer_option, start_flow, waiting_question
 from bot.storage.repositories import CaseRepository
 
 from .conftest import CASE_A, Clock, World, reread
@@ -83,7 +84,7 @@ async def waiting_id(app: Wegwijzer, code: str) -> int:
     """The id of the proposal waiting on the case (as its buttons carry it)."""
     proposed_at = (await case_row(app, code)).closure_proposed_at
     assert proposed_at is not None
-    return guidance.proposal_id(proposed_at)
+    return proposal_id(proposed_at)
 
 
 async def propose_return_propose(world: World, clock: Clock) -> tuple[int, int]:
@@ -222,7 +223,7 @@ async def test_a_coordinator_does_not_approve_their_own_proposal(
             await guidance.approve_closure(app, world.coordinator, CASE_A, proposal=given)
     case = await case_row(app, CASE_A)
     assert (case.status, case.closure_proposed_by) == ("open", world.coordinator.person_id)
-    assert guidance.proposal_id(case.closure_proposed_at) == proposal
+    assert proposal_id(case.closure_proposed_at) == proposal
     assert await events_of(app, world.case_a, "case_closed") == []
 
     clock.advance(hours=1)
@@ -452,11 +453,15 @@ async def test_the_closure_check_is_offered_in_the_closure_stage_only(
         assert await uow.runs.current(world.coordinator.person_id) is None
     assert current is not None and (current.id, current.status) == (navigator.run_id, "active")
     case = await case_row(app, CASE_A)
-    assert "case_closure" not in [flow.id for flow in flows_for(app, "caseworker", case)]
+    assert "case_closure" not in [
+        flow.id for flow in flows_for(app.flows, "caseworker", case, app.settings.country)
+    ]
 
     await visits.set_stage(app, CASE_A, "closure", by=cw)
     case = await case_row(app, CASE_A)
-    assert "case_closure" in [flow.id for flow in flows_for(app, "caseworker", case)]
+    assert "case_closure" in [
+        flow.id for flow in flows_for(app.flows, "caseworker", case, app.settings.country)
+    ]
     turn = await start_flow(app, cw, "case_closure", case_code=CASE_A)
     assert await run_status(app, turn.run_id) == "active"
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from bot.rules.people import NOTE_WAIT, waiting_for_text
 from bot.services import flags
 from bot.services.duties import digest_notices, escalation_notices, immediate_notices
-from bot.services.flags import NOTE_WAIT, waiting_for_text
 from bot.services.schedules import NO_CONTACT_RULE, SCHEDULES_FLOW
 
 from .conftest import Clock, World, actions, flag_row, raise_flag, render, reread

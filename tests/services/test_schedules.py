@@ -22,14 +22,15 @@ import pytest
 from bot.app import Assets, Wegwijzer
 from bot.bootstrap import bootstrap
 from bot.config import Settings
+from bot.engine import FlowRegistry
+from bot.rules.access import NotAllowed
+from bot.rules.cadence import Cadence, parse_cadence
 from bot.services import schedules as schedule_service
 from bot.services import texts
-from bot.services.cadence import Cadence, parse_cadence
 from bot.services.cases import create_case
 from bot.services.duties import due_notices
-from bot.services.flags import NotAllowed
 from bot.services.notices import Notice
-from bot.services.runs import CHECKIN_FLOW, pause, start_flow
+from bot.services.runs import pause, start_flow
 from bot.services.schedules import (
     NO_CONTACT_RULE,
     family_pause,
@@ -48,6 +49,7 @@ from tests.databases import empty_tables
 from .conftest import (
     CASE_A,
     CASE_B,
+    CHECKIN_FLOW,
     Clock,
     World,
     add_person,
@@ -732,8 +734,11 @@ async def test_who_may_set_a_schedule(world: World) -> None:
             await set_schedule(app, CASE_A, cadence(), by=who)
     with pytest.raises(NotAllowed):
         await set_schedule(app, "ZZZ-9999", cadence())
-    with pytest.raises(KeyError):
-        await set_schedule(app, CASE_A, cadence(), flow_id="no_such_flow")
+    # A deployment without a check-in flow has nothing to remind of.
+    no_checkin = FlowRegistry([flow for flow in app.flows if flow.purpose != "checkin"])
+    bare = replace(app, assets=replace(app.assets, flows=no_checkin))
+    with pytest.raises(LookupError):
+        await set_schedule(bare, CASE_A, cadence())
     assert await list_schedules(app) == []
 
     await set_schedule(app, CASE_A, cadence(), by=world.caseworker)

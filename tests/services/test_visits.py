@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from bot.rules.access import NotAllowed
 from bot.services import visits
 from bot.services.duties import due_notices
-from bot.services.flags import NotAllowed
 
 from .conftest import CASE_A, CASE_B, Clock, World
 

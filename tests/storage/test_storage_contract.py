@@ -344,7 +344,7 @@ async def test_caseworker_overview_in_one_query(database: Database) -> None:
     event.listen(database.engine.sync_engine, "before_cursor_execute", watch)
     try:
         async with database.reading() as uow:
-            overview = await uow.cases.of_caseworker(worker.id)
+            overview = await uow.cases.of_caseworker(worker.id, checkin_flow="family_checkin")
             assert await uow.cases.of_caseworker(parent.id) == []
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", watch)

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.app import Wegwijzer
-from bot.services import guidance
+from bot.rules.guidance import proposal_id
 from bot.services.cases import create_case
 from bot.telegram import CallbackSigner
 from bot.testing import FakeBotAPI
@@ -532,7 +532,7 @@ async def test_closure_is_proposed_returned_with_a_note_approved_and_reopened(
     assert labels(waiting) == []
     # Nor can they decide on it themselves, even with buttons properly signed for them.
     signer = CallbackSigner.from_token(api.token)
-    proposal = guidance.proposal_id(case.closure_proposed_at)
+    proposal = proposal_id(case.closure_proposed_at)
     for action, *which in (("a", proposal), ("r", proposal), ("o",)):
         forged = signer.sign(caseworker.user.id, "z", action, case_code, *which)
         query = api.press(caseworker.user, waiting, forged, strict=False)

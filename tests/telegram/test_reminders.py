@@ -21,15 +21,15 @@ from bot.app import Assets, Wegwijzer
 from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.engine import Text
+from bot.rules.cadence import parse_cadence
 from bot.services import texts
-from bot.services.cadence import parse_cadence
 from bot.services.cases import create_case
 from bot.services.duties import due_notices
-from bot.services.runs import CHECKIN_FLOW
 from bot.services.schedules import NO_CONTACT_RULE, list_schedules, set_schedule
 from bot.storage import models
 from bot.telegram import build_application
 from bot.testing import FakeBotAPI, User
+from tests.flows import CHECKIN_FLOW
 
 from .conftest import Clock, Person, RunningBot, invite_code, onboard, person
 

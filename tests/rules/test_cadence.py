@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services.cadence import (
+from bot.rules.cadence import (
     ACCEPTED_FORMS,
     DEFAULT_TIMEZONE,
     Cadence,
