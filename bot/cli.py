@@ -44,11 +44,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from .app import Assets
 from .config import STAGES, ConfigError, Settings
 from .services.cases import PROGRAMMES
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, assets: Assets | None = None) -> int:
+    """Run one command. `assets` already loaded (the tests') are used instead of loading the
+    flows and catalogs again."""
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):
@@ -62,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from . import logs
 
     logs.configure(settings.log_level)
+    args.assets = assets
     return args.handler(settings, args)
 
 
@@ -250,7 +254,11 @@ def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from .console import run_chat
 
-    return asyncio.run(run_chat(settings, role=args.role, case_code=args.case, language=args.lang))
+    return asyncio.run(
+        run_chat(
+            settings, role=args.role, case_code=args.case, language=args.lang, assets=args.assets
+        )
+    )
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
@@ -259,7 +267,7 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     from .services.export import export_answers
 
     async def export() -> int:
-        app = await bootstrap(settings)
+        app = await bootstrap(settings, assets=args.assets)
         try:
             # Every answer is looked at: on record before the first one is written.
             since = None if args.since is None else args.since.isoformat()
@@ -282,7 +290,7 @@ def _flags(settings: Settings, args: argparse.Namespace) -> int:
     from .services.flags import all_flags
 
     async def listed() -> int:
-        app = await bootstrap(settings)
+        app = await bootstrap(settings, assets=args.assets)
         try:
             found = await all_flags(app, args.status)
             # The evidence holds families' answers: the look is on record before it is shown.
@@ -329,7 +337,7 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
         since = since.replace(tzinfo=ZoneInfo(settings.timezone))
 
     async def read() -> list[Any]:
-        app = await bootstrap(settings)
+        app = await bootstrap(settings, assets=args.assets)
         try:
             return await audit_log(app, args.case, since)
         finally:
@@ -372,7 +380,7 @@ def _case_create(settings: Settings, args: argparse.Namespace) -> int:
     from .services.cases import create_case
 
     async def create() -> str:
-        app = await bootstrap(settings)
+        app = await bootstrap(settings, assets=args.assets)
         try:
             async with app.database.transaction() as uow:
                 return (await create_case(uow, args.programme)).code
@@ -384,12 +392,12 @@ def _case_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _using_app(settings: Settings, work: Any) -> Any:
+def _using_app(settings: Settings, assets: Assets | None, work: Any) -> Any:
     """Run `work(app)` with the app bootstrapped, and closed again afterwards."""
     from .bootstrap import bootstrap
 
     async def run() -> Any:
-        app = await bootstrap(settings)
+        app = await bootstrap(settings, assets=assets)
         try:
             return await work(app)
         finally:
@@ -401,20 +409,21 @@ def _using_app(settings: Settings, work: Any) -> Any:
 def _case_stage(settings: Settings, args: argparse.Namespace) -> int:
     from .services.visits import set_stage
 
-    return _print_visit_plan(settings, args.code, lambda app: set_stage(app, args.code, args.stage))
+    return _print_visit_plan(settings, args, lambda app: set_stage(app, args.code, args.stage))
 
 
 def _case_visit(settings: Settings, args: argparse.Namespace) -> int:
     from .services.visits import record_visit
 
-    return _print_visit_plan(settings, args.code, lambda app: record_visit(app, args.code))
+    return _print_visit_plan(settings, args, lambda app: record_visit(app, args.code))
 
 
-def _print_visit_plan(settings: Settings, code: str, work: Any) -> int:
+def _print_visit_plan(settings: Settings, args: argparse.Namespace, work: Any) -> int:
+    code = args.code
     from .rules.access import NotAllowed
 
     try:
-        plan = _using_app(settings, work)
+        plan = _using_app(settings, args.assets, work)
     except NotAllowed:
         print(f"wegwijzer: no case with code {code!r}", file=sys.stderr)
         return 2
@@ -436,7 +445,7 @@ def _schedule_set(settings: Settings, args: argparse.Namespace) -> int:
         print(f"wegwijzer: {error}", file=sys.stderr)
         return 2
     try:
-        view = _using_app(settings, lambda app: set_schedule(app, args.case, cadence))
+        view = _using_app(settings, args.assets, lambda app: set_schedule(app, args.case, cadence))
     except NotAllowed:
         print(f"wegwijzer: no case with code {args.case!r}", file=sys.stderr)
         return 2
@@ -447,7 +456,7 @@ def _schedule_set(settings: Settings, args: argparse.Namespace) -> int:
 def _schedule_list(settings: Settings, args: argparse.Namespace) -> int:
     from .services.schedules import list_schedules
 
-    views = [view.as_dict() for view in _using_app(settings, list_schedules)]
+    views = [view.as_dict() for view in _using_app(settings, args.assets, list_schedules)]
     if args.json:
         print(json.dumps(views, indent=2, ensure_ascii=False))
         return 0
@@ -467,7 +476,7 @@ def _schedule_pause(settings: Settings, args: argparse.Namespace) -> int:
 
     change = pause_schedule if args.paused else resume_schedule
     try:
-        view = _using_app(settings, lambda app: change(app, args.case))
+        view = _using_app(settings, args.assets, lambda app: change(app, args.case))
     except (NotAllowed, LookupError):
         print(f"wegwijzer: case {args.case!r} has no schedule", file=sys.stderr)
         return 2
@@ -499,7 +508,7 @@ def _invite(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
     async def make() -> object:
-        app = await bootstrap(settings)
+        app = await bootstrap(settings, assets=args.assets)
         try:
             return await create_invite(app, args.role, args.case)
         finally:
@@ -555,7 +564,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> None:
-        app = await bootstrap(settings)
+        app = await bootstrap(settings, assets=args.assets)
         try:
             await serve(app, webhook_url=args.webhook_url, listen=args.listen, port=args.port)
         finally:

@@ -9,6 +9,7 @@ with the reason in the report.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Iterator
@@ -41,10 +42,15 @@ def update_goldens(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-goldens"))
 
 
+@functools.cache
+def shipped_assets() -> Assets:
+    """The shipped flows, catalogs and danger lists, loaded and checked once per process."""
+    return Assets.load(Settings())
+
+
 @pytest.fixture(scope="session")
 def assets() -> Assets:
-    """The shipped flows, catalogs and danger lists, loaded and checked once."""
-    return Assets.load(Settings())
+    return shipped_assets()
 
 
 @pytest.fixture(scope="session")

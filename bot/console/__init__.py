@@ -1,4 +1,4 @@
-"""The terminal channel (`wegwijzer chat`): the same flows, engine and storage as the bot."""
+"""The terminal channel (`wegwijzer chat`): the same conversation, engine and storage as the bot."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import asyncio
 import sys
 from typing import TextIO
 
+from ..app import Assets
 from ..config import Settings
-from .chat import ConsoleChat
+from .chat import ConsoleChat, open_chat
 
-__all__ = ["ConsoleChat", "run_chat"]
+__all__ = ["ConsoleChat", "open_chat", "run_chat"]
 
 
 async def run_chat(
@@ -20,18 +21,18 @@ async def run_chat(
     language: str | None,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
+    assets: Assets | None = None,
 ) -> int:
     from ..bootstrap import bootstrap
-    from ..i18n import negotiate
     from ..services.cases import UnknownCase
-    from ..services.people import console_participant, set_language
+    from ..services.people import console_person
 
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
-    app = await bootstrap(settings)
+    app = await bootstrap(settings, assets=assets)
     try:
         try:
-            who = await console_participant(app, role, case_code)
+            me = await console_person(app, role, case_code)
         except UnknownCase:
             print(f"wegwijzer: no case with code {case_code!r}", file=sys.stderr)
             return 1
@@ -42,12 +43,11 @@ async def run_chat(
                 file=sys.stderr,
             )
             return 2
-        chosen = language or who.language or settings.default_language
-        chosen = negotiate(chosen, app.catalogs.languages, settings.default_language)
-        if chosen != who.language:
-            await set_language(app, who.person_id, chosen)
+        await open_chat(app, me.external_id, language)
         interactive = stdin.isatty()
-        chat = ConsoleChat(app, who, chosen, stdout, echo=not interactive)
+        chat = ConsoleChat(
+            app, me.external_id, stdout, case_code=me.case_code, echo=not interactive
+        )
 
         async def read_line() -> str | None:
             if interactive:

@@ -13,9 +13,10 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
         "guide",
         "invite",
         "flags",
+        "flag",
         *EVERYONE,
     ),
-    "coordinator": ("flags", "case", "schedule", "invite", *EVERYONE),
+    "coordinator": ("flags", "flag", "case", "closure", "guide", "schedule", "invite", *EVERYONE),
 }
 # Someone without an invite has these (and /sos, which works for everyone, always).
 STRANGER_COMMANDS = ("start", "help")

@@ -11,13 +11,14 @@ from typing import Any
 
 from ..app import Wegwijzer
 from ..engine.vocabulary import PROGRAMMES
-from ..rules.access import NotAllowed
+from ..rules.access import NotAllowed, handles_case
 from ..rules.people import Participant
 from ..storage import CaseSummary, UnitOfWork
 
 __all__ = [
     "PROGRAMMES",
     "UnknownCase",
+    "cases_to_guide",
     "caseworker_cases",
     "create_case",
     "new_case_code",
@@ -68,3 +69,16 @@ async def own_case(app: Wegwijzer, who: Participant) -> list[Any]:
     async with app.database.reading() as uow:
         case = await uow.cases.by_id(who.case_id)
         return [case] if case is not None else []
+
+
+async def cases_to_guide(app: Wegwijzer, who: Participant, code: str | None) -> list[Any]:
+    """The cases a person may take through guidance: a family their own, a caseworker their
+    own (only the one named, when `code` is given), a coordinator the case they name."""
+    if who.role == "family":
+        return await own_case(app, who)
+    async with app.database.reading() as uow:
+        if who.role == "caseworker" and who.status == "active":
+            mine = await uow.cases.assigned_to(who.person_id)
+            return [case for case in mine if code is None or case.code == code]
+        case = await uow.cases.by_code(code) if code is not None else None
+        return [case] if case is not None and handles_case(who, case) else []

@@ -39,13 +39,20 @@ def _as_participant(person: Any, case: Any) -> Participant:
     )
 
 
-async def console_participant(
-    app: Wegwijzer, role: str, case_code: str | None = None
-) -> Participant:
+@dataclass(frozen=True)
+class ConsolePerson:
+    """The person at the terminal: their id on the console channel and the terminal's case."""
+
+    external_id: str
+    case_code: str
+
+
+async def console_person(app: Wegwijzer, role: str, case_code: str | None = None) -> ConsolePerson:
     """The person at the terminal: one per role (and per case for families).
 
     Without a case code the demo case is used, created on first use. Whoever runs the
-    console has the database in hand already, so no invite or consent step applies here.
+    console has the database in hand already, so no invite applies, and their consent is
+    recorded as given (the terminal is the operator's).
     """
     async with app.database.transaction() as uow:
         if case_code is None:
@@ -60,13 +67,14 @@ async def console_participant(
         person = await uow.people.get("console", external_id)
         if person is None:
             person = await uow.people.add("console", external_id, role)
+            await uow.people.set_consent(person.id, "given", app.clock())
         if role == "family":
             await uow.cases.add_member(case.id, person.id)
         elif role == "caseworker" and case.caseworker_id is None:
             # The terminal's caseworker works on the case it was opened with (or the demo
             # case) when nobody else does, so /flags shows that case's flags.
             await uow.cases.assign_caseworker(case.id, person.id)
-        return Participant(person.id, role, person.language, case.id, case.code, "given")
+        return ConsolePerson(external_id, case.code)
 
 
 async def set_language(app: Wegwijzer, person_id: int, language: str) -> None:

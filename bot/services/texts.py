@@ -67,7 +67,6 @@ START_CHECKIN = Text("Start check-in")
 ALREADY_REGISTERED = Text("You are already registered. Type /help to see what you can do.")
 WELCOME_BACK = Text("Welcome back. We were here:")
 NOT_FOR_ROLE = Text("{command} is not available for your role.")
-NOT_IN_TERMINAL = Text("{command} is not available in the terminal; use it in Telegram.")
 UNKNOWN_COMMAND = Text("Unknown command {command}. Type /help to see what you can do.")
 HELP_HEADER = Text("You can use these commands:")
 HELP_LINE = Text("{command} — {description}")
@@ -96,13 +95,16 @@ STOPPED = {
 }
 NOTHING_TO_STOP = Text("There is nothing to stop.")
 LANGUAGE_SET = Text("The language is now {language}.")
-LANGUAGE_USAGE = Text("Choose a language: type /language and its code, e.g. /language en.")
 UNKNOWN_LANGUAGE = Text("Unknown language {code}.")
 HELLO_STAFF = Text("Hello. Type /help to see what you can do.")
 PERSON_UNREACHABLE = Text(
     "A family member of case {case} has blocked the bot and can no longer be reached here."
 )
 INVITE_USAGE = Text("Type /invite followed by the case code, for example /invite K7Q-4MX.")
+INVITE_NEEDS_USERNAME = Text(
+    "Invite links need the bot's username: set TELEGRAM_BOT_USERNAME, or make the invite in "
+    "Telegram."
+)
 INVITE_CREATED = Text(
     "Invite for case {case}, valid until {expires}. Send this link to the family, or let them "
     "scan the QR code: {link}"
@@ -114,6 +116,8 @@ CASE_LINE = Text("{case} · {programme} · last check-in: {last} · {flags}")
 NO_CHECKIN_YET = Text("none yet")
 GUIDES = Text("Guidance available to you:")
 NO_GUIDES = Text("No guidance flows are available yet.")
+GUIDE_USAGE = Text("Type /guide followed by the case code, for example /guide K7Q-4MX.")
+NO_CHECKIN = Text("There is no check-in set up here yet. Please contact your caseworker.")
 NEW_FLAG = Text("New {level} flag for case {case}: {reason} Type /flags to see the open flags.")
 FLAG_AGAIN = Text("Again: {level} flag for case {case}: {reason}")
 ASSIGNED_TO_YOU = Text("Flag {id} is assigned to you: {level} flag for case {case}: {reason}")
@@ -125,7 +129,6 @@ ESCALATED = Text(
     "Not acknowledged in time (escalation {count}): {level} flag for case {case}: {reason} "
     "It was due {due}."
 )
-OPEN_FLAGS = Text("Open flags, most urgent first:")
 OPEN_FLAGS_PAGE = Text("Open flags, most urgent first (page {page} of {pages}):")
 NO_OPEN_FLAGS = Text("There are no open flags.")
 FLAG_LINE = Text("[{level}] case {case} — {reason} (due {due})")
@@ -250,6 +253,8 @@ COMMANDS = {
     "resume": Text("turn the check-in reminders back on"),
     "start": Text("start with your invite"),
     "sos": Text("I need help now: emergency numbers"),
+    "flag": Text("one flag: see it and act on it (type /flag to see how)"),
+    "closure": Text("decide on a proposed closure, or reopen a closed case"),
 }
 
 
@@ -283,8 +288,6 @@ def actor(role: str, person_id: int | None) -> Text:
     return ACTORS.get(role, ACTORS["operator"]).using(person=person_id or "—")
 
 
-# Console review commands
-FLAG_COMMAND = Text("one flag: see it and act on it (type /flag to see how)")
 FLAG_USAGE = Text(
     "Type /flag followed by the flag number to see it, for example /flag 12. To act on it: "
     "/flag 12 ack, /flag 12 note followed by your note, /flag 12 resolve followed by the "

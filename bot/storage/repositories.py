@@ -295,6 +295,11 @@ class CaseRepository(_Repository):
         )
         return list((await self._session.execute(stmt)).scalars())
 
+    async def assigned_to(self, person_id: int) -> list[Case]:
+        """The cases a caseworker is assigned, ordered by code."""
+        stmt = select(Case).where(Case.caseworker_id == person_id).order_by(Case.code)
+        return list((await self._session.execute(stmt)).scalars())
+
     async def members(self, case_id: int) -> list[Person]:
         """The people who belong to the case (its family), in the order they joined."""
         stmt = (

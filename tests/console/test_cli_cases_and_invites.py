@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 
-from .test_piped_chat import WEGWIJZER
+from .cli import Ran, wegwijzer
 
 CASE_CODE = re.compile(r"^[2-9A-HJKMNP-Z]{3}-[2-9A-HJKMNP-Z]{3}$")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def run(database: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{database}",
-        "TELEGRAM_BOT_USERNAME": "@wegwijzer_test_bot",
-    }
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    return subprocess.run(
-        [WEGWIJZER, *args], capture_output=True, text=True, env=env, timeout=120, check=False
-    )
+def run(database: Path, *args: str) -> Ran:
+    return wegwijzer(database, *args, env={"TELEGRAM_BOT_USERNAME": "@wegwijzer_test_bot"})
 
 
 def test_case_create_prints_a_pseudonymous_code(tmp_path: Path) -> None:

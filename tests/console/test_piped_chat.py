@@ -1,7 +1,8 @@
 """A whole check-in piped through `wegwijzer chat`, then read back with `wegwijzer export`.
 
-This runs the installed console script in a subprocess, exactly as a person scripting it
-would, against a fresh SQLite file.
+The first test runs the installed console script in a subprocess, exactly as a person
+scripting it would; the others call the same entry point in this process (`cli.py`). Each
+works on a fresh SQLite file.
 """
 
 from __future__ import annotations
@@ -9,15 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-WEGWIJZER = shutil.which("wegwijzer", path=str(Path(sys.executable).parent))
+from .cli import installed, wegwijzer
 
 CHECKIN_NL = [
     "ja",
@@ -51,27 +48,13 @@ EXPECTED_ANSWERS = {
 }
 
 
-def wegwijzer(database: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    assert WEGWIJZER, "the wegwijzer console script is not installed in this environment"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
-    return subprocess.run(
-        [WEGWIJZER, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.fixture
 def database(tmp_path: Path) -> Path:
     return tmp_path / "piped.db"
 
 
 def test_piped_checkin_is_exported_with_keys_version_and_score(database: Path) -> None:
-    chat = wegwijzer(database, "chat", "--lang", "nl", stdin="\n".join(CHECKIN_NL) + "\n")
+    chat = installed(database, "chat", "--lang", "nl", stdin="\n".join(CHECKIN_NL) + "\n")
     assert chat.returncode == 0, chat.stderr
     assert "Dank je wel voor je check-in" in chat.stdout
 

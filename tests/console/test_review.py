@@ -5,9 +5,10 @@ finds the flag with `/flags`, opens it, acknowledges and resolves it; `wegwijzer
 `wegwijzer audit` show each step. Caseworkers see only their own cases' flags, and every
 look at answers — in the bot or by an export — is in the audit log.
 
-Like test_piped_chat.py this runs the installed console script against a fresh SQLite file.
-The console has one person per staff role ("console:caseworker"), who becomes the caseworker
-of the case the console is first opened with when that case has none.
+Like test_piped_chat.py this runs the console script's entry point against a fresh SQLite
+file. The console has one person per staff role ("console:caseworker"), who becomes the
+caseworker of the case the console is first opened with when that case has none. Buttons
+show in the terminal as the commands that do the same: "/flag 12 ack — Acknowledge".
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_piped_chat import wegwijzer
+from .cli import wegwijzer
 
 # A whole check-in in English: WHO-5 5, 4, 5, 4, 5 (raw 23, 92 %); the children not safe at
 # home ("No"); no message; everyone safe right now. Raises exactly one flag: urgent.
@@ -31,8 +32,8 @@ CHECKIN_LOWER_EN = ["yes", "3", "3", "3", "3", "3", "1", "1", "1", "1", "no", "y
 REASON = "A child does not feel safe at home."
 RESOLUTION = "Spoke with the family; safety plan agreed."
 DEMO = "DEMO-0001"
-# A flag in the console's lists: the command that opens it, then the line as on Telegram.
-FLAG_ITEM = re.compile(r"^/flag (\d+) — (⚠️ )?\[(\w+)\] \w+ (\S+) — (.*)$", re.MULTILINE)
+# A flag in the queue, as on Telegram: its number, then its line.
+FLAG_ITEM = re.compile(r"^#(\d+) (⚠️ )?\[(\w+)\] \w+ (\S+) — (.*)$", re.MULTILINE)
 
 
 def chat(database: Path, *lines: str, role: str = "family", lang: str = "en", case: str = ""):
@@ -78,9 +79,10 @@ def test_coordinator_acknowledges_and_resolves_and_the_log_shows_each_step(
     database: Path, flagged: int
 ) -> None:
     queue = chat(database, "/flags", role="coordinator")
-    assert "Open flags, most urgent first:" in queue
+    assert "Open flags, most urgent first (page 1 of 1):" in queue
     assert {key: item[:2] for key, item in flag_items(queue).items()} == {flagged: ("urgent", DEMO)}
-    assert f"/flag {flagged} — [urgent] case {DEMO} — {REASON} (due " in queue
+    assert f"#{flagged} [urgent] case {DEMO} — {REASON} (due " in queue
+    assert f"/flag {flagged} — Open #{flagged} · urgent · {DEMO}\n" in queue
 
     review = chat(
         database,
@@ -96,6 +98,8 @@ def test_coordinator_acknowledges_and_resolves_and_the_log_shows_each_step(
     assert f"Flag {flagged} · urgent · case {DEMO}\n{REASON}\nStatus: open. Raised " in detail
     assert "Evidence:\nDo the children feel safe at home? — No\n" in detail
     assert re.search(r"History:\n.+ · raised · the family\n", detail)
+    assert f"/flag {flagged} ack — Acknowledge\n/flag {flagged} resolve — Resolve\n" in detail
+    assert f"/flag {flagged} note — Add a note\n/flag {flagged} assign — Assign\n" in detail
     assert f"Flag {flagged} is acknowledged: escalation has stopped." in review
     assert f"Flag {flagged} was already acknowledged." in review
     assert f"Flag {flagged} is resolved.\n" in review
@@ -176,7 +180,9 @@ def test_notes_reopening_and_what_a_coordinator_is_told(database: Path, flagged:
     # Staff write about danger in notes: no emergency route for them (only /sos).
     assert "Call 112" not in out
     assert f"Note added to flag {flagged}." in out
-    assert out.count("The note is empty.") == 2  # an empty note, an empty resolution
+    # Without its text, a note (or a resolution) is asked for as the next message.
+    assert f"Type your note for flag {flagged}, or /cancel to stop." in out
+    assert f"Type the resolution note for flag {flagged}: what was done" in out
     assert f"Flag {flagged} is open; nothing changed." in out
     assert f"Flag {flagged} is resolved.\n" in out
     assert f"Flag {flagged} is open again." in out
@@ -237,9 +243,8 @@ def test_case_view_and_what_caseworkers_of_other_cases_get(database: Path, flagg
         coordinator,
     )
     assert "Trend: worse ↘ (-32 points since the check-in before) — worth a talk" in coordinator
-    assert f"Open flags of this case:\n/flag {flagged} — [urgent] case {DEMO} — {REASON}" in (
-        coordinator
-    )
+    assert f"Open flags of this case:\n[urgent] case {DEMO} — {REASON}" in coordinator
+    assert f"/flag {flagged} — Open #{flagged} · urgent\n" in coordinator
     assert f"Assign flag {flagged} to which caseworker?" in coordinator
     choice = re.search(rf"/flag {flagged} assign (\d+) — Caseworker \d+ \({other}\)", coordinator)
     assert choice, coordinator
@@ -269,7 +274,7 @@ def test_case_view_and_what_caseworkers_of_other_cases_get(database: Path, flagg
     own = chat(database, f"/case {DEMO}", role="caseworker")
     assert f"Case {DEMO} · family strengthening" in own
     assert "Trend: worse ↘" in own
-    assert f"/flag {flagged} — [urgent] case {DEMO} — {REASON}" in own
+    assert f"[urgent] case {DEMO} — {REASON}" in own
 
     # A family sees neither flags nor cases.
     family = chat(database, "/cancel", f"/flag {flagged}", f"/case {DEMO}", "/flags")
@@ -326,7 +331,7 @@ def test_review_in_dutch(database: Path) -> None:
     assert "/flag is niet beschikbaar voor jouw rol." in chat(database, "/flag 1", lang="nl")
 
     queue = chat(database, "/flags", role="coordinator", lang="nl")
-    assert "Open signalen, de meest dringende eerst:" in queue
+    assert "Open signalen, de meest dringende eerst (pagina 1 van 1):" in queue
     ((flag_id, (level, case, rest)),) = flag_items(queue).items()
     assert (level, case) == ("urgent", DEMO)
     assert rest.startswith("Een kind voelt zich thuis niet veilig. (uiterlijk ")

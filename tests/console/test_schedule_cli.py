@@ -18,7 +18,7 @@ import pytest
 
 from bot import cli
 
-from .test_piped_chat import wegwijzer
+from .cli import installed
 
 
 @pytest.fixture
@@ -145,12 +145,12 @@ def test_unknown_cases_timezones_and_cases_without_a_schedule(
 
 def test_the_installed_command_lists_next_due_in_utc_and_local_time(tmp_path: Path) -> None:
     database = tmp_path / "installed.db"
-    made = wegwijzer(database, "case", "create", "--programme", "kinship_care")
+    made = installed(database, "case", "create", "--programme", "kinship_care")
     assert made.returncode == 0, made.stderr
     case = made.stdout.strip()
-    done = wegwijzer(database, "schedule", "set", "--case", case, "weekly", "mon", "18:00")
+    done = installed(database, "schedule", "set", "--case", case, "weekly", "mon", "18:00")
     assert done.returncode == 0, done.stderr
-    listed = wegwijzer(database, "schedule", "list", "--json")
+    listed = installed(database, "schedule", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     (entry,) = json.loads(listed.stdout)
     assert entry["case"] == case

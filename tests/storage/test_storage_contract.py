@@ -359,6 +359,10 @@ async def test_caseworker_overview_in_one_query(database: Database) -> None:
     assert all(isinstance(line.open_flags, int) for line in overview)
     # One statement per call, however many cases: no query per case.
     assert len(selects) == 2
+    async with database.reading() as uow:
+        assigned = await uow.cases.assigned_to(worker.id)
+        assert [case.code for case in assigned] == ["K-0001", "K-0002", "K-0003"]
+        assert await uow.cases.assigned_to(parent.id) == []
 
 
 # --- invites -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.app import Wegwijzer
+from bot.conversation.intents import Closure, encode
 from bot.rules.guidance import proposal_id
 from bot.services.cases import create_case
 from bot.telegram import CallbackSigner
@@ -533,11 +534,15 @@ async def test_closure_is_proposed_returned_with_a_note_approved_and_reopened(
     # Nor can they decide on it themselves, even with buttons properly signed for them.
     signer = CallbackSigner.from_token(api.token)
     proposal = proposal_id(case.closure_proposed_at)
-    for action, *which in (("a", proposal), ("r", proposal), ("o",)):
-        forged = signer.sign(caseworker.user.id, "z", action, case_code, *which)
+    for decision in (
+        Closure(case_code, "approve", proposal),
+        Closure(case_code, "return", proposal),
+        Closure(case_code, "reopen"),
+    ):
+        forged = signer.sign(caseworker.user.id, *encode(decision))
         query = api.press(caseworker.user, waiting, forged, strict=False)
         answer = await caseworker.answered(query)
-        assert answer.get("text") == f"Case {case_code} is not one of your cases."
+        assert answer.get("text") == "/closure is not available for your role."
     await caseworker.expect_nothing(0.3)
     case = await case_row(wegwijzer, case_code)
     assert (case.closure_proposed_at, case.status) == (clock.now, "open")

@@ -189,7 +189,10 @@ async def test_staff_join_with_their_role_and_see_only_their_commands(
     await coordinator.expect("Unknown command /nonsense.")
     assert [c["command"] for c in api.commands[(f"chat:{coordinator.chat_id}", "")]] == [
         "flags",
+        "flag",
         "case",
+        "closure",
+        "guide",
         "schedule",
         "invite",
         "sos",

@@ -23,9 +23,9 @@ from typing import Any
 from bot.app import Wegwijzer
 from bot.bootstrap import bootstrap
 from bot.config import Settings
-from bot.console import ConsoleChat
+from bot.console import ConsoleChat, open_chat
 from bot.services.cases import DEMO_CASE_CODE
-from bot.services.people import console_participant
+from bot.services.people import console_person
 from bot.services.visits import next_visit, set_stage
 
 FIXED_NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
@@ -123,12 +123,13 @@ async def _play(
     try:
         output = io.StringIO()
         for number, (role, lang, lines) in enumerate(sessions):
-            who = await console_participant(app, role)
+            me = await console_person(app, role)
             if number == 0:
                 await _set_up_case(app, programme, stage, risk_level)
             if headings:
                 output.write(f"{BLANK_LINE if number else ''}=== {role} ({lang}) ===\n")
-            chat = ConsoleChat(app, who, lang, output, echo=True)
+            await open_chat(app, me.external_id, lang)
+            chat = ConsoleChat(app, me.external_id, output, case_code=me.case_code, echo=True)
             await chat.run(_reader(lines))
         output.write(STORED)
         async for row in app.database.answer_rows():

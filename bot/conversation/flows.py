@@ -1,0 +1,171 @@
+"""Flows in a conversation: showing what a run says and asks, starting, answering, stopping.
+
+A turn of a run (what the engine said and asked, stored by `services.runs`) becomes messages:
+what it says in one message, each question in one of its own with its options as buttons —
+and under a family's question the "I need help now" button. Starting the check-in, answering
+by button or by typing, stopping for now and the guidance menu are here too.
+"""
+
+from __future__ import annotations
+
+from ..engine import Ask, FlagRaised, Invalid, NonText, Reply, Say, Text
+from ..rules.access import NotAllowed
+from ..rules.guidance import CaseFacts, flows_for
+from ..services import runs, texts
+from ..services.cases import cases_to_guide
+from .exchange import Exchange, Other, Typed
+from .intents import Answer, Cancel, CheckIn, Guide, Sos
+from .outputs import Button, Chosen, Joined, Message, Notify, Paragraph, TellStaffNow
+from .review import cancel_typed_text
+
+# At most this many buttons in /guide (flows × cases); `/guide CODE` narrows it to one case.
+GUIDE_BUTTONS = 30
+
+
+def sos_button() -> Button:
+    """The "I need help now" button offered in family flows and in /help."""
+    return Button(texts.SOS_BUTTON, Sos(), shortcut=True)
+
+
+def turn_messages(x: Exchange, turn: runs.Turn) -> list[Message]:
+    """What a turn says, one message; each question a message of its own with its buttons."""
+    flow = x.app.flows.get(turn.state.flow_id, turn.state.version)
+    messages: list[Message] = []
+    said: list[Paragraph] = []
+    for event in turn.events:
+        if isinstance(event, Invalid):
+            said.append((event.text,))
+        elif isinstance(event, Say):
+            said.append((event.text, *event.lines))
+        elif isinstance(event, Ask):
+            if said:
+                messages.append(Message(tuple(said)))
+                said = []
+            step = flow.index_of(event.step_id)
+            rows = tuple(
+                (Button(option.label, Answer(turn.run_id, step, number, event.part)),)
+                for number, option in enumerate(event.options)
+            )
+            if event.options and "family" in flow.roles:
+                rows += ((sos_button(),),)
+            messages.append(Message(((event.text, *event.lines),), rows))
+    if said:
+        messages.append(Message(tuple(said)))
+    return messages
+
+
+async def show_turn(x: Exchange, turn: runs.Turn) -> None:
+    """Show a turn, and tell whom it concerns: staff of a flag it raised, others of what it
+    changed (a closure proposed goes to the coordinators)."""
+    for message in turn_messages(x, turn):
+        await x.show(message)
+    if any(isinstance(event, FlagRaised) for event in turn.events):
+        await x.show(TellStaffNow())
+    if turn.notices:
+        await x.show(Notify(turn.notices))
+
+
+async def checkin(x: Exchange, _: CheckIn) -> None:
+    flow = x.app.flows.for_purpose("checkin")
+    if flow is None:
+        await x.say(texts.NO_CHECKIN)
+        return
+    await show_turn(x, await runs.start_flow(x.app, x.member(), flow.id, once=x.once))
+
+
+async def cancel(x: Exchange, _: Cancel) -> None:
+    who = x.member()
+    if who.awaiting:
+        await cancel_typed_text(x)  # the note (or return note) asked for is not typed
+        return
+    stopped = await runs.pause(x.app, who, once=x.once)
+    await x.say(texts.STOPPED[who.role] if stopped else texts.NOTHING_TO_STOP)
+
+
+async def answer_button(x: Exchange, pressed: Answer) -> None:
+    """An option pressed: taken only while it is still the question the person's run waits
+    for; an old or repeated press records nothing."""
+    answered = await runs.answer_option(
+        x.app, x.member(), pressed.run_id, pressed.step, pressed.option, x.once, pressed.part
+    )
+    if answered is None:
+        await x.answer(texts.ALREADY_ANSWERED)
+        await x.show(Chosen())
+        return
+    question = answered.question
+    # A checklist's list is not answered by a pick: it shows which item was opened.
+    mark = "→" if question.kind == "checklist" else "✅"
+    asked = (question.text, *question.lines)
+    await x.show(Chosen(asked, Joined(mark, " ", answered.chosen.label)))
+    await show_turn(x, answered.turn)
+
+
+async def answer_message(x: Exchange) -> None:
+    """A message that is not a command: the answer to the question waiting, if any."""
+    who = x.member()
+    said = x.incoming.said
+    given = Reply(said.text) if isinstance(said, Typed) else NonText(_kind(said))
+    turn = await runs.answer(x.app, who, given, x.translate, once=x.once)
+    if turn is None:
+        await x.say(
+            texts.ONLY_TEXT if isinstance(given, NonText) else texts.NOTHING_WAITING[who.role]
+        )
+        return
+    await show_turn(x, turn)
+
+
+def _kind(said: object) -> str:
+    return said.kind if isinstance(said, Other) else "other"
+
+
+async def guide(x: Exchange, wanted: Guide) -> None:
+    """The guidance flows, one button per flow and case of the person's (a family: their own
+    case; a coordinator: the case they name); or one flow started (or continued) for a case:
+    the case named, the terminal's case, or a caseworker's only case."""
+    who = x.member()
+    country = x.app.settings.country
+    flow_id, code = wanted.flow_id, wanted.case
+    if flow_id is not None and flow_id not in _offered(x, None):
+        flow_id, code = None, code or flow_id.upper()  # `/guide K7Q-4MX`: one case's flows
+    if who.role == "family":
+        code = None  # a family's flows are about their own case, whatever a button says
+    elif code is None:
+        code = x.incoming.default_case
+    cases = await cases_to_guide(x.app, who, code)
+    if flow_id is not None:
+        named = who.role == "family" or code is not None
+        target = cases[0] if cases and (named or len(cases) == 1) else None
+        if named and target is None:
+            await x.answer(texts.NOT_YOUR_CASE.using(case=code or "—"))
+            return
+        if target is not None and flow_id in _offered(x, target):
+            case_code = None if who.role == "family" else target.code
+            try:
+                turn = await runs.start_flow(x.app, who, flow_id, x.once, case_code)
+            except NotAllowed:  # the case went to someone else a moment ago
+                await x.answer(texts.NOT_YOUR_CASE.using(case=target.code))
+                return
+            await show_turn(x, turn)
+            return
+        if target is not None:  # that flow is not for this case: the ones that are
+            cases, flow_id = [target], None
+    await x.reply_once()
+    if who.role == "coordinator" and code is None:
+        await x.say(texts.GUIDE_USAGE)
+        return
+    rows = [
+        (Button(Joined(Text(flow.title), " · ", case.code), Guide(flow.id, case.code)),)
+        for case in cases[:GUIDE_BUTTONS]
+        for flow in flows_for(x.app.flows, who.role, case, country)
+        if flow_id is None or flow.id == flow_id
+    ][:GUIDE_BUTTONS]
+    if not rows:
+        await x.say(texts.NO_GUIDES if cases else texts.NO_CASES)
+        return
+    await x.say(texts.GUIDES, buttons=tuple(rows))
+
+
+def _offered(x: Exchange, case: CaseFacts | None) -> set[str]:
+    """The flows the person may start (for a case: those meant for it)."""
+    flows = flows_for(x.app.flows, x.member().role, case, x.app.settings.country)
+    return {flow.id for flow in flows}

@@ -1,0 +1,140 @@
+"""What the conversation hands a channel to show: messages with buttons, and a few actions.
+
+Everything a person reads is a `Text` (translated by the channel with the reader's
+translator, which comes with each output) or a plain string shown as it is (a language's own
+name, a case code). A channel renders each output as it can:
+
+- `Message`: paragraphs of lines and rows of buttons. Telegram sends one message (paragraphs
+  apart by a blank line) with signed buttons, and with `in_place` it replaces the message a
+  pressed button was on; the terminal prints every line, a question's options numbered and
+  every other button as the command to type.
+- `Toast`: the short answer to what was asked (Telegram shows a pressed button's answer as a
+  notification; to a typed command it is a message).
+- `Chosen`: what was chosen, shown on the message whose button was pressed, which loses its
+  buttons; to a typed command it is shown only with `say_if_typed`.
+- `Menu`, `Photo`, `Notify`, `TellStaffNow`: the command menu of a role, a picture with a
+  caption (an invite's QR code), notices for other people, and "tell staff of new urgent flags
+  now" — for channels that can; the terminal shows a photo's caption and leaves the rest to
+  the bot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ..engine import Text
+from ..i18n import Translator
+from ..services.notices import Notice
+from .intents import Answer, Intent
+
+__all__ = [
+    "Button",
+    "Chosen",
+    "Joined",
+    "Line",
+    "Menu",
+    "Message",
+    "Notify",
+    "Outbox",
+    "Output",
+    "Photo",
+    "TellStaffNow",
+    "Toast",
+    "render",
+]
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Parts shown one after the other: "Open #12 · urgent · K7Q-4MX"."""
+
+    parts: tuple[Text | str, ...]
+
+    def __init__(self, *parts: Text | str) -> None:
+        object.__setattr__(self, "parts", parts)
+
+
+Line = Text | str | Joined
+
+
+def render(translate: Translator, line: Line) -> str:
+    if isinstance(line, str):
+        return line
+    if isinstance(line, Joined):
+        return "".join(render(translate, part) for part in line.parts)
+    return translate(line)
+
+
+@dataclass(frozen=True)
+class Button:
+    label: Line
+    intent: Intent
+    # Always at hand as a command too (the "I need help now" button under every family
+    # question is /sos): a channel of typed commands leaves it out.
+    shortcut: bool = False
+
+    @property
+    def option(self) -> bool:
+        """A question's option: answered by its number in the terminal."""
+        return isinstance(self.intent, Answer)
+
+
+Paragraph = tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class Message:
+    paragraphs: tuple[Paragraph, ...]
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    # Replaces the message a pressed button was on (a page turned, a flag acted on).
+    in_place: bool = False
+
+    @classmethod
+    def of(
+        cls, *lines: Line, buttons: tuple[tuple[Button, ...], ...] = (), in_place: bool = False
+    ) -> Message:
+        """One paragraph of lines."""
+        return cls((lines,), buttons, in_place)
+
+
+@dataclass(frozen=True)
+class Toast:
+    text: Text
+    alert: bool = False
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The pressed message shows `lines` (or its own text when None) and under it `mark`."""
+
+    lines: Paragraph | None = None
+    mark: Line | None = None
+    say_if_typed: bool = False
+
+
+@dataclass(frozen=True)
+class Menu:
+    role: str
+
+
+@dataclass(frozen=True)
+class Photo:
+    png: bytes
+    caption: Text
+
+
+@dataclass(frozen=True)
+class Notify:
+    notices: tuple[Notice, ...]
+
+
+@dataclass(frozen=True)
+class TellStaffNow:
+    """A flag was raised or repeated: the staff who must hear of it at once are told now."""
+
+
+Output = Message | Toast | Chosen | Menu | Photo | Notify | TellStaffNow
+
+# Where the conversation puts what it says, with the translator of the person it says it to.
+Outbox = Callable[[Output, Translator], Awaitable[None]]

@@ -1,0 +1,183 @@
+"""The one way every input is answered, for every channel: the order of checks and the
+table of commands.
+
+`Conversation.handle` takes what a channel received (`Incoming`) and says what to show
+through the channel's outbox, in this order:
+
+1. **Emergency first.** `/sos`, the "I need help now" button, or danger words in a message
+   from a family or a stranger: the emergency route, whatever else was going on.
+2. **Who is writing.** The person is read from the database; someone who left is a stranger
+   again, someone marked unreachable is reachable again. `/start` (with an invite) is how a
+   stranger joins; to anything else a stranger gets a short explanation and the numbers.
+3. **Language, then consent.** Until a person has chosen a language they are asked for it,
+   and until they agreed to what is stored they are asked for that (`/language` and
+   `/privacy` themselves always work).
+4. **Role.** A command the person's role does not have is refused (`rules.commands`).
+5. **What is waiting.** A command is handled by its handler (the table below); a message
+   is the note a reviewer was asked for, or else the answer to the flow's waiting question.
+
+A command is one row of `COMMANDS`: its intent (typed or pressed, `intents`), its handler,
+and whether it comes before the language and consent checks. Adding a command there gives
+it to every channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..app import Wegwijzer
+from ..rules.commands import allowed
+from ..rules.people import Participant, waiting_for_text
+from ..services import texts
+from ..services.flags import stop_waiting
+from ..services.people import find_participant, mark_reachable
+from . import cases, flows, people, review
+from .exchange import Exchange, Incoming, Opened, Pressed, Typed
+from .intents import (
+    Answer,
+    Cancel,
+    Cases,
+    CheckIn,
+    Closure,
+    Flags,
+    Guide,
+    Help,
+    Intent,
+    Invite,
+    Language,
+    OnFlag,
+    Privacy,
+    ResumeReminders,
+    Schedule,
+    ShowCase,
+    Sos,
+    Start,
+    StopReminders,
+    UnknownCommand,
+    Visit,
+    parse_command,
+)
+from .outputs import Outbox
+from .people import StrangerThrottle
+
+__all__ = ["COMMANDS", "Command", "Conversation"]
+
+log = logging.getLogger(__name__)
+
+# A handler takes the exchange and the intent of its own command.
+Handler = Callable[[Exchange, Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    intent: type[Intent]
+    handle: Handler
+    # Answered before the language and consent are settled (they are how they get settled).
+    onboarding: bool = False
+
+
+COMMANDS: dict[type[Intent], Command] = {
+    command.intent: command
+    for command in (
+        Command(Help, people.help_),
+        Command(Language, people.language, onboarding=True),
+        Command(Privacy, people.privacy, onboarding=True),
+        Command(CheckIn, flows.checkin),
+        Command(Cancel, flows.cancel),
+        Command(Answer, flows.answer_button),
+        Command(Guide, flows.guide),
+        Command(Flags, review.queue),
+        Command(OnFlag, review.on_flag),
+        Command(ShowCase, review.show_case),
+        Command(Closure, review.closure),
+        Command(Cases, cases.case_list),
+        Command(Invite, cases.invite),
+        Command(Schedule, cases.schedule),
+        Command(StopReminders, cases.stop_reminders),
+        Command(ResumeReminders, cases.resume_reminders),
+        Command(Visit, cases.visit),
+    )
+}
+
+
+class Conversation:
+    """Answers every input of every channel; holds nothing per person but the stranger
+    throttle (bounded)."""
+
+    def __init__(self, app: Wegwijzer):
+        self.app = app
+        self.strangers = StrangerThrottle()
+
+    async def handle(self, incoming: Incoming, out: Outbox) -> None:
+        said = incoming.said
+        intent = said.intent if isinstance(said, Pressed) else None
+        if isinstance(said, Typed):
+            intent = parse_command(said.text)
+        who = await self._who(incoming)
+        x = Exchange(self.app, incoming, who, out)
+        # 1. Emergency first.
+        if isinstance(intent, Sos):
+            await people.emergency(x, "button" if isinstance(said, Pressed) else "sos")
+            return
+        danger = self._danger(said, who)
+        if danger is not None:
+            await people.emergency(x, danger)
+            return
+        # 2. Who is writing.
+        if isinstance(intent, Start):
+            await people.start(x, intent, self.strangers)
+            return
+        if who is None:
+            await people.stranger(x, self.strangers)
+            return
+        if isinstance(said, Opened):
+            await people.opened(x)
+            return
+        if intent is None and who.awaiting and who.role != "family" and who.consented:
+            if waiting_for_text(who, self.app.clock()):
+                await review.take_typed_text(x)
+                return
+            await stop_waiting(self.app, who)  # asked too long ago: an ordinary message
+            x.speak_to(replace(who, awaiting=None))
+        command = COMMANDS.get(type(intent)) if intent is not None else None
+        # 3. Language, then consent.
+        if command is None or not command.onboarding:
+            if who.language is None:
+                await people.ask_language(x)
+                return
+            if not who.consented:
+                await x.say(texts.CONSENT_FIRST)
+                await people.ask_consent(x, who)
+                return
+        # 4. Role.
+        if isinstance(intent, UnknownCommand):
+            await x.say(texts.UNKNOWN_COMMAND.using(command=f"/{intent.name}"))
+            return
+        if intent is not None and intent.command and not allowed(who.role, intent.command):
+            await x.answer(texts.NOT_FOR_ROLE.using(command=f"/{intent.command}"))
+            return
+        # 5. The command, or what is waiting.
+        if command is not None:
+            await command.handle(x, intent)
+        else:
+            await flows.answer_message(x)
+
+    async def _who(self, incoming: Incoming) -> Participant | None:
+        found = await find_participant(self.app, incoming.channel, incoming.external_id)
+        if found is None or found.status == "left":
+            return None  # someone who left the programme is a stranger again
+        if found.status == "unreachable":
+            # They wrote (or pressed) again, so messages reach them again.
+            await mark_reachable(self.app, found.person_id)
+            return replace(found, status="active")
+        return found
+
+    def _danger(self, said: object, who: Participant | None) -> str | None:
+        """The danger phrase in a message from a family or a stranger. Staff write about
+        danger in their notes ("the child is not safe"); they have /sos."""
+        if not isinstance(said, Typed) or (who is not None and who.role != "family"):
+            return None
+        return self.app.danger.find(said.text)
