@@ -23,6 +23,9 @@ from bot.app import Assets
 from bot.config import Settings
 from tests.databases import PG_ENV, PostgresServer, migrate
 
+# The real app on a fresh database, a clock the test moves, and an invented organisation.
+pytest_plugins = ["tests.world"]
+
 # python-telegram-bot 22 warns (an error here) each time it builds a RetryAfter unless told to
 # use timedelta values, which is what v23 will do anyway; the rate-limit tests need RetryAfter.
 os.environ.setdefault("PTB_TIMEDELTA", "true")

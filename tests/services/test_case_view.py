@@ -13,8 +13,7 @@ from bot.rules.people import Participant
 from bot.rules.wellbeing import sparkline
 from bot.services import flags
 from bot.services.case_view import CHECKINS_SHOWN, case_view
-
-from .conftest import (
+from tests.world import (
     CASE_A,
     CASE_B,
     CHECKIN_FLOW,

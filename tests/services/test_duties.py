@@ -31,8 +31,7 @@ from bot.services.duties import (
     last_digest_time,
 )
 from bot.services.emergency import raise_alarm
-
-from .conftest import (
+from tests.world import (
     CASE_A,
     Clock,
     World,

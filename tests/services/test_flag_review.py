@@ -20,8 +20,7 @@ from bot.rules.people import Participant
 from bot.services import flags
 from bot.services.emergency import raise_alarm
 from bot.services.flags import NoteRequired
-
-from .conftest import (
+from tests.world import (
     CASE_A,
     CASE_B,
     CHECKIN_FLOW,

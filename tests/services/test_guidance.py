@@ -29,8 +29,7 @@ from bot.services.cases import create_case
 from bot.services.guidance import NotProposed
 from bot.services.runs import Turn, answer, answer_option, start_flow
 from bot.services.schedules import pause_schedule, set_schedule
-
-from .conftest import CASE_A, CASE_B, Clock, World, add_person, audit, reread
+from tests.world import CASE_A, CASE_B, Clock, World, add_person, audit, reread
 
 SIMBA = "TST-0003"
 

@@ -28,8 +28,8 @@ from bot.services.case_view import case_view
 from bot.services.guidance import NotProposed, OwnProposal
 from bot.services.runs import Turn, answer, answer_option, start_flow, waiting_question
 from bot.storage.repositories import CaseRepository
+from tests.world import CASE_A, Clock, World, reread
 
-from .conftest import CASE_A, Clock, World, reread
 from .test_guidance import (
     ASSESSMENT_ESSENTIALS,
     CRITERIA,

@@ -12,8 +12,7 @@ from bot.rules.people import NOTE_WAIT, waiting_for_text
 from bot.services import flags
 from bot.services.duties import digest_notices, escalation_notices, immediate_notices
 from bot.services.schedules import NO_CONTACT_RULE, SCHEDULES_FLOW
-
-from .conftest import Clock, World, actions, flag_row, raise_flag, render, reread
+from tests.world import Clock, World, actions, flag_row, raise_flag, render, reread
 
 
 @pytest.mark.both_backends

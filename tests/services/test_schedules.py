@@ -45,8 +45,7 @@ from bot.services.schedules import (
 )
 from bot.storage.schedules import ScheduleRepository
 from tests.databases import empty_tables
-
-from .conftest import (
+from tests.world import (
     CASE_A,
     CASE_B,
     CHECKIN_FLOW,

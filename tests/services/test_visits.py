@@ -11,8 +11,7 @@ import pytest
 from bot.rules.access import NotAllowed
 from bot.services import visits
 from bot.services.duties import due_notices
-
-from .conftest import CASE_A, CASE_B, Clock, World
+from tests.world import CASE_A, CASE_B, Clock, World
 
 
 async def visit_notices_now(world: World) -> list:

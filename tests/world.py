@@ -1,5 +1,5 @@
-"""Builders for the service tests: the real app (`bootstrap`) on a fresh database, a clock the
-test moves by hand, and a small invented organisation to act in.
+"""Builders for the tests of services and of the conversation: the real app (`bootstrap`) on a
+fresh database, a clock the test moves by hand, and a small invented organisation to act in.
 
 The app runs on SQLite. Tests of what can differ between the backends — row locks (FOR UPDATE,
 SKIP LOCKED), two processes or presses at once, values at the edges of a column type — are
@@ -9,7 +9,8 @@ test from a copy of one migrated file, PostgreSQL from this worker's database em
 
 `World` is two cases with a caseworker each, a family on the first, coordinators, and people
 who must never be told or allowed anything (refused consent, left). Every `Participant` is read
-back from the database, as a channel would build it for an incoming message.
+back from the database, as a channel would build it for an incoming message. (A pytest plugin,
+`pytest_plugins` in `tests/conftest.py`.)
 """
 
 from __future__ import annotations
