@@ -539,7 +539,19 @@ def _i18n_status(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bench(settings: Settings, args: argparse.Namespace) -> int:
-    from .telegram.bench import main
+    # A development tool that lives with the tests' fake Bot API: only in a source checkout.
+    from .config import PROJECT_ROOT
+
+    if not (PROJECT_ROOT / "tests" / "bench").is_dir():
+        print(
+            "wegwijzer: the bench runs from a source checkout (make install): "
+            f"{PROJECT_ROOT / 'tests' / 'bench'} is not there",
+            file=sys.stderr,
+        )
+        return 2
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+    from tests.bench import main
 
     return main(
         args.updates,

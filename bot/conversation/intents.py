@@ -13,6 +13,7 @@ words (a case code, a flow id, a number), never a person's text.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from dataclasses import dataclass
 from typing import ClassVar
@@ -384,17 +385,21 @@ def decode(key: str, fields: list[str]) -> Intent:
     kind = _BY_KEY.get(key)
     if kind is None:
         raise ValueError(f"unknown button kind {key!r}")
-    declared = dataclasses.fields(kind)
+    declared = _fields(kind)
     if len(fields) > len(declared):
         raise ValueError("too many fields")
-    hints = typing.get_type_hints(kind)
-    values: dict[str, object] = {}
-    for field, raw in zip(declared, fields, strict=False):
-        values[field.name] = _value(hints[field.name], raw)
+    values = {name: _value(hint, raw) for (name, hint), raw in zip(declared, fields, strict=False)}
     try:
         return kind(**values)
     except TypeError as missing:  # a field the intent needs is not there
         raise ValueError(str(missing)) from None
+
+
+@functools.cache
+def _fields(kind: type[Intent]) -> tuple[tuple[str, object], ...]:
+    """An intent's fields with their types (read once per kind: every press decodes one)."""
+    hints = typing.get_type_hints(kind)
+    return tuple((field.name, hints[field.name]) for field in dataclasses.fields(kind))
 
 
 def _value(hint: object, raw: str) -> object:

@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.services.cases import create_case
 from bot.services.invites import create_invite
 from bot.telegram import serve
-from bot.testing import FakeBotAPI, User
+from tests.fakes.bot_api import FakeBotAPI, User
 
 START = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Wegwijzer
-from bot.testing import FakeBotAPI, fake_bot_api
+from tests.fakes.bot_api import BotAPIError, FakeBotAPI
 
 from .conftest import RunningBot, family_at_first_who5, invite_code, onboard, person
 
@@ -105,7 +105,7 @@ async def test_one_unreachable_staff_chat_does_not_break_the_alarm(
 
     def faults(method: str, params: dict) -> None:
         if method == "sendMessage" and params.get("chat_id") == failing.chat_id:
-            raise fake_bot_api.BotAPIError(502, "Bad Gateway")
+            raise BotAPIError(502, "Bad Gateway")
         return original(method, params)
 
     api._check_faults = faults

@@ -13,7 +13,7 @@ from bot.app import Wegwijzer
 from bot.services.cases import create_case
 from bot.services.flags import raise_or_repeat
 from bot.telegram import CallbackSigner
-from bot.testing import FakeBotAPI
+from tests.fakes.bot_api import FakeBotAPI
 
 from .conftest import (
     Clock,

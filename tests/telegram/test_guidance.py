@@ -10,7 +10,7 @@ from __future__ import annotations
 from bot.app import Wegwijzer
 from bot.services.cases import create_case
 from bot.telegram import CallbackSigner
-from bot.testing import FakeBotAPI
+from tests.fakes.bot_api import FakeBotAPI
 
 from .conftest import Clock, Person, RunningBot, invite_code, onboard, person
 

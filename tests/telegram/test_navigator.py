@@ -22,7 +22,7 @@ from bot.conversation.intents import Closure, encode
 from bot.rules.guidance import proposal_id
 from bot.services.cases import create_case
 from bot.telegram import CallbackSigner
-from bot.testing import FakeBotAPI
+from tests.fakes.bot_api import FakeBotAPI
 
 from .conftest import Clock, Person, RunningBot, answers_of, invite_code, onboard, person
 

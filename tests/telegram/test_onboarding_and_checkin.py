@@ -8,7 +8,7 @@ import pytest
 
 from bot.app import Wegwijzer
 from bot.engine import Text
-from bot.testing import FakeBotAPI
+from tests.fakes.bot_api import FakeBotAPI
 
 from .conftest import RunningBot, answers_of, family_at_first_who5, invite_code, onboard, person
 

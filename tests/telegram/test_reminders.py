@@ -28,7 +28,7 @@ from bot.services.duties import due_notices
 from bot.services.schedules import NO_CONTACT_RULE, list_schedules, set_schedule
 from bot.storage import models
 from bot.telegram import build_application
-from bot.testing import FakeBotAPI, User
+from tests.fakes.bot_api import FakeBotAPI, User
 from tests.flows import CHECKIN_FLOW
 
 from .conftest import Clock, Person, RunningBot, invite_code, onboard, person

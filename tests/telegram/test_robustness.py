@@ -13,7 +13,7 @@ import pytest
 
 from bot import logs
 from bot.app import Wegwijzer
-from bot.testing import FakeBotAPI
+from tests.fakes.bot_api import FakeBotAPI
 
 from .conftest import (
     Clock,

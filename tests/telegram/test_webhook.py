@@ -10,7 +10,7 @@ import pytest
 from bot.app import Assets, Wegwijzer
 from bot.bootstrap import bootstrap
 from bot.config import Settings
-from bot.testing import FakeBotAPI
+from tests.fakes.bot_api import FakeBotAPI
 
 from .conftest import Clock, RunningBot, invite_code, person
 

@@ -1,4 +1,4 @@
-"""A fake Telegram Bot API server for end-to-end tests of the Telegram channel.
+"""A fake Telegram Bot API server for the end-to-end tests of the Telegram channel.
 
 The tests have no internet, yet the Telegram channel must be tested through the real
 python-telegram-bot stack (its HTTP client, request encoding, error mapping, polling loop,
@@ -10,6 +10,12 @@ answers (401, 403 for blocked users, 400 with Telegram's own descriptions, 429 w
 messages the bot sent (with edits applied) and lets a test play users who send texts,
 commands, photos and button presses. It runs in the test's own event loop: start and stop it
 per test in an async fixture.
+
+It speaks only the methods the bot calls (getMe, getUpdates, setWebhook, deleteWebhook,
+sendMessage, sendPhoto, editMessageText, editMessageReplyMarkup, answerCallbackQuery,
+setMyCommands) and plain text: a method or a formatting it does not know is an error, so a bot
+that starts to use one fails here first. Faults are injected per method (`fail_next`), per
+chat (`block`) and by flood control (`limit_rate`).
 """
 
 from __future__ import annotations
@@ -31,15 +37,7 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-__all__ = [
-    "DEFAULT_TOKEN",
-    "BotAPIError",
-    "Call",
-    "Edit",
-    "FakeBotAPI",
-    "StoredFile",
-    "User",
-]
+__all__ = ["DEFAULT_TOKEN", "BotAPIError", "Call", "FakeBotAPI", "User"]
 
 # Real tokens are "<bot id>:<secret>"; the bot id in getMe matches the prefix like Telegram's.
 DEFAULT_TOKEN = "7000000001:AAF4k3-W3gw1jz3r_T3st_T0k3n_n0t_r3al_000"
@@ -50,6 +48,7 @@ BOT_USERNAME = "wegwijzer_test_bot"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_ANSWER_TEXT = 200
 MAX_COMMANDS = 100
 
 _NOT_MODIFIED = (
@@ -64,62 +63,16 @@ _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # Form bodies carry every value as a string; these names are decoded back to what the
 # Bot API means by them (JSON-serialized objects, integers, booleans).
 _JSON_FIELDS = frozenset(
-    {
-        "allowed_updates",
-        "caption_entities",
-        "commands",
-        "entities",
-        "link_preview_options",
-        "media",
-        "message_ids",
-        "reply_markup",
-        "reply_parameters",
-        "scope",
-    }
+    {"allowed_updates", "caption_entities", "commands", "entities", "reply_markup", "scope"}
 )
-_INT_FIELDS = frozenset(
-    {
-        "cache_time",
-        "chat_id",
-        "from_chat_id",
-        "limit",
-        "max_connections",
-        "message_id",
-        "message_thread_id",
-        "offset",
-        "reply_to_message_id",
-        "user_id",
-    }
-)
+_INT_FIELDS = frozenset({"chat_id", "limit", "max_connections", "message_id", "offset"})
 _FLOAT_FIELDS = frozenset({"timeout"})
-_BOOL_FIELDS = frozenset(
-    {
-        "allow_paid_broadcast",
-        "allow_sending_without_reply",
-        "disable_content_type_detection",
-        "disable_notification",
-        "disable_web_page_preview",
-        "drop_pending_updates",
-        "has_spoiler",
-        "protect_content",
-        "show_alert",
-        "show_caption_above_media",
-    }
-)
+_BOOL_FIELDS = frozenset({"drop_pending_updates", "show_alert"})
 
 # Methods that count against flood control: those that put a message in a chat or change one
-# the user sees (sends and edits). Reading (getUpdates, getMe, getFile), answering a button
-# (answerCallbackQuery), deleting, chat actions and bot settings do not, as with the real API.
-_RATE_LIMITED = frozenset(
-    {
-        "sendMessage",
-        "sendPhoto",
-        "sendDocument",
-        "editMessageText",
-        "editMessageReplyMarkup",
-        "editMessageCaption",
-    }
-)
+# the user sees (sends and edits). Reading (getUpdates, getMe), answering a button
+# (answerCallbackQuery) and bot settings do not, as with the real API.
+_RATE_LIMITED = frozenset({"sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup"})
 
 
 class BotAPIError(Exception):
@@ -176,18 +129,6 @@ class User:
 
 
 @dataclass
-class StoredFile:
-    """A file the fake knows by file_id: uploaded by the bot or sent by a played user."""
-
-    file_id: str
-    file_unique_id: str
-    content: bytes
-    file_path: str
-    file_name: str | None = None
-    mime_type: str | None = None
-
-
-@dataclass
 class Call:
     """One Bot API request as the fake saw it, with what it answered."""
 
@@ -195,7 +136,8 @@ class Call:
     params: dict[str, Any]
     time: float
     token: str
-    files: dict[str, StoredFile] = field(default_factory=dict)
+    # Uploaded files by field name, with their bytes.
+    files: dict[str, bytes] = field(default_factory=dict)
     status: int = 200
     result: Any = None
     error: str | None = None
@@ -203,18 +145,6 @@ class Call:
     @property
     def ok(self) -> bool:
         return self.status == 200
-
-
-@dataclass
-class Edit:
-    """One change of a stored message: the version before and after it."""
-
-    chat_id: int
-    message_id: int
-    method: str
-    before: dict[str, Any]
-    after: dict[str, Any]
-    time: float
 
 
 @dataclass(frozen=True)
@@ -275,16 +205,15 @@ class FakeBotAPI:
             async with FakeBotAPI() as fake:
                 yield fake
 
-    and point PTB at it with `.base_url(api.base_url).base_file_url(api.base_file_url)`.
+    and point PTB at it with `.base_url(api.base_url)`.
 
     Flood control (off unless asked for): `flood_limit_per_second` caps the messages the bot
     sends in any sliding second over all chats, `per_chat_per_second` those to one chat
     (Telegram's documented limits are about 30 and 1). They apply to the methods that send or
-    edit a message (sendMessage, sendPhoto, sendDocument, editMessageText,
-    editMessageCaption, editMessageReplyMarkup), not to getUpdates, getMe,
-    answerCallbackQuery, deleteMessage, sendChatAction or the settings methods. A send over a
-    limit is answered like Telegram does, HTTP 429 with `parameters.retry_after`, and has no
-    effect. Only sends that succeeded fill the windows. Time is read from `monotonic`
+    edit a message (sendMessage, sendPhoto, editMessageText, editMessageReplyMarkup), not to
+    getUpdates, getMe, answerCallbackQuery or setMyCommands. A send over a limit is answered
+    like Telegram does, HTTP 429 with `parameters.retry_after`, and has no effect. Only sends
+    that succeeded fill the windows. Time is read from `monotonic`
     (injectable, so a test can step it instead of sleeping). `limit_rate()` and
     `unlimit_rate()` change the limits on a running fake; `rejected_429`, `send_times` and
     `peak_sends_per_second()` tell what happened.
@@ -324,21 +253,17 @@ class FakeBotAPI:
         self._counts: dict[str, int] = {}
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.answered_callbacks: dict[str, dict[str, Any]] = {}
-        self.edits: list[Edit] = []
         self.webhook: dict[str, Any] = {"url": ""}
         # Flood control's 429 answers (a 429 injected with fail_next is not counted here).
         self.rejected_429 = 0
         # `monotonic` times of every successful send or edit of the flood-controlled methods,
         # oldest first, kept whether or not a limit is on.
         self.send_times: list[float] = []
-        self.files: dict[str, StoredFile] = {}
 
         self._users: dict[int, User] = {}
         self._messages: dict[int, dict[int, dict[str, Any]]] = {}
         self._bot_message_ids: dict[int, list[int]] = {}
-        self._deleted: set[tuple[int, int]] = set()
         self._message_counter: dict[int, int] = {}
-        self._reply_keyboards: dict[int, dict[str, Any]] = {}
         self._pending: list[dict[str, Any]] = []
         self._next_update_id = 100_000
         self._allowed_updates: list[str] | None = None
@@ -365,10 +290,7 @@ class FakeBotAPI:
 
     async def start(self) -> None:
         app = tornado.web.Application(
-            [
-                (r"/bot([^/]*)/([A-Za-z]*)", _MethodHandler, {"api": self}),
-                (r"/file/bot([^/]*)/(.+)", _FileHandler, {"api": self}),
-            ],
+            [(r"/bot([^/]*)/([A-Za-z]*)", _MethodHandler, {"api": self})],
             # No access log: 4xx answers are the point of many tests, not noise to report.
             log_function=lambda handler: None,
         )
@@ -404,22 +326,12 @@ class FakeBotAPI:
         """For `ApplicationBuilder().base_url(...)` / `Bot(base_url=...)`; PTB appends the token."""
         return f"{self._origin()}/bot"
 
-    @property
-    def base_file_url(self) -> str:
-        """For `.base_file_url(...)`: where `File.download_*` fetches what getFile pointed to."""
-        return f"{self._origin()}/file/bot"
-
     def _origin(self) -> str:
         if self.port is None:
             raise RuntimeError("FakeBotAPI is not started: await api.start() first")
         return f"http://127.0.0.1:{self.port}"
 
     # ----------------------------------------------------------------- inspection
-
-    @property
-    def too_many_requests(self) -> int:
-        """The older name of `rejected_429`."""
-        return self.rejected_429
 
     def peak_sends_per_second(self) -> int:
         """The most successful sends in any sliding second (window `(t - 1, t]`), over all
@@ -441,14 +353,10 @@ class FakeBotAPI:
         wanted = method.lower()
         return [call for call in self.calls if call.method.lower() == wanted]
 
-    def sent(self, chat_id: int, *, include_deleted: bool = False) -> list[dict[str, Any]]:
+    def sent(self, chat_id: int) -> list[dict[str, Any]]:
         """The messages the bot sent to a chat, oldest first, as they are now (edits applied)."""
         messages = self._messages.get(chat_id, {})
-        return [
-            copy.deepcopy(messages[mid])
-            for mid in self._bot_message_ids.get(chat_id, [])
-            if include_deleted or (chat_id, mid) not in self._deleted
-        ]
+        return [copy.deepcopy(messages[mid]) for mid in self._bot_message_ids.get(chat_id, [])]
 
     def last_message(self, chat_id: int) -> dict[str, Any] | None:
         sent = self.sent(chat_id)
@@ -457,23 +365,6 @@ class FakeBotAPI:
     def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
         """Any stored message (the bot's or a user's), as it is now."""
         found = self._messages.get(chat_id, {}).get(message_id)
-        return copy.deepcopy(found) if found else None
-
-    def history(self, chat_id: int, message_id: int) -> list[dict[str, Any]]:
-        """Every version of a message, oldest first: as sent, then after each edit."""
-        edits = [e for e in self.edits if (e.chat_id, e.message_id) == (chat_id, message_id)]
-        if not edits:
-            current = self.message(chat_id, message_id)
-            return [current] if current else []
-        return [copy.deepcopy(edits[0].before), *(copy.deepcopy(e.after) for e in edits)]
-
-    def reply_keyboard(self, chat_id: int) -> dict[str, Any] | None:
-        """The last reply keyboard (or remove_keyboard / force_reply) sent to a chat.
-
-        Telegram does not echo reply keyboards in the Message it returns (only inline ones),
-        so this is where a test sees what the user's app shows under the input field.
-        """
-        found = self._reply_keyboards.get(chat_id)
         return copy.deepcopy(found) if found else None
 
     @property
@@ -498,18 +389,6 @@ class FakeBotAPI:
                 recent = ", ".join(f"{c.method}({c.status})" for c in self.calls[-15:])
                 raise AssertionError(f"condition not met within {timeout}s; last calls: [{recent}]")
             await self._wait_change(remaining)
-
-    async def wait_for_call(self, method: str, count: int = 1, timeout: float = 5.0) -> Call:
-        """Wait until `method` was called `count` times; returns the latest such call."""
-        await self.wait_for(lambda _: len(self.calls_of(method)) >= count, timeout)
-        return self.calls_of(method)[-1]
-
-    async def wait_for_sent(
-        self, chat_id: int, count: int = 1, timeout: float = 5.0
-    ) -> list[dict[str, Any]]:
-        """Wait until the bot has `count` (not deleted) messages in a chat; returns them."""
-        await self.wait_for(lambda _: len(self.sent(chat_id)) >= count, timeout)
-        return self.sent(chat_id)
 
     # ----------------------------------------------------------------- faults
 
@@ -632,7 +511,7 @@ class FakeBotAPI:
         """
         message_id = message if isinstance(message, int) else int(message["message_id"])
         stored = self._messages.get(user.id, {}).get(message_id)
-        if stored is None or (user.id, message_id) in self._deleted:
+        if stored is None:
             raise ValueError(f"no message {message_id} in chat {user.id} to press a button on")
         if strict and callback_data not in _callback_datas(stored.get("reply_markup")):
             raise ValueError(
@@ -661,8 +540,7 @@ class FakeBotAPI:
         update_id: int | None = None,
     ) -> dict[str, Any]:
         """The user sends a photo (Telegram gives it in three sizes); returns the update."""
-        sizes = self._photo_sizes(content, "image/jpeg", None)
-        body: dict[str, Any] = {"photo": sizes}
+        body: dict[str, Any] = {"photo": self._photo_sizes(len(content))}
         if caption:
             body["caption"] = caption
         return self._queue_message(user, body, update_id)
@@ -671,17 +549,14 @@ class FakeBotAPI:
         self, user: User, *, emoji: str = "👍", update_id: int | None = None
     ) -> dict[str, Any]:
         """The user sends a sticker; returns the update."""
-        stored = self._store_file(b"RIFF fake webp", "stickers", "sticker.webp", "image/webp")
         sticker = {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
+            **self._file("stickers", 1000),
             "type": "regular",
             "width": 512,
             "height": 512,
             "is_animated": False,
             "is_video": False,
             "emoji": emoji,
-            "file_size": len(stored.content),
         }
         return self._queue_message(user, {"sticker": sticker}, update_id)
 
@@ -689,14 +564,7 @@ class FakeBotAPI:
         self, user: User, *, duration: int = 4, update_id: int | None = None
     ) -> dict[str, Any]:
         """The user sends a voice note; returns the update."""
-        stored = self._store_file(b"OggS fake opus", "voice", "voice.oga", "audio/ogg")
-        voice = {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "duration": duration,
-            "mime_type": "audio/ogg",
-            "file_size": len(stored.content),
-        }
+        voice = {**self._file("voice", 4000), "duration": duration, "mime_type": "audio/ogg"}
         return self._queue_message(user, {"voice": voice}, update_id)
 
     def send_document(
@@ -710,8 +578,12 @@ class FakeBotAPI:
         update_id: int | None = None,
     ) -> dict[str, Any]:
         """The user sends a file; returns the update."""
-        stored = self._store_file(content, "documents", file_name, mime_type)
-        body: dict[str, Any] = {"document": self._document_dict(stored)}
+        document = {
+            **self._file("documents", len(content)),
+            "file_name": file_name,
+            "mime_type": mime_type,
+        }
+        body: dict[str, Any] = {"document": document}
         if caption:
             body["caption"] = caption
         return self._queue_message(user, body, update_id)
@@ -797,52 +669,21 @@ class FakeBotAPI:
         self._messages.setdefault(user.id, {})[message["message_id"]] = message
         return self.queue_update({"message": copy.deepcopy(message)}, update_id=update_id)
 
-    def _store_file(
-        self, content: bytes, folder: str, file_name: str | None, mime_type: str | None
-    ) -> StoredFile:
+    def _file(self, folder: str, size: int) -> dict[str, Any]:
+        """A file as a user's message carries it (the bot never downloads one)."""
         n = next(self._file_ids)
-        suffix = f".{file_name.rsplit('.', 1)[-1]}" if file_name and "." in file_name else ""
-        stored = StoredFile(
-            file_id=f"FAKE-{folder}-{n:06d}-{'x' * 8}",
-            file_unique_id=f"U{n:06d}",
-            content=content,
-            file_path=f"{folder}/file_{n}{suffix}",
-            file_name=file_name,
-            mime_type=mime_type,
-        )
-        self.files[stored.file_id] = stored
-        return stored
-
-    def _photo_sizes(
-        self, content: bytes, mime_type: str | None, file_name: str | None
-    ) -> list[dict[str, Any]]:
-        # Telegram answers a photo with several sizes, the largest last.
-        sizes = []
-        for width, height in ((90, 67), (320, 240), (800, 600)):
-            stored = self._store_file(content, "photos", file_name or "photo.jpg", mime_type)
-            sizes.append(
-                {
-                    "file_id": stored.file_id,
-                    "file_unique_id": stored.file_unique_id,
-                    "width": width,
-                    "height": height,
-                    "file_size": len(content),
-                }
-            )
-        return sizes
-
-    @staticmethod
-    def _document_dict(stored: StoredFile) -> dict[str, Any]:
-        document: dict[str, Any] = {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_size": len(stored.content),
+        return {
+            "file_id": f"FAKE-{folder}-{n:06d}-{'x' * 8}",
+            "file_unique_id": f"U{n:06d}",
+            "file_size": size,
         }
-        if stored.file_name:
-            document["file_name"] = stored.file_name
-        if stored.mime_type:
-            document["mime_type"] = stored.mime_type
-        return document
+
+    def _photo_sizes(self, size: int) -> list[dict[str, Any]]:
+        # Telegram gives a photo in several sizes, the largest last.
+        return [
+            {**self._file("photos", size), "width": width, "height": height}
+            for width, height in ((90, 67), (320, 240), (800, 600))
+        ]
 
     # ----------------------------------------------------------------- internals: requests
 
@@ -931,17 +772,18 @@ class FakeBotAPI:
             raise _bad_request("chat not found")
         return {"id": chat_id, "type": "private", "first_name": f"Chat {chat_id}"}
 
-    def _stored(self, params: dict[str, Any], action: str) -> dict[str, Any]:
-        if "inline_message_id" in params:
-            raise _bad_request("inline messages are not supported by the fake")
+    def _bots_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The message of the bot's that an edit is about."""
         chat_id = params.get("chat_id")
         self._chat_of(chat_id)
         message_id = params.get("message_id")
         if not isinstance(message_id, int):
             raise _bad_request("message identifier is not specified")
         found = self._messages.get(chat_id, {}).get(message_id)
-        if found is None or (chat_id, message_id) in self._deleted:
-            raise _bad_request(f"message to {action} not found")
+        if found is None:
+            raise _bad_request("message to edit not found")
+        if found["from"].get("id") != self.bot_user["id"]:
+            raise _bad_request("message can't be edited")
         return found
 
     def _new_bot_message(self, params: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
@@ -953,86 +795,23 @@ class FakeBotAPI:
             "chat": chat,
             "date": self._now(),
         }
-        reply = params.get("reply_parameters") or (
-            {"message_id": params["reply_to_message_id"]}
-            if "reply_to_message_id" in params
-            else None
-        )
-        if isinstance(reply, dict) and "message_id" in reply:
-            replied = self._messages.get(chat_id, {}).get(reply["message_id"])
-            if replied is not None:
-                replied = copy.deepcopy(replied)
-                replied.pop("reply_to_message", None)
-                message["reply_to_message"] = replied
-            elif not (
-                reply.get("allow_sending_without_reply")
-                or params.get("allow_sending_without_reply")
-            ):
-                raise _bad_request("message to be replied not found")
         markup = _validated_markup(params.get("reply_markup"))
         message.update(content)
-        if markup is not None and "inline_keyboard" in markup:
-            if markup["inline_keyboard"]:
-                message["reply_markup"] = markup
-        elif markup is not None:
-            self._reply_keyboards[chat_id] = markup
+        if markup is not None and markup["inline_keyboard"]:
+            message["reply_markup"] = markup
         # Only now, when nothing can fail any more, does the message exist.
         message["message_id"] = self._new_message_id(chat_id)
         self._messages.setdefault(chat_id, {})[message["message_id"]] = message
         self._bot_message_ids.setdefault(chat_id, []).append(message["message_id"])
         return copy.deepcopy(message)
 
-    def _record_edit(self, method: str, stored: dict[str, Any], before: dict[str, Any]) -> None:
+    def _edited(self, stored: dict[str, Any]) -> dict[str, Any]:
         stored["edit_date"] = self._now()
-        self.edits.append(
-            Edit(
-                chat_id=stored["chat"]["id"],
-                message_id=stored["message_id"],
-                method=method,
-                before=before,
-                after=copy.deepcopy(stored),
-                time=self._clock(),
-            )
-        )
-
-    def _upload(
-        self,
-        params: dict[str, Any],
-        files: dict[str, StoredFile],
-        name: str,
-    ) -> tuple[StoredFile, str | None]:
-        """The file of a send and, when it was given as one, the known file_id it reuses."""
-        if name in files:
-            return files[name], None
-        value = params.get(name)
-        if isinstance(value, str) and value.startswith("attach://"):
-            attached = files.get(value.removeprefix("attach://"))
-            if attached is None:
-                raise _bad_request(f"file {value} not found in the request")
-            return attached, None
-        if isinstance(value, str) and value in self.files:
-            return self.files[value], value
-        if isinstance(value, str) and value.startswith(("http://", "https://")):
-            return StoredFile("", "", b"", "", value.rsplit("/", 1)[-1], None), None
-        if not value:
-            raise _bad_request(f"there is no {name} in the request")
-        raise _bad_request("wrong file identifier/HTTP URL specified")
-
-    def _caption(self, params: dict[str, Any]) -> dict[str, Any]:
-        caption = params.get("caption")
-        if not caption:
-            return {}
-        text, entities = _format(caption, params.get("parse_mode"), params.get("caption_entities"))
-        if _utf16_len(text) > MAX_CAPTION:
-            raise _bad_request("message caption is too long")
-        content: dict[str, Any] = {"caption": text} if text else {}
-        if entities and text:
-            content["caption_entities"] = entities
-        return content
+        return copy.deepcopy(stored)
 
     # ----------------------------------------------------------------- Bot API methods
 
-    def _get_me(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+    def _get_me(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         return copy.deepcopy(self.bot_user)
 
     async def _get_updates(self, params: dict[str, Any], connection: _MethodHandler) -> Any:
@@ -1070,7 +849,7 @@ class FakeBotAPI:
             await self._wait_change(remaining, connection.waiter)
             connection.waiter = None
 
-    def _set_webhook(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+    def _set_webhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         url = params.get("url") or ""
         secret = params.get("secret_token")
         if secret is not None and not _SECRET_RE.fullmatch(secret):
@@ -1088,162 +867,63 @@ class FakeBotAPI:
         }
         return True
 
-    def _delete_webhook(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+    def _delete_webhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         if params.get("drop_pending_updates"):
             self._pending.clear()
         self.webhook = {"url": ""}
         return True
 
-    def _get_webhook_info(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
-        info: dict[str, Any] = {
-            "url": self.webhook.get("url", ""),
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._pending),
-        }
-        if info["url"]:
-            info["max_connections"] = self.webhook.get("max_connections", 40)
-            if self.webhook.get("allowed_updates"):
-                info["allowed_updates"] = self.webhook["allowed_updates"]
-            if self.webhook.get("ip_address"):
-                info["ip_address"] = self.webhook["ip_address"]
-        return info
-
-    def _send_message(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+    def _send_message(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         self._chat_of(params.get("chat_id"))
-        raw = params.get("text")
-        if not isinstance(raw, str) or not raw.strip():
-            raise _bad_request("message text is empty")
-        text, entities = _format(raw, params.get("parse_mode"), params.get("entities"))
-        if not text:
-            raise _bad_request("message text is empty")
-        if _utf16_len(text) > MAX_TEXT:
-            raise _bad_request("message is too long")
-        content: dict[str, Any] = {"text": text}
-        if entities:
-            content["entities"] = entities
+        return self._new_bot_message(params, {"text": _plain_text(params, "text", MAX_TEXT)})
+
+    def _send_photo(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        self._chat_of(params.get("chat_id"))
+        if "photo" not in files:
+            raise _bad_request("there is no photo in the request")
+        content: dict[str, Any] = {"photo": self._photo_sizes(len(files["photo"]))}
+        if params.get("caption"):
+            content["caption"] = _plain_text(params, "caption", MAX_CAPTION)
         return self._new_bot_message(params, content)
 
-    def _send_photo(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
-        self._chat_of(params.get("chat_id"))
-        caption = self._caption(params)
-        upload, _ = self._upload(params, files, "photo")
-        sizes = self._photo_sizes(upload.content, upload.mime_type, upload.file_name)
-        return self._new_bot_message(params, {"photo": sizes, **caption})
-
-    def _send_document(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
-        self._chat_of(params.get("chat_id"))
-        caption = self._caption(params)
-        upload, known = self._upload(params, files, "document")
-        stored = (
-            self.files[known]
-            if known
-            else self._store_file(upload.content, "documents", upload.file_name, upload.mime_type)
-        )
-        return self._new_bot_message(params, {"document": self._document_dict(stored), **caption})
-
-    def _edit_message_text(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
-        stored = self._stored(params, "edit")
-        if stored["from"].get("id") != self.bot_user["id"]:
-            raise _bad_request("message can't be edited")
+    def _edit_message_text(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        stored = self._bots_message(params)
         if "text" not in stored:
             raise _bad_request("there is no text in the message to edit")
-        raw = params.get("text")
-        if not isinstance(raw, str) or not raw.strip():
-            raise _bad_request("message text is empty")
-        text, entities = _format(raw, params.get("parse_mode"), params.get("entities"))
-        if not text:
-            raise _bad_request("message text is empty")
-        if _utf16_len(text) > MAX_TEXT:
-            raise _bad_request("message is too long")
+        text = _plain_text(params, "text", MAX_TEXT)
         # Telegram drops an inline keyboard that the edit does not repeat.
         markup = _validated_markup(params.get("reply_markup"))
-        if markup is not None and "inline_keyboard" not in markup:
-            raise _bad_request("inline keyboard expected")
         new_markup = markup if markup and markup["inline_keyboard"] else None
-        if (
-            text == stored["text"]
-            and (entities or None) == stored.get("entities")
-            and new_markup == stored.get("reply_markup")
-        ):
+        if text == stored["text"] and new_markup == stored.get("reply_markup"):
             raise _bad_request(_NOT_MODIFIED)
-        before = copy.deepcopy(stored)
         stored["text"] = text
-        _set_or_drop(stored, "entities", entities or None)
         _set_or_drop(stored, "reply_markup", new_markup)
-        self._record_edit("editMessageText", stored, before)
-        return copy.deepcopy(stored)
+        return self._edited(stored)
 
-    def _edit_message_caption(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
-        stored = self._stored(params, "edit")
-        if stored["from"].get("id") != self.bot_user["id"]:
-            raise _bad_request("message can't be edited")
-        if "text" in stored:
-            raise _bad_request("there is no caption in the message to edit")
-        caption = self._caption(params)
+    def _edit_message_reply_markup(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        stored = self._bots_message(params)
         markup = _validated_markup(params.get("reply_markup"))
-        new_markup = markup if markup and markup.get("inline_keyboard") else None
-        if (
-            caption.get("caption") == stored.get("caption")
-            and caption.get("caption_entities") == stored.get("caption_entities")
-            and new_markup == stored.get("reply_markup")
-        ):
-            raise _bad_request(_NOT_MODIFIED)
-        before = copy.deepcopy(stored)
-        _set_or_drop(stored, "caption", caption.get("caption"))
-        _set_or_drop(stored, "caption_entities", caption.get("caption_entities"))
-        _set_or_drop(stored, "reply_markup", new_markup)
-        self._record_edit("editMessageCaption", stored, before)
-        return copy.deepcopy(stored)
-
-    def _edit_message_reply_markup(
-        self, params: dict[str, Any], files: dict[str, StoredFile]
-    ) -> Any:
-        stored = self._stored(params, "edit")
-        if stored["from"].get("id") != self.bot_user["id"]:
-            raise _bad_request("message can't be edited")
-        markup = _validated_markup(params.get("reply_markup"))
-        if markup is not None and "inline_keyboard" not in markup:
-            raise _bad_request("inline keyboard expected")
         new_markup = markup if markup and markup["inline_keyboard"] else None
         if new_markup == stored.get("reply_markup"):
             raise _bad_request(_NOT_MODIFIED)
-        before = copy.deepcopy(stored)
         _set_or_drop(stored, "reply_markup", new_markup)
-        self._record_edit("editMessageReplyMarkup", stored, before)
-        return copy.deepcopy(stored)
+        return self._edited(stored)
 
-    def _delete_message(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
-        stored = self._stored(params, "delete")
-        self._deleted.add((stored["chat"]["id"], stored["message_id"]))
-        return True
-
-    def _answer_callback_query(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+    def _answer_callback_query(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         query_id = params.get("callback_query_id")
         if query_id not in self._callbacks or query_id in self.answered_callbacks:
             raise _bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
         text = params.get("text")
-        if text is not None and len(text) > 200:
+        if text is not None and len(text) > MAX_ANSWER_TEXT:
             raise _bad_request("MESSAGE_TOO_LONG")
         self.answered_callbacks[query_id] = {
             k: v for k, v in params.items() if k != "callback_query_id"
         }
         return True
 
-    def _send_chat_action(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
-        self._chat_of(params.get("chat_id"))
-        if not params.get("action"):
-            raise _bad_request("action is empty")
-        return True
-
-    def _commands_key(self, params: dict[str, Any]) -> tuple[str, str]:
-        language = params.get("language_code") or ""
-        if language and not _LANGUAGE_RE.fullmatch(language):
-            raise _bad_request("invalid language code specified")
-        return _scope_key(params.get("scope")), language
-
-    def _set_my_commands(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+    def _set_my_commands(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         commands = params.get("commands")
         if not isinstance(commands, list):
             raise _bad_request("can't parse commands JSON object")
@@ -1258,7 +938,10 @@ class FakeBotAPI:
                 raise _bad_request("BOT_COMMAND_INVALID")
             if not 1 <= len(str(command["description"]).strip()) <= 256:
                 raise _bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
-        key = self._commands_key(params)
+        language = params.get("language_code") or ""
+        if language and not _LANGUAGE_RE.fullmatch(language):
+            raise _bad_request("invalid language code specified")
+        key = _scope_key(params.get("scope")), language
         if commands:
             self.commands[key] = [
                 {"command": c["command"], "description": c["description"]} for c in commands
@@ -1267,30 +950,9 @@ class FakeBotAPI:
             self.commands.pop(key, None)
         return True
 
-    def _get_my_commands(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
-        return copy.deepcopy(self.commands.get(self._commands_key(params), []))
-
-    def _delete_my_commands(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
-        self.commands.pop(self._commands_key(params), None)
-        return True
-
-    def _get_file(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
-        stored = self.files.get(params.get("file_id") or "")
-        if stored is None:
-            raise _bad_request("invalid file_id")
-        return {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_size": len(stored.content),
-            "file_path": stored.file_path,
-        }
-
-    def _ok(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
-        return True
-
 
 # Canonical name (what `api.calls` records) and implementation, by lower-cased name: the Bot
-# API's method names are case-insensitive.
+# API's method names are case-insensitive. Only what the bot calls: anything else is a 404.
 _METHODS: dict[str, tuple[str, Callable[..., Any]]] = {
     name.lower(): (name, impl)
     for name, impl in (
@@ -1298,22 +960,12 @@ _METHODS: dict[str, tuple[str, Callable[..., Any]]] = {
         ("getUpdates", FakeBotAPI._get_updates),  # awaited in _handle: long polling
         ("setWebhook", FakeBotAPI._set_webhook),
         ("deleteWebhook", FakeBotAPI._delete_webhook),
-        ("getWebhookInfo", FakeBotAPI._get_webhook_info),
         ("sendMessage", FakeBotAPI._send_message),
         ("sendPhoto", FakeBotAPI._send_photo),
-        ("sendDocument", FakeBotAPI._send_document),
         ("editMessageText", FakeBotAPI._edit_message_text),
-        ("editMessageCaption", FakeBotAPI._edit_message_caption),
         ("editMessageReplyMarkup", FakeBotAPI._edit_message_reply_markup),
-        ("deleteMessage", FakeBotAPI._delete_message),
         ("answerCallbackQuery", FakeBotAPI._answer_callback_query),
-        ("sendChatAction", FakeBotAPI._send_chat_action),
         ("setMyCommands", FakeBotAPI._set_my_commands),
-        ("getMyCommands", FakeBotAPI._get_my_commands),
-        ("deleteMyCommands", FakeBotAPI._delete_my_commands),
-        ("getFile", FakeBotAPI._get_file),
-        ("close", FakeBotAPI._ok),
-        ("logOut", FakeBotAPI._ok),
     )
 }
 
@@ -1346,7 +998,7 @@ class _MethodHandler(tornado.web.RequestHandler):
         finally:
             self.api._in_flight -= 1
 
-    def decode(self) -> tuple[dict[str, Any], dict[str, StoredFile]]:
+    def decode(self) -> tuple[dict[str, Any], dict[str, bytes]]:
         """Parameters from the query string and a JSON, urlencoded or multipart body."""
         raw: dict[str, Any] = {
             k: v[-1].decode("utf-8") for k, v in self.request.query_arguments.items()
@@ -1362,29 +1014,8 @@ class _MethodHandler(tornado.web.RequestHandler):
             raw.update(body)
         else:
             raw.update({k: v[-1].decode("utf-8") for k, v in self.request.body_arguments.items()})
-        files: dict[str, StoredFile] = {}
-        for name, parts in self.request.files.items():
-            part = parts[-1]
-            files[name] = StoredFile(
-                "", "", part.body, "", part.filename or None, part.content_type or None
-            )
+        files = {name: parts[-1].body for name, parts in self.request.files.items()}
         return _decode_params(raw), files
-
-
-class _FileHandler(tornado.web.RequestHandler):
-    """`/file/bot<token>/<file_path>`: downloads of files known to the fake (after getFile)."""
-
-    def initialize(self, api: FakeBotAPI) -> None:
-        self.api = api
-
-    def get(self, token: str, file_path: str) -> None:
-        stored = next((f for f in self.api.files.values() if f.file_path == file_path), None)
-        if token != self.api.token or stored is None:
-            self.set_status(404)
-            self.finish(json.dumps({"ok": False, "error_code": 404, "description": "Not Found"}))
-            return
-        self.set_header("Content-Type", stored.mime_type or "application/octet-stream")
-        self.finish(stored.content)
 
 
 # --------------------------------------------------------------------- helpers
@@ -1412,12 +1043,27 @@ def _decode_params(raw: Mapping[str, Any]) -> dict[str, Any]:
     return params
 
 
+def _plain_text(params: dict[str, Any], name: str, limit: int) -> str:
+    """A text or caption as the bot sends them: plain, not empty, within Telegram's limit."""
+    for formatting in ("parse_mode", "entities", "caption_entities"):
+        if params.get(formatting):
+            raise _bad_request(f"the fake Bot API takes plain text only, not {formatting}")
+    text = params.get(name)
+    if not isinstance(text, str) or not text.strip():
+        raise _bad_request(f"message {name} is empty")
+    if _utf16_len(text) > limit:
+        raise _bad_request(
+            "message is too long" if name == "text" else "message caption is too long"
+        )
+    return text
+
+
 def _update_type(update: Mapping[str, Any]) -> str:
     return next(key for key in update if key != "update_id")
 
 
 def _scope_key(scope: Any) -> str:
-    """`default`, `all_private_chats`, `chat:<id>`, `chat_member:<chat>:<user>` ..."""
+    """`default`, `all_private_chats`, `chat:<id>` ..."""
     if scope is None:
         return "default"
     if not isinstance(scope, dict) or "type" not in scope:
@@ -1427,8 +1073,6 @@ def _scope_key(scope: Any) -> str:
         return kind
     if kind in ("chat", "chat_administrators"):
         return f"{kind}:{scope.get('chat_id')}"
-    if kind == "chat_member":
-        return f"{kind}:{scope.get('chat_id')}:{scope.get('user_id')}"
     raise _bad_request("unsupported bot command scope type")
 
 
@@ -1450,370 +1094,30 @@ def _callback_datas(markup: Any) -> list[str]:
     ]
 
 
-_BUTTON_ACTIONS = (
-    "callback_data",
-    "url",
-    "web_app",
-    "login_url",
-    "switch_inline_query",
-    "switch_inline_query_current_chat",
-    "switch_inline_query_chosen_chat",
-    "copy_text",
-    "callback_game",
-    "pay",
-)
-
-
 def _validated_markup(markup: Any) -> dict[str, Any] | None:
-    """Check a reply_markup the way Telegram rejects it; returns it unchanged."""
+    """Check an inline keyboard the way Telegram rejects it; returns it unchanged. (The bot
+    sends no other keyboards.)"""
     if markup is None:
         return None
-    if not isinstance(markup, dict):
-        raise _bad_request("can't parse reply keyboard markup JSON object")
-    if "inline_keyboard" in markup:
-        rows = markup["inline_keyboard"]
-        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise _bad_request('can\'t parse inline keyboard button: field "inline_keyboard"')
-        for row in rows:
-            for button in row:
-                if not isinstance(button, dict) or not button.get("text"):
-                    raise _bad_request("can't parse inline keyboard button: Text is empty")
-                actions = [a for a in _BUTTON_ACTIONS if a in button]
-                if not actions:
-                    raise _bad_request("text buttons are unallowed in the inline keyboard")
-                if len(actions) > 1:
-                    raise _bad_request("can't parse inline keyboard button: too many fields")
-                data = button.get("callback_data")
-                if data is not None and not (
-                    isinstance(data, str)
-                    and 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
-                ):
-                    raise _bad_request("BUTTON_DATA_INVALID")
-        return markup
-    if "keyboard" in markup:
-        rows = markup["keyboard"]
-        if not isinstance(rows, list) or not rows:
-            raise _bad_request("keyboard must be non-empty")
-        for row in rows:
-            for button in row:
-                text = button if isinstance(button, str) else button.get("text")
-                if not text:
-                    raise _bad_request("can't parse keyboard button: Text is empty")
-        return markup
-    if markup.get("remove_keyboard") or markup.get("force_reply"):
-        return markup
-    raise _bad_request("can't parse reply keyboard markup JSON object")
+    if not isinstance(markup, dict) or "inline_keyboard" not in markup:
+        raise _bad_request("the fake Bot API takes inline keyboards only")
+    rows = markup["inline_keyboard"]
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise _bad_request('can\'t parse inline keyboard button: field "inline_keyboard"')
+    for row in rows:
+        for button in row:
+            if not isinstance(button, dict) or not button.get("text"):
+                raise _bad_request("can't parse inline keyboard button: Text is empty")
+            if set(button) != {"text", "callback_data"}:
+                raise _bad_request("the fake Bot API takes callback buttons only")
+            data = button["callback_data"]
+            if not (
+                isinstance(data, str) and 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
+            ):
+                raise _bad_request("BUTTON_DATA_INVALID")
+    return markup
 
 
 def _utf16_len(text: str) -> int:
-    # Entity offsets and lengths are counted in UTF-16 code units (emoji count twice).
+    # Telegram counts lengths (and entity offsets) in UTF-16 code units (emoji count twice).
     return len(text.encode("utf-16-le")) // 2
-
-
-# ------------------------------------------------------------- formatting (parse_mode)
-
-
-def _format(
-    raw: str, parse_mode: str | None, entities: list[dict[str, Any]] | None
-) -> tuple[str, list[dict[str, Any]]]:
-    """Text and entities as Telegram stores them: markup parsed out, outer whitespace trimmed.
-
-    Explicit entities win over parse_mode, as in the Bot API. Malformed markup answers 400
-    "can't parse entities", the production failure a bot that formats user input runs into.
-    """
-    if entities:
-        text, found = raw, [dict(e) for e in entities]
-    elif parse_mode is None or parse_mode == "":
-        text, found = raw, []
-    elif parse_mode.lower() == "html":
-        text, found = _parse_html(raw)
-    elif parse_mode.lower() == "markdownv2":
-        text, found = _parse_markdown(raw, v2=True)
-    elif parse_mode.lower() == "markdown":
-        text, found = _parse_markdown(raw, v2=False)
-    else:
-        raise _bad_request(f"unsupported parse_mode {parse_mode!r}")
-    return _trim(text, found)
-
-
-def _trim(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
-    stripped = text.strip()
-    if not stripped:
-        return "", []
-    shift = _utf16_len(text[: len(text) - len(text.lstrip())])
-    end = _utf16_len(stripped)
-    kept = []
-    for entity in entities:
-        start = max(entity["offset"] - shift, 0)
-        stop = min(entity["offset"] + entity["length"] - shift, end)
-        if stop > start:
-            kept.append({**entity, "offset": start, "length": stop - start})
-    return stripped, kept
-
-
-def _entity_error(message: str) -> BotAPIError:
-    return _bad_request(f"can't parse entities: {message}")
-
-
-_HTML_TYPES = {
-    "b": "bold",
-    "strong": "bold",
-    "i": "italic",
-    "em": "italic",
-    "u": "underline",
-    "ins": "underline",
-    "s": "strikethrough",
-    "strike": "strikethrough",
-    "del": "strikethrough",
-    "tg-spoiler": "spoiler",
-    "span": "spoiler",
-    "a": "text_link",
-    "code": "code",
-    "pre": "pre",
-    "blockquote": "blockquote",
-    "tg-emoji": "custom_emoji",
-}
-_TAG_RE = re.compile(
-    r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)"
-    r"((?:\s+[a-zA-Z][a-zA-Z0-9-]*(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?)*)\s*>"
-)
-_ATTR_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9-]*)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?")
-_CHARREF_RE = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|lt|gt|amp|quot);")
-_NAMED_REFS = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-
-
-def _charref(match: re.Match[str]) -> str:
-    ref = match.group(1)
-    if ref.startswith("#"):
-        return chr(int(ref[2:], 16) if ref[1:2] in ("x", "X") else int(ref[1:]))
-    return _NAMED_REFS[ref]
-
-
-def _decode_charrefs(text: str) -> str:
-    return _CHARREF_RE.sub(_charref, text)
-
-
-def _parse_html(src: str) -> tuple[str, list[dict[str, Any]]]:
-    out: list[str] = []
-    pos = 0  # UTF-16 length of the text produced so far
-    stack: list[tuple[str, dict[str, Any], int]] = []
-    entities: list[dict[str, Any]] = []
-    i = 0
-
-    def at(index: int) -> int:
-        return len(src[:index].encode("utf-8"))
-
-    while i < len(src):
-        char = src[i]
-        if char == "<":
-            match = _TAG_RE.match(src, i)
-            if match is None:
-                raise _entity_error(f"Unclosed start tag at byte offset {at(i)}")
-            closing, name = match.group(1) == "/", match.group(2).lower()
-            if closing:
-                if not stack:
-                    raise _entity_error(f"Unexpected end tag at byte offset {at(i)}")
-                open_name, entity, start = stack.pop()
-                if open_name != name:
-                    raise _entity_error(
-                        f'Can\'t find end tag corresponding to start tag "{open_name}"'
-                    )
-                inside_pre = any(n == "pre" for n, _, _ in stack)
-                if open_name == "code" and inside_pre:
-                    # <pre><code class="language-x"> is one pre entity with a language.
-                    language = entity.get("language")
-                    if language:
-                        for n, parent, _ in reversed(stack):
-                            if n == "pre":
-                                parent["language"] = language
-                                break
-                elif entity and pos > start:
-                    entities.append({**entity, "offset": start, "length": pos - start})
-            else:
-                if name not in _HTML_TYPES:
-                    raise _entity_error(f'Unsupported start tag "{name}" at byte offset {at(i)}')
-                attrs = {
-                    k.lower(): _decode_charrefs((v or "").strip("\"'"))
-                    for k, v in _ATTR_RE.findall(match.group(3))
-                }
-                entity: dict[str, Any] = {"type": _HTML_TYPES[name]}
-                if name == "span" and attrs.get("class") != "tg-spoiler":
-                    raise _entity_error(
-                        f'Tag "span" must have class "tg-spoiler" at byte offset {at(i)}'
-                    )
-                if name == "a":
-                    entity = {"type": "text_link", "url": attrs["href"]} if "href" in attrs else {}
-                if name == "code" and attrs.get("class", "").startswith("language-"):
-                    entity["language"] = attrs["class"].removeprefix("language-")
-                if name == "blockquote" and "expandable" in attrs:
-                    entity["type"] = "expandable_blockquote"
-                if name == "tg-emoji":
-                    entity["custom_emoji_id"] = attrs.get("emoji-id", "")
-                stack.append((name, entity, pos))
-            i = match.end()
-            continue
-        if char == "&":
-            match = _CHARREF_RE.match(src, i)
-            if match is not None:
-                decoded = _charref(match)
-                out.append(decoded)
-                pos += _utf16_len(decoded)
-                i = match.end()
-                continue
-        out.append(char)
-        pos += _utf16_len(char)
-        i += 1
-    if stack:
-        raise _entity_error(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
-    entities.sort(key=lambda e: (e["offset"], -e["length"]))
-    return "".join(out), entities
-
-
-_MD_V2_RESERVED = frozenset("_*[]()~`>#+-=|{}.!")
-_MD_V2_NAMES = {
-    "*": "Bold",
-    "_": "Italic",
-    "__": "Underline",
-    "~": "Strikethrough",
-    "||": "Spoiler",
-    "[": "TextUrl",
-}
-_MD_TYPES = {
-    "*": "bold",
-    "_": "italic",
-    "__": "underline",
-    "~": "strikethrough",
-    "||": "spoiler",
-}
-
-
-def _parse_markdown(src: str, *, v2: bool) -> tuple[str, list[dict[str, Any]]]:
-    """MarkdownV2 (reserved characters must be escaped) or legacy Markdown."""
-    out: list[str] = []
-    pos = 0
-    stack: list[tuple[str, int, int]] = []  # marker, text position, byte offset
-    entities: list[dict[str, Any]] = []
-    quote: int | None = None  # start of an open MarkdownV2 blockquote
-    i = 0
-
-    def at(index: int) -> int:
-        return len(src[:index].encode("utf-8"))
-
-    def emit(text: str) -> None:
-        nonlocal pos
-        out.append(text)
-        pos += _utf16_len(text)
-
-    def until(index: int, closer: str) -> tuple[str, int]:
-        """Raw content up to an unescaped `closer` (code, pre and URLs), unescaped."""
-        chunk: list[str] = []
-        while index < len(src):
-            if src[index] == "\\" and v2 and index + 1 < len(src):
-                chunk.append(src[index + 1])
-                index += 2
-                continue
-            if src.startswith(closer, index):
-                return "".join(chunk), index + len(closer)
-            chunk.append(src[index])
-            index += 1
-        raise _entity_error(
-            f"Can't find end of {'Pre' if closer == '```' else 'Code'} entity at byte offset "
-            f"{at(index)}"
-            if v2
-            else f"Can't find end of the entity starting at byte offset {at(index)}"
-        )
-
-    while i < len(src):
-        char = src[i]
-        escapable = char == "\\" and i + 1 < len(src)
-        if escapable and ((v2 and 0 < ord(src[i + 1]) < 127) or (not v2 and src[i + 1] in "_*`[")):
-            emit(src[i + 1])
-            i += 2
-            continue
-        if src.startswith("```", i):
-            start = pos
-            body, i = until(i + 3, "```")
-            language = None
-            first, newline, rest = body.partition("\n")
-            if newline and first and " " not in first:
-                language, body = first, rest
-            emit(body)
-            if pos > start:
-                entity: dict[str, Any] = {"type": "pre", "offset": start, "length": pos - start}
-                if language:
-                    entity["language"] = language
-                entities.append(entity)
-            continue
-        if char == "`":
-            start = pos
-            body, i = until(i + 1, "`")
-            emit(body)
-            if pos > start:
-                entities.append({"type": "code", "offset": start, "length": pos - start})
-            continue
-        marker = None
-        if v2 and src.startswith("||", i):
-            marker = "||"
-        elif v2 and src.startswith("__", i):
-            marker = "__"
-        elif char in ("*", "_") or (v2 and char == "~"):
-            marker = char
-        if marker is not None:
-            if stack and stack[-1][0] == marker:
-                _, start, _ = stack.pop()
-                if pos > start:
-                    entities.append(
-                        {"type": _MD_TYPES[marker], "offset": start, "length": pos - start}
-                    )
-            elif any(m == marker for m, _, _ in stack):
-                raise _entity_error(
-                    f"Can't find end of {_MD_V2_NAMES[stack[-1][0]]} entity at byte offset "
-                    f"{stack[-1][2]}"
-                )
-            else:
-                stack.append((marker, pos, at(i)))
-            i += len(marker)
-            continue
-        if char == "[":
-            stack.append(("[", pos, at(i)))
-            i += 1
-            continue
-        if char == "]" and stack and stack[-1][0] == "[":
-            _, start, byte = stack.pop()
-            if not src.startswith("(", i + 1):
-                raise _entity_error(
-                    f"Can't find end of TextUrl entity at byte offset {byte}"
-                    if v2
-                    else f"Can't find end of the entity starting at byte offset {byte}"
-                )
-            url, i = until(i + 2, ")")
-            if pos > start:
-                entities.append(
-                    {"type": "text_link", "offset": start, "length": pos - start, "url": url}
-                )
-            continue
-        if v2 and char == ">" and (i == 0 or src[i - 1] == "\n"):
-            # A quote runs over consecutive lines that start with ">".
-            quote = pos if quote is None else quote
-            i += 1
-            continue
-        if char == "\n" and quote is not None and not src.startswith(">", i + 1):
-            entities.append({"type": "blockquote", "offset": quote, "length": pos - quote})
-            quote = None
-        if v2 and char in _MD_V2_RESERVED:
-            raise _entity_error(
-                f"Character '{char}' is reserved and must be escaped with the preceding '\\'"
-            )
-        emit(char)
-        i += 1
-    if quote is not None and pos > quote:
-        entities.append({"type": "blockquote", "offset": quote, "length": pos - quote})
-    if stack:
-        marker, _, byte = stack[-1]
-        raise _entity_error(
-            f"Can't find end of {_MD_V2_NAMES[marker]} entity at byte offset {byte}"
-            if v2
-            else f"Can't find end of the entity starting at byte offset {byte}"
-        )
-    entities.sort(key=lambda e: (e["offset"], -e["length"]))
-    return "".join(out), entities

@@ -32,15 +32,15 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from ..app import Wegwijzer
-from ..bootstrap import bootstrap
-from ..config import Settings
-from ..engine import Choose
-from ..services import runs
-from ..services.cases import create_case
-from ..testing import FakeBotAPI, User
-from . import build_application
-from ._channel import CHANNEL
+from bot.app import Wegwijzer
+from bot.bootstrap import bootstrap
+from bot.config import Settings
+from bot.engine import Choose
+from bot.services import runs
+from bot.services.cases import create_case
+from bot.telegram import build_application
+from bot.telegram._channel import CHANNEL
+from tests.fakes.bot_api import FakeBotAPI, User
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ def _bot_memory() -> int:
     snapshot = tracemalloc.take_snapshot().filter_traces(
         [
             # The fake server: its code and the web framework it runs on (the bot polls).
-            tracemalloc.Filter(False, "*/bot/testing/*", all_frames=True),
+            tracemalloc.Filter(False, "*/tests/fakes/*", all_frames=True),
             tracemalloc.Filter(False, "*/tornado/*", all_frames=True),
             tracemalloc.Filter(False, tracemalloc.__file__),
         ]
@@ -279,7 +279,7 @@ def main(
 ) -> int:
     import json
 
-    from .bench_reminders import run_reminder_bench
+    from .reminders import run_reminder_bench
 
     figures = asyncio.run(run_bench(updates, open_runs)) if updates else None
     fan_out = asyncio.run(run_reminder_bench(reminders, limit)) if reminders else None

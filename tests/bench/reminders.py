@@ -18,15 +18,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ..app import Wegwijzer
-from ..bootstrap import bootstrap
-from ..config import Settings
-from ..rules.cadence import parse_cadence
-from ..services.cases import create_case
-from ..services.schedules import reminder_notices
-from ..testing import FakeBotAPI, User
-from . import build_application
-from ._channel import CHANNEL
+from bot.app import Wegwijzer
+from bot.bootstrap import bootstrap
+from bot.config import Settings
+from bot.rules.cadence import parse_cadence
+from bot.services.cases import create_case
+from bot.services.schedules import reminder_notices
+from bot.telegram import build_application
+from bot.telegram._channel import CHANNEL
+from tests.fakes.bot_api import FakeBotAPI, User
 
 
 @dataclass(frozen=True)
