@@ -1,26 +1,38 @@
-"""Playing a golden conversation: the console channel, a fixed clock, a fresh database.
+"""Golden conversations as data: each file is a scenario's inputs and its expected outputs.
 
-Each flow's transcript test lists what a person types per scenario and language; `play` runs
-it through the console (the same engine, storage and catalogs as the bot) and writes the whole
-conversation plus what was stored (answers, flags, scores); `check_golden` compares that with
-`tests/transcripts/<flow>/<lang>/<scenario>.txt`, or writes it with `--update-goldens`.
+`tests/transcripts/<flow>/<lang>/<scenario>.txt` is a whole conversation in the terminal, as
+`wegwijzer chat` prints it (what the bot says, and each line the person typed after "> "),
+then `--- stored ---` and what was stored (answers, open flags, scores, and the case). A
+front matter says who types and how the demo case is set up first:
 
-The demo case can be set up before playing (`programme`, `stage`, `risk_level`), and
-`play_many` plays several people in turn on one database (a caseworker proposes, a coordinator
-decides). Only then does the stored part also show the case itself: its stage, risk level,
-status, closure fields and the audit log of what changed it — so older goldens stay as they are.
+    ---
+    role: caseworker                          # who types (or headings, see below)
+    case: {stage: closure, risk_level: low}   # the demo case before anyone types
+    show_case: true                           # the stored part shows the case (implied by case)
+    same_in_every_language: true              # stored the same in every shipped language
+    ---
+
+With several people in turn on one database (a caseworker proposes, a coordinator decides)
+the conversation has a heading per person: `=== coordinator (nl) ===`. The runner reads the
+typed lines back from the file, plays them on a fresh database with a fixed clock, and
+compares the whole file. A flow author adds a scenario by writing a file with the front
+matter and the typed lines (`> …`) and running `pytest tests/transcripts --update-goldens`,
+which fills in what the bot says; then reviews the file.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.app import Wegwijzer
+from ruamel.yaml import YAML
+
+from bot.app import Assets, Wegwijzer
 from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.console import ConsoleChat, open_chat
@@ -29,13 +41,10 @@ from bot.services.people import console_person
 from bot.services.visits import next_visit, set_stage
 
 FIXED_NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
-SHIPPED = ("nl", "en", "ar", "tr", "pl", "uk", "fr", "sw")
 STORED = "\n--- stored ---\n"
-BLANK_LINE = "\n"
-
-Scenarios = dict[str, dict[str, list[str]]]
-# One person's turn in `play_many`: their role, their language and what they type.
-Session = tuple[str, str, Iterable[str]]
+FRONT = "---\n"
+TYPED = "> "
+HEADING = re.compile(r"^=== (\w+) \((\w+)\) ===$")
 # What changes a case, shown with the case in the stored part (the reason is the audit note).
 CASE_ACTIONS = (
     "stage_set",
@@ -45,104 +54,101 @@ CASE_ACTIONS = (
     "case_closed",
     "case_reopened",
 )
+SETTINGS = ("role", "case", "show_case", "same_in_every_language")
 
 
-def in_every_language(scenarios: Scenarios, by_number: dict[str, list[str]]) -> None:
-    """Add scenarios typed by option numbers, the same lines in every shipped language."""
-    for scenario, lines in by_number.items():
-        scenarios[scenario] = {lang: lines for lang in SHIPPED}
+class ScenarioError(ValueError):
+    """A golden file that cannot be read as a scenario."""
 
 
-def cases(scenarios: Scenarios) -> list[tuple[str, str]]:
-    return [(scenario, lang) for scenario, by_lang in scenarios.items() for lang in by_lang]
+@dataclass(frozen=True)
+class Session:
+    """One person's turn: their role, their language, and the lines they type."""
+
+    role: str
+    language: str
+    typed: tuple[str, ...]
 
 
-def case_ids(scenarios: Scenarios) -> list[str]:
-    return [f"{scenario}-{lang}" for scenario, lang in cases(scenarios)]
+@dataclass(frozen=True)
+class Scenario:
+    path: Path
+    front: str  # the front matter as written, kept when the file is rewritten
+    sessions: tuple[Session, ...]
+    case: dict[str, str]
+    show_case: bool
+    headings: bool
+    same_in_every_language: bool
+
+    @property
+    def language(self) -> str:
+        return self.path.parent.name
+
+    @classmethod
+    def read(cls, path: Path) -> Scenario:
+        text = path.read_text(encoding="utf-8")
+        if not text.startswith(FRONT) or text.find("\n" + FRONT, 1) < 0:
+            raise ScenarioError(f"{path}: no front matter (--- … ---) at the top")
+        end = text.index("\n" + FRONT, 1) + 1 + len(FRONT)
+        front, body = text[:end], text[end:]
+        settings = YAML(typ="safe").load(front.strip("-\n")) or {}
+        unknown = set(settings) - set(SETTINGS)
+        if unknown:
+            raise ScenarioError(f"{path}: unknown settings {sorted(unknown)}")
+        conversation = body.split(STORED)[0]
+        sessions = _sessions(conversation, settings.get("role"), path.parent.name)
+        case = {str(k): str(v) for k, v in (settings.get("case") or {}).items()}
+        return cls(
+            path=path,
+            front=front,
+            sessions=sessions,
+            case=case,
+            show_case=bool(settings.get("show_case")) or bool(case),
+            headings=conversation.startswith("=== "),
+            same_in_every_language=bool(settings.get("same_in_every_language")),
+        )
+
+    def in_language(self, language: str) -> Scenario:
+        """The same scenario for another language (typed by option numbers: the same lines)."""
+        sessions = tuple(replace(session, language=language) for session in self.sessions)
+        path = self.path.parent.parent / language / self.path.name
+        return replace(self, path=path, sessions=sessions)
 
 
-async def play(
-    tmp_path: Path,
-    role: str,
-    lang: str,
-    lines: Iterable[str],
-    *,
-    programme: str | None = None,
-    stage: str | None = None,
-    risk_level: str | None = None,
-    show_case: bool | None = None,
-) -> str:
-    """One person's conversation; with any case option the stored part shows the case too
-    (or with `show_case=True`)."""
-    if show_case is None:
-        show_case = any(option is not None for option in (programme, stage, risk_level))
-    return await _play(
-        tmp_path,
-        [(role, lang, lines)],
-        programme=programme,
-        stage=stage,
-        risk_level=risk_level,
-        show_case=show_case,
-        headings=False,
-    )
+def _sessions(conversation: str, role: Any, language: str) -> tuple[Session, ...]:
+    found: list[tuple[str, str, list[str]]] = []
+    if not conversation.startswith("=== "):
+        if not isinstance(role, str):
+            raise ScenarioError("the front matter names no role, and there are no headings")
+        found.append((role, language, []))
+    for line in conversation.splitlines():
+        heading = HEADING.match(line)
+        if heading:
+            found.append((heading[1], heading[2], []))
+        elif line.startswith(TYPED.rstrip()) and found:
+            found[-1][2].append(line[len(TYPED) :])
+    return tuple(Session(role, lang, tuple(typed)) for role, lang, typed in found)
 
 
-async def play_many(
-    tmp_path: Path,
-    sessions: Iterable[Session],
-    *,
-    programme: str | None = None,
-    stage: str | None = None,
-    risk_level: str | None = None,
-) -> str:
-    """Several people in turn on one database, each conversation under a heading with the
-    role and language; the stored part shows the case."""
-    return await _play(
-        tmp_path,
-        list(sessions),
-        programme=programme,
-        stage=stage,
-        risk_level=risk_level,
-        show_case=True,
-        headings=True,
-    )
-
-
-async def _play(
-    tmp_path: Path,
-    sessions: list[Session],
-    *,
-    programme: str | None,
-    stage: str | None,
-    risk_level: str | None,
-    show_case: bool,
-    headings: bool,
-) -> str:
+async def play(scenario: Scenario, tmp_path: Path, assets: Assets) -> str:
+    """The whole file the scenario makes: its front matter, the conversation, what is stored."""
     settings = replace(Settings(), database_url=f"sqlite:///{tmp_path / 'transcript.db'}")
-    app = await bootstrap(settings, clock=lambda: FIXED_NOW)
+    app = await bootstrap(settings, clock=lambda: FIXED_NOW, assets=assets)
     try:
         output = io.StringIO()
-        for number, (role, lang, lines) in enumerate(sessions):
-            me = await console_person(app, role)
+        output.write(scenario.front)
+        for number, session in enumerate(scenario.sessions):
+            me = await console_person(app, session.role)
             if number == 0:
-                await _set_up_case(app, programme, stage, risk_level)
-            if headings:
-                output.write(f"{BLANK_LINE if number else ''}=== {role} ({lang}) ===\n")
-            await open_chat(app, me.external_id, lang)
+                await _set_up_case(app, scenario.case)
+            if scenario.headings:
+                heading = f"=== {session.role} ({session.language}) ===\n"
+                output.write(("\n" if number else "") + heading)
+            await open_chat(app, me.external_id, session.language)
             chat = ConsoleChat(app, me.external_id, output, case_code=me.case_code, echo=True)
-            await chat.run(_reader(lines))
+            await chat.run(_reader(session.typed))
         output.write(STORED)
-        async for row in app.database.answer_rows():
-            output.write(f"answer run {row.run_id} {row.key} = {row.value!r}\n")
-        async with app.database.reading() as uow:
-            for flag in await uow.flags.open_flags():
-                output.write(f"flag {flag.level} {flag.rule} evidence={dict(flag.evidence)}\n")
-                output.write(f"     due {flag.due_at.isoformat()}\n")
-            for run_id in sorted({row.run_id async for row in app.database.answer_rows()}):
-                for name, value in sorted((await uow.scores.of_run(run_id)).items()):
-                    output.write(f"score run {run_id} {name} = {value:g}\n")
-            if show_case:
-                await _write_case(uow, output)
+        await _write_stored(app, output, scenario.show_case)
         return output.getvalue()
     finally:
         await app.close()
@@ -157,23 +163,37 @@ def _reader(lines: Iterable[str]) -> Callable[[], Awaitable[str | None]]:
     return read_line
 
 
-async def _set_up_case(
-    app: Wegwijzer, programme: str | None, stage: str | None, risk_level: str | None
-) -> None:
+async def _set_up_case(app: Wegwijzer, case: dict[str, str]) -> None:
     """The demo case as a scenario needs it, before anyone types (the case exists by now)."""
+    programme, stage, risk_level = case.get("programme"), case.get("stage"), case.get("risk_level")
     if programme is not None or risk_level is not None:
         async with app.database.transaction() as uow:
-            case = await uow.cases.by_code(DEMO_CASE_CODE)
+            found = await uow.cases.by_code(DEMO_CASE_CODE)
+            assert found is not None
             if programme is not None:
-                case.programme = programme
+                found.programme = programme
             if risk_level is not None:
                 # As a screening would have set it: the level, its next review, the visits.
-                case.risk_level, case.risk_set_at = risk_level, FIXED_NOW
+                found.risk_level, found.risk_set_at = risk_level, FIXED_NOW
                 days = app.settings.review_days[risk_level]
-                case.review_due_at = FIXED_NOW + timedelta(days=days)
-                case.visit_due_at = next_visit(app.settings, case, FIXED_NOW)
+                found.review_due_at = FIXED_NOW + timedelta(days=days)
+                found.visit_due_at = next_visit(app.settings, found, FIXED_NOW)
     if stage is not None:
         await set_stage(app, DEMO_CASE_CODE, stage)
+
+
+async def _write_stored(app: Wegwijzer, output: io.StringIO, show_case: bool) -> None:
+    async for row in app.database.answer_rows():
+        output.write(f"answer run {row.run_id} {row.key} = {row.value!r}\n")
+    async with app.database.reading() as uow:
+        for flag in await uow.flags.open_flags():
+            output.write(f"flag {flag.level} {flag.rule} evidence={dict(flag.evidence)}\n")
+            output.write(f"     due {flag.due_at.isoformat()}\n")
+        for run_id in sorted({row.run_id async for row in app.database.answer_rows()}):
+            for name, value in sorted((await uow.scores.of_run(run_id)).items()):
+                output.write(f"score run {run_id} {name} = {value:g}\n")
+        if show_case:
+            await _write_case(uow, output)
 
 
 def _moment(value: datetime | None) -> str:
@@ -203,18 +223,5 @@ async def _write_case(uow: Any, output: io.StringIO) -> None:
             )
 
 
-def check_golden(transcript: str, golden: Path, update: bool) -> None:
-    if update:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(transcript, encoding="utf-8")
-    assert golden.exists(), f"no golden file {golden}: run pytest with --update-goldens"
-    assert transcript == golden.read_text(encoding="utf-8")
-
-
-def assert_same_stored(golden_dir: Path, scenario: str) -> None:
-    """Only the words differ between languages: what is stored, scored and flagged is one."""
-    stored = {
-        lang: (golden_dir / lang / f"{scenario}.txt").read_text("utf-8").split(STORED)[1]
-        for lang in SHIPPED
-    }
-    assert len(set(stored.values())) == 1, sorted(stored)
+def stored_part(path: Path) -> str:
+    return path.read_text(encoding="utf-8").split(STORED)[1]
