@@ -39,14 +39,24 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from .app import Assets
-from .config import STAGES, ConfigError, Settings
+from .config import ConfigError, Settings
+from .engine.vocabulary import STAGES
 from .services.cases import PROGRAMMES
+
+if TYPE_CHECKING:  # for annotations only: commands import what they use when they run
+    from .app import Wegwijzer
+    from .engine.events import JSONValue
+    from .services.audit import AuditEntry
+    from .services.flags import FlagView
+    from .services.visits import VisitPlan
+
+T = TypeVar("T")
 
 
 def main(argv: Sequence[str] | None = None, *, assets: Assets | None = None) -> int:
@@ -66,7 +76,8 @@ def main(argv: Sequence[str] | None = None, *, assets: Assets | None = None) -> 
 
     logs.configure(settings.log_level)
     args.assets = assets
-    return args.handler(settings, args)
+    handler: Callable[[Settings, argparse.Namespace], int] = args.handler
+    return handler(settings, args)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -262,55 +273,44 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
-    from .bootstrap import bootstrap
     from .services.audit import record_operator_look
     from .services.export import export_answers
 
-    async def export() -> int:
-        app = await bootstrap(settings, assets=args.assets)
-        try:
-            # Every answer is looked at: on record before the first one is written.
-            since = None if args.since is None else args.since.isoformat()
-            await record_operator_look(app, "exported", format=args.fmt, since=since)
-            if args.output is None:
-                return await export_answers(app, sys.stdout, args.fmt, args.since)
-            with args.output.open("w", encoding="utf-8", newline="") as output:
-                return await export_answers(app, output, args.fmt, args.since)
-        finally:
-            await app.close()
+    async def export(app: Wegwijzer) -> int:
+        # Every answer is looked at: on record before the first one is written.
+        since = None if args.since is None else args.since.isoformat()
+        await record_operator_look(app, "exported", format=args.fmt, since=since)
+        if args.output is None:
+            return await export_answers(app, sys.stdout, args.fmt, args.since)
+        with args.output.open("w", encoding="utf-8", newline="") as output:
+            return await export_answers(app, output, args.fmt, args.since)
 
-    count = asyncio.run(export())
+    count = _using_app(settings, args.assets, export)
     print(f"{count} answer(s) exported", file=sys.stderr)
     return 0
 
 
 def _flags(settings: Settings, args: argparse.Namespace) -> int:
-    from .bootstrap import bootstrap
     from .services.audit import record_operator_look
     from .services.flags import all_flags
 
-    async def listed() -> int:
-        app = await bootstrap(settings, assets=args.assets)
-        try:
-            found = await all_flags(app, args.status)
-            # The evidence holds families' answers: the look is on record before it is shown.
-            await record_operator_look(
-                app, "flags_listed", status=args.status, flags=[flag.id for flag in found]
-            )
-            if args.json:
-                print(json.dumps([flag.as_dict() for flag in found], indent=2, ensure_ascii=False))
-            else:
-                _print_flags(app, found)
-            return len(found)
-        finally:
-            await app.close()
+    async def listed(app: Wegwijzer) -> int:
+        found = await all_flags(app, args.status)
+        # The evidence holds families' answers: the look is on record before it is shown.
+        shown: list[JSONValue] = [flag.id for flag in found]
+        await record_operator_look(app, "flags_listed", status=args.status, flags=shown)
+        if args.json:
+            print(json.dumps([flag.as_dict() for flag in found], indent=2, ensure_ascii=False))
+        else:
+            _print_flags(app, found)
+        return len(found)
 
-    count = asyncio.run(listed())
+    count = _using_app(settings, args.assets, listed)
     print(f"{count} flag(s)", file=sys.stderr)
     return 0
 
 
-def _print_flags(app: Any, found: list[Any]) -> None:
+def _print_flags(app: Wegwijzer, found: list[FlagView]) -> None:
     """One block per flag, as a reviewer reads it in the bot, in the source language (English),
     with the rule and flow version that raised it."""
     from .services.review_texts import flag_detail_lines
@@ -328,23 +328,14 @@ def _print_flags(app: Any, found: list[Any]) -> None:
 def _audit(settings: Settings, args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
-    from .bootstrap import bootstrap
     from .services.audit import audit_log
     from .services.cases import UnknownCase
 
     since = args.since
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=ZoneInfo(settings.timezone))
-
-    async def read() -> list[Any]:
-        app = await bootstrap(settings, assets=args.assets)
-        try:
-            return await audit_log(app, args.case, since)
-        finally:
-            await app.close()
-
     try:
-        entries = asyncio.run(read())
+        entries = _using_app(settings, args.assets, lambda app: audit_log(app, args.case, since))
     except UnknownCase:
         print(f"wegwijzer: no case with code {args.case!r}", file=sys.stderr)
         return 2
@@ -357,7 +348,7 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _audit_line(entry: Any) -> str:
+def _audit_line(entry: AuditEntry) -> str:
     """`2026-11-27 17:17:07Z  #12  acknowledged  coordinator 3  case K7Q-4MX  flag 4  …`"""
     actor = entry.actor_role if entry.actor_id is None else f"{entry.actor_role} {entry.actor_id}"
     parts = [
@@ -376,27 +367,24 @@ def _audit_line(entry: Any) -> str:
 
 
 def _case_create(settings: Settings, args: argparse.Namespace) -> int:
-    from .bootstrap import bootstrap
     from .services.cases import create_case
 
-    async def create() -> str:
-        app = await bootstrap(settings, assets=args.assets)
-        try:
-            async with app.database.transaction() as uow:
-                return (await create_case(uow, args.programme)).code
-        finally:
-            await app.close()
+    async def create(app: Wegwijzer) -> str:
+        async with app.database.transaction() as uow:
+            return (await create_case(uow, args.programme)).code
 
-    code = asyncio.run(create())
+    code = _using_app(settings, args.assets, create)
     print(json.dumps({"code": code, "programme": args.programme}) if args.json else code)
     return 0
 
 
-def _using_app(settings: Settings, assets: Assets | None, work: Any) -> Any:
+def _using_app(
+    settings: Settings, assets: Assets | None, work: Callable[[Wegwijzer], Awaitable[T]]
+) -> T:
     """Run `work(app)` with the app bootstrapped, and closed again afterwards."""
     from .bootstrap import bootstrap
 
-    async def run() -> Any:
+    async def run() -> T:
         app = await bootstrap(settings, assets=assets)
         try:
             return await work(app)
@@ -418,7 +406,9 @@ def _case_visit(settings: Settings, args: argparse.Namespace) -> int:
     return _print_visit_plan(settings, args, lambda app: record_visit(app, args.code))
 
 
-def _print_visit_plan(settings: Settings, args: argparse.Namespace, work: Any) -> int:
+def _print_visit_plan(
+    settings: Settings, args: argparse.Namespace, work: Callable[[Wegwijzer], Awaitable[VisitPlan]]
+) -> int:
     code = args.code
     from .rules.access import NotAllowed
 
@@ -485,7 +475,6 @@ def _schedule_pause(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _invite(settings: Settings, args: argparse.Namespace) -> int:
-    from .bootstrap import bootstrap
     from .services.cases import UnknownCase
     from .services.invites import create_invite, invite_qr_png
 
@@ -507,15 +496,10 @@ def _invite(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 2
 
-    async def make() -> object:
-        app = await bootstrap(settings, assets=args.assets)
-        try:
-            return await create_invite(app, args.role, args.case)
-        finally:
-            await app.close()
-
     try:
-        invite = asyncio.run(make())
+        invite = _using_app(
+            settings, args.assets, lambda app: create_invite(app, args.role, args.case)
+        )
     except UnknownCase:
         print(f"wegwijzer: no case with code {args.case!r}", file=sys.stderr)
         return 1
@@ -553,13 +537,14 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         sys.path.insert(0, str(PROJECT_ROOT))
     from tests.bench import main
 
-    return main(
+    code: int = main(
         args.updates,
         args.open_runs,
         args.json,
         reminders=args.reminders,
         limit=settings.telegram_messages_per_second,
     )
+    return code
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:

@@ -126,7 +126,8 @@ async def guide(x: Exchange, wanted: Guide) -> None:
     country = x.app.settings.country
     flow_id, code = wanted.flow_id, wanted.case
     if flow_id is not None and flow_id not in _offered(x, None):
-        flow_id, code = None, code or flow_id.upper()  # `/guide K7Q-4MX`: one case's flows
+        code = code or flow_id.upper()  # `/guide K7Q-4MX`: the flows of one case
+        flow_id = None
     if who.role == "family":
         code = None  # a family's flows are about their own case, whatever a button says
     elif code is None:

@@ -13,7 +13,6 @@ words (a case code, a flow id, a number), never a person's text.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 from dataclasses import dataclass
 from typing import ClassVar
@@ -344,9 +343,8 @@ _TYPED: dict[str, type[Intent]] = {
         Visit,
     )
 }
-_BY_KEY: dict[str, type[Intent]] = {
-    kind.key: kind for kind in (*_TYPED.values(), Answer) if kind.key
-}
+_PRESSABLE: list[type[Intent]] = [*_TYPED.values(), Answer]
+_BY_KEY: dict[str, type[Intent]] = {kind.key: kind for kind in _PRESSABLE if kind.key}
 
 
 def parse_command(text: str) -> Intent | None:
@@ -395,11 +393,15 @@ def decode(key: str, fields: list[str]) -> Intent:
         raise ValueError(str(missing)) from None
 
 
-@functools.cache
+# An intent's fields with their types, read once per kind: every press decodes one.
+_FIELDS: dict[type[Intent], tuple[tuple[str, object], ...]] = {}
+
+
 def _fields(kind: type[Intent]) -> tuple[tuple[str, object], ...]:
-    """An intent's fields with their types (read once per kind: every press decodes one)."""
-    hints = typing.get_type_hints(kind)
-    return tuple((field.name, hints[field.name]) for field in dataclasses.fields(kind))
+    if kind not in _FIELDS:
+        hints = typing.get_type_hints(kind)
+        _FIELDS[kind] = tuple((field.name, hints[field.name]) for field in dataclasses.fields(kind))
+    return _FIELDS[kind]
 
 
 def _value(hint: object, raw: str) -> object:

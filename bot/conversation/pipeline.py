@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TypeVar
 
 from ..app import Wegwijzer
 from ..rules.commands import allowed
@@ -67,38 +67,52 @@ __all__ = ["COMMANDS", "Command", "Conversation"]
 
 log = logging.getLogger(__name__)
 
-# A handler takes the exchange and the intent of its own command.
-Handler = Callable[[Exchange, Any], Awaitable[None]]
+AnIntent = TypeVar("AnIntent", bound=Intent)
 
 
 @dataclass(frozen=True)
 class Command:
     intent: type[Intent]
-    handle: Handler
+    handle: Callable[[Exchange, Intent], Awaitable[None]]
     # Answered before the language and consent are settled (they are how they get settled).
     onboarding: bool = False
 
 
+def command(
+    intent: type[AnIntent],
+    handle: Callable[[Exchange, AnIntent], Awaitable[None]],
+    onboarding: bool = False,
+) -> Command:
+    """A row of the table: the handler gets the intent of its own command only."""
+
+    async def handled(x: Exchange, given: Intent) -> None:
+        if not isinstance(given, intent):
+            raise TypeError(f"{type(given).__name__} is not a {intent.__name__}")
+        await handle(x, given)
+
+    return Command(intent, handled, onboarding)
+
+
 COMMANDS: dict[type[Intent], Command] = {
-    command.intent: command
-    for command in (
-        Command(Help, people.help_),
-        Command(Language, people.language, onboarding=True),
-        Command(Privacy, people.privacy, onboarding=True),
-        Command(CheckIn, flows.checkin),
-        Command(Cancel, flows.cancel),
-        Command(Answer, flows.answer_button),
-        Command(Guide, flows.guide),
-        Command(Flags, review.queue),
-        Command(OnFlag, review.on_flag),
-        Command(ShowCase, review.show_case),
-        Command(Closure, review.closure),
-        Command(Cases, cases.case_list),
-        Command(Invite, cases.invite),
-        Command(Schedule, cases.schedule),
-        Command(StopReminders, cases.stop_reminders),
-        Command(ResumeReminders, cases.resume_reminders),
-        Command(Visit, cases.visit),
+    row.intent: row
+    for row in (
+        command(Help, people.help_),
+        command(Language, people.language, onboarding=True),
+        command(Privacy, people.privacy, onboarding=True),
+        command(CheckIn, flows.checkin),
+        command(Cancel, flows.cancel),
+        command(Answer, flows.answer_button),
+        command(Guide, flows.guide),
+        command(Flags, review.queue),
+        command(OnFlag, review.on_flag),
+        command(ShowCase, review.show_case),
+        command(Closure, review.closure),
+        command(Cases, cases.case_list),
+        command(Invite, cases.invite),
+        command(Schedule, cases.schedule),
+        command(StopReminders, cases.stop_reminders),
+        command(ResumeReminders, cases.resume_reminders),
+        command(Visit, cases.visit),
     )
 }
 
@@ -160,7 +174,7 @@ class Conversation:
             await x.answer(texts.NOT_FOR_ROLE.using(command=f"/{intent.command}"))
             return
         # 5. The command, or what is waiting.
-        if command is not None:
+        if command is not None and intent is not None:
             await command.handle(x, intent)
         else:
             await flows.answer_message(x)

@@ -18,7 +18,7 @@ from ..services.case_view import case_view
 from ..services.review_texts import case_view_lines, flag_detail_lines
 from .exchange import Exchange, Typed
 from .intents import Closure, Flags, Guide, OnFlag, ShowCase
-from .outputs import Button, Joined, Message, Notify
+from .outputs import Button, Joined, Line, Message, Notify
 
 PAGE_SIZE = 5
 # At most this many caseworkers to choose from when assigning (and three of their cases each).
@@ -39,9 +39,9 @@ async def queue(x: Exchange, wanted: Flags) -> None:
     page = min(max(wanted.page, 1), pages)
     shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     now = x.app.clock()
-    lines = [texts.OPEN_FLAGS_PAGE.using(page=page, pages=pages)]
+    lines: list[Line] = [texts.OPEN_FLAGS_PAGE.using(page=page, pages=pages)]
     lines += [Joined(f"#{flag.id} ", texts.flag_line(flag, now)) for flag in shown]
-    rows = [
+    rows: list[tuple[Button, ...]] = [
         (
             Button(
                 Joined(

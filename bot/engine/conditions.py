@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .model import Condition, Flow
+from .events import Value
+from .model import Condition, Flow, Scalar
 
-Facts = Mapping[str, object]
+# Answers, scores, results or case fields by name (a case field may be unset: None).
+Facts = Mapping[str, Value | None]
 _EMPTY: Facts = {}
 
 
@@ -40,7 +42,7 @@ def evaluate(
     if condition.not_ is not None:
         outcome = evaluate(condition.not_, answers, scores, results, case)
         return None if outcome is None else not outcome
-    kind, name = condition.subject
+    kind, name = _subject(condition)
     facts = {"answer": answers, "score": scores, "result": results, "case": case}[kind]
     if kind == "case" and facts.get(name) is None:
         return None if condition.operator != "answered" else not condition.answered
@@ -51,14 +53,24 @@ def evaluate(
     return _compare(facts[name], condition.operator, condition.operand)
 
 
-def _compare(value: object, operator: str | None, operand: object) -> bool:
+def _subject(condition: Condition) -> tuple[str, str]:
+    subject = condition.subject
+    if subject is None:
+        raise ValueError("a combination (and, or, not) has no subject")
+    return subject
+
+
+def _compare(
+    value: object, operator: str | None, operand: Scalar | tuple[Scalar, ...] | None
+) -> bool:
     if operator == "equals":
         return _same(value, operand)
     if operator == "in":
-        return any(_same(value, candidate) for candidate in operand)
+        return isinstance(operand, tuple) and any(_same(value, one) for one in operand)
     # Ordering comparisons: the loader allows them only on numeric questions and scores.
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not (_is_number(value) and _is_number(operand)):
         return False
+    assert isinstance(value, int | float) and isinstance(operand, int | float)
     if operator == "lt":
         return value < operand
     if operator == "le":
@@ -68,6 +80,10 @@ def _compare(value: object, operator: str | None, operand: object) -> bool:
     if operator == "ge":
         return value >= operand
     raise ValueError(f"unknown operator {operator!r}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _same(value: object, operand: object) -> bool:
@@ -83,10 +99,17 @@ def compute_scores(flow: Flow, answers: Facts) -> dict[str, float]:
     for name, score in flow.scores.items():
         if all(key in answers for key in score.keys):
             if score.sum:
-                scores[name] = sum(answers[key] for key in score.sum)
+                scores[name] = sum(_number(answers[key]) for key in score.sum)
             else:
                 scores[name] = sum(1 for key in score.count if answers[key] is True)
     return scores
+
+
+def _number(value: Value | None) -> float:
+    # The loader lets a score add up numeric answers only.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"a score adds up numbers, not {value!r}")
+    return value
 
 
 def compute_results(
@@ -107,12 +130,14 @@ def compute_results(
     return decided
 
 
-def evidence(condition: Condition, answers: Facts, scores: Facts) -> dict[str, object]:
+def evidence(condition: Condition, answers: Facts, scores: Facts) -> dict[str, Value]:
     """The answers and scores a condition looked at, for the reviewer of a flag."""
-    found: dict[str, object] = {}
+    found: dict[str, Value] = {}
     for leaf in condition.comparisons():
-        if leaf.answer is not None and leaf.answer in answers:
-            found[leaf.answer] = answers[leaf.answer]
-        elif leaf.score is not None and leaf.score in scores:
-            found[f"score.{leaf.score}"] = scores[leaf.score]
+        answer = answers.get(leaf.answer) if leaf.answer is not None else None
+        score = scores.get(leaf.score) if leaf.score is not None else None
+        if leaf.answer is not None and answer is not None:
+            found[leaf.answer] = answer
+        elif leaf.score is not None and score is not None:
+            found[f"score.{leaf.score}"] = score
     return found

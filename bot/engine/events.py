@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Literal, TypeAlias, TypeVar
 
 Value = bool | int | float | str
+# What stored states, evidence and answers are made of: a JSON value.
+JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
 StepKind = Literal["message", "choice", "scale", "yes_no", "number", "text", "checklist", "end"]
 
 
@@ -23,19 +25,20 @@ class Text:
     """An English source string (gettext msgid) with the values of its {placeholders}."""
 
     msgid: str
-    params: Mapping[str, Any] = field(default_factory=dict)
+    # Values are formatted for the reader when shown (numbers, dates, other Texts...).
+    params: Mapping[str, object] = field(default_factory=dict)
     # The English plural form; the number that chooses the form is `params["count"]`.
     plural: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
-    def using(self, **params: Any) -> Text:
+    def using(self, **params: object) -> Text:
         """The same text with values for its placeholders: `NOT_FOR_ROLE.using(command=...)`."""
         return Text(self.msgid, {**self.params, **params}, self.plural)
 
 
-def Plural(singular: str, plural: str, **params: Any) -> Text:
+def Plural(singular: str, plural: str, **params: object) -> Text:
     """A text with plural forms, chosen by `count` in each language's own plural rules:
     `Plural("{count} open flag", "{count} open flags", count=n)`."""
     return Text(singular, params, plural)
@@ -163,6 +166,7 @@ Input = Reply | Choose | NonText
 # --- state --------------------------------------------------------------------------------
 
 RunStatus = Literal["active", "completed"]
+E = TypeVar("E", bound=Event)
 
 
 @dataclass(frozen=True)
@@ -180,15 +184,15 @@ class RunState:
     part: str | None = None
     # What the run's case was when the run started (programme, country, stage, risk_level),
     # updated by the run's own case updates: what `case:` conditions look at.
-    case: Mapping[str, Any] = field(default_factory=dict)
+    case: Mapping[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "answers", MappingProxyType(dict(self.answers)))
         object.__setattr__(self, "raised", tuple(self.raised))
         object.__setattr__(self, "case", MappingProxyType(dict(self.case)))
 
-    def to_dict(self) -> dict[str, Any]:
-        stored: dict[str, Any] = {
+    def to_dict(self) -> dict[str, JSONValue]:
+        stored: dict[str, JSONValue] = {
             "flow_id": self.flow_id,
             "version": self.version,
             "step": self.step,
@@ -204,17 +208,53 @@ class RunState:
         return stored
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RunState:
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> RunState:
+        """The state as `to_dict` stored it; ValueError for anything else."""
+        flow_id, version, step = data.get("flow_id"), data.get("version"), data.get("step")
+        status, part = data.get("status", "active"), data.get("part")
+        if not (isinstance(flow_id, str) and isinstance(version, int) and isinstance(step, str)):
+            raise ValueError("not a stored run state")
+        if not (status in ("active", "completed") and (part is None or isinstance(part, str))):
+            raise ValueError("not a stored run state")
+        raised = data.get("raised", [])
         return cls(
-            flow_id=data["flow_id"],
-            version=int(data["version"]),
-            step=data["step"],
-            answers=data.get("answers", {}),
-            raised=tuple(data.get("raised", ())),
-            status=data.get("status", "active"),
-            part=data.get("part"),
-            case=data.get("case", {}),
+            flow_id=flow_id,
+            version=version,
+            step=step,
+            answers=_values(data.get("answers", {})),
+            raised=tuple(_strings(raised if isinstance(raised, list) else [None])),
+            status="completed" if status == "completed" else "active",
+            part=part,
+            case=_facts(data.get("case", {})),
         )
+
+
+def _values(raw: JSONValue) -> dict[str, Value]:
+    if not isinstance(raw, dict):
+        raise ValueError("not a stored run state")
+    values: dict[str, Value] = {}
+    for key, value in raw.items():
+        if not isinstance(value, bool | int | float | str):
+            raise ValueError("not a stored run state")
+        values[key] = value
+    return values
+
+
+def _strings(raw: list[JSONValue]) -> list[str]:
+    if not all(isinstance(item, str) for item in raw):
+        raise ValueError("not a stored run state")
+    return [str(item) for item in raw]
+
+
+def _facts(raw: JSONValue) -> dict[str, str | None]:
+    if not isinstance(raw, dict):
+        raise ValueError("not a stored run state")
+    facts: dict[str, str | None] = {}
+    for key, value in raw.items():
+        if value is not None and not isinstance(value, str):
+            raise ValueError("not a stored run state")
+        facts[key] = value
+    return facts
 
 
 @dataclass(frozen=True)
@@ -226,6 +266,6 @@ class Sprint:
     def ended(self) -> bool:
         return self.state.status == "completed"
 
-    def of(self, kind: type) -> list:
+    def of(self, kind: type[E]) -> list[E]:
         """The events of one kind, in order: `sprint.of(FlagRaised)`."""
         return [event for event in self.events if isinstance(event, kind)]

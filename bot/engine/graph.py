@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from .model import Condition, Flow
+from .model import Condition, Flow, Question
 
 _SYMBOLS = {"equals": "=", "lt": "<", "le": "≤", "gt": ">", "ge": "≥"}
 
@@ -14,7 +14,7 @@ _SYMBOLS = {"equals": "=", "lt": "<", "le": "≤", "gt": ">", "ge": "≥"}
 def mermaid(flow: Flow) -> str:
     lines = ["stateDiagram-v2", f"    %% {flow.ref}: {flow.title}"]
     for step in flow.steps:
-        what = f"{step.kind}: {step.key}" if step.asks else step.kind
+        what = f"{step.kind}: {step.key}" if isinstance(step, Question) else step.kind
         described = f"{step.id} ({what})"
         if step.only_if is not None:
             described += f" only if {describe(step.only_if)}"
@@ -40,14 +40,14 @@ def describe(condition: Condition) -> str:
         return " or ".join(_grouped(child) for child in condition.or_)
     if condition.not_ is not None:
         return f"not {_grouped(condition.not_)}"
-    kind, name = condition.subject
+    kind, name = condition.subject or ("", "")
     subject = name if kind in ("answer", "score") else f"{kind} {name}"
     operator, operand = condition.operator, condition.operand
     if operator == "answered":
         return f"{subject} answered" if operand else f"{subject} not answered"
-    if operator == "in":
+    if isinstance(operand, tuple):
         return f"{subject} in {', '.join(_value(value) for value in operand)}"
-    return f"{subject} {_SYMBOLS[operator]} {_value(operand)}"
+    return f"{subject} {_SYMBOLS.get(operator or '', operator)} {_value(operand)}"
 
 
 def _grouped(condition: Condition) -> str:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -28,6 +28,7 @@ from .model import (
     Condition,
     Flow,
     NumberStep,
+    Question,
     ScaleStep,
     TextStep,
     YesNoStep,
@@ -166,19 +167,20 @@ def _load_file(path: Path) -> tuple[Flow | None, list[FlowError], _LineIndex]:
 
     lines = _LineIndex(document)
     data = _plain(document)
-    _default_next(data)
+    if isinstance(data, dict):
+        _default_next(data)
     try:
         flow = Flow.model_validate(data)
     except ValidationError as invalid:
-        errors = []
-        for error in invalid.errors():
-            if _follows_from_another(error):
+        found = []
+        for detail in invalid.errors():
+            if _follows_from_another(detail):
                 continue
-            path, where = _locate(data, error["loc"])
-            errors.append(FlowError(source, lines.of(path), _describe(error, where)))
-        return None, errors, lines
+            at, where = _locate(data, detail["loc"])
+            found.append(FlowError(source, lines.of(at), _describe(detail, where)))
+        return None, found, lines
     problems = list(_GraphCheck(flow).problems())
-    errors = [FlowError(source, lines.of(path), message) for path, message in problems]
+    errors = [FlowError(source, lines.of(at), message) for at, message in problems]
     return (None if problems else flow), errors, lines
 
 
@@ -192,7 +194,7 @@ class _LineIndex:
         self._lines: dict[Path_, int] = {(): (document.lc.line or 0) + 1}
         self._walk(document, ())
 
-    def _walk(self, node: Any, path: Path_) -> None:
+    def _walk(self, node: object, path: Path_) -> None:
         if isinstance(node, CommentedMap):
             for key in node:
                 child = (*path, str(key))
@@ -211,7 +213,7 @@ class _LineIndex:
         return self._lines[path]
 
 
-def _plain(node: Any) -> Any:
+def _plain(node: object) -> object:
     """ruamel's round-trip types as plain dicts, lists and scalars."""
     if isinstance(node, dict):
         return {str(key): _plain(value) for key, value in node.items()}
@@ -228,7 +230,7 @@ def _plain(node: Any) -> Any:
     return node
 
 
-def _default_next(data: dict[str, Any]) -> None:
+def _default_next(data: dict[str, object]) -> None:
     """A step without `next` continues with the step written after it."""
     steps = data.get("steps")
     if not isinstance(steps, list):
@@ -244,7 +246,7 @@ def _default_next(data: dict[str, Any]) -> None:
             step["next"] = following["id"]
 
 
-def _locate(data: Any, loc: tuple[Any, ...]) -> tuple[Path_, str]:
+def _locate(data: object, loc: tuple[int | str, ...]) -> tuple[Path_, str]:
     """A pydantic error location as (path into the document, readable field name).
 
     pydantic puts the chosen union member into the location: `function-after[...]` parts,
@@ -262,25 +264,36 @@ def _locate(data: Any, loc: tuple[Any, ...]) -> tuple[Path_, str]:
             continue
         names.append(str(part))
         fresh = True
-        in_mapping = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
-        if reached and (in_mapping or in_list):
-            node = node[part]
-            path.append(part)
-        else:
+        child = _child(node, part) if reached else _MISSING
+        if child is _MISSING:
             reached = False
+        else:
+            node = child
+            path.append(part)
     return tuple(path), ".".join(names)
 
 
-def _follows_from_another(error: Any) -> bool:
+_MISSING = object()
+
+
+def _child(node: object, part: int | str) -> object:
+    """The element of a mapping or list at `part`, or _MISSING."""
+    if isinstance(node, dict) and part in node:
+        return node[part]
+    if isinstance(node, list) and isinstance(part, int) and part < len(node):
+        return node[part]
+    return _MISSING
+
+
+def _follows_from_another(error: ErrorDetails) -> bool:
     # When an item of a list with a minimum length is broken, pydantic also reports the list
     # as too short "after validation": that error only repeats the item's own.
     given = error.get("input")
-    minimum = error.get("ctx", {}).get("min_length", 0)
+    minimum = (error.get("ctx") or {}).get("min_length", 0)
     return error["type"] == "too_short" and isinstance(given, list) and len(given) >= minimum
 
 
-def _describe(error: Any, where: str) -> str:
+def _describe(error: ErrorDetails, where: str) -> str:
     if error["type"] == "extra_forbidden":
         return f"unknown field '{where}'"
     if error["type"] == "missing":
@@ -322,7 +335,7 @@ class _GraphCheck:
             if step.id in seen_steps:
                 yield (*path, "id"), f"duplicate step id '{step.id}'"
             seen_steps.add(step.id)
-            if step.asks:
+            if isinstance(step, Question):
                 if step.key in seen_keys:
                     yield (
                         (*path, "key"),
@@ -458,12 +471,12 @@ class _GraphCheck:
     def _scores(self) -> Iterator[tuple[Path_, str]]:
         for name, score in self.flow.scores.items():
             for number, key in enumerate(score.count):
-                path = ("scores", name, "count", number)
+                path: Path_ = ("scores", name, "count", number)
                 question = self.flow.question_for(key)
                 if not isinstance(question, YesNoStep):
                     yield path, f"score '{name}' counts '{key}', which is not a yes/no answer"
             for number, key in enumerate(score.sum):
-                path: Path_ = ("scores", name, "sum", number)
+                path = ("scores", name, "sum", number)
                 question = self.flow.question_for(key)
                 if question is None:
                     yield path, f"score '{name}' adds up unknown answer key '{key}'"
@@ -497,8 +510,8 @@ class _GraphCheck:
             for number, route in enumerate(step.next):
                 if route.when is not None:
                     yield ("steps", position, "next", number, "when"), route.when
-        for position, rule in enumerate(self.flow.flags):
-            yield ("flags", position, "when"), rule.when
+        for position, flag_rule in enumerate(self.flow.flags):
+            yield ("flags", position, "when"), flag_rule.when
         for name, result in self.flow.results.items():
             for number, rule in enumerate(result.rules):
                 if rule.when is not None:
@@ -572,7 +585,7 @@ class _GraphCheck:
                     yield path, problem
 
     def _leaf_problem(self, leaf: Condition) -> str | None:
-        operator, operand = leaf.operator, leaf.operand
+        operator = leaf.operator
         ordering = operator in ("lt", "le", "gt", "ge")
         if leaf.case is not None or leaf.result is not None:
             return self._named_value_problem(leaf, ordering)
@@ -580,16 +593,16 @@ class _GraphCheck:
             known = (
                 leaf.score in self.flow.scores
                 if leaf.score
-                else self.flow.question_for(leaf.answer)
+                else self.flow.question_for(leaf.answer or "")
             )
             return None if known else f"condition on unknown key '{leaf.answer or leaf.score}'"
         if leaf.score is not None:
             if leaf.score not in self.flow.scores:
                 return f"condition on unknown score '{leaf.score}'"
-            if not ordering and not _all_numbers(operand):
+            if not ordering and not _all_numbers(leaf.values):
                 return f"score '{leaf.score}' is a number; compare it with numbers"
             return None
-        question = self.flow.question_for(leaf.answer)
+        question = self.flow.question_for(leaf.answer or "")
         if question is None:
             return f"condition on unknown answer key '{leaf.answer}'"
         if isinstance(question, ChecklistStep):
@@ -597,7 +610,7 @@ class _GraphCheck:
                 f"'{leaf.answer}' is a checklist: compare its items ('{leaf.answer}.ITEM') "
                 f"or '{leaf.answer}.complete'"
             )
-        values = operand if operator == "in" else (operand,)
+        values = leaf.values
         if isinstance(question, TextStep):
             return f"condition on free-text answer '{leaf.answer}': free text cannot be compared"
         if isinstance(question, YesNoStep):
@@ -627,16 +640,17 @@ class _GraphCheck:
         if leaf.case is not None:
             subject, allowed = f"case field '{leaf.case}'", CASE_FACTS[leaf.case]
         else:
-            result = self.flow.results.get(leaf.result)
+            result = self.flow.results.get(leaf.result or "")
             if result is None:
                 return f"condition on unknown result '{leaf.result}'"
-            subject, allowed = f"result '{leaf.result}'", [rule.value for rule in result.rules]
+            subject = f"result '{leaf.result}'"
+            allowed = tuple(rule.value for rule in result.rules)
         if leaf.operator == "answered":
             return None
         if ordering:
             return f"{subject} has no order: use 'equals' or 'in'"
-        values = leaf.operand if leaf.operator == "in" else (leaf.operand,)
-        if not all(isinstance(value, str) for value in values):
+        values = [value for value in leaf.values if isinstance(value, str)]
+        if len(values) != len(leaf.values):
             return f"{subject} is compared with words, not numbers or yes/no"
         if leaf.case == "country" and not all(_COUNTRY.fullmatch(value) for value in values):
             return "a country is its two-letter code in capitals, like NL (COUNTRY)"
@@ -644,7 +658,7 @@ class _GraphCheck:
         if unknown:
             return (
                 f"condition on {subject} uses {', '.join(map(repr, unknown))}, "
-                f"which it cannot be ({', '.join(allowed)})"
+                f"which it cannot be ({', '.join(allowed or ())})"
             )
         return None
 
@@ -654,14 +668,14 @@ class _GraphCheck:
         for position, step in enumerate(self.flow.steps):
             path: Path_ = ("steps", position)
             texts.append(((*path, "text"), step.text, known))
-            if step.asks and step.invalid is not None:
+            if isinstance(step, Question) and step.invalid is not None:
                 texts.append(((*path, "invalid"), step.invalid, set(step.invalid_params())))
             for number, option in enumerate(getattr(step, "options", ())):
                 texts.append(((*path, "options", number, "label"), option.label, set()))
             for number, item in enumerate(getattr(step, "items", ())):
                 texts.append(((*path, "items", number, "label"), item.label, set()))
-        for position, rule in enumerate(self.flow.flags):
-            texts.append((("flags", position, "reason"), rule.reason, set()))
+        for position, flag_rule in enumerate(self.flow.flags):
+            texts.append((("flags", position, "reason"), flag_rule.reason, set()))
         for name, result in self.flow.results.items():
             for number, rule in enumerate(result.rules):
                 texts.append((("results", name, "rules", number, "label"), rule.label, set()))
@@ -680,7 +694,7 @@ def _uses(condition: Condition, subject: str) -> bool:
     return any(getattr(leaf, subject) is not None for leaf in condition.comparisons())
 
 
-def _closure(starts: Iterable[str], neighbours: Any) -> set[str]:
+def _closure(starts: Iterable[str], neighbours: Callable[[str], Iterable[str]]) -> set[str]:
     seen: set[str] = set()
     queue = deque(starts)
     while queue:
@@ -692,10 +706,9 @@ def _closure(starts: Iterable[str], neighbours: Any) -> set[str]:
     return seen
 
 
-def _all_numbers(values: Any) -> bool:
-    items = values if isinstance(values, tuple | list) else (values,)
-    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in items)
+def _all_numbers(values: Iterable[object]) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
 
 
-def _same_value(value: Any, allowed: Any) -> bool:
+def _same_value(value: object, allowed: object) -> bool:
     return type(value) is type(allowed) and value == allowed

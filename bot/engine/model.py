@@ -9,12 +9,13 @@ silently changes what a family is asked. The format is described for authors in 
 from __future__ import annotations
 
 import string
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .events import Text
-from .vocabulary import CASE_UPDATES, ITEM_STATUSES, PURPOSES, STAGES
+from .vocabulary import CASE_UPDATES, ITEM_STATUSES, PurposeName, Stage
 
 SPEC_VERSION = 1
 ROLES = ("family", "caseworker", "coordinator")
@@ -46,7 +47,6 @@ def placeholders(text: str) -> set[str]:
 _SUBJECTS = ("answer", "score", "result", "case", "and_", "or_", "not_")
 _COMPARED = ("answer", "score", "result", "case")
 CaseFact = Literal["programme", "country", "stage", "risk_level"]
-Stage = Literal[STAGES]  # a tuple subscript is the same as listing the values
 _OPERATORS = ("equals", "in_", "lt", "le", "gt", "ge", "answered")
 
 
@@ -103,9 +103,15 @@ class Condition(_Strict):
         return None
 
     @property
-    def operand(self) -> Any:
+    def operand(self) -> Scalar | tuple[Scalar, ...] | None:
         name = self.operator
         return None if name is None else getattr(self, name if name != "in" else "in_")
+
+    @property
+    def values(self) -> tuple[Scalar | None, ...]:
+        """What a comparison compares with: the `in` list, or its one value."""
+        operand = self.operand
+        return operand if isinstance(operand, tuple) else (operand,)
 
     @property
     def subject(self) -> tuple[str, str] | None:
@@ -187,7 +193,7 @@ class _Step(_Strict):
 
     @field_validator("next", mode="before")
     @classmethod
-    def _single_target(cls, value: Any) -> Any:
+    def _single_target(cls, value: object) -> object:
         # `next: some_step` is the short form of one unconditional route.
         return ({"goto": value},) if isinstance(value, str) else value
 
@@ -205,7 +211,7 @@ class _Question(_Step):
     def asks(self) -> bool:
         return True
 
-    def invalid_params(self) -> dict[str, Any]:
+    def invalid_params(self) -> Mapping[str, object]:
         """Values the validation message may use as {placeholders}."""
         return {}
 
@@ -243,7 +249,7 @@ class NumberStep(_Question):
             raise ValueError("'min' is greater than 'max'")
         return self
 
-    def invalid_params(self) -> dict[str, Any]:
+    def invalid_params(self) -> Mapping[str, object]:
         bounds = {"minimum": self.min, "maximum": self.max}
         return {name: value for name, value in bounds.items() if value is not None}
 
@@ -252,7 +258,7 @@ class TextStep(_Question):
     kind: Literal["text"]
     max_length: int = Field(default=1000, ge=1, le=TELEGRAM_MESSAGE_LIMIT)
 
-    def invalid_params(self) -> dict[str, Any]:
+    def invalid_params(self) -> Mapping[str, object]:
         return {"max_length": self.max_length}
 
 
@@ -297,7 +303,7 @@ class ChecklistStep(_Question):
             key for item in self.items for key in (self.status_key(item.id), self.note_key(item.id))
         ]
 
-    def settled(self, answers: Any, item_id: str) -> bool:
+    def settled(self, answers: Mapping[str, object], item_id: str) -> bool:
         """Done, or not applicable with a note saying why (a "not applicable" left without
         its note — the person went away at the question — does not count)."""
         status = answers.get(self.status_key(item_id))
@@ -305,7 +311,7 @@ class ChecklistStep(_Question):
             status == "not_applicable" and bool(answers.get(self.note_key(item_id)))
         )
 
-    def complete(self, answers: Any) -> bool:
+    def complete(self, answers: Mapping[str, object]) -> bool:
         return all(self.settled(answers, item.id) for item in self.items if item.essential)
 
     def derived_questions(self) -> list[Question]:
@@ -433,26 +439,26 @@ class Flow(_Strict):
     version: int = Field(ge=1)
     title: NonEmptyText
     # What the flow is for (vocabulary.PURPOSES): the host finds flows by purpose, not by id.
-    purpose: Literal[tuple(PURPOSES)]  # type: ignore[valid-type]
+    purpose: PurposeName
     roles: tuple[Role, ...] = Field(min_length=1)
     start: Identifier
     # Values the host provides for {placeholders} (e.g. next_checkin); checked at load.
     context: tuple[Identifier, ...] = ()
     # Offered only for cases where this holds (conditions on `case:` only).
     only_if: Condition | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, object] = Field(default_factory=dict)
     scores: dict[Identifier, Score] = Field(default_factory=dict)
     results: dict[Identifier, Result] = Field(default_factory=dict)
     flags: tuple[FlagRule, ...] = ()
     steps: tuple[Step, ...] = Field(min_length=1)
 
-    _by_id: dict[str, Any] = PrivateAttr(default_factory=dict)
-    _by_key: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _by_id: dict[str, MessageStep | Question | EndStep] = PrivateAttr(default_factory=dict)
+    _by_key: dict[str, Question] = PrivateAttr(default_factory=dict)
     _index: dict[str, int] = PrivateAttr(default_factory=dict)
 
-    def model_post_init(self, context: Any, /) -> None:
+    def model_post_init(self, context: object, /) -> None:
         self._by_id = {step.id: step for step in self.steps}
-        self._by_key = {step.key: step for step in self.steps if step.asks}
+        self._by_key = {step.key: step for step in self.steps if isinstance(step, Question)}
         for step in self.checklists():
             for derived in step.derived_questions():
                 self._by_key.setdefault(derived.key, derived)

@@ -10,11 +10,11 @@ stores nothing; it returns the events the channel must carry out.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
 
 from transitions import Machine
+from transitions.core import EventData
 
 from .conditions import compute_results, compute_scores, evaluate, evidence
 from .events import (
@@ -31,6 +31,7 @@ from .events import (
     Reply,
     RunEnded,
     RunState,
+    RunStatus,
     Say,
     ScoreComputed,
     Sprint,
@@ -43,7 +44,10 @@ from .model import (
     STATUS_LABELS,
     ChecklistStep,
     ChoiceStep,
+    Condition,
+    EndStep,
     Flow,
+    MessageStep,
     NumberStep,
     Question,
     ScaleStep,
@@ -88,8 +92,17 @@ class RunNotActive(Exception):
     """`resume` was called on a run that has already ended."""
 
 
+# The values a host gives flows for their {placeholders} (dates, numbers, words).
+Context = Mapping[str, object]
+# What a run's case is, for `case:` conditions.
+CaseFacts = Mapping[str, str | None]
+
+
 class _Conversation:
     """The model the machine moves: the current step plus what conditions look at."""
+
+    # Kept by the `transitions` machine the model is added to (with its `proceed` trigger).
+    state: str
 
     def __init__(self, flow: Flow, state: RunState):
         self.answers = state.answers
@@ -97,7 +110,7 @@ class _Conversation:
         self.results = compute_results(flow, state.answers, self.scores, state.case)
         self.case = state.case
 
-    def holds(self, condition: Any) -> bool:
+    def holds(self, condition: Condition) -> bool:
         return evaluate(condition, self.answers, self.scores, self.results, self.case) is True
 
 
@@ -116,8 +129,8 @@ class Engine:
     def start(
         self,
         flow_id: str,
-        context: Mapping[str, Any] | None = None,
-        case: Mapping[str, Any] | None = None,
+        context: Context | None = None,
+        case: CaseFacts | None = None,
         remembered: Mapping[str, Value] | None = None,
     ) -> Sprint:
         """Start a run. `case` is what the run's case is (programme, country, stage,
@@ -131,14 +144,9 @@ class Engine:
         )
         return self._enter(flow, state, [], context or {})
 
-    def resume(
-        self, state: RunState, given: Input, context: Mapping[str, Any] | None = None
-    ) -> Sprint:
-        if state.status != "active":
-            raise RunNotActive(f"run of {state.flow_id} has ended")
+    def resume(self, state: RunState, given: Input, context: Context | None = None) -> Sprint:
         context = context or {}
-        flow = self.registry.get(state.flow_id, state.version)
-        step = flow.step(state.step)
+        flow, step = self._waiting(state)
         try:
             if isinstance(step, ChecklistStep):
                 return self._checklist(flow, step, state, given, context)
@@ -151,13 +159,24 @@ class Engine:
         state = self._take(flow, state, step.id, {step.key: value}, events)
         return self._enter(flow, _moved(state, self._proceed(flow, state)), events, context)
 
-    def remind(self, state: RunState, context: Mapping[str, Any] | None = None) -> Sprint:
+    def remind(self, state: RunState, context: Context | None = None) -> Sprint:
         """Ask the current question again, for someone coming back to it."""
+        return Sprint((self.question(state, context),), state)
+
+    def question(self, state: RunState, context: Context | None = None) -> Ask:
+        """The question an active run waits for, as it is asked again."""
+        flow, step = self._waiting(state)
+        return self._ask(flow, step, state, context or {}, reminder=True)
+
+    def _waiting(self, state: RunState) -> tuple[Flow, Question]:
+        """The flow and the question an active run waits at."""
         if state.status != "active":
             raise RunNotActive(f"run of {state.flow_id} has ended")
         flow = self.registry.get(state.flow_id, state.version)
         step = flow.step(state.step)
-        return Sprint((self._ask(flow, step, state, context or {}, reminder=True),), state)
+        if not isinstance(step, Question):
+            raise RunNotActive(f"run of {state.flow_id} waits at no question ({state.step})")
+        return flow, step
 
     def machine(self, flow: Flow) -> Machine:
         """The state machine of one flow version, built once and shared by all its runs."""
@@ -209,22 +228,22 @@ class Engine:
         conversation = _Conversation(flow, state)
         machine.add_model(conversation, initial=state.step)
         try:
-            if not conversation.proceed():  # the loader guarantees a fallback route
+            # The machine gave the model its trigger (transitions has no types for it).
+            proceed: Callable[[], bool] = getattr(conversation, "proceed")  # noqa: B009
+            if not proceed():  # the loader guarantees a fallback route
                 raise RuntimeError(f"{flow.ref}: no route from step {state.step!r}")
             return conversation.state
         finally:
             machine.remove_model(conversation)
 
-    def _enter(
-        self, flow: Flow, state: RunState, events: list[Event], context: Mapping[str, Any]
-    ) -> Sprint:
+    def _enter(self, flow: Flow, state: RunState, events: list[Event], context: Context) -> Sprint:
         """Show every step from `state.step` on until one waits for an answer or ends."""
         while True:
             step = flow.step(state.step)
             if step.only_if is not None and not _Conversation(flow, state).holds(step.only_if):
                 state = _moved(state, self._proceed(flow, state))
                 continue
-            if step.asks:
+            if isinstance(step, Question):
                 events.append(self._ask(flow, step, state, context))
                 return Sprint(tuple(events), state)
             state = self._update_case(flow, step, state, events)
@@ -234,7 +253,9 @@ class Engine:
                 return Sprint(tuple(events), _moved(state, step.id, status="completed"))
             state = _moved(state, self._proceed(flow, state))
 
-    def _update_case(self, flow: Flow, step: Any, state: RunState, events: list[Event]) -> RunState:
+    def _update_case(
+        self, flow: Flow, step: MessageStep | EndStep, state: RunState, events: list[Event]
+    ) -> RunState:
         """Carry out a step's `set_case`; a value not there (an unanswered question, an
         undecided result) is left out."""
         if not step.set_case:
@@ -242,12 +263,13 @@ class Engine:
         facts = _Conversation(flow, state)
         case = dict(state.case)
         for update in step.set_case:
+            value: Value | None
             if update.value is not None:
                 value = update.value
             elif update.answer is not None:
                 value = state.answers.get(update.answer)
             else:
-                value = facts.results.get(update.result)
+                value = facts.results.get(update.result or "")
             if not isinstance(value, str):
                 continue
             reason = state.answers.get(update.reason) if update.reason else None
@@ -272,7 +294,7 @@ class Engine:
         step: ChecklistStep,
         state: RunState,
         given: Input,
-        context: Mapping[str, Any],
+        context: Context,
     ) -> Sprint:
         """One input to a checklist: pick an item (or finish), set its status, add a note."""
         events: list[Event] = []
@@ -307,7 +329,10 @@ class Engine:
         if needs_note and (not isinstance(given, Reply) or not given.text.strip()):
             raise _Rejected(WRITE_WHY_NOT_APPLICABLE)
         # Read like any free-text answer (empty, too long, a photo): the note's own question.
-        note = _parse(flow.question_for(step.note_key(item.id)), given)
+        question = flow.question_for(step.note_key(item.id))
+        if question is None:
+            raise RuntimeError(f"{flow.ref}: checklist {step.id} has no note for {item.id}")
+        note = _parse(question, given)
         state = self._take(flow, state, step.id, {step.note_key(item.id): note}, events)
         return self._ask_next(flow, step, replace(state, part=None), context, events)
 
@@ -316,7 +341,7 @@ class Engine:
         flow: Flow,
         step: ChecklistStep,
         state: RunState,
-        context: Mapping[str, Any],
+        context: Context,
         events: list[Event] | None = None,
     ) -> Sprint:
         asked = [*(events or []), self._ask(flow, step, state, context)]
@@ -327,7 +352,7 @@ class Engine:
         flow: Flow,
         step: Question,
         state: RunState,
-        context: Mapping[str, Any],
+        context: Context,
         reminder: bool = False,
     ) -> Ask:
         if isinstance(step, ChecklistStep):
@@ -355,31 +380,35 @@ def _build_machine(flow: Flow) -> Machine:
     )
     for step in flow.steps:
         for route in step.next:
-            conditions = [] if route.when is None else [_guard(route.when)]
-            machine.add_transition("proceed", step.id, route.goto, conditions=conditions)
+            guard = None if route.when is None else _guard(route.when)
+            machine.add_transition("proceed", step.id, route.goto, conditions=guard)
     return machine
 
 
-def _guard(condition: Any) -> Any:
-    def holds(event: Any) -> bool:
-        return event.model.holds(condition)
+def _guard(condition: Condition) -> Callable[[EventData], bool]:
+    def holds(event: EventData) -> bool:
+        model = event.model
+        if not isinstance(model, _Conversation):
+            raise TypeError("a route's guard on a model that is not a conversation")
+        return model.holds(condition)
 
     return holds
 
 
-def _moved(state: RunState, step_id: str, status: str = "active") -> RunState:
+def _moved(state: RunState, step_id: str, status: RunStatus = "active") -> RunState:
     return replace(state, step=step_id, status=status, part=None)
 
 
-def _flow_text(flow: Flow, text: str, context: Mapping[str, Any], state: RunState) -> Text:
-    params: dict[str, Any] = {}
+def _flow_text(flow: Flow, text: str, context: Context, state: RunState) -> Text:
+    params: dict[str, object] = {}
     used = placeholders(text)
-    facts = _Conversation(flow, state) if used & (set(flow.scores) | set(flow.results)) else None
+    needs_facts = used & (set(flow.scores) | set(flow.results))
+    facts = _Conversation(flow, state) if needs_facts else None
     for name in used:
-        if name in flow.scores:
+        if facts is not None and name in flow.scores:
             # A score shows once all its answers are in; before that, a dash.
             params[name] = facts.scores.get(name, "–")
-        elif name in flow.results:
+        elif facts is not None and name in flow.results:
             params[name] = _result_label(flow, name, facts.results.get(name))
         elif name in context:
             params[name] = context[name]
@@ -401,7 +430,7 @@ def _checklist_options(step: ChecklistStep, state: RunState) -> tuple[Option, ..
         Option(
             item.id,
             ITEM_BUTTON.using(
-                mark=MARKS[state.answers.get(step.status_key(item.id))], item=Text(item.label)
+                mark=_mark(state.answers.get(step.status_key(item.id))), item=Text(item.label)
             ),
         )
         for item in step.items
@@ -415,8 +444,12 @@ def _status_options() -> tuple[Option, ...]:
     )
 
 
+def _mark(status: Value | None) -> str:
+    return MARKS.get(status if isinstance(status, str) else None, MARKS[None])
+
+
 def _checklist_question(
-    flow: Flow, step: ChecklistStep, state: RunState, context: Mapping[str, Any], reminder: bool
+    flow: Flow, step: ChecklistStep, state: RunState, context: Context, reminder: bool
 ) -> Ask:
     """The question a checklist waits for: its list, an item's status, or an item's note."""
     kind, _, item_id = (state.part or "").partition(":")
@@ -426,7 +459,7 @@ def _checklist_question(
         for each in step.items:
             label = Text(each.label)
             shown = ESSENTIAL_ITEM.using(item=label) if each.essential else label
-            mark = MARKS[state.answers.get(step.status_key(each.id))]
+            mark = _mark(state.answers.get(step.status_key(each.id)))
             lines.append(ITEM_BUTTON.using(mark=mark, item=shown))
             note = state.answers.get(step.note_key(each.id))
             if isinstance(note, str):

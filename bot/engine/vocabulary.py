@@ -8,6 +8,7 @@ vocabulary lives here, in the engine, and the host (config, storage, services) i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 # The organisation's programmes (design.md).
 PROGRAMMES = (
@@ -20,7 +21,8 @@ PROGRAMMES = (
 )
 
 # The reintegration stages of domain.md (Guidelines on Children's Reintegration), in order.
-STAGES = ("assessment", "preparation", "reunification", "follow_up", "closure")
+Stage = Literal["assessment", "preparation", "reunification", "follow_up", "closure"]
+STAGES: tuple[Stage, ...] = get_args(Stage)
 
 # A case's risk level (domain.md: high / medium / low), set by the risk screening.
 RISK_LEVELS = ("high", "medium", "low")
@@ -58,7 +60,18 @@ class Purpose:
     writes: str | None = None
 
 
-PURPOSES: dict[str, Purpose] = {
+PurposeName = Literal[
+    "checkin",
+    "caregiver_check",
+    "screening",
+    "navigator",
+    "home_visit",
+    "closure",
+    "meldcode",
+    "guidance",
+    "survey",
+]
+PURPOSES: dict[PurposeName, Purpose] = {
     # The family's regular check-in: /checkin, the scheduled reminders, the WHO-5 in /case.
     "checkin": Purpose(for_families=True, single=True),
     # A caregiver's safety check about the child in their care.

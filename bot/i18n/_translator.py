@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from string import Formatter
-from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_timedelta
@@ -128,7 +127,7 @@ class Translator:
         # (U+2068 … U+2069) sets it apart. Left-to-right languages need nothing.
         return f"\u2068{value}\u2069" if self.direction == "rtl" else value
 
-    def _format_value(self, name: str, value: Any) -> str:
+    def _format_value(self, name: str, value: object) -> str:
         # bool before int (bool is an int), datetime before date (datetime is a date).
         if isinstance(value, str):
             return value

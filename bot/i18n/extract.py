@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedBase
@@ -85,7 +85,7 @@ def extract_flow(
     fileobj: IO[bytes],
     keywords: Collection[str],
     comment_tags: Collection[str],
-    options: Mapping[str, Any],
+    options: Mapping[str, str],
 ) -> Iterator[tuple[int, str | None, str, list[str]]]:
     """Babel extraction method for flow files: yields (lineno, funcname, message, comments).
 
@@ -99,22 +99,23 @@ def extract_flow(
         yield message.lineno, None, message.msgid, message.comments
 
 
-def _mappings(value: Any) -> Iterator[Mapping[str, Any]]:
+def _mappings(value: object) -> Iterator[Mapping[str, object]]:
     # Shapes are the loader's business; here anything that is not a list of mappings is skipped.
     if isinstance(value, Sequence) and not isinstance(value, str):
         yield from (item for item in value if isinstance(item, Mapping))
 
 
-def _field(mapping: Mapping[str, Any], key: str, where: str) -> list[FlowMessage]:
+def _field(mapping: Mapping[str, object], key: str, where: str) -> list[FlowMessage]:
     value = mapping.get(key)
     if not isinstance(value, str) or not value.strip():
         return []
     return [FlowMessage(_line(mapping, key), str(value), where)]
 
 
-def _line(mapping: Mapping[str, Any], key: str) -> int:
+def _line(mapping: Mapping[str, object], key: str) -> int:
     # ruamel's round-trip loader keeps 0-based positions; a folded scalar (`text: >-`) is
     # reported on the line of its key, where the text begins.
     if isinstance(mapping, CommentedBase):
-        return mapping.lc.value(key)[0] + 1
+        line: int = mapping.lc.value(key)[0]
+        return line + 1
     return 0

@@ -7,6 +7,7 @@ status from the registry — so nobody has to open eight files to see where a la
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -90,7 +91,8 @@ def _state(catalog: Catalog | None, msgid: str) -> str:
     return "translated" if all(forms) else "missing"
 
 
-def _key(msgid: str | tuple[str, ...]) -> str:
+def _key(msgid: str | Sequence[str]) -> str:
+    # A plural message's id is its (singular, plural) pair.
     return msgid if isinstance(msgid, str) else msgid[0]
 
 

@@ -34,11 +34,13 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..engine.events import JSONValue
 
 __all__ = [
     "ACCEPTED_FORMS",
@@ -175,7 +177,7 @@ class Cadence:
                 f"({self.starts_on.isoformat()})"
             )
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, JSONValue]:
         """A JSON-ready dict: every field, time as "HH:MM", dates as "YYYY-MM-DD" or None."""
         return {
             "kind": self.kind,
@@ -189,10 +191,10 @@ class Cadence:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Cadence:
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> Cadence:
         """The inverse of `as_dict`. Missing optional keys are None (timezone: the default);
         unknown keys and malformed values raise ValueError."""
-        if not isinstance(data, dict):
+        if not isinstance(data, Mapping):
             raise ValueError(f"a cadence must be a dict, got {type(data).__name__}")
         unknown = sorted(set(data) - set(_FIELDS), key=str)
         if unknown:
@@ -219,13 +221,22 @@ class Cadence:
             except ValueError:
                 raise ValueError(f"{name} is not an ISO date: {value!r}") from None
 
+        def _number(name: str) -> int | None:
+            value = data.get(name)
+            if value is not None and not _is_int(value):
+                raise ValueError(f"{name} must be a whole number, got {value!r}")
+            return value if isinstance(value, int) else None
+
+        kind, zone = data["kind"], data.get("timezone", DEFAULT_TIMEZONE)
+        if kind not in KINDS or not isinstance(zone, str):
+            raise ValueError(f"not a stored cadence: kind {kind!r}, timezone {zone!r}")
         return cls(
-            kind=data["kind"],
+            kind=cast(Kind, kind),  # one of KINDS: checked just above
             at=parsed_at,
-            timezone=data.get("timezone", DEFAULT_TIMEZONE),
-            weekday=data.get("weekday"),
-            every_days=data.get("every_days"),
-            day_of_month=data.get("day_of_month"),
+            timezone=zone,
+            weekday=_number("weekday"),
+            every_days=_number("every_days"),
+            day_of_month=_number("day_of_month"),
             starts_on=_date("starts_on"),
             ends_on=_date("ends_on"),
         )

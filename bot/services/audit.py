@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from ..app import Wegwijzer
+from ..engine.events import JSONValue
+from ..rules.people import Participant
 from ..storage import UnitOfWork
 from .cases import UnknownCase
-from .people import Participant
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,9 @@ class AuditEntry:
     case: str | None  # the case's code
     flag_id: int | None
     note: str | None
-    detail: Mapping[str, Any]
+    detail: Mapping[str, JSONValue]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, JSONValue]:
         """Plain values for JSON output (`wegwijzer audit --json`); moments in UTC."""
         return {
             "id": self.id,
@@ -79,7 +79,7 @@ async def audit_log(
         ]
 
 
-async def record_operator_look(app: Wegwijzer, action: str, **detail: Any) -> None:
+async def record_operator_look(app: Wegwijzer, action: str, **detail: JSONValue) -> None:
     """Record that the command line showed families' answers: `exported` (every answer) or
     `flags_listed` (the evidence of the flags shown). Recorded before anything is shown, so
     a look that fails halfway is on record too, and nothing is shown unrecorded."""
@@ -102,7 +102,7 @@ async def record(
     case_id: int | None = None,
     flag_id: int | None = None,
     note: str | None = None,
-    detail: Mapping[str, Any] | None = None,
+    detail: Mapping[str, JSONValue] | None = None,
 ) -> None:
     """One line in the audit log, in the caller's transaction; `actor` is the participant,
     or SYSTEM or OPERATOR."""

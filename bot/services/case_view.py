@@ -8,9 +8,8 @@ cases" as for a code that does not exist, so case codes cannot be probed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from ..app import Wegwijzer
 from ..engine import Text
@@ -18,7 +17,7 @@ from ..rules.access import NotAllowed, handles_case
 from ..rules.guidance import next_step
 from ..rules.people import Participant
 from ..rules.wellbeing import WHO5_SCORE, CheckIn, as_percentage, trend
-from ..storage import UnitOfWork
+from ..storage import Case, UnitOfWork
 from . import audit
 from .flags import FlagView, views_of
 from .once import claim
@@ -111,16 +110,29 @@ async def case_view(
             closed_at=case.closed_at,
             closure_returned=returned if case.status != "closed" else None,
             next_step=_next_step(app, case, now),
-            **progress,
+            essentials_done=progress.essentials_done,
+            essentials=progress.essentials,
+            missing=progress.missing,
+            siblings_together=progress.siblings_together,
+            closure_summary=progress.closure_summary,
         )
 
 
-def _next_step(app: Wegwijzer, case: Any, now: datetime) -> str | None:
+def _next_step(app: Wegwijzer, case: Case, now: datetime) -> str | None:
     flow = next_step(app.flows, case, app.settings.country, now)
     return flow.id if flow else None
 
 
-async def _stage_progress(app: Wegwijzer, uow: UnitOfWork, case: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Progress:
+    essentials_done: int = 0
+    essentials: int = 0
+    missing: tuple[Text, ...] = ()
+    siblings_together: bool | None = None
+    closure_summary: str | None = None
+
+
+async def _stage_progress(app: Wegwijzer, uow: UnitOfWork, case: Case) -> _Progress:
     """Where the case stands in its stage's checklist, whether (Simba) the siblings are
     together, and the summary of a closure proposal: the case's last answers to the
     navigator and the closure check, read from those flows' runs only."""
@@ -148,15 +160,16 @@ async def _stage_progress(app: Wegwijzer, uow: UnitOfWork, case: Any) -> dict[st
         closing = await uow.answers.latest_for_case(case.id, [SUMMARY_KEY], closure.id)
         summary = closing.get(SUMMARY_KEY)
     together = navigator.get(SIBLINGS_KEY)
-    progress: dict[str, Any] = {
-        "siblings_together": together if isinstance(together, bool) else None,
-        "closure_summary": summary if isinstance(summary, str) else None,
-    }
+    progress = _Progress(
+        siblings_together=together if isinstance(together, bool) else None,
+        closure_summary=summary if isinstance(summary, str) else None,
+    )
     if found is not None:
         checklist = found[1]
         essential = [item for item in checklist.items if item.essential]
         missing = [item for item in essential if not checklist.settled(navigator, item.id)]
-        progress.update(
+        progress = replace(
+            progress,
             essentials_done=len(essential) - len(missing),
             essentials=len(essential),
             missing=tuple(Text(item.label) for item in missing),

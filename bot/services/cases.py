@@ -7,13 +7,12 @@ of letters that are easily confused when read aloud or typed from paper (no 0/O,
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from ..app import Wegwijzer
 from ..engine.vocabulary import PROGRAMMES
 from ..rules.access import NotAllowed, handles_case
 from ..rules.people import Participant
-from ..storage import CaseSummary, UnitOfWork
+from ..storage import Case, CaseSummary, UnitOfWork
 
 __all__ = [
     "PROGRAMMES",
@@ -40,7 +39,7 @@ def new_case_code() -> str:
     return f"{letters[:3]}-{letters[3:]}"
 
 
-async def create_case(uow: UnitOfWork, programme: str, code: str | None = None):
+async def create_case(uow: UnitOfWork, programme: str, code: str | None = None) -> Case:
     if programme not in PROGRAMMES:
         raise ValueError(f"unknown programme {programme!r}; one of: {', '.join(PROGRAMMES)}")
     if code is None:
@@ -61,7 +60,7 @@ async def caseworker_cases(app: Wegwijzer, who: Participant) -> list[CaseSummary
         )
 
 
-async def own_case(app: Wegwijzer, who: Participant) -> list[Any]:
+async def own_case(app: Wegwijzer, who: Participant) -> list[Case]:
     """The case a person belongs to (a family's own; the terminal's case in the console), as
     a list like a caseworker's cases (empty without one)."""
     if who.case_id is None:
@@ -71,7 +70,7 @@ async def own_case(app: Wegwijzer, who: Participant) -> list[Any]:
         return [case] if case is not None else []
 
 
-async def cases_to_guide(app: Wegwijzer, who: Participant, code: str | None) -> list[Any]:
+async def cases_to_guide(app: Wegwijzer, who: Participant, code: str | None) -> list[Case]:
     """The cases a person may take through guidance: a family their own, a caseworker their
     own (only the one named, when `code` is given), a coordinator the case they name."""
     if who.role == "family":

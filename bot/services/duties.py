@@ -14,13 +14,14 @@ exactly the case escalation is for: a flag nobody acknowledges keeps coming back
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..app import Wegwijzer
 from ..engine import Text
 from ..engine.events import Plural
+from ..storage import Flag
 from . import audit, texts
 from .flags import NOTIFY_AT_ONCE, flag_recipients
 from .guidance import review_notices
@@ -81,7 +82,7 @@ async def digest_notices(app: Wegwijzer) -> list[Notice]:
     downtime the digest that was missed goes out at once, and only once."""
     now = app.clock()
     slot = last_digest_time(app, now)
-    by_person: dict[int, tuple[Recipient, list[Any]]] = {}
+    by_person: dict[int, tuple[Recipient, list[Flag]]] = {}
     async with app.database.transaction() as uow:
         flags = await uow.flags.to_notify(DIGEST_LEVELS, raised_before=slot)
         for flag in flags:
@@ -103,7 +104,7 @@ async def digest_notices(app: Wegwijzer) -> list[Notice]:
         lines = tuple(
             texts.FLAG_LINE.using(
                 level=texts.LEVELS[flag.level],
-                case=codes.get(flag.case_id, "—"),
+                case=codes.get(flag.case_id, "—") if flag.case_id is not None else "—",
                 reason=Text(flag.reason),
                 due=flag.due_at,
             )
@@ -170,6 +171,9 @@ def last_digest_time(app: Wegwijzer, now: datetime) -> datetime:
 # A flag raised in this very transaction's second counts as raised "before now".
 _MOMENT = timedelta(seconds=1)
 
+
+# A duty: claim the work that has come due (committed), and return who must be told what.
+Duty = Callable[[Wegwijzer], Awaitable[list[Notice]]]
 
 # The duties the bot runs, each claimed, committed and then delivered on its own, so that one
 # failing cannot take the notices of another with it. Flags have their own loop: a morning's

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from ..app import Wegwijzer
 from ..config import Settings
 from ..engine import Text
+from ..rules.people import Participant
 from . import texts
 from .flags import raise_or_repeat
 from .once import claim
-from .people import Participant
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import csv
 import json
 from datetime import date, datetime, time
-from typing import Any, TextIO
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from ..app import Wegwijzer
+from ..engine.events import JSONValue
 
 FORMATS = ("json", "csv")
 COLUMNS = (
@@ -41,6 +42,8 @@ async def export_answers(
     writer = _JsonWriter(output) if fmt == "json" else _CsvWriter(output)
     count = 0
     async for row in app.database.answer_rows(start):
+        scores: dict[str, JSONValue] = dict(row.scores)
+        flags: list[JSONValue] = [dict(flag) for flag in row.flags]
         writer.write(
             {
                 "case_code": row.case_code,
@@ -50,8 +53,8 @@ async def export_answers(
                 "key": row.key,
                 "value": row.value,
                 "answered_at": row.answered_at.astimezone(ZoneInfo("UTC")).isoformat(),
-                "scores": row.scores,
-                "flags": row.flags,
+                "scores": scores,
+                "flags": flags,
             }
         )
         count += 1
@@ -65,7 +68,7 @@ class _JsonWriter:
         self.first = True
         output.write("[")
 
-    def write(self, row: dict[str, Any]) -> None:
+    def write(self, row: dict[str, JSONValue]) -> None:
         self.output.write("\n" if self.first else ",\n")
         self.output.write(json.dumps(row, ensure_ascii=False))
         self.first = False
@@ -79,7 +82,7 @@ class _CsvWriter:
         self.writer = csv.writer(output)
         self.writer.writerow(COLUMNS)
 
-    def write(self, row: dict[str, Any]) -> None:
+    def write(self, row: dict[str, JSONValue]) -> None:
         cells = []
         for column in COLUMNS:
             value = row[column]

@@ -20,14 +20,13 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from ..app import Wegwijzer
 from ..engine import Text, describe_answer
-from ..engine.events import Plural
+from ..engine.events import JSONValue, Plural
 from ..rules.access import NotAllowed, may_act_on_flag, may_see_flags
 from ..rules.people import Participant
-from ..storage import UnitOfWork
+from ..storage import Case, Flag, UnitOfWork
 from ..storage.models import FLAG_LEVELS, FLAG_STATUSES
 from . import audit, texts
 from .notices import Notice
@@ -62,7 +61,7 @@ class HistoryEntry:
     actor_id: int | None
     actor_role: str
     note: str | None
-    detail: Mapping[str, Any]
+    detail: Mapping[str, JSONValue]
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ class FlagView:
     case_code: str | None
     flow_id: str
     flow_version: int
-    evidence: Mapping[str, Any]
+    evidence: Mapping[str, JSONValue]
     raised_at: datetime
     due_at: datetime
     escalations: int
@@ -91,7 +90,7 @@ class FlagView:
     def overdue(self, now: datetime) -> bool:
         return self.status != "resolved" and now >= self.due_at
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, JSONValue]:
         """Plain values for JSON output (the command line's `flags --json`)."""
         return {
             "id": self.id,
@@ -140,9 +139,9 @@ async def raise_or_repeat(
     rule: str,
     level: str,
     reason: str,
-    evidence: Mapping[str, Any],
+    evidence: Mapping[str, JSONValue],
     now: datetime,
-) -> tuple[Any, bool]:
+) -> tuple[Flag, bool]:
     """Raise a flag, or add to the unresolved one of the same rule on the same case.
 
     Returns the flag and whether it is new. A repeat of an urgent or high flag is told again
@@ -253,7 +252,7 @@ async def flag_detail(
     """One flag with its evidence and history. The evidence holds a family's answers, so
     the look is recorded in the audit log."""
 
-    async def look(uow: UnitOfWork, flag: Any, now: datetime) -> dict[str, Any] | None:
+    async def look(uow: UnitOfWork, flag: Flag, now: datetime) -> dict[str, JSONValue] | None:
         return {}
 
     return (await _act(app, who, flag_id, "view", look, once, audit_action="viewed")).flag
@@ -288,7 +287,7 @@ class Outcome:
 async def acknowledge(
     app: Wegwijzer, who: Participant, flag_id: int, once: str | None = None
 ) -> Outcome:
-    async def change(uow: UnitOfWork, flag: Any, now: datetime) -> dict[str, Any] | None:
+    async def change(uow: UnitOfWork, flag: Flag, now: datetime) -> dict[str, JSONValue] | None:
         if flag.status != "open":
             return None
         await uow.flags.acknowledge(flag, who.person_id, now)
@@ -300,7 +299,7 @@ async def acknowledge(
 async def assign(
     app: Wegwijzer, who: Participant, flag_id: int, caseworker_id: int, once: str | None = None
 ) -> Outcome:
-    async def change(uow: UnitOfWork, flag: Any, now: datetime) -> dict[str, Any] | None:
+    async def change(uow: UnitOfWork, flag: Flag, now: datetime) -> dict[str, JSONValue] | None:
         person = await uow.people.get_by_id(_real_id(caseworker_id))
         if person is None or person.role != "caseworker" or person.status != "active":
             raise NotAllowed(caseworker_id)
@@ -337,7 +336,7 @@ async def add_note(
 ) -> Outcome:
     note = _required(note)
 
-    async def change(uow: UnitOfWork, flag: Any, now: datetime) -> dict[str, Any] | None:
+    async def change(uow: UnitOfWork, flag: Flag, now: datetime) -> dict[str, JSONValue] | None:
         await _answered(uow, who)
         return {}
 
@@ -350,7 +349,7 @@ async def resolve(
     """Resolve a flag; the resolution note saying how it was handled is required."""
     resolution = _required(resolution)
 
-    async def change(uow: UnitOfWork, flag: Any, now: datetime) -> dict[str, Any] | Recorded:
+    async def change(uow: UnitOfWork, flag: Flag, now: datetime) -> dict[str, JSONValue] | Recorded:
         await _answered(uow, who)
         if flag.status == "resolved":
             # Resolved meanwhile by someone else: what they wrote is kept, as a note.
@@ -366,7 +365,7 @@ async def reopen(
 ) -> Outcome:
     """Open a resolved flag again, with a new due time from now (escalation starts over)."""
 
-    async def change(uow: UnitOfWork, flag: Any, now: datetime) -> dict[str, Any] | None:
+    async def change(uow: UnitOfWork, flag: Flag, now: datetime) -> dict[str, JSONValue] | None:
         if flag.status != "resolved":
             return None
         await uow.flags.reopen(flag, now + app.settings.flag_due[flag.level])
@@ -439,12 +438,12 @@ class Recorded:
     of a flag resolved meanwhile is kept as a note)."""
 
     action: str
-    detail: dict[str, Any] | None = field(default_factory=dict)
+    detail: dict[str, JSONValue] | None = field(default_factory=dict)
 
 
 # A change returns the audit detail of what it did, None when it changed nothing, or a
 # `Recorded` to be logged as another action.
-Change = Callable[[UnitOfWork, Any, datetime], Awaitable[dict[str, Any] | Recorded | None]]
+Change = Callable[[UnitOfWork, Flag, datetime], Awaitable[dict[str, JSONValue] | Recorded | None]]
 
 
 async def _act(
@@ -490,7 +489,7 @@ async def _act(
         return Outcome(view, changed=recorded.action == audit_action)
 
 
-async def _case_of(uow: UnitOfWork, flag: Any) -> Any:
+async def _case_of(uow: UnitOfWork, flag: Flag | None) -> Case | None:
     if flag is None or flag.case_id is None:
         return None
     return await uow.cases.by_id(flag.case_id)
@@ -503,11 +502,13 @@ def _required(note: str) -> str:
     return note
 
 
-async def views_of(uow: UnitOfWork, flags: list[Any], history: bool = False) -> list[FlagView]:
+async def views_of(uow: UnitOfWork, flags: list[Flag], history: bool = False) -> list[FlagView]:
     codes = await uow.cases.codes({flag.case_id for flag in flags if flag.case_id})
     entries: dict[int, list[HistoryEntry]] = {}
     if history:
         for event in await uow.audit.of_flags(flag.id for flag in flags):
+            if event.flag_id is None:
+                continue
             entries.setdefault(event.flag_id, []).append(
                 HistoryEntry(
                     event.at,
@@ -526,7 +527,7 @@ async def views_of(uow: UnitOfWork, flags: list[Any], history: bool = False) -> 
             reason=flag.reason,
             status=flag.status,
             case_id=flag.case_id,
-            case_code=codes.get(flag.case_id),
+            case_code=codes.get(flag.case_id) if flag.case_id is not None else None,
             flow_id=flag.flow_id,
             flow_version=flag.flow_version,
             evidence=dict(flag.evidence),
@@ -564,7 +565,10 @@ def evidence_lines(app: Wegwijzer, flag: FlagView) -> list[Text]:
     for key, value in flag.evidence.items():
         if key in _TRIGGER_KEYS:
             continue
-        described = describe_answer(flow, key, value) if flow is not None else None
+        given = value if isinstance(value, bool | int | float | str) else None
+        described = (
+            describe_answer(flow, key, given) if flow is not None and given is not None else None
+        )
         if described is not None:
             question, answer = described
             lines.append(texts.EVIDENCE_ANSWER.using(question=question, answer=answer))
@@ -575,9 +579,11 @@ def evidence_lines(app: Wegwijzer, flag: FlagView) -> list[Text]:
         lines.append(texts.EVIDENCE_MISSED.using(count=flag.evidence["missed"]))
     if flag.evidence.get("unreachable"):
         lines.append(texts.EVIDENCE_UNREACHABLE)
-    if "trigger" in flag.evidence:
-        lines.append(texts.EVIDENCE_TRIGGER.using(trigger=texts.trigger(flag.evidence["trigger"])))
-    repeats = len(flag.evidence.get("repeats", ()))
+    trigger = flag.evidence.get("trigger")
+    if isinstance(trigger, str):
+        lines.append(texts.EVIDENCE_TRIGGER.using(trigger=texts.trigger(trigger)))
+    repeated = flag.evidence.get("repeats")
+    repeats = len(repeated) if isinstance(repeated, list) else 0
     if repeats:
         lines.append(
             Plural("Triggered again {count} time.", "Triggered again {count} times.", count=repeats)

@@ -14,17 +14,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from ..app import Wegwijzer
 from ..engine import Flow, Say, Text
-from ..engine.events import CaseUpdated
+from ..engine.events import CaseUpdated, Value
 from ..engine.vocabulary import STAGES
 from ..rules.access import NotAllowed, decides_closure, handles_case
 from ..rules.guidance import proposal_id
 from ..rules.people import Participant
 from ..rules.visits import next_visit
-from ..storage import UnitOfWork
+from ..storage import Case, UnitOfWork
 from . import audit, texts
 from .flags import flag_recipients
 from .notices import Notice
@@ -47,7 +46,7 @@ class NotProposed(Exception):
 # --- what flows read of their case -----------------------------------------------------------
 
 
-async def remembered(uow: UnitOfWork, case_id: int, flow: Flow) -> dict[str, Any]:
+async def remembered(uow: UnitOfWork, case_id: int, flow: Flow) -> dict[str, Value]:
     """The case's last answers under the keys that belong to the case (a checklist's
     statuses and notes), from any earlier run; read only for flows that have such keys."""
     keys = flow.remembered_keys()
@@ -97,14 +96,19 @@ async def apply(
 
 
 async def _move_stage(
-    app: Wegwijzer, uow: UnitOfWork, who: Participant, case: Any, update: CaseUpdated, now: datetime
+    app: Wegwijzer,
+    uow: UnitOfWork,
+    who: Participant,
+    case: Case,
+    update: CaseUpdated,
+    now: datetime,
 ) -> Applied:
     await record_stage_move(app, uow, who, case, update.value, now, update.reason)
     said = texts.STAGE_MOVED_OVERRIDE if update.reason else texts.STAGE_MOVED
     return Applied(Say(said.using(case=case.code, **stage_params(update.value))))
 
 
-def stage_params(stage: str | None) -> dict[str, Any]:
+def stage_params(stage: str | None) -> dict[str, object]:
     """{number} and {stage} for texts naming a stage: "stage 2 of 5: preparation"."""
     if stage not in STAGES:
         return {"number": "–", "stage": texts.NO_STAGE}
@@ -112,7 +116,12 @@ def stage_params(stage: str | None) -> dict[str, Any]:
 
 
 async def _set_risk(
-    app: Wegwijzer, uow: UnitOfWork, who: Participant, case: Any, update: CaseUpdated, now: datetime
+    app: Wegwijzer,
+    uow: UnitOfWork,
+    who: Participant,
+    case: Case,
+    update: CaseUpdated,
+    now: datetime,
 ) -> Applied:
     level = update.value
     case.risk_level, case.risk_set_at = level, now
@@ -131,7 +140,7 @@ async def _set_risk(
         detail={"level": level, "computed": computed, "override": overridden},
     )
     params = {"case": case.code, "level": texts.LEVELS[level], "date": case.review_due_at.date()}
-    if overridden:
+    if overridden and computed is not None:
         said = texts.RISK_LEVEL_OVERRIDDEN.using(computed=texts.LEVELS[computed], **params)
     else:
         said = texts.RISK_LEVEL_SET.using(**params)
@@ -139,7 +148,7 @@ async def _set_risk(
 
 
 async def _propose_closure(
-    uow: UnitOfWork, who: Participant, case: Any, update: CaseUpdated, now: datetime
+    uow: UnitOfWork, who: Participant, case: Case, update: CaseUpdated, now: datetime
 ) -> Applied:
     if case.closure_proposed_at is not None:  # already waiting: the coordinators know
         return Applied(Say(texts.CLOSURE_WAITING.using(date=case.closure_proposed_at.date())))
@@ -285,7 +294,7 @@ async def ask_for_return_note(
         )
 
 
-async def _coordinated_case(uow: UnitOfWork, who: Participant, code: str) -> Any:
+async def _coordinated_case(uow: UnitOfWork, who: Participant, code: str) -> Case:
     """Only coordinators decide on closing and reopening (domain.md: a supervisor approves).
     The case's row is locked: two coordinators deciding at once are taken one after the
     other, and the second finds the first one's decision."""
@@ -297,7 +306,7 @@ async def _coordinated_case(uow: UnitOfWork, who: Participant, code: str) -> Any
 
 async def _waiting_proposal(
     uow: UnitOfWork, who: Participant, code: str, proposal: int | None
-) -> Any:
+) -> Case:
     case = await _coordinated_case(uow, who, code)
     waiting = case.closure_proposed_at is not None and case.status != "closed"
     if not waiting or (proposal is not None and proposal != proposal_id(case.closure_proposed_at)):
@@ -306,7 +315,7 @@ async def _waiting_proposal(
 
 
 async def _caseworker_told(
-    uow: UnitOfWork, case: Any, text: Text, guide: tuple[str, str] | None = None
+    uow: UnitOfWork, case: Case, text: Text, guide: tuple[str, str] | None = None
 ) -> tuple[Notice, ...]:
     """The case's caseworker told of a decision; with `guide`, a button to the flow to go on
     with (the closure check again, after a return)."""
@@ -336,7 +345,7 @@ async def review_notices(app: Wegwijzer) -> list[Notice]:
             recipient = Recipient(
                 person.id, person.channel, person.external_id, person.language, case.code
             )
-            level = texts.LEVELS.get(case.risk_level, texts.NO_STAGE)
+            level = texts.LEVELS.get(case.risk_level or "", texts.NO_STAGE)
             text = texts.REVIEW_DUE.using(case=case.code, level=level)
             guide = (screening.id, case.code) if screening else None
             notices.append(Notice(recipient, text, guide=guide, plain=guide is None))

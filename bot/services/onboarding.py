@@ -8,9 +8,10 @@ and agrees or not. Refusing is respected and recorded; it can be changed later (
 from __future__ import annotations
 
 from ..app import Wegwijzer
+from ..rules.people import Participant
 from .invites import code_hash
 from .once import claim
-from .people import Participant, participant
+from .people import participant
 
 
 class InviteNotValid(Exception):
@@ -36,7 +37,7 @@ async def join(
         # the loser's transaction rolls back, person row and all.
         if not await uow.invites.claim(invite.id, person.id, now):
             raise InviteNotValid
-        if invite.role == "family":
+        if invite.role == "family" and invite.case_id is not None:
             await uow.cases.add_member(invite.case_id, person.id)
         elif invite.role == "caseworker" and invite.case_id is not None:
             await uow.cases.assign_caseworker(invite.case_id, person.id)

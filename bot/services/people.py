@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..app import Wegwijzer
 from ..rules.people import Participant
-from ..storage import UnitOfWork
+from ..storage import Case, Person, UnitOfWork
 from .cases import DEMO_CASE_CODE, UnknownCase, create_case
 
 
-async def participant(uow: UnitOfWork, person: Any) -> Participant:
+async def participant(uow: UnitOfWork, person: Person | None) -> Participant:
     """A stored person as a Participant, read again in the caller's transaction."""
-    found = await uow.people.get_with_case(person.channel, person.external_id)
+    found = (
+        None
+        if person is None
+        else await uow.people.get_with_case(person.channel, person.external_id)
+    )
+    if found is None:
+        raise LookupError("the person is gone")
     return _as_participant(*found)
 
 
@@ -23,7 +28,7 @@ async def find_participant(app: Wegwijzer, channel: str, external_id: str) -> Pa
     return None if found is None else _as_participant(*found)
 
 
-def _as_participant(person: Any, case: Any) -> Participant:
+def _as_participant(person: Person, case: Case | None) -> Participant:
     # A family member's case is the first they joined (one lookup for every path); staff
     # are not members of cases: their cases come from the assignment, when needed.
     case_id, case_code = (case.id, case.code) if case and person.role == "family" else (None, None)

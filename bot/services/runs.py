@@ -11,8 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..app import Wegwijzer
@@ -34,11 +33,11 @@ from ..engine import (
     Text,
 )
 from ..rules.access import NotAllowed, handles_case
-from ..rules.cadence import DEFAULT_TIMEZONE
+from ..rules.cadence import Cadence
 from ..rules.guidance import applies, case_facts
 from ..rules.people import Participant
 from ..rules.replies import interpret
-from ..storage import UnitOfWork
+from ..storage import Run, UnitOfWork
 from . import guidance, texts
 from .flags import raise_or_repeat
 from .notices import Notice
@@ -59,12 +58,12 @@ class Turn:
     notices: tuple[Notice, ...] = ()
 
 
-def flow_of(app: Wegwijzer, run: Any) -> Flow:
+def flow_of(app: Wegwijzer, run: Run) -> Flow:
     """The flow version a stored run is pinned to."""
     return app.flows.get(run.flow_id, run.flow_version)
 
 
-def flow_context(app: Wegwijzer, timezone: str | None = None) -> dict[str, Any]:
+def flow_context(app: Wegwijzer, timezone: str | None = None) -> dict[str, object]:
     settings = app.settings
     local_today = app.clock().astimezone(ZoneInfo(timezone or settings.timezone)).date()
     return {
@@ -121,8 +120,7 @@ async def start_flow(
         if current is not None:
             await uow.runs.pause(current, now)
             log.info("run paused", extra={"run_id": current.id})
-        uses_case = case is not None and flow.uses_case
-        facts = case_facts(case, app.settings.country) if uses_case else None
+        facts = case_facts(case, app.settings.country) if case and flow.uses_case else None
         known = await guidance.remembered(uow, case.id, flow) if case is not None else None
         sprint = app.engine.start(flow.id, context, case=facts, remembered=known)
         run = await uow.runs.start(
@@ -166,8 +164,7 @@ async def answer(
             await uow.runs.pause(run, now)
             return Turn((Say(texts.NOT_YOUR_CASE.using(case=lost)),), run.id, state)
         if isinstance(given, Reply) and translate is not None:
-            question = app.engine.remind(state, context).events[0]
-            given = interpret(given, question, translate)
+            given = interpret(given, app.engine.question(state, context), translate)
         sprint = app.engine.resume(state, given, context)
         return await _store(app, uow, who, run, sprint, now)
 
@@ -230,7 +227,7 @@ async def answer_option(
         if not 0 <= step_index < len(flow.steps) or flow.steps[step_index].id != run.step:
             return None
         state = RunState.from_dict(run.state)
-        question = app.engine.remind(state, context).events[0]
+        question = app.engine.question(state, context)
         if question.part != part or not 0 <= option_index < len(question.options):
             return None
         chosen = question.options[option_index]
@@ -238,7 +235,7 @@ async def answer_option(
         return ButtonAnswer(question, chosen, await _store(app, uow, who, run, sprint, now))
 
 
-async def _case_lost(uow: UnitOfWork, who: Participant, run: Any) -> str | None:
+async def _case_lost(uow: UnitOfWork, who: Participant, run: Run) -> str | None:
     """The code of the run's case when the person no longer handles it (a caseworker whose
     case was given to another, a family member who left it); None while it is still theirs."""
     if run.case_id is None:
@@ -252,7 +249,7 @@ async def _case_lost(uow: UnitOfWork, who: Participant, run: Any) -> str | None:
 
 
 async def _store(
-    app: Wegwijzer, uow: UnitOfWork, who: Participant, run: Any, sprint: Sprint, now: datetime
+    app: Wegwijzer, uow: UnitOfWork, who: Participant, run: Run, sprint: Sprint, now: datetime
 ) -> Turn:
     """Write what a sprint decided, in the caller's transaction; return what to show."""
     events: list[Event] = []
@@ -302,17 +299,21 @@ async def _next_checkin_as_scheduled(
     """A text that tells the family when their next check-in is says the day their schedule
     will remind them, where the case has one (else the default interval stays). Looked up
     only for such a text, so other answers pay nothing for it."""
-    says_when = [
-        isinstance(event, Say | Ask) and "next_checkin" in event.text.params for event in events
-    ]
-    if case_id is None or not any(says_when):
+    if case_id is None or not any(_says_when(event) for event in events):
         return events
     schedule = await uow.schedules.of_case(case_id, for_update=False)
     if schedule is None or schedule.status != "active" or schedule.next_due_at is None:
         return events
-    zone = ZoneInfo(schedule.cadence.get("timezone") or DEFAULT_TIMEZONE)
+    zone = ZoneInfo(Cadence.from_dict(schedule.cadence).timezone)
     day = schedule.next_due_at.astimezone(zone).date()
-    return tuple(
-        replace(event, text=event.text.using(next_checkin=day)) if flagged else event
-        for event, flagged in zip(events, says_when, strict=True)
-    )
+    return tuple(_with_day(event, day) for event in events)
+
+
+def _says_when(event: Event) -> bool:
+    return isinstance(event, Say | Ask) and "next_checkin" in event.text.params
+
+
+def _with_day(event: Event, day: date) -> Event:
+    if isinstance(event, Say | Ask) and _says_when(event):
+        return replace(event, text=event.text.using(next_checkin=day))
+    return event

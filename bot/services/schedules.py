@@ -20,14 +20,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..app import Wegwijzer
+from ..engine.events import JSONValue
 from ..rules.access import NotAllowed, handles_case
 from ..rules.cadence import Cadence, cadence_text, next_due
 from ..rules.people import Participant
 from ..storage import UnitOfWork
+from ..storage.models import Schedule
 from . import audit, texts
 from .flags import raise_or_repeat
 from .notices import Notice
@@ -56,7 +57,7 @@ class ScheduleView:
     next_due_at: datetime | None
     missed: int
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, JSONValue]:
         local = self.next_due_at.astimezone(ZoneInfo(self.timezone)) if self.next_due_at else None
         return {
             "case": self.case_code,
@@ -71,7 +72,7 @@ class ScheduleView:
         }
 
 
-def schedule_view(schedule: Any, code: str) -> ScheduleView:
+def schedule_view(schedule: Schedule, code: str) -> ScheduleView:
     cadence = Cadence.from_dict(schedule.cadence)
     return ScheduleView(
         case_code=code,
@@ -182,7 +183,12 @@ async def pause_notices(app: Wegwijzer, who: Participant) -> list[Notice]:
             if case is not None and case.caseworker_id
             else None
         )
-    if caseworker is None or caseworker.status != "active" or caseworker.consent != "given":
+    if (
+        case is None
+        or caseworker is None
+        or caseworker.status != "active"
+        or caseworker.consent != "given"
+    ):
         return []
     recipient = Recipient(
         caseworker.id,
@@ -196,7 +202,7 @@ async def pause_notices(app: Wegwijzer, who: Participant) -> list[Notice]:
 
 async def pause_or_resume(
     uow: UnitOfWork,
-    schedule: Any,
+    schedule: Schedule,
     paused: bool,
     by: Participant | None,
     now: datetime,
@@ -236,9 +242,10 @@ async def reminder_notices(app: Wegwijzer) -> list[Notice]:
     while True:
         async with app.database.transaction() as uow:
             due = await uow.schedules.due(now, BATCH, after)
-            if due:
+            last = due[-1] if due else None
+            if last is not None and last.next_due_at is not None:
                 # Where this batch ends, taken before _remind moves the due times on.
-                after = (due[-1].next_due_at, due[-1].id)
+                after = (last.next_due_at, last.id)
             for schedule in due:
                 notices += await _remind(app, uow, schedule, now)
         if len(due) < BATCH:
@@ -265,7 +272,9 @@ async def reminder_notices(app: Wegwijzer) -> list[Notice]:
     return notices
 
 
-async def _remind(app: Wegwijzer, uow: UnitOfWork, schedule: Any, now: datetime) -> list[Notice]:
+async def _remind(
+    app: Wegwijzer, uow: UnitOfWork, schedule: Schedule, now: datetime
+) -> list[Notice]:
     case = await uow.cases.by_id(schedule.case_id)
     cadence = Cadence.from_dict(schedule.cadence)
     if case is None or case.status == "closed":
@@ -304,7 +313,7 @@ async def _remind(app: Wegwijzer, uow: UnitOfWork, schedule: Any, now: datetime)
 
 
 async def no_contact(
-    app: Wegwijzer, uow: UnitOfWork, case_id: int, evidence: dict[str, Any], now: datetime
+    app: Wegwijzer, uow: UnitOfWork, case_id: int, evidence: dict[str, JSONValue], now: datetime
 ) -> None:
     """The "no contact" flag: high when the case already has an urgent or high flag open."""
     serious = any(f.level in ("urgent", "high") for f in await uow.flags.open_flags([case_id]))

@@ -8,10 +8,11 @@ Both channels take their texts from here, so the terminal and Telegram say the s
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Protocol
 
 from ..engine import Text
 from ..engine.events import Plural
+from ..storage import CaseSummary
 
 STRANGER = Text(
     "Hello. This is Wegwijzer, the chat service of the family support team. It can only be "
@@ -258,7 +259,20 @@ COMMANDS = {
 }
 
 
-def case_line(case: Any) -> Text:
+class _ListedFlag(Protocol):
+    @property
+    def level(self) -> str: ...
+    @property
+    def case_code(self) -> str | None: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def due_at(self) -> datetime: ...
+
+    def overdue(self, now: datetime) -> bool: ...
+
+
+def case_line(case: CaseSummary) -> Text:
     """One line of a caseworker's case list (a `CaseSummary`)."""
     return CASE_LINE.using(
         case=case.code,
@@ -268,7 +282,7 @@ def case_line(case: Any) -> Text:
     )
 
 
-def flag_line(flag: Any, now: datetime | None = None) -> Text:
+def flag_line(flag: _ListedFlag, now: datetime | None = None) -> Text:
     """One line of a flag list (a `FlagView`), marked when overdue at `now`."""
     template = FLAG_LINE_OVERDUE if now is not None and flag.overdue(now) else FLAG_LINE
     return template.using(

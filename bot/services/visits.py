@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from ..app import Wegwijzer
 from ..engine.vocabulary import STAGES
 from ..rules.access import NotAllowed, handles_case
 from ..rules.people import Participant
 from ..rules.visits import move_to_stage, next_visit
-from ..storage import UnitOfWork
+from ..storage import Case, UnitOfWork
 from . import audit, texts
 from .notices import Notice
 from .once import claim
@@ -42,7 +41,7 @@ async def record_stage_move(
     app: Wegwijzer,
     uow: UnitOfWork,
     who: Participant | None,
-    case: Any,
+    case: Case,
     stage: str,
     now: datetime,
     reason: str | None = None,
@@ -123,18 +122,20 @@ async def visit_notices(app: Wegwijzer) -> list[Notice]:
                 caseworker.language,
                 case.code,
             )
-            text = texts.VISIT_DUE.using(case=case.code, stage=texts.STAGES[case.stage])
+            text = texts.VISIT_DUE.using(
+                case=case.code, stage=texts.STAGES.get(case.stage or "", texts.NO_STAGE)
+            )
             notices.append(Notice(recipient, text, visit_case=case.code))
             await audit.record(uow, audit.SYSTEM, "visit_reminded", at=now, case_id=case.id)
     return notices
 
 
-async def _case(uow: UnitOfWork, case_code: str, by: Participant | None) -> Any:
+async def _case(uow: UnitOfWork, case_code: str, by: Participant | None) -> Case:
     case = await uow.cases.by_code(case_code.strip().upper())
     if case is None or not handles_case(by, case):
         raise NotAllowed(case_code)
     return case
 
 
-def _plan(case: Any) -> VisitPlan:
+def _plan(case: Case) -> VisitPlan:
     return VisitPlan(case.code, case.stage, case.last_visit_at, case.visit_due_at)

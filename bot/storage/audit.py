@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..engine.events import JSONValue
 from .models import ROLES, AuditEvent
 
 # Who can appear as the actor: a person in a role, the bot itself (escalations, digests), or
@@ -36,7 +36,7 @@ class AuditRepository:
         case_id: int | None = None,
         flag_id: int | None = None,
         note: str | None = None,
-        detail: Mapping[str, Any] | None = None,
+        detail: Mapping[str, JSONValue] | None = None,
     ) -> AuditEvent:
         if actor_role not in ACTOR_ROLES:
             raise ValueError(f"unknown actor role {actor_role!r}")

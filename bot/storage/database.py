@@ -15,13 +15,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import URL, Connection, event, make_url
+from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from .export import ExportRow, export_answer_rows
 from .uow import UnitOfWork
@@ -77,7 +79,7 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        read_options: dict[str, Any] = {_READ_ONLY: True}
+        read_options: dict[str, bool] = {_READ_ONLY: True}
         if engine.dialect.name == "postgresql":
             # A read-only transaction turns an accidental write in `reading()` into an error.
             read_options["postgresql_readonly"] = True
@@ -92,7 +94,7 @@ class Database:
         # ("database is locked") and its update would fail. Within this process writers queue
         # here instead, first come first served; the busy timeout is left for other processes.
         self._sqlite_writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-        self._sqlite_writer_task: asyncio.Task | None = None
+        self._sqlite_writer_task: asyncio.Task[object] | None = None
 
     @classmethod
     def connect(cls, url: str | URL, *, echo: bool = False) -> Database:
@@ -172,9 +174,17 @@ class Database:
         await self._engine.dispose()
 
 
+class _SQLiteConnection(Protocol):
+    """What the connect hook uses of the sqlite3 connection under aiosqlite."""
+
+    isolation_level: str | None
+
+    def cursor(self) -> DBAPICursor: ...
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: _SQLiteConnection, _record: ConnectionPoolEntry) -> None:
         # The driver would open transactions itself with a deferred BEGIN, and only before
         # writes; taking that job away lets the "begin" hook below choose the kind of BEGIN.
         dbapi_connection.isolation_level = None

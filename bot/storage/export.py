@@ -12,11 +12,11 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..engine.events import Value
 from .models import Answer, Case, Flag, Run, Score
 
 __all__ = ["ExportRow", "export_answer_rows"]
@@ -38,7 +38,7 @@ class ExportRow:
     flow_version: int
     run_id: int
     key: str
-    value: Any
+    value: Value
     answered_at: datetime
     scores: dict[str, float]
     flags: list[dict[str, str]]

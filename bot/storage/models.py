@@ -10,7 +10,7 @@ exactly this metadata; a contract test compares the two on SQLite and PostgreSQL
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.config import FLAG_LEVELS
+from bot.engine.events import JSONValue, Value
 
 from .types import UTCDateTime, utcnow
 
@@ -80,10 +81,7 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {
-        datetime: UTCDateTime(),
-        dict[str, Any]: JSON(),
-    }
+    type_annotation_map: ClassVar[dict[type, UTCDateTime]] = {datetime: UTCDateTime()}
 
 
 class Person(Base):
@@ -107,7 +105,7 @@ class Person(Base):
     # What the person's next typed message is for, when it is not an answer to a flow: a
     # note on a flag, say, as {"action": "note", "flag_id": 7}. Kept here, not in memory, so
     # any bot process takes the reply.
-    awaiting: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    awaiting: Mapped[dict[str, JSONValue] | None] = mapped_column(JSON)
 
     def __repr__(self) -> str:
         # No external id: reprs end up in logs, and logs carry no identifying data.
@@ -227,7 +225,7 @@ class Run(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id"), index=True)
     step: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
-    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
@@ -248,7 +246,7 @@ class Answer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(128))
-    value: Mapped[Any] = mapped_column(JSON, nullable=False)
+    value: Mapped[Value] = mapped_column(JSON, nullable=False)
     step: Mapped[str] = mapped_column(String(64))
     # Exports read answers in time order, optionally from a point in time on.
     answered_at: Mapped[datetime] = mapped_column(index=True)
@@ -290,7 +288,7 @@ class Flag(Base):
     # An English msgid, translated when shown, so each coordinator reads it in their language.
     reason: Mapped[str] = mapped_column(Text)
     # Copied answers, so the flag still shows why it was raised if the answers change later.
-    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    evidence: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
     raised_at: Mapped[datetime]
     due_at: Mapped[datetime]
@@ -337,7 +335,7 @@ class AuditEvent(Base):
     flag_id: Mapped[int | None] = mapped_column(Integer)
     # A person's own words (a note, a resolution): shown to reviewers, never logged.
     note: Mapped[str | None] = mapped_column(Text)
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    detail: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
 
     def __repr__(self) -> str:
         return f"AuditEvent(id={self.id}, action={self.action!r}, flag_id={self.flag_id})"
@@ -358,7 +356,7 @@ class Schedule(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"))
     flow_id: Mapped[str] = mapped_column(String(64))
     # The cadence in its stored form (`bot.rules.cadence.Cadence.as_dict()`).
-    cadence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    cadence: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     # Who paused it ("family" through /stop, or staff), so the caseworker sees it.
     paused_by: Mapped[str | None] = mapped_column(String(16))

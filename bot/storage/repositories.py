@@ -16,13 +16,24 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Executable,
+    Select,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import case as sql_case
-from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import Case as Case_
 
+from ..engine.events import JSONValue, Value
 from .models import (
     CHANNELS,
     CONSENTS,
@@ -34,6 +45,7 @@ from .models import (
     RUN_STATUSES,
     UNRESOLVED_FLAG_STATUSES,
     Answer,
+    Base,
     Case,
     Flag,
     Invite,
@@ -60,7 +72,7 @@ __all__ = [
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
-def _insert(session: AsyncSession, model: type[Any]) -> postgresql.Insert | sqlite.Insert:
+def _insert(session: AsyncSession, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
     # Upserts need the dialect's own INSERT (ON CONFLICT); both backends spell it the same way.
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -148,7 +160,7 @@ class PersonRepository(_Repository):
         person.status = status
         await self._session.flush()
 
-    async def set_awaiting(self, person_id: int, awaiting: Mapping[str, Any] | None) -> None:
+    async def set_awaiting(self, person_id: int, awaiting: Mapping[str, JSONValue] | None) -> None:
         """What the person's next typed message is for (None: an answer, as usual)."""
         person = await self._existing(person_id)
         person.awaiting = None if awaiting is None else dict(awaiting)
@@ -211,7 +223,7 @@ class CaseRepository(_Repository):
             return await self._session.get(Case, case_id)
         return await self._one(select(Case).where(Case.id == case_id), for_update)
 
-    async def _one(self, stmt: Any, for_update: bool) -> Case | None:
+    async def _one(self, stmt: Select[Case], for_update: bool) -> Case | None:
         if for_update and self._lock:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self._session.execute(stmt)).scalar_one_or_none()
@@ -404,8 +416,7 @@ class InviteRepository(_Repository):
             # "fetch": an Invite this session loaded with find() shows the claim afterwards.
             .execution_options(synchronize_session="fetch")
         )
-        result = await self._session.execute(stmt)
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return await _changed(self._session, stmt) == 1
 
 
 class RunRepository(_Repository):
@@ -422,7 +433,7 @@ class RunRepository(_Repository):
         flow_id: str,
         flow_version: int,
         step: str,
-        state: Mapping[str, Any],
+        state: Mapping[str, JSONValue],
         now: datetime,
     ) -> Run:
         run = Run(
@@ -496,7 +507,7 @@ class RunRepository(_Repository):
         run: Run,
         *,
         step: str,
-        state: Mapping[str, Any],
+        state: Mapping[str, JSONValue],
         status: str,
         now: datetime,
     ) -> None:
@@ -533,7 +544,7 @@ class RunRepository(_Repository):
 class AnswerRepository(_Repository):
     __slots__ = ()
 
-    async def record(self, run_id: int, key: str, value: Any, step: str, at: datetime) -> None:
+    async def record(self, run_id: int, key: str, value: Value, step: str, at: datetime) -> None:
         # Upsert on (run_id, key): going back to a question, or Telegram delivering the same
         # update twice, overwrites the answer instead of adding a second one.
         stmt = _insert(self._session, Answer).values(
@@ -549,7 +560,7 @@ class AnswerRepository(_Repository):
         )
         await self._session.execute(stmt)
 
-    async def of_run(self, run_id: int) -> dict[str, Any]:
+    async def of_run(self, run_id: int) -> dict[str, Value]:
         stmt = (
             select(Answer.key, Answer.value)
             .where(Answer.run_id == run_id)
@@ -559,7 +570,7 @@ class AnswerRepository(_Repository):
 
     async def latest_for_case(
         self, case_id: int, keys: Sequence[str], flow_id: str | None = None
-    ) -> dict[str, Any]:
+    ) -> dict[str, Value]:
         """The last answer under each key in any run of the case (of one flow, if given):
         what belongs to the case rather than to one run (a checklist item's status)."""
         if not keys:
@@ -629,7 +640,8 @@ class ScoreRepository(_Repository):
             .order_by(Run.ended_at.desc(), Run.id.desc())
             .limit(limit)
         )
-        rows = [(ended, value) for ended, value in await self._session.execute(stmt)]
+        # Completed runs have an end (ended_at is set with the status).
+        rows = [(ended, value) for ended, value in await self._session.execute(stmt) if ended]
         return rows[::-1]
 
 
@@ -657,7 +669,7 @@ class FlagRepository(_Repository):
         rule: str,
         level: str,
         reason: str,
-        evidence: Mapping[str, Any],
+        evidence: Mapping[str, JSONValue],
         raised_at: datetime,
         due_at: datetime,
     ) -> Flag:
@@ -706,7 +718,7 @@ class FlagRepository(_Repository):
         stmt = select(Flag).where(Flag.status.in_(wanted_statuses))
         if case_ids is not None:
             wanted = set(case_ids)
-            mine = Flag.case_id.in_(wanted) if wanted else None
+            mine: ColumnElement[bool] | None = Flag.case_id.in_(wanted) if wanted else None
             if assigned_to is not None:
                 theirs = Flag.assigned_to == assigned_to
                 mine = theirs if mine is None else or_(mine, theirs)
@@ -739,10 +751,11 @@ class FlagRepository(_Repository):
             stmt = stmt.with_for_update()
         return (await self._session.execute(stmt)).scalars().first()
 
-    async def add_evidence(self, flag: Flag, item: Mapping[str, Any]) -> None:
+    async def add_evidence(self, flag: Flag, item: Mapping[str, JSONValue]) -> None:
         """Add a repeated trigger to a flag's evidence (under "repeats"), keeping the rest."""
         evidence = dict(flag.evidence)
-        evidence["repeats"] = [*evidence.get("repeats", []), dict(item)]
+        repeats = evidence.get("repeats")
+        evidence["repeats"] = [*(repeats if isinstance(repeats, list) else []), dict(item)]
         flag.evidence = evidence  # a new object: JSON columns do not track in-place changes
         await self._session.flush()
 
@@ -874,11 +887,18 @@ class UpdateRepository(_Repository):
             # claim() writes through Core: no ProcessedUpdate object is ever in the session.
             .execution_options(synchronize_session=False)
         )
-        result = await self._session.execute(stmt)
-        return result.rowcount  # type: ignore[attr-defined,no-any-return]
+        return await _changed(self._session, stmt)
 
 
-def level_rank() -> Any:
+async def _changed(session: AsyncSession, stmt: Executable) -> int:
+    """Run an UPDATE or DELETE; how many rows it changed."""
+    result = await session.execute(stmt)
+    if not isinstance(result, CursorResult):
+        raise TypeError("not a statement that changes rows")
+    return result.rowcount
+
+
+def level_rank() -> Case_[int]:
     """An SQL expression ranking flag levels most serious first (urgent=0 … low=3)."""
     # Alphabetical order would put "high" before "urgent"; unknown levels sort last.
     return sql_case(

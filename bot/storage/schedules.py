@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..engine.events import JSONValue
 from .models import Case, Run, Schedule
 
 
@@ -27,7 +27,7 @@ class ScheduleRepository:
         self,
         case_id: int,
         flow_id: str,
-        cadence: Mapping[str, Any],
+        cadence: Mapping[str, JSONValue],
         next_due_at: datetime | None,
         now: datetime,
     ) -> Schedule:
@@ -98,21 +98,18 @@ class ScheduleRepository:
         )
         return await self._claim(stmt)
 
-    async def answered_since(self, case_id: int, flow_id: str, since: datetime) -> bool:
-        """Whether the case completed a run of the flow at or after `since`."""
+    async def answered_since(self, case_id: int, flow_id: str, since: datetime | None) -> bool:
+        """Whether the case completed a run of the flow at or after `since` (ever: None)."""
         stmt = (
             select(Run.id)
-            .where(
-                Run.case_id == case_id,
-                Run.flow_id == flow_id,
-                Run.status == "completed",
-                Run.ended_at >= since,
-            )
+            .where(Run.case_id == case_id, Run.flow_id == flow_id, Run.status == "completed")
             .limit(1)
         )
+        if since is not None:
+            stmt = stmt.where(Run.ended_at >= since)
         return (await self._session.execute(stmt)).first() is not None
 
-    async def _claim(self, stmt: Any) -> list[Schedule]:
+    async def _claim(self, stmt: Select[Schedule]) -> list[Schedule]:
         if self._lock:
             stmt = stmt.with_for_update(skip_locked=True)
         return list((await self._session.execute(stmt)).scalars())

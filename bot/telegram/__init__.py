@@ -18,7 +18,7 @@ from telegram import Bot, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from ..app import Wegwijzer
-from ..services.duties import CONTACT_DUTIES, FLAG_DUTIES
+from ..services.duties import CONTACT_DUTIES, FLAG_DUTIES, Duty
 from ..services.once import forget_old_updates
 from ._callbacks import CallbackSigner, ForgedCallback
 from ._channel import TelegramChannel
@@ -42,14 +42,19 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 # How often the bot looks for work that came due: flags to tell, the digest, escalations.
 DUTY_INTERVAL_SECONDS = 30.0
 
+# python-telegram-bot's Application is generic in six types (bot, context, user, chat and bot
+# data, job queue); ours takes PTB's defaults, whose data dicts PTB itself types with Any.
+BotApplication = Application[Any, Any, Any, Any, Any, Any]
+
 
 def build_application(
     app: Wegwijzer, *, token: str, base_url: str, max_retries: int = 3, rate_limit: bool = True
-) -> Application:
+) -> BotApplication:
     """The bot's Application. `rate_limit=False` is for measuring handling cost only: a bot
     talking to Telegram always paces itself."""
     channel = TelegramChannel(app, CallbackSigner.from_token(token))
-    builder = (
+    # Typed loosely: setting a rate limiter changes the builder's type parameters in PTB.
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(token)
         .base_url(base_url)
@@ -89,6 +94,8 @@ def paced_rate_limiter(per_second: float, max_retries: int = 3) -> AIORateLimite
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     # Where it failed, never what it carried: exception messages can quote a person's text.
     error = context.error
+    if error is None:
+        return
     where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
     log.error(
         "update failed",
@@ -127,11 +134,14 @@ async def serve(
     )
     stop = stop or _stop_on_signals()
     await forget_old_updates(app)
+    updater = application.updater
+    if updater is None:
+        raise RuntimeError("the Application was built without an updater")
     async with application:
         await register_default_menus(application.bot, app.catalogs, settings.timezone)
         await application.start()
         if webhook_url:
-            await application.updater.start_webhook(
+            await updater.start_webhook(
                 listen=listen,
                 port=port,
                 url_path=_path_of(webhook_url),
@@ -140,7 +150,7 @@ async def serve(
                 allowed_updates=ALLOWED_UPDATES,
             )
         else:
-            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         log.warning("bot running", extra={"event": "webhook" if webhook_url else "polling"})
         channel: TelegramChannel = application.bot_data["channel"]
         loops = [
@@ -153,12 +163,12 @@ async def serve(
         for loop in loops:
             with contextlib.suppress(asyncio.CancelledError):
                 await loop
-        await application.updater.stop()
+        await updater.stop()
         await application.stop()
 
 
 async def _do_duties(
-    channel: TelegramChannel, bot: Bot, interval: float, duties: tuple[Any, ...]
+    channel: TelegramChannel, bot: Bot, interval: float, duties: tuple[Duty, ...]
 ) -> None:
     """Every interval, each duty in turn: claim what has come due, then send it. A failure is
     logged and that duty tried again next time (its work stays in the database until it is
