@@ -20,12 +20,14 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from ..app import Wegwijzer
 from ..services.duties import CONTACT_DUTIES, FLAG_DUTIES, Duty
 from ..services.once import forget_old_updates
+from ._activity import Activity
 from ._callbacks import CallbackSigner, ForgedCallback
 from ._channel import TelegramChannel
 from ._menus import register_default_menus
 from ._processor import PerPersonUpdateProcessor
 
 __all__ = [
+    "Activity",
     "CallbackSigner",
     "ForgedCallback",
     "PerPersonUpdateProcessor",
@@ -48,10 +50,16 @@ BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 def build_application(
-    app: Wegwijzer, *, token: str, base_url: str, max_retries: int = 3, rate_limit: bool = True
+    app: Wegwijzer,
+    *,
+    token: str,
+    base_url: str,
+    max_retries: int = 3,
+    rate_limit: bool = True,
+    activity: Activity | None = None,
 ) -> BotApplication:
     """The bot's Application. `rate_limit=False` is for measuring handling cost only: a bot
-    talking to Telegram always paces itself."""
+    talking to Telegram always paces itself. `activity` counts the updates handled."""
     channel = TelegramChannel(app, CallbackSigner.from_token(token))
     # Typed loosely: setting a rate limiter changes the builder's type parameters in PTB.
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
@@ -59,7 +67,9 @@ def build_application(
         .token(token)
         .base_url(base_url)
         .base_file_url(base_url.replace("/bot", "/file/bot"))
-        .concurrent_updates(PerPersonUpdateProcessor())
+        .concurrent_updates(
+            PerPersonUpdateProcessor(on_handled=activity.update_handled if activity else None)
+        )
         # On stop PTB confirms the last updates with one more getUpdates while the cancelled
         # long poll may still hold the only connection: a second one avoids a pool timeout.
         .get_updates_connection_pool_size(2)
@@ -121,16 +131,19 @@ async def serve(
     port: int = 8443,
     stop: asyncio.Event | None = None,
     duty_interval: float = DUTY_INTERVAL_SECONDS,
+    activity: Activity | None = None,
 ) -> None:
     """Run the bot until `stop` is set (or SIGINT/SIGTERM arrives), doing the work that comes
-    due with time (telling, digest, escalation) every `duty_interval` seconds."""
+    due with time (telling, digest, escalation) every `duty_interval` seconds. `activity`,
+    when given, is kept up to date for a watcher (see `Activity`)."""
     settings = app.settings
     if not settings.telegram_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     if webhook_url and not settings.webhook_secret:
         raise ValueError("webhook mode needs WEBHOOK_SECRET, checked on every request")
+    activity = activity or Activity()
     application = build_application(
-        app, token=settings.telegram_token, base_url=settings.telegram_base_url
+        app, token=settings.telegram_token, base_url=settings.telegram_base_url, activity=activity
     )
     stop = stop or _stop_on_signals()
     await forget_old_updates(app)
@@ -154,10 +167,16 @@ async def serve(
         log.warning("bot running", extra={"event": "webhook" if webhook_url else "polling"})
         channel: TelegramChannel = application.bot_data["channel"]
         loops = [
-            asyncio.create_task(_do_duties(channel, application.bot, duty_interval, duties))
-            for duties in (FLAG_DUTIES, CONTACT_DUTIES)
+            asyncio.create_task(
+                _do_duties(channel, application.bot, duty_interval, name, duties, activity)
+            )
+            for name, duties in (("flags", FLAG_DUTIES), ("contact", CONTACT_DUTIES))
         ]
-        await stop.wait()
+        activity.running.set()
+        try:
+            await stop.wait()
+        finally:
+            activity.running.clear()
         for loop in loops:
             loop.cancel()
         for loop in loops:
@@ -168,12 +187,18 @@ async def serve(
 
 
 async def _do_duties(
-    channel: TelegramChannel, bot: Bot, interval: float, duties: tuple[Duty, ...]
+    channel: TelegramChannel,
+    bot: Bot,
+    interval: float,
+    name: str,
+    duties: tuple[Duty, ...],
+    activity: Activity,
 ) -> None:
     """Every interval, each duty in turn: claim what has come due, then send it. A failure is
     logged and that duty tried again next time (its work stays in the database until it is
     claimed); it never ends the loop, nor keeps the other duties from their turn."""
     while True:
+        activity.round_begun(name)
         for duty in duties:
             try:
                 await channel.deliver(bot, await duty(channel.app))
@@ -181,6 +206,7 @@ async def _do_duties(
                 log.error(
                     "duty failed", extra={"event": f"{duty.__name__}: {type(failed).__name__}"}
                 )
+        activity.round_done(name)
         await asyncio.sleep(interval)
 
 

@@ -10,7 +10,7 @@ while someone has an update in flight, so memory does not grow with the number o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -20,7 +20,9 @@ _NO_LIMIT = 1_000_000
 
 
 class PerPersonUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int = 64):
+    def __init__(
+        self, max_concurrent_updates: int = 64, on_handled: Callable[[], None] | None = None
+    ):
         # PTB takes its own concurrency slot *before* calling us, so a person with many
         # updates waiting would hold slots other people need. Its limit is set out of the
         # way; the real one is taken here, after the person's lock.
@@ -28,8 +30,16 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+        self._on_handled = on_handled
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        try:
+            await self._in_turn(update, coroutine)
+        finally:
+            if self._on_handled is not None:
+                self._on_handled()
+
+    async def _in_turn(self, update: object, coroutine: Awaitable[Any]) -> None:
         user = update.effective_user if isinstance(update, Update) else None
         if user is None:
             async with self._slots:

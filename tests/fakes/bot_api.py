@@ -259,12 +259,17 @@ class FakeBotAPI:
         # `monotonic` times of every successful send or edit of the flood-controlled methods,
         # oldest first, kept whether or not a limit is on.
         self.send_times: list[float] = []
+        # Updates handed to the bot (each queued update counted once, however often a poll
+        # returns it; a webhook POST counts when answered 2xx): a test waits until the bot has
+        # handled as many.
+        self.updates_handed_out = 0
 
         self._users: dict[int, User] = {}
         self._messages: dict[int, dict[int, dict[str, Any]]] = {}
         self._bot_message_ids: dict[int, list[int]] = {}
         self._message_counter: dict[int, int] = {}
         self._pending: list[dict[str, Any]] = []
+        self._handed_out: set[int] = set()  # id() of the pending updates a poll returned
         self._next_update_id = 100_000
         self._allowed_updates: list[str] | None = None
         self._callbacks: dict[str, dict[str, Any]] = {}
@@ -608,6 +613,8 @@ class FakeBotAPI:
             headers["X-Telegram-Bot-Api-Secret-Token"] = secret_token
         async with httpx.AsyncClient(timeout=timeout) as client:
             response = await client.post(url, content=json.dumps(body), headers=headers)
+        if response.is_success:
+            self.updates_handed_out += 1
         return response.status_code
 
     async def deliver_to_webhook(self) -> list[int]:
@@ -628,10 +635,23 @@ class FakeBotAPI:
             statuses.append(status)
             if not 200 <= status < 300:
                 break
-            self._pending.pop(0)
+            self._keep_pending(self._pending[1:])
         return statuses
 
     # ----------------------------------------------------------------- internals: state
+
+    def _keep_pending(self, updates: list[dict[str, Any]]) -> None:
+        """The updates still pending; those dropped are forgotten with their id()s, which
+        Python may give to a new update."""
+        self._pending = updates
+        self._handed_out &= {id(update) for update in updates}
+
+    def _hand_out(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for update in batch:
+            if id(update) not in self._handed_out:
+                self._handed_out.add(id(update))
+                self.updates_handed_out += 1
+        return batch
 
     def _notify(self) -> None:
         for waiter in self._waiters:
@@ -830,18 +850,18 @@ class FakeBotAPI:
         # Updates below the offset are confirmed and forgotten; a negative offset keeps only
         # the last -offset updates.
         if offset > 0:
-            self._pending = [u for u in self._pending if u["update_id"] >= offset]
+            self._keep_pending([u for u in self._pending if u["update_id"] >= offset])
         elif offset < 0:
-            self._pending = self._pending[offset:]
+            self._keep_pending(self._pending[offset:])
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             if self._allowed_updates:
-                self._pending = [
-                    u for u in self._pending if _update_type(u) in self._allowed_updates
-                ]
+                self._keep_pending(
+                    [u for u in self._pending if _update_type(u) in self._allowed_updates]
+                )
             if self._pending or self._closing or connection.connection_closed:
-                return copy.deepcopy(self._pending[:limit])
+                return copy.deepcopy(self._hand_out(self._pending[:limit]))
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return []
@@ -855,7 +875,7 @@ class FakeBotAPI:
         if secret is not None and not _SECRET_RE.fullmatch(secret):
             raise _bad_request("bad webhook: secret token contains unallowed characters")
         if params.get("drop_pending_updates"):
-            self._pending.clear()
+            self._keep_pending([])
         # No HTTPS check: the bot's own webhook server runs on plain http in the tests.
         self.webhook = {
             "url": url,
@@ -869,7 +889,7 @@ class FakeBotAPI:
 
     def _delete_webhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         if params.get("drop_pending_updates"):
-            self._pending.clear()
+            self._keep_pending([])
         self.webhook = {"url": ""}
         return True
 

@@ -9,6 +9,7 @@ commands, presses buttons by their label, and reads what the bot sent to them.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.services.cases import create_case
 from bot.services.invites import create_invite
-from bot.telegram import serve
+from bot.telegram import Activity, serve
 from tests.fakes.bot_api import FakeBotAPI, User
 
 START = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
@@ -37,8 +38,19 @@ class Clock:
         self.now += timedelta(**delta)
 
 
+async def until(condition: Callable[[], bool], timeout: float, *, what: str) -> None:
+    """Poll `condition` (for what changes inside the bot, where the fake API sees no call)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"waited {timeout}s for {what}")
+        await asyncio.sleep(0.005)
+
+
 class RunningBot:
-    """`serve()` in a task; stop and start it again to play a restart."""
+    """`serve()` in a task; stop and start it again to play a restart. Its `activity` tells
+    when it is up and when it is idle, so tests wait exactly as long as the bot needs."""
 
     # Duties (telling, digest, escalation) run this often, so that a test which moves the
     # clock sees their effect within a moment.
@@ -50,8 +62,9 @@ class RunningBot:
         self.port = port
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
+        self.activity = Activity()
 
-    async def start(self) -> None:
+    async def start(self, timeout: float = 5.0) -> None:
         self._stop = asyncio.Event()
         self._task = asyncio.create_task(
             serve(
@@ -61,11 +74,30 @@ class RunningBot:
                 port=self.port,
                 stop=self._stop,
                 duty_interval=self.DUTY_INTERVAL,
+                activity=self.activity,
             )
         )
-        await asyncio.sleep(0.2)
+        running = asyncio.create_task(self.activity.running.wait())
+        await asyncio.wait({running, self._task}, timeout=timeout, return_when="FIRST_COMPLETED")
+        running.cancel()
         if self._task.done():
-            self._task.result()
+            self._task.result()  # serve() failed: its exception, here
+        assert self.activity.running.is_set(), f"the bot was not running within {timeout}s"
+
+    async def idle(self, api: FakeBotAPI, timeout: float = 5.0) -> None:
+        """Until every update `api` has for the bot is handled and every duty loop has done a
+        whole round since now (what a moved clock made due has been sent). Behind a webhook,
+        updates wait in `api` until the test delivers them."""
+        begun = dict(self.activity.rounds_begun)
+        await until(
+            lambda: (
+                (self.webhook_url or not api.pending_updates)
+                and self.activity.updates_handled >= api.updates_handed_out
+                and self.activity.a_round_since(begun)
+            ),
+            timeout,
+            what="the bot to be idle",
+        )
 
     async def stop(self) -> None:
         if self._task is None:
@@ -114,8 +146,9 @@ class Person:
             if fragment in (message.get("text") or message.get("caption") or ""):
                 return message
 
-    async def expect_nothing(self, wait: float = 0.5) -> None:
-        await asyncio.sleep(wait)
+    async def expect_nothing_from(self, bot: RunningBot) -> None:
+        """Nothing new for this person once `bot` is idle."""
+        await bot.idle(self.api)
         new = self.messages()[self.read :]
         assert not new, f"unexpected messages: {[m.get('text') for m in new]}"
 
@@ -167,6 +200,9 @@ def settings(sqlite_url: str, api: FakeBotAPI) -> Settings:
         database_url=sqlite_url,
         telegram_token=api.token,
         telegram_base_url=api.base_url,
+        # The fake API sets no flood limit unless a test asks for one (those tests set this
+        # too): pacing every send at Telegram's 30 a second would only slow the tests down.
+        telegram_messages_per_second=1000.0,
     )
 
 

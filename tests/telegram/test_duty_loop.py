@@ -7,7 +7,8 @@ import contextlib
 from typing import Any
 
 from bot.services.duties import CONTACT_DUTIES, FLAG_DUTIES
-from bot.telegram import _do_duties
+from bot.telegram import Activity, _do_duties
+from tests.telegram.conftest import until
 
 
 class RecordingChannel:
@@ -32,13 +33,17 @@ async def test_a_failing_duty_does_not_stop_the_next_or_the_loop() -> None:
         return ["an urgent flag"]
 
     channel = RecordingChannel()
-    loop = asyncio.create_task(_do_duties(channel, None, 0.01, (broken, telling)))
-    while calls < 3:  # several rounds: the loop outlived the failures
-        await asyncio.sleep(0.01)
+    activity = Activity()
+    loop = asyncio.create_task(
+        _do_duties(channel, None, 0.001, "flags", (broken, telling), activity)
+    )
+    # Several rounds: the loop outlived the failures.
+    await until(lambda: activity.rounds_done.get("flags", 0) >= 3, 5, what="three rounds")
     loop.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await loop
-    assert channel.delivered.count(["an urgent flag"]) >= 2
+    assert calls >= 3
+    assert channel.delivered.count(["an urgent flag"]) >= 3
 
 
 def test_flags_and_contact_have_their_own_loops() -> None:

@@ -81,7 +81,7 @@ async def test_child_unsafe_told_at_once_acknowledged_resolved_and_audited(
         assert "A child does not feel safe at home." in notice["text"]
         reviewer.button_data("Acknowledge", notice)  # both can act from the notice itself
         reviewer.button_data("Open", notice)
-    await caseworker.expect_nothing(0.5)  # told once, not again by the duties loop
+    await caseworker.expect_nothing_from(bot)  # told once, not again by the duties loop
 
     coordinator.press("Acknowledge", notice)
     detail = await edited(api, coordinator, notice, "Status: acknowledged")
@@ -120,19 +120,19 @@ async def test_an_unacknowledged_flag_is_escalated_to_coordinators_until_acknowl
     await coordinator.expect("New urgent flag")
 
     clock.advance(minutes=59)
-    await coordinator.expect_nothing(0.5)
+    await coordinator.expect_nothing_from(bot)
     clock.advance(minutes=1)  # the urgent flag's hour is up
     escalation = await coordinator.expect("Not acknowledged in time (escalation 1)")
-    await caseworker.expect_nothing(0.3)  # escalation goes to the coordinators
+    await caseworker.expect_nothing_from(bot)  # escalation goes to the coordinators
     clock.advance(minutes=30)
-    await coordinator.expect_nothing(0.5)
+    await coordinator.expect_nothing_from(bot)
     clock.advance(minutes=30)  # the repeat interval of an urgent flag: its hour again
     await coordinator.expect("(escalation 2)")
 
     coordinator.press("Acknowledge", escalation)
     await edited(api, coordinator, escalation, "Status: acknowledged")
     clock.advance(hours=5)
-    await coordinator.expect_nothing(0.5)
+    await coordinator.expect_nothing_from(bot)
     flag = await the_flag(wegwijzer)
     assert flag.escalations == 2
     actions = [action for action, _role, _note in await audit_actions(wegwijzer, flag.id)]
@@ -222,7 +222,7 @@ async def test_nobody_else_sees_or_acts_on_a_flag(
     family = await family_at_first_who5(api, wegwijzer, case_code)
     await report_child_unsafe(family)
     notice = await coordinator.expect("New urgent flag")
-    await other.expect_nothing(0.3)  # not their case: not told
+    await other.expect_nothing_from(bot)  # not their case: not told
     flag = await the_flag(wegwijzer)
     _message, acknowledge = coordinator.button_data("Acknowledge", notice)
 

@@ -408,7 +408,7 @@ async def test_an_old_checklist_button_records_nothing_and_an_altered_one_is_ref
     for data in (other_item, finish):
         query = api.press(caseworker.user, checklist, data, strict=False)
         assert (await caseworker.answered(query)).get("text") == ALREADY_ANSWERED
-    await caseworker.expect_nothing(0.3)
+    await caseworker.expect_nothing_from(bot)
     assert await answers_of(wegwijzer) == before
     assert (await current_run(wegwijzer, caseworker)).state == run.state
 
@@ -429,7 +429,7 @@ async def test_an_old_checklist_button_records_nothing_and_an_altered_one_is_ref
     elsewhere = signer.sign(caseworker.user.id, "a", run_id, step, option, int(part) + 2)
     query = api.press(caseworker.user, checklist, elsewhere, strict=False)
     assert (await caseworker.answered(query)).get("text") == ALREADY_ANSWERED
-    await caseworker.expect_nothing(0.3)
+    await caseworker.expect_nothing_from(bot)
     assert await answers_of(wegwijzer) == before
     assert labels(api.message(caseworker.chat_id, status["message_id"])) == STATUSES
 
@@ -441,7 +441,7 @@ async def test_an_old_checklist_button_records_nothing_and_an_altered_one_is_ref
     assert (await caseworker.answered(query)).get("text") == ALREADY_ANSWERED
     query = api.press(caseworker.user, checklist, other_item, strict=False)
     assert (await caseworker.answered(query)).get("text") == ALREADY_ANSWERED
-    await caseworker.expect_nothing(0.3)
+    await caseworker.expect_nothing_from(bot)
     recorded = await answers_of(wegwijzer)
     assert recorded[f"reintegration.assessment.{ITEM_IDS[0]}"] == "done"
     assert f"reintegration.assessment.{ITEM_IDS[1]}" not in recorded
@@ -480,7 +480,7 @@ async def test_a_caseworker_cannot_open_another_caseworker_s_case_in_the_navigat
         query = api.press(other.user, own, forged, strict=False)
         answer = await other.answered(query)
         assert answer.get("text") == f"Case {case_code} is not one of your cases."
-    await other.expect_nothing(0.3)
+    await other.expect_nothing_from(bot)
 
     assert await current_run(wegwijzer, other) is None
     case = await case_row(wegwijzer, case_code)
@@ -543,7 +543,7 @@ async def test_closure_is_proposed_returned_with_a_note_approved_and_reopened(
         query = api.press(caseworker.user, waiting, forged, strict=False)
         answer = await caseworker.answered(query)
         assert answer.get("text") == "/closure is not available for your role."
-    await caseworker.expect_nothing(0.3)
+    await caseworker.expect_nothing_from(bot)
     case = await case_row(wegwijzer, case_code)
     assert (case.closure_proposed_at, case.status) == (clock.now, "open")
     # The coordinator's /case offers the same decision as the notice.
@@ -588,8 +588,8 @@ async def test_closure_is_proposed_returned_with_a_note_approved_and_reopened(
     query = coordinator.press("Approve closure", notice)
     answer = await coordinator.answered(query)
     assert answer.get("text") == f"Case {case_code} has no closure waiting for a decision."
-    await coordinator.expect_nothing(0.3)
-    await caseworker.expect_nothing(0.1)
+    await coordinator.expect_nothing_from(bot)
+    await caseworker.expect_nothing_from(bot)
 
     # The coordinator's /case: closed, with a button to reopen it, which reopens it.
     coordinator.command("/case", case_code)

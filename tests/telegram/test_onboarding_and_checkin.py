@@ -238,7 +238,7 @@ async def test_a_stranger_gets_an_explanation_and_the_emergency_numbers_only(
     assert "Bel 112" in reply["text"] and "Veilig Thuis 0800-2000" in reply["text"]
 
     stranger.text("is daar iemand?")  # throttled: one explanation is enough
-    await stranger.expect_nothing()
+    await stranger.expect_nothing_from(bot)
     async with wegwijzer.database.reading() as uow:
         assert await uow.people.get("telegram", "9001") is None
 

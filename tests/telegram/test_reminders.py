@@ -94,13 +94,13 @@ async def test_a_reminder_in_the_familys_language_whose_button_starts_the_checki
     await set_schedule(wegwijzer, case_code, parse_cadence(WEEKLY))
 
     clock.now = DUE.replace(minute=0, hour=16)
-    await dutch.expect_nothing(0.5)
+    await dutch.expect_nothing_from(bot)
     clock.now = DUE
     reminder = await dutch.expect(render(wegwijzer, texts.REMINDER, "nl"))
     assert buttons(reminder) == ["Check-in starten"]
     in_english = await other.expect("Hello! It is time for your check-in.")
     assert buttons(in_english) == ["Start check-in"]
-    await dutch.expect_nothing(0.5)  # once, not at every round of the duties
+    await dutch.expect_nothing_from(bot)  # once, not at every round of the duties
 
     dutch.press("Check-in starten", reminder)
     consent = await dutch.expect("Dit is je check-in")
@@ -129,7 +129,7 @@ async def test_one_gentle_follow_up_a_day_later(
     follow_up = await family.expect(render(wegwijzer, texts.REMINDER_FOLLOW_UP, "nl"))
     assert buttons(follow_up) == ["Check-in starten"]
     clock.advance(hours=24)
-    await family.expect_nothing(0.5)
+    await family.expect_nothing_from(bot)
 
 
 # --- (b) /stop and /resume -----------------------------------------------------------------------
@@ -151,7 +151,7 @@ async def test_the_family_stops_and_resumes_and_the_caseworker_sees_it(
     assert "Check-in reminders: paused by the family." in shown["text"]
 
     clock.now = DUE
-    await family.expect_nothing(0.6)  # paused: no reminder
+    await family.expect_nothing_from(bot)  # paused: no reminder
 
     clock.advance(days=2)  # Wednesday: resumed from now on, no catch-up for Monday
     family.command("/resume")
@@ -160,7 +160,7 @@ async def test_the_family_stops_and_resumes_and_the_caseworker_sees_it(
     assert next_due == "2026-12-07T17:00:00+00:00"
     expected = texts.REMINDERS_RESUMED.using(when=datetime.fromisoformat(next_due))
     assert resumed["text"] == render(wegwijzer, expected, "nl")
-    await family.expect_nothing(0.5)
+    await family.expect_nothing_from(bot)
 
     caseworker.command("/case", case_code)
     shown = await caseworker.expect(f"Case {case_code}")
@@ -264,7 +264,7 @@ async def test_a_blocked_family_is_unreachable_and_the_case_gets_a_no_contact_fl
     clock.advance(weeks=1)
     digest = await caseworker.skip_to("No contact")
     assert case_code in digest["text"]
-    await asyncio.sleep(0.5)
+    await bot.idle(api)
     told = [m for m in caseworker.messages() if "has blocked the bot" in (m.get("text") or "")]
     assert len(told) == 1
     tried = [c for c in api.calls_of("sendMessage") if c.params.get("chat_id") == family.chat_id]

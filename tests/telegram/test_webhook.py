@@ -43,7 +43,7 @@ async def test_webhook_refuses_a_wrong_secret_and_handles_the_right_one(
         forged = api.pending_updates[0]
         assert await api.post_update_to_webhook(url, forged, secret_token="wrong") == 403
         assert await api.post_update_to_webhook(url, forged) == 403  # no secret at all
-        await family.expect_nothing()
+        await family.expect_nothing_from(running)
         async with app.database.reading() as uow:
             assert await uow.people.get("telegram", "1001") is None
 
