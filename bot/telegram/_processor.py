@@ -32,6 +32,7 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
         self._waiting: dict[int, int] = {}
         self._on_handled = on_handled
 
+    # The signature is PTB's: it hands over the handlers' coroutine, whose result it ignores.
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         try:
             await self._in_turn(update, coroutine)
@@ -39,7 +40,7 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
             if self._on_handled is not None:
                 self._on_handled()
 
-    async def _in_turn(self, update: object, coroutine: Awaitable[Any]) -> None:
+    async def _in_turn(self, update: object, coroutine: Awaitable[object]) -> None:
         user = update.effective_user if isinstance(update, Update) else None
         if user is None:
             async with self._slots:
