@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -23,19 +22,7 @@ from bot.services.cases import create_case
 from bot.services.invites import create_invite
 from bot.telegram import Activity, serve
 from tests.fakes.bot_api import FakeBotAPI, User
-
-START = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
-
-
-@dataclass
-class Clock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from tests.world import Clock  # the `clock` fixture is the world's
 
 
 async def until(condition: Callable[[], bool], timeout: float, *, what: str) -> None:
@@ -186,11 +173,6 @@ class Person:
 async def api():
     async with FakeBotAPI() as fake:
         yield fake
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
