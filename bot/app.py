@@ -1,16 +1,17 @@
 """The application context: what every use case and channel works with, and nothing more.
 
-`Wegwijzer` holds the settings, the database, the checked flows with their engine, the
-translation catalogs, the danger lists and the clock. `Assets` are the parts read from files
-(flows, catalogs, danger lists): loaded and checked once, they can be shared by any number of
-`Wegwijzer`s — the bot has one, the test suite one per session. This module imports nothing
-from the services, so the services can import it; `bootstrap` wires it all together.
+`Wegwijzer` holds the settings, the database and the alarm journal, the checked flows with
+their engine, the translation catalogs, the danger lists and the clock. `Assets` are the
+parts read from files (flows, catalogs, danger lists): loaded and checked once, they can be
+shared by any number of `Wegwijzer`s — the bot has one, the test suite one per session.
+This module imports nothing from the services, so the services can import it; `bootstrap`
+wires it all together.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from .config import Settings
@@ -18,6 +19,7 @@ from .engine import Engine, FlowRegistry, load_flows
 from .i18n import Catalogs
 from .i18n.danger import DangerWords
 from .storage import Database
+from .storage.journal import AlarmJournal
 
 __all__ = ["HOST_CONTEXT", "Assets", "Clock", "UnsupportedContext", "Wegwijzer", "utc_now"]
 
@@ -66,6 +68,11 @@ class Wegwijzer:
     database: Database
     assets: Assets
     clock: Clock = utc_now
+    # Where alarms are written before the database (bot/storage/journal.py).
+    journal: AlarmJournal = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.journal = AlarmJournal(self.settings.alarm_journal_path)
 
     @property
     def flows(self) -> FlowRegistry:

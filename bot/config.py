@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 
+from sqlalchemy import make_url
+
 # The reintegration stages of domain.md, in order, and the risk levels of a case: flows name
 # them too, so they live in the engine's vocabulary.
 from bot.engine.vocabulary import RISK_LEVELS, STAGES
@@ -88,6 +90,19 @@ class Settings:
     telegram_base_url: str = "https://api.telegram.org/bot"
     bot_username: str | None = None
     webhook_secret: str | None = None
+    # Where the emergency route writes each alarm before the database (see
+    # bot/storage/journal.py); one file per bot process. Unset: next to the SQLite file, or
+    # `wegwijzer-alarms.jsonl` in the working directory with PostgreSQL.
+    alarm_journal: Path | None = None
+
+    @property
+    def alarm_journal_path(self) -> Path:
+        if self.alarm_journal is not None:
+            return self.alarm_journal
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(f"{url.database}.alarms.jsonl")
+        return Path("wegwijzer-alarms.jsonl")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -130,6 +145,7 @@ class Settings:
             telegram_base_url=env.get("TELEGRAM_BASE_URL", defaults.telegram_base_url),
             bot_username=(env.get("TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None,
             webhook_secret=env.get("WEBHOOK_SECRET") or None,
+            alarm_journal=Path(env["ALARM_JOURNAL"]) if env.get("ALARM_JOURNAL") else None,
         )
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,9 +69,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def settings(request: pytest.FixtureRequest, backend: str) -> Settings:
+def settings(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Settings:
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
-    return replace(Settings(), database_url=url)
+    return replace(Settings(), database_url=url, alarm_journal=tmp_path / "alarms.jsonl")
 
 
 @pytest.fixture
@@ -117,6 +118,14 @@ async def add_person(
     who = await find_participant(app, "telegram", external_id)
     assert who is not None
     return who
+
+
+async def external_id(app: Wegwijzer, who: Participant) -> str:
+    """The person's id on their channel (what a channel's message carries)."""
+    async with app.database.reading() as uow:
+        person = await uow.people.get_by_id(who.person_id)
+        assert person is not None
+        return person.external_id
 
 
 async def reread(app: Wegwijzer, who: Participant) -> Participant:

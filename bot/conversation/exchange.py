@@ -22,9 +22,11 @@ __all__ = ["Incoming", "Opened", "Other", "Pressed", "Said", "Typed"]
 
 @dataclass(frozen=True)
 class Typed:
-    """A text message (a command when it starts with "/")."""
+    """A text message (a command when it starts with "/"); `edited`: a message changed
+    after it was sent, which only the emergency route looks at."""
 
     text: str
+    edited: bool = False
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,11 @@ class Pressed:
 
 @dataclass(frozen=True)
 class Other:
-    """A message that is not text: a photo, a sticker, a voice message…"""
+    """A message that is not text: a photo, a sticker, a voice message… and its caption,
+    which only the emergency route reads."""
 
     kind: str
+    caption: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class Incoming:
     default_case: str | None = None
     # For invite links: the bot's @username.
     bot_username: str | None = None
+    # Written in a group chat: only the emergency route answers there, and stores nothing.
+    group: bool = False
 
 
 @dataclass
@@ -88,12 +94,14 @@ class Exchange:
     def speak_to(self, who: Participant | None) -> None:
         """The person as they are now (after choosing a language, say)."""
         self.who = who
-        catalogs, settings = self.app.catalogs, self.app.settings
         preferred = who.language if who is not None and who.language else None
-        language = negotiate(
-            preferred or self.incoming.language_hint, catalogs.languages, settings.default_language
-        )
-        self.translate = catalogs.translator(language, settings.timezone)
+        self.speak_in(preferred or self.incoming.language_hint)
+
+    def speak_in(self, language: str | None) -> None:
+        """Say things in this language (the nearest shipped one; the default for None)."""
+        catalogs, settings = self.app.catalogs, self.app.settings
+        chosen = negotiate(language, catalogs.languages, settings.default_language)
+        self.translate = catalogs.translator(chosen, settings.timezone)
 
     async def show(self, output: Output) -> None:
         await self.out(output, self.translate)

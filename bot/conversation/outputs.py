@@ -6,8 +6,9 @@ name, a case code). A channel renders each output as it can:
 
 - `Message`: paragraphs of lines and rows of buttons. Telegram sends one message (paragraphs
   apart by a blank line) with signed buttons, and with `in_place` it replaces the message a
-  pressed button was on; the terminal prints every line, a question's options numbered and
-  every other button as the command to type.
+  pressed button was on (one that `must_arrive` it retries until delivered); the terminal
+  prints every line, a question's options numbered and every other button as the command to
+  type.
 - `Toast`: the short answer to what was asked (Telegram shows a pressed button's answer as a
   notification; to a typed command it is a message).
 - `Chosen`: what was chosen, shown on the message whose button was pressed, which loses its
@@ -89,13 +90,20 @@ class Message:
     buttons: tuple[tuple[Button, ...], ...] = ()
     # Replaces the message a pressed button was on (a page turned, a flag acted on).
     in_place: bool = False
+    # The emergency numbers: the channel keeps trying until the message is delivered, and
+    # says nothing else in that chat before it is.
+    must_arrive: bool = False
 
     @classmethod
     def of(
-        cls, *lines: Line, buttons: tuple[tuple[Button, ...], ...] = (), in_place: bool = False
+        cls,
+        *lines: Line,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+        in_place: bool = False,
+        must_arrive: bool = False,
     ) -> Message:
         """One paragraph of lines."""
-        return cls((lines,), buttons, in_place)
+        return cls((lines,), buttons, in_place, must_arrive)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,6 @@
-"""Who is talking, and what they need before anything else: the emergency route, strangers,
-joining by invite, the language, consent, the welcome and /help.
-
-The emergency route comes first of all: whatever the bot is doing — a question waiting,
-onboarding half done, someone without an invite — a message that signals danger gets the
-emergency numbers at once, in the person's language; for a known person an urgent flag is
-raised on their case and the staff who must act are told, and the interrupted question is
-asked again afterwards.
-"""
+"""Who is talking, and what they need before anything else: strangers, joining by invite,
+the language, consent, the welcome and /help. (The emergency route, before all of these, is
+in `emergency`.)"""
 
 from __future__ import annotations
 
@@ -17,11 +11,11 @@ from collections import OrderedDict
 from ..rules.commands import ROLE_COMMANDS
 from ..rules.people import Participant
 from ..services import onboarding, runs, texts
-from ..services.emergency import emergency_numbers, raise_alarm
+from ..services.emergency import emergency_numbers
 from .exchange import Exchange
 from .flows import checkin, show_turn, sos_button
 from .intents import CheckIn, Help, Language, Privacy, Start
-from .outputs import Button, Chosen, Joined, Menu, Message, TellStaffNow
+from .outputs import Button, Chosen, Joined, Menu, Message
 
 log = logging.getLogger(__name__)
 
@@ -47,25 +41,6 @@ class StrangerThrottle:
         while len(self._last) > self.capacity:
             self._last.popitem(last=False)
         return True
-
-
-# --- the emergency route ------------------------------------------------------------------
-
-
-async def emergency(x: Exchange, trigger: str) -> None:
-    """Emergency numbers first; then, for a known person, an urgent flag (or more evidence on
-    the open one), the staff told at once, and the interrupted question again."""
-    await x.say(emergency_numbers(x.app.settings))
-    who = x.who
-    if who is None:
-        return  # nothing is stored about strangers; the numbers are what they need
-    await raise_alarm(x.app, who, trigger, once=x.once)
-    await x.show(TellStaffNow())
-    await x.say(texts.HELP_IS_COMING)
-    waiting = await runs.waiting_question(x.app, who) if who.consented else None
-    if waiting is not None:
-        await x.say(texts.CONTINUE_WHEN_READY)
-        await show_turn(x, waiting)
 
 
 # --- strangers and joining ----------------------------------------------------------------

@@ -4,8 +4,10 @@ table of commands.
 `Conversation.handle` takes what a channel received (`Incoming`) and says what to show
 through the channel's outbox, in this order:
 
-1. **Emergency first.** `/sos`, the "I need help now" button, or danger words in a message
-   from a family or a stranger: the emergency route, whatever else was going on.
+1. **Emergency first, from memory.** `/sos`, the "I need help now" button, or danger words
+   in a message from anyone but staff: the emergency route (`emergency`), whatever else was
+   going on, before any database read. In a group chat, and to an edited message, nothing
+   else is answered.
 2. **Who is writing.** The person is read from the database; someone who left is a stranger
    again, someone marked unreachable is reachable again. `/start` (with an invite) is how a
    stranger joins; to anything else a stranger gets a short explanation and the numbers.
@@ -30,11 +32,12 @@ from typing import TypeVar
 
 from ..app import Wegwijzer
 from ..rules.commands import allowed
-from ..rules.people import Participant, waiting_for_text
+from ..rules.people import STAFF, Participant, waiting_for_text
 from ..services import texts
 from ..services.flags import stop_waiting
 from ..services.people import find_participant, mark_reachable
 from . import cases, flows, people, review
+from .emergency import Acquaintances, Known, Recogniser, emergency
 from .exchange import Exchange, Incoming, Opened, Pressed, Typed
 from .intents import (
     Answer,
@@ -53,7 +56,6 @@ from .intents import (
     ResumeReminders,
     Schedule,
     ShowCase,
-    Sos,
     Start,
     StopReminders,
     UnknownCommand,
@@ -118,28 +120,45 @@ COMMANDS: dict[type[Intent], Command] = {
 
 
 class Conversation:
-    """Answers every input of every channel; holds nothing per person but the stranger
-    throttle (bounded)."""
+    """Answers every input of every channel. What it keeps in memory is bounded: the stranger
+    throttle, and the people met most recently (for the emergency route)."""
 
     def __init__(self, app: Wegwijzer):
         self.app = app
         self.strangers = StrangerThrottle()
+        self.acquaintances = Acquaintances()
+        self.recogniser = Recogniser(app)
+
+    def emergency(self, incoming: Incoming) -> str | None:
+        """What makes this input an emergency ("sos", "button", the danger phrase), decided
+        from memory: a channel asks it to let an emergency overtake everything else."""
+        return self.recogniser.trigger(incoming.said, self.acquaintances.of(incoming))
+
+    async def remember_staff(self) -> None:
+        """Learn who the staff are before they write, so that a note of theirs about danger is
+        not taken for an alarm after a restart (at start-up; without a database, later)."""
+        async with self.app.database.reading() as uow:
+            staff = [person for role in STAFF for person in await uow.people.with_role(role)]
+        for person in staff:
+            if person.status != "left":
+                known = Known(person.role, person.language)
+                self.acquaintances.remember(person.channel, person.external_id, known)
 
     async def handle(self, incoming: Incoming, out: Outbox) -> None:
         said = incoming.said
+        # 1. Emergency first, from memory.
+        trigger = self.emergency(incoming)
+        if trigger is not None:
+            x = Exchange(self.app, incoming, None, out)
+            await emergency(x, trigger, self._identify, self.acquaintances)
+            return
+        if incoming.group or (isinstance(said, Typed) and said.edited):
+            return
         intent = said.intent if isinstance(said, Pressed) else None
         if isinstance(said, Typed):
             intent = parse_command(said.text)
         who = await self._who(incoming)
         x = Exchange(self.app, incoming, who, out)
-        # 1. Emergency first.
-        if isinstance(intent, Sos):
-            await people.emergency(x, "button" if isinstance(said, Pressed) else "sos")
-            return
-        danger = self._danger(said, who)
-        if danger is not None:
-            await people.emergency(x, danger)
-            return
         # 2. Who is writing.
         if isinstance(intent, Start):
             await people.start(x, intent, self.strangers)
@@ -179,19 +198,19 @@ class Conversation:
         else:
             await flows.answer_message(x)
 
-    async def _who(self, incoming: Incoming) -> Participant | None:
+    async def _identify(self, incoming: Incoming) -> Participant | None:
+        """The person writing (None: a stranger), read only, and remembered."""
         found = await find_participant(self.app, incoming.channel, incoming.external_id)
-        if found is None or found.status == "left":
-            return None  # someone who left the programme is a stranger again
-        if found.status == "unreachable":
+        if found is not None and found.status == "left":
+            found = None  # someone who left the programme is a stranger again
+        known = Known(found.role, found.language) if found is not None else None
+        self.acquaintances.remember(incoming.channel, incoming.external_id, known)
+        return found
+
+    async def _who(self, incoming: Incoming) -> Participant | None:
+        found = await self._identify(incoming)
+        if found is not None and found.status == "unreachable":
             # They wrote (or pressed) again, so messages reach them again.
             await mark_reachable(self.app, found.person_id)
             return replace(found, status="active")
         return found
-
-    def _danger(self, said: object, who: Participant | None) -> str | None:
-        """The danger phrase in a message from a family or a stranger. Staff write about
-        danger in their notes ("the child is not safe"); they have /sos."""
-        if not isinstance(said, Typed) or (who is not None and who.role != "family"):
-            return None
-        return self.app.danger.find(said.text)

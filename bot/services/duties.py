@@ -23,6 +23,7 @@ from ..engine import Text
 from ..engine.events import Plural
 from ..storage import Flag
 from . import audit, texts
+from .emergency import replay_alarms
 from .flags import NOTIFY_AT_ONCE, flag_recipients
 from .guidance import review_notices
 from .notices import Notice
@@ -178,5 +179,6 @@ Duty = Callable[[Wegwijzer], Awaitable[list[Notice]]]
 # The duties the bot runs, each claimed, committed and then delivered on its own, so that one
 # failing cannot take the notices of another with it. Flags have their own loop: a morning's
 # reminders, paced to Telegram's limit, must not hold up an escalation.
-FLAG_DUTIES = (immediate_notices, digest_notices, escalation_notices)
+# Journaled alarms first: the flags they become are told in the same round.
+FLAG_DUTIES = (replay_alarms, immediate_notices, digest_notices, escalation_notices)
 CONTACT_DUTIES = (reminder_notices, visit_notices, review_notices)

@@ -7,20 +7,30 @@ the deployment's emergency numbers, in the person's language. For a known person
 raises an urgent flag on their case, so a human follows up; a repeated alarm while that flag
 is open adds to its evidence instead of making another. The interrupted flow is left as it
 was and can be continued.
+
+The alarm is never lost: it is written to the alarm journal first (`storage.journal`), then
+recorded as a flag; when the database cannot take it, the `replay_alarms` duty records it
+later, at its own time.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..app import Wegwijzer
 from ..config import Settings
 from ..engine import Text
 from ..rules.people import Participant
+from ..storage import Unavailable
+from ..storage.journal import JournaledAlarm
 from . import texts
 from .flags import raise_or_repeat
-from .once import claim
+from .notices import Notice
+from .once import AlreadyHandled, claim
+from .people import find_participant
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +44,16 @@ def emergency_numbers(settings: Settings) -> Text:
     )
 
 
+# What a person sets off on purpose; anything else is a phrase of the danger lists.
+CALLS_FOR_HELP = ("sos", "button")
+
+
+def counts_as_alarm(who: Participant, trigger: str) -> bool:
+    """Staff write about danger in their notes ("the child is not safe"): only their own
+    /sos is an alarm. (The numbers they may have got first, from memory, do no harm.)"""
+    return not who.staff or trigger in CALLS_FOR_HELP
+
+
 @dataclass(frozen=True)
 class Alarm:
     flag_id: int | None
@@ -41,16 +61,21 @@ class Alarm:
 
 
 async def raise_alarm(
-    app: Wegwijzer, who: Participant, trigger: str, once: str | None = None
+    app: Wegwijzer,
+    who: Participant,
+    trigger: str,
+    once: str | None = None,
+    at: datetime | None = None,
 ) -> Alarm:
-    """Record an urgent flag on the person's case (or add to the open one).
+    """Record an urgent flag on the person's case (or add to the open one), raised `at` the
+    alarm's time (now, unless it waited in the journal).
 
     `trigger` is what set it off — "sos", "button" or the matched danger phrase — never the
     whole message: the reviewer sees why, the logs see nothing.
     """
-    now = app.clock()
+    now = at or app.clock()
     async with app.database.transaction() as uow:
-        await claim(uow, once, now)
+        await claim(uow, once, app.clock())
         flag, new = await raise_or_repeat(
             app,
             uow,
@@ -68,3 +93,57 @@ async def raise_alarm(
         flag_id = flag.id
     log.warning("emergency route", extra={"flag_id": flag_id, "person_id": who.person_id})
     return Alarm(flag_id, new)
+
+
+async def journal_alarm(
+    app: Wegwijzer, channel: str, external_id: str, trigger: str, once: str | None
+) -> JournaledAlarm:
+    """Write the alarm to the journal and wait until it is on disk: from here on it cannot
+    be lost. Its key is the update's (a redelivery is the same alarm) or one of its own."""
+    alarm = JournaledAlarm(
+        key=once or f"alarm:{uuid.uuid4().hex}",
+        at=app.clock(),
+        channel=channel,
+        external_id=external_id,
+        trigger=trigger,
+    )
+    await app.journal.record(alarm)
+    return alarm
+
+
+async def record_alarm(app: Wegwijzer, who: Participant, alarm: JournaledAlarm) -> Alarm:
+    """The journaled alarm as a flag; then it leaves the journal. Raises `Unavailable` when
+    the database cannot take it (it stays in the journal for `replay_alarms`)."""
+    try:
+        recorded = await raise_alarm(app, who, alarm.trigger, once=alarm.key, at=alarm.at)
+    except AlreadyHandled:
+        await app.journal.settle([alarm.key])
+        raise
+    await app.journal.settle([alarm.key])
+    return recorded
+
+
+async def replay_alarms(app: Wegwijzer) -> list[Notice]:
+    """A duty: the alarms the database could not take when they came, recorded now as flags
+    at their own time (the flag duties then tell staff). An alarm of someone who is not a
+    member is dropped; one already recorded is not recorded again. While the database is
+    still unavailable, everything waits for the next round."""
+    settled: list[str] = []
+    try:
+        for alarm in await app.journal.pending():
+            who = await find_participant(app, alarm.channel, alarm.external_id)
+            if who is not None and who.status != "left" and counts_as_alarm(who, alarm.trigger):
+                try:
+                    await raise_alarm(app, who, alarm.trigger, once=alarm.key, at=alarm.at)
+                    log.warning(
+                        "alarm replayed from the journal",
+                        extra={"person_id": who.person_id, "event": "journal"},
+                    )
+                except AlreadyHandled:
+                    pass
+            settled.append(alarm.key)
+    except Unavailable:
+        log.error("alarms wait in the journal: database unavailable", extra={"event": "journal"})
+    finally:
+        await app.journal.settle(settled)
+    return []

@@ -258,7 +258,8 @@ async def reminder_notices(app: Wegwijzer) -> list[Notice]:
                 schedule.follow_up_at = now + LOOK_AGAIN
                 continue
             schedule.follow_up_at = None
-            if await uow.schedules.answered_since(
+            # No reminder on record (a row from before reminded_at was kept): nothing to follow.
+            if schedule.reminded_at is None or await uow.schedules.answered_since(
                 schedule.case_id, schedule.flow_id, schedule.reminded_at
             ):
                 continue
@@ -296,7 +297,8 @@ async def _remind(
             schedule.missed += 1
             if schedule.missed >= app.settings.missed_checkins_flag:
                 await no_contact(app, uow, case.id, {"missed": schedule.missed}, now)
-    if await uow.schedules.answered_since(case.id, schedule.flow_id, schedule.next_due_at):
+    due = schedule.next_due_at or now
+    if await uow.schedules.answered_since(case.id, schedule.flow_id, due):
         # Done since it came due (the reminder waited while they were doing it): no reminder,
         # and no follow-up of the last one either.
         schedule.reminded_at, schedule.missed, schedule.follow_up_at = None, 0, None

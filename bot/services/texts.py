@@ -29,6 +29,15 @@ HELP_IS_COMING = Text(
     "Your caseworker and the team have been alerted and will contact you as soon as possible."
 )
 CONTINUE_WHEN_READY = Text("When you are ready, you can continue here:")
+# When the alarm could not reach the team yet (the database was unavailable): no promise.
+ALARM_SAVED_NOT_SENT = Text(
+    "Your call for help is saved, but it has not reached the team yet. If someone is in "
+    "danger, do not wait: call the numbers above."
+)
+# The emergency numbers in a group chat come with this; the message itself is never repeated.
+WRITE_PRIVATELY = Text(
+    "Please do not share details in this group. You can write to me in a private chat: {link}"
+)
 CHOOSE_LANGUAGE = Text("Welcome! Which language would you like to use?")
 PRIVACY_FAMILY = Text(
     "Before we start, here is what happens with your information.\n\n"

@@ -7,7 +7,7 @@ package connects to nothing, and neither does `Database.connect(url)`: the first
 does.
 """
 
-from .database import Database
+from .database import Database, Unavailable
 from .export import ExportRow
 from .models import (
     Answer,
@@ -38,5 +38,6 @@ __all__ = [
     "ProcessedUpdate",
     "Run",
     "Score",
+    "Unavailable",
     "UnitOfWork",
 ]

@@ -11,6 +11,7 @@ and running the Alembic migrations from code so a deployment needs no alembic.in
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -22,13 +23,14 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import URL, Connection, event, make_url
 from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from .export import ExportRow, export_answer_rows
 from .uow import UnitOfWork
 
-__all__ = ["Database", "async_url"]
+__all__ = ["Database", "Unavailable", "async_url"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -72,6 +74,17 @@ def async_url(url: str | URL) -> URL:
         f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
         "use sqlite:///path/to/file.db or postgresql://user@host:port/database"
     )
+
+
+class Unavailable(Exception):
+    """The database could not take the transaction: the server refused or dropped the
+    connection, or SQLite stayed locked by another writer past the busy timeout. Nothing of
+    the transaction was stored; the caller decides what must not be lost meanwhile."""
+
+
+# What the drivers raise when the database, not the statement, is the problem (asyncpg
+# lets a refused connection through as the socket's own error).
+_UNAVAILABLE = (OperationalError, InterfaceError, ConnectionError, socket.gaierror, TimeoutError)
 
 
 class Database:
@@ -138,6 +151,14 @@ class Database:
         Do not open a second transaction inside one in the same task: on SQLite that raises
         RuntimeError (it would wait for the write lock the first one holds).
         """
+        try:
+            async with self._write_transaction() as uow:
+                yield uow
+        except _UNAVAILABLE as failed:
+            raise Unavailable(type(failed).__name__) from failed
+
+    @asynccontextmanager
+    async def _write_transaction(self) -> AsyncIterator[UnitOfWork]:
         if self._sqlite_writers is None:
             async with self._writer() as session, session.begin():
                 yield UnitOfWork(session, read_only=False, lock_rows=True)
@@ -159,8 +180,11 @@ class Database:
         """A read-only transaction that never takes SQLite's write lock; always rolled back."""
         # Closing the session rolls the transaction back; an explicit rollback() would also
         # expire every object read, making them useless to the caller after the block.
-        async with self._reader() as session:
-            yield UnitOfWork(session, read_only=True, lock_rows=False)
+        try:
+            async with self._reader() as session:
+                yield UnitOfWork(session, read_only=True, lock_rows=False)
+        except _UNAVAILABLE as failed:
+            raise Unavailable(type(failed).__name__) from failed
 
     def answer_rows(self, since: datetime | None = None) -> AsyncIterator[ExportRow]:
         """Stream every answer, answered at or after `since`, with its run's scores and flags.

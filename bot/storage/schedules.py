@@ -98,15 +98,18 @@ class ScheduleRepository:
         )
         return await self._claim(stmt)
 
-    async def answered_since(self, case_id: int, flow_id: str, since: datetime | None) -> bool:
-        """Whether the case completed a run of the flow at or after `since` (ever: None)."""
+    async def answered_since(self, case_id: int, flow_id: str, since: datetime) -> bool:
+        """Whether the case completed a run of the flow at or after `since`."""
         stmt = (
             select(Run.id)
-            .where(Run.case_id == case_id, Run.flow_id == flow_id, Run.status == "completed")
+            .where(
+                Run.case_id == case_id,
+                Run.flow_id == flow_id,
+                Run.status == "completed",
+                Run.ended_at >= since,
+            )
             .limit(1)
         )
-        if since is not None:
-            stmt = stmt.where(Run.ended_at >= since)
         return (await self._session.execute(stmt)).first() is not None
 
     async def _claim(self, stmt: Select[Schedule]) -> list[Schedule]:

@@ -20,6 +20,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from ..app import Wegwijzer
 from ..services.duties import CONTACT_DUTIES, FLAG_DUTIES, Duty
 from ..services.once import forget_old_updates
+from ..storage import Unavailable
 from ._activity import Activity
 from ._callbacks import CallbackSigner, ForgedCallback
 from ._channel import TelegramChannel
@@ -40,7 +41,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+# Edited messages only for the emergency route: danger written into an edited message.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+# At stop, how long emergency numbers still being tried get to arrive.
+LAST_CHANCE_SECONDS = 10.0
 # How often the bot looks for work that came due: flags to tell, the digest, escalations.
 DUTY_INTERVAL_SECONDS = 30.0
 
@@ -68,7 +72,10 @@ def build_application(
         .base_url(base_url)
         .base_file_url(base_url.replace("/bot", "/file/bot"))
         .concurrent_updates(
-            PerPersonUpdateProcessor(on_handled=activity.update_handled if activity else None)
+            PerPersonUpdateProcessor(
+                overtakes=channel.overtakes,
+                on_handled=activity.update_handled if activity else None,
+            )
         )
         # On stop PTB confirms the last updates with one more getUpdates while the cancelled
         # long poll may still hold the only connection: a second one avoids a pool timeout.
@@ -152,6 +159,12 @@ async def serve(
         raise RuntimeError("the Application was built without an updater")
     async with application:
         await register_default_menus(application.bot, app.catalogs, settings.timezone)
+        channel: TelegramChannel = application.bot_data["channel"]
+        channel.bot_username = application.bot.username
+        try:
+            await channel.conversation.remember_staff()
+        except Unavailable:
+            log.error("staff not known yet: database unavailable", extra={"event": "start"})
         await application.start()
         if webhook_url:
             await updater.start_webhook(
@@ -165,7 +178,6 @@ async def serve(
         else:
             await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         log.warning("bot running", extra={"event": "webhook" if webhook_url else "polling"})
-        channel: TelegramChannel = application.bot_data["channel"]
         loops = [
             asyncio.create_task(
                 _do_duties(channel, application.bot, duty_interval, name, duties, activity)
@@ -183,6 +195,7 @@ async def serve(
             with contextlib.suppress(asyncio.CancelledError):
                 await loop
         await updater.stop()
+        await channel.finish_delivering(LAST_CHANCE_SECONDS)
         await application.stop()
 
 

@@ -1,10 +1,15 @@
 """The Telegram channel: updates in, the conversation's outputs out as Telegram messages.
 
 It decides nothing about a person. An update becomes an `Incoming` (a text, a command, a
-photo, or a pressed button whose signed data is checked and decoded into its intent), the
-conversation answers it, and each output is rendered here: a message with signed buttons, an
-edit of the message a button was on, the answer to a button press, a photo, a command menu,
-notices to other people. A person who blocked the bot is marked unreachable.
+photo with its caption, an edited message, a message in a group, or a pressed button whose
+signed data is checked and decoded into its intent), the conversation answers it, and each
+output is rendered here: a message with signed buttons, an edit of the message a button was
+on, the answer to a button press, a photo, a command menu, notices to other people. A person
+who blocked the bot is marked unreachable.
+
+The emergency numbers (a message that `must_arrive`) are sent again and again — after a
+server error, a timeout or flood control — until Telegram takes them, in the background so
+the alarm is recorded meanwhile; nothing else is sent in that chat before they arrive.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 from telegram import (
     Bot,
@@ -21,7 +27,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from ..app import Wegwijzer
@@ -36,6 +42,7 @@ from ..conversation import (
     Output,
     Photo,
     Pressed,
+    Said,
     TellStaffNow,
     Toast,
     Typed,
@@ -44,7 +51,7 @@ from ..conversation import (
     notice_message,
     render,
 )
-from ..conversation import Message as Said
+from ..conversation import Message as Shown
 from ..i18n import Translator, negotiate
 from ..services import schedules, texts
 from ..services.duties import immediate_notices
@@ -62,6 +69,11 @@ TELEGRAM_TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 # Notices in flight at once; the rate limiter decides how fast they actually go.
 SENDING_AT_ONCE = 32
+# The emergency numbers are tried again after a failure, waiting longer each time up to the
+# longest wait, for as long as it takes within the last figure (then CRITICAL in the log).
+RETRY_FIRST_WAIT = 0.25
+RETRY_LONGEST_WAIT = 30.0
+RETRY_FOR = timedelta(hours=1)
 _KINDS = (
     "photo",
     "sticker",
@@ -81,44 +93,68 @@ class TelegramChannel:
         self.app = app
         self.signer = signer
         self.conversation = Conversation(app)
+        self.bot_username: str | None = None  # known once the bot is initialised
+        # Emergency numbers still being tried: kept until delivered (and waited for at stop).
+        self.delivering: set[asyncio.Task[None]] = set()
 
     # --- updates in ---------------------------------------------------------------------------
+
+    def incoming(self, update: Update) -> Incoming | None:
+        """What the update says, in the conversation's terms; None for what the bot does not
+        answer (a forged button, an update without a person or a message)."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return None
+        query = update.callback_query
+        message = update.message or update.edited_message
+        if query is not None:
+            if chat.type != "private":
+                return None
+            try:
+                said: Said = Pressed(decode(*self.signer.verify(user.id, query.data)))
+            except (ForgedCallback, ValueError):
+                return None
+        elif message is not None:
+            if message.text is not None:
+                said = Typed(message.text, edited=update.edited_message is not None)
+            else:
+                said = Other(_kind_of(message), message.caption)
+        else:
+            return None
+        return Incoming(
+            CHANNEL,
+            str(user.id),
+            said,
+            once=f"{CHANNEL}:{update.update_id}",
+            language_hint=user.language_code,
+            bot_username=self.bot_username,
+            # Groups would expose families: only the emergency route answers there.
+            group=chat.type != "private",
+        )
+
+    def overtakes(self, update: object) -> bool:
+        """An emergency: handled at once, not after the person's other updates."""
+        incoming = self.incoming(update) if isinstance(update, Update) else None
+        return incoming is not None and self.conversation.emergency(incoming) is not None
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Every update comes through here, so every path starts the same way."""
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None:
             return
-        if chat.type != "private":
-            return  # the bot works in private chats only; groups would expose families
+        self.bot_username = context.bot.username
+        incoming = self.incoming(update)
         query = update.callback_query
-        if query is not None:
-            try:
-                kind, fields = self.signer.verify(user.id, query.data)
-                said: Pressed | Typed | Other = Pressed(decode(kind, fields))
-            except (ForgedCallback, ValueError) as forged:
+        if incoming is None:
+            if query is not None and chat.type == "private":
                 log.warning(
-                    "callback rejected",
-                    extra={"update_id": update.update_id, "event": type(forged).__name__},
+                    "callback rejected", extra={"update_id": update.update_id, "event": "forged"}
                 )
                 await answer_quietly(
                     query, self.translator(user.language_code)(texts.BUTTON_NOT_VALID)
                 )
-                return
-        elif update.message is not None:
-            message = update.message
-            said = Typed(message.text) if message.text is not None else Other(_kind_of(message))
-        else:
             return
-        incoming = Incoming(
-            CHANNEL,
-            str(user.id),
-            said,
-            once=f"{CHANNEL}:{update.update_id}",
-            language_hint=user.language_code,
-            bot_username=context.bot.username,
-        )
-        reply = _Reply(self, context.bot, user.id, query)
+        reply = _Reply(self, context.bot, user.id, chat.id, query)
         try:
             await self.conversation.handle(incoming, reply)
         except AlreadyHandled:
@@ -220,6 +256,46 @@ class TelegramChannel:
         else:
             log.info("notice sent", extra={"person_id": recipient.person_id})
 
+    def keep_trying(self, bot: Bot, chat_id: int, text: str, user_id: int) -> asyncio.Task[None]:
+        """Send `text` until Telegram takes it (the emergency numbers), in the background."""
+        task = asyncio.create_task(self._until_delivered(bot, chat_id, fit(text), user_id))
+        self.delivering.add(task)
+        task.add_done_callback(self.delivering.discard)
+        return task
+
+    async def _until_delivered(self, bot: Bot, chat_id: int, text: str, user_id: int) -> None:
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + RETRY_FOR.total_seconds()
+        wait = RETRY_FIRST_WAIT
+        while True:
+            try:
+                await bot.send_message(chat_id, text)
+                return
+            except Forbidden:
+                if chat_id == user_id:  # they blocked the bot (in a group: it was removed)
+                    await self.unreachable_chat(bot, user_id)
+                return
+            except BadRequest as refused:  # will never be taken as it is
+                log.critical("emergency numbers refused", extra={"event": type(refused).__name__})
+                return
+            except RetryAfter as flood:
+                pause = flood.retry_after
+                delay = pause.total_seconds() if isinstance(pause, timedelta) else float(pause)
+            except NetworkError as failed:  # a server error or a timeout: try again
+                log.warning(
+                    "emergency numbers not sent yet", extra={"event": type(failed).__name__}
+                )
+                delay, wait = wait, min(wait * 2, RETRY_LONGEST_WAIT)
+            if loop.time() + delay > give_up:
+                log.critical("emergency numbers never sent", extra={"event": "gave up"})
+                return
+            await asyncio.sleep(delay)
+
+    async def finish_delivering(self, timeout: float) -> None:
+        """At stop: give the emergency numbers still being tried a last chance."""
+        if self.delivering:
+            await asyncio.wait(set(self.delivering), timeout=timeout)
+
     async def person_unreachable(self, bot: Bot, person_id: int) -> None:
         """Someone blocked the bot: marked unreachable, for a family a "no contact" flag at once
         (one transaction, issue #7); then their caseworkers are told."""
@@ -246,18 +322,41 @@ class _Reply:
     """The conversation's outbox for one update: renders each output in that chat."""
 
     def __init__(
-        self, channel: TelegramChannel, bot: Bot, user_id: int, query: CallbackQuery | None
+        self,
+        channel: TelegramChannel,
+        bot: Bot,
+        user_id: int,
+        chat_id: int,
+        query: CallbackQuery | None,
     ):
         self.channel = channel
         self.bot = bot
-        # A private chat's id is its person's user id.
         self.user_id = user_id
+        # A private chat's id is its person's user id; a group has its own.
+        self.chat_id = chat_id
         self.query = query
         # The message the pressed button was on, when Telegram still has it.
         self.pressed = query.message if query and isinstance(query.message, Message) else None
         self.answered = query is None
+        # The emergency numbers, while they are still being tried.
+        self.numbers: asyncio.Task[None] | None = None
 
     async def __call__(self, output: Output, tr: Translator) -> None:
+        # Notices go to other people: they never wait for this chat.
+        if isinstance(output, Notify):
+            await self.channel.deliver(self.bot, output.notices)
+            return
+        if isinstance(output, TellStaffNow):
+            await self.channel.deliver(self.bot, await immediate_notices(self.channel.app))
+            return
+        if isinstance(output, Shown) and output.must_arrive:
+            await self.finish()
+            self.numbers = self.channel.keep_trying(
+                self.bot, self.chat_id, _text(tr, output), self.user_id
+            )
+            return
+        if self.numbers is not None:
+            await asyncio.shield(self.numbers)  # nothing in this chat before the numbers
         if isinstance(output, Toast):
             if not self.answered and self.query is not None:
                 self.answered = True
@@ -266,7 +365,7 @@ class _Reply:
                 await self._send(tr(output.text))
             return
         await self.finish()  # a press is answered before anything else is shown
-        if isinstance(output, Said):
+        if isinstance(output, Shown):
             await self._message(output, tr)
         elif isinstance(output, Chosen):
             await self._chosen(output, tr)
@@ -274,10 +373,6 @@ class _Reply:
             await register_menu_for(self.bot, self.user_id, output.role, tr)
         elif isinstance(output, Photo):
             await self._photo(output, tr)
-        elif isinstance(output, Notify):
-            await self.channel.deliver(self.bot, output.notices)
-        elif isinstance(output, TellStaffNow):
-            await self.channel.deliver(self.bot, await immediate_notices(self.channel.app))
 
     async def finish(self) -> None:
         """Answer the button press, if nothing answered it yet."""
@@ -287,11 +382,11 @@ class _Reply:
 
     async def _send(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         try:
-            await self.bot.send_message(self.user_id, fit(text), reply_markup=markup)
+            await self.bot.send_message(self.chat_id, fit(text), reply_markup=markup)
         except Forbidden:
             await self.channel.unreachable_chat(self.bot, self.user_id)
 
-    async def _message(self, message: Said, tr: Translator) -> None:
+    async def _message(self, message: Shown, tr: Translator) -> None:
         text = _text(tr, message)
         markup = self.channel.markup(self.user_id, tr, message.buttons)
         if message.in_place and self.pressed is not None:
@@ -323,13 +418,13 @@ class _Reply:
     async def _photo(self, photo: Photo, tr: Translator) -> None:
         try:
             await self.bot.send_photo(
-                self.user_id, photo.png, caption=fit(tr(photo.caption), CAPTION_LIMIT)
+                self.chat_id, photo.png, caption=fit(tr(photo.caption), CAPTION_LIMIT)
             )
         except Forbidden:
             await self.channel.unreachable_chat(self.bot, self.user_id)
 
 
-def _text(tr: Translator, message: Said) -> str:
+def _text(tr: Translator, message: Shown) -> str:
     """Paragraphs apart by a blank line, lines under each other."""
     return "\n\n".join(
         "\n".join(render(tr, line) for line in paragraph) for paragraph in message.paragraphs

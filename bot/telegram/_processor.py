@@ -5,6 +5,9 @@ or all at once (then two quick answers of one person could overtake each other).
 processor takes the middle: one lock per person, held while their update is handled, so a
 person's updates keep their order while other people's run concurrently. Locks exist only
 while someone has an update in flight, so memory does not grow with the number of people.
+
+An emergency overtakes: it is handled at once, not behind the person's other updates (one of
+which may be stuck on a locked database) nor behind other people's.
 """
 
 from __future__ import annotations
@@ -21,7 +24,11 @@ _NO_LIMIT = 1_000_000
 
 class PerPersonUpdateProcessor(BaseUpdateProcessor):
     def __init__(
-        self, max_concurrent_updates: int = 64, on_handled: Callable[[], None] | None = None
+        self,
+        max_concurrent_updates: int = 64,
+        *,
+        overtakes: Callable[[object], bool] = lambda _update: False,
+        on_handled: Callable[[], None] | None = None,
     ):
         # PTB takes its own concurrency slot *before* calling us, so a person with many
         # updates waiting would hold slots other people need. Its limit is set out of the
@@ -30,6 +37,7 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+        self._overtakes = overtakes
         self._on_handled = on_handled
 
     # The signature is PTB's: it hands over the handlers' coroutine, whose result it ignores.
@@ -41,6 +49,9 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
                 self._on_handled()
 
     async def _in_turn(self, update: object, coroutine: Awaitable[object]) -> None:
+        if self._overtakes(update):
+            await coroutine
+            return
         user = update.effective_user if isinstance(update, Update) else None
         if user is None:
             async with self._slots:

@@ -16,6 +16,7 @@ from bot.conversation import (
     Conversation,
     Incoming,
     Message,
+    Other,
     Output,
     Pressed,
     TellStaffNow,
@@ -25,9 +26,9 @@ from bot.conversation import (
 )
 from bot.conversation.intents import Intent, OnFlag
 from bot.i18n import Translator
-from bot.rules.people import NOTE_WAIT, Participant
+from bot.rules.people import NOTE_WAIT
 from bot.services import texts
-from tests.world import CASE_A, Clock, World, add_person, raise_flag
+from tests.world import CASE_A, Clock, World, add_person, external_id, raise_flag
 from tests.world import render as say
 
 EMERGENCY = "Is someone in danger right now? Call 112."
@@ -49,13 +50,6 @@ class Heard:
 
     def text(self) -> str:
         return "\n".join(self.lines)
-
-
-async def external_id(world: World, who: Participant) -> str:
-    async with world.app.database.reading() as uow:
-        person = await uow.people.get_by_id(who.person_id)
-        assert person is not None
-        return person.external_id
 
 
 async def send(
@@ -86,7 +80,7 @@ async def test_the_emergency_comes_before_the_language_and_consent(
     newcomer = await add_person(world.app, "family", case=CASE_A, consent=None)
     async with world.app.database.transaction() as uow:
         await uow.people.set_language(newcomer.person_id, None)  # type: ignore[arg-type]
-    heard = await send(conversation, await external_id(world, newcomer), "/sos")
+    heard = await send(conversation, await external_id(world.app, newcomer), "/sos")
     assert heard.lines[0].startswith(EMERGENCY)
     assert any(isinstance(output, TellStaffNow) for output in heard.outputs)
     assert await open_flags(world) == ["emergency"]
@@ -100,6 +94,7 @@ async def test_a_stranger_in_danger_gets_the_numbers_and_nothing_is_stored(
     assert await open_flags(world) == []
     async with world.app.database.reading() as uow:
         assert await uow.people.get("telegram", "424242") is None
+    assert await world.app.journal.pending() == []
 
 
 async def test_a_stranger_is_told_what_this_is_once_a_minute(conversation: Conversation) -> None:
@@ -112,8 +107,51 @@ async def test_a_stranger_is_told_what_this_is_once_a_minute(conversation: Conve
 async def test_staff_writing_about_danger_is_no_alarm(
     world: World, conversation: Conversation
 ) -> None:
-    heard = await send(conversation, await external_id(world, world.caseworker), "not safe")
-    assert EMERGENCY not in heard.text() and await open_flags(world) == []
+    caseworker = await external_id(world.app, world.caseworker)
+    # Not yet known in memory (the bot just started without a database): the numbers, from
+    # memory, do no harm; the database then says it is staff, and that is all.
+    cold = await send(conversation, caseworker, "not safe")
+    assert cold.lines == [
+        say(
+            world.app,
+            texts.EMERGENCY.using(emergency_number="112", advice_line="Veilig Thuis 0800-2000"),
+            "en",
+        )
+    ]
+    # Known: a note about danger is just a note.
+    heard = await send(conversation, caseworker, "the child is not safe")
+    assert EMERGENCY not in heard.text()
+    assert await open_flags(world) == [] and await world.app.journal.pending() == []
+    # Staff at start-up are known before they write.
+    fresh = Conversation(world.app)
+    await fresh.remember_staff()
+    assert EMERGENCY not in (await send(fresh, caseworker, "not safe")).text()
+    # Their own /sos is an alarm, like anyone's.
+    assert (await send(fresh, caseworker, "/sos")).lines[0].startswith(EMERGENCY)
+    assert await open_flags(world) == ["emergency"]
+
+
+async def test_in_a_group_and_to_an_edit_only_the_emergency_route_answers(
+    world: World, conversation: Conversation
+) -> None:
+    family = await external_id(world.app, world.family)
+
+    async def hear(said: Typed | Other, group: bool = False) -> Heard:
+        heard = Heard()
+        incoming = Incoming("telegram", family, said, language_hint="en", group=group)
+        await conversation.handle(incoming, heard)
+        return heard
+
+    assert (await hear(Typed("/help"), group=True)).lines == []
+    assert (await hear(Typed("hello everyone"), group=True)).lines == []
+    assert (await hear(Typed("I typed it wrong", edited=True))).lines == []
+    in_group = await hear(Typed("hij slaat me"), group=True)
+    assert in_group.lines[0].startswith(EMERGENCY) and len(in_group.lines) == 2
+    assert "hij slaat me" not in in_group.text()
+    assert await open_flags(world) == []  # nothing about a group is stored
+    for said in (Typed("ik ben in gevaar", edited=True), Other("photo", "help me")):
+        assert (await hear(said)).lines[0].startswith(EMERGENCY)
+    assert await open_flags(world) == ["emergency"]
 
 
 async def test_the_language_first_then_consent_then_the_command(
@@ -123,7 +161,7 @@ async def test_the_language_first_then_consent_then_the_command(
     undecided = await add_person(app, "family", case=CASE_A, consent=None)
     async with app.database.transaction() as uow:
         await uow.people.set_language(undecided.person_id, None)  # type: ignore[arg-type]
-    external = await external_id(world, undecided)
+    external = await external_id(world.app, undecided)
     assert (await send(conversation, external, "/checkin")).lines == [
         say(app, texts.CHOOSE_LANGUAGE)
     ]
@@ -142,7 +180,7 @@ async def test_the_language_first_then_consent_then_the_command(
 async def test_commands_of_another_role_and_unknown_commands(
     world: World, conversation: Conversation
 ) -> None:
-    family = await external_id(world, world.family)
+    family = await external_id(world.app, world.family)
     refused = await send(conversation, family, "/flags")
     assert refused.outputs == [Toast(texts.NOT_FOR_ROLE.using(command="/flags"))]
     unknown = await send(conversation, family, "/frobnicate")
@@ -153,7 +191,7 @@ async def test_typed_and_pressed_are_the_same_command(
     world: World, conversation: Conversation
 ) -> None:
     flag_id, _ = await raise_flag(world.app, world.case_a)
-    coordinator = await external_id(world, world.coordinator)
+    coordinator = await external_id(world.app, world.coordinator)
     typed = await send(conversation, coordinator, f"/flag {flag_id} ack")
     pressed = await send(conversation, coordinator, OnFlag(flag_id, "ack"))
     assert typed.lines[0] == f"Flag {flag_id} is acknowledged: escalation has stopped."
@@ -166,7 +204,7 @@ async def test_a_duplicate_delivery_is_answered_once(
 ) -> None:
     from bot.services.once import AlreadyHandled
 
-    family = await external_id(world, world.family)
+    family = await external_id(world.app, world.family)
     await send(conversation, family, "/help", once="telegram:7")
     with pytest.raises(AlreadyHandled):
         await send(conversation, family, "/help", once="telegram:7")
@@ -176,7 +214,7 @@ async def test_the_note_asked_for_is_the_next_message_until_it_lapses(
     world: World, conversation: Conversation, clock: Clock
 ) -> None:
     flag_id, _ = await raise_flag(world.app, world.case_a)
-    coordinator = await external_id(world, world.coordinator)
+    coordinator = await external_id(world.app, world.coordinator)
     asked = await send(conversation, coordinator, f"/flag {flag_id} note")
     assert asked.lines == [f"Type your note for flag {flag_id}, or /cancel to stop."]
     noted = await send(conversation, coordinator, "Called the family; all calm.")

@@ -8,8 +8,8 @@ Bot API over HTTP like api.telegram.org does: same URLs, same JSON envelopes, th
 answers (401, 403 for blocked users, 400 with Telegram's own descriptions, 429 with
 `retry_after`), real long polling and webhook delivery. It records every call, keeps the
 messages the bot sent (with edits applied) and lets a test play users who send texts,
-commands, photos and button presses. It runs in the test's own event loop: start and stop it
-per test in an async fixture.
+commands, photos and button presses, edit what they sent, and write in groups. It runs in
+the test's own event loop: start and stop it per test in an async fixture.
 
 It speaks only the methods the bot calls (getMe, getUpdates, setWebhook, deleteWebhook,
 sendMessage, sendPhoto, editMessageText, editMessageReplyMarkup, answerCallbackQuery,
@@ -182,6 +182,7 @@ class _Fault:
     description: str
     retry_after: int | None
     remaining: int
+    chat_id: int | None = None  # None: calls for any chat
 
 
 _DEFAULT_DESCRIPTIONS = {
@@ -265,6 +266,7 @@ class FakeBotAPI:
         self.updates_handed_out = 0
 
         self._users: dict[int, User] = {}
+        self._groups: dict[int, dict[str, Any]] = {}
         self._messages: dict[int, dict[int, dict[str, Any]]] = {}
         self._bot_message_ids: dict[int, list[int]] = {}
         self._message_counter: dict[int, int] = {}
@@ -412,8 +414,10 @@ class FakeBotAPI:
         retry_after: int | None = None,
         *,
         times: int = 1,
+        chat_id: int | None = None,
     ) -> None:
-        """The next `times` calls of `method` fail with this error and have no effect."""
+        """The next `times` calls of `method` (for `chat_id` only, when given) fail with this
+        error and have no effect."""
         if error_code == 429 and retry_after is None:
             retry_after = 1
         if description is None:
@@ -422,7 +426,7 @@ class FakeBotAPI:
                 if error_code == 429
                 else _DEFAULT_DESCRIPTIONS.get(error_code, "Injected failure")
             )
-        fault = _Fault(error_code, description, retry_after, times)
+        fault = _Fault(error_code, description, retry_after, times, chat_id)
         self._faults.setdefault(method.lower(), deque()).append(fault)
 
     def limit_rate(
@@ -469,6 +473,12 @@ class FakeBotAPI:
         self._notify()
         return copy.deepcopy(queued)
 
+    def add_group(self, group_id: int, title: str = "Test group") -> None:
+        """A group chat the bot is a member of (its id is negative, as in Telegram)."""
+        if group_id >= 0:
+            raise ValueError("group ids are negative")
+        self._groups[group_id] = {"id": group_id, "type": "group", "title": title}
+
     def send_text(
         self,
         user: User,
@@ -477,14 +487,16 @@ class FakeBotAPI:
         update_id: int | None = None,
         entities: list[dict[str, Any]] | None = None,
         reply_to: Mapping[str, Any] | None = None,
+        group: int | None = None,
     ) -> dict[str, Any]:
-        """The user types a text message; returns the queued update."""
+        """The user types a text message (in their chat with the bot, or in a group); returns
+        the queued update."""
         content: dict[str, Any] = {"text": text}
         if entities:
             content["entities"] = entities
         if reply_to is not None:
             content["reply_to_message"] = copy.deepcopy(dict(reply_to))
-        return self._queue_message(user, content, update_id)
+        return self._queue_message(user, content, update_id, group)
 
     def send_command(
         self,
@@ -493,12 +505,23 @@ class FakeBotAPI:
         payload: str | None = None,
         *,
         update_id: int | None = None,
+        group: int | None = None,
     ) -> dict[str, Any]:
         """The user sends `/command [payload]` (a deep link `/start CODE` looks the same)."""
         command = command if command.startswith("/") else f"/{command}"
         text = f"{command} {payload}" if payload else command
         entity = {"type": "bot_command", "offset": 0, "length": _utf16_len(command)}
-        return self.send_text(user, text, update_id=update_id, entities=[entity])
+        return self.send_text(user, text, update_id=update_id, entities=[entity], group=group)
+
+    def edit_text(self, user: User, message: Mapping[str, Any], text: str) -> dict[str, Any]:
+        """The user edits a text message they sent earlier; returns the queued update."""
+        chat_id = int(message["chat"]["id"])
+        stored = self._messages.get(chat_id, {}).get(int(message["message_id"]))
+        if stored is None or stored.get("from", {}).get("id") != user.id:
+            raise ValueError("a user can only edit a message of their own")
+        stored["text"] = text
+        stored["edit_date"] = self._now()
+        return self.queue_update({"edited_message": copy.deepcopy(stored)})
 
     def press(
         self,
@@ -676,17 +699,18 @@ class FakeBotAPI:
         return self._message_counter[chat_id]
 
     def _queue_message(
-        self, user: User, content: dict[str, Any], update_id: int | None
+        self, user: User, content: dict[str, Any], update_id: int | None, group: int | None = None
     ) -> dict[str, Any]:
         self._users[user.id] = user
+        chat = user.chat() if group is None else copy.deepcopy(self._groups[group])
         message = {
-            "message_id": self._new_message_id(user.id),
+            "message_id": self._new_message_id(chat["id"]),
             "from": user.to_dict(),
-            "chat": user.chat(),
+            "chat": chat,
             "date": self._now(),
             **content,
         }
-        self._messages.setdefault(user.id, {})[message["message_id"]] = message
+        self._messages.setdefault(chat["id"], {})[message["message_id"]] = message
         return self.queue_update({"message": copy.deepcopy(message)}, update_id=update_id)
 
     def _file(self, folder: str, size: int) -> dict[str, Any]:
@@ -743,14 +767,14 @@ class FakeBotAPI:
         return call.status, body
 
     def _check_faults(self, method: str, params: dict[str, Any]) -> None:
-        queue = self._faults.get(method.lower())
-        if queue:
-            fault = queue[0]
-            fault.remaining -= 1
-            if fault.remaining <= 0:
-                queue.popleft()
-            raise BotAPIError(fault.error_code, fault.description, fault.retry_after)
         chat_id = params.get("chat_id")
+        queue = self._faults.get(method.lower(), deque())
+        for fault in queue:
+            if fault.chat_id in (None, chat_id):
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    queue.remove(fault)
+                raise BotAPIError(fault.error_code, fault.description, fault.retry_after)
         if isinstance(chat_id, int) and chat_id in self._blocked:
             raise BotAPIError(403, "Forbidden: bot was blocked by the user")
         if method in _RATE_LIMITED:
@@ -788,6 +812,8 @@ class FakeBotAPI:
         user = self._users.get(chat_id)
         if user is not None:
             return user.chat()
+        if chat_id in self._groups:
+            return copy.deepcopy(self._groups[chat_id])
         if self.require_known_chats:
             raise _bad_request("chat not found")
         return {"id": chat_id, "type": "private", "first_name": f"Chat {chat_id}"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -176,10 +177,11 @@ async def api():
 
 
 @pytest.fixture
-def settings(sqlite_url: str, api: FakeBotAPI) -> Settings:
+def settings(sqlite_url: str, api: FakeBotAPI, tmp_path: Path) -> Settings:
     return replace(
         Settings(),
         database_url=sqlite_url,
+        alarm_journal=tmp_path / "alarms.jsonl",
         telegram_token=api.token,
         telegram_base_url=api.base_url,
         # The fake API sets no flood limit unless a test asks for one (those tests set this

@@ -114,3 +114,43 @@ async def test_one_unreachable_staff_chat_does_not_break_the_alarm(
     await family.expect("zijn gewaarschuwd")
     await family.expect("kun je hier verder")
     await told.expect("New urgent flag")
+
+
+async def test_a_caption_an_edited_message_and_the_help_label_typed_are_alarms(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str
+) -> None:
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    api.send_photo(family.user, caption="help me, hij slaat me")
+    await family.expect("Bel 112")
+    await family.skip_to("vrolijk")
+    sent = family.text("Het gaat wel")  # then changed into a call for help
+    await family.skip_to("vrolijk")  # not one of the answers: asked again
+    api.edit_text(family.user, sent["message"], "het gaat niet, ik ben in gevaar")
+    await family.expect("Bel 112")
+    await family.skip_to("vrolijk")
+    for typed in ("Ik heb nu hulp nodig", "SOS!", "🆘 I need help now"):
+        family.text(typed)
+        await family.expect("Bel 112")
+        await family.skip_to("vrolijk")
+    (flag,) = await flags_of(wegwijzer)
+    triggers = [flag.evidence["trigger"]] + [r["trigger"] for r in flag.evidence["repeats"]]
+    assert triggers == ["help me", "in gevaar", "sos", "sos", "sos"]
+
+
+async def test_in_a_group_the_numbers_and_an_invitation_to_write_privately_only(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str
+) -> None:
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    group = -100_555
+    api.add_group(group, "Buurtgroep")
+    api.send_command(family.user, "/sos@wegwijzer_test_bot", group=group)
+    api.send_text(family.user, "hij slaat me, help", group=group)
+    api.send_text(family.user, "hallo allemaal", group=group)  # not for the bot
+    await api.wait_for(lambda _calls: len(api.sent(group)) == 4)
+    await family.expect_nothing_from(bot)
+    texts = [message["text"] for message in api.sent(group)]
+    assert "Bel 112" in texts[0] and "Bel 112" in texts[2]
+    assert "https://t.me/wegwijzer_test_bot" in texts[1] and texts[1] == texts[3]
+    assert not any("slaat" in text or "hallo" in text for text in texts)  # never repeated
+    assert await flags_of(wegwijzer) == []
+    assert await wegwijzer.journal.pending() == []

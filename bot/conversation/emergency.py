@@ -1,0 +1,157 @@
+"""The emergency route: recognised and answered from memory, before anything else.
+
+Whatever the bot is doing — a question waiting, onboarding half done, someone without an
+invite, the database down or locked — a message that signals danger gets the emergency
+numbers at once, in the person's language. Recognising it needs no database (`Recogniser`:
+`/sos`, the "I need help now" button, that button's label typed in any shipped language, a
+bare "SOS", a phrase of the danger lists in a text, a caption or an edited message), and
+neither does answering it: the language comes from what the bot remembers of the person
+(`Acquaintances`) or from their app. The numbers go out first and the channel keeps trying
+until they arrive.
+
+Then the alarm, which is never lost: for someone who may be a member it is written to the
+journal, recorded as an urgent flag on their case, and the staff who must act are told; the
+interrupted question is asked again. When the database cannot take it, the family is told
+honestly that it is saved but not yet with the team, and the journal's replay records it
+later. Nothing is stored about a stranger. In a group the numbers come with an invitation to
+write privately, and nothing else is said or stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ..app import Wegwijzer
+from ..i18n.danger import words_of
+from ..rules.people import Participant
+from ..services import runs, texts
+from ..services.emergency import (
+    counts_as_alarm,
+    emergency_numbers,
+    journal_alarm,
+    record_alarm,
+)
+from ..storage import Unavailable
+from .exchange import Exchange, Incoming, Other, Pressed, Said, Typed
+from .flows import show_turn
+from .intents import Sos, parse_command
+from .outputs import Message, TellStaffNow
+
+__all__ = ["Acquaintances", "Known", "Recogniser", "emergency"]
+
+log = logging.getLogger(__name__)
+
+# How the pipeline finds the person writing (None: a stranger); raises Unavailable.
+FindPerson = Callable[[Incoming], Awaitable[Participant | None]]
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the bot remembers of someone it has met: enough to answer an alarm without the
+    database (their language; staff write about danger in notes, so their words are no
+    alarm)."""
+
+    role: str
+    language: str | None
+
+
+class Acquaintances:
+    """The people the bot met most recently, in memory and bounded (the oldest are forgotten
+    first): the emergency route's only source when the database cannot be asked."""
+
+    def __init__(self, capacity: int = 50_000):
+        self.capacity = capacity
+        self._known: OrderedDict[tuple[str, str], Known] = OrderedDict()
+
+    def remember(self, channel: str, external_id: str, known: Known | None) -> None:
+        """Remember someone as they are now; None forgets them (a stranger, or gone)."""
+        key = (channel, external_id)
+        if known is None:
+            self._known.pop(key, None)
+            return
+        self._known[key] = known
+        self._known.move_to_end(key)
+        while len(self._known) > self.capacity:
+            self._known.popitem(last=False)
+
+    def of(self, incoming: Incoming) -> Known | None:
+        return self._known.get((incoming.channel, incoming.external_id))
+
+
+class Recogniser:
+    """What counts as an emergency, decided from the message alone."""
+
+    def __init__(self, app: Wegwijzer):
+        self.danger = app.danger
+        # The SOS button's label as someone might type it, in every shipped language, and a
+        # bare "SOS": the whole message, whatever the case, emoji or punctuation.
+        catalogs, zone = app.catalogs, app.settings.timezone
+        labels = {
+            tuple(words_of(catalogs.translator(code, zone)(texts.SOS_BUTTON)))
+            for code in catalogs.languages
+        }
+        self.calls_for_help = frozenset(labels | {("sos",)}) - {()}
+
+    def trigger(self, said: Said, known: Known | None) -> str | None:
+        """What set the alarm off — "sos", "button" or the danger phrase — or None."""
+        if isinstance(said, Pressed):
+            return "button" if isinstance(said.intent, Sos) else None
+        text = said.text if isinstance(said, Typed) else None
+        if isinstance(said, Other):
+            text = said.caption
+        if text is None:
+            return None
+        if isinstance(said, Typed) and isinstance(parse_command(text), Sos):
+            return "sos"
+        if tuple(words_of(text)) in self.calls_for_help:
+            return "sos"  # as good as /sos, from staff too
+        if known is not None and known.role != "family":
+            return None  # staff write about danger in their notes; they have /sos
+        return self.danger.find(text)
+
+
+async def emergency(
+    x: Exchange, trigger: str, find: FindPerson, acquaintances: Acquaintances
+) -> None:
+    """Numbers first, from memory; then the alarm: journaled, recorded as a flag, the staff
+    told at once, and the interrupted question asked again."""
+    known = acquaintances.of(x.incoming)
+    if known is not None and known.language:
+        x.speak_in(known.language)
+    await x.show(Message.of(emergency_numbers(x.app.settings), must_arrive=True))
+    incoming = x.incoming
+    if incoming.group:
+        link = f"https://t.me/{incoming.bot_username}" if incoming.bot_username else ""
+        await x.say(texts.WRITE_PRIVATELY.using(link=link))
+        return
+    try:
+        who = await find(incoming)
+    except Unavailable:
+        # Who it is cannot be asked now: journaled as it is, sorted out when it is replayed.
+        await journal_alarm(x.app, incoming.channel, incoming.external_id, trigger, x.once)
+        await _not_yet_with_the_team(x)
+        return
+    if who is None or not counts_as_alarm(who, trigger):
+        return  # a stranger (nothing is stored: the numbers are what they need), or staff
+    x.speak_to(who)
+    alarm = await journal_alarm(x.app, incoming.channel, incoming.external_id, trigger, x.once)
+    try:
+        await record_alarm(x.app, who, alarm)
+    except Unavailable:
+        await _not_yet_with_the_team(x)
+        return
+    await x.show(TellStaffNow())
+    await x.say(texts.HELP_IS_COMING)
+    waiting = await runs.waiting_question(x.app, who) if who.consented else None
+    if waiting is not None:
+        await x.say(texts.CONTINUE_WHEN_READY)
+        await show_turn(x, waiting)
+
+
+async def _not_yet_with_the_team(x: Exchange) -> None:
+    """The alarm is in the journal, not yet a flag: no promise that anybody knows."""
+    log.error("alarm journaled, database unavailable", extra={"event": "journal"})
+    await x.say(texts.ALARM_SAVED_NOT_SENT)

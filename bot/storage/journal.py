@@ -1,0 +1,120 @@
+"""The alarm journal: where the emergency route writes an alarm before anything else.
+
+The database can be down, locked by another writer, or the process killed while the alarm's
+transaction waits. So every alarm is first appended here — one JSON line, flushed to disk
+(fsync) — and only then recorded in the database. A duty replays the journal into flags, at
+each alarm's own time, as soon as the database takes them (`services.emergency`); an alarm
+already recorded is known by its key and not recorded twice, and an alarm of someone who
+turns out not to be a member (a stranger, journaled while the database could not say) is
+dropped without a trace.
+
+The file belongs to one bot process (give each process its own `ALARM_JOURNAL`), is readable
+by the bot's user only (0600), and holds only alarms not yet replayed. It carries the
+person's id on the channel and what set the alarm off (`sos`, `button` or a phrase of the
+danger list), never the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+__all__ = ["AlarmJournal", "JournaledAlarm"]
+
+
+@dataclass(frozen=True)
+class JournaledAlarm:
+    key: str  # unique: the update's key, or one made for the alarm
+    at: datetime
+    channel: str
+    external_id: str
+    trigger: str
+
+    def to_line(self) -> str:
+        fields = asdict(self)
+        fields["at"] = self.at.isoformat()
+        return json.dumps(fields, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_line(cls, line: str) -> JournaledAlarm:
+        fields = json.loads(line)
+        return cls(
+            key=str(fields["key"]),
+            at=datetime.fromisoformat(fields["at"]),
+            channel=str(fields["channel"]),
+            external_id=str(fields["external_id"]),
+            trigger=str(fields["trigger"]),
+        )
+
+
+class AlarmJournal:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        # Appending and rewriting never overlap within the process.
+        self._lock = asyncio.Lock()
+
+    async def record(self, alarm: JournaledAlarm) -> None:
+        """Append the alarm and wait until it is on disk."""
+        async with self._lock:
+            await asyncio.to_thread(self._append, alarm.to_line())
+
+    async def pending(self) -> list[JournaledAlarm]:
+        """The alarms not yet settled, oldest first. A line cut short by a crash mid-write
+        (the last one) is skipped: its alarm was never acknowledged as recorded."""
+        async with self._lock:
+            return await asyncio.to_thread(self._read)
+
+    async def settle(self, keys: Iterable[str]) -> None:
+        """Forget these alarms: they are in the database (or belong to nobody we know)."""
+        done = set(keys)
+        if not done:
+            return
+        async with self._lock:
+            await asyncio.to_thread(self._rewrite_without, done)
+
+    # --- file work, in a thread -----------------------------------------------------------
+
+    def _append(self, line: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = "\n" + line  # after a line torn by a crash: start a line of our own
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _read(self) -> list[JournaledAlarm]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        alarms = []
+        for line in text.splitlines():
+            try:
+                alarms.append(JournaledAlarm.from_line(line))
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn last line
+        return alarms
+
+    def _rewrite_without(self, done: set[str]) -> None:
+        kept = [alarm for alarm in self._read() if alarm.key not in done]
+        if not kept:
+            self.path.unlink(missing_ok=True)
+            return
+        # A new file, on disk before it replaces the old one: a crash leaves one or the other.
+        fresh = self.path.with_name(self.path.name + ".new")
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, "".join(alarm.to_line() for alarm in kept).encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(fresh, self.path)

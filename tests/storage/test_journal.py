@@ -1,0 +1,49 @@
+"""The alarm journal: on disk before anything else, readable by the bot only, and emptied as
+its alarms reach the database."""
+
+from __future__ import annotations
+
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.storage.journal import AlarmJournal, JournaledAlarm
+
+AT = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+
+
+def alarm(key: str, trigger: str = "sos") -> JournaledAlarm:
+    return JournaledAlarm(key, AT, "telegram", "1001", trigger)
+
+
+async def test_alarms_are_kept_in_order_until_settled(tmp_path: Path) -> None:
+    journal = AlarmJournal(tmp_path / "alarms.jsonl")
+    assert await journal.pending() == []
+    for key in ("telegram:1", "telegram:2", "alarm:3"):
+        await journal.record(alarm(key, "in gevaar"))
+    assert [a.key for a in await journal.pending()] == ["telegram:1", "telegram:2", "alarm:3"]
+    assert (await journal.pending())[0] == alarm("telegram:1", "in gevaar")
+
+    await journal.settle(["telegram:2"])
+    assert [a.key for a in await journal.pending()] == ["telegram:1", "alarm:3"]
+    await journal.settle(["telegram:1", "alarm:3"])
+    assert await journal.pending() == []
+    assert not journal.path.exists()  # nothing kept once everything is in the database
+
+
+async def test_only_the_bot_may_read_it(tmp_path: Path) -> None:
+    journal = AlarmJournal(tmp_path / "deeper" / "alarms.jsonl")
+    await journal.record(alarm("telegram:1"))
+    await journal.record(alarm("telegram:2"))
+    await journal.settle(["telegram:1"])  # rewritten: still only for the bot
+    assert stat.S_IMODE(journal.path.stat().st_mode) == 0o600
+
+
+async def test_a_line_torn_by_a_crash_is_skipped_and_the_rest_is_read(tmp_path: Path) -> None:
+    journal = AlarmJournal(tmp_path / "alarms.jsonl")
+    await journal.record(alarm("telegram:1"))
+    with journal.path.open("a", encoding="utf-8") as file:
+        file.write('{"key": "telegram:2", "at": "2026-11')  # killed mid-write
+    assert [a.key for a in await journal.pending()] == ["telegram:1"]
+    await journal.record(alarm("telegram:3"))  # after the restart
+    assert [a.key for a in await journal.pending()] == ["telegram:1", "telegram:3"]

@@ -1,0 +1,232 @@
+"""The emergency route when things break: the numbers still arrive, the alarm is not lost.
+
+Faults are real ones, injected from outside the bot: SQLite locked by another writer,
+PostgreSQL cut away behind a TCP proxy (the shared server itself is never stopped), the Bot
+API answering 500 or 429, and the bot process killed with SIGKILL while the alarm waited.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import make_url
+
+from bot.app import Assets, Wegwijzer
+from bot.bootstrap import bootstrap
+from bot.config import Settings
+from bot.services import texts
+from bot.storage.journal import JournaledAlarm
+from tests.databases import empty_tables
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.tcp_proxy import TcpProxy
+
+from .conftest import (
+    Clock,
+    Person,
+    RunningBot,
+    answers_of,
+    family_at_first_who5,
+    invite_code,
+    onboard,
+    person,
+    until,
+)
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+async def flags_of(app: Wegwijzer) -> list:
+    async with app.database.reading() as uow:
+        return await uow.flags.open_flags()
+
+
+async def caseworker_of(api: FakeBotAPI, app: Wegwijzer, case_code: str) -> Person:
+    caseworker = person(api, 2001, "Begeleider", language="en")
+    await onboard(caseworker, await invite_code(app, "caseworker", case_code), "English")
+    return caseworker
+
+
+@contextmanager
+def locked(database_file: str) -> Iterator[sqlite3.Connection]:
+    """Another program holds SQLite's write lock (readers still read: WAL)."""
+    other = sqlite3.connect(database_file, timeout=0, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield other
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def file_of(settings: Settings) -> str:
+    database = make_url(settings.database_url).database
+    assert database is not None
+    return database
+
+
+async def test_the_numbers_overtake_an_update_stuck_on_a_locked_database(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, settings: Settings, case_code: str
+) -> None:
+    caseworker = await caseworker_of(api, wegwijzer, case_code)
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    with locked(file_of(settings)):
+        family.press("Nooit")  # its transaction waits for the lock
+        await until(lambda: not api.pending_updates, 2, what="the bot to take the press")
+        family.command("/sos")
+        numbers = await family.expect("Bel 112", timeout=1.0)  # not behind the stuck answer
+        assert "Veilig Thuis 0800-2000" in numbers["text"]
+        assert "who5.cheerful" not in await answers_of(wegwijzer)  # still waiting
+    # The lock is gone: the answer and the alarm are both recorded, the caseworker told.
+    await caseworker.expect("New urgent flag")
+    (flag,) = await flags_of(wegwijzer)
+    assert (flag.level, flag.evidence["trigger"]) == ("urgent", "sos")
+    assert (await answers_of(wegwijzer))["who5.cheerful"] == 0
+    assert await wegwijzer.journal.pending() == []
+
+
+@pytest.mark.parametrize(
+    ("status", "times"),
+    [(500, 3), (502, 1), (429, 4)],
+    ids=["500-three-times", "502", "429-past-the-rate-limiter's-retries"],
+)
+async def test_the_numbers_are_sent_again_until_telegram_takes_them(
+    api: FakeBotAPI,
+    bot: RunningBot,
+    wegwijzer: Wegwijzer,
+    case_code: str,
+    status: int,
+    times: int,
+) -> None:
+    caseworker = await caseworker_of(api, wegwijzer, case_code)
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    api.fail_next("sendMessage", status, times=times, chat_id=family.chat_id)
+    family.command("/sos")
+    await caseworker.expect("New urgent flag", timeout=10)
+    await family.expect("Bel 112", timeout=10)  # the numbers, first, once
+    await family.expect("zijn gewaarschuwd")
+    failed = [c for c in api.calls_of("sendMessage") if c.status == status]
+    assert len(failed) == times
+    (flag,) = await flags_of(wegwijzer)
+    assert flag.evidence["trigger"] == "sos"
+
+
+async def test_with_postgresql_cut_away_the_alarm_waits_in_the_journal_until_it_is_back(
+    api: FakeBotAPI,
+    postgres_url: str,
+    clock: Clock,
+    assets: Assets,
+    settings: Settings,
+) -> None:
+    target = make_url(postgres_url)
+    async with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy:
+        through_proxy = target.set(host="127.0.0.1", port=proxy.port)
+        app = await bootstrap(
+            replace(settings, database_url=through_proxy.render_as_string(hide_password=False)),
+            clock=clock,
+            assets=assets,
+            migrate=False,
+        )
+        running = RunningBot(app)
+        try:
+            await empty_tables(app.database)
+            async with app.database.transaction() as uow:
+                case = await uow.cases.add("PG-0001", "family_strengthening")
+            await running.start()
+            caseworker = await caseworker_of(api, app, case.code)
+            family = await family_at_first_who5(api, app, case.code)
+
+            await proxy.cut()
+            alarm_time = clock.now
+            family.command("/sos")
+            await family.expect("Bel 112", timeout=1.0)
+            await family.expect(render_nl(app, texts.ALARM_SAVED_NOT_SENT))
+            await caseworker.expect_nothing_from(running)
+            (journaled,) = await app.journal.pending()
+            assert (journaled.trigger, journaled.at) == ("sos", alarm_time)
+
+            clock.advance(minutes=5)
+            await proxy.restore()  # the database is back: the duties replay the journal
+            await caseworker.expect("New urgent flag", timeout=10)
+            (flag,) = await flags_of(app)
+            assert (flag.level, flag.raised_at) == ("urgent", alarm_time)  # its own time
+            assert await app.journal.pending() == []
+        finally:
+            await running.stop()
+            await app.close()
+
+
+def render_nl(app: Wegwijzer, text: texts.Text) -> str:
+    return app.catalogs.translator("nl", "Europe/Amsterdam")(text)
+
+
+async def test_killed_while_the_alarm_waited_for_the_database_the_journal_has_it(
+    api: FakeBotAPI,
+    wegwijzer: Wegwijzer,
+    settings: Settings,
+    case_code: str,
+    clock: Clock,
+    assets: Assets,
+) -> None:
+    """`wegwijzer run` in a process of its own, SQLite locked by another writer: /sos gets the
+    numbers, the alarm waits for the lock, and the process is killed (SIGKILL). Started
+    again, the bot finds the alarm in the journal and makes it a flag."""
+    first = RunningBot(wegwijzer)
+    await first.start()
+    caseworker = await caseworker_of(api, wegwijzer, case_code)
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    await first.stop()
+
+    environment = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "ALARM_JOURNAL": str(settings.alarm_journal_path),
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_BASE_URL": api.base_url,
+        "LOG_LEVEL": "ERROR",
+    }
+    started = len(api.calls_of("deleteWebhook"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=PROJECT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # Polling starts right after deleteWebhook (a long poll is only seen when answered).
+        await api.wait_for(lambda _c: len(api.calls_of("deleteWebhook")) > started, timeout=20)
+        with locked(file_of(settings)):
+            family.command("/sos")
+            await family.expect("Bel 112", timeout=5)
+            journal = settings.alarm_journal_path
+            await until(journal.exists, 5, what="the alarm in the journal")
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=5)
+        assert await flags_of(wegwijzer) == []  # it never reached the database
+        (journaled,) = [JournaledAlarm.from_line(line) for line in journal.read_text().splitlines()]
+        assert journaled.trigger == "sos"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    clock.now = journaled.at + timedelta(minutes=1)  # the process ran on the real clock
+    again = RunningBot(wegwijzer)
+    await again.start()
+    try:
+        await caseworker.skip_to("New urgent flag", timeout=10)
+        (flag,) = await flags_of(wegwijzer)
+        assert (flag.evidence["trigger"], flag.raised_at) == ("sos", journaled.at)
+        assert await wegwijzer.journal.pending() == []
+    finally:
+        await again.stop()
