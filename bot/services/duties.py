@@ -57,13 +57,15 @@ async def immediate_notices(app: Wegwijzer) -> list[Notice]:
         for flag in flags:
             again = flag.id in told_before
             template = texts.FLAG_AGAIN if again else texts.NEW_FLAG
+            reports = _reports_since(flag, flag.notified_at) if again else 0
+            count = (texts.REPORTS_SINCE.using(count=reports),) if reports > 1 else ()
             for recipient in await flag_recipients(uow, flag.case_id, extra=flag.assigned_to):
                 text = template.using(
                     level=texts.LEVELS[flag.level],
                     case=recipient.case_code or "—",
                     reason=Text(flag.reason),
                 )
-                notices.append(Notice(recipient, text, (flag.id,)))
+                notices.append(Notice(recipient, text, (flag.id,), lines=count))
             await audit.record(
                 uow,
                 audit.SYSTEM,
@@ -75,6 +77,20 @@ async def immediate_notices(app: Wegwijzer) -> list[Notice]:
             )
         await uow.flags.notified(flags, now)
     return notices
+
+
+def _reports_since(flag: Flag, told: datetime | None) -> int:
+    """How many repeats the flag had since its people were last told (an alarm storm)."""
+    repeats = flag.evidence.get("repeats")
+    if told is None or not isinstance(repeats, list):
+        return 0
+    return sum(
+        1
+        for repeat in repeats
+        if isinstance(repeat, dict)
+        and isinstance(repeat.get("at"), str)
+        and datetime.fromisoformat(str(repeat["at"])) > told
+    )
 
 
 async def digest_notices(app: Wegwijzer) -> list[Notice]:

@@ -19,7 +19,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..app import Wegwijzer
 from ..engine import Text, describe_answer
@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 # Levels that cannot wait for a digest: told at once (issue #5).
 NOTIFY_AT_ONCE = ("urgent", "high")
+# Repeats of an urgent or high flag (twenty presses of /sos) within this long after its last
+# notice are told once, when the window is over, with their count; the first is told at once.
+ALARM_STORM_WINDOW = timedelta(minutes=5)
 
 
 # Ids arrive from buttons and typed commands; one wider than the database's integer (int4 on
@@ -178,8 +181,11 @@ async def raise_or_repeat(
         if existing.level in NOTIFY_AT_ONCE:
             # New danger must be heard and handled again, even when someone already
             # acknowledged the first report: told again, and escalated again if nobody reacts.
+            last = existing.notified_at
             await uow.flags.renotify(
-                existing, escalate_at=now + app.settings.flag_due[existing.level]
+                existing,
+                escalate_at=now + app.settings.flag_due[existing.level],
+                tell_at=now if last is None else max(now, last + ALARM_STORM_WINDOW),
             )
         await audit.record(
             uow,

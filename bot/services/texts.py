@@ -130,6 +130,7 @@ GUIDE_USAGE = Text("Type /guide followed by the case code, for example /guide K7
 NO_CHECKIN = Text("There is no check-in set up here yet. Please contact your caseworker.")
 NEW_FLAG = Text("New {level} flag for case {case}: {reason} Type /flags to see the open flags.")
 FLAG_AGAIN = Text("Again: {level} flag for case {case}: {reason}")
+REPORTS_SINCE = Text("Reports since the last notice: {count}")
 ASSIGNED_TO_YOU = Text("Flag {id} is assigned to you: {level} flag for case {case}: {reason}")
 FAMILY_PAUSED_REMINDERS = Text(
     "The family of case {case} paused their check-in reminders (/stop). Check-ins are not "

@@ -296,6 +296,9 @@ class Flag(Base):
     # digest for medium and low. Null means "still to tell", which is what makes the telling
     # survive a crash: whichever process finds it null tells them.
     notified_at: Mapped[datetime | None]
+    # When a flag already told is to be told again (a repeated alarm): now, or — within a few
+    # minutes of the last notice — at the end of that window, once for all repeats.
+    tell_again_at: Mapped[datetime | None] = mapped_column(index=True)
     # When the flag is next escalated to every coordinator if nobody has acknowledged it:
     # its due time at first, then again each interval. Null once acknowledged or resolved.
     escalate_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -808,12 +808,12 @@ class FlagRepository(_Repository):
     async def to_notify(
         self, levels: Iterable[str], raised_before: datetime, limit: int = 500
     ) -> list[Flag]:
-        """Unresolved flags of these levels whose people have not been told yet, locked and
-        skipped like `to_escalate()`."""
+        """Unresolved flags of these levels whose people have not been told yet, or are to be
+        told again by now, locked and skipped like `to_escalate()`."""
         stmt = (
             select(Flag)
             .where(
-                Flag.notified_at.is_(None),
+                or_(Flag.notified_at.is_(None), Flag.tell_again_at < raised_before),
                 Flag.level.in_(tuple(levels)),
                 Flag.status.in_(UNRESOLVED_FLAG_STATUSES),
                 Flag.raised_at < raised_before,
@@ -828,6 +828,7 @@ class FlagRepository(_Repository):
     async def notified(self, flags: Iterable[Flag], at: datetime) -> None:
         for flag in flags:
             flag.notified_at = at
+            flag.tell_again_at = None
         await self._session.flush()
 
     async def raise_level(self, flag: Flag, level: str, due_at: datetime, now: datetime) -> None:
@@ -844,9 +845,13 @@ class FlagRepository(_Repository):
         flag.escalate_at = flag.due_at
         await self._session.flush()
 
-    async def renotify(self, flag: Flag, escalate_at: datetime) -> None:
-        """Have the flag told again and acknowledged again (a repeated emergency, say)."""
-        flag.notified_at = None
+    async def renotify(self, flag: Flag, escalate_at: datetime, tell_at: datetime) -> None:
+        """Have the flag told again (at `tell_at`, unless it is still to be told anyway) and
+        acknowledged again (a repeated emergency, say)."""
+        if flag.notified_at is not None and (
+            flag.tell_again_at is None or flag.tell_again_at > tell_at
+        ):
+            flag.tell_again_at = tell_at
         if flag.status == "acknowledged":
             flag.status = "open"
             flag.acknowledged_at = flag.acknowledged_by = None

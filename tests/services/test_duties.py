@@ -164,6 +164,35 @@ async def test_a_flag_repeated_before_anybody_was_told_is_told_as_new(world: Wor
     assert notices and {n.text.msgid for n in notices} == {texts.NEW_FLAG.msgid}
 
 
+async def test_an_alarm_storm_is_told_once_more_with_its_count_after_the_window(
+    world: World, clock: Clock
+) -> None:
+    """Twenty presses of /sos: the first told at once; the rest within the window become one
+    notice when it is over, with how many came; a repeat after a quiet spell is told at once."""
+    app = world.app
+    first = await raise_alarm(app, world.family, "sos")
+    told = await immediate_notices(app)
+    assert {n.text.msgid for n in told} == {texts.NEW_FLAG.msgid}
+    per_alarm = len(told)
+
+    for _ in range(19):
+        clock.advance(seconds=10)
+        await raise_alarm(app, world.family, "sos")
+        assert await immediate_notices(app) == []  # not twenty messages to each of them
+    clock.set(told_at := (await flag_row(app, first.flag_id)).notified_at)
+    clock.advance(minutes=5)
+    storm = await immediate_notices(app)
+    assert len(storm) == per_alarm
+    assert {n.text.msgid for n in storm} == {texts.FLAG_AGAIN.msgid}
+    assert [n.lines for n in storm] == [(texts.REPORTS_SINCE.using(count=19),)] * per_alarm
+    assert await immediate_notices(app) == []
+
+    clock.set(told_at + timedelta(minutes=30))
+    await raise_alarm(app, world.family, "button")  # after a quiet spell: at once, no count
+    again = await immediate_notices(app)
+    assert [n.lines for n in again] == [()] * per_alarm
+
+
 async def test_two_processes_tell_each_flag_once(world: World) -> None:
     app = world.app
     await raise_flag(app, world.case_a)

@@ -997,9 +997,16 @@ async def test_to_notify_honours_levels_status_and_time(database: Database, seed
         assert await uow.flags.to_notify(("urgent", "high"), T0 + _h(2)) == []
         row = await uow.flags.get(told.id)
         assert row.notified_at == T0 + _m(1)
-        await uow.flags.renotify(row, escalate_at=T0 + _h(3))  # a repeat: tell it again
+        # A repeat: to be told again, from a moment on (the end of an alarm storm's window).
+        await uow.flags.renotify(row, escalate_at=T0 + _h(3), tell_at=T0 + _h(2))
+    async with database.transaction() as uow:
+        assert await uow.flags.to_notify(("urgent",), T0 + _h(2)) == []
+        (again,) = await uow.flags.to_notify(("urgent",), T0 + _h(3))
+        assert again.id == told.id
+        await uow.flags.notified([again], T0 + _h(3))
+        assert (again.notified_at, again.tell_again_at) == (T0 + _h(3), None)
     async with database.reading() as uow:
-        assert [f.id for f in await uow.flags.to_notify(("urgent",), T0 + _h(2))] == [told.id]
+        assert await uow.flags.to_notify(("urgent",), T0 + _h(4)) == []
 
 
 async def test_open_flags_assigned_to_someone(database: Database, seed: SeedFn) -> None:

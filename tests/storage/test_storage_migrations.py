@@ -24,7 +24,7 @@ from bot.storage.database import MIGRATIONS_DIR, _alembic_config, _sqlite_pragma
 
 from .conftest import T0
 
-HEAD = "0005"
+HEAD = "0006"
 TABLES = {
     "person",
     "case_file",
@@ -49,6 +49,8 @@ def test_migration_files_ship_with_the_package() -> None:
         "versions/0002_invites_consent_processed_updates.py",
         "versions/0003_flag_review_and_audit.py",
         "versions/0004_schedules.py",
+        "versions/0005_case_risk_and_closure.py",
+        "versions/0006_flag_tell_again.py",
     ):
         assert (package / name).is_file(), name
     script = ScriptDirectory(str(MIGRATIONS_DIR))

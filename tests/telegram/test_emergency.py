@@ -9,7 +9,7 @@ import pytest
 from bot.app import Wegwijzer
 from tests.fakes.bot_api import BotAPIError, FakeBotAPI
 
-from .conftest import RunningBot, family_at_first_who5, invite_code, onboard, person
+from .conftest import Clock, RunningBot, family_at_first_who5, invite_code, onboard, person
 
 LOCALES = Path(__file__).resolve().parents[2] / "locales"
 NUMBERS = {"nl": "Bel 112", "en": "Call 112"}
@@ -154,3 +154,22 @@ async def test_in_a_group_the_numbers_and_an_invitation_to_write_privately_only(
     assert not any("slaat" in text or "hallo" in text for text in texts)  # never repeated
     assert await flags_of(wegwijzer) == []
     assert await wegwijzer.journal.pending() == []
+
+
+async def test_twenty_alarms_in_a_minute_reach_the_caseworker_as_two_messages(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str, clock: Clock
+) -> None:
+    caseworker = person(api, 2001, "Begeleider", language="en")
+    await onboard(caseworker, await invite_code(wegwijzer, "caseworker", case_code), "English")
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    for _ in range(20):
+        family.command("/sos")
+        await family.expect("Bel 112")  # every time, at once
+        await family.skip_to("vrolijk")
+        clock.advance(seconds=3)
+    await caseworker.expect("New urgent flag")
+    await caseworker.expect_nothing_from(bot)
+    clock.advance(minutes=5)
+    again = await caseworker.expect("Again: urgent flag")
+    assert "Reports since the last notice: 19" in again["text"]
+    await caseworker.expect_nothing_from(bot)

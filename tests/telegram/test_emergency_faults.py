@@ -7,13 +7,14 @@ API answering 500 or 429, and the bot process killed with SIGKILL while the alar
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -56,13 +57,21 @@ async def caseworker_of(api: FakeBotAPI, app: Wegwijzer, case_code: str) -> Pers
     return caseworker
 
 
-@contextmanager
-def locked(database_file: str) -> Iterator[sqlite3.Connection]:
-    """Another program holds SQLite's write lock (readers still read: WAL)."""
-    other = sqlite3.connect(database_file, timeout=0, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
+@asynccontextmanager
+async def locked(database_file: str) -> AsyncIterator[None]:
+    """Another program holds SQLite's write lock (readers still read: WAL). Taken in a thread:
+    waiting for it in the event loop would stop the bot from finishing its own write."""
+
+    def take() -> sqlite3.Connection:
+        other = sqlite3.connect(
+            database_file, timeout=10, isolation_level=None, check_same_thread=False
+        )
+        other.execute("BEGIN IMMEDIATE")
+        return other
+
+    other = await asyncio.to_thread(take)
     try:
-        yield other
+        yield
     finally:
         other.execute("ROLLBACK")
         other.close()
@@ -79,7 +88,7 @@ async def test_the_numbers_overtake_an_update_stuck_on_a_locked_database(
 ) -> None:
     caseworker = await caseworker_of(api, wegwijzer, case_code)
     family = await family_at_first_who5(api, wegwijzer, case_code)
-    with locked(file_of(settings)):
+    async with locked(file_of(settings)):
         family.press("Nooit")  # its transaction waits for the lock
         await until(lambda: not api.pending_updates, 2, what="the bot to take the press")
         family.command("/sos")
@@ -205,7 +214,7 @@ async def test_killed_while_the_alarm_waited_for_the_database_the_journal_has_it
     try:
         # Polling starts right after deleteWebhook (a long poll is only seen when answered).
         await api.wait_for(lambda _c: len(api.calls_of("deleteWebhook")) > started, timeout=20)
-        with locked(file_of(settings)):
+        async with locked(file_of(settings)):
             family.command("/sos")
             await family.expect("Bel 112", timeout=5)
             journal = settings.alarm_journal_path
