@@ -14,7 +14,7 @@ from .config import Settings
 from .engine import FlowRegistry
 from .storage import Database
 
-__all__ = ["FlowVersionMissing", "bootstrap"]
+__all__ = ["FlowVersionMissing", "bootstrap", "bring_up_to_date"]
 
 
 async def bootstrap(
@@ -28,14 +28,22 @@ async def bootstrap(
     date."""
     assets = assets or Assets.load(settings)
     database = Database.connect(settings.database_url)
+    app = Wegwijzer(settings, database, assets, clock)
     try:
         if migrate:
-            await database.upgrade()
-            await _check_open_runs(database, assets.flows)
+            await bring_up_to_date(app)
     except BaseException:
         await database.dispose()
         raise
-    return Wegwijzer(settings, database, assets, clock)
+    return app
+
+
+async def bring_up_to_date(app: Wegwijzer) -> None:
+    """Migrate the database and check that every unfinished run's flow version is loaded.
+    Raises `Unavailable` when the database cannot be reached (the bot can start without it:
+    see `telegram.serve`)."""
+    await app.database.upgrade()
+    await _check_open_runs(app.database, app.flows)
 
 
 class FlowVersionMissing(Exception):

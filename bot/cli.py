@@ -549,6 +549,7 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from .bootstrap import bootstrap
+    from .storage import Unavailable
     from .telegram import serve
 
     if not settings.telegram_token:
@@ -561,9 +562,19 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> None:
-        app = await bootstrap(settings, assets=args.assets)
         try:
-            await serve(app, webhook_url=args.webhook_url, listen=args.listen, port=args.port)
+            app, ready = await bootstrap(settings, assets=args.assets), True
+        except Unavailable:
+            # Families in danger still get the numbers: the bot starts, and waits for it.
+            app, ready = await bootstrap(settings, assets=args.assets, migrate=False), False
+        try:
+            await serve(
+                app,
+                webhook_url=args.webhook_url,
+                listen=args.listen,
+                port=args.port,
+                database_ready=ready,
+            )
         finally:
             await app.close()
 

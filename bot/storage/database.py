@@ -133,9 +133,13 @@ class Database:
         return self._engine
 
     async def upgrade(self) -> None:
-        """Bring the schema to the newest migration; does nothing when it is already there."""
-        async with self._engine.connect() as conn:
-            await conn.run_sync(_upgrade)
+        """Bring the schema to the newest migration; does nothing when it is already there.
+        Raises `Unavailable` when the database cannot be reached."""
+        try:
+            async with self._engine.connect() as conn:
+                await conn.run_sync(_upgrade)
+        except _UNAVAILABLE as failed:
+            raise Unavailable(type(failed).__name__) from failed
 
     async def current_revision(self) -> str | None:
         """The migration the schema is at, or None for an empty database."""

@@ -18,6 +18,7 @@ from telegram import Bot, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from ..app import Wegwijzer
+from ..bootstrap import bring_up_to_date
 from ..services.duties import CONTACT_DUTIES, FLAG_DUTIES, Duty
 from ..services.once import forget_old_updates
 from ..storage import Unavailable
@@ -139,10 +140,15 @@ async def serve(
     stop: asyncio.Event | None = None,
     duty_interval: float = DUTY_INTERVAL_SECONDS,
     activity: Activity | None = None,
+    database_ready: bool = True,
 ) -> None:
     """Run the bot until `stop` is set (or SIGINT/SIGTERM arrives), doing the work that comes
     due with time (telling, digest, escalation) every `duty_interval` seconds. `activity`,
-    when given, is kept up to date for a watcher (see `Activity`)."""
+    when given, is kept up to date for a watcher (see `Activity`).
+
+    `database_ready=False`: the database could not be reached at start. The bot runs anyway
+    — the emergency route needs no database — and migrates and checks it as soon as it can;
+    until then other messages get an apology."""
     settings = app.settings
     if not settings.telegram_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
@@ -153,7 +159,8 @@ async def serve(
         app, token=settings.telegram_token, base_url=settings.telegram_base_url, activity=activity
     )
     stop = stop or _stop_on_signals()
-    await forget_old_updates(app)
+    with contextlib.suppress(Unavailable):
+        await forget_old_updates(app)
     updater = application.updater
     if updater is None:
         raise RuntimeError("the Application was built without an updater")
@@ -161,10 +168,9 @@ async def serve(
         await register_default_menus(application.bot, app.catalogs, settings.timezone)
         channel: TelegramChannel = application.bot_data["channel"]
         channel.bot_username = application.bot.username
-        try:
-            await channel.conversation.remember_staff()
-        except Unavailable:
-            log.error("staff not known yet: database unavailable", extra={"event": "start"})
+        if database_ready:
+            with contextlib.suppress(Unavailable):
+                await channel.conversation.remember_staff()
         await application.start()
         if webhook_url:
             await updater.start_webhook(
@@ -184,6 +190,8 @@ async def serve(
             )
             for name, duties in (("flags", FLAG_DUTIES), ("contact", CONTACT_DUTIES))
         ]
+        if not database_ready:
+            loops.append(asyncio.create_task(_until_the_database_is_back(channel, application.bot)))
         activity.running.set()
         try:
             await stop.wait()
@@ -199,6 +207,29 @@ async def serve(
         await application.stop()
 
 
+# While the database is unreachable at start, it is tried again after this long, and twice as
+# long each time up to the longest wait.
+DATABASE_RETRY_FIRST, DATABASE_RETRY_LONGEST = 0.5, 10.0
+
+
+async def _until_the_database_is_back(channel: TelegramChannel, bot: Bot) -> None:
+    """Try the database until it answers; then migrate and check it, and at once do what
+    waited for it (the journaled alarms become flags and their people are told)."""
+    log.critical("database unavailable: answering emergencies only", extra={"event": "start"})
+    wait = DATABASE_RETRY_FIRST
+    while True:
+        try:
+            await bring_up_to_date(channel.app)
+            await channel.conversation.remember_staff()
+        except Unavailable:
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, DATABASE_RETRY_LONGEST)
+        else:
+            log.warning("database available", extra={"event": "start"})
+            await _round_of(channel, bot, FLAG_DUTIES)
+            return
+
+
 async def _do_duties(
     channel: TelegramChannel,
     bot: Bot,
@@ -212,15 +243,17 @@ async def _do_duties(
     claimed); it never ends the loop, nor keeps the other duties from their turn."""
     while True:
         activity.round_begun(name)
-        for duty in duties:
-            try:
-                await channel.deliver(bot, await duty(channel.app))
-            except Exception as failed:  # the loop must outlive any one failure
-                log.error(
-                    "duty failed", extra={"event": f"{duty.__name__}: {type(failed).__name__}"}
-                )
+        await _round_of(channel, bot, duties)
         activity.round_done(name)
         await asyncio.sleep(interval)
+
+
+async def _round_of(channel: TelegramChannel, bot: Bot, duties: tuple[Duty, ...]) -> None:
+    for duty in duties:
+        try:
+            await channel.deliver(bot, await duty(channel.app))
+        except Exception as failed:  # the loop must outlive any one failure
+            log.error("duty failed", extra={"event": f"{duty.__name__}: {type(failed).__name__}"})
 
 
 async def bot_username(token: str, base_url: str) -> str:

@@ -239,3 +239,68 @@ async def test_killed_while_the_alarm_waited_for_the_database_the_journal_has_it
         assert await wegwijzer.journal.pending() == []
     finally:
         await again.stop()
+
+
+async def test_started_while_postgresql_refuses_connections_the_bot_still_gives_the_numbers(
+    api: FakeBotAPI,
+    postgres_url: str,
+    clock: Clock,
+    assets: Assets,
+    settings: Settings,
+) -> None:
+    """`wegwijzer run` with the database down from the start: it starts anyway, a family in
+    danger gets the numbers, and when the database comes back the alarm becomes a flag."""
+    target = make_url(postgres_url)
+    async with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy:
+        through_proxy = target.set(host="127.0.0.1", port=proxy.port)
+        url = through_proxy.render_as_string(hide_password=False)
+        app = await bootstrap(replace(settings, database_url=url), clock=clock, assets=assets)
+        try:
+            await empty_tables(app.database)
+            async with app.database.transaction() as uow:
+                case = await uow.cases.add("PG-0002", "family_strengthening")
+            before = RunningBot(app)
+            await before.start()
+            caseworker = await caseworker_of(api, app, case.code)
+            family = await family_at_first_who5(api, app, case.code)
+            await before.stop()
+            await proxy.cut()
+
+            started = len(api.calls_of("deleteWebhook"))
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "run"],
+                cwd=PROJECT,
+                env={
+                    **os.environ,
+                    "DATABASE_URL": url,
+                    "ALARM_JOURNAL": str(settings.alarm_journal_path),
+                    "TELEGRAM_BOT_TOKEN": api.token,
+                    "TELEGRAM_BASE_URL": api.base_url,
+                    "LOG_LEVEL": "CRITICAL",
+                },
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                await api.wait_for(
+                    lambda _c: len(api.calls_of("deleteWebhook")) > started, timeout=20
+                )
+                family.command("/sos")
+                await family.expect("Bel 112", timeout=2)
+                await family.expect(render_nl(app, texts.ALARM_SAVED_NOT_SENT))
+                family.text("1")  # anything else: an apology, nothing stored
+                await family.expect(render_nl(app, texts.SOMETHING_WENT_WRONG))
+
+                await proxy.restore()  # back: migrated and checked, the journal replayed
+                await caseworker.expect("New urgent flag", timeout=20)
+                (flag,) = await flags_of(app)
+                assert flag.evidence["trigger"] == "sos"
+            finally:
+                process.send_signal(signal.SIGTERM)
+                try:  # waited for in a thread: the fake Bot API must answer its last calls
+                    await asyncio.to_thread(process.wait, 15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        finally:
+            await app.close()
