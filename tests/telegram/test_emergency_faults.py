@@ -15,7 +15,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -129,49 +129,97 @@ async def test_the_numbers_are_sent_again_until_telegram_takes_them(
     assert flag.evidence["trigger"] == "sos"
 
 
-async def test_with_postgresql_cut_away_the_alarm_waits_in_the_journal_until_it_is_back(
-    api: FakeBotAPI,
-    postgres_url: str,
-    clock: Clock,
-    assets: Assets,
-    settings: Settings,
-) -> None:
+@dataclass
+class BehindProxy:
+    """The app on this worker's PostgreSQL database, reached through a proxy the test cuts."""
+
+    proxy: TcpProxy
+    app: Wegwijzer
+    url: str  # the database URL through the proxy
+    case_code: str
+
+
+@pytest.fixture
+async def behind_proxy(
+    postgres_url: str, settings: Settings, clock: Clock, assets: Assets
+) -> AsyncIterator[BehindProxy]:
     target = make_url(postgres_url)
     async with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy:
-        through_proxy = target.set(host="127.0.0.1", port=proxy.port)
+        url = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
         app = await bootstrap(
-            replace(settings, database_url=through_proxy.render_as_string(hide_password=False)),
-            clock=clock,
-            assets=assets,
-            migrate=False,
+            replace(settings, database_url=url), clock=clock, assets=assets, migrate=False
         )
-        running = RunningBot(app)
         try:
             await empty_tables(app.database)
             async with app.database.transaction() as uow:
                 case = await uow.cases.add("PG-0001", "family_strengthening")
-            await running.start()
-            caseworker = await caseworker_of(api, app, case.code)
-            family = await family_at_first_who5(api, app, case.code)
-
-            await proxy.cut()
-            alarm_time = clock.now
-            family.command("/sos")
-            await family.expect("Bel 112", timeout=1.0)
-            await family.expect(render_nl(app, texts.ALARM_SAVED_NOT_SENT))
-            await caseworker.expect_nothing_from(running)
-            (journaled,) = await app.journal.pending()
-            assert (journaled.trigger, journaled.at) == ("sos", alarm_time)
-
-            clock.advance(minutes=5)
-            await proxy.restore()  # the database is back: the duties replay the journal
-            await caseworker.expect("New urgent flag", timeout=10)
-            (flag,) = await flags_of(app)
-            assert (flag.level, flag.raised_at) == ("urgent", alarm_time)  # its own time
-            assert await app.journal.pending() == []
+            yield BehindProxy(proxy, app, url, case.code)
         finally:
-            await running.stop()
             await app.close()
+
+
+@asynccontextmanager
+async def wegwijzer_run(
+    api: FakeBotAPI, settings: Settings, database_url: str
+) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """`wegwijzer run` in a process of its own, polling `api`; stopped with SIGTERM at the
+    end unless the test killed it."""
+    started = len(api.calls_of("deleteWebhook"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=PROJECT,
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "ALARM_JOURNAL": str(settings.alarm_journal_path),
+            "TELEGRAM_BOT_TOKEN": api.token,
+            "TELEGRAM_BASE_URL": api.base_url,
+            "LOG_LEVEL": "CRITICAL",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # Polling starts right after deleteWebhook (a long poll is only seen when answered).
+        await api.wait_for(lambda _c: len(api.calls_of("deleteWebhook")) > started, timeout=20)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:  # waited for in a thread: the fake Bot API must answer its last calls
+                await asyncio.to_thread(process.wait, 15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def test_with_postgresql_cut_away_the_alarm_waits_in_the_journal_until_it_is_back(
+    api: FakeBotAPI, behind_proxy: BehindProxy, clock: Clock
+) -> None:
+    app, proxy = behind_proxy.app, behind_proxy.proxy
+    running = RunningBot(app)
+    await running.start()
+    try:
+        caseworker = await caseworker_of(api, app, behind_proxy.case_code)
+        family = await family_at_first_who5(api, app, behind_proxy.case_code)
+
+        await proxy.cut()
+        alarm_time = clock.now
+        family.command("/sos")
+        await family.expect("Bel 112", timeout=1.0)
+        await family.expect(render_nl(app, texts.ALARM_SAVED_NOT_SENT))
+        await caseworker.expect_nothing_from(running)
+        (journaled,) = await app.journal.pending()
+        assert (journaled.trigger, journaled.at) == ("sos", alarm_time)
+
+        clock.advance(minutes=5)
+        await proxy.restore()  # the database is back: the duties replay the journal
+        await caseworker.expect("New urgent flag", timeout=10)
+        (flag,) = await flags_of(app)
+        assert (flag.level, flag.raised_at) == ("urgent", alarm_time)  # its own time
+        assert await app.journal.pending() == []
+    finally:
+        await running.stop()
 
 
 def render_nl(app: Wegwijzer, text: texts.Text) -> str:
@@ -184,7 +232,6 @@ async def test_killed_while_the_alarm_waited_for_the_database_the_journal_has_it
     settings: Settings,
     case_code: str,
     clock: Clock,
-    assets: Assets,
 ) -> None:
     """`wegwijzer run` in a process of its own, SQLite locked by another writer: /sos gets the
     numbers, the alarm waits for the lock, and the process is killed (SIGKILL). Started
@@ -195,39 +242,19 @@ async def test_killed_while_the_alarm_waited_for_the_database_the_journal_has_it
     family = await family_at_first_who5(api, wegwijzer, case_code)
     await first.stop()
 
-    environment = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "ALARM_JOURNAL": str(settings.alarm_journal_path),
-        "TELEGRAM_BOT_TOKEN": api.token,
-        "TELEGRAM_BASE_URL": api.base_url,
-        "LOG_LEVEL": "ERROR",
-    }
-    started = len(api.calls_of("deleteWebhook"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"],
-        cwd=PROJECT,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        # Polling starts right after deleteWebhook (a long poll is only seen when answered).
-        await api.wait_for(lambda _c: len(api.calls_of("deleteWebhook")) > started, timeout=20)
-        async with locked(file_of(settings)):
-            family.command("/sos")
-            await family.expect("Bel 112", timeout=5)
-            journal = settings.alarm_journal_path
-            await until(journal.exists, 5, what="the alarm in the journal")
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=5)
-        assert await flags_of(wegwijzer) == []  # it never reached the database
-        (journaled,) = [JournaledAlarm.from_line(line) for line in journal.read_text().splitlines()]
-        assert journaled.trigger == "sos"
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    journal = settings.alarm_journal_path
+    async with (
+        wegwijzer_run(api, settings, settings.database_url) as process,
+        locked(file_of(settings)),
+    ):
+        family.command("/sos")
+        await family.expect("Bel 112", timeout=5)
+        await until(journal.exists, 5, what="the alarm in the journal")
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=5)
+    assert await flags_of(wegwijzer) == []  # it never reached the database
+    (journaled,) = [JournaledAlarm.from_line(line) for line in journal.read_text().splitlines()]
+    assert journaled.trigger == "sos"
 
     clock.now = journaled.at + timedelta(minutes=1)  # the process ran on the real clock
     again = RunningBot(wegwijzer)
@@ -242,65 +269,26 @@ async def test_killed_while_the_alarm_waited_for_the_database_the_journal_has_it
 
 
 async def test_started_while_postgresql_refuses_connections_the_bot_still_gives_the_numbers(
-    api: FakeBotAPI,
-    postgres_url: str,
-    clock: Clock,
-    assets: Assets,
-    settings: Settings,
+    api: FakeBotAPI, behind_proxy: BehindProxy, settings: Settings
 ) -> None:
     """`wegwijzer run` with the database down from the start: it starts anyway, a family in
     danger gets the numbers, and when the database comes back the alarm becomes a flag."""
-    target = make_url(postgres_url)
-    async with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy:
-        through_proxy = target.set(host="127.0.0.1", port=proxy.port)
-        url = through_proxy.render_as_string(hide_password=False)
-        app = await bootstrap(replace(settings, database_url=url), clock=clock, assets=assets)
-        try:
-            await empty_tables(app.database)
-            async with app.database.transaction() as uow:
-                case = await uow.cases.add("PG-0002", "family_strengthening")
-            before = RunningBot(app)
-            await before.start()
-            caseworker = await caseworker_of(api, app, case.code)
-            family = await family_at_first_who5(api, app, case.code)
-            await before.stop()
-            await proxy.cut()
+    app, proxy = behind_proxy.app, behind_proxy.proxy
+    before = RunningBot(app)
+    await before.start()
+    caseworker = await caseworker_of(api, app, behind_proxy.case_code)
+    family = await family_at_first_who5(api, app, behind_proxy.case_code)
+    await before.stop()
+    await proxy.cut()
 
-            started = len(api.calls_of("deleteWebhook"))
-            process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run"],
-                cwd=PROJECT,
-                env={
-                    **os.environ,
-                    "DATABASE_URL": url,
-                    "ALARM_JOURNAL": str(settings.alarm_journal_path),
-                    "TELEGRAM_BOT_TOKEN": api.token,
-                    "TELEGRAM_BASE_URL": api.base_url,
-                    "LOG_LEVEL": "CRITICAL",
-                },
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            try:
-                await api.wait_for(
-                    lambda _c: len(api.calls_of("deleteWebhook")) > started, timeout=20
-                )
-                family.command("/sos")
-                await family.expect("Bel 112", timeout=2)
-                await family.expect(render_nl(app, texts.ALARM_SAVED_NOT_SENT))
-                family.text("1")  # anything else: an apology, nothing stored
-                await family.expect(render_nl(app, texts.SOMETHING_WENT_WRONG))
+    async with wegwijzer_run(api, settings, behind_proxy.url):
+        family.command("/sos")
+        await family.expect("Bel 112", timeout=2)
+        await family.expect(render_nl(app, texts.ALARM_SAVED_NOT_SENT))
+        family.text("1")  # anything else: an apology, nothing stored
+        await family.expect(render_nl(app, texts.SOMETHING_WENT_WRONG))
 
-                await proxy.restore()  # back: migrated and checked, the journal replayed
-                await caseworker.expect("New urgent flag", timeout=20)
-                (flag,) = await flags_of(app)
-                assert flag.evidence["trigger"] == "sos"
-            finally:
-                process.send_signal(signal.SIGTERM)
-                try:  # waited for in a thread: the fake Bot API must answer its last calls
-                    await asyncio.to_thread(process.wait, 15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-        finally:
-            await app.close()
+        await proxy.restore()  # back: migrated and checked, the journal replayed
+        await caseworker.expect("New urgent flag", timeout=20)
+        (flag,) = await flags_of(app)
+        assert flag.evidence["trigger"] == "sos"
