@@ -22,11 +22,9 @@ __all__ = ["Incoming", "Opened", "Other", "Pressed", "Said", "Typed"]
 
 @dataclass(frozen=True)
 class Typed:
-    """A text message (a command when it starts with "/"); `edited`: a message changed
-    after it was sent, which only the emergency route looks at."""
+    """A text message (a command when it starts with "/")."""
 
     text: str
-    edited: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +68,9 @@ class Incoming:
     bot_username: str | None = None
     # Written in a group chat: only the emergency route answers there, and stores nothing.
     group: bool = False
+    # A message changed after it was sent (its text or caption): only the emergency route
+    # looks at it.
+    edited: bool = False
 
 
 @dataclass

@@ -55,14 +55,15 @@ def turn_messages(x: Exchange, turn: runs.Turn) -> list[Message]:
 
 
 async def show_turn(x: Exchange, turn: runs.Turn) -> None:
-    """Show a turn, and tell whom it concerns: staff of a flag it raised, others of what it
-    changed (a closure proposed goes to the coordinators)."""
-    for message in turn_messages(x, turn):
-        await x.show(message)
-    if any(isinstance(event, FlagRaised) for event in turn.events):
-        await x.show(TellStaffNow())
+    """Tell whom a turn concerns — others of what it changed (a closure proposed goes to the
+    coordinators), staff of a flag it raised — then show it. The others first: their notices
+    exist only here, and a failure to reach the person must not take them along."""
     if turn.notices:
         await x.show(Notify(turn.notices))
+    if any(isinstance(event, FlagRaised) for event in turn.events):
+        await x.show(TellStaffNow())
+    for message in turn_messages(x, turn):
+        await x.show(message)
 
 
 async def checkin(x: Exchange, _: CheckIn) -> None:

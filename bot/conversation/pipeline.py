@@ -152,7 +152,7 @@ class Conversation:
             x = Exchange(self.app, incoming, None, out)
             await emergency(x, trigger, self._identify, self.acquaintances)
             return
-        if incoming.group or (isinstance(said, Typed) and said.edited):
+        if incoming.group or incoming.edited:
             return
         intent = said.intent if isinstance(said, Pressed) else None
         if isinstance(said, Typed):

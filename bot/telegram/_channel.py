@@ -15,7 +15,6 @@ the alarm is recorded meanwhile; nothing else is sent in that chat before they a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
@@ -116,7 +115,7 @@ class TelegramChannel:
                 return None
         elif message is not None:
             if message.text is not None:
-                said = Typed(message.text, edited=update.edited_message is not None)
+                said = Typed(message.text)
             else:
                 said = Other(_kind_of(message), message.caption)
         else:
@@ -130,6 +129,7 @@ class TelegramChannel:
             bot_username=self.bot_username,
             # Groups would expose families: only the emergency route answers there.
             group=chat.type != "private",
+            edited=update.edited_message is not None,
         )
 
     def overtakes(self, update: object) -> bool:
@@ -286,6 +286,9 @@ class TelegramChannel:
                     "emergency numbers not sent yet", extra={"event": type(failed).__name__}
                 )
                 delay, wait = wait, min(wait * 2, RETRY_LONGEST_WAIT)
+            except TelegramError as failed:  # anything else will not change by trying again
+                log.critical("emergency numbers refused", extra={"event": type(failed).__name__})
+                return
             if loop.time() + delay > give_up:
                 log.critical("emergency numbers never sent", extra={"event": "gave up"})
                 return
@@ -347,13 +350,16 @@ class _Reply:
             await self.channel.deliver(self.bot, output.notices)
             return
         if isinstance(output, TellStaffNow):
-            await self.channel.deliver(self.bot, await immediate_notices(self.channel.app))
+            try:
+                await self.channel.deliver(self.bot, await immediate_notices(self.channel.app))
+            except Exception as failed:  # the flag is recorded: the duties tell them shortly
+                log.error("staff not told yet", extra={"event": type(failed).__name__})
             return
         if isinstance(output, Shown) and output.must_arrive:
-            await self.finish()
             self.numbers = self.channel.keep_trying(
                 self.bot, self.chat_id, _text(tr, output), self.user_id
             )
+            await self.finish()
             return
         if self.numbers is not None:
             await asyncio.shield(self.numbers)  # nothing in this chat before the numbers
@@ -370,7 +376,10 @@ class _Reply:
         elif isinstance(output, Chosen):
             await self._chosen(output, tr)
         elif isinstance(output, Menu):
-            await register_menu_for(self.bot, self.user_id, output.role, tr)
+            try:
+                await register_menu_for(self.bot, self.user_id, output.role, tr)
+            except TelegramError as failed:  # the menu is a convenience: the reply goes on
+                log.warning("menu not set", extra={"event": type(failed).__name__})
         elif isinstance(output, Photo):
             await self._photo(output, tr)
 
@@ -394,8 +403,8 @@ class _Reply:
             try:
                 await self.pressed.edit_text(fit(text), reply_markup=markup)
                 return
-            except BadRequest:  # gone, or unchanged: send it as a new message
-                log.info("edit failed, sending anew", extra={"event": "edit"})
+            except TelegramError as failed:  # gone, unchanged, or not taken: send it anew
+                log.info("edit failed, sending anew", extra={"event": type(failed).__name__})
         await self._send(text, markup)
 
     async def _chosen(self, chosen: Chosen, tr: Translator) -> None:
@@ -408,12 +417,15 @@ class _Reply:
             return
         body = lines if lines is not None else self.pressed.text or ""
         new_text = f"{body}\n\n{render(tr, chosen.mark)}".strip() if chosen.mark else body
-        with contextlib.suppress(BadRequest, Forbidden):
-            # "message is not modified" or "message to edit not found": nothing left to do.
+        try:
             if chosen.lines is None and chosen.mark is None:
                 await self.pressed.edit_reply_markup(reply_markup=None)
             else:
                 await self.pressed.edit_text(fit(new_text), reply_markup=None)
+        except TelegramError as failed:
+            # "Not modified", "not found", or a server error: what was chosen is stored, and
+            # an old button pressed again is answered "already answered".
+            log.info("choice not shown", extra={"event": type(failed).__name__})
 
     async def _photo(self, photo: Photo, tr: Translator) -> None:
         try:

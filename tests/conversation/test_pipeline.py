@@ -136,21 +136,24 @@ async def test_in_a_group_and_to_an_edit_only_the_emergency_route_answers(
 ) -> None:
     family = await external_id(world.app, world.family)
 
-    async def hear(said: Typed | Other, group: bool = False) -> Heard:
+    async def hear(said: Typed | Other, group: bool = False, edited: bool = False) -> Heard:
         heard = Heard()
-        incoming = Incoming("telegram", family, said, language_hint="en", group=group)
+        incoming = Incoming(
+            "telegram", family, said, language_hint="en", group=group, edited=edited
+        )
         await conversation.handle(incoming, heard)
         return heard
 
     assert (await hear(Typed("/help"), group=True)).lines == []
     assert (await hear(Typed("hello everyone"), group=True)).lines == []
-    assert (await hear(Typed("I typed it wrong", edited=True))).lines == []
+    assert (await hear(Typed("I typed it wrong"), edited=True)).lines == []
+    assert (await hear(Other("photo", "a new caption"), edited=True)).lines == []
     in_group = await hear(Typed("hij slaat me"), group=True)
     assert in_group.lines[0].startswith(EMERGENCY) and len(in_group.lines) == 2
     assert "hij slaat me" not in in_group.text()
     assert await open_flags(world) == []  # nothing about a group is stored
-    for said in (Typed("ik ben in gevaar", edited=True), Other("photo", "help me")):
-        assert (await hear(said)).lines[0].startswith(EMERGENCY)
+    for said, edited in ((Typed("ik ben in gevaar"), True), (Other("photo", "help me"), False)):
+        assert (await hear(said, edited=edited)).lines[0].startswith(EMERGENCY)
     assert await open_flags(world) == ["emergency"]
 
 

@@ -292,3 +292,17 @@ async def test_started_while_postgresql_refuses_connections_the_bot_still_gives_
         await caseworker.expect("New urgent flag", timeout=20)
         (flag,) = await flags_of(app)
         assert flag.evidence["trigger"] == "sos"
+
+
+async def test_the_sos_button_gives_the_numbers_when_telegram_fails_to_answer_the_press(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str
+) -> None:
+    caseworker = await caseworker_of(api, wegwijzer, case_code)
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    api.fail_next("answerCallbackQuery", 500)
+    family.press("🆘 Ik heb nu hulp nodig")
+    await family.expect("Bel 112")
+    await caseworker.expect("New urgent flag")
+    assert [c.status for c in api.calls_of("answerCallbackQuery")][-1] == 500
+    (flag,) = await flags_of(wegwijzer)
+    assert flag.evidence["trigger"] == "button"

@@ -311,3 +311,17 @@ async def test_a_press_answered_too_late_or_on_an_inaccessible_message_still_goe
     )
     await family.expect("rustig en ontspannen")  # the next question still comes
     assert (await answers_of(wegwijzer))["who5.cheerful"] == 0
+
+
+@pytest.mark.parametrize("method", ["answerCallbackQuery", "editMessageText"])
+async def test_a_server_error_on_the_press_itself_does_not_lose_the_next_question(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str, method: str
+) -> None:
+    """Answering the press and marking the choice on the question are cosmetic: the answer is
+    stored, so a 500 there must not turn the reply into an apology."""
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    api.fail_next(method, 500, chat_id=None if method == "answerCallbackQuery" else family.chat_id)
+    family.press("Nooit")
+    await family.expect("rustig en ontspannen")
+    assert [c.status for c in api.calls_of(method)][-1] == 500
+    assert (await answers_of(wegwijzer))["who5.cheerful"] == 0
