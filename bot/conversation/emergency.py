@@ -131,7 +131,9 @@ async def emergency(
         who = await find(incoming)
     except Unavailable:
         # Who it is cannot be asked now: journaled as it is, sorted out when it is replayed.
-        await journal_alarm(x.app, incoming.channel, incoming.external_id, trigger, x.once)
+        await journal_alarm(
+            x.app, incoming.channel, incoming.external_id, trigger, x.once, recording=False
+        )
         await _not_yet_with_the_team(x)
         return
     if who is None or not counts_as_alarm(who, trigger):

@@ -49,9 +49,10 @@ CALLS_FOR_HELP = ("sos", "button")
 
 
 def counts_as_alarm(who: Participant, trigger: str) -> bool:
-    """Staff write about danger in their notes ("the child is not safe"): only their own
-    /sos is an alarm. (The numbers they may have got first, from memory, do no harm.)"""
-    return not who.staff or trigger in CALLS_FOR_HELP
+    """Someone who left is a stranger again: nothing is recorded about them. Staff write about
+    danger in their notes ("the child is not safe"): only their own /sos is an alarm. (The
+    numbers they may have got first, from memory, do no harm.)"""
+    return who.status != "left" and (not who.staff or trigger in CALLS_FOR_HELP)
 
 
 @dataclass(frozen=True)
@@ -96,10 +97,18 @@ async def raise_alarm(
 
 
 async def journal_alarm(
-    app: Wegwijzer, channel: str, external_id: str, trigger: str, once: str | None
+    app: Wegwijzer,
+    channel: str,
+    external_id: str,
+    trigger: str,
+    once: str | None,
+    *,
+    recording: bool = True,
 ) -> JournaledAlarm:
     """Write the alarm to the journal and wait until it is on disk: from here on it cannot
-    be lost. Its key is the update's (a redelivery is the same alarm) or one of its own."""
+    be lost. Its key is the update's (a redelivery is the same alarm) or one of its own.
+    `recording`: the caller goes on to `record_alarm` it (the replay leaves it alone till
+    then); otherwise it is the replay's."""
     alarm = JournaledAlarm(
         key=once or f"alarm:{uuid.uuid4().hex}",
         at=app.clock(),
@@ -108,16 +117,22 @@ async def journal_alarm(
         trigger=trigger,
     )
     await app.journal.record(alarm)
+    if not recording:
+        app.journal.release(alarm.key)
     return alarm
 
 
 async def record_alarm(app: Wegwijzer, who: Participant, alarm: JournaledAlarm) -> Alarm:
     """The journaled alarm as a flag; then it leaves the journal. Raises `Unavailable` when
-    the database cannot take it (it stays in the journal for `replay_alarms`)."""
+    the database cannot take it (it stays in the journal for `replay_alarms`), and
+    `AlreadyHandled` for an alarm recorded before (an update delivered twice)."""
     try:
         recorded = await raise_alarm(app, who, alarm.trigger, once=alarm.key, at=alarm.at)
     except AlreadyHandled:
         await app.journal.settle([alarm.key])
+        raise
+    except BaseException:
+        app.journal.release(alarm.key)  # left for the replay
         raise
     await app.journal.settle([alarm.key])
     return recorded
@@ -131,19 +146,31 @@ async def replay_alarms(app: Wegwijzer) -> list[Notice]:
     settled: list[str] = []
     try:
         for alarm in await app.journal.pending():
-            who = await find_participant(app, alarm.channel, alarm.external_id)
-            if who is not None and who.status != "left" and counts_as_alarm(who, alarm.trigger):
-                try:
-                    await raise_alarm(app, who, alarm.trigger, once=alarm.key, at=alarm.at)
-                    log.warning(
-                        "alarm replayed from the journal",
-                        extra={"person_id": who.person_id, "event": "journal"},
-                    )
-                except AlreadyHandled:
-                    pass
+            if app.journal.being_recorded(alarm.key):
+                continue  # this process is recording it right now
+            try:
+                await _replay(app, alarm)
+            except Unavailable:
+                raise
+            except Exception as failed:  # one bad alarm must not hold up the others
+                log.error("alarm not replayed", extra={"event": type(failed).__name__})
+                continue
             settled.append(alarm.key)
     except Unavailable:
         log.error("alarms wait in the journal: database unavailable", extra={"event": "journal"})
     finally:
         await app.journal.settle(settled)
     return []
+
+
+async def _replay(app: Wegwijzer, alarm: JournaledAlarm) -> None:
+    who = await find_participant(app, alarm.channel, alarm.external_id)
+    if who is None or not counts_as_alarm(who, alarm.trigger):
+        return  # nobody we know, or a note of staff: no trace is kept
+    try:
+        await raise_alarm(app, who, alarm.trigger, once=alarm.key, at=alarm.at)
+    except AlreadyHandled:
+        return
+    log.warning(
+        "alarm replayed from the journal", extra={"person_id": who.person_id, "event": "journal"}
+    )

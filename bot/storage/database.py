@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -84,7 +85,23 @@ class Unavailable(Exception):
 
 # What the drivers raise when the database, not the statement, is the problem (asyncpg
 # lets a refused connection through as the socket's own error).
-_UNAVAILABLE = (OperationalError, InterfaceError, ConnectionError, socket.gaierror, TimeoutError)
+_CONNECTION = (InterfaceError, ConnectionError, socket.gaierror, TimeoutError)
+# SQLite reports a schema older than the code as an OperationalError too ("no such table"):
+# that is a broken deployment, not an outage, and must fail loudly.
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
+
+
+@contextmanager
+def _unavailable_as_such() -> Iterator[None]:
+    """Raise `Unavailable` for what the database rather than the statement is at fault."""
+    try:
+        yield
+    except (OperationalError, *_CONNECTION) as failed:
+        if isinstance(failed, OperationalError) and isinstance(failed.orig, sqlite3.Error):
+            message = str(failed.orig).lower()
+            if not any(reason in message for reason in _SQLITE_UNAVAILABLE):
+                raise
+        raise Unavailable(type(failed).__name__) from failed
 
 
 class Database:
@@ -135,11 +152,9 @@ class Database:
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration; does nothing when it is already there.
         Raises `Unavailable` when the database cannot be reached."""
-        try:
+        with _unavailable_as_such():
             async with self._engine.connect() as conn:
                 await conn.run_sync(_upgrade)
-        except _UNAVAILABLE as failed:
-            raise Unavailable(type(failed).__name__) from failed
 
     async def current_revision(self) -> str | None:
         """The migration the schema is at, or None for an empty database."""
@@ -155,11 +170,9 @@ class Database:
         Do not open a second transaction inside one in the same task: on SQLite that raises
         RuntimeError (it would wait for the write lock the first one holds).
         """
-        try:
+        with _unavailable_as_such():
             async with self._write_transaction() as uow:
                 yield uow
-        except _UNAVAILABLE as failed:
-            raise Unavailable(type(failed).__name__) from failed
 
     @asynccontextmanager
     async def _write_transaction(self) -> AsyncIterator[UnitOfWork]:
@@ -184,11 +197,9 @@ class Database:
         """A read-only transaction that never takes SQLite's write lock; always rolled back."""
         # Closing the session rolls the transaction back; an explicit rollback() would also
         # expire every object read, making them useless to the caller after the block.
-        try:
+        with _unavailable_as_such():
             async with self._reader() as session:
                 yield UnitOfWork(session, read_only=True, lock_rows=False)
-        except _UNAVAILABLE as failed:
-            raise Unavailable(type(failed).__name__) from failed
 
     def answer_rows(self, since: datetime | None = None) -> AsyncIterator[ExportRow]:
         """Stream every answer, answered at or after `since`, with its run's scores and flags.

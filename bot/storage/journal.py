@@ -8,8 +8,10 @@ already recorded is known by its key and not recorded twice, and an alarm of som
 turns out not to be a member (a stranger, journaled while the database could not say) is
 dropped without a trace.
 
-The file belongs to one bot process (give each process its own `ALARM_JOURNAL`), is readable
-by the bot's user only (0600), and holds only alarms not yet replayed. It carries the
+Processes sharing the file (the bot and `wegwijzer chat` on one SQLite database) take turns
+through a lock file beside it; each replays what it finds, and an alarm recorded twice is
+still one flag. The file is readable by the bot's user only (0600) and holds only alarms not
+yet replayed. It carries the
 person's id on the channel and what set the alarm off (`sos`, `button` or a phrase of the
 danger list), never the message.
 """
@@ -17,14 +19,19 @@ danger list), never the message.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 __all__ = ["AlarmJournal", "JournaledAlarm"]
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -55,32 +62,54 @@ class JournaledAlarm:
 class AlarmJournal:
     def __init__(self, path: Path):
         self.path = Path(path)
-        # Appending and rewriting never overlap within the process.
+        # Appending and rewriting never overlap within the process (between processes: the
+        # lock file).
         self._lock = asyncio.Lock()
+        # Alarms this process is recording itself right now: the replay leaves them alone.
+        self._recording: set[str] = set()
 
     async def record(self, alarm: JournaledAlarm) -> None:
-        """Append the alarm and wait until it is on disk."""
+        """Append the alarm and wait until it is on disk. Until it is settled or released,
+        it counts as being recorded by this process (`being_recorded`)."""
+        self._recording.add(alarm.key)
         async with self._lock:
-            await asyncio.to_thread(self._append, alarm.to_line())
+            await asyncio.to_thread(self._in_turn, self._append, alarm.to_line())
+
+    def being_recorded(self, key: str) -> bool:
+        return key in self._recording
+
+    def release(self, key: str) -> None:
+        """This process gives up recording the alarm itself: the replay will."""
+        self._recording.discard(key)
 
     async def pending(self) -> list[JournaledAlarm]:
         """The alarms not yet settled, oldest first. A line cut short by a crash mid-write
         (the last one) is skipped: its alarm was never acknowledged as recorded."""
         async with self._lock:
-            return await asyncio.to_thread(self._read)
+            return await asyncio.to_thread(self._in_turn, self._read)
 
     async def settle(self, keys: Iterable[str]) -> None:
         """Forget these alarms: they are in the database (or belong to nobody we know)."""
         done = set(keys)
         if not done:
             return
+        self._recording -= done
         async with self._lock:
-            await asyncio.to_thread(self._rewrite_without, done)
+            await asyncio.to_thread(self._in_turn, self._rewrite, done)
 
     # --- file work, in a thread -----------------------------------------------------------
 
-    def _append(self, line: str) -> None:
+    def _in_turn(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`work` while holding the lock file (other processes wait for their turn)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return work(*args, **kwargs)
+        finally:
+            os.close(lock)  # closing releases the lock
+
+    def _append(self, line: str) -> None:
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             size = os.fstat(fd).st_size
@@ -104,7 +133,7 @@ class AlarmJournal:
                 continue  # a torn last line
         return alarms
 
-    def _rewrite_without(self, done: set[str]) -> None:
+    def _rewrite(self, done: set[str]) -> None:
         kept = [alarm for alarm in self._read() if alarm.key not in done]
         if not kept:
             self.path.unlink(missing_ok=True)

@@ -3,6 +3,7 @@ its alarms reach the database."""
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,3 +48,28 @@ async def test_a_line_torn_by_a_crash_is_skipped_and_the_rest_is_read(tmp_path: 
     assert [a.key for a in await journal.pending()] == ["telegram:1"]
     await journal.record(alarm("telegram:3"))  # after the restart
     assert [a.key for a in await journal.pending()] == ["telegram:1", "telegram:3"]
+
+
+async def test_two_processes_sharing_the_file_lose_nothing(tmp_path: Path) -> None:
+    """The bot and `wegwijzer chat` on one SQLite database share the journal: one settling
+    (rewriting the file) while the other appends must not drop the new alarm."""
+    path = tmp_path / "alarms.jsonl"
+    bot, console = AlarmJournal(path), AlarmJournal(path)  # two separate lockers, as two processes
+    await bot.record(alarm("telegram:1"))
+    await bot.record(alarm("telegram:2"))
+    added = [f"console:{n}" for n in range(30)]
+    await asyncio.gather(bot.settle(["telegram:1"]), *(console.record(alarm(key)) for key in added))
+    assert sorted(a.key for a in await bot.pending()) == sorted(["telegram:2", *added])
+
+
+async def test_an_alarm_being_recorded_is_left_to_its_process_until_settled_or_released(
+    tmp_path: Path,
+) -> None:
+    journal = AlarmJournal(tmp_path / "alarms.jsonl")
+    await journal.record(alarm("telegram:1"))
+    assert journal.being_recorded("telegram:1")
+    journal.release("telegram:1")  # the database could not take it: the replay will
+    assert not journal.being_recorded("telegram:1")
+    await journal.record(alarm("telegram:2"))
+    await journal.settle(["telegram:2"])
+    assert not journal.being_recorded("telegram:2")

@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Connection, Integer, MetaData, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.storage import Base, Database
+from bot.storage import Base, Database, Unavailable
 from bot.storage.database import MIGRATIONS_DIR, _alembic_config, _sqlite_pragma
 
 from .conftest import T0
@@ -280,5 +280,32 @@ async def test_0003_keeps_the_flags_of_0002_and_backfills_them_both_ways(
         assert await db.current_revision() == HEAD
         async with db.reading() as uow:
             assert await uow.audit.events() == []
+    finally:
+        await db.dispose()
+
+
+async def test_a_schema_behind_the_code_is_an_error_not_an_outage(
+    blank_database_url: str,
+) -> None:
+    """A database without the tables (never migrated) must fail loudly, not be taken for a
+    database that is down (which the emergency route would wait out)."""
+    db = Database.connect(blank_database_url)
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            async with db.reading() as uow:
+                await uow.people.get("telegram", "1")
+        assert not isinstance(raised.value, Unavailable)
+    finally:
+        await db.dispose()
+
+
+async def test_a_database_nobody_listens_for_is_unavailable() -> None:
+    db = Database.connect("postgresql://postgres@127.0.0.1:9/test")  # the discard port
+    try:
+        with pytest.raises(Unavailable):
+            async with db.reading() as uow:
+                await uow.people.get("telegram", "1")
+        with pytest.raises(Unavailable):
+            await db.upgrade()
     finally:
         await db.dispose()
