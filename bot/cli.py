@@ -44,13 +44,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from .app import Assets
 from .config import ConfigError, Settings
 from .engine.vocabulary import STAGES
 from .services.cases import PROGRAMMES
 
 if TYPE_CHECKING:  # for annotations only: commands import what they use when they run
-    from .app import Wegwijzer
+    from .app import Assets, Wegwijzer
     from .engine.events import JSONValue
     from .services.audit import AuditEntry
     from .services.flags import FlagView
@@ -548,7 +547,7 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from .bootstrap import bootstrap
+    from .bootstrap import bootstrap, bring_up_to_date
     from .storage import Unavailable
     from .telegram import serve
 
@@ -562,12 +561,13 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> None:
+        app = await bootstrap(settings, assets=args.assets, migrate=False)
         try:
-            app, ready = await bootstrap(settings, assets=args.assets), True
-        except Unavailable:
-            # Families in danger still get the numbers: the bot starts, and waits for it.
-            app, ready = await bootstrap(settings, assets=args.assets, migrate=False), False
-        try:
+            try:
+                await bring_up_to_date(app)
+                ready = True
+            except Unavailable:
+                ready = False  # families in danger still get the numbers: the bot waits for it
             await serve(
                 app,
                 webhook_url=args.webhook_url,

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from ..app import Wegwijzer
 from ..i18n.danger import words_of
-from ..rules.people import Participant
+from ..rules.people import STAFF, Participant
 from ..services import runs, texts
 from ..services.emergency import (
     counts_as_alarm,
@@ -106,11 +106,12 @@ class Recogniser:
             return None
         if isinstance(said, Typed) and isinstance(parse_command(text), Sos):
             return "sos"
-        if tuple(words_of(text)) in self.calls_for_help:
+        words = words_of(text)
+        if tuple(words) in self.calls_for_help:
             return "sos"  # as good as /sos, from staff too
-        if known is not None and known.role != "family":
+        if known is not None and known.role in STAFF:
             return None  # staff write about danger in their notes; they have /sos
-        return self.danger.find(text)
+        return self.danger.find_in(words)
 
 
 async def emergency(

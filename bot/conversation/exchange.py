@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from ..app import Wegwijzer
 from ..engine import Text
-from ..i18n import Translator, negotiate
+from ..i18n import Translator
 from ..rules.people import Participant
 from ..services.once import AlreadyHandled, first_time
 from .intents import Intent
@@ -88,10 +88,6 @@ class Exchange:
     def once(self) -> str | None:
         return self.incoming.once
 
-    @property
-    def pressed(self) -> bool:
-        return isinstance(self.incoming.said, Pressed)
-
     def speak_to(self, who: Participant | None) -> None:
         """The person as they are now (after choosing a language, say)."""
         self.who = who
@@ -100,9 +96,10 @@ class Exchange:
 
     def speak_in(self, language: str | None) -> None:
         """Say things in this language (the nearest shipped one; the default for None)."""
-        catalogs, settings = self.app.catalogs, self.app.settings
-        chosen = negotiate(language, catalogs.languages, settings.default_language)
-        self.translate = catalogs.translator(chosen, settings.timezone)
+        settings = self.app.settings
+        self.translate = self.app.catalogs.translator_for(
+            language, settings.default_language, settings.timezone
+        )
 
     async def show(self, output: Output) -> None:
         await self.out(output, self.translate)

@@ -169,7 +169,7 @@ class Conversation:
         if isinstance(said, Opened):
             await people.opened(x)
             return
-        if intent is None and who.awaiting and who.role != "family" and who.consented:
+        if intent is None and who.awaiting and who.staff and who.consented:
             if waiting_for_text(who, self.app.clock()):
                 await review.take_typed_text(x)
                 return

@@ -10,7 +10,7 @@ A note or resolution typed without its text is asked for as the person's next me
 from __future__ import annotations
 
 from ..engine import Text
-from ..rules.access import NotAllowed
+from ..rules.access import NotAllowed, decides_closure
 from ..rules.guidance import proposal_id
 from ..rules.people import Participant
 from ..services import flags, guidance, texts
@@ -235,9 +235,9 @@ async def show_case(x: Exchange, wanted: ShowCase) -> None:
         title = Text(x.app.flows.get(view.next_step).title)
         lines.append(texts.NEXT_STEP.using(step=title))
         rows.append((Button(Joined(title, " · ", view.code), Guide(view.next_step, view.code)),))
-    if who.role == "coordinator" and view.status == "closed":
+    if decides_closure(who) and view.status == "closed":
         rows += closure_buttons(view.code)
-    elif who.role == "coordinator" and view.closure_proposed_at is not None:
+    elif decides_closure(who) and view.closure_proposed_at is not None:
         rows += closure_buttons(view.code, proposal_id(view.closure_proposed_at))
     rows += [
         (Button(Joined(texts.OPEN, f" #{flag.id} · ", texts.LEVELS[flag.level]), OnFlag(flag.id)),)

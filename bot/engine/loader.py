@@ -68,6 +68,15 @@ class FlowRegistry:
         self._versions: dict[tuple[str, int], Flow] = {}
         for flow in flows:
             self._versions[(flow.id, flow.version)] = flow
+        # Loaded once and never changed: the newest versions are worked out once.
+        newest: dict[str, Flow] = {}
+        for flow in self._versions.values():
+            if flow.id not in newest or flow.version > newest[flow.id].version:
+                newest[flow.id] = flow
+        self._latest = sorted(newest.values(), key=lambda flow: flow.id)
+        self._by_purpose: dict[str, Flow] = {}
+        for flow in self._latest:
+            self._by_purpose.setdefault(flow.purpose, flow)
 
     def get(self, flow_id: str, version: int | None = None) -> Flow:
         """A flow by id: the given version, or the newest one. KeyError when absent."""
@@ -83,11 +92,7 @@ class FlowRegistry:
         return self._versions.get((flow_id, version))
 
     def latest(self) -> list[Flow]:
-        newest: dict[str, Flow] = {}
-        for flow in self._versions.values():
-            if flow.id not in newest or flow.version > newest[flow.id].version:
-                newest[flow.id] = flow
-        return sorted(newest.values(), key=lambda flow: flow.id)
+        return list(self._latest)
 
     def for_role(self, role: str) -> list[Flow]:
         return [flow for flow in self.latest() if role in flow.roles]
@@ -95,7 +100,7 @@ class FlowRegistry:
     def for_purpose(self, purpose: str) -> Flow | None:
         """The newest version of the flow for a purpose the host starts by itself (the
         check-in, the screening, ...); None when the deployment has no such flow."""
-        return next((flow for flow in self.latest() if flow.purpose == purpose), None)
+        return self._by_purpose.get(purpose)
 
     def __iter__(self) -> Iterator[Flow]:
         return iter(self._versions.values())

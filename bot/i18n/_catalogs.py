@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 
 from bot.i18n._errors import CatalogError
+from bot.i18n._negotiate import negotiate
 from bot.i18n._registry import REGISTRY_FILE, Language, read_registry
 from bot.i18n._translator import Translator
 
@@ -103,6 +104,11 @@ class Catalogs:
     def native_name(self, code: str) -> str:
         """The language's name in that language, for the language menu ("Nederlands")."""
         return self.language(code).name
+
+    def translator_for(self, preferred: str | None, default: str, timezone: str) -> Translator:
+        """A translator in the loaded language nearest to `preferred` (a person's choice, or
+        their app's language), else in `default`."""
+        return self.translator(negotiate(preferred, self.languages, default), timezone)
 
     def translator(self, language: str, timezone: str = "Europe/Amsterdam") -> Translator:
         """A translator for a reader of `language` who lives in `timezone` (an IANA name)."""

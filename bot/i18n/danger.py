@@ -7,6 +7,7 @@ accent-insensitive; `bot.services.emergency` decides what happens on a match.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,10 +41,17 @@ class DangerWords:
                     phrases.add(words)
         return cls(frozenset(phrases))
 
+    @functools.cached_property
+    def _longest(self) -> int:
+        return max((len(phrase) for phrase in self.phrases), default=0)
+
     def find(self, text: str) -> str | None:
         """The first danger phrase in a text (normalised), or None."""
-        words = words_of(text)
-        longest = max((len(phrase) for phrase in self.phrases), default=0)
+        return self.find_in(words_of(text))
+
+    def find_in(self, words: list[str]) -> str | None:
+        """The first danger phrase among a text's words (from `words_of`), or None."""
+        longest = self._longest
         for start in range(len(words)):
             for length in range(1, min(longest, len(words) - start) + 1):
                 candidate = tuple(words[start : start + length])

@@ -56,7 +56,7 @@ def may_act_on_flag(who: Participant, action: str, flag: FlagLike, case: CaseLik
 
 
 def may_see_flags(who: Participant) -> bool:
-    return who.role in ("caseworker", "coordinator") and who.status == "active"
+    return who.staff and who.status == "active"
 
 
 def may_invite(by: Participant, role: str, case: CaseLike | None) -> bool:

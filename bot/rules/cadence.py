@@ -37,7 +37,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal, cast
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..engine.events import JSONValue
@@ -53,9 +53,8 @@ __all__ = [
 ]
 
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
-KINDS = ("weekly", "every", "monthly")
-
 Kind = Literal["weekly", "every", "monthly"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 # Canonical (English, three letters) weekday names, 0 = Monday as in date.weekday().
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -231,7 +230,7 @@ class Cadence:
         if kind not in KINDS or not isinstance(zone, str):
             raise ValueError(f"not a stored cadence: kind {kind!r}, timezone {zone!r}")
         return cls(
-            kind=cast(Kind, kind),  # one of KINDS: checked just above
+            kind=kind,  # one of KINDS: checked just above
             at=parsed_at,
             timezone=zone,
             weekday=_number("weekday"),

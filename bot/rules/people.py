@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-# The roles people have (design.md); staff are everyone but families.
-ROLES = ("family", "caseworker", "coordinator")
+# Staff are everyone but families (the roles: `engine.ROLES`).
 STAFF = ("caseworker", "coordinator")
 
 # How long a note asked for is waited for: an "ok" typed days later must not resolve an

@@ -57,7 +57,7 @@ async def immediate_notices(app: Wegwijzer) -> list[Notice]:
         for flag in flags:
             again = flag.id in told_before
             template = texts.FLAG_AGAIN if again else texts.NEW_FLAG
-            reports = _reports_since(flag, flag.notified_at) if again else 0
+            reports = _reports_since_told(flag) if again else 0
             count = (texts.REPORTS_SINCE.using(count=reports),) if reports > 1 else ()
             for recipient in await flag_recipients(uow, flag.case_id, extra=flag.assigned_to):
                 text = template.using(
@@ -79,9 +79,9 @@ async def immediate_notices(app: Wegwijzer) -> list[Notice]:
     return notices
 
 
-def _reports_since(flag: Flag, told: datetime | None) -> int:
+def _reports_since_told(flag: Flag) -> int:
     """How many repeats the flag had since its people were last told (an alarm storm)."""
-    repeats = flag.evidence.get("repeats")
+    repeats, told = flag.evidence.get("repeats"), flag.notified_at
     if told is None or not isinstance(repeats, list):
         return 0
     return sum(

@@ -181,11 +181,12 @@ async def raise_or_repeat(
         if existing.level in NOTIFY_AT_ONCE:
             # New danger must be heard and handled again, even when someone already
             # acknowledged the first report: told again, and escalated again if nobody reacts.
-            last = existing.notified_at
+            # Not yet told: it will be, with this repeat. Told: again, once the window is over.
+            told = existing.notified_at or now
             await uow.flags.renotify(
                 existing,
                 escalate_at=now + app.settings.flag_due[existing.level],
-                tell_at=now if last is None else max(now, last + ALARM_STORM_WINDOW),
+                tell_at=max(now, told + ALARM_STORM_WINDOW),
             )
         await audit.record(
             uow,

@@ -59,7 +59,6 @@ def build_application(
     *,
     token: str,
     base_url: str,
-    max_retries: int = 3,
     rate_limit: bool = True,
     activity: Activity | None = None,
 ) -> BotApplication:
@@ -84,7 +83,7 @@ def build_application(
     )
     if rate_limit:
         builder = builder.rate_limiter(
-            paced_rate_limiter(app.settings.telegram_messages_per_second, max_retries)
+            paced_rate_limiter(app.settings.telegram_messages_per_second)
         )
     application = builder.build()
     application.bot_data["channel"] = channel

@@ -51,7 +51,7 @@ from ..conversation import (
     render,
 )
 from ..conversation import Message as Shown
-from ..i18n import Translator, negotiate
+from ..i18n import Translator
 from ..services import schedules, texts
 from ..services.duties import immediate_notices
 from ..services.notices import Notice
@@ -163,9 +163,10 @@ class TelegramChannel:
         await reply.finish()
 
     def translator(self, language: str | None) -> Translator:
-        catalogs, settings = self.app.catalogs, self.app.settings
-        chosen = negotiate(language, catalogs.languages, settings.default_language)
-        return catalogs.translator(chosen, settings.timezone)
+        settings = self.app.settings
+        return self.app.catalogs.translator_for(
+            language, settings.default_language, settings.timezone
+        )
 
     async def apologise(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """After a failure: answer the button press, and ask the person to try again."""
