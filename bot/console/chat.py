@@ -29,6 +29,7 @@ from ..conversation import (
 from ..i18n import Translator, negotiate
 from ..services import texts
 from ..services.people import set_language
+from ..storage import Unavailable
 
 ReadLine = Callable[[], Awaitable[str | None]]
 
@@ -51,15 +52,29 @@ class ConsoleChat:
         self.output = output
         self.echo = echo
         self.conversation = Conversation(app)
+        # The language the conversation last spoke in (for an apology without a database).
+        self.spoken: Translator | None = None
 
     async def run(self, read_line: ReadLine) -> None:
-        await self.conversation.handle(self._incoming(Opened()), self.show)
+        await self._answer(Opened())
         while (line := await read_line()) is not None:
             line = line.strip()
             if self.echo:
                 self.output.write(f"> {line}\n")
             if line:
-                await self.conversation.handle(self._incoming(Typed(line)), self.show)
+                await self._answer(Typed(line))
+
+    async def _answer(self, said: Typed | Opened) -> None:
+        """Answer one line. The database being unavailable (the bot holding SQLite's lock too
+        long, say) costs that line an apology, not the session; nothing was stored."""
+        try:
+            await self.conversation.handle(self._incoming(said), self.show)
+        except Unavailable:
+            settings = self.app.settings
+            default = self.app.catalogs.translator_for(
+                None, settings.default_language, settings.timezone
+            )
+            self.write((self.spoken or default)(texts.SOMETHING_WENT_WRONG))
 
     def _incoming(self, said: Typed | Opened) -> Incoming:
         return Incoming(
@@ -71,6 +86,7 @@ class ConsoleChat:
         )
 
     async def show(self, output: Output, tr: Translator) -> None:
+        self.spoken = tr
         if isinstance(output, Message):
             for paragraph in output.paragraphs:
                 for line in paragraph:
