@@ -32,6 +32,6 @@ class Activity:
     def a_round_since(self, begun: dict[str, int]) -> bool:
         """Has every duty loop begun and finished a round since `begun` (a copy of
         `rounds_begun` taken earlier)?"""
-        return bool(self.rounds_done) and all(
-            done > begun.get(loop, 0) for loop, done in self.rounds_done.items()
+        return bool(self.rounds_begun) and all(
+            self.rounds_done.get(loop, 0) > begun.get(loop, 0) for loop in self.rounds_begun
         )

@@ -25,6 +25,7 @@ from bot.conversation import (
     render,
 )
 from bot.conversation.intents import Intent, OnFlag
+from bot.conversation.people import StrangerThrottle
 from bot.i18n import Translator
 from bot.rules.people import NOTE_WAIT
 from bot.services import texts
@@ -231,3 +232,12 @@ async def test_the_note_asked_for_is_the_next_message_until_it_lapses(
     # Nothing is waited for any more: a later text is an ordinary message too.
     assert (await send(conversation, coordinator, "ok")).lines == late.lines
     assert timedelta(minutes=30) == NOTE_WAIT
+
+
+def test_the_stranger_throttle_allows_one_answer_a_minute_and_forgets_the_oldest() -> None:
+    throttle = StrangerThrottle(interval_seconds=60, capacity=2)
+    assert throttle.allow("telegram:1", 0.0)
+    assert not throttle.allow("telegram:1", 59.9)
+    assert throttle.allow("telegram:1", 60.0)
+    assert throttle.allow("telegram:2", 61.0) and throttle.allow("telegram:3", 62.0)
+    assert throttle.allow("telegram:1", 63.0)  # the oldest was forgotten: memory is bounded

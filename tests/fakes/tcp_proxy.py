@@ -38,22 +38,28 @@ class TcpProxy:
 
     async def cut(self) -> None:
         """Drop every open connection at once and refuse new ones."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        # The open connections go first: waiting for the server to close waits for them.
         for writer in list(self._open):
             writer.transport.abort()
         self._open.clear()
         for pipe in list(self._pipes):
             pipe.cancel()
         await asyncio.gather(*self._pipes, return_exceptions=True)
+        if server is not None:
+            await server.wait_closed()
 
     async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
             writer.transport.abort()
+            return
+        if self._server is None:  # cut while this connection was being made
+            writer.transport.abort()
+            up_writer.transport.abort()
             return
         self._open |= {writer, up_writer}
         for source, sink in ((reader, up_writer), (up_reader, writer)):

@@ -19,8 +19,10 @@ import pytest
 from bot.app import Assets, Wegwijzer
 from bot.bootstrap import bootstrap
 from bot.config import Settings
+from bot.engine import Text
 from bot.services.cases import create_case
 from bot.services.invites import create_invite
+from bot.storage import Flag
 from bot.telegram import Activity, serve
 from tests.fakes.bot_api import FakeBotAPI, User
 from tests.world import Clock  # the `clock` fixture is the world's
@@ -70,12 +72,15 @@ class RunningBot:
         running.cancel()
         if self._task.done():
             self._task.result()  # serve() failed: its exception, here
-        assert self.activity.running.is_set(), f"the bot was not running within {timeout}s"
+        if not self.activity.running.is_set():
+            await self.stop()  # not left running behind the failed test
+            raise AssertionError(f"the bot was not running within {timeout}s")
 
     async def idle(self, api: FakeBotAPI, timeout: float = 5.0) -> None:
         """Until every update `api` has for the bot is handled and every duty loop has done a
         whole round since now (what a moved clock made due has been sent). Behind a webhook,
-        updates wait in `api` until the test delivers them."""
+        updates wait in `api` until the test delivers them. Emergency numbers still being
+        retried in the background are not waited for: expect them by name."""
         begun = dict(self.activity.rounds_begun)
         await until(
             lambda: (
@@ -224,6 +229,27 @@ def person(api: FakeBotAPI, user_id: int, name: str, language: str = "nl") -> Pe
     user = User(user_id, name, language_code=language)
     api.register(user)
     return Person(api, user)
+
+
+async def staff(
+    api: FakeBotAPI, app: Wegwijzer, user_id: int, role: str, case: str | None
+) -> Person:
+    """A caseworker or coordinator (of `case`), joined in English."""
+    someone = person(api, user_id, f"Test {role}", language="en")
+    await onboard(someone, await invite_code(app, role, case), "English")
+    return someone
+
+
+async def flags_of(app: Wegwijzer) -> list[Flag]:
+    """The open flags."""
+    async with app.database.reading() as uow:
+        return await uow.flags.open_flags()
+
+
+def render(app: Wegwijzer, text: Text, language: str) -> str:
+    """What the bot says for `text` in a language, with the catalogs it runs on (translators
+    may be filling them in: the test does not hard-code a translation that may change)."""
+    return app.catalogs.translator(language, app.settings.timezone)(text)
 
 
 async def onboard(someone: Person, code: str, language_label: str = "Nederlands") -> None:

@@ -7,9 +7,18 @@ from pathlib import Path
 import pytest
 
 from bot.app import Wegwijzer
-from tests.fakes.bot_api import BotAPIError, FakeBotAPI
+from tests.fakes.bot_api import FakeBotAPI
 
-from .conftest import Clock, RunningBot, family_at_first_who5, invite_code, onboard, person
+from .conftest import (
+    Clock,
+    RunningBot,
+    family_at_first_who5,
+    flags_of,
+    invite_code,
+    onboard,
+    person,
+    staff,
+)
 
 LOCALES = Path(__file__).resolve().parents[2] / "locales"
 NUMBERS = {"nl": "Bel 112", "en": "Call 112"}
@@ -18,11 +27,6 @@ NUMBERS = {"nl": "Bel 112", "en": "Call 112"}
 def first_phrase(language: str) -> str:
     lines = (LOCALES / language / "danger_words.txt").read_text("utf-8").splitlines()
     return next(line.strip() for line in lines if line.strip() and not line.startswith("#"))
-
-
-async def flags_of(app: Wegwijzer) -> list:
-    async with app.database.reading() as uow:
-        return await uow.flags.open_flags()
 
 
 async def test_sos_before_onboarding_gives_the_numbers_and_stores_nothing(
@@ -42,8 +46,7 @@ async def test_sos_before_onboarding_gives_the_numbers_and_stores_nothing(
 async def test_danger_words_mid_flow_raise_an_urgent_flag_and_keep_the_flow(
     api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str
 ) -> None:
-    caseworker = person(api, 2001, "Begeleider", language="en")
-    await onboard(caseworker, await invite_code(wegwijzer, "caseworker", case_code), "English")
+    caseworker = await staff(api, wegwijzer, 2001, "caseworker", case_code)
     family = await family_at_first_who5(api, wegwijzer, case_code)
 
     family.text(f"Alsjeblieft, {first_phrase('nl')}!")
@@ -101,19 +104,15 @@ async def test_one_unreachable_staff_chat_does_not_break_the_alarm(
     await onboard(failing, await invite_code(wegwijzer, "coordinator"), "English")
     family = await family_at_first_who5(api, wegwijzer, case_code)
 
-    original = api._check_faults
-
-    def faults(method: str, params: dict) -> None:
-        if method == "sendMessage" and params.get("chat_id") == failing.chat_id:
-            raise BotAPIError(502, "Bad Gateway")
-        return original(method, params)
-
-    api._check_faults = faults
+    api.fail_next("sendMessage", 502, chat_id=failing.chat_id)
     family.command("/sos")
     await family.expect("Bel 112")
     await family.expect("zijn gewaarschuwd")
     await family.expect("kun je hier verder")
     await told.expect("New urgent flag")
+    await api.wait_for(
+        lambda calls: any(c.status == 502 and c.params["chat_id"] == failing.chat_id for c in calls)
+    )
 
 
 async def test_a_caption_an_edited_message_and_the_help_label_typed_are_alarms(
@@ -161,8 +160,7 @@ async def test_in_a_group_the_numbers_and_an_invitation_to_write_privately_only(
 async def test_twenty_alarms_in_a_minute_reach_the_caseworker_as_two_messages(
     api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str, clock: Clock
 ) -> None:
-    caseworker = person(api, 2001, "Begeleider", language="en")
-    await onboard(caseworker, await invite_code(wegwijzer, "caseworker", case_code), "English")
+    caseworker = await staff(api, wegwijzer, 2001, "caseworker", case_code)
     family = await family_at_first_who5(api, wegwijzer, case_code)
     for _ in range(20):
         family.command("/sos")

@@ -33,28 +33,16 @@ from tests.fakes.tcp_proxy import TcpProxy
 
 from .conftest import (
     Clock,
-    Person,
     RunningBot,
     answers_of,
     family_at_first_who5,
-    invite_code,
-    onboard,
-    person,
+    flags_of,
+    render,
+    staff,
     until,
 )
 
 PROJECT = Path(__file__).resolve().parents[2]
-
-
-async def flags_of(app: Wegwijzer) -> list:
-    async with app.database.reading() as uow:
-        return await uow.flags.open_flags()
-
-
-async def caseworker_of(api: FakeBotAPI, app: Wegwijzer, case_code: str) -> Person:
-    caseworker = person(api, 2001, "Begeleider", language="en")
-    await onboard(caseworker, await invite_code(app, "caseworker", case_code), "English")
-    return caseworker
 
 
 @asynccontextmanager
@@ -86,13 +74,13 @@ def file_of(settings: Settings) -> str:
 async def test_the_numbers_overtake_an_update_stuck_on_a_locked_database(
     api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, settings: Settings, case_code: str
 ) -> None:
-    caseworker = await caseworker_of(api, wegwijzer, case_code)
+    caseworker = await staff(api, wegwijzer, 2001, "caseworker", case_code)
     family = await family_at_first_who5(api, wegwijzer, case_code)
     async with locked(file_of(settings)):
         family.press("Nooit")  # its transaction waits for the lock
         await until(lambda: not api.pending_updates, 2, what="the bot to take the press")
         family.command("/sos")
-        numbers = await family.expect("Bel 112", timeout=1.0)  # not behind the stuck answer
+        numbers = await family.expect("Bel 112", timeout=5)  # not behind the stuck answer (30 s)
         assert "Veilig Thuis 0800-2000" in numbers["text"]
         assert "who5.cheerful" not in await answers_of(wegwijzer)  # still waiting
     # The lock is gone: the answer and the alarm are both recorded, the caseworker told.
@@ -116,7 +104,7 @@ async def test_the_numbers_are_sent_again_until_telegram_takes_them(
     status: int,
     times: int,
 ) -> None:
-    caseworker = await caseworker_of(api, wegwijzer, case_code)
+    caseworker = await staff(api, wegwijzer, 2001, "caseworker", case_code)
     family = await family_at_first_who5(api, wegwijzer, case_code)
     api.fail_next("sendMessage", status, times=times, chat_id=family.chat_id)
     family.command("/sos")
@@ -200,14 +188,14 @@ async def test_with_postgresql_cut_away_the_alarm_waits_in_the_journal_until_it_
     running = RunningBot(app)
     await running.start()
     try:
-        caseworker = await caseworker_of(api, app, behind_proxy.case_code)
+        caseworker = await staff(api, app, 2001, "caseworker", behind_proxy.case_code)
         family = await family_at_first_who5(api, app, behind_proxy.case_code)
 
         await proxy.cut()
         alarm_time = clock.now
         family.command("/sos")
-        await family.expect("Bel 112", timeout=1.0)
-        await family.expect(render_nl(app, texts.ALARM_SAVED_NOT_SENT))
+        await family.expect("Bel 112", timeout=5)
+        await family.expect(render(app, texts.ALARM_SAVED_NOT_SENT, "nl"))
         await caseworker.expect_nothing_from(running)
         (journaled,) = await app.journal.pending()
         assert (journaled.trigger, journaled.at) == ("sos", alarm_time)
@@ -222,10 +210,6 @@ async def test_with_postgresql_cut_away_the_alarm_waits_in_the_journal_until_it_
         await running.stop()
 
 
-def render_nl(app: Wegwijzer, text: texts.Text) -> str:
-    return app.catalogs.translator("nl", "Europe/Amsterdam")(text)
-
-
 async def test_killed_while_the_alarm_waited_for_the_database_the_journal_has_it(
     api: FakeBotAPI,
     wegwijzer: Wegwijzer,
@@ -238,7 +222,7 @@ async def test_killed_while_the_alarm_waited_for_the_database_the_journal_has_it
     again, the bot finds the alarm in the journal and makes it a flag."""
     first = RunningBot(wegwijzer)
     await first.start()
-    caseworker = await caseworker_of(api, wegwijzer, case_code)
+    caseworker = await staff(api, wegwijzer, 2001, "caseworker", case_code)
     family = await family_at_first_who5(api, wegwijzer, case_code)
     await first.stop()
 
@@ -276,17 +260,17 @@ async def test_started_while_postgresql_refuses_connections_the_bot_still_gives_
     app, proxy = behind_proxy.app, behind_proxy.proxy
     before = RunningBot(app)
     await before.start()
-    caseworker = await caseworker_of(api, app, behind_proxy.case_code)
+    caseworker = await staff(api, app, 2001, "caseworker", behind_proxy.case_code)
     family = await family_at_first_who5(api, app, behind_proxy.case_code)
     await before.stop()
     await proxy.cut()
 
     async with wegwijzer_run(api, settings, behind_proxy.url):
         family.command("/sos")
-        await family.expect("Bel 112", timeout=2)
-        await family.expect(render_nl(app, texts.ALARM_SAVED_NOT_SENT))
+        await family.expect("Bel 112", timeout=5)
+        await family.expect(render(app, texts.ALARM_SAVED_NOT_SENT, "nl"))
         family.text("1")  # anything else: an apology, nothing stored
-        await family.expect(render_nl(app, texts.SOMETHING_WENT_WRONG))
+        await family.expect(render(app, texts.SOMETHING_WENT_WRONG, "nl"))
 
         await proxy.restore()  # back: migrated and checked, the journal replayed
         await caseworker.expect("New urgent flag", timeout=20)
@@ -297,7 +281,7 @@ async def test_started_while_postgresql_refuses_connections_the_bot_still_gives_
 async def test_the_sos_button_gives_the_numbers_when_telegram_fails_to_answer_the_press(
     api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str
 ) -> None:
-    caseworker = await caseworker_of(api, wegwijzer, case_code)
+    caseworker = await staff(api, wegwijzer, 2001, "caseworker", case_code)
     family = await family_at_first_who5(api, wegwijzer, case_code)
     api.fail_next("answerCallbackQuery", 500)
     family.press("🆘 Ik heb nu hulp nodig")

@@ -553,7 +553,9 @@ async def test_application_webhook_round_trip(api: FakeBotAPI) -> None:
         assert api.webhook["allowed_updates"] == ["message", "callback_query"]
         update = api.send_text(NOOR, "via webhook")
         assert await api.post_update_to_webhook(url, update, "wrong") == 403
+        assert api.updates_handed_out == 0  # refused: not handed to the bot
         assert await api.deliver_to_webhook() == [200]
+        assert api.updates_handed_out == 1
         [reply] = await api.wait_for(lambda _calls: api.sent(NOOR.id))
     finally:
         await app.updater.stop()
@@ -573,3 +575,50 @@ async def test_get_updates_conflicts_with_a_webhook(api: FakeBotAPI, bot: Bot) -
     await bot.delete_webhook()
     assert await bot.get_updates() == ()
     assert api.webhook == {"url": ""}
+
+
+async def test_updates_handed_out_count_each_update_once(api: FakeBotAPI, bot: Bot) -> None:
+    """What the end-to-end tests' "the bot is idle" rests on: each queued update counts once
+    when a poll first returns it, however often it is returned, and only if it is."""
+    api.send_text(NOOR, "een")
+    api.send_text(NOOR, "twee")
+    assert api.updates_handed_out == 0
+    first = await bot.get_updates(timeout=0)
+    again = await bot.get_updates(timeout=0)  # no offset: the same two again
+    assert len(first) == len(again) == 2 and api.updates_handed_out == 2
+    await bot.get_updates(offset=first[-1].update_id + 1, timeout=0)  # confirmed
+    api.send_text(NOOR, "drie")
+    await bot.get_updates(timeout=0, allowed_updates=["callback_query"])  # filtered out
+    assert api.updates_handed_out == 2
+    await bot.get_updates(timeout=0, allowed_updates=["message"])
+    assert api.updates_handed_out == 2  # dropped by the filter before: never handed out
+
+
+async def test_a_fault_for_one_chat_leaves_the_others_alone(api: FakeBotAPI, bot: Bot) -> None:
+    api.register(NOOR)
+    api.register(SAMIR)
+    api.fail_next("sendMessage", 500, chat_id=SAMIR.id)
+    await bot.send_message(NOOR.id, "voor Noor")
+    with pytest.raises(NetworkError):
+        await bot.send_message(SAMIR.id, "for Samir")
+    await bot.send_message(SAMIR.id, "for Samir, again")
+    assert [m["text"] for m in api.sent(SAMIR.id)] == ["for Samir, again"]
+
+
+async def test_groups_and_edits_as_telegram_sends_them(api: FakeBotAPI, bot: Bot) -> None:
+    api.add_group(-4242, "Buurt")
+    with pytest.raises(ValueError):
+        api.add_group(4242)  # group ids are negative
+    in_group = api.send_text(NOOR, "hallo groep", group=-4242)
+    assert in_group["message"]["chat"] == {"id": -4242, "type": "group", "title": "Buurt"}
+    await bot.send_message(-4242, "antwoord")
+    assert [m["text"] for m in api.sent(-4242)] == ["antwoord"]
+
+    own = api.send_text(NOOR, "eerst")
+    edited = api.edit_text(NOOR, own["message"], "daarna")
+    assert edited["edited_message"]["text"] == "daarna" and "edit_date" in edited["edited_message"]
+    with pytest.raises(ValueError):
+        api.edit_text(SAMIR, own["message"], "not mine")
+    updates = await bot.get_updates(timeout=0)
+    assert updates[-1].edited_message is not None
+    assert updates[-1].edited_message.text == "daarna"

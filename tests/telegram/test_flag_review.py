@@ -20,9 +20,8 @@ from .conftest import (
     Person,
     RunningBot,
     family_at_first_who5,
-    invite_code,
-    onboard,
     person,
+    staff,
 )
 
 BUTTON_NOT_VALID = ("This button is not valid.", "Deze knop is niet geldig.")
@@ -36,12 +35,6 @@ async def report_child_unsafe(family: Person) -> None:
         while not question.get("reply_markup"):
             question = await family.next()
     family.press("Nee", question)
-
-
-async def staff(api: FakeBotAPI, app: Wegwijzer, user_id: int, role: str, case: str | None):
-    someone = person(api, user_id, f"Test {role}", language="en")
-    await onboard(someone, await invite_code(app, role, case), "English")
-    return someone
 
 
 async def edited(api: FakeBotAPI, who: Person, message: dict[str, Any], fragment: str) -> dict:

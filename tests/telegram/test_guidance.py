@@ -12,7 +12,7 @@ from bot.services.cases import create_case
 from bot.telegram import CallbackSigner
 from tests.fakes.bot_api import FakeBotAPI
 
-from .conftest import Clock, Person, RunningBot, invite_code, onboard, person
+from .conftest import Clock, RunningBot, invite_code, onboard, person, staff
 
 # Good everywhere, except abuse and exploitation rated very bad and food security bad.
 RATINGS = ["Bad", "Good", "Good", "Good", "Very bad", "Good", "Good", "Good", "Good"]
@@ -28,16 +28,10 @@ def _is_question(message: dict) -> bool:
     return bool(labels & {"Good", "Yes"})
 
 
-async def caseworker_of(api: FakeBotAPI, app: Wegwijzer, user_id: int, case: str) -> Person:
-    someone = person(api, user_id, "Begeleider", language="en")
-    await onboard(someone, await invite_code(app, "caseworker", case), "English")
-    return someone
-
-
 async def test_a_home_visit_through_guide_flags_its_case_and_shows_in_the_case_view(
     api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str, clock: Clock
 ) -> None:
-    caseworker = await caseworker_of(api, wegwijzer, 2001, case_code)
+    caseworker = await staff(api, wegwijzer, 2001, "caseworker", case_code)
     coordinator = person(api, 3001, "Coordinator", language="en")
     await onboard(coordinator, await invite_code(wegwijzer, "coordinator"), "English")
 
@@ -80,7 +74,7 @@ async def test_guidance_only_for_a_caseworker_s_own_cases(
 ) -> None:
     async with wegwijzer.database.transaction() as uow:
         other_case = (await create_case(uow, "foster_care")).code
-    other = await caseworker_of(api, wegwijzer, 2002, other_case)
+    other = await staff(api, wegwijzer, 2002, "caseworker", other_case)
     other.command("/guide")
     menu = await other.expect("Guidance available to you:")
     labels = [b["text"] for row in menu["reply_markup"]["inline_keyboard"] for b in row]

@@ -24,7 +24,13 @@ from bot.services.cases import create_case
 from bot.telegram import CallbackSigner
 from tests.fakes.bot_api import FakeBotAPI
 
-from .conftest import Clock, Person, RunningBot, answers_of, invite_code, onboard, person
+from .conftest import (
+    Clock,
+    Person,
+    RunningBot,
+    answers_of,
+    staff,
+)
 
 BUTTON_NOT_VALID = "This button is not valid."
 ALREADY_ANSWERED = "This question has already been answered."
@@ -64,12 +70,6 @@ CLOSURE_QUESTIONS = 5
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-async def staff(api: FakeBotAPI, app: Wegwijzer, user_id: int, role: str, case: str | None):
-    someone = person(api, user_id, f"Test {role}", language="en")
-    await onboard(someone, await invite_code(app, role, case), "English")
-    return someone
 
 
 def labels(message: dict[str, Any]) -> list[str]:

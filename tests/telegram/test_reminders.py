@@ -20,7 +20,6 @@ from sqlalchemy import insert
 from bot.app import Assets, Wegwijzer
 from bot.bootstrap import bootstrap
 from bot.config import Settings
-from bot.engine import Text
 from bot.rules.cadence import parse_cadence
 from bot.services import texts
 from bot.services.cases import create_case
@@ -31,7 +30,16 @@ from bot.telegram import build_application
 from tests.fakes.bot_api import FakeBotAPI, User
 from tests.flows import CHECKIN_FLOW
 
-from .conftest import Clock, Person, RunningBot, invite_code, onboard, person
+from .conftest import (
+    Clock,
+    Person,
+    RunningBot,
+    invite_code,
+    onboard,
+    person,
+    render,
+    staff,
+)
 
 T = TypeVar("T")
 
@@ -39,18 +47,6 @@ T = TypeVar("T")
 # CET is 17:00 UTC.
 DUE = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 WEEKLY = "weekly mon 18:00"
-
-
-def render(app: Wegwijzer, text: Text, language: str) -> str:
-    """What the bot says for `text` in a language, with the catalogs it runs on (translators
-    may be filling them in: the test does not hard-code a translation that may change)."""
-    return app.catalogs.translator(language, app.settings.timezone)(text)
-
-
-async def english(api: FakeBotAPI, app: Wegwijzer, user_id: int, role: str, case: str | None):
-    someone = person(api, user_id, f"Test {role}", language="en")
-    await onboard(someone, await invite_code(app, role, case), "English")
-    return someone
 
 
 async def family_of(api: FakeBotAPI, app: Wegwijzer, case: str, user_id: int = 1001) -> Person:
@@ -138,7 +134,7 @@ async def test_one_gentle_follow_up_a_day_later(
 async def test_the_family_stops_and_resumes_and_the_caseworker_sees_it(
     api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str, clock: Clock
 ) -> None:
-    caseworker = await english(api, wegwijzer, 2001, "caseworker", case_code)
+    caseworker = await staff(api, wegwijzer, 2001, "caseworker", case_code)
     family = await family_of(api, wegwijzer, case_code)
     await set_schedule(wegwijzer, case_code, parse_cadence(WEEKLY))
 
@@ -192,8 +188,8 @@ async def test_the_caseworker_sets_the_schedule_and_others_cannot(
 ) -> None:
     async with wegwijzer.database.transaction() as uow:
         other_case = (await create_case(uow, "foster_care")).code
-    caseworker = await english(api, wegwijzer, 2001, "caseworker", case_code)
-    other = await english(api, wegwijzer, 2002, "caseworker", other_case)
+    caseworker = await staff(api, wegwijzer, 2001, "caseworker", case_code)
+    other = await staff(api, wegwijzer, 2002, "caseworker", other_case)
 
     caseworker.command("/schedule", f"{case_code.lower()} weekly mon 18:00")
     done = await caseworker.expect(f"Check-in reminders for case {case_code}: weekly mon 18:00.")
@@ -222,7 +218,7 @@ async def test_the_caseworker_sets_the_schedule_and_others_cannot(
 async def test_a_coordinator_may_set_any_cases_schedule(
     api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str
 ) -> None:
-    coordinator = await english(api, wegwijzer, 3001, "coordinator", None)
+    coordinator = await staff(api, wegwijzer, 3001, "coordinator", None)
     coordinator.command("/schedule", f"{case_code} monthly 1 10:00")
     await coordinator.expect(f"Check-in reminders for case {case_code}: monthly 1 10:00.")
 
@@ -233,7 +229,7 @@ async def test_a_coordinator_may_set_any_cases_schedule(
 async def test_a_blocked_family_is_unreachable_and_the_case_gets_a_no_contact_flag(
     api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str, clock: Clock
 ) -> None:
-    caseworker = await english(api, wegwijzer, 2001, "caseworker", case_code)
+    caseworker = await staff(api, wegwijzer, 2001, "caseworker", case_code)
     family = await family_of(api, wegwijzer, case_code)
     await set_schedule(wegwijzer, case_code, parse_cadence(WEEKLY))
     api.block(family.chat_id)
