@@ -94,6 +94,9 @@ class Settings:
     # bot/storage/journal.py); one file per bot process. Unset: next to the SQLite file, or
     # `wegwijzer-alarms.jsonl` in the working directory with PostgreSQL.
     alarm_journal: Path | None = None
+    # A notice claimed for sending but never settled (its process was killed mid-send) is
+    # sent again after this long; long enough for a send held up by Telegram's flood control.
+    outbox_lease: timedelta = timedelta(minutes=5)
 
     @property
     def alarm_journal_path(self) -> Path:
@@ -146,6 +149,9 @@ class Settings:
             bot_username=(env.get("TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None,
             webhook_secret=env.get("WEBHOOK_SECRET") or None,
             alarm_journal=Path(env["ALARM_JOURNAL"]) if env.get("ALARM_JOURNAL") else None,
+            outbox_lease=timedelta(
+                seconds=_number(env, "OUTBOX_LEASE_SECONDS", defaults.outbox_lease.total_seconds())
+            ),
         )
 
     def __repr__(self) -> str:

@@ -24,16 +24,19 @@ from ..conversation import (
     Photo,
     Toast,
     Typed,
+    notice_message,
     render,
 )
 from ..i18n import Translator, negotiate
-from ..services import texts
+from ..services import outbox, texts
 from ..services.people import set_language
 from ..storage import Unavailable
 
 ReadLine = Callable[[], Awaitable[str | None]]
 
 CHANNEL = "console"
+# Notices shown after one answer at most; the rest after the next.
+NOTICES_AT_ONCE = 20
 
 
 class ConsoleChat:
@@ -64,17 +67,31 @@ class ConsoleChat:
             if line:
                 await self._answer(Typed(line))
 
+    async def _notices(self) -> None:
+        """What the outbox holds for the person at the terminal (a new flag, a closure to
+        decide), shown after their own answer, each settled once shown."""
+        for out in await outbox.claim(
+            self.app, CHANNEL, NOTICES_AT_ONCE, external_id=self.external_id
+        ):
+            tr = self._translator(out.notice.recipient.language)
+            self.write(tr(texts.NOTICE_HEADER))
+            await self.show(notice_message(out.notice, self.app.flows), tr)
+            await outbox.sent(self.app, out)
+
     async def _answer(self, said: Typed | Opened) -> None:
         """Answer one line. The database being unavailable (the bot holding SQLite's lock too
         long, say) costs that line an apology, not the session; nothing was stored."""
         try:
             await self.conversation.handle(self._incoming(said), self.show)
+            await self._notices()
         except Unavailable:
-            settings = self.app.settings
-            default = self.app.catalogs.translator_for(
-                None, settings.default_language, settings.timezone
-            )
-            self.write((self.spoken or default)(texts.SOMETHING_WENT_WRONG))
+            self.write((self.spoken or self._translator(None))(texts.SOMETHING_WENT_WRONG))
+
+    def _translator(self, language: str | None) -> Translator:
+        settings = self.app.settings
+        return self.app.catalogs.translator_for(
+            language, settings.default_language, settings.timezone
+        )
 
     def _incoming(self, said: Typed | Opened) -> Incoming:
         return Incoming(
@@ -100,8 +117,7 @@ class ConsoleChat:
                     self.write(render(tr, line))
         elif isinstance(output, Photo):
             self.write(tr(output.caption))
-        # A command menu, notices to others and telling staff at once are the bot's to do:
-        # what the terminal changed is in the database, where the bot's duties find it.
+        # A command menu is the bot's to show.
 
     def _buttons(self, message: Message, tr: Translator) -> None:
         number = 0

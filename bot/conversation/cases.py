@@ -11,7 +11,7 @@ from ..services import invites, schedules, texts, visits
 from ..services.cases import caseworker_cases
 from .exchange import Exchange
 from .intents import Cases, Invite, ResumeReminders, Schedule, StopReminders, Visit
-from .outputs import Notify, Photo
+from .outputs import Photo
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +90,6 @@ async def _family_reminders(x: Exchange, *, paused: bool) -> None:
         return
     if paused:
         await x.say(texts.REMINDERS_PAUSED)
-        # Monitoring stops while paused: the caseworker must know, not find out later.
-        await x.show(Notify(tuple(await schedules.pause_notices(x.app, who))))
     else:
         await x.say(texts.REMINDERS_RESUMED.using(when=view.next_due_at or "—"))
 

@@ -36,9 +36,9 @@ from ..services.emergency import (
 )
 from ..storage import Unavailable
 from .exchange import Exchange, Incoming, Other, Pressed, Said, Typed
-from .flows import show_turn
+from .flows import show_turn, tell_staff_now
 from .intents import Sos, parse_command
-from .outputs import Message, TellStaffNow
+from .outputs import Message
 
 __all__ = ["Acquaintances", "Known", "Recogniser", "emergency"]
 
@@ -146,7 +146,7 @@ async def emergency(
     except Unavailable:
         await _not_yet_with_the_team(x)
         return
-    await x.show(TellStaffNow())
+    await tell_staff_now(x.app)
     await x.say(texts.HELP_IS_COMING)
     waiting = await runs.waiting_question(x.app, who) if who.consented else None
     if waiting is not None:

@@ -8,15 +8,22 @@ by button or by typing, stopping for now and the guidance menu are here too.
 
 from __future__ import annotations
 
+import logging
+
+from ..app import Wegwijzer
 from ..engine import Ask, FlagRaised, Invalid, NonText, Reply, Say, Text
 from ..rules.access import NotAllowed
 from ..rules.guidance import CaseFacts, flows_for
 from ..services import runs, texts
 from ..services.cases import cases_to_guide
+from ..services.duties import immediate_notices
+from ..services.notices import Notice
 from .exchange import Exchange, Other, Typed
 from .intents import Answer, Cancel, CheckIn, Guide, Sos
-from .outputs import Button, Chosen, Joined, Message, Notify, Paragraph, TellStaffNow
+from .outputs import Button, Chosen, Joined, Message, Paragraph
 from .review import cancel_typed_text
+
+log = logging.getLogger(__name__)
 
 # At most this many buttons in /guide (flows × cases); `/guide CODE` narrows it to one case.
 GUIDE_BUTTONS = 30
@@ -54,14 +61,21 @@ def turn_messages(x: Exchange, turn: runs.Turn) -> list[Message]:
     return messages
 
 
+async def tell_staff_now(app: Wegwijzer) -> list[Notice]:
+    """A flag was raised or repeated: its notices to the staff who must hear at once are
+    queued now rather than at the next round of duties; what was queued is returned."""
+    try:
+        return await immediate_notices(app)
+    except Exception as failed:  # the flag is stored: the next round of duties tells them
+        log.error("staff not told yet", extra={"event": type(failed).__name__})
+        return []
+
+
 async def show_turn(x: Exchange, turn: runs.Turn) -> None:
-    """Tell whom a turn concerns — others of what it changed (a closure proposed goes to the
-    coordinators), staff of a flag it raised — then show it. The others first: their notices
-    exist only here, and a failure to reach the person must not take them along."""
-    if turn.notices:
-        await x.show(Notify(turn.notices))
+    """Show a turn; staff are told of a flag it raised at once. (Notices to others, a closure
+    proposed say, are in the outbox already: queued with the turn.)"""
     if any(isinstance(event, FlagRaised) for event in turn.events):
-        await x.show(TellStaffNow())
+        await tell_staff_now(x.app)
     for message in turn_messages(x, turn):
         await x.show(message)
 

@@ -13,10 +13,11 @@ name, a case code). A channel renders each output as it can:
   notification; to a typed command it is a message).
 - `Chosen`: what was chosen, shown on the message whose button was pressed, which loses its
   buttons; to a typed command it is shown only with `say_if_typed`.
-- `Menu`, `Photo`, `Notify`, `TellStaffNow`: the command menu of a role, a picture with a
-  caption (an invite's QR code), notices for other people, and "tell staff of new urgent flags
-  now" — for channels that can; the terminal shows a photo's caption and leaves the rest to
-  the bot.
+- `Menu`, `Photo`: the command menu of a role and a picture with a caption (an invite's QR
+  code), for channels that can; the terminal shows a photo's caption.
+
+Notices to other people are no output of an update: they are queued in the outbox with the
+change that causes them, and a sender delivers them (`bot.services.outbox`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from dataclasses import dataclass
 
 from ..engine import Text
 from ..i18n import Translator
-from ..services.notices import Notice
 from .intents import Answer, Intent
 
 __all__ = [
@@ -36,11 +36,9 @@ __all__ = [
     "Line",
     "Menu",
     "Message",
-    "Notify",
     "Outbox",
     "Output",
     "Photo",
-    "TellStaffNow",
     "Toast",
     "render",
 ]
@@ -132,17 +130,7 @@ class Photo:
     caption: Text
 
 
-@dataclass(frozen=True)
-class Notify:
-    notices: tuple[Notice, ...]
-
-
-@dataclass(frozen=True)
-class TellStaffNow:
-    """A flag was raised or repeated: the staff who must hear of it at once are told now."""
-
-
-Output = Message | Toast | Chosen | Menu | Photo | Notify | TellStaffNow
+Output = Message | Toast | Chosen | Menu | Photo
 
 # Where the conversation puts what it says, with the translator of the person it says it to.
 Outbox = Callable[[Output, Translator], Awaitable[None]]

@@ -18,7 +18,7 @@ from ..services.case_view import case_view
 from ..services.review_texts import case_view_lines, flag_detail_lines
 from .exchange import Exchange, Typed
 from .intents import Closure, Flags, Guide, OnFlag, ShowCase
-from .outputs import Button, Joined, Line, Message, Notify
+from .outputs import Button, Joined, Line, Message
 
 PAGE_SIZE = 5
 # At most this many caseworkers to choose from when assigning (and three of their cases each).
@@ -124,8 +124,6 @@ async def _on_flag(x: Exchange, flag_id: int, verb: str, text: str) -> None:
         outcome = await flags.assign(app, who, flag_id, int(text), x.once)
         await x.answer(_result(outcome, texts.FLAG_ASSIGNED.using(id=flag_id, person=int(text))))
         await show_flag(x, outcome.flag, in_place=True)
-        if outcome.changed:
-            await x.show(Notify(tuple(await flags.assignment_notices(app, outcome.flag))))
     elif verb == "assign":
         await _choose_assignee(x, flag_id)
     elif text:  # a note or a resolution, typed with the command
@@ -291,7 +289,6 @@ async def closure(x: Exchange, wanted: Closure) -> None:
         await x.answer(texts.OWN_PROPOSAL.using(case=code))
         return
     await x.say(decision.text)
-    await x.show(Notify(decision.notices))
 
 
 async def _return_closure(x: Exchange, who: Participant, note: str) -> None:
@@ -310,4 +307,3 @@ async def _return_closure(x: Exchange, who: Participant, note: str) -> None:
         await x.say(texts.NO_CLOSURE_WAITING.using(case=code))
         return
     await x.say(decision.text)
-    await x.show(Notify(decision.notices))

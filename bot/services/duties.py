@@ -6,9 +6,10 @@ until somebody does. The state of that work is in the flag rows (`notified_at`,
 `escalate_at`), not in memory, so it survives restarts; each piece is claimed in a transaction
 (with SKIP LOCKED on PostgreSQL) so that several bot processes never tell anybody twice.
 
-Each function here claims what is due, records it, and returns `Notice`s; the channel then
-sends them. A crash between the commit and the sending loses those messages — and that is
-exactly the case escalation is for: a flag nobody acknowledges keeps coming back.
+Each duty claims what is due, records it and queues its notices in the outbox, all in one
+transaction (`notices.queue`); a sender delivers them from there and marks each one sent
+only once the channel took it (`bot.services.outbox`), so a crash loses no notice and sends
+none twice. The duties return what they queued, for the tests and the log.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from . import audit, texts
 from .emergency import replay_alarms
 from .flags import NOTIFY_AT_ONCE, flag_recipients
 from .guidance import review_notices
-from .notices import Notice
+from .notices import Notice, queue
 from .people import Recipient
 from .schedules import reminder_notices
 from .visits import visit_notices
@@ -65,7 +66,7 @@ async def immediate_notices(app: Wegwijzer) -> list[Notice]:
                     case=recipient.case_code or "—",
                     reason=Text(flag.reason),
                 )
-                notices.append(Notice(recipient, text, (flag.id,), lines=count))
+                notices.append(Notice(recipient, text, (flag.id,), lines=count, urgent=True))
             await audit.record(
                 uow,
                 audit.SYSTEM,
@@ -76,6 +77,7 @@ async def immediate_notices(app: Wegwijzer) -> list[Notice]:
                 detail={"again": again},
             )
         await uow.flags.notified(flags, now)
+        await queue(uow, notices, now)
     return notices
 
 
@@ -116,21 +118,25 @@ async def digest_notices(app: Wegwijzer) -> list[Notice]:
             )
         await uow.flags.notified(flags, now)
         codes = await uow.cases.codes({flag.case_id for flag in flags if flag.case_id})
-    notices = []
-    for recipient, theirs in by_person.values():
-        lines = tuple(
-            texts.FLAG_LINE.using(
-                level=texts.LEVELS[flag.level],
-                case=codes.get(flag.case_id, "—") if flag.case_id is not None else "—",
-                reason=Text(flag.reason),
-                due=flag.due_at,
+        notices = []
+        for recipient, theirs in by_person.values():
+            lines = tuple(
+                texts.FLAG_LINE.using(
+                    level=texts.LEVELS[flag.level],
+                    case=codes.get(flag.case_id, "—") if flag.case_id is not None else "—",
+                    reason=Text(flag.reason),
+                    due=flag.due_at,
+                )
+                for flag in theirs
             )
-            for flag in theirs
-        )
-        header = Plural(
-            "Daily digest: {count} new flag.", "Daily digest: {count} new flags.", count=len(theirs)
-        )
-        notices.append(Notice(recipient, header, (), lines))
+            header = Plural(
+                "Daily digest: {count} new flag.",
+                "Daily digest: {count} new flags.",
+                count=len(theirs),
+            )
+            about = tuple(flag.id for flag in theirs)
+            notices.append(Notice(recipient, header, lines=lines, tells_of=about))
+        await queue(uow, notices, now)
     if flags:
         log.info("digest", extra={"event": "digest", "count": len(flags)})
     return notices
@@ -166,11 +172,12 @@ async def escalation_notices(app: Wegwijzer) -> list[Notice]:
                     due=flag.due_at,
                     count=flag.escalations,
                 )
-                notices.append(Notice(recipient, text, (flag.id,)))
+                notices.append(Notice(recipient, text, (flag.id,), urgent=True))
             if not recipients:
                 # Nobody to escalate to is itself an emergency of the deployment: say so loudly.
                 log.error("no coordinator to escalate to", extra={"flag_id": flag.id})
             log.warning("flag escalated", extra={"flag_id": flag.id, "count": flag.escalations})
+        await queue(uow, notices, now)
     return notices
 
 

@@ -26,10 +26,10 @@ from ..engine import Text, describe_answer
 from ..engine.events import JSONValue, Plural
 from ..rules.access import NotAllowed, may_act_on_flag, may_see_flags
 from ..rules.people import Participant
-from ..storage import Case, Flag, UnitOfWork
+from ..storage import Case, Flag, Person, UnitOfWork
 from ..storage.models import FLAG_LEVELS, FLAG_STATUSES
 from . import audit, texts
-from .notices import Notice
+from .notices import Notice, queue
 from .once import claim
 from .people import Recipient
 
@@ -313,29 +313,25 @@ async def assign(
         if flag.assigned_to == caseworker_id:
             return None
         await uow.flags.assign(flag, caseworker_id)
+        await _tell_assignee(uow, flag, person, now)
         return {"to": caseworker_id}
 
     return await _act(app, who, flag_id, "assign", change, once, "assigned")
 
 
-async def assignment_notices(app: Wegwijzer, flag: FlagView) -> list[Notice]:
-    """The caseworker a flag was just assigned to hears of it, with its buttons."""
-    if flag.assigned_to is None:
-        return []
-    async with app.database.reading() as uow:
-        person = await uow.people.get_by_id(flag.assigned_to)
-    if person is None or person.status != "active" or person.consent != "given":
-        return []
-    recipient = Recipient(
-        person.id, person.channel, person.external_id, person.language, flag.case_code
-    )
+async def _tell_assignee(uow: UnitOfWork, flag: Flag, person: Person, now: datetime) -> None:
+    """The caseworker a flag was just assigned to hears of it, with its buttons (queued in
+    the assignment's transaction)."""
+    if person.consent != "given":
+        return
+    code = (await uow.cases.codes([flag.case_id])).get(flag.case_id) if flag.case_id else None
+    recipient = Recipient(person.id, person.channel, person.external_id, person.language, code)
     text = texts.ASSIGNED_TO_YOU.using(
-        id=flag.id,
-        level=texts.LEVELS[flag.level],
-        case=flag.case_code or "—",
-        reason=Text(flag.reason),
+        id=flag.id, level=texts.LEVELS[flag.level], case=code or "—", reason=Text(flag.reason)
     )
-    return [Notice(recipient, text, (flag.id,))]
+    await queue(
+        uow, [Notice(recipient, text, (flag.id,), urgent=flag.level in NOTIFY_AT_ONCE)], now
+    )
 
 
 async def add_note(

@@ -26,7 +26,7 @@ from ..rules.visits import next_visit
 from ..storage import Case, UnitOfWork
 from . import audit, texts
 from .flags import flag_recipients
-from .notices import Notice
+from .notices import Notice, queue
 from .once import claim
 from .people import Recipient
 from .schedules import pause_or_resume
@@ -58,7 +58,7 @@ async def remembered(uow: UnitOfWork, case_id: int, flow: Flow) -> dict[str, Val
 
 @dataclass(frozen=True)
 class Applied:
-    """What a case update showed the person, and whom else it tells."""
+    """What a case update showed the person, and whom else it told (queued already)."""
 
     said: Say
     notices: tuple[Notice, ...] = ()
@@ -173,6 +173,7 @@ async def _propose_closure(
         )
         for person in coordinators
     )
+    await queue(uow, notices, now)
     return Applied(Say(texts.CLOSURE_PROPOSED.using(case=case.code)), notices)
 
 
@@ -188,7 +189,7 @@ class OwnProposal(Exception):
 class Decision:
     case_code: str
     text: Text  # what the coordinator is told
-    notices: tuple[Notice, ...]  # the caseworker is told
+    notices: tuple[Notice, ...]  # the caseworker is told (queued already)
 
 
 async def approve_closure(
@@ -213,7 +214,7 @@ async def approve_closure(
         if schedule is not None:
             await pause_or_resume(uow, schedule, True, who, now, because="closure")
         await audit.record(uow, who, "case_closed", at=now, case_id=case.id)
-        told = await _caseworker_told(uow, case, texts.CLOSURE_APPROVED.using(case=case.code))
+        told = await _caseworker_told(uow, case, texts.CLOSURE_APPROVED.using(case=case.code), now)
         return Decision(case.code, texts.CASE_NOW_CLOSED.using(case=case.code), told)
 
 
@@ -243,6 +244,7 @@ async def return_closure(
             uow,
             case,
             texts.CLOSURE_RETURNED_NOTICE.using(case=case.code, note=note),
+            now,
             guide=(closure.id, case.code) if closure else None,
         )
         return Decision(case.code, texts.CLOSURE_RETURNED.using(case=case.code), told)
@@ -266,7 +268,7 @@ async def reopen_case(
         if schedule is not None and schedule.paused_by == "closure":
             await pause_or_resume(uow, schedule, False, who, now)
         await audit.record(uow, who, "case_reopened", at=now, case_id=case.id)
-        told = await _caseworker_told(uow, case, texts.CASE_REOPENED.using(case=case.code))
+        told = await _caseworker_told(uow, case, texts.CASE_REOPENED.using(case=case.code), now)
         return Decision(case.code, texts.CASE_REOPENED.using(case=case.code), told)
 
 
@@ -315,15 +317,21 @@ async def _waiting_proposal(
 
 
 async def _caseworker_told(
-    uow: UnitOfWork, case: Case, text: Text, guide: tuple[str, str] | None = None
+    uow: UnitOfWork,
+    case: Case,
+    text: Text,
+    now: datetime,
+    guide: tuple[str, str] | None = None,
 ) -> tuple[Notice, ...]:
-    """The case's caseworker told of a decision; with `guide`, a button to the flow to go on
-    with (the closure check again, after a return)."""
+    """The case's caseworker told of a decision (queued in the decision's transaction); with
+    `guide`, a button to the flow to go on with (the closure check again, after a return)."""
     person = await uow.people.get_by_id(case.caseworker_id) if case.caseworker_id else None
     if person is None or person.status != "active" or person.consent != "given":
         return ()
     recipient = Recipient(person.id, person.channel, person.external_id, person.language, case.code)
-    return (Notice(recipient, text, guide=guide, plain=guide is None),)
+    told = (Notice(recipient, text, guide=guide, plain=guide is None),)
+    await queue(uow, told, now)
+    return told
 
 
 # --- reviews that come due --------------------------------------------------------------------
@@ -350,4 +358,5 @@ async def review_notices(app: Wegwijzer) -> list[Notice]:
             guide = (screening.id, case.code) if screening else None
             notices.append(Notice(recipient, text, guide=guide, plain=guide is None))
             await audit.record(uow, audit.SYSTEM, "review_reminded", at=now, case_id=case.id)
+        await queue(uow, notices, now)
     return notices

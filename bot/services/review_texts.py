@@ -15,7 +15,7 @@ from ..engine import Text
 from ..rules.wellbeing import sparkline
 from . import texts
 from .case_view import CaseView
-from .flags import FlagView, evidence_lines
+from .flags import FlagView, HistoryEntry, evidence_lines
 from .schedules import ScheduleView
 
 # History entries a reviewer is not shown in a flag's detail: every look at a flag is one,
@@ -54,13 +54,22 @@ def flag_detail_lines(app: Wegwijzer, flag: FlagView, now: datetime) -> list[Tex
             lines.append(
                 texts.HISTORY_LINE.using(
                     at=entry.at,
-                    action=texts.HISTORY_ACTIONS.get(entry.action, Text(entry.action)),
+                    action=_history_action(entry),
                     actor=texts.actor(entry.actor_role, entry.actor_id),
                 )
             )
             if entry.note:
                 lines.append(texts.HISTORY_NOTE.using(note=entry.note))
     return lines
+
+
+def _history_action(entry: HistoryEntry) -> Text:
+    """What happened; a delivery names whom it reached ("told caseworker 4")."""
+    action = texts.HISTORY_ACTIONS.get(entry.action, Text(entry.action))
+    to, role = entry.detail.get("to"), entry.detail.get("role")
+    if entry.action in ("told", "not_told") and isinstance(to, int) and isinstance(role, str):
+        return action.using(person=texts.actor(role, to))
+    return action
 
 
 def case_view_lines(view: CaseView, now: datetime) -> list[Text]:

@@ -54,7 +54,7 @@ class Turn:
     events: tuple[Event, ...]
     run_id: int
     state: RunState
-    # What others must be told because of it (a closure proposal goes to the coordinators).
+    # Whom else it told (a closure proposal goes to the coordinators): queued already.
     notices: tuple[Notice, ...] = ()
 
 

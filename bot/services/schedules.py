@@ -31,9 +31,9 @@ from ..storage import UnitOfWork
 from ..storage.models import Schedule
 from . import audit, texts
 from .flags import raise_or_repeat
-from .notices import Notice
+from .notices import Notice, queue
 from .once import claim
-from .people import Recipient, mark_unreachable
+from .people import Recipient
 
 log = logging.getLogger(__name__)
 
@@ -168,36 +168,32 @@ async def family_pause(
         schedule = await uow.schedules.of_case(who.case_id)
         if schedule is None:
             return None
+        if paused and schedule.status != "paused":
+            await _tell_caseworker_of_pause(uow, who.case_id, now)
         await pause_or_resume(uow, schedule, paused, who, now)
         return schedule_view(schedule, who.case_code or "")
 
 
-async def pause_notices(app: Wegwijzer, who: Participant) -> list[Notice]:
-    """The caseworker of a family that paused their reminders is told."""
-    if who.case_id is None:
-        return []
-    async with app.database.reading() as uow:
-        case = await uow.cases.by_id(who.case_id)
-        caseworker = (
-            await uow.people.get_by_id(case.caseworker_id)
-            if case is not None and case.caseworker_id
-            else None
-        )
+async def _tell_caseworker_of_pause(uow: UnitOfWork, case_id: int, now: datetime) -> None:
+    """Monitoring stops while a family's reminders are paused: their caseworker must know,
+    not find out later (queued in the pause's transaction)."""
+    case = await uow.cases.by_id(case_id)
+    caseworker = (
+        await uow.people.get_by_id(case.caseworker_id)
+        if case is not None and case.caseworker_id
+        else None
+    )
     if (
         case is None
         or caseworker is None
         or caseworker.status != "active"
         or caseworker.consent != "given"
     ):
-        return []
+        return
     recipient = Recipient(
-        caseworker.id,
-        caseworker.channel,
-        caseworker.external_id,
-        caseworker.language,
-        case.code,
+        caseworker.id, caseworker.channel, caseworker.external_id, caseworker.language, case.code
     )
-    return [Notice(recipient, texts.FAMILY_PAUSED_REMINDERS.using(case=case.code))]
+    await queue(uow, [Notice(recipient, texts.FAMILY_PAUSED_REMINDERS.using(case=case.code))], now)
 
 
 async def pause_or_resume(
@@ -246,8 +242,11 @@ async def reminder_notices(app: Wegwijzer) -> list[Notice]:
             if last is not None and last.next_due_at is not None:
                 # Where this batch ends, taken before _remind moves the due times on.
                 after = (last.next_due_at, last.id)
-            for schedule in due:
-                notices += await _remind(app, uow, schedule, now)
+            reminders = [
+                notice for schedule in due for notice in await _remind(app, uow, schedule, now)
+            ]
+            await queue(uow, reminders, now)
+            notices += reminders
         if len(due) < BATCH:
             break
     async with app.database.transaction() as uow:
@@ -263,10 +262,12 @@ async def reminder_notices(app: Wegwijzer) -> list[Notice]:
                 schedule.case_id, schedule.flow_id, schedule.reminded_at
             ):
                 continue
-            for recipient in family:
-                notices.append(
-                    Notice(recipient, texts.REMINDER_FOLLOW_UP, start_flow=schedule.flow_id)
-                )
+            follow_ups = [
+                Notice(recipient, texts.REMINDER_FOLLOW_UP, start_flow=schedule.flow_id)
+                for recipient in family
+            ]
+            await queue(uow, follow_ups, now)
+            notices += follow_ups
             await audit.record(
                 uow, audit.SYSTEM, "reminder_followed_up", at=now, case_id=schedule.case_id
             )
@@ -333,19 +334,6 @@ async def no_contact(
         evidence=evidence,
         now=now,
     )
-
-
-async def person_unreachable(app: Wegwijzer, person_id: int) -> list[Recipient] | None:
-    """Someone blocked the bot: in one transaction, mark them unreachable and, for a family,
-    raise "no contact" on each of their cases at once. Returns the caseworkers to tell; None
-    when they were known to be unreachable already (nothing new to tell)."""
-    now = app.clock()
-    async with app.database.transaction() as uow:
-        told = await mark_unreachable(uow, person_id)
-        if told is not None:
-            for case in await uow.cases.of_person(person_id):
-                await no_contact(app, uow, case.id, {"unreachable": True}, now)
-        return told
 
 
 async def _family_of(uow: UnitOfWork, case_id: int) -> list[Recipient]:

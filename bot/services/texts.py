@@ -110,6 +110,11 @@ HELLO_STAFF = Text("Hello. Type /help to see what you can do.")
 PERSON_UNREACHABLE = Text(
     "A family member of case {case} has blocked the bot and can no longer be reached here."
 )
+NOTICE_HEADER = Text("📬 A notice for you:")
+STAFF_UNREACHABLE = Text(
+    "{person} has blocked the bot and can no longer be told of flags here. What was waiting "
+    "for them went to the other staff; please check their cases."
+)
 INVITE_USAGE = Text("Type /invite followed by the case code, for example /invite K7Q-4MX.")
 INVITE_NEEDS_USERNAME = Text(
     "Invite links need the bot's username: set TELEGRAM_BOT_USERNAME, or make the invite in "
@@ -168,8 +173,10 @@ STATUSES = {
 HISTORY_ACTIONS = {
     "raised": Text("raised"),
     "repeated": Text("triggered again"),
-    "notified": Text("told at once"),
-    "digested": Text("told in the daily digest"),
+    "notified": Text("to be told at once"),
+    "digested": Text("to be told in the daily digest"),
+    "told": Text("told {person}"),
+    "not_told": Text("could not tell {person}: blocked the bot"),
     "escalated": Text("escalated to the coordinators"),
     "acknowledged": Text("acknowledged"),
     "assigned": Text("assigned"),

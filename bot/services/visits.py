@@ -18,7 +18,7 @@ from ..rules.people import Participant
 from ..rules.visits import move_to_stage, next_visit
 from ..storage import Case, UnitOfWork
 from . import audit, texts
-from .notices import Notice
+from .notices import Notice, queue
 from .once import claim
 from .people import Recipient
 
@@ -127,6 +127,7 @@ async def visit_notices(app: Wegwijzer) -> list[Notice]:
             )
             notices.append(Notice(recipient, text, visit_case=case.code))
             await audit.record(uow, audit.SYSTEM, "visit_reminded", at=now, case_id=case.id)
+        await queue(uow, notices, now)
     return notices
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -125,6 +125,9 @@ class Database:
         # here instead, first come first served; the busy timeout is left for other processes.
         self._sqlite_writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._sqlite_writer_task: asyncio.Task[object] | None = None
+        # Called after a transaction that queued notices commits: the senders wake at once
+        # instead of at their next look (see `bot.storage.outbox`).
+        self.on_notices_queued: list[Callable[[], None]] = []
 
     @classmethod
     def connect(cls, url: str | URL, *, echo: bool = False) -> Database:
@@ -173,6 +176,9 @@ class Database:
         with _unavailable_as_such():
             async with self._write_transaction() as uow:
                 yield uow
+        if uow.outbox.queued:
+            for wake in self.on_notices_queued:
+                wake()
 
     @asynccontextmanager
     async def _write_transaction(self) -> AsyncIterator[UnitOfWork]:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -41,6 +42,9 @@ RUN_STATUSES = ("active", "paused", "completed")
 FLAG_STATUSES = ("open", "acknowledged", "resolved")
 UNRESOLVED_FLAG_STATUSES = ("open", "acknowledged")
 SCHEDULE_STATUSES = ("active", "paused")
+# A notice waits in the outbox ("queued") until Telegram took it ("sent"), its recipient
+# refused it (blocked the bot: "unreachable"), or it could never be taken ("failed").
+NOTICE_STATES = ("queued", "sent", "unreachable", "failed")
 # Statuses in which a run can still be resumed; `runs.current()` looks only at these.
 OPEN_RUN_STATUSES = ("active", "paused")
 __all__ = [
@@ -48,6 +52,7 @@ __all__ = [
     "CONSENTS",
     "FLAG_LEVELS",
     "FLAG_STATUSES",
+    "NOTICE_STATES",
     "OPEN_RUN_STATUSES",
     "PERSON_STATUSES",
     "ROLES",
@@ -61,6 +66,7 @@ __all__ = [
     "Flag",
     "Invite",
     "Membership",
+    "OutboxNotice",
     "Person",
     "ProcessedUpdate",
     "Run",
@@ -377,3 +383,39 @@ class Schedule(Base):
 
     def __repr__(self) -> str:
         return f"Schedule(id={self.id}, case_id={self.case_id}, flow={self.flow_id!r})"
+
+
+class OutboxNotice(Base):
+    """Something the bot is to tell a person on its own initiative, until it is told.
+
+    Written in the same transaction as the change that causes it (a flag raised, a reminder
+    due, a closure proposed), so a change is never stored without its notice nor a notice
+    without its change. A sender claims queued rows (SKIP LOCKED on PostgreSQL, so several
+    processes never take the same one), and marks each sent only once Telegram accepted it;
+    a claim that is never settled (the process was killed mid-send) lapses at `claimed_until`
+    and the notice is sent again. Urgent ones are claimed first.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index(None, "state", "urgent", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    # The flag it is about, if any: its history shows when each person was told.
+    flag_id: Mapped[int | None] = mapped_column(
+        ForeignKey("flag.id", ondelete="SET NULL"), index=True
+    )
+    urgent: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The message and its buttons, as `bot.services.notices.encode` writes them; rendered in
+    # the recipient's language when sent.
+    body: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="queued", server_default="queued")
+    queued_at: Mapped[datetime]
+    # Not before: now at first, later after each failed try.
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claimed_until: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"OutboxNotice(id={self.id}, state={self.state!r}, urgent={self.urgent})"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .audit import AuditRepository
+from .outbox import OutboxRepository
 from .repositories import (
     AnswerRepository,
     CaseRepository,
@@ -36,6 +37,7 @@ class UnitOfWork:
         "cases",
         "flags",
         "invites",
+        "outbox",
         "people",
         "read_only",
         "runs",
@@ -56,3 +58,4 @@ class UnitOfWork:
         self.audit = AuditRepository(session)
         self.schedules = ScheduleRepository(session, lock=lock_rows)
         self.updates = UpdateRepository(session)
+        self.outbox = OutboxRepository(session, lock=lock_rows)

@@ -19,12 +19,13 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 
 from ..app import Wegwijzer
 from ..bootstrap import bring_up_to_date
+from ..services import outbox
 from ..services.duties import CONTACT_DUTIES, FLAG_DUTIES, Duty
 from ..services.once import forget_old_updates
 from ..storage import Unavailable
 from ._activity import Activity
 from ._callbacks import CallbackSigner, ForgedCallback
-from ._channel import TelegramChannel
+from ._channel import CHANNEL, TelegramChannel
 from ._menus import register_default_menus
 from ._processor import PerPersonUpdateProcessor
 
@@ -36,6 +37,7 @@ __all__ = [
     "TelegramChannel",
     "bot_username",
     "build_application",
+    "deliver_due_notices",
     "paced_rate_limiter",
     "serve",
 ]
@@ -48,6 +50,12 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 LAST_CHANCE_SECONDS = 10.0
 # How often the bot looks for work that came due: flags to tell, the digest, escalations.
 DUTY_INTERVAL_SECONDS = 30.0
+# How often a sender looks in the outbox when nothing woke it: for notices another process
+# queued, and for those due again after a failed try. Notices queued here wake it at once.
+OUTBOX_INTERVAL_SECONDS = 1.0
+# Notices one sender has in flight at once; the rate limiter decides how fast they go. Small
+# enough that an urgent notice never waits long behind a batch of reminders.
+SENDING_AT_ONCE = 16
 
 # python-telegram-bot's Application is generic in six types (bot, context, user, chat and bot
 # data, job queue); ours takes PTB's defaults, whose data dicts PTB itself types with Any.
@@ -138,12 +146,14 @@ async def serve(
     port: int = 8443,
     stop: asyncio.Event | None = None,
     duty_interval: float = DUTY_INTERVAL_SECONDS,
+    outbox_interval: float = OUTBOX_INTERVAL_SECONDS,
     activity: Activity | None = None,
     database_ready: bool = True,
 ) -> None:
     """Run the bot until `stop` is set (or SIGINT/SIGTERM arrives), doing the work that comes
-    due with time (telling, digest, escalation) every `duty_interval` seconds. `activity`,
-    when given, is kept up to date for a watcher (see `Activity`).
+    due with time (telling, digest, escalation) every `duty_interval` seconds, and sending
+    what the outbox holds (looking every `outbox_interval` seconds when not woken).
+    `activity`, when given, is kept up to date for a watcher (see `Activity`).
 
     `database_ready=False`: the database could not be reached at start. The bot runs anyway
     — the emergency route needs no database — and migrates and checks it as soon as it can;
@@ -184,13 +194,18 @@ async def serve(
             await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         log.warning("bot running", extra={"event": "webhook" if webhook_url else "polling"})
         loops = [
-            asyncio.create_task(
-                _do_duties(channel, application.bot, duty_interval, name, duties, activity)
-            )
+            asyncio.create_task(_do_duties(channel, duty_interval, name, duties, activity))
             for name, duties in (("flags", FLAG_DUTIES), ("contact", CONTACT_DUTIES))
         ]
         if not database_ready:
-            loops.append(asyncio.create_task(_until_the_database_is_back(channel, application.bot)))
+            loops.append(asyncio.create_task(_until_the_database_is_back(channel)))
+        # Two senders: one for everything (urgent first), one for urgent notices only, so
+        # that danger never waits for a batch of reminders to be through.
+        senders = [
+            _Sender(channel, application.bot, activity, outbox_interval, urgent_only=urgent)
+            for urgent in (False, True)
+        ]
+        sending = [asyncio.create_task(sender.run()) for sender in senders]
         activity.running.set()
         try:
             await stop.wait()
@@ -202,6 +217,12 @@ async def serve(
             with contextlib.suppress(asyncio.CancelledError):
                 await loop
         await updater.stop()
+        # Claimed notices are sent to the end; nothing new is claimed.
+        for sender in senders:
+            sender.stop()
+        await asyncio.wait(sending, timeout=LAST_CHANCE_SECONDS)
+        for task in sending:
+            task.cancel()
         await channel.finish_delivering(LAST_CHANCE_SECONDS)
         await application.stop()
 
@@ -211,7 +232,7 @@ async def serve(
 DATABASE_RETRY_FIRST, DATABASE_RETRY_LONGEST = 0.5, 10.0
 
 
-async def _until_the_database_is_back(channel: TelegramChannel, bot: Bot) -> None:
+async def _until_the_database_is_back(channel: TelegramChannel) -> None:
     """Try the database until it answers; then migrate and check it, and at once do what
     waited for it (the journaled alarms become flags and their people are told)."""
     log.critical("database unavailable: answering emergencies only", extra={"event": "start"})
@@ -225,13 +246,12 @@ async def _until_the_database_is_back(channel: TelegramChannel, bot: Bot) -> Non
             wait = min(wait * 2, DATABASE_RETRY_LONGEST)
         else:
             log.warning("database available", extra={"event": "start"})
-            await _round_of(channel, bot, FLAG_DUTIES)
+            await _round_of(channel, FLAG_DUTIES)
             return
 
 
 async def _do_duties(
     channel: TelegramChannel,
-    bot: Bot,
     interval: float,
     name: str,
     duties: tuple[Duty, ...],
@@ -242,17 +262,91 @@ async def _do_duties(
     claimed); it never ends the loop, nor keeps the other duties from their turn."""
     while True:
         activity.round_begun(name)
-        await _round_of(channel, bot, duties)
+        await _round_of(channel, duties)
         activity.round_done(name)
         await asyncio.sleep(interval)
 
 
-async def _round_of(channel: TelegramChannel, bot: Bot, duties: tuple[Duty, ...]) -> None:
+async def _round_of(channel: TelegramChannel, duties: tuple[Duty, ...]) -> None:
+    # Each duty queues its notices in the outbox; the senders deliver them.
     for duty in duties:
         try:
-            await channel.deliver(bot, await duty(channel.app))
+            await duty(channel.app)
         except Exception as failed:  # the loop must outlive any one failure
             log.error("duty failed", extra={"event": f"{duty.__name__}: {type(failed).__name__}"})
+
+
+class _Sender:
+    """Sends what the outbox holds for Telegram people: claims a batch, sends it (paced by
+    the rate limiter), and each notice is settled by Telegram's answer; then the next batch,
+    or a wait until a transaction queues notices (or `interval` passes)."""
+
+    def __init__(
+        self,
+        channel: TelegramChannel,
+        bot: Bot,
+        activity: Activity,
+        interval: float,
+        *,
+        urgent_only: bool,
+    ) -> None:
+        self.channel, self.bot, self.activity = channel, bot, activity
+        self.interval = interval
+        self.urgent_only = urgent_only
+        self.name = "urgent notices" if urgent_only else "notices"
+        self._woken = asyncio.Event()
+        self._stopping = False
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._woken.set()
+
+    async def run(self) -> None:
+        database = self.channel.app.database
+        database.on_notices_queued.append(self._woken.set)
+        try:
+            while not self._stopping:
+                self._woken.clear()
+                self.activity.round_begun(self.name)
+                sent = await self.batch()
+                self.activity.round_done(self.name)
+                if not sent:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._woken.wait(), self.interval)
+        finally:
+            database.on_notices_queued.remove(self._woken.set)
+
+    async def batch(self) -> int:
+        """Claim and send one batch; how many were claimed."""
+        app = self.channel.app
+        try:
+            batch = await outbox.claim(app, CHANNEL, SENDING_AT_ONCE, urgent_only=self.urgent_only)
+        except Exception as failed:  # the database is down, say: the notices wait in it
+            log.error("outbox not read", extra={"event": type(failed).__name__})
+            return 0
+        await asyncio.gather(*(self._send(out) for out in batch))
+        return len(batch)
+
+    async def _send(self, out: outbox.Outgoing) -> None:
+        try:
+            await self.channel.send_notice(self.bot, out)
+        except Exception as failed:  # unsettled: sent again when its claim lapses
+            log.error(
+                "notice not settled",
+                extra={"person_id": out.notice.recipient.person_id, "event": type(failed).__name__},
+            )
+
+
+async def deliver_due_notices(application: BotApplication, *, urgent_only: bool = False) -> int:
+    """Send what the outbox holds that is due now, batch after batch until none is left, and
+    return how many were sent (for tests, benchmarks and one-off use; `serve` keeps senders
+    running)."""
+    channel: TelegramChannel = application.bot_data["channel"]
+    sender = _Sender(channel, application.bot, Activity(), 0.0, urgent_only=urgent_only)
+    total = 0
+    while sent := await sender.batch():
+        total += sent
+    return total
 
 
 async def bot_username(token: str, base_url: str) -> str:

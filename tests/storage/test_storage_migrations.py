@@ -24,7 +24,7 @@ from bot.storage.database import MIGRATIONS_DIR, _alembic_config, _sqlite_pragma
 
 from .conftest import T0
 
-HEAD = "0006"
+HEAD = "0007"
 TABLES = {
     "person",
     "case_file",
@@ -37,6 +37,7 @@ TABLES = {
     "flag",
     "invite",
     "processed_update",
+    "outbox",
 }
 
 
@@ -51,6 +52,7 @@ def test_migration_files_ship_with_the_package() -> None:
         "versions/0004_schedules.py",
         "versions/0005_case_risk_and_closure.py",
         "versions/0006_flag_tell_again.py",
+        "versions/0007_outbox.py",
     ):
         assert (package / name).is_file(), name
     script = ScriptDirectory(str(MIGRATIONS_DIR))

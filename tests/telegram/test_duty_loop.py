@@ -11,14 +11,8 @@ from bot.telegram import Activity, _do_duties
 from tests.telegram.conftest import until
 
 
-class RecordingChannel:
+class Channel:
     app: Any = None
-
-    def __init__(self) -> None:
-        self.delivered: list[list[str]] = []
-
-    async def deliver(self, _bot: Any, notices: list[str]) -> None:
-        self.delivered.append(notices)
 
 
 async def test_a_failing_duty_does_not_stop_the_next_or_the_loop() -> None:
@@ -29,21 +23,22 @@ async def test_a_failing_duty_does_not_stop_the_next_or_the_loop() -> None:
         calls += 1
         raise RuntimeError("database went away")
 
+    told = 0
+
     async def telling(_app: Any) -> list[str]:
+        nonlocal told
+        told += 1
         return ["an urgent flag"]
 
-    channel = RecordingChannel()
     activity = Activity()
-    loop = asyncio.create_task(
-        _do_duties(channel, None, 0.001, "flags", (broken, telling), activity)
-    )
+    loop = asyncio.create_task(_do_duties(Channel(), 0.001, "flags", (broken, telling), activity))
     # Several rounds: the loop outlived the failures.
     await until(lambda: activity.rounds_done.get("flags", 0) >= 3, 5, what="three rounds")
     loop.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await loop
     assert calls >= 3
-    assert channel.delivered.count(["an urgent flag"]) >= 3
+    assert told >= 3
 
 
 def test_flags_and_contact_have_their_own_loops() -> None:

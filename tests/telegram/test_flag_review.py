@@ -90,7 +90,11 @@ async def test_child_unsafe_told_at_once_acknowledged_resolved_and_audited(
 
     flag = await the_flag(wegwijzer)
     assert flag.status == "resolved" and flag.escalate_at is None
-    steps = await audit_actions(wegwijzer, flag.id)
+    # Each delivery is on record once Telegram took it: the caseworker and the coordinator.
+    async with wegwijzer.database.reading() as uow:
+        told = [event for event in await uow.audit.of_flags([flag.id]) if event.action == "told"]
+    assert sorted(event.detail["role"] for event in told) == ["caseworker", "coordinator"]
+    steps = [step for step in await audit_actions(wegwijzer, flag.id) if step[0] != "told"]
     assert [action for action, _role, _note in steps] == [
         "raised",
         "notified",
@@ -197,11 +201,21 @@ async def test_the_queue_pages_opens_notes_assigns_and_reopens(
     flag = await the_flag(wegwijzer)
     async with wegwijzer.database.reading() as uow:
         history = [
-            event.action
-            for event in await uow.audit.of_flags([flag.id])
-            if event.action != "viewed"
+            event for event in await uow.audit.of_flags([flag.id]) if event.action != "viewed"
         ]
-    assert history == ["raised", "notified", "noted", "assigned", "resolved", "reopened"]
+    # Told: the coordinator at once, and the caseworker when the flag was assigned to them.
+    assert {event.detail["role"] for event in history if event.action == "told"} == {
+        "coordinator",
+        "caseworker",
+    }
+    assert [event.action for event in history if event.action != "told"] == [
+        "raised",
+        "notified",
+        "noted",
+        "assigned",
+        "resolved",
+        "reopened",
+    ]
 
 
 async def test_nobody_else_sees_or_acts_on_a_flag(

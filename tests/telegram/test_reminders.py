@@ -26,7 +26,7 @@ from bot.services.cases import create_case
 from bot.services.duties import due_notices
 from bot.services.schedules import NO_CONTACT_RULE, list_schedules, set_schedule
 from bot.storage import models
-from bot.telegram import build_application
+from bot.telegram import build_application, deliver_due_notices
 from tests.fakes.bot_api import FakeBotAPI, User
 from tests.flows import CHECKIN_FLOW
 
@@ -339,7 +339,7 @@ async def test_a_thousand_reminders_at_the_bot_api_limit_without_a_429(
             async with application:
                 notices = await due_notices(app)
                 assert len(notices) == FAMILIES
-                await application.bot_data["channel"].deliver(application.bot, notices)
+                assert await deliver_due_notices(application) == FAMILIES
         finally:
             await app.close()
 

@@ -1,0 +1,156 @@
+"""The outbox's repository: queueing notices, claiming them for sending, settling each.
+
+A claim is a lease, not a removal: a claimed notice carries `claimed_until`, and one whose
+sender died before settling it is claimed again once the lease has lapsed. Claiming locks
+with SKIP LOCKED on PostgreSQL, so two processes asking at the same moment take different
+notices; on SQLite the write lock does the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TypeVarTuple
+
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..engine.events import JSONValue
+from .models import OutboxNotice, Person
+
+
+class OutboxRepository:
+    __slots__ = ("_lock", "_session", "queued")
+
+    def __init__(self, session: AsyncSession, *, lock: bool) -> None:
+        self._session = session
+        self._lock = lock
+        # How many notices this transaction queued: the database wakes the senders after the
+        # commit when there are any.
+        self.queued = 0
+
+    async def add(
+        self,
+        person_id: int,
+        body: Mapping[str, JSONValue],
+        *,
+        at: datetime,
+        urgent: bool,
+        flag_id: int | None,
+    ) -> OutboxNotice:
+        notice = OutboxNotice(
+            person_id=person_id,
+            flag_id=flag_id,
+            urgent=urgent,
+            body=dict(body),
+            state="queued",
+            queued_at=at,
+            due_at=at,
+            attempts=0,
+        )
+        self._session.add(notice)
+        await self._session.flush()
+        self.queued += 1
+        return notice
+
+    async def claim(
+        self,
+        channel: str,
+        now: datetime,
+        until: datetime,
+        limit: int,
+        *,
+        urgent_only: bool,
+        external_id: str | None = None,
+    ) -> list[tuple[OutboxNotice, Person]]:
+        """Up to `limit` queued notices for people on `channel` that are due and not claimed
+        by anyone (or whose claim lapsed), urgent ones first, oldest first (or only urgent
+        ones; or only one person's); claimed until `until`, each try counted."""
+        stmt = (
+            _due(select(OutboxNotice, Person), channel, now, urgent_only, external_id)
+            .order_by(OutboxNotice.urgent.desc(), OutboxNotice.id)
+            .limit(limit)
+        )
+        if self._lock:
+            stmt = stmt.with_for_update(of=OutboxNotice, skip_locked=True)
+        claimed = [(row[0], row[1]) for row in await self._session.execute(stmt)]
+        for notice, _person in claimed:
+            notice.claimed_until = until
+            notice.attempts += 1
+        await self._session.flush()
+        return claimed
+
+    async def any_due(
+        self, channel: str, now: datetime, *, urgent_only: bool, external_id: str | None = None
+    ) -> bool:
+        stmt = _due(select(OutboxNotice.id), channel, now, urgent_only, external_id).limit(1)
+        return (await self._session.execute(stmt)).first() is not None
+
+    async def get(self, notice_id: int) -> OutboxNotice | None:
+        return await self._session.get(OutboxNotice, notice_id, populate_existing=True)
+
+    async def settle(self, notice: OutboxNotice, state: str, at: datetime) -> None:
+        """Sent, unreachable or failed: done with, never claimed again."""
+        notice.state = state
+        notice.done_at = at
+        notice.claimed_until = None
+        await self._session.flush()
+
+    async def retry_at(self, notice: OutboxNotice, at: datetime) -> None:
+        """Not taken this time: released, to be tried again at `at`."""
+        notice.due_at = at
+        notice.claimed_until = None
+        await self._session.flush()
+
+    async def of_flags(self, flag_ids: Iterable[int]) -> list[OutboxNotice]:
+        ids = list(flag_ids)
+        if not ids:
+            return []
+        stmt = select(OutboxNotice).where(OutboxNotice.flag_id.in_(ids)).order_by(OutboxNotice.id)
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def waiting_for(self, person_id: int) -> list[OutboxNotice]:
+        """The person's notices not yet sent (to move elsewhere when they cannot be reached)."""
+        stmt = (
+            select(OutboxNotice)
+            .where(OutboxNotice.person_id == person_id, OutboxNotice.state == "queued")
+            .order_by(OutboxNotice.id)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def counts(self) -> dict[str, int]:
+        """How many notices are in each state (for `wegwijzer doctor` and the bench)."""
+        stmt = select(OutboxNotice.state, func.count()).group_by(OutboxNotice.state)
+        return {state: count for state, count in await self._session.execute(stmt)}
+
+    async def release_claims(self, ids: Iterable[int]) -> None:
+        """Claims given back unsent (the sender is stopping): due again at once."""
+        wanted = list(ids)
+        if wanted:
+            await self._session.execute(
+                update(OutboxNotice)
+                .where(OutboxNotice.id.in_(wanted), OutboxNotice.state == "queued")
+                .values(claimed_until=None)
+            )
+
+
+_Columns = TypeVarTuple("_Columns")
+
+
+def _due(
+    stmt: Select[*_Columns],
+    channel: str,
+    now: datetime,
+    urgent_only: bool,
+    external_id: str | None,
+) -> Select[*_Columns]:
+    """Queued, due, unclaimed (or the claim lapsed), for a person on `channel`."""
+    stmt = stmt.join(Person, Person.id == OutboxNotice.person_id).where(
+        OutboxNotice.state == "queued",
+        OutboxNotice.due_at <= now,
+        or_(OutboxNotice.claimed_until.is_(None), OutboxNotice.claimed_until <= now),
+        Person.channel == channel,
+    )
+    if external_id is not None:
+        stmt = stmt.where(Person.external_id == external_id)
+    return stmt.where(OutboxNotice.urgent.is_(True)) if urgent_only else stmt
