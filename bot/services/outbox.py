@@ -164,7 +164,7 @@ async def unreachable(
         if person is None or caseworkers is None:
             return None  # known already: everyone was told the first time
         log.warning("person unreachable", extra={"person_id": person_id, "event": person.role})
-        for waiting in await uow.outbox.waiting_for(person_id):
+        for waiting in await uow.outbox.of_person(person_id, "queued"):
             await uow.outbox.settle(waiting, "unreachable", now)
             await _to_others(uow, waiting, now)
         if person.role == "family":

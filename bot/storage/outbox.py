@@ -109,14 +109,12 @@ class OutboxRepository:
         stmt = select(OutboxNotice).where(OutboxNotice.flag_id.in_(ids)).order_by(OutboxNotice.id)
         return list((await self._session.execute(stmt)).scalars())
 
-    async def waiting_for(self, person_id: int) -> list[OutboxNotice]:
-        """The person's notices not yet sent (to move elsewhere when they cannot be reached)."""
-        stmt = (
-            select(OutboxNotice)
-            .where(OutboxNotice.person_id == person_id, OutboxNotice.state == "queued")
-            .order_by(OutboxNotice.id)
-        )
-        return list((await self._session.execute(stmt)).scalars())
+    async def of_person(self, person_id: int, state: str | None = None) -> list[OutboxNotice]:
+        """The person's notices (in one state: "queued" ones are still to be sent)."""
+        stmt = select(OutboxNotice).where(OutboxNotice.person_id == person_id)
+        if state is not None:
+            stmt = stmt.where(OutboxNotice.state == state)
+        return list((await self._session.execute(stmt.order_by(OutboxNotice.id))).scalars())
 
     async def counts(self) -> dict[str, int]:
         """How many notices are in each state (for `wegwijzer doctor` and the bench)."""

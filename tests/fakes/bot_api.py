@@ -278,6 +278,8 @@ class FakeBotAPI:
         self._callback_ids = itertools.count(4_200_000_000_000_000_001)
         self._file_ids = itertools.count(1)
         self._faults: dict[str, deque[_Fault]] = {}
+        # Calls held before they are handled: (method, chat or None, seconds, times left).
+        self._stalls: list[list[Any]] = []
         self._blocked: set[int] = set()
         self._monotonic = monotonic
         self._flood_limit: _FloodLimit | None = None
@@ -428,6 +430,14 @@ class FakeBotAPI:
             )
         fault = _Fault(error_code, description, retry_after, times, chat_id)
         self._faults.setdefault(method.lower(), deque()).append(fault)
+
+    def stall_next(
+        self, method: str, seconds: float, *, times: int = 1, chat_id: int | None = None
+    ) -> None:
+        """The next `times` calls of `method` (for `chat_id` only, when given) are held for
+        `seconds` before they are handled: a slow or hanging Telegram. A caller that gives up
+        (times out, or dies) meanwhile leaves no effect: the request never got through."""
+        self._stalls.append([method.lower(), chat_id, seconds, times])
 
     def limit_rate(
         self, per_second: float | None = 30, per_chat_per_second: float | None = 1
@@ -743,6 +753,7 @@ class FakeBotAPI:
                 raise BotAPIError(401, "Unauthorized")
             if spec is None:
                 raise BotAPIError(404, "Not Found")
+            await self._stall(method, params, connection)
             self._check_faults(method, params)
             if method == "getUpdates":
                 result = await self._get_updates(params, connection)
@@ -765,6 +776,18 @@ class FakeBotAPI:
         self._counts[call.method.lower()] = self._counts.get(call.method.lower(), 0) + 1
         self._notify()
         return call.status, body
+
+    async def _stall(self, method: str, params: dict[str, Any], connection: _MethodHandler) -> None:
+        for stall in self._stalls:
+            name, chat_id, seconds, _times = stall
+            if name == method.lower() and chat_id in (None, params.get("chat_id")):
+                stall[3] -= 1
+                if stall[3] <= 0:
+                    self._stalls.remove(stall)
+                await asyncio.sleep(seconds)
+                if connection.connection_closed:
+                    raise BotAPIError(499, "the client went away before this was handled")
+                return
 
     def _check_faults(self, method: str, params: dict[str, Any]) -> None:
         chat_id = params.get("chat_id")

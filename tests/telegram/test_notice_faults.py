@@ -1,0 +1,127 @@
+"""Notices when Telegram or the process fails: each reaches someone who can act, once.
+
+The real bot against the fake Bot API: a server error for each recipient, a caseworker who
+blocked the bot, and `wegwijzer run` killed with SIGKILL while a notice hung in Telegram's
+hands. Afterwards every notice is delivered exactly once, and the flag's history says whom it
+reached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import UTC, datetime, timedelta
+
+from bot.app import Wegwijzer
+from bot.config import Settings
+from tests.fakes.bot_api import FakeBotAPI
+
+from .conftest import Clock, RunningBot, family_at_first_who5, flags_of, staff, until
+from .test_emergency_faults import wegwijzer_run
+
+NEW_FLAG = "New urgent flag"
+
+
+async def told_roles(app: Wegwijzer, flag_id: int) -> list[str]:
+    async with app.database.reading() as uow:
+        return sorted(
+            str(event.detail["role"])
+            for event in await uow.audit.of_flags([flag_id])
+            if event.action == "told"
+        )
+
+
+async def sent_to(app: Wegwijzer, chat_id: int, timeout: float = 10.0) -> None:
+    """Until the outbox records a notice to this chat as sent (written by another process)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        async with app.database.reading() as uow:
+            person = await uow.people.get("telegram", str(chat_id))
+            assert person is not None
+            if await uow.outbox.of_person(person.id, "sent"):
+                return
+        assert loop.time() < deadline, "the notice was not recorded as sent"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_server_error_for_each_recipient_delays_their_notice_and_loses_nothing(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str, clock: Clock
+) -> None:
+    caseworker = await staff(api, wegwijzer, 2001, "caseworker", case_code)
+    coordinator = await staff(api, wegwijzer, 3001, "coordinator", None)
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    api.fail_next("sendMessage", 500, chat_id=caseworker.chat_id)
+    api.fail_next("sendMessage", 502, chat_id=coordinator.chat_id)
+
+    family.command("/sos")
+    await family.expect("Bel 112")
+    await bot.idle(api)
+    assert not caseworker.messages()[caseworker.read :]  # the first try failed
+    clock.advance(seconds=2)  # past the first wait before trying again
+    for reviewer in (caseworker, coordinator):
+        await reviewer.expect(NEW_FLAG)
+        await reviewer.expect_nothing_from(bot)  # once, not again
+    (flag,) = await flags_of(wegwijzer)
+    assert await told_roles(wegwijzer, flag.id) == ["caseworker", "coordinator"]
+
+
+async def test_a_caseworker_who_blocked_the_bot_the_coordinator_hears_instead(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str
+) -> None:
+    caseworker = await staff(api, wegwijzer, 2001, "caseworker", case_code)
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    coordinator = await staff(api, wegwijzer, 3001, "coordinator", None)
+    api.block(caseworker.chat_id)
+
+    family.command("/sos")
+    await family.expect("Bel 112")
+    # The coordinator has the flag's notice anyway; told once, and told that the caseworker
+    # can no longer be reached.
+    said = {(await coordinator.next())["text"] for _ in range(2)}
+    assert any(NEW_FLAG in text for text in said)
+    assert any("has blocked the bot" in text for text in said)
+    await coordinator.expect_nothing_from(bot)
+    (flag,) = await flags_of(wegwijzer)
+    async with wegwijzer.database.reading() as uow:
+        actions = [event.action for event in await uow.audit.of_flags([flag.id])]
+        blocked = await uow.people.get("telegram", str(caseworker.chat_id))
+    assert "not_told" in actions and actions.count("told") == 1
+    assert blocked is not None and blocked.status == "unreachable"
+
+
+async def test_killed_while_a_notice_hung_in_telegram_it_is_sent_once_after_the_restart(
+    api: FakeBotAPI, wegwijzer: Wegwijzer, settings: Settings, case_code: str, clock: Clock
+) -> None:
+    first = RunningBot(wegwijzer)
+    await first.start()
+    caseworker = await staff(api, wegwijzer, 2001, "caseworker", case_code)
+    coordinator = await staff(api, wegwijzer, 3001, "coordinator", None)
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    await first.stop()
+
+    api.stall_next("sendMessage", 30, chat_id=caseworker.chat_id)
+    async with wegwijzer_run(api, settings, settings.database_url) as process:
+        family.command("/sos")
+        await family.expect("Bel 112", timeout=5)
+        await coordinator.expect(NEW_FLAG, timeout=10)
+        await sent_to(wegwijzer, coordinator.chat_id)  # Telegram took it, and that is stored
+        # The caseworker's notice is in Telegram's hands, unanswered: the process dies.
+        await until(lambda: api._stalls == [], 10, what="the caseworker's notice to hang")
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=5)
+
+    # Started again once the dead process's claim has lapsed (it ran on the real clock).
+    clock.now = datetime.now(UTC) + settings.outbox_lease + timedelta(seconds=1)
+    again = RunningBot(wegwijzer)
+    # What the killed process took from Telegram counts as handled for this bot's idleness.
+    again.activity.updates_handled = api.updates_handed_out
+    await again.start()
+    try:
+        await caseworker.expect(NEW_FLAG, timeout=10)
+        await caseworker.expect_nothing_from(again)
+        await coordinator.expect_nothing_from(again)
+        (flag,) = await flags_of(wegwijzer)
+        assert await told_roles(wegwijzer, flag.id) == ["caseworker", "coordinator"]
+    finally:
+        await again.stop()
