@@ -123,6 +123,11 @@ def _parser() -> argparse.ArgumentParser:
     flags.add_argument("--json", action="store_true", help="print JSON")
     flags.set_defaults(handler=_flags)
 
+    doctor = commands.add_parser(
+        "doctor", help="what would make an alarm reach nobody (exit 1 when anything would)"
+    )
+    doctor.set_defaults(handler=_doctor)
+
     audit = commands.add_parser("audit", help="the audit log, oldest first")
     audit.add_argument("--case", help="only the events of this case (its code)")
     audit.add_argument(
@@ -322,6 +327,17 @@ def _print_flags(app: Wegwijzer, found: list[FlagView]) -> None:
         lines = [tr(line) for line in flag_detail_lines(app, flag, now)]
         lines.insert(2, f"Rule: {flag.rule} ({flag.flow_id}@{flag.flow_version})")
         print("\n".join(lines))
+
+
+def _doctor(settings: Settings, args: argparse.Namespace) -> int:
+    from .services.doctor import examine
+
+    findings = _using_app(settings, args.assets, examine)
+    for finding in findings:
+        print(f"{finding.severity.upper():8} {finding.text}")
+    alarms = sum(finding.severity == "alarm" for finding in findings)
+    print(f"{alarms} alarm(s), {len(findings) - alarms} warning(s)", file=sys.stderr)
+    return 1 if alarms else 0
 
 
 def _audit(settings: Settings, args: argparse.Namespace) -> int:

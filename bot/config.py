@@ -97,6 +97,9 @@ class Settings:
     # A notice claimed for sending but never settled (its process was killed mid-send) is
     # sent again after this long; long enough for a send held up by Telegram's flood control.
     outbox_lease: timedelta = timedelta(minutes=5)
+    # A Telegram chat (an operators' group, say; its numeric id) told of an alarm or an urgent
+    # flag that would otherwise reach nobody: no caseworker or coordinator can be reached.
+    alarm_fallback_chat: str | None = None
 
     @property
     def alarm_journal_path(self) -> Path:
@@ -149,6 +152,7 @@ class Settings:
             bot_username=(env.get("TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None,
             webhook_secret=env.get("WEBHOOK_SECRET") or None,
             alarm_journal=Path(env["ALARM_JOURNAL"]) if env.get("ALARM_JOURNAL") else None,
+            alarm_fallback_chat=env.get("ALARM_FALLBACK_CHAT") or None,
             outbox_lease=timedelta(
                 seconds=_number(env, "OUTBOX_LEASE_SECONDS", defaults.outbox_lease.total_seconds())
             ),

@@ -33,6 +33,7 @@ from ..services.emergency import (
     emergency_numbers,
     journal_alarm,
     record_alarm,
+    someone_will_hear,
 )
 from ..storage import Unavailable
 from .exchange import Exchange, Incoming, Other, Pressed, Said, Typed
@@ -140,14 +141,19 @@ async def emergency(
     if who is None or not counts_as_alarm(who, trigger):
         return  # a stranger (nothing is stored: the numbers are what they need), or staff
     x.speak_to(who)
-    alarm = await journal_alarm(x.app, incoming.channel, incoming.external_id, trigger, x.once)
+    journaled = await journal_alarm(x.app, incoming.channel, incoming.external_id, trigger, x.once)
     try:
-        await record_alarm(x.app, who, alarm)
+        alarm = await record_alarm(x.app, who, journaled)
     except Unavailable:
         await _not_yet_with_the_team(x)
         return
     await tell_staff_now(x.app)
-    await x.say(texts.HELP_IS_COMING)
+    try:
+        heard = await someone_will_hear(x.app, who, alarm)
+    except Unavailable:
+        heard = False
+    # "The team has been alerted" only when someone who can act has it: never to nobody.
+    await x.say(texts.HELP_IS_COMING if heard else texts.ALARM_SAVED_NOT_SENT)
     waiting = await runs.waiting_question(x.app, who) if who.consented else None
     if waiting is not None:
         await x.say(texts.CONTINUE_WHEN_READY)

@@ -32,6 +32,9 @@ class Language(BaseModel):
     status: Literal["reviewed", "draft"]
     who5_validated: bool
     source: bool = False
+    # The language's danger list (danger_words.txt): reviewed once a native speaker and a
+    # child-protection professional checked it; `wegwijzer doctor` lists the drafts.
+    danger_words: Literal["reviewed", "draft"] = "draft"
 
 
 class _Registry(BaseModel):

@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 from ..app import Wegwijzer
 from ..engine import Text
 from ..engine.events import Plural
-from ..storage import Flag
+from ..storage import Flag, UnitOfWork
 from . import audit, texts
 from .emergency import replay_alarms
 from .flags import NOTIFY_AT_ONCE, flag_recipients
 from .guidance import review_notices
-from .notices import Notice, queue
+from .notices import Notice, queue, queue_for_fallback
 from .people import Recipient
 from .schedules import reminder_notices
 from .visits import visit_notices
@@ -60,13 +60,16 @@ async def immediate_notices(app: Wegwijzer) -> list[Notice]:
             template = texts.FLAG_AGAIN if again else texts.NEW_FLAG
             reports = _reports_since_told(flag) if again else 0
             count = (texts.REPORTS_SINCE.using(count=reports),) if reports > 1 else ()
-            for recipient in await flag_recipients(uow, flag.case_id, extra=flag.assigned_to):
-                text = template.using(
-                    level=texts.LEVELS[flag.level],
-                    case=recipient.case_code or "—",
-                    reason=Text(flag.reason),
-                )
+            text = template.using(
+                level=texts.LEVELS[flag.level],
+                case=await _code_of(uow, flag),
+                reason=Text(flag.reason),
+            )
+            recipients = await flag_recipients(uow, flag.case_id, extra=flag.assigned_to)
+            for recipient in recipients:
                 notices.append(Notice(recipient, text, (flag.id,), lines=count, urgent=True))
+            if not recipients:
+                await queue_for_fallback(uow, app.settings.alarm_fallback_chat, text, flag.id, now)
             await audit.record(
                 uow,
                 audit.SYSTEM,
@@ -79,6 +82,12 @@ async def immediate_notices(app: Wegwijzer) -> list[Notice]:
         await uow.flags.notified(flags, now)
         await queue(uow, notices, now)
     return notices
+
+
+async def _code_of(uow: UnitOfWork, flag: Flag) -> str:
+    if flag.case_id is None:
+        return "—"
+    return (await uow.cases.codes([flag.case_id])).get(flag.case_id, "—")
 
 
 def _reports_since_told(flag: Flag) -> int:
@@ -164,18 +173,18 @@ async def escalation_notices(app: Wegwijzer) -> list[Notice]:
             recipients = await flag_recipients(
                 uow, flag.case_id, caseworker=False, extra=flag.assigned_to
             ) or await flag_recipients(uow, flag.case_id)
+            text = texts.ESCALATED.using(
+                level=texts.LEVELS[flag.level],
+                case=await _code_of(uow, flag),
+                reason=Text(flag.reason),
+                due=flag.due_at,
+                count=flag.escalations,
+            )
             for recipient in recipients:
-                text = texts.ESCALATED.using(
-                    level=texts.LEVELS[flag.level],
-                    case=recipient.case_code or "—",
-                    reason=Text(flag.reason),
-                    due=flag.due_at,
-                    count=flag.escalations,
-                )
                 notices.append(Notice(recipient, text, (flag.id,), urgent=True))
             if not recipients:
-                # Nobody to escalate to is itself an emergency of the deployment: say so loudly.
-                log.error("no coordinator to escalate to", extra={"flag_id": flag.id})
+                # Nobody to escalate to is itself an emergency of the deployment.
+                await queue_for_fallback(uow, app.settings.alarm_fallback_chat, text, flag.id, now)
             log.warning("flag escalated", extra={"flag_id": flag.id, "count": flag.escalations})
         await queue(uow, notices, now)
     return notices

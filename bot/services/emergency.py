@@ -28,7 +28,7 @@ from ..storage import Unavailable
 from ..storage.journal import JournaledAlarm
 from . import texts
 from .flags import raise_or_repeat
-from .notices import Notice
+from .notices import Notice, queue_for_fallback
 from .once import AlreadyHandled, claim
 from .people import find_participant
 
@@ -94,6 +94,35 @@ async def raise_alarm(
         flag_id = flag.id
     log.warning("emergency route", extra={"flag_id": flag_id, "person_id": who.person_id})
     return Alarm(flag_id, new)
+
+
+async def someone_will_hear(app: Wegwijzer, who: Participant, alarm: Alarm) -> bool:
+    """Whether a person who can act has the alarm's notice, or has it coming: a notice about
+    its flag, waiting or delivered, to someone reachable other than the one who raised it.
+    Only then may the family be told that the team knows. When nobody has, the deployment's
+    fallback chat is told (once) and the log says so at CRITICAL."""
+    if alarm.flag_id is None:
+        return False
+    async with app.database.transaction() as uow:
+        notices = await uow.outbox.of_flags([alarm.flag_id])
+        for notice in notices:
+            if notice.person_id in (None, who.person_id) or notice.state == "unreachable":
+                continue
+            person = await uow.people.get_by_id(notice.person_id)
+            if person is not None and person.status == "active":
+                return True
+        if not any(notice.person_id is None for notice in notices):
+            code = (
+                (await uow.cases.codes([who.case_id])).get(who.case_id, "—")
+                if who.case_id is not None
+                else "—"
+            )
+            text = texts.NEW_FLAG.using(
+                level=texts.LEVELS["urgent"], case=code, reason=texts.EMERGENCY_FLAG
+            )
+            chat = app.settings.alarm_fallback_chat
+            await queue_for_fallback(uow, chat, text, alarm.flag_id, app.clock())
+    return False
 
 
 async def journal_alarm(

@@ -8,6 +8,7 @@ person in their language, with the buttons the notice asks for (`bot.services.ou
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,6 +19,8 @@ from ..engine import Text
 from ..engine.events import JSONValue
 from ..storage import UnitOfWork
 from .people import Recipient
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,30 @@ async def queue(uow: UnitOfWork, notices: Iterable[Notice], at: datetime) -> Non
         await uow.outbox.add(
             notice.recipient.person_id,
             encode(notice),
+            channel=notice.recipient.channel,
             at=at,
             urgent=notice.urgent,
             flag_id=notice.about[0] if notice.about else None,
         )
+
+
+# The fallback chat is on Telegram: where the operators of a deployment can be reached.
+FALLBACK_CHANNEL = "telegram"
+
+
+async def queue_for_fallback(
+    uow: UnitOfWork, chat: str | None, text: Text, flag_id: int, at: datetime
+) -> None:
+    """A flag that would reach nobody who can act: to the deployment's fallback chat (when
+    one is configured), and loudly in the log either way."""
+    log.critical("flag reaches nobody who can act", extra={"flag_id": flag_id})
+    if chat is None:
+        return
+    body = encode(Notice(Recipient(0, FALLBACK_CHANNEL, chat, None), text, plain=True))
+    body["tells_of"] = [flag_id]
+    await uow.outbox.add(
+        None, body, channel=FALLBACK_CHANNEL, chat=chat, at=at, urgent=True, flag_id=flag_id
+    )
 
 
 # --- stored form --------------------------------------------------------------------------

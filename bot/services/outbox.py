@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..app import Wegwijzer
-from ..storage import UnitOfWork
+from ..storage import Person, UnitOfWork
 from ..storage.models import OutboxNotice
 from . import audit, texts
 from .flags import flag_recipients
@@ -49,6 +49,10 @@ class Outgoing:
     notice: Notice
     role: str
     attempts: int
+
+    @property
+    def to_fallback(self) -> bool:
+        return self.role == OPERATORS
 
 
 async def claim(
@@ -77,19 +81,24 @@ async def claim(
             urgent_only=urgent_only,
             external_id=external_id,
         )
-    return [
-        Outgoing(
-            row.id,
-            decode(
-                row.body,
-                Recipient(person.id, person.channel, person.external_id, person.language),
-                urgent=row.urgent,
-            ),
-            person.role,
-            row.attempts,
-        )
-        for row, person in rows
-    ]
+    return [_outgoing(row, person) for row, person in rows]
+
+
+# The role a notice to the fallback chat is recorded with ("told the operators' chat").
+OPERATORS = "operators"
+
+
+def _outgoing(row: OutboxNotice, person: Person | None) -> Outgoing:
+    if person is None:  # the fallback chat: nobody's language, the deployment's default
+        recipient = Recipient(0, row.channel, row.chat or "", None)
+    else:
+        recipient = Recipient(person.id, person.channel, person.external_id, person.language)
+    return Outgoing(
+        row.id,
+        decode(row.body, recipient, urgent=row.urgent),
+        OPERATORS if person is None else person.role,
+        row.attempts,
+    )
 
 
 async def sent(app: Wegwijzer, out: Outgoing) -> None:
@@ -106,8 +115,12 @@ async def sent(app: Wegwijzer, out: Outgoing) -> None:
                 "told",
                 at=now,
                 flag_id=flag_id,
-                detail={"to": out.notice.recipient.person_id, "role": out.role},
+                detail={"to": _whom(out), "role": out.role},
             )
+
+
+def _whom(out: Outgoing) -> int | None:
+    return None if out.to_fallback else out.notice.recipient.person_id
 
 
 async def not_sent(app: Wegwijzer, out: Outgoing, wait: timedelta | None = None) -> None:
@@ -206,7 +219,12 @@ async def _to_others(uow: UnitOfWork, row: OutboxNotice, now: datetime) -> None:
         if recipient.person_id in since or recipient.person_id == row.person_id:
             continue
         await uow.outbox.add(
-            recipient.person_id, row.body, at=now, urgent=row.urgent, flag_id=row.flag_id
+            recipient.person_id,
+            row.body,
+            channel=recipient.channel,
+            at=now,
+            urgent=row.urgent,
+            flag_id=row.flag_id,
         )
 
 

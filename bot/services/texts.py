@@ -190,6 +190,7 @@ ACTORS = {
     "caseworker": Text("caseworker {person}"),
     "coordinator": Text("coordinator {person}"),
     "operator": Text("an operator"),
+    "operators": Text("the operators' chat"),
 }
 TRIGGERS = {
     "sos": Text("the /sos command"),

@@ -400,7 +400,13 @@ class OutboxNotice(Base):
     __table_args__ = (Index(None, "state", "urgent", "due_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    # Whom to tell; none for a notice to the deployment's fallback chat (`chat`), where an
+    # alarm goes that would otherwise reach nobody.
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    chat: Mapped[str | None] = mapped_column(String(64))
     # The flag it is about, if any: its history shows when each person was told.
     flag_id: Mapped[int | None] = mapped_column(
         ForeignKey("flag.id", ondelete="SET NULL"), index=True

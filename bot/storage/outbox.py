@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TypeVarTuple
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..engine.events import JSONValue
@@ -31,15 +31,20 @@ class OutboxRepository:
 
     async def add(
         self,
-        person_id: int,
+        person_id: int | None,
         body: Mapping[str, JSONValue],
         *,
+        channel: str,
         at: datetime,
         urgent: bool,
         flag_id: int | None,
+        chat: str | None = None,
     ) -> OutboxNotice:
+        """Queue a notice for a person, or (`person_id` None) for a `chat` of `channel`."""
         notice = OutboxNotice(
             person_id=person_id,
+            channel=channel,
+            chat=chat,
             flag_id=flag_id,
             urgent=urgent,
             body=dict(body),
@@ -62,7 +67,7 @@ class OutboxRepository:
         *,
         urgent_only: bool,
         external_id: str | None = None,
-    ) -> list[tuple[OutboxNotice, Person]]:
+    ) -> list[tuple[OutboxNotice, Person | None]]:
         """Up to `limit` queued notices for people on `channel` that are due and not claimed
         by anyone (or whose claim lapsed), urgent ones first, oldest first (or only urgent
         ones; or only one person's); claimed until `until`, each try counted."""
@@ -73,7 +78,9 @@ class OutboxRepository:
         )
         if self._lock:
             stmt = stmt.with_for_update(of=OutboxNotice, skip_locked=True)
-        claimed = [(row[0], row[1]) for row in await self._session.execute(stmt)]
+        claimed: list[tuple[OutboxNotice, Person | None]] = [
+            (row[0], row[1]) for row in await self._session.execute(stmt)
+        ]
         for notice, _person in claimed:
             notice.claimed_until = until
             notice.attempts += 1
@@ -121,15 +128,12 @@ class OutboxRepository:
         stmt = select(OutboxNotice.state, func.count()).group_by(OutboxNotice.state)
         return {state: count for state, count in await self._session.execute(stmt)}
 
-    async def release_claims(self, ids: Iterable[int]) -> None:
-        """Claims given back unsent (the sender is stopping): due again at once."""
-        wanted = list(ids)
-        if wanted:
-            await self._session.execute(
-                update(OutboxNotice)
-                .where(OutboxNotice.id.in_(wanted), OutboxNotice.state == "queued")
-                .values(claimed_until=None)
-            )
+    async def waiting_since(self, before: datetime) -> int:
+        """How many notices queued before `before` are still waiting."""
+        stmt = select(func.count()).where(
+            OutboxNotice.state == "queued", OutboxNotice.queued_at < before
+        )
+        return int((await self._session.execute(stmt)).scalar_one())
 
 
 _Columns = TypeVarTuple("_Columns")
@@ -142,12 +146,12 @@ def _due(
     urgent_only: bool,
     external_id: str | None,
 ) -> Select[*_Columns]:
-    """Queued, due, unclaimed (or the claim lapsed), for a person on `channel`."""
-    stmt = stmt.join(Person, Person.id == OutboxNotice.person_id).where(
+    """Queued, due, unclaimed (or the claim lapsed), for `channel`."""
+    stmt = stmt.outerjoin(Person, Person.id == OutboxNotice.person_id).where(
         OutboxNotice.state == "queued",
         OutboxNotice.due_at <= now,
         or_(OutboxNotice.claimed_until.is_(None), OutboxNotice.claimed_until <= now),
-        Person.channel == channel,
+        OutboxNotice.channel == channel,
     )
     if external_id is not None:
         stmt = stmt.where(Person.external_id == external_id)

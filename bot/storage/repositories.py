@@ -166,8 +166,8 @@ class PersonRepository(_Repository):
         person.awaiting = None if awaiting is None else dict(awaiting)
         await self._session.flush()
 
-    async def with_role(self, role: str) -> list[Person]:
-        """The active people with this role, oldest first.
+    async def with_role(self, role: str, status: str = "active") -> list[Person]:
+        """The people with this role and status (active: can be counted on), oldest first.
 
         Whoever is told about something (a coordinator about a new flag) has to be able to act
         on it; people who blocked the bot or left are not counted on.
@@ -175,7 +175,7 @@ class PersonRepository(_Repository):
         _check("role", role, ROLES)
         stmt = (
             select(Person)
-            .where(Person.role == role, Person.status == "active")
+            .where(Person.role == role, Person.status == status)
             .order_by(Person.created_at, Person.id)
         )
         return list((await self._session.execute(stmt)).scalars())
@@ -289,6 +289,25 @@ class CaseRepository(_Repository):
             .on_conflict_do_nothing(index_elements=["person_id", "case_id"])
         )
         await self._session.execute(stmt)
+
+    async def without_reachable_caseworker(self) -> list[str]:
+        """Codes of the open cases whose alarms no caseworker of theirs would hear: none is
+        assigned, or theirs left, blocked the bot or did not agree to its terms."""
+        stmt = (
+            select(Case.code)
+            .outerjoin(Person, Person.id == Case.caseworker_id)
+            .where(
+                Case.status != "closed",
+                or_(
+                    Person.id.is_(None),
+                    Person.status != "active",
+                    Person.consent.is_(None),
+                    Person.consent != "given",
+                ),
+            )
+            .order_by(Case.code)
+        )
+        return list((await self._session.execute(stmt)).scalars())
 
     async def codes(self, case_ids: Iterable[int]) -> dict[int, str]:
         """The pseudonymous codes of these cases, by id; unknown ids are left out."""

@@ -219,12 +219,13 @@ class TelegramChannel:
                 fit(_text(tr, message)),
                 reply_markup=self.markup(user_id, tr, message.buttons),
             )
-        except Forbidden:
-            await outbox.unreachable(self.app, recipient.person_id, out)
-        except BadRequest as refused:
-            if "chat not found" in str(refused).lower():  # never started, or deleted the chat
+        except (Forbidden, BadRequest) as refused:
+            blocked = isinstance(refused, Forbidden) or (
+                "chat not found" in str(refused).lower()  # never started, or deleted the chat
+            )
+            if blocked and not out.to_fallback:
                 await outbox.unreachable(self.app, recipient.person_id, out)
-            else:
+            else:  # refused as it is, or the operators' own chat is gone: said loudly
                 await outbox.failed(self.app, out)
         except RetryAfter as flood:
             await outbox.not_sent(self.app, out, _seconds(flood.retry_after))

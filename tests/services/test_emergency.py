@@ -3,14 +3,26 @@ their own time, once each; what is not a member's alarm leaves no trace."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from bot.services import emergency
+from bot.app import Wegwijzer
+from bot.services import emergency, outbox
+from bot.services.cases import create_case
+from bot.services.duties import immediate_notices
 from bot.services.emergency import journal_alarm, record_alarm, replay_alarms
 from bot.storage import Unavailable
-from tests.world import Clock, World, external_id
+from tests.world import Clock, World, add_person, audit, external_id
+
+
+def replace_settings(app: Wegwijzer, **changes: object) -> Wegwijzer:
+    """The same bot (database, journal, clock) with other settings."""
+    changed = replace(app, settings=replace(app.settings, **changes))
+    changed.journal = app.journal
+    return changed
 
 
 async def open_emergencies(world: World) -> list:
@@ -114,3 +126,45 @@ async def test_one_alarm_that_cannot_be_replayed_does_not_hold_up_the_others(
     await replay_alarms(app)
     assert len(await open_emergencies(world)) == 1
     assert await app.journal.pending() == [broken]  # kept, to be tried again
+
+
+# --- no false reassurance -------------------------------------------------------------------
+
+
+async def test_the_team_knows_only_when_someone_reachable_has_the_alarm(world: World) -> None:
+    app = world.app
+    alarm = await emergency.raise_alarm(app, world.family, "sos")
+    await immediate_notices(app)
+    assert await emergency.someone_will_hear(app, world.family, alarm)
+
+
+async def test_an_alarm_that_reaches_nobody_goes_to_the_fallback_chat_and_the_log(
+    app: Wegwijzer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A case without a caseworker, and no coordinator: nobody to tell. The family must not
+    hear "the team has been alerted"; the operators' chat hears of it, once."""
+    app = replace_settings(app, alarm_fallback_chat="-100777")
+    async with app.database.transaction() as uow:
+        await create_case(uow, "family_strengthening", "LONE-001")
+    family = await add_person(app, "family", case="LONE-001")
+    alarm = await emergency.raise_alarm(app, family, "sos")
+    with caplog.at_level(logging.CRITICAL):
+        await immediate_notices(app)
+        assert not await emergency.someone_will_hear(app, family, alarm)
+        assert not await emergency.someone_will_hear(app, family, alarm)  # asked again
+    assert "flag reaches nobody who can act" in caplog.messages
+    (fallback,) = await outbox.claim(app, "telegram", 10)
+    assert fallback.to_fallback and fallback.notice.recipient.external_id == "-100777"
+    assert fallback.notice.about == (alarm.flag_id,)
+    await outbox.sent(app, fallback)
+    told = [event for event in await audit(app, alarm.flag_id) if event.action == "told"]
+    assert [(event.detail["to"], event.detail["role"]) for event in told] == [(None, "operators")]
+
+
+async def test_an_alarm_whose_only_staff_blocked_the_bot_promises_nothing(world: World) -> None:
+    app = world.app
+    for person in (world.caseworker, world.coordinator, world.second_coordinator):
+        await outbox.unreachable(app, person.person_id)
+    alarm = await emergency.raise_alarm(app, world.family, "sos")
+    await immediate_notices(app)
+    assert not await emergency.someone_will_hear(app, world.family, alarm)

@@ -10,13 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.app import Wegwijzer
+from bot.app import Assets, Wegwijzer
+from bot.bootstrap import bootstrap
 from bot.config import Settings
+from bot.services import texts
+from bot.services.cases import create_case
 from tests.fakes.bot_api import FakeBotAPI
 
-from .conftest import Clock, RunningBot, family_at_first_who5, flags_of, staff, until
+from .conftest import (
+    Clock,
+    RunningBot,
+    family_at_first_who5,
+    flags_of,
+    render,
+    staff,
+    until,
+)
 from .test_emergency_faults import wegwijzer_run
 
 NEW_FLAG = "New urgent flag"
@@ -125,3 +137,33 @@ async def test_killed_while_a_notice_hung_in_telegram_it_is_sent_once_after_the_
         assert await told_roles(wegwijzer, flag.id) == ["caseworker", "coordinator"]
     finally:
         await again.stop()
+
+
+async def test_an_alarm_nobody_can_receive_promises_nothing_and_reaches_the_operators(
+    api: FakeBotAPI, settings: Settings, clock: Clock, assets: Assets
+) -> None:
+    """A case without a caseworker and no coordinator at all: the family gets the numbers
+    and words that promise nothing; the operators' chat gets the alarm."""
+    operators = -100_900
+    api.add_group(operators, "Operators")
+    app = await bootstrap(
+        replace(settings, alarm_fallback_chat=str(operators)), clock=clock, assets=assets
+    )
+    running = RunningBot(app)
+    await running.start()
+    try:
+        async with app.database.transaction() as uow:
+            code = (await create_case(uow, "family_strengthening")).code
+        family = await family_at_first_who5(api, app, code)
+        family.command("/sos")
+        await family.expect("Bel 112")
+        await family.expect(render(app, texts.ALARM_SAVED_NOT_SENT, "nl"))
+        await api.wait_for(lambda _calls: api.sent(operators))
+        (told,) = api.sent(operators)
+        # In the deployment's language (Dutch): the case and the emergency, nothing more.
+        assert code in told["text"] and render(app, texts.EMERGENCY_FLAG, "nl") in told["text"]
+        await running.idle(api)
+        assert len(api.sent(operators)) == 1
+    finally:
+        await running.stop()
+        await app.close()

@@ -23,7 +23,9 @@ def upgrade() -> None:
     op.create_table(
         "outbox",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=True),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("chat", sa.String(length=64), nullable=True),
         sa.Column("flag_id", sa.Integer(), nullable=True),
         sa.Column("urgent", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("body", sa.JSON(), nullable=False),
