@@ -94,6 +94,9 @@ class Settings:
     # bot/storage/journal.py); one file per bot process. Unset: next to the SQLite file, or
     # `wegwijzer-alarms.jsonl` in the working directory with PostgreSQL.
     alarm_journal: Path | None = None
+    # Where the Telegram bot keeps each update it took until it has been handled (see
+    # bot/telegram/_inbox.py); one file per bot process. Unset: beside the alarm journal.
+    update_inbox: Path | None = None
     # A notice claimed for sending but never settled (its process was killed mid-send) is
     # sent again after this long; long enough for a send held up by Telegram's flood control.
     outbox_lease: timedelta = timedelta(minutes=5)
@@ -109,6 +112,14 @@ class Settings:
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             return Path(f"{url.database}.alarms.jsonl")
         return Path("wegwijzer-alarms.jsonl")
+
+    @property
+    def update_inbox_path(self) -> Path:
+        if self.update_inbox is not None:
+            return self.update_inbox
+        journal = self.alarm_journal_path
+        stem = journal.name.removesuffix(".jsonl").removesuffix(".alarms")
+        return journal.with_name(f"{stem}.updates.jsonl")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -153,6 +164,7 @@ class Settings:
             webhook_secret=env.get("WEBHOOK_SECRET") or None,
             alarm_journal=Path(env["ALARM_JOURNAL"]) if env.get("ALARM_JOURNAL") else None,
             alarm_fallback_chat=env.get("ALARM_FALLBACK_CHAT") or None,
+            update_inbox=Path(env["UPDATE_INBOX"]) if env.get("UPDATE_INBOX") else None,
             outbox_lease=timedelta(
                 seconds=_number(env, "OUTBOX_LEASE_SECONDS", defaults.outbox_lease.total_seconds())
             ),

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from ..app import Wegwijzer
 from ..i18n.danger import words_of
 from ..rules.people import STAFF, Participant
-from ..services import runs, texts
+from ..services import texts
 from ..services.emergency import (
     counts_as_alarm,
     emergency_numbers,
@@ -37,7 +37,7 @@ from ..services.emergency import (
 )
 from ..storage import Unavailable
 from .exchange import Exchange, Incoming, Other, Pressed, Said, Typed
-from .flows import show_turn, tell_staff_now
+from .flows import show_waiting, tell_staff_now
 from .intents import Sos, parse_command
 from .outputs import Message
 
@@ -154,10 +154,8 @@ async def emergency(
         heard = False
     # "The team has been alerted" only when someone who can act has it: never to nobody.
     await x.say(texts.HELP_IS_COMING if heard else texts.ALARM_SAVED_NOT_SENT)
-    waiting = await runs.waiting_question(x.app, who) if who.consented else None
-    if waiting is not None:
-        await x.say(texts.CONTINUE_WHEN_READY)
-        await show_turn(x, waiting)
+    if who.consented:
+        await show_waiting(x, who, texts.CONTINUE_WHEN_READY)
 
 
 async def _not_yet_with_the_team(x: Exchange) -> None:

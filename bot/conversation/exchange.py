@@ -71,6 +71,9 @@ class Incoming:
     # A message changed after it was sent (its text or caption): only the emergency route
     # looks at it.
     edited: bool = False
+    # Taken before a crash and handled again now: what it changed may be stored already,
+    # but the reply it got may never have been sent.
+    again: bool = False
 
 
 @dataclass

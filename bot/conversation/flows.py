@@ -14,6 +14,7 @@ from ..app import Wegwijzer
 from ..engine import Ask, FlagRaised, Invalid, NonText, Reply, Say, Text
 from ..rules.access import NotAllowed
 from ..rules.guidance import CaseFacts, flows_for
+from ..rules.people import Participant
 from ..services import runs, texts
 from ..services.cases import cases_to_guide
 from ..services.duties import immediate_notices
@@ -69,6 +70,18 @@ async def tell_staff_now(app: Wegwijzer) -> list[Notice]:
     except Exception as failed:  # the flag is stored: the next round of duties tells them
         log.error("staff not told yet", extra={"event": type(failed).__name__})
         return []
+
+
+async def show_waiting(x: Exchange, who: Participant, intro: Text | None = None) -> bool:
+    """Ask the question the person's open flow is waiting for again (after `intro`); False
+    when nothing is waiting."""
+    waiting = await runs.waiting_question(x.app, who)
+    if waiting is None:
+        return False
+    if intro is not None:
+        await x.say(intro)
+    await show_turn(x, waiting)
+    return True
 
 
 async def show_turn(x: Exchange, turn: runs.Turn) -> None:

@@ -10,10 +10,10 @@ from collections import OrderedDict
 
 from ..rules.commands import ROLE_COMMANDS
 from ..rules.people import Participant
-from ..services import onboarding, runs, texts
+from ..services import onboarding, texts
 from ..services.emergency import emergency_numbers
 from .exchange import Exchange
-from .flows import checkin, show_turn, sos_button
+from .flows import checkin, show_waiting, sos_button
 from .intents import CheckIn, Help, Language, Privacy, Start
 from .outputs import Button, Chosen, Joined, Menu, Message
 
@@ -78,24 +78,17 @@ async def start(x: Exchange, wanted: Start, throttle: StrangerThrottle) -> None:
         await ask_language(x)
     elif not who.consented:
         await ask_consent(x, who)
-    else:
-        waiting = await runs.waiting_question(x.app, who)
-        if waiting is not None:
-            await x.say(texts.WELCOME_BACK)
-            await show_turn(x, waiting)
-        else:
-            await x.say(texts.ALREADY_REGISTERED)
+    elif not await show_waiting(x, who, texts.WELCOME_BACK):
+        await x.say(texts.ALREADY_REGISTERED)
 
 
 async def opened(x: Exchange) -> None:
     """A terminal session starts: pick up where the person left off, or start a family's
     check-in."""
     who = x.member()
-    waiting = await runs.waiting_question(x.app, who)
-    if waiting is not None:
-        await x.say(texts.WELCOME_BACK)
-        await show_turn(x, waiting)
-    elif who.role == "family":
+    if await show_waiting(x, who, texts.WELCOME_BACK):
+        return
+    if who.role == "family":
         await checkin(x, CheckIn())
     else:
         await x.say(texts.HELLO_STAFF)
@@ -134,9 +127,7 @@ async def language(x: Exchange, wanted: Language) -> None:
         return
     await x.show(Menu(who.role))
     if not first_choice:
-        waiting = await runs.waiting_question(x.app, who)
-        if waiting is not None:
-            await show_turn(x, waiting)
+        await show_waiting(x, who)
 
 
 async def ask_consent(x: Exchange, who: Participant) -> None:

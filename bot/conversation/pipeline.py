@@ -35,6 +35,7 @@ from ..rules.commands import allowed
 from ..rules.people import STAFF, Participant, waiting_for_text
 from ..services import texts
 from ..services.flags import stop_waiting
+from ..services.once import AlreadyHandled
 from ..services.people import find_participant, mark_reachable
 from . import cases, flows, people, review
 from .emergency import Acquaintances, Known, Recogniser, emergency
@@ -193,10 +194,17 @@ class Conversation:
             await x.answer(texts.NOT_FOR_ROLE.using(command=f"/{intent.command}"))
             return
         # 5. The command, or what is waiting.
-        if command is not None and intent is not None:
-            await command.handle(x, intent)
-        else:
-            await flows.answer_message(x)
+        try:
+            if command is not None and intent is not None:
+                await command.handle(x, intent)
+            else:
+                await flows.answer_message(x)
+        except AlreadyHandled:
+            if incoming.again and (intent is None or isinstance(intent, Answer)):
+                # An answer stored before a crash: the reply it got may never have been
+                # sent, so the question now waiting is asked again.
+                await flows.show_waiting(x, who)
+            raise
 
     async def _identify(self, incoming: Incoming) -> Participant | None:
         """The person writing (None: a stranger), read only, and remembered."""

@@ -138,14 +138,15 @@ async def journal_alarm(
     be lost. Its key is the update's (a redelivery is the same alarm) or one of its own.
     `recording`: the caller goes on to `record_alarm` it (the replay leaves it alone till
     then); otherwise it is the replay's."""
-    alarm = JournaledAlarm(
-        key=once or f"alarm:{uuid.uuid4().hex}",
-        at=app.clock(),
-        channel=channel,
-        external_id=external_id,
-        trigger=trigger,
-    )
-    await app.journal.record(alarm)
+    key = once or f"alarm:{uuid.uuid4().hex}"
+    # The same update handled again after a crash is the same alarm, at its first time.
+    earlier = [alarm for alarm in await app.journal.pending() if alarm.key == key] if once else []
+    if earlier:
+        alarm = earlier[0]
+        app.journal.resume(alarm.key)
+    else:
+        alarm = JournaledAlarm(key, app.clock(), channel, external_id, trigger)
+        await app.journal.record(alarm)
     if not recording:
         app.journal.release(alarm.key)
     return alarm

@@ -75,6 +75,11 @@ class AlarmJournal:
         async with self._lock:
             await asyncio.to_thread(self._in_turn, self._append, alarm.to_line())
 
+    def resume(self, key: str) -> None:
+        """This process records an alarm that is on disk already (taken again after a crash):
+        the replay leaves it alone meanwhile, as after `record`."""
+        self._recording.add(key)
+
     def being_recorded(self, key: str) -> bool:
         return key in self._recording
 

@@ -26,10 +26,12 @@ from ..storage import Unavailable
 from ._activity import Activity
 from ._callbacks import CallbackSigner, ForgedCallback
 from ._channel import CHANNEL, TelegramChannel
+from ._inbox import Inbox, KeepingQueue
 from ._menus import register_default_menus
 from ._processor import PerPersonUpdateProcessor
 
 __all__ = [
+    "SENDERS",
     "Activity",
     "CallbackSigner",
     "ForgedCallback",
@@ -56,6 +58,8 @@ OUTBOX_INTERVAL_SECONDS = 1.0
 # Notices one sender has in flight at once; the rate limiter decides how fast they go. Small
 # enough that an urgent notice never waits long behind a batch of reminders.
 SENDING_AT_ONCE = 16
+# The senders' loops, as `Activity` counts their rounds: for everything, and urgent only.
+SENDERS = {False: "notices", True: "urgent notices"}
 
 # python-telegram-bot's Application is generic in six types (bot, context, user, chat and bot
 # data, job queue); ours takes PTB's defaults, whose data dicts PTB itself types with Any.
@@ -69,10 +73,19 @@ def build_application(
     base_url: str,
     rate_limit: bool = True,
     activity: Activity | None = None,
+    inbox: Inbox | None = None,
 ) -> BotApplication:
     """The bot's Application. `rate_limit=False` is for measuring handling cost only: a bot
-    talking to Telegram always paces itself. `activity` counts the updates handled."""
+    talking to Telegram always paces itself. `activity` counts the updates handled; `inbox`
+    keeps each update on disk until it is handled (see `_inbox.py`)."""
     channel = TelegramChannel(app, CallbackSigner.from_token(token))
+
+    async def handled(update: object) -> None:
+        if inbox is not None:
+            await inbox.handled(update)
+        if activity is not None:
+            activity.update_handled()
+
     # Typed loosely: setting a rate limiter changes the builder's type parameters in PTB.
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
@@ -80,15 +93,14 @@ def build_application(
         .base_url(base_url)
         .base_file_url(base_url.replace("/bot", "/file/bot"))
         .concurrent_updates(
-            PerPersonUpdateProcessor(
-                overtakes=channel.overtakes,
-                on_handled=activity.update_handled if activity else None,
-            )
+            PerPersonUpdateProcessor(overtakes=channel.overtakes, on_handled=handled)
         )
         # On stop PTB confirms the last updates with one more getUpdates while the cancelled
         # long poll may still hold the only connection: a second one avoids a pool timeout.
         .get_updates_connection_pool_size(2)
     )
+    if inbox is not None:
+        builder = builder.update_queue(KeepingQueue(inbox))
     if rate_limit:
         builder = builder.rate_limiter(
             paced_rate_limiter(app.settings.telegram_messages_per_second)
@@ -164,8 +176,13 @@ async def serve(
     if webhook_url and not settings.webhook_secret:
         raise ValueError("webhook mode needs WEBHOOK_SECRET, checked on every request")
     activity = activity or Activity()
+    inbox = Inbox(settings.update_inbox_path)
     application = build_application(
-        app, token=settings.telegram_token, base_url=settings.telegram_base_url, activity=activity
+        app,
+        token=settings.telegram_token,
+        base_url=settings.telegram_base_url,
+        activity=activity,
+        inbox=inbox,
     )
     stop = stop or _stop_on_signals()
     with contextlib.suppress(Unavailable):
@@ -181,6 +198,11 @@ async def serve(
             with contextlib.suppress(Unavailable):
                 await channel.conversation.remember_staff()
         await application.start()
+        # What the last run took from Telegram and never finished, before anything new.
+        unhandled = inbox.unhandled(application.bot)
+        channel.again = {update.update_id for update in unhandled}
+        for update in unhandled:
+            await application.update_queue.put(update)
         if webhook_url:
             await updater.start_webhook(
                 listen=listen,
@@ -293,7 +315,7 @@ class _Sender:
         self.channel, self.bot, self.activity = channel, bot, activity
         self.interval = interval
         self.urgent_only = urgent_only
-        self.name = "urgent notices" if urgent_only else "notices"
+        self.name = SENDERS[urgent_only]
         self._woken = asyncio.Event()
         self._stopping = False
 

@@ -29,9 +29,10 @@ class Activity:
     def round_done(self, loop: str) -> None:
         self.rounds_done[loop] = self.rounds_done.get(loop, 0) + 1
 
-    def a_round_since(self, begun: dict[str, int]) -> bool:
-        """Has every duty loop begun and finished a round since `begun` (a copy of
-        `rounds_begun` taken earlier)?"""
-        return bool(self.rounds_begun) and all(
-            self.rounds_done.get(loop, 0) > begun.get(loop, 0) for loop in self.rounds_begun
+    def a_round_since(self, begun: dict[str, int], loops: tuple[str, ...] = ()) -> bool:
+        """Has every loop (or each of `loops`) begun and finished a round since `begun` (a
+        copy of `rounds_begun` taken earlier)?"""
+        watched = loops or tuple(self.rounds_begun)
+        return bool(watched) and all(
+            self.rounds_done.get(loop, 0) > begun.get(loop, 0) for loop in watched
         )

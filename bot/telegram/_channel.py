@@ -87,6 +87,8 @@ class TelegramChannel:
         self.signer = signer
         self.conversation = Conversation(app)
         self.bot_username: str | None = None  # known once the bot is initialised
+        # Updates taken before a crash, handled again now (see `_inbox.py`).
+        self.again: set[int] = set()
         # Emergency numbers still being tried: kept until delivered (and waited for at stop).
         self.delivering: set[asyncio.Task[None]] = set()
 
@@ -124,6 +126,7 @@ class TelegramChannel:
             # Groups would expose families: only the emergency route answers there.
             group=chat.type != "private",
             edited=update.edited_message is not None,
+            again=update.update_id in self.again,
         )
 
     def overtakes(self, update: object) -> bool:

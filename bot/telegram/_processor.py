@@ -28,7 +28,7 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
         max_concurrent_updates: int = 64,
         *,
         overtakes: Callable[[object], bool] = lambda _update: False,
-        on_handled: Callable[[], None] | None = None,
+        on_handled: Callable[[object], Awaitable[None]] | None = None,
     ):
         # PTB takes its own concurrency slot *before* calling us, so a person with many
         # updates waiting would hold slots other people need. Its limit is set out of the
@@ -46,7 +46,7 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
             await self._in_turn(update, coroutine)
         finally:
             if self._on_handled is not None:
-                self._on_handled()
+                await self._on_handled(update)
 
     async def _in_turn(self, update: object, coroutine: Awaitable[object]) -> None:
         if self._overtakes(update):

@@ -23,7 +23,7 @@ from bot.engine import Text
 from bot.services.cases import create_case
 from bot.services.invites import create_invite
 from bot.storage import Flag
-from bot.telegram import Activity, serve
+from bot.telegram import SENDERS, Activity, serve
 from tests.fakes.bot_api import FakeBotAPI, User
 from tests.world import Clock  # the `clock` fixture is the world's
 
@@ -85,19 +85,24 @@ class RunningBot:
         updates wait in `api` until the test delivers them. Emergency numbers still being
         retried in the background are not waited for: expect them by name.
 
-        Twice: the notices the first round of duties (or an update) queued are sent by the
-        outbox's senders in a round that may begin only after the first wait's."""
-        for _ in range(2):
-            begun = dict(self.activity.rounds_begun)
-            await until(
-                lambda begun=begun: (
-                    (self.webhook_url or not api.pending_updates)
-                    and self.activity.updates_handled >= api.updates_handed_out
-                    and self.activity.a_round_since(begun)
-                ),
-                timeout,
-                what="the bot to be idle",
-            )
+        Then a round of the outbox's senders more: the notices that round of duties (or an
+        update) queued are sent in a round that may begin only after the first wait's."""
+        activity = self.activity
+        begun = dict(activity.rounds_begun)
+        await until(
+            lambda: (
+                (self.webhook_url or not api.pending_updates)
+                and activity.updates_handled >= api.updates_handed_out
+                and activity.a_round_since(begun)
+            ),
+            timeout,
+            what="the bot to be idle",
+        )
+        senders = tuple(SENDERS.values())
+        begun = dict(activity.rounds_begun)
+        await until(
+            lambda: activity.a_round_since(begun, senders), timeout, what="the notices sent"
+        )
 
     async def stop(self) -> None:
         if self._task is None:
