@@ -167,9 +167,25 @@ def _parser() -> argparse.ArgumentParser:
     visit = case.add_parser("visit", help="record a home visit to a case")
     visit.add_argument("code", help="the case code")
     visit.set_defaults(handler=_case_visit)
+    assign = case.add_parser(
+        "assign", help="give a case to a caseworker (audited; both caseworkers are told)"
+    )
+    assign.add_argument("code", help="the case code")
+    assign.add_argument("caseworker", type=int, help="the caseworker's person id")
+    assign.set_defaults(handler=_case_assign)
 
-    invite = commands.add_parser("invite", help="make a single-use invite")
-    invite.add_argument("--role", required=True, choices=("family", "caseworker", "coordinator"))
+    person = commands.add_parser("person", help="people").add_subparsers()
+    leave = person.add_parser(
+        "leave", help="someone leaves: told nothing more; what waited for them goes to others"
+    )
+    leave.add_argument("person", type=int, help="the person's id")
+    leave.set_defaults(handler=_person_leave)
+
+    invite = commands.add_parser("invite", help="make a single-use invite, or take one back")
+    invite.add_argument("--role", choices=("family", "caseworker", "coordinator"))
+    invite.add_argument(
+        "--revoke", metavar="CODE", help="take back an unused invite (its code, or its link)"
+    )
     invite.add_argument(
         "--case",
         help="the case (required for families; for caseworkers: the case to assign when they join)",
@@ -493,6 +509,11 @@ def _invite(settings: Settings, args: argparse.Namespace) -> int:
     from .services.cases import UnknownCase
     from .services.invites import create_invite, invite_qr_png
 
+    if args.revoke:
+        return _revoke_invite(settings, args)
+    if args.role is None:
+        print("wegwijzer: --role is required (or --revoke CODE)", file=sys.stderr)
+        return 2
     if args.role == "family" and not args.case:
         print("wegwijzer: a family invite needs --case CODE", file=sys.stderr)
         return 2
@@ -526,6 +547,50 @@ def _invite(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(link)
         print(f"single use, valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC", file=sys.stderr)
+    return 0
+
+
+def _revoke_invite(settings: Settings, args: argparse.Namespace) -> int:
+    from .services.staffing import revoke_invite
+
+    code = args.revoke.rsplit("start=", 1)[-1]  # the link works as well as the code
+    if not _using_app(settings, args.assets, lambda app: revoke_invite(app, code)):
+        print("wegwijzer: no unused invite with that code", file=sys.stderr)
+        return 1
+    print("invite revoked", file=sys.stderr)
+    return 0
+
+
+def _case_assign(settings: Settings, args: argparse.Namespace) -> int:
+    from .services.cases import UnknownCase
+    from .services.staffing import NotACaseworker, reassign_case
+
+    try:
+        before = _using_app(
+            settings, args.assets, lambda app: reassign_case(app, args.code, args.caseworker)
+        )
+    except UnknownCase:
+        print(f"wegwijzer: no case with code {args.code!r}", file=sys.stderr)
+        return 1
+    except NotACaseworker:
+        print(f"wegwijzer: person {args.caseworker} is no active caseworker", file=sys.stderr)
+        return 1
+    was = "nobody" if before is None else f"caseworker {before}"
+    print(f"case {args.code.upper()}: caseworker {args.caseworker} (was {was})")
+    return 0
+
+
+def _person_leave(settings: Settings, args: argparse.Namespace) -> int:
+    from .services.staffing import person_leaves
+
+    try:
+        left = _using_app(settings, args.assets, lambda app: person_leaves(app, args.person))
+    except LookupError:
+        print(f"wegwijzer: no person {args.person}", file=sys.stderr)
+        return 1
+    print(f"{left.role} {args.person} has left")
+    if left.cases:
+        print(f"cases without a caseworker now: {', '.join(left.cases)}")
     return 0
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from ..app import Wegwijzer
 from ..rules.people import Participant
+from . import audit
 from .invites import code_hash
 from .once import claim
 from .people import participant
+from .staffing import give_case
 
 
 class InviteNotValid(Exception):
@@ -40,7 +42,11 @@ async def join(
         if invite.role == "family" and invite.case_id is not None:
             await uow.cases.add_member(invite.case_id, person.id)
         elif invite.role == "caseworker" and invite.case_id is not None:
-            await uow.cases.assign_caseworker(invite.case_id, person.id)
+            # Not silently: a case that had a caseworker changes hands on the record, and
+            # the one who had it is told.
+            case = await uow.cases.by_id(invite.case_id, for_update=True)
+            if case is not None:
+                await give_case(uow, case, person, audit.SYSTEM, now)
         return await participant(uow, person)
 
 

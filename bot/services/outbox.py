@@ -171,7 +171,7 @@ async def unreachable(
                         flag_id=flag_id,
                         detail={"to": person_id, "role": out.role},
                     )
-                await _to_others(uow, row, now)
+                await move_to_others(uow, row, now)
         person = await uow.people.get_by_id(person_id)
         caseworkers = await mark_unreachable(uow, person_id)
         if person is None or caseworkers is None:
@@ -179,7 +179,7 @@ async def unreachable(
         log.warning("person unreachable", extra={"person_id": person_id, "event": person.role})
         for waiting in await uow.outbox.of_person(person_id, "queued"):
             await uow.outbox.settle(waiting, "unreachable", now)
-            await _to_others(uow, waiting, now)
+            await move_to_others(uow, waiting, now)
         if person.role == "family":
             for case in await uow.cases.of_person(person_id):
                 await no_contact(app, uow, case.id, {"unreachable": True}, now)
@@ -202,7 +202,7 @@ async def unreachable(
         return told
 
 
-async def _to_others(uow: UnitOfWork, row: OutboxNotice, now: datetime) -> None:
+async def move_to_others(uow: UnitOfWork, row: OutboxNotice, now: datetime) -> None:
     """A notice about a flag its recipient cannot receive goes to the others who hear of that
     flag (its caseworker, its assignee, every coordinator) and have not had this news since."""
     if row.flag_id is None:

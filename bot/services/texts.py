@@ -110,6 +110,14 @@ HELLO_STAFF = Text("Hello. Type /help to see what you can do.")
 PERSON_UNREACHABLE = Text(
     "A family member of case {case} has blocked the bot and can no longer be reached here."
 )
+CASE_NOW_YOURS = Text("Case {case} is now one of your cases. Type /case {case} to see it.")
+CASE_NO_LONGER_YOURS = Text(
+    "Case {case} is no longer one of your cases: it went to caseworker {person}."
+)
+CASEWORKER_LEFT = Text(
+    "Caseworker {person} has left. These cases have no caseworker now; alarms on them reach "
+    "the coordinators only until someone takes them over: {cases}"
+)
 NOTICE_HEADER = Text("📬 A notice for you:")
 STAFF_UNREACHABLE = Text(
     "{person} has blocked the bot and can no longer be told of flags here. What was waiting "
