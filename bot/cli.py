@@ -214,6 +214,16 @@ def _parser() -> argparse.ArgumentParser:
         help="due reminders for the fan-out figure, sent at TELEGRAM_MESSAGES_PER_SECOND "
         "against a fake Bot API enforcing it (0: skip)",
     )
+    bench.add_argument(
+        "--faults",
+        type=int,
+        nargs="?",
+        const=20,
+        default=0,
+        metavar="FAMILIES",
+        help="only the fault-injection run (alarms, notices, answers while the database is "
+        "locked, the Bot API fails and the bot restarts), with this many families per round",
+    )
     bench.add_argument("--json", action="store_true", help="print JSON")
     bench.set_defaults(handler=_bench)
 
@@ -617,12 +627,14 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         sys.path.insert(0, str(PROJECT_ROOT))
     from tests.bench import main
 
+    only_faults = args.faults > 0
     code: int = main(
-        args.updates,
+        0 if only_faults else args.updates,
         args.open_runs,
         args.json,
-        reminders=args.reminders,
+        reminders=0 if only_faults else args.reminders,
         limit=settings.telegram_messages_per_second,
+        faults=args.faults,
     )
     return code
 

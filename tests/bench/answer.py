@@ -275,24 +275,34 @@ async def _open_runs(app: Wegwijzer, channel: str, count: int) -> list[str]:
 
 
 def main(
-    updates: int, open_runs: int, as_json: bool, *, reminders: int = 0, limit: float = 30.0
+    updates: int,
+    open_runs: int,
+    as_json: bool,
+    *,
+    reminders: int = 0,
+    limit: float = 30.0,
+    faults: int = 0,
 ) -> int:
     import json
 
+    from .faults import run_fault_bench
     from .reminders import run_reminder_bench
 
     figures = asyncio.run(run_bench(updates, open_runs)) if updates else None
     fan_out = asyncio.run(run_reminder_bench(reminders, limit)) if reminders else None
+    broken = asyncio.run(run_fault_bench(faults)) if faults else None
     if as_json:
         print(
             json.dumps(
                 {
                     **(figures.as_dict() if figures else {}),
                     "reminders": fan_out.as_dict() if fan_out else None,
+                    "faults": broken.as_dict() if broken else None,
                 },
                 indent=2,
             )
         )
     else:
-        print("\n".join(part.report() for part in (figures, fan_out) if part is not None))
+        parts = (figures, fan_out, broken)
+        print("\n".join(part.report() for part in parts if part is not None))
     return 0

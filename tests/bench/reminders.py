@@ -11,6 +11,7 @@ chat). It reports the achieved rate as a fraction of the limit (issue #7's targe
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -22,11 +23,14 @@ from bot.app import Wegwijzer
 from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.rules.cadence import parse_cadence
+from bot.rules.people import Participant
 from bot.services.cases import create_case
+from bot.services.duties import immediate_notices
 from bot.services.schedules import reminder_notices
 from bot.telegram import build_application, deliver_due_notices
 from bot.telegram._channel import CHANNEL
 from tests.fakes.bot_api import FakeBotAPI, User
+from tests.world import add_person, external_id, raise_flag
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class ReminderFigures:
     sending_seconds: float  # from the first message sent to the last
     rejected_429: int
     peak_per_second: int
+    # An urgent notice queued two seconds into the fan-out: how long until it was sent.
+    urgent_seconds: float | None = None
 
     @property
     def achieved_fraction(self) -> float:
@@ -58,8 +64,14 @@ class ReminderFigures:
                 f"achieved rate               {self.achieved_fraction:7.3f} of the limit   "
                 f"(target >= 0.9; peak {self.peak_per_second} in one second)",
                 f"429 answers                 {self.rejected_429:7d}   (target 0)",
+                f"urgent notice in the fan-out {self._urgent()}   (target < 2000 ms)",
             ]
         )
+
+    def _urgent(self) -> str:
+        if self.urgent_seconds is None:
+            return "   not sent"
+        return f"{1000 * self.urgent_seconds:6.0f} ms from queued to sent"
 
 
 async def run_reminder_bench(reminders: int = 1000, limit: float = 30.0) -> ReminderFigures:
@@ -76,24 +88,49 @@ async def run_reminder_bench(reminders: int = 1000, limit: float = 30.0) -> Remi
             try:
                 for user_id in await _families_due(app, reminders):
                     api.register(User(user_id, "Bench"))
+                coordinator = await add_person(app, "coordinator")
+                api.register(User(int(await external_id(app, coordinator)), "Coordinator"))
                 application = build_application(app, token=api.token, base_url=api.base_url)
                 async with application:
                     await reminder_notices(app)
                     started = time.perf_counter()
-                    await deliver_due_notices(application)
+                    fan_out = asyncio.create_task(deliver_due_notices(application))
+                    urgent = await _urgent_during(api, app, application, coordinator)
+                    await fan_out
                     seconds = time.perf_counter() - started
             finally:
                 await app.close()
-            sent = api.send_times
+            sent = api.send_times  # the reminders, and the urgent notice among them
             return ReminderFigures(
                 reminders,
                 limit,
-                len(sent),
+                len(sent) - (urgent is not None),
                 seconds,
                 sent[-1] - sent[0] if sent else 0.0,
                 api.rejected_429,
                 api.peak_sends_per_second(),
+                urgent,
             )
+
+
+async def _urgent_during(
+    api: FakeBotAPI, app: Wegwijzer, application: Any, coordinator: Participant
+) -> float | None:
+    """Two seconds into the fan-out, an alarm of a staff member: its urgent notice to the
+    coordinator is queued, and the urgent sender (as `serve` runs one) sends it. The seconds
+    from its queueing to its arrival at the Bot API."""
+    await asyncio.sleep(2.0)
+    chat = int(await external_id(app, coordinator))
+    queued = api._clock()
+    await raise_flag(app, None)
+    await immediate_notices(app)
+    await deliver_due_notices(application, urgent_only=True)
+    times = [
+        call.time
+        for call in api.calls_of("sendMessage")
+        if call.ok and call.params.get("chat_id") == chat
+    ]
+    return times[0] - queued if times else None
 
 
 async def _families_due(app: Wegwijzer, count: int) -> list[int]:
