@@ -167,3 +167,31 @@ async def test_an_alarm_nobody_can_receive_promises_nothing_and_reaches_the_oper
     finally:
         await running.stop()
         await app.close()
+
+
+async def test_sends_that_time_out_are_tried_again_and_arrive_once(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str, clock: Clock
+) -> None:
+    """Telegram hangs on the family's numbers and on the caseworker's notice longer than the
+    bot waits (python-telegram-bot gives up after 5 s): both are sent again, and arrive
+    once — the hung requests never got through."""
+    caseworker = await staff(api, wegwijzer, 2001, "caseworker", case_code)
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    api.stall_next("sendMessage", 5.5, chat_id=family.chat_id)
+    api.stall_next("sendMessage", 5.5, chat_id=caseworker.chat_id)
+
+    family.command("/sos")
+    await family.expect("Bel 112", timeout=15)
+    await until(lambda: not api._stalls, 10, what="the caseworker's notice to hang")
+    await api.wait_for(
+        lambda _calls: any(
+            call.status == 499 and call.params.get("chat_id") == caseworker.chat_id
+            for call in api.calls_of("sendMessage")
+        ),
+        timeout=15,
+    )  # the bot gave up on it (and the fake saw it go)
+    clock.advance(seconds=2)  # past the wait before the next try
+    await caseworker.expect(NEW_FLAG, timeout=10)
+    await caseworker.expect_nothing_from(bot)  # once
+    numbers = [m for m in family.messages() if "Bel 112" in (m.get("text") or "")]
+    assert len(numbers) == 1
