@@ -102,25 +102,28 @@ def _outgoing(row: OutboxNotice, person: Person | None) -> Outgoing:
 
 
 async def sent(app: Wegwijzer, out: Outgoing) -> None:
-    now = app.clock()
     async with app.database.transaction() as uow:
-        row = await _still_queued(uow, out)
-        if row is None:
-            return
-        await uow.outbox.settle(row, "sent", now)
-        for flag_id in out.notice.about:
-            await audit.record(
-                uow,
-                audit.SYSTEM,
-                "told",
-                at=now,
-                flag_id=flag_id,
-                detail={"to": _whom(out), "role": out.role},
-            )
+        await _settle(uow, out, "sent", app.clock())
 
 
-def _whom(out: Outgoing) -> int | None:
-    return None if out.to_fallback else out.notice.recipient.person_id
+async def _settle(uow: UnitOfWork, out: Outgoing, state: str, now: datetime) -> OutboxNotice | None:
+    """Settle a claimed notice (unless it was meanwhile) and write in the history of each
+    flag it tells of whom it reached ("told"), or could not ("not_told")."""
+    row = await _still_queued(uow, out)
+    if row is None:
+        return None
+    await uow.outbox.settle(row, state, now)
+    whom = None if out.to_fallback else out.notice.recipient.person_id
+    for flag_id in out.notice.about:
+        await audit.record(
+            uow,
+            audit.SYSTEM,
+            "told" if state == "sent" else "not_told",
+            at=now,
+            flag_id=flag_id,
+            detail={"to": whom, "role": out.role},
+        )
+    return row
 
 
 async def not_sent(app: Wegwijzer, out: Outgoing, wait: timedelta | None = None) -> None:
@@ -159,18 +162,8 @@ async def unreachable(
     now = app.clock()
     async with app.database.transaction() as uow:
         if out is not None:
-            row = await _still_queued(uow, out)
+            row = await _settle(uow, out, "unreachable", now)
             if row is not None:
-                await uow.outbox.settle(row, "unreachable", now)
-                for flag_id in out.notice.about:
-                    await audit.record(
-                        uow,
-                        audit.SYSTEM,
-                        "not_told",
-                        at=now,
-                        flag_id=flag_id,
-                        detail={"to": person_id, "role": out.role},
-                    )
                 await move_to_others(uow, row, now)
         person = await uow.people.get_by_id(person_id)
         caseworkers = await mark_unreachable(uow, person_id)

@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-__all__ = ["AlarmJournal", "JournaledAlarm"]
+__all__ = ["AlarmJournal", "JournaledAlarm", "append_line"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -115,15 +115,7 @@ class AlarmJournal:
             os.close(lock)  # closing releases the lock
 
     def _append(self, line: str) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                line = "\n" + line  # after a line torn by a crash: start a line of our own
-            os.write(fd, line.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_line(self.path, line)
 
     def _read(self) -> list[JournaledAlarm]:
         try:
@@ -152,3 +144,18 @@ class AlarmJournal:
         finally:
             os.close(fd)
         os.replace(fresh, self.path)
+
+
+def append_line(path: Path, line: str, *, sync: bool = True) -> None:
+    """Append one line to a file of the bot's user only (0600), on disk when this returns
+    (`sync`). After a line torn by a crash mid-write, it starts a line of its own."""
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = "\n" + line
+        os.write(fd, line.encode("utf-8"))
+        if sync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -21,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 from telegram import Bot, Update
+
+from ..storage.journal import append_line
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +89,7 @@ class Inbox:
 
     def _append(self, line: str, sync: bool) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                line = "\n" + line  # after a line torn by a crash: start a line of our own
-            os.write(fd, line.encode("utf-8"))
-            if sync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_line(self.path, line, sync=sync)
 
 
 class KeepingQueue(asyncio.Queue[object]):
