@@ -163,7 +163,7 @@ class Settings:
             bot_username=(env.get("TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None,
             webhook_secret=env.get("WEBHOOK_SECRET") or None,
             alarm_journal=Path(env["ALARM_JOURNAL"]) if env.get("ALARM_JOURNAL") else None,
-            alarm_fallback_chat=env.get("ALARM_FALLBACK_CHAT") or None,
+            alarm_fallback_chat=_chat_id(env, "ALARM_FALLBACK_CHAT"),
             update_inbox=Path(env["UPDATE_INBOX"]) if env.get("UPDATE_INBOX") else None,
             outbox_lease=timedelta(
                 seconds=_number(env, "OUTBOX_LEASE_SECONDS", defaults.outbox_lease.total_seconds())
@@ -226,3 +226,11 @@ def _number(env: Mapping[str, str], name: str, default: float | None = None) -> 
     if value <= 0:
         raise ConfigError(f"{name} must be greater than zero")
     return value
+
+
+def _chat_id(env: Mapping[str, str], name: str) -> str | None:
+    """A Telegram chat's numeric id (a group's is negative); unset is None."""
+    value = (env.get(name) or "").strip()
+    if value and not value.removeprefix("-").isdigit():
+        raise ConfigError(f"{name} must be a Telegram chat's numeric id (like -1001234567890)")
+    return value or None

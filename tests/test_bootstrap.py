@@ -10,7 +10,7 @@ import pytest
 
 from bot.app import UnsupportedContext
 from bot.bootstrap import FlowVersionMissing, bootstrap
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.services.once import forget_old_updates
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
@@ -59,3 +59,10 @@ async def test_start_up_refuses_a_flow_needing_a_value_the_host_does_not_give(
     )
     with pytest.raises(UnsupportedContext, match="favourite_colour"):
         await bootstrap(replace(settings, flows_dir=flows), clock=lambda: NOW)
+
+
+def test_the_fallback_chat_must_be_a_chat_id() -> None:
+    assert Settings.from_env({"ALARM_FALLBACK_CHAT": "-1001234"}).alarm_fallback_chat == "-1001234"
+    assert Settings.from_env({}).alarm_fallback_chat is None
+    with pytest.raises(ConfigError, match="numeric id"):
+        Settings.from_env({"ALARM_FALLBACK_CHAT": "@operators"})

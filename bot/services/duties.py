@@ -67,7 +67,16 @@ async def immediate_notices(app: Wegwijzer) -> list[Notice]:
             )
             recipients = await flag_recipients(uow, flag.case_id, extra=flag.assigned_to)
             for recipient in recipients:
-                notices.append(Notice(recipient, text, (flag.id,), lines=count, urgent=True))
+                notices.append(
+                    Notice(
+                        recipient,
+                        text,
+                        (flag.id,),
+                        lines=count,
+                        urgent=True,
+                        for_whoever_acts=True,
+                    )
+                )
             if not recipients:
                 await queue_for_fallback(uow, app.settings.alarm_fallback_chat, text, flag.id, now)
             await audit.record(
@@ -181,7 +190,9 @@ async def escalation_notices(app: Wegwijzer) -> list[Notice]:
                 count=flag.escalations,
             )
             for recipient in recipients:
-                notices.append(Notice(recipient, text, (flag.id,), urgent=True))
+                notices.append(
+                    Notice(recipient, text, (flag.id,), urgent=True, for_whoever_acts=True)
+                )
             if not recipients:
                 # Nobody to escalate to is itself an emergency of the deployment.
                 await queue_for_fallback(uow, app.settings.alarm_fallback_chat, text, flag.id, now)

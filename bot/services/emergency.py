@@ -106,7 +106,7 @@ async def someone_will_hear(app: Wegwijzer, who: Participant, alarm: Alarm) -> b
     async with app.database.transaction() as uow:
         notices = await uow.outbox.of_flags([alarm.flag_id])
         for notice in notices:
-            if notice.person_id in (None, who.person_id) or notice.state == "unreachable":
+            if notice.person_id in (None, who.person_id) or notice.state not in ("queued", "sent"):
                 continue
             person = await uow.people.get_by_id(notice.person_id)
             if person is not None and person.status == "active":

@@ -49,6 +49,10 @@ class Notice:
     # Flags whose history records this notice's delivery, when not those it has buttons for
     # (a digest lists its flags without buttons).
     tells_of: tuple[int, ...] = ()
+    # Meant for whoever can act on its flag (a new flag, an escalation), not for this person
+    # in particular (an assignment, a digest of their flags): when its recipient cannot be
+    # reached, it goes to the others who can act.
+    for_whoever_acts: bool = False
 
     @property
     def about(self) -> tuple[int, ...]:
@@ -106,6 +110,7 @@ def encode(notice: Notice) -> dict[str, JSONValue]:
         "closure": list(notice.closure) if notice.closure else None,
         "plain": notice.plain,
         "tells_of": list(notice.tells_of),
+        "for_whoever_acts": notice.for_whoever_acts,
     }
 
 
@@ -123,6 +128,7 @@ def decode(body: Mapping[str, JSONValue], recipient: Recipient, *, urgent: bool)
         bool(body.get("plain")),
         urgent,
         tuple(int(cast(int, flag_id)) for flag_id in cast(list[JSONValue], body["tells_of"])),
+        bool(body.get("for_whoever_acts")),
     )
 
 

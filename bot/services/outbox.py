@@ -19,12 +19,13 @@ process died between Telegram taking it and recording that.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..app import Wegwijzer
-from ..storage import Person, UnitOfWork
+from ..storage import Person, Unavailable, UnitOfWork
 from ..storage.models import OutboxNotice
 from . import audit, texts
 from .flags import flag_recipients
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 RETRY_FIRST = timedelta(seconds=1)
 RETRY_LONGEST = timedelta(minutes=10)
 GIVE_UP_AFTER = timedelta(days=2)
+# Waits between tries of recording a delivery while the database is unavailable (None: the
+# last try).
+SETTLE_WAITS = (0.5, 1.0, 2.0, None)
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,20 @@ async def claim(
             urgent_only=urgent_only,
             external_id=external_id,
         )
-    return [_outgoing(row, person) for row, person in rows]
+    claimed, broken = [], []
+    for row, person in rows:
+        try:
+            claimed.append(_outgoing(row, person))
+        except (KeyError, TypeError, ValueError):  # a stored form this code cannot read
+            broken.append(row.id)
+    if broken:
+        log.critical("notices unreadable", extra={"count": len(broken)})
+        async with app.database.transaction() as uow:
+            for notice_id in broken:
+                unreadable = await uow.outbox.get(notice_id)
+                if unreadable is not None:
+                    await uow.outbox.settle(unreadable, "failed", now)
+    return claimed
 
 
 # The role a notice to the fallback chat is recorded with ("told the operators' chat").
@@ -102,8 +119,17 @@ def _outgoing(row: OutboxNotice, person: Person | None) -> Outgoing:
 
 
 async def sent(app: Wegwijzer, out: Outgoing) -> None:
-    async with app.database.transaction() as uow:
-        await _settle(uow, out, "sent", app.clock())
+    """Telegram took it. Recorded with a few tries when the database is briefly away: an
+    unrecorded delivery would be sent again when the claim lapses."""
+    for wait in SETTLE_WAITS:
+        try:
+            async with app.database.transaction() as uow:
+                await _settle(uow, out, "sent", app.clock())
+            return
+        except Unavailable:
+            if wait is None:
+                raise
+            await asyncio.sleep(wait)
 
 
 async def _settle(uow: UnitOfWork, out: Outgoing, state: str, now: datetime) -> OutboxNotice | None:
@@ -197,8 +223,9 @@ async def unreachable(
 
 async def move_to_others(uow: UnitOfWork, row: OutboxNotice, now: datetime) -> None:
     """A notice about a flag its recipient cannot receive goes to the others who hear of that
-    flag (its caseworker, its assignee, every coordinator) and have not had this news since."""
-    if row.flag_id is None:
+    flag (its caseworker, its assignee, every coordinator) and have not had this news since
+    — when it was meant for whoever acts on the flag (not "assigned to you", not a digest)."""
+    if row.flag_id is None or not row.body.get("for_whoever_acts"):
         return
     flag = await uow.flags.get(row.flag_id)
     if flag is None or flag.status == "resolved":
@@ -222,7 +249,10 @@ async def move_to_others(uow: UnitOfWork, row: OutboxNotice, now: datetime) -> N
 
 
 async def _still_queued(uow: UnitOfWork, out: Outgoing) -> OutboxNotice | None:
-    """The notice, unless it was settled meanwhile (its lease lapsed and another sender
-    delivered it): then this outcome is not recorded twice."""
+    """The notice, locked, while this sender's claim still holds: not settled meanwhile, nor
+    claimed again by another sender after this one's lease lapsed (each claim counts a try).
+    Otherwise the outcome is not this sender's to record."""
     row = await uow.outbox.get(out.id)
-    return row if row is not None and row.state == "queued" else None
+    if row is None or row.state != "queued" or row.attempts != out.attempts:
+        return None
+    return row

@@ -101,9 +101,10 @@ class Recipient:
 async def mark_unreachable(uow: UnitOfWork, person_id: int) -> list[Recipient] | None:
     """Record, in the caller's transaction, that a person cannot be reached (they blocked the
     bot); return the caseworkers who must be told, one per case of theirs that has a
-    caseworker. None when nothing changed (unknown, or known to be unreachable already)."""
+    caseworker. None when nothing changed (unknown, known to be unreachable already, or gone:
+    someone who left stays a person who left)."""
     person = await uow.people.get_by_id(person_id)
-    if person is None or person.status == "unreachable":
+    if person is None or person.status in ("unreachable", "left"):
         return None
     await uow.people.set_status(person_id, "unreachable")
     told: list[Recipient] = []

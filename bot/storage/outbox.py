@@ -94,7 +94,10 @@ class OutboxRepository:
         return (await self._session.execute(stmt)).first() is not None
 
     async def get(self, notice_id: int) -> OutboxNotice | None:
-        return await self._session.get(OutboxNotice, notice_id, populate_existing=True)
+        """The notice, locked in a write transaction (two outcomes of it never both pass)."""
+        return await self._session.get(
+            OutboxNotice, notice_id, populate_existing=True, with_for_update=self._lock
+        )
 
     async def settle(self, notice: OutboxNotice, state: str, at: datetime) -> None:
         """Sent, unreachable or failed: done with, never claimed again."""

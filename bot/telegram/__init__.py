@@ -228,25 +228,31 @@ async def serve(
             for urgent in (False, True)
         ]
         sending = [asyncio.create_task(sender.run()) for sender in senders]
+        app.database.on_notices_queued.append(activity.notices_queued)
         activity.running.set()
         try:
             await stop.wait()
         finally:
             activity.running.clear()
+            app.database.on_notices_queued.remove(activity.notices_queued)
         for loop in loops:
             loop.cancel()
         for loop in loops:
             with contextlib.suppress(asyncio.CancelledError):
                 await loop
         await updater.stop()
-        # Claimed notices are sent to the end; nothing new is claimed.
+        # The updates taken are handled to the end (their alarms' notices queued), then the
+        # senders send what they claimed (one more look for each), and claim nothing new.
+        await application.stop()
         for sender in senders:
             sender.stop()
         await asyncio.wait(sending, timeout=LAST_CHANCE_SECONDS)
         for task in sending:
             task.cancel()
+        for task in sending:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task  # a cancelled send leaves no connection behind
         await channel.finish_delivering(LAST_CHANCE_SECONDS)
-        await application.stop()
 
 
 # While the database is unreachable at start, it is tried again after this long, and twice as
@@ -320,6 +326,7 @@ class _Sender:
         self._stopping = False
 
     def stop(self) -> None:
+        """Send what is due now, then stop."""
         self._stopping = True
         self._woken.set()
 
@@ -327,12 +334,15 @@ class _Sender:
         database = self.channel.app.database
         database.on_notices_queued.append(self._woken.set)
         try:
-            while not self._stopping:
+            while True:
                 self._woken.clear()
+                stopping = self._stopping
                 self.activity.round_begun(self.name)
                 sent = await self.batch()
                 self.activity.round_done(self.name)
-                if not sent:
+                if stopping and not sent:
+                    return  # asked to stop, and nothing was left to send
+                if not sent and not self._stopping:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._woken.wait(), self.interval)
         finally:

@@ -19,6 +19,9 @@ class Activity:
     # By duty loop: rounds begun and rounds finished. Kept over a restart of the bot.
     rounds_begun: dict[str, int] = field(default_factory=dict)
     rounds_done: dict[str, int] = field(default_factory=dict)
+    # The rounds begun when notices were last queued (None: never): the senders have sent
+    # them once a round begun later is done.
+    queued_at_round: dict[str, int] | None = None
 
     def update_handled(self) -> None:
         self.updates_handled += 1
@@ -28,6 +31,14 @@ class Activity:
 
     def round_done(self, loop: str) -> None:
         self.rounds_done[loop] = self.rounds_done.get(loop, 0) + 1
+
+    def notices_queued(self) -> None:
+        self.queued_at_round = dict(self.rounds_begun)
+
+    def notices_sent(self, senders: tuple[str, ...]) -> bool:
+        """Have the senders done a round since notices were last queued?"""
+        since = self.queued_at_round
+        return since is None or self.a_round_since(since, senders)
 
     def a_round_since(self, begun: dict[str, int], loops: tuple[str, ...] = ()) -> bool:
         """Has every loop (or each of `loops`) begun and finished a round since `begun` (a

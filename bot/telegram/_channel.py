@@ -213,15 +213,17 @@ class TelegramChannel:
         """One notice from the outbox, in its recipient's language with its buttons, settled
         by what Telegram answered (see `bot.services.outbox`)."""
         recipient = out.notice.recipient
-        tr = self.translator(recipient.language)
-        user_id = int(recipient.external_id)
-        message = notice_message(out.notice, self.app.flows)
         try:
-            await bot.send_message(
-                user_id,
-                fit(_text(tr, message)),
-                reply_markup=self.markup(user_id, tr, message.buttons),
-            )
+            tr = self.translator(recipient.language)
+            user_id = int(recipient.external_id)
+            message = notice_message(out.notice, self.app.flows)
+            text, markup = fit(_text(tr, message)), self.markup(user_id, tr, message.buttons)
+        except Exception as broken:  # cannot be made into a message: trying again is no use
+            log.critical("notice not renderable", extra={"event": type(broken).__name__})
+            await outbox.failed(self.app, out)
+            return
+        try:
+            await bot.send_message(user_id, text, reply_markup=markup)
         except (Forbidden, BadRequest) as refused:
             blocked = isinstance(refused, Forbidden) or (
                 "chat not found" in str(refused).lower()  # never started, or deleted the chat

@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,66 +32,102 @@ from ..storage.journal import append_line
 
 log = logging.getLogger(__name__)
 
+# The file is written anew, with only the updates still open, after this many lines.
+REWRITE_AFTER = 1000
+# Telegram keeps an unconfirmed update for 24 hours; one kept longer here is not handled:
+# whether it was handled before can no longer be told (`services.once` keeps keys 2 days).
+MAX_AGE = timedelta(hours=24)
+
 
 class Inbox:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        # Taken and not yet handled, by update id.
-        self._open: set[int] = set()
-
+        # Taken and not yet handled: each update's line, by update id.
+        self._open: dict[int, str] = {}
+        # Lines in the file: past REWRITE_AFTER it is written anew with the open ones only.
+        self._lines = 0
         self._lock = asyncio.Lock()
 
     async def keep(self, update: Update) -> None:
-        """On disk before Telegram is told the update arrived (a redelivery is kept once)."""
+        """On disk before Telegram is told the update arrived (a redelivery is kept once).
+        A disk that refuses is said loudly, and the update is handled all the same."""
         if update.update_id in self._open:
             return
-        self._open.add(update.update_id)
-        line = json.dumps({"update": update.to_dict()}, ensure_ascii=False) + "\n"
+        kept = {"at": datetime.now(UTC).isoformat(), "update": update.to_dict()}
+        line = json.dumps(kept, ensure_ascii=False) + "\n"
         async with self._lock:
-            await asyncio.to_thread(self._append, line, True)
+            try:
+                await asyncio.to_thread(self._append, line, True)
+            except OSError as failed:
+                log.critical("update not kept on disk", extra={"event": type(failed).__name__})
+                return
+            self._open[update.update_id] = line
+            self._lines += 1
 
     async def handled(self, update: object) -> None:
         """Done with (its effects are stored, or it failed with an apology)."""
         if not isinstance(update, Update) or update.update_id not in self._open:
             return
-        self._open.discard(update.update_id)
         async with self._lock:
-            if self._open:
-                # Not synced: a lost mark only means the update is handled again, harmlessly.
-                done = json.dumps({"done": update.update_id}) + "\n"
-                await asyncio.to_thread(self._append, done, False)
-            else:
-                self.path.unlink(missing_ok=True)
+            del self._open[update.update_id]
+            try:
+                if not self._open:
+                    self.path.unlink(missing_ok=True)
+                    self._lines = 0
+                elif self._lines >= REWRITE_AFTER:
+                    # Busy for long: the handled ones' text goes, the open ones stay.
+                    await asyncio.to_thread(self._rewrite, list(self._open.values()))
+                    self._lines = len(self._open)
+                else:
+                    # Not synced: a lost mark only means the update is handled again.
+                    done = json.dumps({"done": update.update_id}) + "\n"
+                    await asyncio.to_thread(self._append, done, False)
+                    self._lines += 1
+            except OSError as failed:  # handled all the same; at worst handled again later
+                log.error("inbox not updated", extra={"event": type(failed).__name__})
 
-    def unhandled(self, bot: Bot) -> list[Update]:
-        """What a previous run took and never finished, oldest first (read at start)."""
+    def unhandled(self, bot: Bot, max_age: timedelta = MAX_AGE) -> list[Update]:
+        """What a previous run took and never finished, oldest first (read at start). Older
+        than `max_age` is dropped: its update's key may no longer be on record as handled."""
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return []
+        since = datetime.now(UTC) - max_age
         taken: dict[int, dict[str, Any]] = {}
+        stale = 0
         for line in text.splitlines():
             try:
                 entry = json.loads(line)
-            except ValueError:
+                if "done" in entry:
+                    taken.pop(int(entry["done"]), None)
+                elif datetime.fromisoformat(entry["at"]) < since:
+                    stale += 1
+                else:
+                    taken[int(entry["update"]["update_id"])] = entry["update"]
+            except (ValueError, KeyError, TypeError):
                 continue  # a line torn by the crash: its update was never confirmed
-            if "done" in entry:
-                taken.pop(int(entry["done"]), None)
-            elif "update" in entry:
-                data = entry["update"]
-                taken[int(data["update_id"])] = data
         updates = []
         for update_id in sorted(taken):
             update = Update.de_json(taken[update_id], bot)
             if update is not None:
                 updates.append(update)
-        if updates:
-            log.warning("updates handled again after a restart", extra={"count": len(updates)})
+        if updates or stale:
+            log.warning(
+                "updates handled again after a restart",
+                extra={"count": len(updates), "event": f"{stale} too old"},
+            )
         return updates
 
     def _append(self, line: str, sync: bool) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         append_line(self.path, line, sync=sync)
+
+    def _rewrite(self, lines: list[str]) -> None:
+        fresh = self.path.with_name(self.path.name + ".new")
+        fresh.unlink(missing_ok=True)
+        append_line(fresh, "".join(lines))
+        os.replace(fresh, self.path)
 
 
 class KeepingQueue(asyncio.Queue[object]):

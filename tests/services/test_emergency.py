@@ -168,3 +168,12 @@ async def test_an_alarm_whose_only_staff_blocked_the_bot_promises_nothing(world:
     alarm = await emergency.raise_alarm(app, world.family, "sos")
     await immediate_notices(app)
     assert not await emergency.someone_will_hear(app, world.family, alarm)
+
+
+async def test_notices_that_failed_reassure_nobody(world: World) -> None:
+    app = world.app
+    alarm = await emergency.raise_alarm(app, world.family, "sos")
+    await immediate_notices(app)
+    for out in await outbox.claim(app, "telegram", 50):
+        await outbox.failed(app, out)
+    assert not await emergency.someone_will_hear(app, world.family, alarm)

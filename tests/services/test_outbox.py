@@ -255,3 +255,57 @@ async def test_a_person_added_later_is_no_recipient_of_older_news(world: World) 
         if out.notice.flag_ids
     ]
     assert moved == [newcomer.person_id]
+
+
+async def test_a_late_outcome_of_a_lapsed_claim_is_not_recorded(world: World, clock: Clock) -> None:
+    app = world.app
+    recipient = Recipient(world.coordinator.person_id, CHANNEL, "1", "en")
+    async with app.database.transaction() as uow:
+        await queue(uow, [Notice(recipient, Text("Escalated."), urgent=True)], app.clock())
+    (first,) = await outbox.claim(app, CHANNEL, 5)
+    clock.advance(seconds=app.settings.outbox_lease.total_seconds() + 1)
+    (second,) = await outbox.claim(app, CHANNEL, 5)  # the first sender died, or so it seemed
+    await outbox.not_sent(app, first)  # its late answer must not release the second's claim
+    assert await outbox.claim(app, CHANNEL, 5) == []
+    await outbox.sent(app, second)
+    ((_, state),) = [(row.id, row.state) for row in await _rows(world)]
+    assert state == "sent"
+
+
+async def test_notices_for_one_person_are_not_moved_to_others(world: World) -> None:
+    """'Assigned to you' (or a digest of someone's flags) means nothing to anybody else."""
+    app = world.app
+    flag_id, _ = await raise_flag(app, world.case_a)
+    recipient = Recipient(world.caseworker.person_id, CHANNEL, "1", "en")
+    async with app.database.transaction() as uow:
+        await queue(uow, [Notice(recipient, Text("Assigned to you."), (flag_id,))], app.clock())
+    (out,) = await outbox.claim(app, CHANNEL, 5)
+    await outbox.unreachable(app, world.caseworker.person_id, out)
+    moved = [o for o in await outbox.claim(app, CHANNEL, 50) if o.notice.flag_ids]
+    assert moved == []
+
+
+async def test_an_unreadable_notice_is_set_aside_and_holds_up_no_other(world: World) -> None:
+    app = world.app
+    recipient = Recipient(world.coordinator.person_id, CHANNEL, "1", "en")
+    async with app.database.transaction() as uow:
+        await uow.outbox.add(
+            recipient.person_id,
+            {"text": "not a text"},
+            channel=CHANNEL,
+            at=START,
+            urgent=True,
+            flag_id=None,
+        )
+        await queue(uow, [Notice(recipient, Text("Hello."))], START)
+    (readable,) = await outbox.claim(app, CHANNEL, 5)
+    assert readable.notice.text.msgid == "Hello."
+    assert [row.state for row in await _rows(world)] == ["failed", "queued"]
+
+
+async def test_someone_who_left_stays_gone_when_a_late_notice_bounces(world: World) -> None:
+    app = world.app
+    assert await outbox.unreachable(app, world.left_coordinator.person_id) is None
+    async with app.database.reading() as uow:
+        person = await uow.people.get_by_id(world.left_coordinator.person_id)
+    assert person is not None and person.status == "left"

@@ -85,8 +85,8 @@ class RunningBot:
         updates wait in `api` until the test delivers them. Emergency numbers still being
         retried in the background are not waited for: expect them by name.
 
-        Then a round of the outbox's senders more: the notices that round of duties (or an
-        update) queued are sent in a round that may begin only after the first wait's."""
+        Then, when notices were queued (by that round of duties, or an update), until the
+        outbox's senders have done a round begun after that."""
         activity = self.activity
         begun = dict(activity.rounds_begun)
         await until(
@@ -99,10 +99,7 @@ class RunningBot:
             what="the bot to be idle",
         )
         senders = tuple(SENDERS.values())
-        begun = dict(activity.rounds_begun)
-        await until(
-            lambda: activity.a_round_since(begun, senders), timeout, what="the notices sent"
-        )
+        await until(lambda: activity.notices_sent(senders), timeout, what="the notices sent")
 
     async def stop(self) -> None:
         if self._task is None:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import signal
 import stat
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from telegram import Bot, Update
 
 from bot.app import Wegwijzer
 from bot.config import Settings
-from bot.telegram._inbox import Inbox
+from bot.telegram import _inbox as inbox_module
+from bot.telegram._inbox import Inbox, KeepingQueue
 from tests.fakes.bot_api import FakeBotAPI
 
 from .conftest import Clock, RunningBot, answers_of, family_at_first_who5, until
@@ -65,6 +68,37 @@ async def test_the_inbox_is_emptied_whenever_nothing_is_in_flight(tmp_path: Path
     await inbox.handled(update(2))
     assert not path.exists()  # no message text kept longer than it is handled
     assert Inbox(path).unhandled(BOT) == []
+
+
+async def test_a_long_busy_inbox_keeps_only_what_is_still_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbox_module, "REWRITE_AFTER", 5)
+    path = tmp_path / "updates.jsonl"
+    inbox = Inbox(path)
+    await inbox.keep(update(1, "stuck"))  # never finishes
+    for update_id in range(2, 12):
+        await inbox.keep(update(update_id, f"message {update_id}"))
+        await inbox.handled(update(update_id))
+    assert len(path.read_text().splitlines()) < 6  # written anew, not every message kept
+    assert "message 2" not in path.read_text()
+    assert [u.update_id for u in Inbox(path).unhandled(BOT)] == [1]
+
+
+async def test_what_is_older_than_telegram_keeps_updates_is_not_handled_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "updates.jsonl"
+    await Inbox(path).keep(update(1))
+    assert Inbox(path).unhandled(BOT, max_age=timedelta(0)) == []
+
+
+async def test_a_disk_that_refuses_costs_the_safety_net_not_the_update(tmp_path: Path) -> None:
+    refusing = tmp_path / "no-such-dir-file"
+    refusing.write_text("a file where the inbox's folder should be")
+    queue = KeepingQueue(Inbox(refusing / "updates.jsonl"))
+    await queue.put(update(1))
+    assert (await queue.get()).update_id == 1  # still handled
 
 
 async def test_killed_while_an_answer_waited_for_the_database_it_is_stored_after_restart(
