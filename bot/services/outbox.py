@@ -118,13 +118,15 @@ def _outgoing(row: OutboxNotice, person: Person | None) -> Outgoing:
     )
 
 
-async def sent(app: Wegwijzer, out: Outgoing) -> None:
-    """Telegram took it. Recorded with a few tries when the database is briefly away: an
-    unrecorded delivery would be sent again when the claim lapses."""
+async def sent(app: Wegwijzer, *outs: Outgoing) -> None:
+    """Telegram took them: recorded in one transaction (a batch of a fan-out), with a few
+    tries while the database is briefly away — an unrecorded delivery would be sent again
+    when its claim lapses."""
     for wait in SETTLE_WAITS:
         try:
             async with app.database.transaction() as uow:
-                await _settle(uow, out, "sent", app.clock())
+                for out in outs:
+                    await _settle(uow, out, "sent", app.clock())
             return
         except Unavailable:
             if wait is None:

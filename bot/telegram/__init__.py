@@ -31,6 +31,7 @@ from ._menus import register_default_menus
 from ._processor import PerPersonUpdateProcessor
 
 __all__ = [
+    "DUTY_LOOPS",
     "SENDERS",
     "Activity",
     "CallbackSigner",
@@ -58,6 +59,9 @@ OUTBOX_INTERVAL_SECONDS = 1.0
 # Notices one sender has in flight at once; the rate limiter decides how fast they go. Small
 # enough that an urgent notice never waits long behind a batch of reminders.
 SENDING_AT_ONCE = 16
+# The duty loops by name, as `Activity` counts their rounds: flags have their own, so that a
+# morning's reminders never hold up an escalation.
+DUTY_LOOPS = {"flags": FLAG_DUTIES, "contact": CONTACT_DUTIES}
 # The senders' loops, as `Activity` counts their rounds: for everything, and urgent only.
 SENDERS = {False: "notices", True: "urgent notices"}
 
@@ -217,7 +221,7 @@ async def serve(
         log.warning("bot running", extra={"event": "webhook" if webhook_url else "polling"})
         loops = [
             asyncio.create_task(_do_duties(channel, duty_interval, name, duties, activity))
-            for name, duties in (("flags", FLAG_DUTIES), ("contact", CONTACT_DUTIES))
+            for name, duties in DUTY_LOOPS.items()
         ]
         if not database_ready:
             loops.append(asyncio.create_task(_until_the_database_is_back(channel)))
@@ -356,17 +360,22 @@ class _Sender:
         except Exception as failed:  # the database is down, say: the notices wait in it
             log.error("outbox not read", extra={"event": type(failed).__name__})
             return 0
-        await asyncio.gather(*(self._send(out) for out in batch))
+        taken = await asyncio.gather(*(self._send(out) for out in batch))
+        try:
+            await outbox.sent(app, *(out for out, ok in zip(batch, taken, strict=True) if ok))
+        except Exception as failed:  # unrecorded: sent again when the claims lapse
+            log.error("deliveries not recorded", extra={"event": type(failed).__name__})
         return len(batch)
 
-    async def _send(self, out: outbox.Outgoing) -> None:
+    async def _send(self, out: outbox.Outgoing) -> bool:
         try:
-            await self.channel.send_notice(self.bot, out)
+            return await self.channel.send_notice(self.bot, out)
         except Exception as failed:  # unsettled: sent again when its claim lapses
             log.error(
                 "notice not settled",
                 extra={"person_id": out.notice.recipient.person_id, "event": type(failed).__name__},
             )
+            return False
 
 
 async def deliver_due_notices(application: BotApplication, *, urgent_only: bool = False) -> int:

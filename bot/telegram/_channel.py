@@ -209,9 +209,10 @@ class TelegramChannel:
 
     # --- notices ------------------------------------------------------------------------------
 
-    async def send_notice(self, bot: Bot, out: outbox.Outgoing) -> None:
-        """One notice from the outbox, in its recipient's language with its buttons, settled
-        by what Telegram answered (see `bot.services.outbox`)."""
+    async def send_notice(self, bot: Bot, out: outbox.Outgoing) -> bool:
+        """One notice from the outbox, in its recipient's language with its buttons. True when
+        Telegram took it (the caller records that, for a whole batch at once); any other
+        answer is settled here (see `bot.services.outbox`)."""
         recipient = out.notice.recipient
         try:
             tr = self.translator(recipient.language)
@@ -221,7 +222,7 @@ class TelegramChannel:
         except Exception as broken:  # cannot be made into a message: trying again is no use
             log.critical("notice not renderable", extra={"event": type(broken).__name__})
             await outbox.failed(self.app, out)
-            return
+            return False
         try:
             await bot.send_message(user_id, text, reply_markup=markup)
         except (Forbidden, BadRequest) as refused:
@@ -241,8 +242,9 @@ class TelegramChannel:
             )
             await outbox.not_sent(self.app, out)
         else:
-            await outbox.sent(self.app, out)
             log.info("notice sent", extra={"person_id": recipient.person_id})
+            return True
+        return False
 
     def keep_trying(self, bot: Bot, chat_id: int, text: str, user_id: int) -> asyncio.Task[None]:
         """Send `text` until Telegram takes it (the emergency numbers), in the background."""

@@ -23,7 +23,7 @@ from bot.engine import Text
 from bot.services.cases import create_case
 from bot.services.invites import create_invite
 from bot.storage import Flag
-from bot.telegram import SENDERS, Activity, serve
+from bot.telegram import DUTY_LOOPS, SENDERS, Activity, serve
 from tests.fakes.bot_api import FakeBotAPI, User
 from tests.world import Clock  # the `clock` fixture is the world's
 
@@ -46,7 +46,7 @@ class RunningBot:
     # clock sees their effect within a moment.
     DUTY_INTERVAL = 0.2
     # The outbox's senders look this often when not woken (notices due again after a retry).
-    OUTBOX_INTERVAL = 0.05
+    OUTBOX_INTERVAL = 0.5
 
     def __init__(self, app: Wegwijzer, webhook_url: str | None = None, port: int = 0):
         self.app = app
@@ -93,7 +93,7 @@ class RunningBot:
             lambda: (
                 (self.webhook_url or not api.pending_updates)
                 and activity.updates_handled >= api.updates_handed_out
-                and activity.a_round_since(begun)
+                and activity.a_round_since(begun, tuple(DUTY_LOOPS))
             ),
             timeout,
             what="the bot to be idle",
