@@ -585,8 +585,11 @@ def _case_assign(settings: Settings, args: argparse.Namespace) -> int:
     except NotACaseworker:
         print(f"wegwijzer: person {args.caseworker} is no active caseworker", file=sys.stderr)
         return 1
-    was = "nobody" if before is None else f"caseworker {before}"
-    print(f"case {args.code.upper()}: caseworker {args.caseworker} (was {was})")
+    if before == args.caseworker:
+        was = "theirs already: nothing changed"
+    else:
+        was = "was nobody's" if before is None else f"was caseworker {before}'s"
+    print(f"case {args.code.upper()}: caseworker {args.caseworker} ({was})")
     return 0
 
 

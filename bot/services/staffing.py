@@ -43,11 +43,11 @@ async def reassign_case(app: Wegwijzer, code: str, caseworker_id: int) -> int | 
 
 async def give_case(uow: UnitOfWork, case: Case, to: Person, by: str, now: datetime) -> int | None:
     """In the caller's transaction: `to` is the case's caseworker from now on; audited, and
-    the one who had it and the one who gets it are told. Returns who had it (None: nobody,
-    or `to` already)."""
+    the one who had it and the one who gets it are told. Returns who had it (None: nobody;
+    `to` itself: nothing changed)."""
     before = case.caseworker_id
     if before == to.id:
-        return None
+        return before
     await uow.cases.assign_caseworker(case.id, to.id)
     await audit.record(
         uow, by, "case_reassigned", at=now, case_id=case.id, detail={"from": before, "to": to.id}

@@ -35,6 +35,7 @@ from sqlalchemy import select
 from bot.app import Wegwijzer
 from bot.bootstrap import bootstrap
 from bot.config import Settings
+from bot.services.cases import create_case
 from bot.storage.models import Answer, OutboxNotice
 from bot.telegram import Activity, serve
 from tests.fakes.bot_api import FakeBotAPI, User
@@ -148,31 +149,18 @@ async def _world(app: Wegwijzer, api: FakeBotAPI, families: int) -> _World:
         api.register(made)
         return made
 
-    from bot.services.cases import create_case
-
+    caseworker = await add_person(app, "caseworker")
     codes: dict[int, str] = {}
     users = []
-    caseworker_made = False
-    caseworker: User | None = None
     for _ in range(families):
         async with app.database.transaction() as uow:
-            code = (await create_case(uow, "family_strengthening")).code
-        if not caseworker_made:
-            caseworker = await user(await add_person(app, "caseworker", case=code))
-            caseworker_made = True
-        else:
-            assert caseworker is not None
-            async with app.database.transaction() as uow:
-                person = await uow.people.get("telegram", str(caseworker.id))
-                case = await uow.cases.by_code(code)
-                assert person is not None and case is not None
-                await uow.cases.assign_caseworker(case.id, person.id)
-        family = await user(await add_person(app, "family", case=code, language="nl"), "nl")
-        codes[family.id] = code
+            case = await create_case(uow, "family_strengthening")
+            await uow.cases.assign_caseworker(case.id, caseworker.person_id)
+        family = await user(await add_person(app, "family", case=case.code, language="nl"), "nl")
+        codes[family.id] = case.code
         users.append(family)
     coordinators = [await user(await add_person(app, "coordinator")) for _ in range(2)]
-    assert caseworker is not None
-    return _World(caseworker, coordinators, users, codes, Counter(), [])
+    return _World(await user(caseworker), coordinators, users, codes, Counter(), [])
 
 
 async def _rounds(

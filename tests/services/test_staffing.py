@@ -113,3 +113,11 @@ def test_the_operators_commands(tmp_path: Path) -> None:
     assert wegwijzer(database, "person", "leave", "999").returncode == 1
     log = wegwijzer(database, "audit", "--case", code)
     assert "invite_revoked" in log.stdout
+
+
+async def test_giving_a_case_to_its_own_caseworker_changes_and_tells_nothing(world: World) -> None:
+    app = world.app
+    before = await reassign_case(app, CASE_A, world.caseworker.person_id)
+    assert before == world.caseworker.person_id
+    assert await queued_texts(world) == {}
+    assert "case_reassigned" not in [e.action for e in await audit(app, case_id=world.case_a)]

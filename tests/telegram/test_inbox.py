@@ -122,9 +122,7 @@ async def test_killed_while_an_answer_waited_for_the_database_it_is_stored_after
         process.wait(timeout=5)
     assert "who5.cheerful" not in await answers_of(wegwijzer)
 
-    again = RunningBot(wegwijzer)
-    again.activity.updates_handled = api.updates_handed_out
-    await again.start()
+    again = await RunningBot.after_a_kill(wegwijzer, api)
     try:
         await family.expect("rustig en ontspannen", timeout=10)
         await family.expect_nothing_from(again)
@@ -151,9 +149,7 @@ async def test_killed_after_the_answer_was_stored_but_before_the_reply_the_quest
         process.wait(timeout=5)
     assert (await answers_of(wegwijzer))["who5.cheerful"] == 1
 
-    again = RunningBot(wegwijzer)
-    again.activity.updates_handled = api.updates_handed_out
-    await again.start()
+    again = await RunningBot.after_a_kill(wegwijzer, api)
     try:
         await family.skip_to("rustig en ontspannen", timeout=10)
         await family.expect_nothing_from(again)

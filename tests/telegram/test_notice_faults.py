@@ -125,10 +125,7 @@ async def test_killed_while_a_notice_hung_in_telegram_it_is_sent_once_after_the_
 
     # Started again once the dead process's claim has lapsed (it ran on the real clock).
     clock.now = datetime.now(UTC) + settings.outbox_lease + timedelta(seconds=1)
-    again = RunningBot(wegwijzer)
-    # What the killed process took from Telegram counts as handled for this bot's idleness.
-    again.activity.updates_handled = api.updates_handed_out
-    await again.start()
+    again = await RunningBot.after_a_kill(wegwijzer, api)
     try:
         await caseworker.expect(NEW_FLAG, timeout=10)
         await caseworker.expect_nothing_from(again)
