@@ -428,6 +428,9 @@ class FlagRule(_Strict):
     level: Level
     reason: NonEmptyText
     when: Condition
+    # Where the rule comes from (a guideline, an instrument's manual, the organisation's own
+    # choice): shown to staff with the flag, so they can weigh it.
+    source: NonEmptyText | None = None
 
 
 # --- the flow -----------------------------------------------------------------------------
