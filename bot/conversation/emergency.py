@@ -112,7 +112,8 @@ class Recogniser:
             return "sos"  # as good as /sos, from staff too
         if known is not None and known.role in STAFF:
             return None  # staff write about danger in their notes; they have /sos
-        return self.danger.find_in(words)
+        match = self.danger.find(text)
+        return match.phrase if match is not None else None
 
 
 async def emergency(

@@ -13,7 +13,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..rules.alarms import ALARM_KINDS, AlarmKind
+
 DANGER_FILE = "danger_words.txt"
+
+
+@dataclass(frozen=True)
+class DangerMatch:
+    """What a text's danger words are: the phrase found (normalised; it goes into the flag's
+    evidence, never the whole message) and the kinds of alarm it signals, most urgent first."""
+
+    phrase: str
+    kinds: tuple[AlarmKind, ...]
+
+    @property
+    def kind(self) -> AlarmKind:
+        return self.kinds[0]
 
 
 class DangerListMissing(Exception):
@@ -45,9 +60,10 @@ class DangerWords:
     def _longest(self) -> int:
         return max((len(phrase) for phrase in self.phrases), default=0)
 
-    def find(self, text: str) -> str | None:
-        """The first danger phrase in a text (normalised), or None."""
-        return self.find_in(words_of(text))
+    def find(self, text: str) -> DangerMatch | None:
+        """The danger a text signals, or None."""
+        phrase = self.find_in(words_of(text))
+        return DangerMatch(phrase, (ALARM_KINDS[0],)) if phrase is not None else None
 
     def find_in(self, words: list[str]) -> str | None:
         """The first danger phrase among a text's words (from `words_of`), or None."""

@@ -21,9 +21,9 @@ def lists(tmp_path: Path, **by_language: str) -> DangerWords:
 
 def test_phrases_match_whole_words_case_and_accent_insensitively(tmp_path: Path) -> None:
     danger = lists(tmp_path, nl="# geweld\nhij slaat mij\nin gevaar\n", fr="je suis en danger\n")
-    assert danger.find("Help, HIJ slaat   mij!!") == "hij slaat mij"
-    assert danger.find("We zijn in Gevaar.") == "in gevaar"
-    assert danger.find("Je suis en dânger") == "je suis en danger"  # accents do not matter
+    assert danger.find("Help, HIJ slaat   mij!!").phrase == "hij slaat mij"
+    assert danger.find("We zijn in Gevaar.").phrase == "in gevaar"
+    assert danger.find("Je suis en dânger").phrase == "je suis en danger"  # accents do not matter
     assert danger.find("hij slaat mijn bal weg") is None  # "mijn" is not "mij"
     assert danger.find("ongevaarlijk") is None  # no match inside a word
     assert danger.find("") is None
