@@ -2,10 +2,10 @@
 
 It reads one line at a time — typed, or piped on stdin so a conversation can be scripted —
 hands it to the conversation as this terminal person's message, and prints what comes back
-in the person's language: every line of a message, a question's options numbered (answer by
-number or by typing the label), and every other button as the command that does the same
-(`/flag 12 ack — Acknowledge`). At the end of input it stops; an unfinished flow stays stored
-and continues next time.
+in the person's language: every line of a message, a question's options with their numbers as
+on a Telegram button (answer by number or by typing the label), and every other button as the
+command that does the same (`/flag 12 ack — Acknowledge`). At the end of input it stops; an
+unfinished flow stays stored and continues next time.
 """
 
 from __future__ import annotations
@@ -120,14 +120,12 @@ class ConsoleChat:
         # A command menu is the bot's to show.
 
     def _buttons(self, message: Message, tr: Translator) -> None:
-        number = 0
         for row in message.buttons:
             for button in row:
                 label = render(tr, button.label)
                 typed = button.intent.typed()
-                if button.option:
-                    number += 1
-                    self.output.write(f"  {number}. {label}\n")
+                if button.option:  # numbered by the conversation, as on a Telegram button
+                    self.output.write(f"  {label}\n")
                 elif not button.shortcut and typed is not None:
                     self.write(tr(texts.HELP_LINE.using(command=typed, description=label)))
 

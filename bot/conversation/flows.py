@@ -35,6 +35,14 @@ def sos_button() -> Button:
     return Button(texts.SOS_BUTTON, Sos(), shortcut=True)
 
 
+def numbered(index: int, label: Text) -> Joined:
+    """An option as every channel shows it: its number, then its label ("3. More than half of
+    the time"). A typed number answers by position (`bot.engine`), so the number must be on
+    the button too — in Telegram as in the terminal — or someone who types "1" on the WHO-5,
+    meaning "some of the time", would record "all of the time"."""
+    return Joined(f"{index + 1}. ", label)
+
+
 def turn_messages(x: Exchange, turn: runs.Turn) -> list[Message]:
     """What a turn says, one message; each question a message of its own with its buttons."""
     flow = x.app.flows.get(turn.state.flow_id, turn.state.version)
@@ -51,7 +59,12 @@ def turn_messages(x: Exchange, turn: runs.Turn) -> list[Message]:
                 said = []
             step = flow.index_of(event.step_id)
             rows = tuple(
-                (Button(option.label, Answer(turn.run_id, step, number, event.part)),)
+                (
+                    Button(
+                        numbered(number, option.label),
+                        Answer(turn.run_id, step, number, event.part),
+                    ),
+                )
                 for number, option in enumerate(event.options)
             )
             if event.options and "family" in flow.roles:

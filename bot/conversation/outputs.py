@@ -7,8 +7,8 @@ name, a case code). A channel renders each output as it can:
 - `Message`: paragraphs of lines and rows of buttons. Telegram sends one message (paragraphs
   apart by a blank line) with signed buttons, and with `in_place` it replaces the message a
   pressed button was on (one that `must_arrive` it retries until delivered); the terminal
-  prints every line, a question's options numbered and every other button as the command to
-  type.
+  prints every line, a question's options (numbered by the conversation, the same in every
+  channel) and every other button as the command to type.
 - `Toast`: the short answer to what was asked (Telegram shows a pressed button's answer as a
   notification; to a typed command it is a message).
 - `Chosen`: what was chosen, shown on the message whose button was pressed, which loses its
@@ -75,7 +75,7 @@ class Button:
 
     @property
     def option(self) -> bool:
-        """A question's option: answered by its number in the terminal."""
+        """A question's option: its label starts with its number, which can be typed."""
         return isinstance(self.intent, Answer)
 
 

@@ -244,3 +244,30 @@ def test_the_stranger_throttle_allows_one_answer_a_minute_and_forgets_the_oldest
     assert throttle.allow("telegram:1", 60.0)
     assert throttle.allow("telegram:2", 61.0) and throttle.allow("telegram:3", 62.0)
     assert throttle.allow("telegram:1", 63.0)  # the oldest was forgotten: memory is bounded
+
+
+async def test_every_option_button_shows_the_number_that_answers_it(
+    world: World, conversation: Conversation
+) -> None:
+    """A typed number answers by the option's position, so every channel shows that number on
+    the option's button: "1" on the WHO-5 is "All of the time", whatever the scale's values."""
+    family = await external_id(world.app, world.family)
+    await send(conversation, family, "/checkin")
+    first_who5 = await send(conversation, family, "1")  # consent: 1. Yes
+    (question,) = [out for out in first_who5.outputs if isinstance(out, Message) and out.buttons]
+    tr = world.app.catalogs.translator("en")
+    labels = [render(tr, button.label) for row in question.buttons for button in row]
+    assert labels[:6] == [
+        "1. All of the time",
+        "2. Most of the time",
+        "3. More than half of the time",
+        "4. Less than half of the time",
+        "5. Some of the time",
+        "6. At no time",
+    ]
+    assert [button.option for row in question.buttons for button in row][6:] == [False]  # SOS
+    await send(conversation, family, "5")  # typed: the fifth button, "Some of the time"
+    await send(conversation, family, "٦")  # in Arabic-Indic digits: the sixth, "At no time"
+    await send(conversation, family, "3. More than half of the time")  # the whole button
+    answers = {row.key: row.value async for row in world.app.database.answer_rows()}
+    assert (answers["who5.cheerful"], answers["who5.calm"], answers["who5.active"]) == (1, 0, 3)
