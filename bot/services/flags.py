@@ -594,6 +594,17 @@ def evidence_lines(app: Wegwijzer, flag: FlagView) -> list[Text]:
     return lines
 
 
+def rule_source(app: Wegwijzer, flag: FlagView) -> str | None:
+    """Where the rule that raised a flag comes from (its flow's `source:`, a citation shown as
+    written), looked up in the flow version the flag was raised by; None for a flag no flow
+    rule raised (the emergency route, a family gone silent) or a rule without one."""
+    flow = app.flows.find(flag.flow_id, flag.flow_version)
+    if flow is None:
+        return None
+    rule = next((rule for rule in flow.flags if rule.id == flag.rule), None)
+    return None if rule is None else rule.source
+
+
 # --- who is told ----------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from ..engine import Text
 from ..rules.wellbeing import sparkline
 from . import texts
 from .case_view import CaseView
-from .flags import FlagView, HistoryEntry, evidence_lines
+from .flags import FlagView, HistoryEntry, evidence_lines, rule_source
 from .schedules import ScheduleView
 
 # History entries a reviewer is not shown in a flag's detail: every look at a flag is one,
@@ -47,6 +47,9 @@ def flag_detail_lines(app: Wegwijzer, flag: FlagView, now: datetime) -> list[Tex
     evidence = evidence_lines(app, flag)
     if evidence:
         lines += [texts.EVIDENCE_HEADER, *evidence]
+    source = rule_source(app, flag)
+    if source:  # where the rule comes from, so the reviewer can weigh it
+        lines.append(texts.RULE_SOURCE.using(source=source))
     history = [entry for entry in flag.history if entry.action not in HIDDEN_HISTORY]
     if history:
         lines.append(texts.HISTORY_HEADER)

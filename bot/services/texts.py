@@ -170,6 +170,8 @@ EVIDENCE_VALUE = Text("{key}: {value}")
 EVIDENCE_TRIGGER = Text("Set off by {trigger}.")
 EVIDENCE_MISSED = Text("Check-in reminders not answered in a row: {count}.")
 EVIDENCE_UNREACHABLE = Text("The family blocked the bot: they cannot be reached here.")
+# A flag rule's `source:` (a citation, shown as the flow writes it).
+RULE_SOURCE = Text("Source of the rule: {source}")
 HISTORY_HEADER = Text("History:")
 HISTORY_LINE = Text("{at} · {action} · {actor}")
 HISTORY_NOTE = Text("“{note}”")

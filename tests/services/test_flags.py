@@ -21,6 +21,7 @@ from bot.services import flags
 from bot.services.duties import digest_notices, escalation_notices, immediate_notices
 from bot.services.emergency import raise_alarm
 from bot.services.flags import NoteRequired
+from bot.services.review_texts import flag_detail_lines
 from bot.services.schedules import NO_CONTACT_RULE, SCHEDULES_FLOW
 from tests.world import (
     CASE_A,
@@ -663,6 +664,28 @@ async def test_evidence_of_an_emergency_names_its_trigger_and_repeats(world: Wor
     assert [render(app, line) for line in flags.evidence_lines(app, view)] == [
         "Set off by the words “ik ben in gevaar”."
     ]
+
+
+async def test_the_detail_names_where_the_rule_comes_from(world: World) -> None:
+    """A flow rule's `source:` is shown with its flag (issue #14), looked up in the flow version
+    that raised it; an alarm, which no flow rule raised, shows none."""
+    app = world.app
+    await checkin(app, world.family, who5=(1, 1, 1, 1, 1))
+    (view,) = await flags.review_queue(app, world.coordinator)
+    rule = app.flows.get(view.flow_id, view.flow_version).flags
+    (source,) = [r.source for r in rule if r.id == "very_low_wellbeing"]
+    assert source and "Topp et al. 2015" in source
+    assert flags.rule_source(app, view) == source
+    detail = [render(app, line) for line in flag_detail_lines(app, view, app.clock())]
+    assert f"Source of the rule: {source}" in detail
+
+    alarm = await raise_alarm(app, world.family_b, "sos")
+    sos = await flags.flag_detail(app, world.coordinator, alarm.flag_id)
+    assert flags.rule_source(app, sos) is None
+    assert not any(
+        line.startswith("Source of the rule")
+        for line in (render(app, line) for line in flag_detail_lines(app, sos, app.clock()))
+    )
 
 
 async def test_evidence_of_a_flow_that_is_gone_is_shown_as_keys(world: World) -> None:
