@@ -2,7 +2,8 @@
 
 The registry is the one list of languages the bot offers: their native names for the language
 menu, their text direction, and how far each translation can be trusted (reviewed by a native
-speaker or still a draft; whether the WHO-5 wording is a validated translation). Exactly one
+speaker or still a draft; whose WHO-5 wording it uses: the original, a published translation,
+or the project's own). Exactly one
 language is the source language, English, whose texts are the gettext msgids themselves.
 """
 
@@ -30,7 +31,11 @@ class Language(BaseModel):
     name: str = Field(min_length=1)
     direction: Literal["ltr", "rtl"]
     status: Literal["reviewed", "draft"]
-    who5_validated: bool
+    # The WHO-5's wording in this language: the instrument's `original` (English, the source
+    # language), a `published` translation (from the instrument's site or a validation study),
+    # or the project's `own` translation, which is not validated (domain.md: an altered or
+    # own wording must be marked as such).
+    who5_wording: Literal["original", "published", "own"]
     source: bool = False
     # The language's danger list (danger_words.txt): reviewed once a native speaker and a
     # child-protection professional checked it; `wegwijzer doctor` lists the drafts.
@@ -51,6 +56,12 @@ class _Registry(BaseModel):
         duplicates = sorted({code for code in codes if codes.count(code) > 1})
         if duplicates:
             raise ValueError(f"listed more than once: {', '.join(duplicates)}")
+        original = [lang.code for lang in languages if lang.who5_wording == "original"]
+        if any(not lang.source for lang in languages if lang.code in original):
+            raise ValueError(
+                "only the source language can use the WHO-5's original wording "
+                "(others: published or own)"
+            )
         sources = [language.code for language in languages if language.source]
         if len(sources) != 1:
             raise ValueError(

@@ -28,7 +28,7 @@ class Coverage:
     missing: int
     fuzzy: int
     status: str
-    who5_validated: bool
+    who5_wording: str
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -62,7 +62,7 @@ def catalog_status(locales_dir: Path, flows_dir: Path) -> list[Coverage]:
                     missing,
                     fuzzy,
                     language.status,
-                    language.who5_validated,
+                    language.who5_wording,
                 )
             )
     return rows
@@ -71,7 +71,8 @@ def catalog_status(locales_dir: Path, flows_dir: Path) -> list[Coverage]:
 def report(rows: list[Coverage]) -> str:
     lines = [f"{'language':<9}{'scope':<18}{'translated':>12}{'missing':>9}{'fuzzy':>7}  review"]
     for row in rows:
-        who5 = "" if row.scope != "all" or row.who5_validated else ", WHO-5 not validated"
+        own = row.scope == "all" and row.who5_wording == "own"
+        who5 = ", WHO-5 own wording (not validated)" if own else ""
         lines.append(
             f"{row.language:<9}{row.scope:<18}{row.translated:>6}/{row.total:<5}"
             f"{row.missing:>9}{row.fuzzy:>7}  {row.status}{who5}"

@@ -19,8 +19,8 @@ LOCALES = REPO / "locales"
 
 REGISTRY = """\
 languages:
-  - {code: nl, name: Nederlands, direction: ltr, status: draft, who5_validated: false}
-  - {code: en, name: English, direction: ltr, status: reviewed, who5_validated: true,
+  - {code: nl, name: Nederlands, direction: ltr, status: draft, who5_wording: own}
+  - {code: en, name: English, direction: ltr, status: reviewed, who5_wording: original,
      source: true}
 """
 

@@ -19,7 +19,7 @@ def test_loads_every_registered_language(catalogs: Catalogs) -> None:
     assert catalogs.native_name("nl") == "Nederlands"
     assert catalogs.native_name("en") == "English"
     assert catalogs.language("nl").status == "draft"
-    assert catalogs.language("nl").who5_validated is False
+    assert catalogs.language("nl").who5_wording == "own"
     assert catalogs.translator("nl").gettext("Yes") == "Ja"
 
 
@@ -94,10 +94,16 @@ def test_a_subset_loads_only_the_languages_asked_for(compiled_locales: Path) -> 
         (REGISTRY.replace("source: true", "source: false"), r"exactly one .* source"),
         (
             REGISTRY + "  - {code: nl, name: Nederlands, direction: ltr, status: draft,"
-            " who5_validated: false}\n",
+            " who5_wording: own}\n",
             r"listed more than once: nl",
         ),
         (REGISTRY.replace("code: nl", "code: Dutch"), r"languages\.0\.code"),
+        # Only English is the WHO-5's original; another language's wording is published or own.
+        (
+            REGISTRY.replace("who5_wording: own", "who5_wording: original"),
+            r"only the source language can use the WHO-5's original wording",
+        ),
+        (REGISTRY.replace("who5_wording: own", "who5_wording: yes"), r"who5_wording"),
         ("languages: [\n", r"not valid YAML"),
     ],
 )
