@@ -49,7 +49,9 @@ class Settings:
     emergency_number: str = "112"
     advice_line: str = "Veilig Thuis 0800-2000"
     # What a check-in tells as the next one when its case has no schedule: this many days on.
-    checkin_interval_days: int = 7
+    # Two weeks, the period the WHO-5 asks about (flows/family_checkin.yaml): a weekly
+    # check-in would ask about every day twice.
+    checkin_interval_days: int = 14
     flag_due: Mapping[str, timedelta] = field(default_factory=lambda: dict(DEFAULT_FLAG_DUE))
     # A flag nobody acknowledged by its due time goes to every coordinator, and again after
     # this interval until someone does; by default the level's own response time.

@@ -217,3 +217,60 @@ def test_a_photo_or_a_maybe_at_consent_gets_the_flows_own_message(family_engine,
     assert sprint.events[0].text == Text("Please answer yes or no.")
     assert sprint.events[1] == started.events[-1]
     assert sprint.state == started.state
+
+
+def test_not_knowing_whether_the_children_feel_safe_is_medium_with_its_own_message(
+    family_engine, play
+):
+    children = [Choose("enough"), Choose("every_day"), Choose("good"), Choose("dont_know")]
+    last = play(family_engine, FLOW, checkin([5] * 5, children, after=()), CONTEXT)[-1]
+
+    assert last.of(FlagRaised) == [
+        FlagRaised(
+            "child_safety_unknown",
+            "medium",
+            Text(
+                "The parent does not know whether the children feel safe at home: ask them, "
+                "and the children where possible."
+            ),
+            {"children.safe_at_home": "dont_know"},
+        )
+    ]
+    (told,) = last.of(Say)
+    assert told.text.params == {"advice_line": "0800-0123"}
+    assert last.of(Ask)[0].step_id == "wants_to_write"
+
+
+def test_most_school_days_missed_is_medium_and_some_days_raises_nothing(family_engine, play):
+    most = [Choose("enough"), Choose("missed_most"), Choose("good"), Choose("yes")]
+    some = [Choose("enough"), Choose("missed_some"), Choose("good"), Choose("yes")]
+
+    most_flags = events_of(play(family_engine, FLOW, checkin([5] * 5, most), CONTEXT), FlagRaised)
+    assert [(flag.rule_id, flag.level, flag.evidence) for flag in most_flags] == [
+        ("school_missed_most_days", "medium", {"children.school": "missed_most"})
+    ]
+    assert raised(play(family_engine, FLOW, checkin([5] * 5, some), CONTEXT)) == []
+
+
+def test_the_who5_items_keep_the_original_statements_under_the_period(real_flows):
+    """English is the instrument's original (locales/languages.yaml: who5_wording original):
+    the period once, then each statement unchanged."""
+    flow = real_flows.get(FLOW)
+    original = {
+        "who5.cheerful": "I have felt cheerful and in good spirits",
+        "who5.calm": "I have felt calm and relaxed",
+        "who5.active": "I have felt active and vigorous",
+        "who5.rested": "I woke up feeling fresh and rested",
+        "who5.interested": "My daily life has been filled with things that interest me",
+    }
+    for key, statement in original.items():
+        question = flow.question_for(key)
+        assert question is not None and question.text == f"Over the last two weeks:\n{statement}"
+        assert [option.label for option in question.options] == [  # type: ignore[union-attr]
+            "All of the time",
+            "Most of the time",
+            "More than half of the time",
+            "Less than half of the time",
+            "Some of the time",
+            "At no time",
+        ]
