@@ -56,17 +56,16 @@ class _Registry(BaseModel):
         duplicates = sorted({code for code in codes if codes.count(code) > 1})
         if duplicates:
             raise ValueError(f"listed more than once: {', '.join(duplicates)}")
-        original = [lang.code for lang in languages if lang.who5_wording == "original"]
-        if any(not lang.source for lang in languages if lang.code in original):
-            raise ValueError(
-                "only the source language can use the WHO-5's original wording "
-                "(others: published or own)"
-            )
         sources = [language.code for language in languages if language.source]
         if len(sources) != 1:
             raise ValueError(
                 f"exactly one language must be the source language (source: true), "
                 f"found {len(sources)}"
+            )
+        if any(lang.who5_wording == "original" and not lang.source for lang in languages):
+            raise ValueError(
+                "only the source language can use the WHO-5's original wording "
+                "(others: published or own)"
             )
         return languages
 

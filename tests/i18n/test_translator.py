@@ -29,7 +29,7 @@ def test_translates_and_fills_text_placeholders(catalogs: Catalogs) -> None:
     assert dutch.language == "nl"
     assert dutch.render(text) == (
         "Is iemand nu in gevaar? Bel dan meteen 112. Voor advies, dag en nacht: Veilig Thuis "
-        "0800-2000. Je begeleider heeft een melding gekregen en neemt contact met je op."
+        "0800-2000. Je begeleider is op de hoogte gebracht en neemt contact met je op."
     )
     assert dutch(text) == dutch.render(text)
     assert (
