@@ -201,6 +201,8 @@ async def add_simba_case(app: Wegwijzer) -> Participant:
 LEVEL_CASES = {
     "immediate_threat": ({"threat_harm", *PROTECTIVE}, "high"),
     "past_harm_and_violence": ({"past_harm", "violence_home", *PROTECTIVE}, "high"),
+    # A child living with violence between adults is a victim of child abuse (Meldcode).
+    "violence_alone": ({"violence_home", *PROTECTIVE}, "high"),
     "four_concerns": ({"very_young", "addiction", "mental_health", "disability_health"}, "high"),
     "two_concerns": ({"very_young", "addiction", *PROTECTIVE}, "medium"),
     "one_concern_nothing_protects": ({"addiction"}, "medium"),
@@ -234,13 +236,16 @@ async def test_the_screening_sets_the_risk_level_and_the_next_review(
     (event,) = await events_of(app, world.case_a, "risk_level_set")
     assert (event.actor_id, event.note, event.at) == (world.caseworker.person_id, None, clock.now)
     assert event.detail == {"level": level, "computed": level, "override": False}
-    # Only an immediate threat raises a flag, and an urgent one.
+    # An immediate threat raises an urgent flag; violence at home a high one that points to
+    # the Meldcode (the deployment is Dutch); nothing else raises a flag.
     async with app.database.reading() as uow:
         flags = await uow.flags.open_flags([world.case_a])
-    threat = answers == "immediate_threat"
-    assert [(f.rule, f.level) for f in flags] == (
-        [("risk_immediate_threat", "urgent")] if threat else []
-    )
+    expected = {
+        "immediate_threat": [("risk_immediate_threat", "urgent")],
+        "past_harm_and_violence": [("risk_violence_home_meldcode", "high")],
+        "violence_alone": [("risk_violence_home_meldcode", "high")],
+    }
+    assert [(f.rule, f.level) for f in flags] == expected.get(answers, [])
 
 
 async def test_an_immediate_threat_also_raises_an_urgent_flag(world: World) -> None:
@@ -258,11 +263,13 @@ async def test_an_immediate_threat_also_raises_an_urgent_flag(world: World) -> N
     assert flag.evidence == {"risk.threat_harm": True}
 
 
-async def test_no_flag_without_an_immediate_threat(world: World) -> None:
-    await screen(world.app, world.caseworker, CASE_A, {"past_harm", "violence_home"})
+async def test_no_flag_without_an_immediate_threat_or_violence_at_home(world: World) -> None:
+    await screen(
+        world.app, world.caseworker, CASE_A, {"past_harm", "very_young", "addiction", "school"}
+    )
     async with world.app.database.reading() as uow:
         assert await uow.flags.open_flags([world.case_a]) == []
-    assert (await case_row(world.app, CASE_A)).risk_level == "high"
+    assert (await case_row(world.app, CASE_A)).risk_level == "medium"
 
 
 async def test_the_caseworker_overrides_the_level_with_a_reason(world: World, clock: Clock) -> None:

@@ -9,6 +9,7 @@ commands, presses buttons by their label, and reads what the bot sent to them.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,9 @@ from bot.storage import Flag
 from bot.telegram import DUTY_LOOPS, SENDERS, Activity, serve
 from tests.fakes.bot_api import FakeBotAPI, User
 from tests.world import Clock  # the `clock` fixture is the world's
+
+# The number a question's option shows before its label (bot.conversation.flows.numbered).
+_OPTION_NUMBER = re.compile(r"^\d+\. ")
 
 
 async def until(condition: Callable[[], bool], timeout: float, *, what: str) -> None:
@@ -173,7 +177,8 @@ class Person:
         message = message or self.last_with_buttons()
         for row in message["reply_markup"]["inline_keyboard"]:
             for button in row:
-                if button["text"] == label:
+                # A question's option shows its number first ("1. Ja"): pressed by its label.
+                if label in (button["text"], _OPTION_NUMBER.sub("", button["text"], count=1)):
                     return message, button["callback_data"]
         labels = [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
         raise AssertionError(f"no button {label!r}; buttons: {labels}")

@@ -12,7 +12,10 @@ from tests.fakes.bot_api import FakeBotAPI
 
 from .conftest import RunningBot, answers_of, family_at_first_who5, invite_code, onboard, person
 
-WRITE_YOUR_MESSAGE = "Write your message. Only your caseworker and their team will read it."
+WRITE_YOUR_MESSAGE = (
+    "Write your message. Only your caseworker and their team will read it. If it shows that a "
+    "child is not safe, they may report it to child protection, even without your permission."
+)
 THANKS = "Thank you for your check-in. Your next check-in is on {next_checkin}."
 WHO5_NL = ["De hele tijd", "Het grootste deel van de tijd", "De hele tijd", "Af en toe", "Nooit"]
 
@@ -75,7 +78,7 @@ async def test_family_joins_by_invite_and_does_the_whole_checkin(
     family.text("Kunt u volgende week langskomen?")
     safe = await family.expect("Is iedereen thuis op dit moment veilig?")
     family.press("Ja", safe)
-    await family.expect("Je volgende check-in is op 4 december 2026")
+    await family.expect("Je volgende check-in is op 11 december 2026")
 
     # Each answered question lost its buttons and shows the chosen answer.
     answered = api.message(family.chat_id, safe["message_id"])
@@ -256,9 +259,9 @@ async def test_switching_language_mid_flow_asks_the_same_question_in_the_new_lan
     family.command("/language")
     choose = await family.expect("Welke taal wil je gebruiken?")
     family.press("English", choose)
-    again = await family.expect("Over the last two weeks, I have felt cheerful")
+    again = await family.expect("Over the last two weeks:\nI have felt cheerful")
     family.press("Most of the time", again)
-    await family.expect("Over the last two weeks, I have felt calm and relaxed.")
+    await family.expect("Over the last two weeks:\nI have felt calm and relaxed")
     assert (
         api.message(family.chat_id, choose["message_id"])["text"] == "The language is now English."
     )
@@ -337,7 +340,7 @@ async def test_a_family_does_the_whole_checkin_in_any_shipped_language(
     family.press(translate(Text("I agree")), await family.next())
     family.press(translate(Text("Start check-in")), await family.next())
     write = translate(Text(WRITE_YOUR_MESSAGE))
-    thanks = translate(Text(THANKS, {"next_checkin": date(2026, 12, 4)}))
+    thanks = translate(Text(THANKS, {"next_checkin": date(2026, 12, 11)}))
     message = await family.next()
     while message["text"] != thanks:  # each question answered with its first option
         buttons = (message.get("reply_markup") or {}).get("inline_keyboard")
