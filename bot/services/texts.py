@@ -410,6 +410,7 @@ REEVALUATION_PLANNED = Text(
     "Case {case}: the re-evaluation is planned for {date}. On that day you will be reminded to "
     "weigh whether the help leads to lasting safety."
 )
+REEVALUATION_LINE = Text("Meldcode re-evaluation planned for {date}.")
 REEVALUATION_CANCELLED = Text("Case {case}: the re-evaluation planned for {date} is cancelled.")
 REEVALUATION_DUE = Text(
     "The Meldcode re-evaluation of case {case} is due (planned for {date}): does the help lead "

@@ -20,6 +20,8 @@ from bot.bootstrap import bootstrap
 from bot.engine import Ask, FlagRaised, Reply, Say
 from bot.rules.people import Participant
 from bot.services import duties, texts
+from bot.services.case_view import case_view
+from bot.services.review_texts import guidance_lines
 from bot.services.runs import Turn, answer, start_flow
 from tests.world import CASE_A, Clock, World, audit
 
@@ -75,6 +77,12 @@ async def test_the_reevaluation_reminds_the_caseworker_on_its_date_after_a_resta
         e for e in await audit(app, case_id=world.case_a) if e.action == "reevaluation_planned"
     ]
     assert event.detail["weeks"] == 6
+
+    # The case view shows it to the caseworker (and the coordinators).
+    view = await case_view(app, cw, CASE_A)
+    assert view.reevaluation_due_at == SIX_WEEKS
+    shown = [line for line in guidance_lines(view) if line.msgid == texts.REEVALUATION_LINE.msgid]
+    assert [dict(line.params) for line in shown] == [{"date": SIX_WEEKS.date()}]
 
     # Not before its day: a minute early, nothing.
     clock.set(SIX_WEEKS - timedelta(minutes=1))
