@@ -412,7 +412,7 @@ async def reevaluation_notices(app: Wegwijzer) -> list[Notice]:
             case.reevaluation_reminded_at = now
             person = await uow.people.get_by_id(case.caseworker_id) if case.caseworker_id else None
             if person is None or person.status != "active" or case.reevaluation_due_at is None:
-                log.warning("re-evaluation due without a caseworker", extra={"event": "review"})
+                log.warning("re-evaluation due, no caseworker", extra={"event": "reevaluation"})
                 continue
             recipient = Recipient(
                 person.id, person.channel, person.external_id, person.language, case.code
