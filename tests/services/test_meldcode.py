@@ -17,7 +17,7 @@ import pytest
 
 from bot.app import Assets
 from bot.bootstrap import bootstrap
-from bot.engine import Ask, FlagRaised, Reply, Say
+from bot.engine import Ask, FlagRaised, Reply, RunState, Say
 from bot.rules.people import Participant
 from bot.services import duties, texts
 from bot.services.case_view import case_view
@@ -189,4 +189,21 @@ async def test_the_decisions_are_shown_at_the_end(world: World) -> None:
     params = dict(end.text.params)
     assert params["report_decision"].msgid == "yes, you report"
     assert params["help_decision"].msgid == "no help from you"
+    assert (await case_row(app)).reevaluation_due_at is None
+
+
+async def test_a_run_begun_on_version_1_finishes_on_version_1(world: World, clock: Clock) -> None:
+    """Runs are pinned to their version: one open at the upgrade ends as it began (the
+    retired file keeps version 1 loadable), and plans no re-evaluation."""
+    app, cw = world.app, world.caseworker
+    assert app.flows.get("meldcode").version == 2
+    state = RunState(flow_id="meldcode", version=1, step="decision", case={"country": "NL"})
+    async with app.database.transaction() as uow:
+        await uow.runs.start(
+            cw.person_id, world.case_a, "meldcode", 1, "decision", state.to_dict(), clock.now
+        )
+    turn = await answer(app, cw, Reply(NO))
+    assert asked(turn).key == "meldcode.reasoning"
+    turn = await answer(app, cw, Reply("Consulting the aandachtsfunctionaris first."))
+    assert turn is not None and turn.state.status == "completed"
     assert (await case_row(app)).reevaluation_due_at is None
