@@ -46,7 +46,7 @@ def placeholders(text: str) -> set[str]:
 
 _SUBJECTS = ("answer", "score", "result", "case", "and_", "or_", "not_")
 _COMPARED = ("answer", "score", "result", "case")
-CaseFact = Literal["programme", "country", "stage", "risk_level"]
+CaseFact = Literal["programme", "country", "stage", "risk_level", "reevaluation"]
 _OPERATORS = ("equals", "in_", "lt", "le", "gt", "ge", "answered")
 
 
@@ -166,7 +166,7 @@ class CaseUpdate(_Strict):
     value of an `answer` (a choice) or of a `result`. `reason` names a free-text answer kept
     with the change as its recorded reason (an override says why)."""
 
-    field: Literal["stage", "risk_level", "closure"]
+    field: Literal["stage", "risk_level", "closure", "reevaluate_in"]
     value: Identifier | None = None
     answer: AnswerKey | None = None
     result: Identifier | None = None

@@ -34,7 +34,13 @@ CASE_FACTS: dict[str, tuple[str, ...] | None] = {
     "country": None,
     "stage": STAGES,
     "risk_level": RISK_LEVELS,
+    # "planned" while the case has a Meldcode re-evaluation planned (or due); unset otherwise.
+    "reevaluation": ("planned",),
 }
+
+# When the Meldcode's re-evaluation is to be (afwegingskader, question 5), in weeks from the
+# decision; "none" plans none (and cancels one that was planned).
+REEVALUATION_WEEKS = {"weeks_2": 2, "weeks_4": 4, "weeks_6": 6, "weeks_8": 8, "weeks_12": 12}
 
 # What a flow may write to its case, with the values it may write. "closure: proposed" asks a
 # coordinator to approve closing the case; only a coordinator closes it.
@@ -42,6 +48,7 @@ CASE_UPDATES: dict[str, tuple[str, ...]] = {
     "stage": STAGES,
     "risk_level": RISK_LEVELS,
     "closure": ("proposed",),
+    "reevaluate_in": (*REEVALUATION_WEEKS, "none"),
 }
 
 # Checklist items have one of these statuses; "not_applicable" needs a note saying why.

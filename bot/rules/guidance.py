@@ -3,8 +3,9 @@ it, which one it needs next, and which closure proposal a decision is about."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from ..engine import Flow, FlowRegistry
 from ..engine.conditions import evaluate
@@ -31,12 +32,15 @@ class GuidedCase(CaseFacts, Protocol):
 
 
 def case_facts(case: CaseFacts, country: str) -> dict[str, str | None]:
-    """Programme, country, stage, risk level (a summary has only its programme)."""
+    """Programme, country, stage, risk level, and whether a Meldcode re-evaluation is planned
+    (a summary has only its programme)."""
+    planned = getattr(case, "reevaluation_due_at", None) is not None
     return {
         "programme": case.programme,
         "country": country,
         "stage": getattr(case, "stage", None),
         "risk_level": getattr(case, "risk_level", None),
+        "reevaluation": "planned" if planned else None,
     }
 
 
@@ -80,3 +84,20 @@ def proposal_id(proposed_at: datetime | None) -> int:
     if proposed_at.tzinfo is None:
         proposed_at = proposed_at.replace(tzinfo=UTC)
     return int(proposed_at.timestamp())
+
+
+# The Meldcode re-evaluation reminds the caseworker in the morning of the planned day, in the
+# deployment's timezone, rather than at the minute of the night the decision was recorded.
+REEVALUATION_AT = time(9, 0)
+
+
+def reevaluation_due(now: datetime, weeks: int, timezone: str) -> datetime:
+    """When a re-evaluation planned `weeks` from now is due: that local day at
+    `REEVALUATION_AT`, in UTC."""
+    zone = ZoneInfo(timezone)
+    day = now.astimezone(zone).date() + timedelta(weeks=weeks)
+    return datetime.combine(day, REEVALUATION_AT, tzinfo=zone).astimezone(UTC)
+
+
+def local_day(moment: datetime, timezone: str) -> date:
+    return moment.astimezone(ZoneInfo(timezone)).date()

@@ -49,6 +49,8 @@ class CaseView:
     risk_level: str | None = None
     risk_set_at: datetime | None = None
     review_due_at: datetime | None = None
+    # The Meldcode's re-evaluation (afwegingskader, question 5), when one is planned.
+    reevaluation_due_at: datetime | None = None
     # The current stage's essential steps: how many are done (or do not apply), of how many,
     # and the labels of those still to do.
     essentials_done: int = 0
@@ -106,6 +108,7 @@ async def case_view(
             risk_level=case.risk_level,
             risk_set_at=case.risk_set_at,
             review_due_at=case.review_due_at,
+            reevaluation_due_at=case.reevaluation_due_at,
             closure_proposed_at=case.closure_proposed_at,
             closed_at=case.closed_at,
             closure_returned=returned if case.status != "closed" else None,

@@ -26,7 +26,7 @@ from ..storage import Flag, UnitOfWork
 from . import audit, texts
 from .emergency import replay_alarms
 from .flags import NOTIFY_AT_ONCE, flag_recipients
-from .guidance import review_notices
+from .guidance import reevaluation_notices, review_notices
 from .notices import Notice, queue, queue_for_fallback
 from .people import Recipient
 from .schedules import reminder_notices
@@ -224,4 +224,4 @@ Duty = Callable[[Wegwijzer], Awaitable[list[Notice]]]
 # reminders, paced to Telegram's limit, must not hold up an escalation.
 # Journaled alarms first: the flags they become are told in the same round.
 FLAG_DUTIES = (replay_alarms, immediate_notices, digest_notices, escalation_notices)
-CONTACT_DUTIES = (reminder_notices, visit_notices, review_notices)
+CONTACT_DUTIES = (reminder_notices, visit_notices, review_notices, reevaluation_notices)

@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from ..app import Wegwijzer
 from ..engine import Flow, Say, Text
 from ..engine.events import CaseUpdated, Value
-from ..engine.vocabulary import STAGES
+from ..engine.vocabulary import REEVALUATION_WEEKS, STAGES
 from ..rules.access import NotAllowed, decides_closure, handles_case
-from ..rules.guidance import proposal_id
+from ..rules.guidance import local_day, proposal_id, reevaluation_due
 from ..rules.people import Participant
 from ..rules.visits import next_visit
 from ..storage import Case, UnitOfWork
@@ -92,6 +92,8 @@ async def apply(
         return await _move_stage(app, uow, who, case, update, now)
     if update.name == "risk_level":
         return await _set_risk(app, uow, who, case, update, now)
+    if update.name == "reevaluate_in":
+        return await _plan_reevaluation(app, uow, who, case, update, now)
     return await _propose_closure(uow, who, case, update, now)
 
 
@@ -145,6 +147,42 @@ async def _set_risk(
     else:
         said = texts.RISK_LEVEL_SET.using(**params)
     return Applied(Say(said))
+
+
+async def _plan_reevaluation(
+    app: Wegwijzer,
+    uow: UnitOfWork,
+    who: Participant,
+    case: Case,
+    update: CaseUpdated,
+    now: datetime,
+) -> Applied | None:
+    """The Meldcode's re-evaluation (afwegingskader, question 5), planned a number of weeks
+    ahead, or none ("none"): the case's one planned re-evaluation is replaced either way, so
+    every finished walkthrough leaves the plan its own decision made. None when there was
+    nothing to cancel (nothing to say)."""
+    timezone = app.settings.timezone
+    before = case.reevaluation_due_at
+    weeks = REEVALUATION_WEEKS.get(update.value)
+    case.reevaluation_reminded_at = None
+    if weeks is None:
+        case.reevaluation_due_at = None
+        if before is None:
+            return None
+        await audit.record(uow, who, "reevaluation_cancelled", at=now, case_id=case.id, detail={})
+        said = texts.REEVALUATION_CANCELLED.using(case=case.code, date=local_day(before, timezone))
+        return Applied(Say(said))
+    case.reevaluation_due_at = reevaluation_due(now, weeks, timezone)
+    await audit.record(
+        uow,
+        who,
+        "reevaluation_planned",
+        at=now,
+        case_id=case.id,
+        detail={"weeks": weeks, "due": case.reevaluation_due_at.isoformat()},
+    )
+    day = local_day(case.reevaluation_due_at, timezone)
+    return Applied(Say(texts.REEVALUATION_PLANNED.using(case=case.code, date=day)))
 
 
 async def _propose_closure(
@@ -358,5 +396,31 @@ async def review_notices(app: Wegwijzer) -> list[Notice]:
             guide = (screening.id, case.code) if screening else None
             notices.append(Notice(recipient, text, guide=guide, plain=guide is None))
             await audit.record(uow, audit.SYSTEM, "review_reminded", at=now, case_id=case.id)
+        await queue(uow, notices, now)
+    return notices
+
+
+async def reevaluation_notices(app: Wegwijzer) -> list[Notice]:
+    """Caseworkers whose case's Meldcode re-evaluation has come due are reminded, with a
+    button to the Meldcode (which offers the re-evaluation first); again after
+    `REVIEW_REMIND_AGAIN` until a Meldcode run for the case plans anew."""
+    now = app.clock()
+    notices: list[Notice] = []
+    meldcode = app.flows.for_purpose("meldcode")
+    async with app.database.transaction() as uow:
+        for case in await uow.cases.reevaluations_due(now, now - REVIEW_REMIND_AGAIN, BATCH):
+            case.reevaluation_reminded_at = now
+            person = await uow.people.get_by_id(case.caseworker_id) if case.caseworker_id else None
+            if person is None or person.status != "active" or case.reevaluation_due_at is None:
+                log.warning("re-evaluation due, no caseworker", extra={"event": "reevaluation"})
+                continue
+            recipient = Recipient(
+                person.id, person.channel, person.external_id, person.language, case.code
+            )
+            day = local_day(case.reevaluation_due_at, app.settings.timezone)
+            text = texts.REEVALUATION_DUE.using(case=case.code, date=day)
+            guide = (meldcode.id, case.code) if meldcode else None
+            notices.append(Notice(recipient, text, guide=guide, plain=guide is None))
+            await audit.record(uow, audit.SYSTEM, "reevaluation_reminded", at=now, case_id=case.id)
         await queue(uow, notices, now)
     return notices

@@ -125,6 +125,8 @@ def guidance_lines(view: CaseView) -> list[Text]:
                 review=view.review_due_at.date() if view.review_due_at else "–",
             )
         )
+    if view.reevaluation_due_at is not None:
+        lines.append(texts.REEVALUATION_LINE.using(date=view.reevaluation_due_at.date()))
     if view.siblings_together is not None:
         lines.append(texts.SIBLINGS_TOGETHER.using(answer=view.siblings_together))
     if view.closed_at is not None or view.status == "closed":

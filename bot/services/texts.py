@@ -407,6 +407,17 @@ RISK_LEVEL_OVERRIDDEN = Text(
     "your reason is recorded. The next review is due on {date}."
 )
 REVIEW_DUE = Text("The risk screening of case {case} is due for review (risk level now: {level}).")
+# The Meldcode's re-evaluation (afwegingskader, question 5), planned at the end of a walkthrough.
+REEVALUATION_PLANNED = Text(
+    "Case {case}: the re-evaluation is planned for {date}. On that day you will be reminded to "
+    "weigh whether the help leads to lasting safety."
+)
+REEVALUATION_LINE = Text("Meldcode re-evaluation planned for {date}.")
+REEVALUATION_CANCELLED = Text("Case {case}: the re-evaluation planned for {date} is cancelled.")
+REEVALUATION_DUE = Text(
+    "The Meldcode re-evaluation of case {case} is due (planned for {date}): does the help lead "
+    "to lasting safety? If not, the advice is to report to Veilig Thuis (again)."
+)
 CLOSURE_PROPOSED = Text(
     "The closure of case {case} is proposed. A coordinator will approve it or return it to you "
     "with a note."

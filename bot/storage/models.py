@@ -146,6 +146,11 @@ class Case(Base):
     # When the caseworker was last reminded of a due review: the due date itself stays as it
     # is, so the case view keeps showing the screening as due until it is done.
     review_reminded_at: Mapped[datetime | None]
+    # The Meldcode re-evaluation (afwegingskader, question 5: does the help lead to lasting
+    # safety?), which can only be weighed once help has been given: the date the caseworker
+    # planned for it, and when they were last reminded. Cleared by the next Meldcode run.
+    reevaluation_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    reevaluation_reminded_at: Mapped[datetime | None]
     # Closure: the caseworker proposes it, a coordinator approves (status "closed") or returns
     # it (the proposal is cleared, the note is in the audit log); a closed case can be reopened.
     closure_proposed_at: Mapped[datetime | None]

@@ -280,6 +280,28 @@ class CaseRepository(_Repository):
             stmt = stmt.with_for_update(skip_locked=True)
         return list((await self._session.execute(stmt)).scalars())
 
+    async def reevaluations_due(
+        self, now: datetime, reminded_before: datetime, limit: int
+    ) -> list[Case]:
+        """Open cases whose Meldcode re-evaluation has come due and whose caseworker was not
+        reminded of it since `reminded_before`, claimed (SKIP LOCKED)."""
+        stmt = (
+            select(Case)
+            .where(
+                Case.reevaluation_due_at <= now,
+                Case.status != "closed",
+                or_(
+                    Case.reevaluation_reminded_at.is_(None),
+                    Case.reevaluation_reminded_at <= reminded_before,
+                ),
+            )
+            .order_by(Case.reevaluation_due_at, Case.id)
+            .limit(limit)
+        )
+        if self._lock:
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list((await self._session.execute(stmt)).scalars())
+
     async def add_member(self, case_id: int, person_id: int) -> None:
         # ON CONFLICT DO NOTHING rather than look-then-insert: two invites redeemed at the same
         # moment must not fail on the primary key.

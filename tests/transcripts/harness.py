@@ -53,6 +53,8 @@ CASE_ACTIONS = (
     "closure_returned",
     "case_closed",
     "case_reopened",
+    "reevaluation_planned",
+    "reevaluation_cancelled",
 )
 SETTINGS = ("role", "case", "show_case", "same_in_every_language")
 
@@ -215,6 +217,8 @@ async def _write_case(uow: Any, output: io.StringIO) -> None:
         f"     review_due_at={_moment(case.review_due_at)} "
         f"visit_due_at={_moment(case.visit_due_at)}\n"
     )
+    if case.reevaluation_due_at is not None:  # only where a Meldcode planned one
+        output.write(f"     reevaluation_due_at={_moment(case.reevaluation_due_at)}\n")
     for event in await uow.audit.events(case_id=case.id):
         if event.action in CASE_ACTIONS:
             output.write(
