@@ -194,7 +194,7 @@ async def test_the_decisions_are_shown_at_the_end(world: World) -> None:
 
 async def test_a_run_begun_on_version_1_finishes_on_version_1(world: World, clock: Clock) -> None:
     """Runs are pinned to their version: one open at the upgrade ends as it began (the
-    retired file keeps version 1 loadable), and plans no re-evaluation."""
+    archived file keeps version 1 loadable), and plans no re-evaluation."""
     app, cw = world.app, world.caseworker
     assert app.flows.get("meldcode").version == 2
     state = RunState(flow_id="meldcode", version=1, step="decision", case={"country": "NL"})
