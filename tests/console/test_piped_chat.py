@@ -63,7 +63,7 @@ def test_piped_checkin_is_exported_with_keys_version_and_score(database: Path) -
     rows = json.loads(export.stdout)
     assert {row["key"]: row["value"] for row in rows} == EXPECTED_ANSWERS
     assert {row["flow_id"] for row in rows} == {"family_checkin"}
-    assert {row["flow_version"] for row in rows} == {1}
+    assert {row["flow_version"] for row in rows} == {2}
     assert len({row["run_id"] for row in rows}) == 1
     assert {row["case_code"] for row in rows} == {"DEMO-0001"}
     assert all(row["answered_at"].endswith("+00:00") for row in rows)
@@ -129,7 +129,7 @@ def test_flows_check_reports_a_broken_flow_with_file_and_line(tmp_path: Path) ->
 
     good = wegwijzer(tmp_path / "x.db", "flows", "check")
     assert good.returncode == 0, good.stderr
-    assert any(line.startswith("ok  family_checkin@1") for line in good.stdout.splitlines())
+    assert any(line.startswith("ok  family_checkin@2") for line in good.stdout.splitlines())
 
 
 def test_flows_graph_prints_mermaid() -> None:

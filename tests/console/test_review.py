@@ -132,7 +132,7 @@ def test_coordinator_acknowledges_and_resolves_and_the_log_shows_each_step(
     assert raised["detail"] == {
         "level": "urgent",
         "rule": "child_unsafe_at_home",
-        "flow": "family_checkin@1",
+        "flow": "family_checkin@2",
     }
     assert {(e["actor_role"], e["actor_id"]) for e in by_coordinator} == {
         ("coordinator", flag["resolved_by"])
@@ -154,7 +154,7 @@ def test_coordinator_acknowledges_and_resolves_and_the_log_shows_each_step(
     text = wegwijzer(database, "flags")
     assert text.returncode == 0, text.stderr
     assert text.stdout.startswith(f"Flag {flagged} · urgent · case {DEMO}\n{REASON}\n")
-    assert "Rule: child_unsafe_at_home (family_checkin@1)\n" in text.stdout
+    assert "Rule: child_unsafe_at_home (family_checkin@2)\n" in text.stdout
     assert f"Resolution: {RESOLUTION}\n" in text.stdout
     assert f"· resolved · coordinator {flag['resolved_by']}\n“{RESOLUTION}”" in text.stdout
     listing = wegwijzer(database, "audit", "--case", DEMO.lower())

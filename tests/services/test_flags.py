@@ -413,7 +413,7 @@ async def test_history_lists_every_step_in_order_with_who_and_notes(
     assert outcome.flag.history[0].detail == {
         "level": "urgent",
         "rule": "child_unsafe_at_home",
-        "flow": f"{CHECKIN_FLOW}@1",
+        "flow": f"{CHECKIN_FLOW}@2",
     }
     # The command line's JSON carries the same history.
     as_json = outcome.flag.as_dict()
