@@ -159,10 +159,12 @@ class Helplines:
 
     def for_kinds(self, kinds: Iterable[AlarmKind]) -> list[tuple[AlarmKind, list[Helpline]]]:
         """The help for each kind, most urgent first; a helpline already given for a more
-        urgent kind is not given again (a kind with nothing new is left out)."""
+        urgent kind is not given again (a kind with nothing new is left out). No known kind
+        at all is immediate danger: an alarm never goes without help."""
+        wanted = [kind for kind in ALARM_KINDS if kind in set(kinds)] or [ALARM_KINDS[0]]
         given: set[str] = set()
         found = []
-        for kind in sorted(set(kinds), key=ALARM_KINDS.index):
+        for kind in wanted:
             new = [key for key in self.lines.alarms[kind] if key not in given]
             given.update(new)
             if new:

@@ -133,4 +133,11 @@ def test_doctor_and_start_up_say_what_is_wrong_and_stop(
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'doctor.db'}")
     assert main(["doctor"]) == 2
     said = capsys.readouterr().err
-    assert said.startswith("wegwijzer: helplines: ") and "no helpline for child_speaking" in said
+    assert "wegwijzer: helplines: " in said and "no helpline for child_speaking" in said
+
+
+def test_an_alarm_without_a_known_kind_still_gets_the_help_for_immediate_danger() -> None:
+    helplines = Helplines.load(SHIPPED, "NL", LANGUAGES)
+    for kinds in ((), ("earthquake",)):
+        ((kind, lines),) = helplines.for_kinds(kinds)  # type: ignore[arg-type]
+        assert kind == "immediate_danger" and lines[0].numbers == ("112",)
