@@ -1,9 +1,10 @@
 """The application context: what every use case and channel works with, and nothing more.
 
 `Wegwijzer` holds the settings, the database and the alarm journal, the checked flows with
-their engine, the translation catalogs, the danger lists and the clock. `Assets` are the
-parts read from files (flows, catalogs, danger lists): loaded and checked once, they can be
-shared by any number of `Wegwijzer`s — the bot has one, the test suite one per session.
+their engine, the translation catalogs, the danger lists, the helplines and the clock.
+`Assets` are the parts read from files (flows, catalogs, danger lists, helplines): loaded and
+checked once, they can be shared by any number of `Wegwijzer`s — the bot has one, the test
+suite one per session.
 This module imports nothing from the services, so the services can import it; `bootstrap`
 wires it all together.
 """
@@ -18,6 +19,7 @@ from .config import Settings
 from .engine import Engine, FlowRegistry, load_flows
 from .i18n import Catalogs
 from .i18n.danger import DangerWords
+from .i18n.helplines import Helplines
 from .storage import Database
 from .storage.journal import AlarmJournal
 
@@ -26,7 +28,8 @@ __all__ = ["HOST_CONTEXT", "Assets", "Clock", "UnsupportedContext", "Wegwijzer",
 Clock = Callable[[], datetime]
 
 # Values the host gives flows for their {placeholders}; a flow may declare only these.
-HOST_CONTEXT = ("next_checkin", "emergency_number", "advice_line")
+# `signpost`: the help for a worry that is not urgent (the GP, a crisis line), one per line.
+HOST_CONTEXT = ("next_checkin", "emergency_number", "advice_line", "signpost")
 
 
 def utc_now() -> datetime:
@@ -39,17 +42,20 @@ class UnsupportedContext(Exception):
 
 @dataclass(frozen=True)
 class Assets:
-    """Flows (with their engine), catalogs and danger lists, read from files and checked."""
+    """Flows (with their engine), catalogs, danger lists and the country's helplines, read
+    from files and checked."""
 
     flows: FlowRegistry
     engine: Engine
     catalogs: Catalogs
     danger: DangerWords
+    helplines: Helplines
 
     @classmethod
     def load(cls, settings: Settings) -> Assets:
         """Refuses a broken flow, a flow needing a value the host cannot give, an uncompiled
-        catalog and a missing danger list, so that none of them can reach a family."""
+        catalog, a missing danger list and a wrong helplines file, so that none of them can
+        reach a family."""
         flows = load_flows(settings.flows_dir)
         for flow in flows:
             missing = sorted(set(flow.context) - set(HOST_CONTEXT))
@@ -59,7 +65,8 @@ class Assets:
                 )
         catalogs = Catalogs.load(settings.locales_dir)
         danger = DangerWords.load(settings.locales_dir, catalogs.languages)
-        return cls(flows, Engine(flows), catalogs, danger)
+        helplines = Helplines.load(settings.helplines_path, settings.country, catalogs.languages)
+        return cls(flows, Engine(flows), catalogs, danger, helplines)
 
 
 @dataclass
@@ -89,6 +96,10 @@ class Wegwijzer:
     @property
     def danger(self) -> DangerWords:
         return self.assets.danger
+
+    @property
+    def helplines(self) -> Helplines:
+        return self.assets.helplines
 
     async def close(self) -> None:
         await self.database.dispose()

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .config import ConfigError, Settings
 from .engine.vocabulary import STAGES
+from .i18n.helplines import HelplinesError
 from .services.cases import PROGRAMMES
 
 if TYPE_CHECKING:  # for annotations only: commands import what they use when they run
@@ -76,7 +77,12 @@ def main(argv: Sequence[str] | None = None, *, assets: Assets | None = None) -> 
     logs.configure(settings.log_level)
     args.assets = assets
     handler: Callable[[Settings, argparse.Namespace], int] = args.handler
-    return handler(settings, args)
+    try:
+        return handler(settings, args)
+    except HelplinesError as error:
+        # A wrong helplines file must never reach a family: say where it is wrong and stop.
+        print(f"wegwijzer: helplines: {error}", file=sys.stderr)
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:

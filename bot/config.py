@@ -45,9 +45,9 @@ class Settings:
     locales_dir: Path = PROJECT_ROOT / "locales"
     default_language: str = "nl"
     timezone: str = "Europe/Amsterdam"
-    # Emergency numbers are deployment configuration (domain.md): defaults for the Netherlands.
-    emergency_number: str = "112"
-    advice_line: str = "Veilig Thuis 0800-2000"
+    # The helplines by kind of alarm, per country (domain.md: deployment data); unset:
+    # `<locales_dir>/helplines.yaml`. The country is `country` below.
+    helplines_file: Path | None = None
     # What a check-in tells as the next one when its case has no schedule: this many days on.
     # Two weeks, the period the WHO-5 asks about (flows/family_checkin.yaml): a weekly
     # check-in would ask about every day twice.
@@ -72,7 +72,7 @@ class Settings:
     )
     visit_weekly_weeks: int = 8
     # The deployment's country (ISO 3166 code): flows show steps for some countries only (the
-    # Meldcode is Dutch law).
+    # Meldcode is Dutch law), and the helplines given are this country's.
     country: str = "NL"
     # The risk screening: days until a case's next review, and at most this many days between
     # home visits, per risk level. Not from a guideline (domain.md gives none): the
@@ -107,6 +107,10 @@ class Settings:
     alarm_fallback_chat: str | None = None
 
     @property
+    def helplines_path(self) -> Path:
+        return self.helplines_file or self.locales_dir / "helplines.yaml"
+
+    @property
     def alarm_journal_path(self) -> Path:
         if self.alarm_journal is not None:
             return self.alarm_journal
@@ -136,8 +140,7 @@ class Settings:
             locales_dir=Path(env.get("WEGWIJZER_LOCALES", defaults.locales_dir)),
             default_language=env.get("DEFAULT_LANGUAGE", defaults.default_language),
             timezone=env.get("TIMEZONE", defaults.timezone),
-            emergency_number=env.get("EMERGENCY_NUMBER", defaults.emergency_number),
-            advice_line=env.get("ADVICE_LINE", defaults.advice_line),
+            helplines_file=Path(env["HELPLINES_FILE"]) if env.get("HELPLINES_FILE") else None,
             checkin_interval_days=int(
                 _number(env, "CHECKIN_INTERVAL_DAYS", defaults.checkin_interval_days)
             ),

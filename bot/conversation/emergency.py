@@ -1,20 +1,23 @@
 """The emergency route: recognised and answered from memory, before anything else.
 
 Whatever the bot is doing — a question waiting, onboarding half done, someone without an
-invite, the database down or locked — a message that signals danger gets the emergency
-numbers at once, in the person's language. Recognising it needs no database (`Recogniser`:
-`/sos`, the "I need help now" button, that button's label typed in any shipped language, a
-bare "SOS", a phrase of the danger lists in a text, a caption or an edited message), and
-neither does answering it: the language comes from what the bot remembers of the person
-(`Acquaintances`) or from their app. The numbers go out first and the channel keeps trying
-until they arrive.
+invite, the database down or locked — a message that signals danger gets the help for its
+kind of danger at once (the deployment's helplines for each kind the danger words name, most
+urgent first; `/sos` and the button are immediate danger), in the person's language.
+Recognising it needs no database (`Recogniser`: `/sos`, the "I need help now" button, that
+button's label typed in any shipped language, a bare "SOS", a phrase of the danger lists in
+a text, a caption or an edited message), and neither does answering it: the language comes
+from what the bot remembers of the person (`Acquaintances`) or from their app, the helplines
+were loaded at start-up. The numbers go out first and the channel keeps trying until they
+arrive.
 
 Then the alarm, which is never lost: for someone who may be a member it is written to the
 journal, recorded as an urgent flag on their case, and the staff who must act are told; the
 interrupted question is asked again. When the database cannot take it, the family is told
 honestly that it is saved but not yet with the team, and the journal's replay records it
-later. Nothing is stored about a stranger. In a group the numbers come with an invitation to
-write privately, and nothing else is said or stored.
+later. Nothing is stored about a stranger. In a group the general help (the emergency number
+and the advice line) comes with an invitation to write privately, and nothing else is said
+or stored.
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ from ..i18n.danger import words_of
 from ..rules.people import STAFF, Participant
 from ..services import texts
 from ..services.emergency import (
+    Trigger,
     counts_as_alarm,
     emergency_numbers,
+    help_for,
     journal_alarm,
     record_alarm,
     someone_will_hear,
@@ -96,36 +101,43 @@ class Recogniser:
         }
         self.calls_for_help = frozenset(labels | {("sos",)}) - {()}
 
-    def trigger(self, said: Said, known: Known | None) -> str | None:
-        """What set the alarm off — "sos", "button" or the danger phrase — or None."""
+    def trigger(self, said: Said, known: Known | None) -> Trigger | None:
+        """What set the alarm off — "sos", "button" or the danger phrase, with its kinds — or
+        None."""
         if isinstance(said, Pressed):
-            return "button" if isinstance(said.intent, Sos) else None
+            return Trigger("button") if isinstance(said.intent, Sos) else None
         text = said.text if isinstance(said, Typed) else None
         if isinstance(said, Other):
             text = said.caption
         if text is None:
             return None
         if isinstance(said, Typed) and isinstance(parse_command(text), Sos):
-            return "sos"
+            return Trigger("sos")
         words = words_of(text)
         if tuple(words) in self.calls_for_help:
-            return "sos"  # as good as /sos, from staff too
+            return Trigger("sos")  # as good as /sos, from staff too
         if known is not None and known.role in STAFF:
             return None  # staff write about danger in their notes; they have /sos
         match = self.danger.find(text)
-        return match.phrase if match is not None else None
+        return Trigger(match.phrase, match.kinds) if match is not None else None
 
 
 async def emergency(
-    x: Exchange, trigger: str, find: FindPerson, acquaintances: Acquaintances
+    x: Exchange, called: Trigger, find: FindPerson, acquaintances: Acquaintances
 ) -> None:
-    """Numbers first, from memory; then the alarm: journaled, recorded as a flag, the staff
-    told at once, and the interrupted question asked again."""
+    """The help for the alarm's kinds first, from memory; then the alarm: journaled, recorded
+    as a flag naming its kind, the staff told at once, and the interrupted question asked
+    again."""
     known = acquaintances.of(x.incoming)
     if known is not None and known.language:
         x.speak_in(known.language)
-    await x.show(Message.of(emergency_numbers(x.app.settings), must_arrive=True))
     incoming = x.incoming
+    if incoming.group:
+        # Nothing about the person in a group: the general help, and an invitation.
+        await x.show(Message.of(emergency_numbers(x.app), must_arrive=True))
+    else:
+        await x.show(Message(help_for(x.app, called.kinds), must_arrive=True))
+    trigger, kinds = called.cause, called.kinds
     if incoming.group:
         link = f"https://t.me/{incoming.bot_username}" if incoming.bot_username else ""
         await x.say(texts.WRITE_PRIVATELY.using(link=link))
@@ -135,14 +147,22 @@ async def emergency(
     except Unavailable:
         # Who it is cannot be asked now: journaled as it is, sorted out when it is replayed.
         await journal_alarm(
-            x.app, incoming.channel, incoming.external_id, trigger, x.once, recording=False
+            x.app,
+            incoming.channel,
+            incoming.external_id,
+            trigger,
+            x.once,
+            recording=False,
+            kinds=kinds,
         )
         await _not_yet_with_the_team(x)
         return
     if who is None or not counts_as_alarm(who, trigger):
         return  # a stranger (nothing is stored: the numbers are what they need), or staff
     x.speak_to(who)
-    journaled = await journal_alarm(x.app, incoming.channel, incoming.external_id, trigger, x.once)
+    journaled = await journal_alarm(
+        x.app, incoming.channel, incoming.external_id, trigger, x.once, kinds=kinds
+    )
     try:
         alarm = await record_alarm(x.app, who, journaled)
     except Unavailable:

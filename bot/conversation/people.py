@@ -50,7 +50,7 @@ async def stranger(x: Exchange, throttle: StrangerThrottle) -> None:
     """Someone without an invite: what this is, and the emergency numbers; nothing stored."""
     key = f"{x.incoming.channel}:{x.incoming.external_id}"
     if throttle.allow(key, time.monotonic()):
-        await x.say(texts.STRANGER, emergency_numbers(x.app.settings))
+        await x.say(texts.STRANGER, emergency_numbers(x.app))
 
 
 async def start(x: Exchange, wanted: Start, throttle: StrangerThrottle) -> None:

@@ -34,6 +34,7 @@ from ..app import Wegwijzer
 from ..rules.commands import allowed
 from ..rules.people import STAFF, Participant, waiting_for_text
 from ..services import texts
+from ..services.emergency import Trigger
 from ..services.flags import stop_waiting
 from ..services.once import AlreadyHandled
 from ..services.people import find_participant, mark_reachable
@@ -130,9 +131,10 @@ class Conversation:
         self.acquaintances = Acquaintances()
         self.recogniser = Recogniser(app)
 
-    def emergency(self, incoming: Incoming) -> str | None:
-        """What makes this input an emergency ("sos", "button", the danger phrase), decided
-        from memory: a channel asks it to let an emergency overtake everything else."""
+    def emergency(self, incoming: Incoming) -> Trigger | None:
+        """What makes this input an emergency ("sos", "button", the danger phrase, with the
+        alarm's kinds), decided from memory: a channel asks it to let an emergency overtake
+        everything else."""
         return self.recogniser.trigger(incoming.said, self.acquaintances.of(incoming))
 
     async def remember_staff(self) -> None:

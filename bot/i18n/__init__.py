@@ -12,7 +12,7 @@ from bot.i18n._catalogs import Catalogs, catalog_path
 from bot.i18n._errors import CatalogError, RenderError
 from bot.i18n._negotiate import negotiate
 from bot.i18n._registry import Language
-from bot.i18n._translator import Translator, placeholders
+from bot.i18n._translator import Localized, Parts, Translator, placeholders
 from bot.i18n.extract import FlowMessage, extract_flow, flow_messages, read_flow_messages
 
 __all__ = [
@@ -20,6 +20,8 @@ __all__ = [
     "Catalogs",
     "FlowMessage",
     "Language",
+    "Localized",
+    "Parts",
     "RenderError",
     "Translator",
     "catalog_path",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gettext
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from string import Formatter
@@ -29,6 +30,26 @@ from bot.engine.events import Text
 from bot.i18n._errors import RenderError
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Localized:
+    """Words a data file gives in each language itself (a helpline's name, its opening hours:
+    `locales/helplines.yaml`), not through the catalogs: the reader's language, else English."""
+
+    texts: Mapping[str, str]
+
+    def in_language(self, language: str) -> str:
+        return self.texts.get(language) or self.texts["en"]
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Values shown one after the other with a separator: sentences of one line (" "), or
+    lines of one value ("\n")."""
+
+    parts: tuple[object, ...]
+    separator: str = " "
 
 
 def placeholders(message: str) -> frozenset[str]:
@@ -133,6 +154,10 @@ class Translator:
             return value
         if isinstance(value, Text):
             return self.render(value)
+        if isinstance(value, Localized):
+            return value.in_language(self.language)
+        if isinstance(value, Parts):
+            return value.separator.join(self._format_value(name, part) for part in value.parts)
         if isinstance(value, bool):
             return self.render(Text("Yes") if value else Text("No"))
         if isinstance(value, int | float | Decimal):
@@ -149,7 +174,8 @@ class Translator:
             return format_date(value, format="long", locale=self.locale)
         raise RenderError(
             f"parameter {name!r} is a {type(value).__name__}; "
-            "a Text takes str, int, float, Decimal, bool, date, datetime, timedelta or Text"
+            "a Text takes str, int, float, Decimal, bool, date, datetime, timedelta, Text, "
+            "Localized or Parts"
         )
 
 

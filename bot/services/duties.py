@@ -24,7 +24,7 @@ from ..engine import Text
 from ..engine.events import Plural
 from ..storage import Flag, UnitOfWork
 from . import audit, texts
-from .emergency import replay_alarms
+from .emergency import reason_to_tell, replay_alarms
 from .flags import NOTIFY_AT_ONCE, flag_recipients
 from .guidance import reevaluation_notices, review_notices
 from .notices import Notice, queue, queue_for_fallback
@@ -60,10 +60,12 @@ async def immediate_notices(app: Wegwijzer) -> list[Notice]:
             template = texts.FLAG_AGAIN if again else texts.NEW_FLAG
             reports = _reports_since_told(flag) if again else 0
             count = (texts.REPORTS_SINCE.using(count=reports),) if reports > 1 else ()
+            # An alarm's notice names the kind of danger of the reports it tells of.
+            reason = reason_to_tell(
+                flag.flow_id, flag.reason, flag.evidence, flag.notified_at if again else None
+            )
             text = template.using(
-                level=texts.LEVELS[flag.level],
-                case=await _code_of(uow, flag),
-                reason=Text(flag.reason),
+                level=texts.LEVELS[flag.level], case=await _code_of(uow, flag), reason=reason
             )
             recipients = await flag_recipients(uow, flag.case_id, extra=flag.assigned_to)
             for recipient in recipients:

@@ -1,12 +1,13 @@
-"""The emergency route: danger in a message gets the emergency numbers first, always.
+"""The emergency route: danger in a message gets the help for that danger first, always.
 
 Whatever the bot is doing — a question waiting, onboarding half done, nobody known at all —
-a message that signals immediate danger (`/sos`, the "I need help now" button, or words from
-the per-language danger lists in `locales/<lang>/danger_words.txt`) is answered at once with
-the deployment's emergency numbers, in the person's language. For a known person it also
-raises an urgent flag on their case, so a human follows up; a repeated alarm while that flag
-is open adds to its evidence instead of making another. The interrupted flow is left as it
-was and can be continued.
+a message that signals danger (`/sos`, the "I need help now" button, or words from the
+per-language danger lists in `locales/<lang>/danger_words.txt`) is answered at once with the
+helplines for its kind of alarm (`rules.alarms`: immediate danger, violence at home,
+self-harm, a child speaking; `locales/helplines.yaml`), in the person's language. For a known
+person it also raises an urgent flag on their case that names the kind, so a human follows
+up; a repeated alarm while that flag is open adds to its evidence instead of making another.
+The interrupted flow is left as it was and can be continued.
 
 The alarm is never lost: it is written to the alarm journal first (`storage.journal`), then
 recorded as a flag; when the database cannot take it, the `replay_alarms` duty records it
@@ -17,12 +18,17 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from ..app import Wegwijzer
-from ..config import Settings
 from ..engine import Text
+from ..engine.events import JSONValue
+from ..i18n import Localized, Parts
+from ..i18n.helplines import Helpline
+from ..rules.alarm_reports import IMMEDIATE, reported_kinds
+from ..rules.alarms import ALARM_KINDS, AlarmKind
 from ..rules.people import Participant
 from ..storage import Unavailable
 from ..storage.journal import JournaledAlarm
@@ -37,15 +43,80 @@ log = logging.getLogger(__name__)
 EMERGENCY_FLOW = "emergency"
 
 
-def emergency_numbers(settings: Settings) -> Text:
-    """The deployment's emergency numbers, as one text in the reader's language."""
+# What a person sets off on purpose; anything else is a phrase of the danger lists.
+CALLS_FOR_HELP = ("sos", "button")
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What set an alarm off — "sos", "button" or the matched danger phrase, never the whole
+    message — and its kinds, most urgent first."""
+
+    cause: str
+    kinds: tuple[AlarmKind, ...] = IMMEDIATE
+
+
+def emergency_numbers(app: Wegwijzer) -> Text:
+    """The general help, where the bot says nothing more (a stranger, a group chat): the
+    emergency number and the advice line, as one text in the reader's language."""
+    helplines = app.helplines
     return texts.EMERGENCY.using(
-        emergency_number=settings.emergency_number, advice_line=settings.advice_line
+        emergency_number=helplines.emergency_number, advice_line=helplines.advice_line
     )
 
 
-# What a person sets off on purpose; anything else is a phrase of the danger lists.
-CALLS_FOR_HELP = ("sos", "button")
+def help_for(app: Wegwijzer, kinds: Iterable[AlarmKind]) -> tuple[tuple[Text, ...], ...]:
+    """The help for each kind of alarm, most urgent first: a paragraph per kind, its caring
+    first line and then its helplines (each helpline once)."""
+    return tuple(
+        (texts.HELP_INTROS[kind], *(helpline_text(line) for line in lines))
+        for kind, lines in app.helplines.for_kinds(kinds)
+    )
+
+
+def signpost(app: Wegwijzer) -> Parts:
+    """The help for a worry that is not urgent (the GP, a crisis line), one per line: what
+    flows show as {signpost}."""
+    return Parts(tuple(helpline_text(line) for line in app.helplines.signpost), "\n")
+
+
+def helpline_text(line: Helpline) -> Text:
+    """One helpline as a family reads it: "• 113 Zelfmoordpreventie — if you think about
+    ending your life…: 0800-0113 or 113. Free and anonymous, day and night. Chat: 113.nl"."""
+    details: list[Text] = []
+    if line.hours is not None:
+        details.append(
+            texts.HELPLINE_HOURS[(line.free, line.anonymous)].using(hours=Localized(line.hours))
+        )
+    if line.ages is not None:
+        details.append(texts.HELPLINE_AGES.using(youngest=line.ages[0], oldest=line.ages[1]))
+    if line.chat is not None:
+        details.append(texts.HELPLINE_CHAT.using(chat=line.chat))
+    name, purpose = Localized(line.name), Localized(line.purpose)
+    if line.numbers:
+        numbers: str | Text = line.numbers[-1]
+        for number in reversed(line.numbers[:-1]):
+            numbers = texts.NUMBERS_OR.using(first=number, second=numbers)
+        return texts.HELPLINE.using(
+            name=name, purpose=purpose, numbers=numbers, details=Parts(tuple(details))
+        )
+    if details:
+        return texts.HELPLINE_NO_NUMBER.using(
+            name=name, purpose=purpose, details=Parts(tuple(details))
+        )
+    return texts.HELPLINE_NAME_ONLY.using(name=name, purpose=purpose)
+
+
+def reason_to_tell(
+    flow_id: str, reason: str, evidence: Mapping[str, JSONValue], since: datetime | None
+) -> Text:
+    """What a notice about a flag says it is about: for an alarm, the most urgent kind among
+    the reports not told yet (self-harm words after an SOS are named as such)."""
+    if flow_id == EMERGENCY_FLOW:
+        kinds = reported_kinds(evidence, since)
+        if kinds:
+            return texts.ALARM_REASONS[kinds[0]]
+    return Text(reason)
 
 
 def counts_as_alarm(who: Participant, trigger: str) -> bool:
@@ -59,6 +130,7 @@ def counts_as_alarm(who: Participant, trigger: str) -> bool:
 class Alarm:
     flag_id: int | None
     new: bool  # False when it added to an unresolved emergency flag of the same case
+    kinds: tuple[AlarmKind, ...] = IMMEDIATE
 
 
 async def raise_alarm(
@@ -67,14 +139,17 @@ async def raise_alarm(
     trigger: str,
     once: str | None = None,
     at: datetime | None = None,
+    kinds: tuple[AlarmKind, ...] = IMMEDIATE,
 ) -> Alarm:
     """Record an urgent flag on the person's case (or add to the open one), raised `at` the
     alarm's time (now, unless it waited in the journal).
 
     `trigger` is what set it off — "sos", "button" or the matched danger phrase — never the
-    whole message: the reviewer sees why, the logs see nothing.
+    whole message: the reviewer sees why, the logs see nothing. `kinds` (most urgent first)
+    go into the evidence, and the most urgent kind of all its reports is the flag's reason.
     """
     now = at or app.clock()
+    kinds = tuple(kind for kind in ALARM_KINDS if kind in kinds) or IMMEDIATE
     async with app.database.transaction() as uow:
         await claim(uow, once, app.clock())
         flag, new = await raise_or_repeat(
@@ -87,13 +162,19 @@ async def raise_alarm(
             flow_version=1,
             rule=EMERGENCY_FLOW,
             level="urgent",
-            reason=texts.EMERGENCY_FLAG.msgid,
-            evidence={"trigger": trigger, "role": who.role},
+            reason=texts.ALARM_REASONS[kinds[0]].msgid,
+            evidence={"trigger": trigger, "kinds": list(kinds), "role": who.role},
             now=now,
         )
+        most_urgent = texts.ALARM_REASONS[reported_kinds(flag.evidence)[0]].msgid
+        if not new and flag.reason != most_urgent:
+            await uow.flags.set_reason(flag, most_urgent)
         flag_id = flag.id
-    log.warning("emergency route", extra={"flag_id": flag_id, "person_id": who.person_id})
-    return Alarm(flag_id, new)
+    log.warning(
+        "emergency route",
+        extra={"flag_id": flag_id, "person_id": who.person_id, "event": ",".join(kinds)},
+    )
+    return Alarm(flag_id, new, kinds)
 
 
 async def someone_will_hear(app: Wegwijzer, who: Participant, alarm: Alarm) -> bool:
@@ -118,7 +199,7 @@ async def someone_will_hear(app: Wegwijzer, who: Participant, alarm: Alarm) -> b
                 else "—"
             )
             text = texts.NEW_FLAG.using(
-                level=texts.LEVELS["urgent"], case=code, reason=texts.EMERGENCY_FLAG
+                level=texts.LEVELS["urgent"], case=code, reason=texts.ALARM_REASONS[alarm.kinds[0]]
             )
             chat = app.settings.alarm_fallback_chat
             await queue_for_fallback(uow, chat, text, alarm.flag_id, app.clock())
@@ -133,6 +214,7 @@ async def journal_alarm(
     once: str | None,
     *,
     recording: bool = True,
+    kinds: tuple[AlarmKind, ...] = IMMEDIATE,
 ) -> JournaledAlarm:
     """Write the alarm to the journal and wait until it is on disk: from here on it cannot
     be lost. Its key is the update's (a redelivery is the same alarm) or one of its own.
@@ -145,7 +227,7 @@ async def journal_alarm(
         alarm = earlier[0]
         app.journal.resume(alarm.key)
     else:
-        alarm = JournaledAlarm(key, app.clock(), channel, external_id, trigger)
+        alarm = JournaledAlarm(key, app.clock(), channel, external_id, trigger, kinds)
         await app.journal.record(alarm)
     if not recording:
         app.journal.release(alarm.key)
@@ -157,7 +239,9 @@ async def record_alarm(app: Wegwijzer, who: Participant, alarm: JournaledAlarm) 
     the database cannot take it (it stays in the journal for `replay_alarms`), and
     `AlreadyHandled` for an alarm recorded before (an update delivered twice)."""
     try:
-        recorded = await raise_alarm(app, who, alarm.trigger, once=alarm.key, at=alarm.at)
+        recorded = await raise_alarm(
+            app, who, alarm.trigger, once=alarm.key, at=alarm.at, kinds=alarm.alarm_kinds
+        )
     except AlreadyHandled:
         await app.journal.settle([alarm.key])
         raise
@@ -198,7 +282,9 @@ async def _replay(app: Wegwijzer, alarm: JournaledAlarm) -> None:
     if who is None or not counts_as_alarm(who, alarm.trigger):
         return  # nobody we know, or a note of staff: no trace is kept
     try:
-        await raise_alarm(app, who, alarm.trigger, once=alarm.key, at=alarm.at)
+        await raise_alarm(
+            app, who, alarm.trigger, once=alarm.key, at=alarm.at, kinds=alarm.alarm_kinds
+        )
     except AlreadyHandled:
         return
     log.warning(

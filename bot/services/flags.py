@@ -24,7 +24,9 @@ from datetime import datetime, timedelta
 from ..app import Wegwijzer
 from ..engine import Text, describe_answer
 from ..engine.events import JSONValue, Plural
+from ..i18n import Parts
 from ..rules.access import NotAllowed, may_act_on_flag, may_see_flags
+from ..rules.alarm_reports import reported_kinds
 from ..rules.people import Participant
 from ..storage import Case, Flag, Person, UnitOfWork
 from ..storage.models import FLAG_LEVELS, FLAG_STATUSES
@@ -557,7 +559,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 # Evidence keys the emergency route, the schedules and repeats write, which are no answers to
 # a question: each has its own text below.
-_TRIGGER_KEYS = ("trigger", "role", "repeats", "run_id", "at", "missed", "unreachable")
+_TRIGGER_KEYS = ("trigger", "kinds", "role", "repeats", "run_id", "at", "missed", "unreachable")
 
 
 def evidence_lines(app: Wegwijzer, flag: FlagView) -> list[Text]:
@@ -585,6 +587,11 @@ def evidence_lines(app: Wegwijzer, flag: FlagView) -> list[Text]:
     trigger = flag.evidence.get("trigger")
     if isinstance(trigger, str):
         lines.append(texts.EVIDENCE_TRIGGER.using(trigger=texts.trigger(trigger)))
+        # The kinds of danger of all its reports, most urgent first.
+        kinds = Parts(
+            tuple(texts.ALARM_KIND_NAMES[kind] for kind in reported_kinds(flag.evidence)), " · "
+        )
+        lines.append(texts.EVIDENCE_KINDS.using(kinds=kinds))
     repeated = flag.evidence.get("repeats")
     repeats = len(repeated) if isinstance(repeated, list) else 0
     if repeats:

@@ -39,6 +39,7 @@ from ..rules.people import Participant
 from ..rules.replies import interpret
 from ..storage import Run, UnitOfWork
 from . import guidance, texts
+from .emergency import signpost
 from .flags import raise_or_repeat
 from .notices import Notice
 from .once import claim
@@ -68,8 +69,9 @@ def flow_context(app: Wegwijzer, timezone: str | None = None) -> dict[str, objec
     local_today = app.clock().astimezone(ZoneInfo(timezone or settings.timezone)).date()
     return {
         "next_checkin": local_today + timedelta(days=settings.checkin_interval_days),
-        "emergency_number": settings.emergency_number,
-        "advice_line": settings.advice_line,
+        "emergency_number": app.helplines.emergency_number,
+        "advice_line": app.helplines.advice_line,
+        "signpost": signpost(app),
     }
 
 

@@ -24,6 +24,56 @@ EMERGENCY = Text(
     "of a child or an adult at home: {advice_line}."
 )
 EMERGENCY_FLAG = Text("The person asked for help now (emergency route).")
+# The help for each kind of alarm (rules.alarms), most urgent first: a caring first line, then
+# one line per helpline of the deployment's country (locales/helplines.yaml).
+HELP_INTROS = {
+    "immediate_danger": Text("Is someone in danger right now? Here is where to get help at once:"),
+    "violence_at_home": Text(
+        "Violence at home is never okay, and you do not have to face it alone. Help and advice:"
+    ),
+    "self_harm": Text(
+        "You don't have to go through this alone. There are people who want to listen, and "
+        "talking can help:"
+    ),
+    "child_speaking": Text(
+        "It is good that you wrote. You can talk to someone about anything that worries you:"
+    ),
+}
+HELPLINE = Text("• {name} — {purpose}: {numbers}. {details}")
+HELPLINE_NO_NUMBER = Text("• {name} — {purpose}. {details}")
+HELPLINE_NAME_ONLY = Text("• {name} — {purpose}.")
+NUMBERS_OR = Text("{first} or {second}")
+# By (free, anonymous).
+HELPLINE_HOURS = {
+    (True, True): Text("Free and anonymous, {hours}."),
+    (True, False): Text("Free, {hours}."),
+    (False, True): Text("Anonymous, {hours}."),
+    (False, False): Text("Open {hours}."),
+}
+HELPLINE_AGES = Text("For ages {youngest} to {oldest}.")
+HELPLINE_CHAT = Text("Chat: {chat}")
+# A flag of the emergency route says its kind: the staff notice and the review name it.
+ALARM_REASONS = {
+    "immediate_danger": EMERGENCY_FLAG,
+    "violence_at_home": Text(
+        "Violence at home: the person wrote words about violence or abuse at home (emergency "
+        "route)."
+    ),
+    "self_harm": Text(
+        "Self-harm: the person wrote words about ending their life or harming themselves "
+        "(emergency route)."
+    ),
+    "child_speaking": Text(
+        "A child asking for help: the words suggest a child is writing (emergency route)."
+    ),
+}
+ALARM_KIND_NAMES = {
+    "immediate_danger": Text("immediate danger"),
+    "violence_at_home": Text("violence at home"),
+    "self_harm": Text("self-harm"),
+    "child_speaking": Text("a child asking for help"),
+}
+EVIDENCE_KINDS = Text("Kind of danger: {kinds}.")
 SOS_BUTTON = Text("🆘 I need help now")
 HELP_IS_COMING = Text(
     "Your caseworker and the team have been alerted and will contact you as soon as possible."

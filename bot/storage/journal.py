@@ -12,8 +12,9 @@ Processes sharing the file (the bot and `wegwijzer chat` on one SQLite database)
 through a lock file beside it; each replays what it finds, and an alarm recorded twice is
 still one flag. The file is readable by the bot's user only (0600) and holds only alarms not
 yet replayed. It carries the
-person's id on the channel and what set the alarm off (`sos`, `button` or a phrase of the
-danger list), never the message.
+person's id on the channel, what set the alarm off (`sos`, `button` or a phrase of the
+danger list) and the alarm's kinds (`rules.alarms`), never the message. A line written before
+alarms had kinds is read as immediate danger.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
+from ..rules.alarms import ALARM_KINDS, AlarmKind
+
 __all__ = ["AlarmJournal", "JournaledAlarm", "append_line"]
 
 T = TypeVar("T")
@@ -41,6 +44,13 @@ class JournaledAlarm:
     channel: str
     external_id: str
     trigger: str
+    # Most urgent first; an old line without them was immediate danger.
+    kinds: tuple[str, ...] = ("immediate_danger",)
+
+    @property
+    def alarm_kinds(self) -> tuple[AlarmKind, ...]:
+        """The kinds the bot knows, most urgent first (immediate danger when none is)."""
+        return tuple(kind for kind in ALARM_KINDS if kind in self.kinds) or ("immediate_danger",)
 
     def to_line(self) -> str:
         fields = asdict(self)
@@ -50,12 +60,16 @@ class JournaledAlarm:
     @classmethod
     def from_line(cls, line: str) -> JournaledAlarm:
         fields = json.loads(line)
+        kinds = fields.get("kinds")
         return cls(
             key=str(fields["key"]),
             at=datetime.fromisoformat(fields["at"]),
             channel=str(fields["channel"]),
             external_id=str(fields["external_id"]),
             trigger=str(fields["trigger"]),
+            kinds=tuple(str(kind) for kind in kinds)
+            if isinstance(kinds, list)
+            else ("immediate_danger",),
         )
 
 

@@ -800,6 +800,12 @@ class FlagRepository(_Repository):
         flag.evidence = evidence  # a new object: JSON columns do not track in-place changes
         await self._session.flush()
 
+    async def set_reason(self, flag: Flag, reason: str) -> None:
+        """A repeat showed something more serious (self-harm words after an SOS): the flag
+        says so from now on; what it said before is in its evidence and history."""
+        flag.reason = reason
+        await self._session.flush()
+
     async def acknowledge(self, flag: Flag, by: int, at: datetime) -> None:
         flag.status = "acknowledged"
         flag.acknowledged_at, flag.acknowledged_by = at, by

@@ -143,7 +143,7 @@ def test_flows_graph_prints_mermaid() -> None:
 def test_sos_and_danger_words_in_the_terminal_keep_the_flow(database: Path) -> None:
     chat = wegwijzer(database, "chat", "--lang", "nl", stdin="ja\n/sos\nik ben in gevaar\n1\n")
     assert chat.returncode == 0, chat.stderr
-    assert chat.stdout.count("Bel 112") == 2
+    assert chat.stdout.count("Alarmnummer") == 2  # the help for immediate danger
     assert chat.stdout.count("Als je er klaar voor bent, kun je hier verder:") == 2
     rows = json.loads(wegwijzer(database, "export").stdout)
     assert {row["key"]: row["value"] for row in rows}["who5.cheerful"] == 5  # flow went on

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.app import Wegwijzer
 from bot.conversation import (
     Conversation,
     Incoming,
@@ -26,12 +27,15 @@ from bot.conversation import (
 from bot.conversation.intents import Intent, OnFlag
 from bot.conversation.people import StrangerThrottle
 from bot.i18n import Translator
+from bot.rules.alarms import AlarmKind
 from bot.rules.people import NOTE_WAIT
 from bot.services import texts
+from bot.services.emergency import help_for
 from tests.world import CASE_A, Clock, World, add_person, external_id, raise_flag
 from tests.world import render as say
 
-EMERGENCY = "Is someone in danger right now? Call 112."
+# How both the general help (strangers, groups) and the help for immediate danger begin.
+EMERGENCY = "Is someone in danger right now?"
 
 
 class Heard:
@@ -61,6 +65,11 @@ async def send(
     incoming = Incoming("telegram", external, message, once=once, language_hint="en")
     await conversation.handle(incoming, heard)
     return heard
+
+
+def help_lines(app: Wegwijzer, kinds: tuple[AlarmKind, ...], language: str = "en") -> list[str]:
+    """The help for these kinds of alarm, as the person reads it."""
+    return [say(app, line, language) for lines in help_for(app, kinds) for line in lines]
 
 
 @pytest.fixture
@@ -94,7 +103,7 @@ async def test_a_stranger_in_danger_gets_the_numbers_and_nothing_is_stored(
     world: World, conversation: Conversation
 ) -> None:
     heard = await send(conversation, "424242", "help, hij slaat mij")
-    assert heard.lines[0].startswith(EMERGENCY) and len(heard.lines) == 1
+    assert heard.lines == help_lines(world.app, ("immediate_danger",))  # only the help
     assert await open_flags(world) == []
     async with world.app.database.reading() as uow:
         assert await uow.people.get("telegram", "424242") is None
@@ -115,13 +124,7 @@ async def test_staff_writing_about_danger_is_no_alarm(
     # Not yet known in memory (the bot just started without a database): the numbers, from
     # memory, do no harm; the database then says it is staff, and that is all.
     cold = await send(conversation, caseworker, "not safe")
-    assert cold.lines == [
-        say(
-            world.app,
-            texts.EMERGENCY.using(emergency_number="112", advice_line="Veilig Thuis 0800-2000"),
-            "en",
-        )
-    ]
+    assert cold.lines == help_lines(world.app, ("immediate_danger",))
     # Known: a note about danger is just a note.
     heard = await send(conversation, caseworker, "the child is not safe")
     assert EMERGENCY not in heard.text()

@@ -16,13 +16,19 @@ from bot.engine import (
     RunEnded,
     Say,
     ScoreComputed,
+    Sprint,
     Text,
 )
 
 from .conftest import events_of
 
 FLOW = "family_checkin"
-CONTEXT = {"next_checkin": "Monday 3 March", "emergency_number": "112", "advice_line": "0800-0123"}
+CONTEXT = {
+    "next_checkin": "Monday 3 March",
+    "emergency_number": "112",
+    "advice_line": "0800-0123",
+    "signpost": "your GP",
+}
 WHO5 = ("who5.cheerful", "who5.calm", "who5.active", "who5.rested", "who5.interested")
 ALL_WELL = [Choose("enough"), Choose("every_day"), Choose("good"), Choose("yes")]
 
@@ -132,6 +138,21 @@ def test_raw_7_is_very_low_and_raw_8_is_low(family_engine, play):
 
     assert raised(seven) == [("very_low_wellbeing", "high")]
     assert raised(eight) == [("low_wellbeing", "medium")]
+
+
+def test_very_low_wellbeing_gets_a_gentle_signpost_and_low_does_not(family_engine, play):
+    def signposts(sprints: list[Sprint]) -> list[Say]:
+        return [
+            say for sprint in sprints for say in sprint.of(Say) if "signpost" in say.text.params
+        ]
+
+    seven = play(family_engine, FLOW, checkin([2, 2, 1, 1, 1]), CONTEXT)
+    eight = play(family_engine, FLOW, checkin([2, 2, 2, 1, 1]), CONTEXT)
+
+    (signpost,) = signposts(seven)
+    assert signpost.text.params == {"signpost": "your GP"}
+    assert "caseworker will be in touch" in signpost.text.msgid  # true: the flag tells them
+    assert signposts(eight) == []
 
 
 def test_a_child_unsafe_at_home_is_urgent_and_gets_the_help_message(family_engine, play):

@@ -1,5 +1,6 @@
 """The alarm journal's replay: alarms the database could not take become flags later, at
-their own time, once each; what is not a member's alarm leaves no trace."""
+their own time, once each; what is not a member's alarm leaves no trace. And the help that
+fits the danger: each kind of alarm gets its own helplines, and the staff are told its kind."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from datetime import timedelta
 import pytest
 
 from bot.app import Wegwijzer
-from bot.services import emergency, outbox
+from bot.rules.alarms import ALARM_KINDS, AlarmKind
+from bot.services import emergency, flags, outbox, texts
 from bot.services.cases import create_case
 from bot.services.duties import immediate_notices
 from bot.services.emergency import journal_alarm, record_alarm, replay_alarms
+from bot.services.review_texts import flag_detail_lines
 from bot.storage import Unavailable
-from tests.world import Clock, World, add_person, audit, external_id
+from tests.world import Clock, World, add_person, audit, external_id, render
 
 
 def replace_settings(app: Wegwijzer, **changes: object) -> Wegwijzer:
@@ -177,3 +180,129 @@ async def test_notices_that_failed_reassure_nobody(world: World) -> None:
     for out in await outbox.claim(app, "telegram", 50):
         await outbox.failed(app, out)
     assert not await emergency.someone_will_hear(app, world.family, alarm)
+
+
+# --- help that fits the danger --------------------------------------------------------------
+
+# What each kind's help must say (the Netherlands' defaults, locales/helplines.yaml), and what
+# it must not: 113 for self-harm, the Kindertelefoon for a child, never only 112.
+HELP_BY_KIND: dict[AlarmKind, tuple[list[str], list[str]]] = {
+    "immediate_danger": (["112", "Veilig Thuis", "0800-2000"], ["0800-0113", "0800-0432"]),
+    "violence_at_home": (["112", "Veilig Thuis", "0800-2000"], ["0800-0113", "0800-0432"]),
+    "self_harm": (
+        [
+            "You don't have to go through this alone.",
+            "113 Zelfmoordpreventie",
+            "0800-0113 or 113",
+            "Chat: 113.nl",
+            "112",
+        ],
+        ["0800-2000", "0800-0432"],
+    ),
+    "child_speaking": (
+        ["De Kindertelefoon", "0800-0432", "For ages 8 to 18.", "Chat: kindertelefoon.nl", "112"],
+        ["0800-2000", "0800-0113"],
+    ),
+}
+# How the staff notice and the flag's review name each kind.
+NAMED: dict[AlarmKind, tuple[str, str]] = {
+    "immediate_danger": ("The person asked for help now", "immediate danger"),
+    "violence_at_home": ("Violence at home:", "violence at home"),
+    "self_harm": ("Self-harm:", "self-harm"),
+    "child_speaking": ("A child asking for help:", "a child asking for help"),
+}
+
+
+def help_text(app: Wegwijzer, kinds: tuple[AlarmKind, ...], language: str = "en") -> str:
+    return "\n".join(
+        render(app, line, language) for lines in emergency.help_for(app, kinds) for line in lines
+    )
+
+
+@pytest.mark.parametrize("kind", ALARM_KINDS)
+async def test_each_kind_of_alarm_gets_its_help_and_the_staff_are_told_its_kind(
+    world: World, clock: Clock, kind: AlarmKind
+) -> None:
+    app = world.app
+    given = help_text(app, (kind,))
+    must, must_not = HELP_BY_KIND[kind]
+    assert all(words in given for words in must), given
+    assert not any(words in given for words in must_not), given
+
+    alarm = await emergency.raise_alarm(app, world.family, "invented words", kinds=(kind,))
+    notices = await immediate_notices(app)
+    reason, name = NAMED[kind]
+    assert notices and all(reason in render(app, notice.text) for notice in notices)
+    assert "invented words" not in render(app, notices[0].text)  # the reason, never the words
+    view = await flags.flag_detail(app, world.coordinator, alarm.flag_id)
+    assert view.evidence["kinds"] == [kind]
+    lines = [render(app, line) for line in flag_detail_lines(app, view, clock.now)]
+    assert lines[1].startswith(reason) and f"Kind of danger: {name}." in lines
+
+
+async def test_self_harm_help_comes_first_with_113_and_112_after_it(world: World) -> None:
+    given = help_text(world.app, ("self_harm",))
+    assert given.index("113 Zelfmoordpreventie") < given.index("Emergency number")
+    dutch = help_text(world.app, ("self_harm",), "nl")
+    assert "als je aan zelfmoord denkt" in dutch and "Alarmnummer" in dutch
+
+
+async def test_several_kinds_get_each_kinds_help_most_urgent_first_each_helpline_once(
+    world: World,
+) -> None:
+    paragraphs = emergency.help_for(world.app, ("child_speaking", "violence_at_home"))
+    rendered = [[render(world.app, line) for line in lines] for lines in paragraphs]
+    (violence, child) = rendered
+    assert violence[0].startswith("Violence at home is never okay")
+    assert [line.split(" — ")[0] for line in violence[1:]] == [
+        "• Emergency number",
+        "• Veilig Thuis",
+    ]
+    assert [line.split(" — ")[0] for line in child[1:]] == ["• De Kindertelefoon"]  # 112 once
+
+
+async def test_a_repeat_of_another_kind_is_named_in_the_notice_and_the_reason_takes_the_most_urgent(
+    world: World, clock: Clock
+) -> None:
+    app = world.app
+    alarm = await emergency.raise_alarm(app, world.family, "ik wil dood", kinds=("self_harm",))
+    await immediate_notices(app)
+    clock.advance(minutes=6)  # after the storm window: told at once
+    await emergency.raise_alarm(app, world.family, "ik ben in gevaar", kinds=("immediate_danger",))
+    sos = await immediate_notices(app)
+    assert sos and all("asked for help now" in render(app, notice.text) for notice in sos)
+    clock.advance(minutes=6)
+    await emergency.raise_alarm(app, world.family, "hij slaat mij", kinds=("violence_at_home",))
+    again = await immediate_notices(app)
+    assert again and all(
+        render(app, notice.text).startswith("Again: urgent flag for case")
+        and "Violence at home:" in render(app, notice.text)
+        for notice in again
+    )
+    view = await flags.flag_detail(app, world.coordinator, alarm.flag_id)
+    assert view.reason == texts.EMERGENCY_FLAG.msgid  # the most urgent of all its reports
+    lines = [render(app, line) for line in flag_detail_lines(app, view, clock.now)]
+    assert "Kind of danger: immediate danger · violence at home · self-harm." in lines
+
+
+async def test_the_journal_keeps_the_kind_through_a_replay(world: World) -> None:
+    app = world.app
+    family = await external_id(app, world.family)
+    await journal_alarm(
+        app, "telegram", family, "ik wil dood", once=None, recording=False, kinds=("self_harm",)
+    )
+    (waiting,) = await app.journal.pending()
+    assert waiting.alarm_kinds == ("self_harm",)
+    await replay_alarms(app)
+    (flag,) = await open_emergencies(world)
+    assert flag.evidence["kinds"] == ["self_harm"]
+    assert flag.reason == texts.ALARM_REASONS["self_harm"].msgid
+
+
+async def test_the_general_help_for_strangers_and_groups_keeps_the_flows_numbers(
+    world: World,
+) -> None:
+    assert render(world.app, emergency.emergency_numbers(world.app)) == (
+        "Is someone in danger right now? Call 112. For advice about the safety of a child or an "
+        "adult at home: Veilig Thuis 0800-2000."
+    )

@@ -650,19 +650,22 @@ async def test_evidence_of_an_emergency_names_its_trigger_and_repeats(world: Wor
     alarm = await raise_alarm(app, world.family, "sos")
     (view,) = await flags.review_queue(app, world.coordinator)
     assert [render(app, line) for line in flags.evidence_lines(app, view)] == [
-        "Set off by the /sos command."
+        "Set off by the /sos command.",
+        "Kind of danger: immediate danger.",
     ]
     await raise_alarm(app, world.family, "ik ben in gevaar")
     await raise_alarm(app, world.family, "button")
     view = await flags.flag_detail(app, world.coordinator, alarm.flag_id)
     assert [render(app, line) for line in flags.evidence_lines(app, view)] == [
         "Set off by the /sos command.",
+        "Kind of danger: immediate danger.",
         "Triggered again 2 times.",
     ]
     words = await raise_alarm(app, world.family_b, "ik ben in gevaar")
     view = await flags.flag_detail(app, world.coordinator, words.flag_id)
     assert [render(app, line) for line in flags.evidence_lines(app, view)] == [
-        "Set off by the words “ik ben in gevaar”."
+        "Set off by the words “ik ben in gevaar”.",
+        "Kind of danger: immediate danger.",
     ]
 
 

@@ -73,3 +73,18 @@ async def test_an_alarm_being_recorded_is_left_to_its_process_until_settled_or_r
     await journal.record(alarm("telegram:2"))
     await journal.settle(["telegram:2"])
     assert not journal.being_recorded("telegram:2")
+
+
+async def test_an_alarm_keeps_its_kinds_and_an_old_line_without_them_is_immediate_danger(
+    tmp_path: Path,
+) -> None:
+    journal = AlarmJournal(tmp_path / "alarms.jsonl")
+    written = JournaledAlarm("telegram:1", AT, "telegram", "1001", "ik wil dood", ("self_harm",))
+    await journal.record(written)
+    # A line written before alarms had kinds (the journal outlives an upgrade).
+    old = '{"key": "telegram:2", "at": "2026-11-27T09:30:00+00:00", "channel": "telegram", '
+    with journal.path.open("a", encoding="utf-8") as file:
+        file.write(old + '"external_id": "1002", "trigger": "sos"}\n')
+    first, second = await journal.pending()
+    assert first == written and first.alarm_kinds == ("self_harm",)
+    assert second.trigger == "sos" and second.alarm_kinds == ("immediate_danger",)

@@ -80,8 +80,10 @@ async def test_the_numbers_overtake_an_update_stuck_on_a_locked_database(
         family.press("Nooit")  # its transaction waits for the lock
         await until(lambda: not api.pending_updates, 2, what="the bot to take the press")
         family.command("/sos")
-        numbers = await family.expect("Bel 112", timeout=5)  # not behind the stuck answer (30 s)
-        assert "Veilig Thuis 0800-2000" in numbers["text"]
+        numbers = await family.expect(
+            "Alarmnummer", timeout=5
+        )  # not behind the stuck answer (30 s)
+        assert "Veilig Thuis" in numbers["text"] and "0800-2000" in numbers["text"]
         assert "who5.cheerful" not in await answers_of(wegwijzer)  # still waiting
     # The lock is gone: the answer and the alarm are both recorded, the caseworker told.
     await caseworker.expect("New urgent flag")
@@ -109,7 +111,7 @@ async def test_the_numbers_are_sent_again_until_telegram_takes_them(
     api.fail_next("sendMessage", status, times=times, chat_id=family.chat_id)
     family.command("/sos")
     await caseworker.expect("New urgent flag", timeout=10)
-    await family.expect("Bel 112", timeout=10)  # the numbers, first, once
+    await family.expect("Alarmnummer", timeout=10)  # the numbers, first, once
     await family.expect("zijn gewaarschuwd")
     failed = [c for c in api.calls_of("sendMessage") if c.status == status]
     assert len(failed) == times
@@ -194,7 +196,7 @@ async def test_with_postgresql_cut_away_the_alarm_waits_in_the_journal_until_it_
         await proxy.cut()
         alarm_time = clock.now
         family.command("/sos")
-        await family.expect("Bel 112", timeout=5)
+        await family.expect("Alarmnummer", timeout=5)
         await family.expect(render(app, texts.ALARM_SAVED_NOT_SENT, "nl"))
         await caseworker.expect_nothing_from(running)
         (journaled,) = await app.journal.pending()
@@ -232,7 +234,7 @@ async def test_killed_while_the_alarm_waited_for_the_database_the_journal_has_it
         locked(file_of(settings)),
     ):
         family.command("/sos")
-        await family.expect("Bel 112", timeout=5)
+        await family.expect("Alarmnummer", timeout=5)
         await until(journal.exists, 5, what="the alarm in the journal")
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=5)
@@ -267,7 +269,7 @@ async def test_started_while_postgresql_refuses_connections_the_bot_still_gives_
 
     async with wegwijzer_run(api, settings, behind_proxy.url):
         family.command("/sos")
-        await family.expect("Bel 112", timeout=5)
+        await family.expect("Alarmnummer", timeout=5)
         await family.expect(render(app, texts.ALARM_SAVED_NOT_SENT, "nl"))
         family.text("1")  # anything else: an apology, nothing stored
         await family.expect(render(app, texts.SOMETHING_WENT_WRONG, "nl"))
@@ -285,7 +287,7 @@ async def test_the_sos_button_gives_the_numbers_when_telegram_fails_to_answer_th
     family = await family_at_first_who5(api, wegwijzer, case_code)
     api.fail_next("answerCallbackQuery", 500)
     family.press("🆘 Ik heb nu hulp nodig")
-    await family.expect("Bel 112")
+    await family.expect("Alarmnummer")
     await caseworker.expect("New urgent flag")
     assert [c.status for c in api.calls_of("answerCallbackQuery")][-1] == 500
     (flag,) = await flags_of(wegwijzer)

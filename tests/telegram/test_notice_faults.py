@@ -67,7 +67,7 @@ async def test_a_server_error_for_each_recipient_delays_their_notice_and_loses_n
     api.fail_next("sendMessage", 502, chat_id=coordinator.chat_id)
 
     family.command("/sos")
-    await family.expect("Bel 112")
+    await family.expect("Alarmnummer")
     await bot.idle(api)
     assert not caseworker.messages()[caseworker.read :]  # the first try failed
     clock.advance(seconds=2)  # past the first wait before trying again
@@ -87,7 +87,7 @@ async def test_a_caseworker_who_blocked_the_bot_the_coordinator_hears_instead(
     api.block(caseworker.chat_id)
 
     family.command("/sos")
-    await family.expect("Bel 112")
+    await family.expect("Alarmnummer")
     # The coordinator has the flag's notice anyway; told once, and told that the caseworker
     # can no longer be reached.
     said = {(await coordinator.next())["text"] for _ in range(2)}
@@ -115,7 +115,7 @@ async def test_killed_while_a_notice_hung_in_telegram_it_is_sent_once_after_the_
     api.stall_next("sendMessage", 30, chat_id=caseworker.chat_id)
     async with wegwijzer_run(api, settings, settings.database_url) as process:
         family.command("/sos")
-        await family.expect("Bel 112", timeout=5)
+        await family.expect("Alarmnummer", timeout=5)
         await coordinator.expect(NEW_FLAG, timeout=10)
         await sent_to(wegwijzer, coordinator.chat_id)  # Telegram took it, and that is stored
         # The caseworker's notice is in Telegram's hands, unanswered: the process dies.
@@ -153,7 +153,7 @@ async def test_an_alarm_nobody_can_receive_promises_nothing_and_reaches_the_oper
             code = (await create_case(uow, "family_strengthening")).code
         family = await family_at_first_who5(api, app, code)
         family.command("/sos")
-        await family.expect("Bel 112")
+        await family.expect("Alarmnummer")
         await family.expect(render(app, texts.ALARM_SAVED_NOT_SENT, "nl"))
         await api.wait_for(lambda _calls: api.sent(operators))
         (told,) = api.sent(operators)
@@ -178,7 +178,7 @@ async def test_sends_that_time_out_are_tried_again_and_arrive_once(
     api.stall_next("sendMessage", 5.5, chat_id=caseworker.chat_id)
 
     family.command("/sos")
-    await family.expect("Bel 112", timeout=15)
+    await family.expect("Alarmnummer", timeout=15)
     await until(lambda: not api._stalls, 10, what="the caseworker's notice to hang")
     await api.wait_for(
         lambda _calls: any(
@@ -190,5 +190,5 @@ async def test_sends_that_time_out_are_tried_again_and_arrive_once(
     clock.advance(seconds=2)  # past the wait before the next try
     await caseworker.expect(NEW_FLAG, timeout=10)
     await caseworker.expect_nothing_from(bot)  # once
-    numbers = [m for m in family.messages() if "Bel 112" in (m.get("text") or "")]
+    numbers = [m for m in family.messages() if "Alarmnummer" in (m.get("text") or "")]
     assert len(numbers) == 1
