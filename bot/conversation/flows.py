@@ -178,8 +178,9 @@ async def guide(x: Exchange, wanted: Guide) -> None:
                 return
             await show_turn(x, turn)
             return
-        if target is not None:  # that flow is not for this case: say why, then the ones that are
-            why = _not_for_case(x, flow_id, target)
+        if target is not None:  # that flow is not for this case: the ones that are (and
+            # to staff, why: the navigator asked for a family-strengthening case, say)
+            why = None if who.role == "family" else _not_for_case(x, flow_id, target)
             cases, flow_id = [target], None
     await x.reply_once()
     if why is not None:
