@@ -19,6 +19,7 @@ from ..services import runs, texts
 from ..services.cases import cases_to_guide
 from ..services.duties import immediate_notices
 from ..services.notices import Notice
+from ..storage import Case
 from .exchange import Exchange, Other, Typed
 from .intents import Answer, Cancel, CheckIn, Guide, Sos
 from .outputs import Button, Chosen, Joined, Message, Paragraph
@@ -174,6 +175,7 @@ async def guide(x: Exchange, wanted: Guide) -> None:
     elif code is None:
         code = x.incoming.default_case
     cases = await cases_to_guide(x.app, who, code)
+    why: Text | None = None
     if flow_id is not None:
         named = who.role == "family" or code is not None
         target = cases[0] if cases and (named or len(cases) == 1) else None
@@ -189,9 +191,13 @@ async def guide(x: Exchange, wanted: Guide) -> None:
                 return
             await show_turn(x, turn)
             return
-        if target is not None:  # that flow is not for this case: the ones that are
+        if target is not None:  # that flow is not for this case: the ones that are (and
+            # to staff, why: the navigator asked for a family-strengthening case, say)
+            why = None if who.role == "family" else _not_for_case(x, flow_id, target)
             cases, flow_id = [target], None
     await x.reply_once()
+    if why is not None:
+        await x.say(why)
     if who.role == "coordinator" and code is None:
         await x.say(texts.GUIDE_USAGE)
         return
@@ -205,6 +211,18 @@ async def guide(x: Exchange, wanted: Guide) -> None:
         await x.say(texts.NO_GUIDES if cases else texts.NO_CASES)
         return
     await x.say(texts.GUIDES, buttons=tuple(rows))
+
+
+def _not_for_case(x: Exchange, flow_id: str, case: Case) -> Text:
+    """Why a flow the person asked for is not offered for the case (its `only_if`)."""
+    flow = x.app.flows.get(flow_id)
+    template = texts.GUIDE_NOT_FOR_CASE.get(flow.purpose, texts.GUIDE_NOT_FOR_CASE["guidance"])
+    return template.using(
+        flow=Text(flow.title),
+        case=case.code,
+        programme=texts.PROGRAMMES.get(case.programme, Text(case.programme)),
+        stage=texts.STAGES.get(case.stage or "", texts.NO_STAGE),
+    )
 
 
 def _offered(x: Exchange, case: CaseFacts | None) -> set[str]:

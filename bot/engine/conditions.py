@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .events import Value
-from .model import Condition, Flow, Scalar
+from .model import ChecklistItem, ChecklistStep, Condition, Flow, Scalar
 
 # Answers, scores, results or case fields by name (a case field may be unset: None).
 Facts = Mapping[str, Value | None]
@@ -51,6 +51,16 @@ def evaluate(
     if name not in facts:
         return None
     return _compare(facts[name], condition.operator, condition.operand)
+
+
+def items_for(step: ChecklistStep, case: Facts) -> tuple[ChecklistItem, ...]:
+    """The items of a checklist listed for a case: those without `only_if`, and those whose
+    `only_if` holds (an item for one country is left out where the country is unknown)."""
+    return tuple(
+        item
+        for item in step.items
+        if item.only_if is None or evaluate(item.only_if, {}, {}, case=case) is True
+    )
 
 
 def _subject(condition: Condition) -> tuple[str, str]:

@@ -515,6 +515,10 @@ class _GraphCheck:
             for number, route in enumerate(step.next):
                 if route.when is not None:
                     yield ("steps", position, "next", number, "when"), route.when
+        for position, step in enumerate(self.flow.steps):
+            for number, item in enumerate(getattr(step, "items", ())):
+                if item.only_if is not None:
+                    yield ("steps", position, "items", number, "only_if"), item.only_if
         for position, flag_rule in enumerate(self.flow.flags):
             yield ("flags", position, "when"), flag_rule.when
         for name, result in self.flow.results.items():
@@ -546,6 +550,15 @@ class _GraphCheck:
             leaf.case is None for leaf in self.flow.only_if.comparisons()
         ):
             yield ("only_if",), "a flow's 'only_if' can only look at the case ('case: ...')"
+        for position, step in enumerate(self.flow.steps):
+            for number, item in enumerate(getattr(step, "items", ())):
+                if item.only_if is not None and any(
+                    leaf.case is None for leaf in item.only_if.comparisons()
+                ):
+                    yield (
+                        ("steps", position, "items", number, "only_if"),
+                        "an item's 'only_if' can only look at the case ('case: ...')",
+                    )
         for position, step in enumerate(self.flow.steps):
             for number, update in enumerate(getattr(step, "set_case", ())):
                 path: Path_ = ("steps", position, "set_case", number)

@@ -267,6 +267,9 @@ class ChecklistItem(_Strict):
     label: NonEmptyText
     # The items a stage cannot be left without (done, or not applicable with a note).
     essential: bool = False
+    # Listed (and counted) only for cases where this holds: a country's legal frame, say
+    # (conditions on `case:` only; `conditions.items_for` applies it).
+    only_if: Condition | None = None
 
 
 class ChecklistStep(_Question):
@@ -311,8 +314,12 @@ class ChecklistStep(_Question):
             status == "not_applicable" and bool(answers.get(self.note_key(item_id)))
         )
 
-    def complete(self, answers: Mapping[str, object]) -> bool:
-        return all(self.settled(answers, item.id) for item in self.items if item.essential)
+    def complete(
+        self, answers: Mapping[str, object], items: tuple[ChecklistItem, ...] | None = None
+    ) -> bool:
+        """Every essential item settled (of `items`: those listed for the case, when given)."""
+        listed = self.items if items is None else items
+        return all(self.settled(answers, item.id) for item in listed if item.essential)
 
     def derived_questions(self) -> list[Question]:
         """The answers a checklist stores, as questions: what conditions and evidence see."""
@@ -493,6 +500,7 @@ class Flow(_Strict):
         writes the case (whose `was` is the case's value). Other flows' runs do without."""
         conditions = [self.only_if, *(rule.when for rule in self.flags)]
         conditions += [rule.when for result in self.results.values() for rule in result.rules]
+        conditions += [item.only_if for step in self.checklists() for item in step.items]
         for step in self.steps:
             if getattr(step, "set_case", ()):
                 return True

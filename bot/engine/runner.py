@@ -16,7 +16,7 @@ from dataclasses import replace
 from transitions import Machine
 from transitions.core import EventData
 
-from .conditions import compute_results, compute_scores, evaluate, evidence
+from .conditions import compute_results, compute_scores, evaluate, evidence, items_for
 from .events import (
     AnswerRecorded,
     Ask,
@@ -305,12 +305,13 @@ class Engine:
             chosen = _parse_choice(_checklist_options(step, state), given, invalid)
             if chosen != FINISH:
                 return self._ask_next(flow, step, replace(state, part=f"status:{chosen}"), context)
-            complete = step.complete(state.answers)
+            listed = items_for(step, state.case)
+            complete = step.complete(state.answers, listed)
             state = self._take(flow, state, step.id, {step.complete_key: complete}, events)
             if not complete:
                 missing = tuple(
                     ITEM_BUTTON.using(mark=MARKS[None], item=Text(item.label))
-                    for item in step.items
+                    for item in listed
                     if item.essential and not step.settled(state.answers, item.id)
                 )
                 events.append(Say(ESSENTIALS_MISSING, missing))
@@ -433,7 +434,7 @@ def _checklist_options(step: ChecklistStep, state: RunState) -> tuple[Option, ..
                 mark=_mark(state.answers.get(step.status_key(item.id))), item=Text(item.label)
             ),
         )
-        for item in step.items
+        for item in items_for(step, state.case)
     )
     return (*items, Option(FINISH, FINISH_LIST))
 
@@ -456,7 +457,7 @@ def _checklist_question(
     item = step.item(item_id)
     if item is None:
         lines = []
-        for each in step.items:
+        for each in items_for(step, state.case):
             label = Text(each.label)
             shown = ESSENTIAL_ITEM.using(item=label) if each.essential else label
             mark = _mark(state.answers.get(step.status_key(each.id)))

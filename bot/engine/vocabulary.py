@@ -20,9 +20,15 @@ PROGRAMMES = (
     "simba_family_care",
 )
 
-# The reintegration stages of domain.md (Guidelines on Children's Reintegration), in order.
-Stage = Literal["assessment", "preparation", "reunification", "follow_up", "closure"]
+# The reintegration stages of domain.md (Guidelines on Children's Reintegration), in order,
+# then where a case goes when returning home is not in the child's best interests: planning an
+# alternative or permanent care placement (domain.md, "Corrections to the notes above"). It is
+# no step on the way home: `REINTEGRATION_STAGES` are the five a case is counted through.
+Stage = Literal[
+    "assessment", "preparation", "reunification", "follow_up", "closure", "alternative_care"
+]
 STAGES: tuple[Stage, ...] = get_args(Stage)
+REINTEGRATION_STAGES: tuple[Stage, ...] = STAGES[:5]
 
 # A case's risk level (domain.md: high / medium / low), set by the risk screening.
 RISK_LEVELS = ("high", "medium", "low")

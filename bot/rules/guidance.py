@@ -62,13 +62,17 @@ def flows_for(flows: FlowRegistry, role: str, case: CaseFacts | None, country: s
 def next_step(flows: FlowRegistry, case: GuidedCase, country: str, now: datetime) -> Flow | None:
     """The guidance a case needs next: a risk screening when it has none or one is due, the
     closure check in the closure stage, the navigator otherwise. None for a closed case, a
-    closure waiting for a coordinator, or a flow this deployment does not have."""
+    closure waiting for a coordinator, a case planning alternative care (out of the stages),
+    a flow this deployment does not have, or one not meant for the case (the navigator for a
+    family-strengthening case: its closure check is in /guide, for when the case is ready)."""
     if case.status == "closed" or case.closure_proposed_at is not None:
         return None
     if case.risk_level is None or (case.review_due_at is not None and case.review_due_at <= now):
         wanted = "screening"
     elif case.stage == "closure":
         wanted = "closure"
+    elif case.stage == "alternative_care":
+        return None
     else:
         wanted = "navigator"
     flow = flows.for_purpose(wanted)

@@ -13,8 +13,9 @@ from datetime import datetime
 
 from ..app import Wegwijzer
 from ..engine import Text
+from ..engine.conditions import items_for
 from ..rules.access import NotAllowed, handles_case
-from ..rules.guidance import next_step
+from ..rules.guidance import case_facts, next_step
 from ..rules.people import Participant
 from ..rules.wellbeing import WHO5_SCORE, CheckIn, as_percentage, trend
 from ..storage import Case, UnitOfWork
@@ -64,6 +65,10 @@ class CaseView:
     closed_at: datetime | None = None
     # The guidance flow the case needs next (navigator, screening, closure check), if any.
     next_step: str | None = None
+    # Planning alternative care: when the caseworker recorded that returning home is not in
+    # the child's best interests, and why (the coordinator reviews it).
+    alternative_care_since: datetime | None = None
+    alternative_care_reason: str | None = None
 
 
 async def case_view(
@@ -90,6 +95,11 @@ async def case_view(
         progress = await _stage_progress(app, uow, case)
         decision = await uow.audit.last_of(case.id, CLOSURE_ACTIONS)
         returned = decision.note if decision and decision.action == "closure_returned" else None
+        left = (
+            await uow.audit.last_of(case.id, ("stage_set",))
+            if case.stage == "alternative_care"
+            else None
+        )
         await audit.record(uow, who, "case_viewed", at=now, case_id=case.id)
         checkins = tuple(CheckIn(at, as_percentage(raw)) for at, raw in history)
         direction, change = trend(checkins)
@@ -118,6 +128,8 @@ async def case_view(
             missing=progress.missing,
             siblings_together=progress.siblings_together,
             closure_summary=progress.closure_summary,
+            alternative_care_since=left.at if left else None,
+            alternative_care_reason=left.note if left else None,
         )
 
 
@@ -169,7 +181,8 @@ async def _stage_progress(app: Wegwijzer, uow: UnitOfWork, case: Case) -> _Progr
     )
     if found is not None:
         checklist = found[1]
-        essential = [item for item in checklist.items if item.essential]
+        listed = items_for(checklist, case_facts(case, app.settings.country))
+        essential = [item for item in listed if item.essential]
         missing = [item for item in essential if not checklist.settled(navigator, item.id)]
         progress = replace(
             progress,

@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from ..app import Wegwijzer
 from ..engine import Flow, Say, Text
 from ..engine.events import CaseUpdated, Value
-from ..engine.vocabulary import REEVALUATION_WEEKS, STAGES
+from ..engine.vocabulary import REEVALUATION_WEEKS, REINTEGRATION_STAGES
 from ..rules.access import NotAllowed, decides_closure, handles_case
-from ..rules.guidance import local_day, proposal_id, reevaluation_due
+from ..rules.guidance import applies, local_day, proposal_id, reevaluation_due
 from ..rules.people import Participant
 from ..rules.visits import next_visit
 from ..storage import Case, UnitOfWork
@@ -94,7 +94,7 @@ async def apply(
         return await _set_risk(app, uow, who, case, update, now)
     if update.name == "reevaluate_in":
         return await _plan_reevaluation(app, uow, who, case, update, now)
-    return await _propose_closure(uow, who, case, update, now)
+    return await _propose_closure(app, uow, who, case, update, now)
 
 
 async def _move_stage(
@@ -105,16 +105,28 @@ async def _move_stage(
     update: CaseUpdated,
     now: datetime,
 ) -> Applied:
-    await record_stage_move(app, uow, who, case, update.value, now, update.reason)
-    said = texts.STAGE_MOVED_OVERRIDE if update.reason else texts.STAGE_MOVED
+    # A reason is an override of the gate when the case moves on along the stages; leaving
+    # them (returning home is not in the child's best interests) or coming back to them has a
+    # reason too, but overrides nothing.
+    leaving = update.value == "alternative_care"
+    returning = case.stage == "alternative_care"
+    override = update.reason is not None and not (leaving or returning)
+    await record_stage_move(
+        app, uow, who, case, update.value, now, update.reason, override=override
+    )
+    if leaving:
+        said = texts.ALTERNATIVE_CARE_CHOSEN
+    else:
+        said = texts.STAGE_MOVED_OVERRIDE if override else texts.STAGE_MOVED
     return Applied(Say(said.using(case=case.code, **stage_params(update.value))))
 
 
 def stage_params(stage: str | None) -> dict[str, object]:
-    """{number} and {stage} for texts naming a stage: "stage 2 of 5: preparation"."""
-    if stage not in STAGES:
-        return {"number": "–", "stage": texts.NO_STAGE}
-    return {"number": STAGES.index(stage) + 1, "stage": texts.STAGES[stage]}
+    """{number} and {stage} for texts naming a stage: "stage 2 of 5: preparation" (no number
+    for alternative care, which is not one of the five)."""
+    if stage not in REINTEGRATION_STAGES:
+        return {"number": "–", "stage": texts.STAGES.get(stage or "", texts.NO_STAGE)}
+    return {"number": REINTEGRATION_STAGES.index(stage) + 1, "stage": texts.STAGES[stage]}
 
 
 async def _set_risk(
@@ -186,11 +198,19 @@ async def _plan_reevaluation(
 
 
 async def _propose_closure(
-    uow: UnitOfWork, who: Participant, case: Case, update: CaseUpdated, now: datetime
+    app: Wegwijzer,
+    uow: UnitOfWork,
+    who: Participant,
+    case: Case,
+    update: CaseUpdated,
+    now: datetime,
 ) -> Applied:
     if case.closure_proposed_at is not None:  # already waiting: the coordinators know
         return Applied(Say(texts.CLOSURE_WAITING.using(date=case.closure_proposed_at.date())))
-    if case.stage != "closure":  # moved out of the closure stage while the check ran
+    closure = app.flows.for_purpose("closure")
+    if closure is not None and not applies(closure, case, app.settings.country):
+        # The check is no longer for this case (its `only_if`: moved out of the closure stage
+        # while the check ran, say): its answers were given for another situation.
         moved = texts.STAGE_CHANGED_MEANWHILE.using(case=case.code, **stage_params(case.stage))
         return Applied(Say(moved))
     case.closure_proposed_at, case.closure_proposed_by = now, who.person_id
@@ -291,7 +311,9 @@ async def return_closure(
 async def reopen_case(
     app: Wegwijzer, who: Participant, code: str, once: str | None = None
 ) -> Decision:
-    """Open a closed case again, back in follow-up support, with its reminders on."""
+    """Open a closed case again, with its reminders on: a case that went through the
+    reintegration stages is back in follow-up support; a case without stages (family
+    strengthening) simply open."""
     now = app.clock()
     async with app.database.transaction() as uow:
         await claim(uow, once, now)
@@ -299,7 +321,8 @@ async def reopen_case(
         if case.status != "closed":
             raise NotProposed(code)
         case.status, case.closed_at = "open", None
-        await record_stage_move(app, uow, who, case, "follow_up", now)
+        if case.stage is not None:
+            await record_stage_move(app, uow, who, case, "follow_up", now)
         if case.risk_level is not None:
             case.review_due_at, case.review_reminded_at = now, None  # screened afresh
         schedule = await uow.schedules.of_case(case.id)

@@ -127,6 +127,13 @@ def guidance_lines(view: CaseView) -> list[Text]:
         )
     if view.reevaluation_due_at is not None:
         lines.append(texts.REEVALUATION_LINE.using(date=view.reevaluation_due_at.date()))
+    if view.alternative_care_since is not None:
+        lines.append(
+            texts.NOT_IN_BEST_INTERESTS.using(
+                date=view.alternative_care_since.date(),
+                reason=view.alternative_care_reason or "—",
+            )
+        )
     if view.siblings_together is not None:
         lines.append(texts.SIBLINGS_TOGETHER.using(answer=view.siblings_together))
     if view.closed_at is not None or view.status == "closed":

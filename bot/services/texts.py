@@ -420,6 +420,7 @@ STAGES = {
     "reunification": Text("contact and reunification"),
     "follow_up": Text("follow-up support and monitoring"),
     "closure": Text("case closure"),
+    "alternative_care": Text("planning alternative or permanent care"),
 }
 VISIT_DUE = Text(
     "A home visit to case {case} is due (stage: {stage}). When you have been, press the "
@@ -450,6 +451,30 @@ STAGE_MOVED = Text("Case {case} is now in stage {number} of 5: {stage}.")
 STAGE_MOVED_OVERRIDE = Text(
     "Case {case} is now in stage {number} of 5: {stage}. It moved on without all essential "
     "items; your reason is recorded."
+)
+# Returning home is not in the child's best interests (the navigator's exit), and a flow
+# asked for a case it is not for (the navigator for a family-strengthening case, say).
+ALTERNATIVE_CARE_CHOSEN = Text(
+    "Case {case} now plans an alternative or permanent care placement: returning home is not "
+    "in the child's best interests. Your reason is recorded, and a coordinator is asked to "
+    "review the decision."
+)
+# By the purpose of the flow asked for; any other purpose: "guidance".
+GUIDE_NOT_FOR_CASE = {
+    "navigator": Text(
+        "The reintegration navigator is for children in alternative care. Case {case} is in "
+        "{programme}: the child lives at home, so there is no return home to prepare. When the "
+        "case is ready to close, use the closure readiness check."
+    ),
+    "closure": Text(
+        "Case {case} is not at case closure yet (stage: {stage}); the reintegration navigator "
+        "brings it there."
+    ),
+    "guidance": Text("{flow} is not for case {case} ({programme})."),
+}
+# The case view of a case planning alternative care: the caseworker's recorded reason.
+NOT_IN_BEST_INTERESTS = Text(
+    "Returning home is not in the child's best interests (recorded {date}): {reason}"
 )
 RISK_LEVEL_SET = Text("Case {case}: risk level {level}. The next review is due on {date}.")
 RISK_LEVEL_OVERRIDDEN = Text(

@@ -45,9 +45,11 @@ async def record_stage_move(
     stage: str,
     now: datetime,
     reason: str | None = None,
+    *,
+    override: bool | None = None,
 ) -> None:
-    """Move a case to a stage, plan its visits, and record who did it (and why: an override
-    of the navigator's gate), in the caller's transaction."""
+    """Move a case to a stage, plan its visits, and record who did it and why (an override of
+    the navigator's gate: by default any move with a reason), in the caller's transaction."""
     before = case.stage
     move_to_stage(app.settings, case, stage, now)
     await audit.record(
@@ -57,7 +59,11 @@ async def record_stage_move(
         at=now,
         case_id=case.id,
         note=reason,
-        detail={"stage": stage, "from": before, "override": reason is not None},
+        detail={
+            "stage": stage,
+            "from": before,
+            "override": reason is not None if override is None else override,
+        },
     )
 
 

@@ -1851,3 +1851,105 @@ def test_a_checklists_own_invalid_text_is_used_for_its_list(build_engine):
     sprint = engine.resume(engine.start("demo").state, NonText("photo"))
 
     assert sprint.of(Invalid) == [Invalid("list", Text("Pick an item."))]
+
+
+# --- checklist items for some cases only (issue #14: a country's legal frame) -------------------
+
+COUNTRY_ITEM = guide(
+    """\
+    steps:
+      - id: list
+        kind: checklist
+        key: prep
+        text: Preparation steps
+        items:
+          - {id: school, label: School found, essential: true}
+          - id: judge
+            label: The judge agreed
+            essential: true
+            only_if: {case: country, equals: NL}
+        next:
+          - when: {answer: prep.complete, equals: true}
+            goto: ready
+          - goto: not_ready
+      - {id: ready, kind: end, text: Ready.}
+      - {id: not_ready, kind: end, text: Not ready.}
+    """,
+    start="list",
+)
+
+
+def test_an_item_for_one_country_is_listed_and_essential_there_only(build_engine):
+    engine = build_engine(COUNTRY_ITEM)
+
+    dutch = drive(
+        engine,
+        [Choose("school"), Choose("done"), Choose("skip"), Choose("finish")],
+        case={"country": "NL"},
+    )
+    assert [option.value for option in dutch[0].of(Ask)[0].options] == ["school", "judge", "finish"]
+    assert dutch[-1].state.answers["prep.complete"] is False
+    assert dutch[-1].of(Say)[0].lines == (missing_line("The judge agreed"),)
+    assert dutch[-1].of(RunEnded)[0].step_id == "not_ready"
+
+    for case in ({"country": "BE"}, {}):  # another country, or none known: not listed
+        other = drive(
+            engine, [Choose("school"), Choose("done"), Choose("skip"), Choose("finish")], case=case
+        )
+        asked = other[0].of(Ask)[0]
+        assert [option.value for option in asked.options] == ["school", "finish"]
+        assert all("judge" not in str(line.params) for line in asked.lines)
+        assert other[-1].state.answers["prep.complete"] is True
+        assert other[-1].of(RunEnded)[0].step_id == "ready"
+
+
+def test_an_item_only_if_makes_the_flow_use_its_case(build_flow):
+    assert build_flow(COUNTRY_ITEM).uses_case
+    assert not build_flow(CHECKLIST).uses_case
+
+
+def test_an_item_only_if_may_look_at_the_case_only(expect_errors):
+    expect_errors(
+        guide(
+            """\
+            steps:
+              - id: q
+                kind: yes_no
+                key: demo.q
+                text: Ordered?
+              - id: list
+                kind: checklist
+                key: prep
+                text: Steps
+                items:
+                  - {id: school, label: School}
+                  - id: judge
+                    label: Judge
+                    only_if: {answer: demo.q, equals: true}  # <- here
+              - {id: done, kind: end, text: Done.}
+            """
+        ),
+        "an item's 'only_if' can only look at the case",
+    )
+
+
+def test_an_item_only_if_names_values_the_case_can_have(expect_errors):
+    expect_errors(
+        guide(
+            """\
+            steps:
+              - id: list
+                kind: checklist
+                key: prep
+                text: Steps
+                items:
+                  - {id: school, label: School}
+                  - id: judge
+                    label: Judge
+                    only_if: {case: programme, equals: boarding_school}  # <- here
+              - {id: done, kind: end, text: Done.}
+            """,
+            start="list",
+        ),
+        "which it cannot be",
+    )

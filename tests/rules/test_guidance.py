@@ -15,7 +15,7 @@ NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 
 @dataclass
 class Case:
-    programme: str = "family_strengthening"
+    programme: str = "sos_family"
     status: str = "open"
     stage: str | None = "assessment"
     risk_level: str | None = "low"
@@ -36,6 +36,27 @@ def test_the_next_step_follows_the_case(assets: Assets) -> None:
     assert purpose(flows, Case(stage="closure")) == "closure"
     assert purpose(flows, Case(stage="closure", closure_proposed_at=NOW)) is None
     assert purpose(flows, Case(status="closed")) is None
+    # Out of the stages (returning home is not in the child's best interests): nothing next.
+    assert purpose(flows, Case(stage="alternative_care")) is None
+    # Family strengthening has no navigator: nothing next once screened (its closure check is
+    # in /guide, for when the case is ready).
+    assert purpose(flows, Case("family_strengthening", stage=None)) is None
+    assert purpose(flows, Case("family_strengthening", stage=None, risk_level=None)) == "screening"
+
+
+def test_the_closure_check_is_for_the_closure_stage_and_family_strengthening(
+    assets: Assets,
+) -> None:
+    closure = assets.flows.for_purpose("closure")
+    navigator = assets.flows.for_purpose("navigator")
+    assert closure is not None and navigator is not None
+    for stage in (None, "assessment", "preparation", "reunification", "follow_up"):
+        assert not applies(closure, Case(stage=stage), "NL")
+        assert applies(closure, Case("family_strengthening", stage=stage), "NL")
+        assert applies(navigator, Case(stage=stage), "NL")
+        assert not applies(navigator, Case("family_strengthening", stage=stage), "NL")
+    assert applies(closure, Case(stage="closure"), "NL")
+    assert not applies(closure, Case(stage="alternative_care"), "NL")
 
 
 def test_the_next_step_is_found_by_purpose_not_by_name(assets: Assets) -> None:
@@ -52,7 +73,8 @@ def test_flows_for_a_case_follow_their_only_if(assets: Assets) -> None:
     meldcode = assets.flows.for_purpose("meldcode")
     assert meldcode is not None
     assert applies(meldcode, Case(), "NL") and not applies(meldcode, Case(), "BE")
-    caregivers = [f.purpose for f in flows_for(assets.flows, "family", Case(), "NL")]
+    strengthening = Case("family_strengthening")
+    caregivers = [f.purpose for f in flows_for(assets.flows, "family", strengthening, "NL")]
     assert caregivers == ["checkin"]
     foster = [f.purpose for f in flows_for(assets.flows, "family", Case("foster_care"), "NL")]
     assert sorted(foster) == ["caregiver_check", "checkin"]

@@ -66,6 +66,21 @@ SUMMARY = "Goals met, the child is safe at home, support was reduced over six mo
 # --- helpers --------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+async def care_case(world: World) -> None:
+    """The navigator is for children in alternative care: the shared world's case A (family
+    strengthening) is an SOS family case in these tests, unless a test puts it back with
+    `set_programme` (family strengthening has its own tests below)."""
+    await set_programme(world.app, CASE_A, "sos_family")
+
+
+async def set_programme(app: Wegwijzer, code: str, programme: str) -> None:
+    async with app.database.transaction() as uow:
+        case = await uow.cases.by_code(code)
+        assert case is not None
+        case.programme = programme
+
+
 def asked(turn: Turn | None) -> Ask:
     """The question a turn ends with."""
     assert turn is not None
@@ -408,9 +423,9 @@ async def test_all_essentials_done_and_confirmed_moves_the_stage(
     for item in ASSESSMENT_ESSENTIALS:
         await mark(app, cw, item, "done")
     ready = await finish(app, cw)
-    assert asked(ready).key == "reintegration.assessment.move"
+    assert asked(ready).key == "reintegration.assessment.ready"
     clock.advance(minutes=5)
-    turn = await answer(app, cw, Choose(True))
+    turn = await answer(app, cw, Choose("move"))
     assert turn is not None and await run_status(app, turn.run_id) == "completed"
 
     case = await case_row(app, CASE_A)
@@ -436,7 +451,7 @@ async def test_declining_the_move_when_ready_leaves_the_stage(world: World) -> N
     for item in ASSESSMENT_ESSENTIALS:
         await mark(app, cw, item, "done")
     await finish(app, cw)
-    turn = await answer(app, cw, Choose(False))
+    turn = await answer(app, cw, Choose("stay"))
     assert turn is not None and await run_status(app, turn.run_id) == "completed"
     assert (await case_row(app, CASE_A)).stage == "assessment"
     assert len(await events_of(app, world.case_a, "stage_set")) == 1  # only the start
@@ -478,12 +493,12 @@ async def test_a_stale_navigator_run_does_not_move_the_case_back(world: World) -
     await start_flow(app, cw, "reintegration", case_code=CASE_A)
     for item in ASSESSMENT_ESSENTIALS:
         await mark(app, cw, item, "done")
-    assert asked(await finish(app, cw)).key == "reintegration.assessment.move"  # left open
+    assert asked(await finish(app, cw)).key == "reintegration.assessment.ready"  # left open
 
     # Meanwhile a coordinator moves the case on twice.
     await start_flow(app, world.coordinator, "reintegration", case_code=CASE_A)
     await finish(app, world.coordinator)
-    await answer(app, world.coordinator, Choose(True))
+    await answer(app, world.coordinator, Choose("move"))
     assert (await case_row(app, CASE_A)).stage == "preparation"
     await start_flow(app, world.coordinator, "reintegration", case_code=CASE_A)
     await finish(app, world.coordinator)
@@ -491,7 +506,7 @@ async def test_a_stale_navigator_run_does_not_move_the_case_back(world: World) -
     await answer(app, world.coordinator, Reply("The child is going home this week."))
     assert (await case_row(app, CASE_A)).stage == "reunification"
 
-    turn = await answer(app, cw, Choose(True))  # the caseworker's old "move to stage 2?"
+    turn = await answer(app, cw, Choose("move"))  # the caseworker's old "move to stage 2?"
     assert turn is not None and await run_status(app, turn.run_id) == "completed"
     assert (await case_row(app, CASE_A)).stage == "reunification"
     (told,) = said(turn, texts.STAGE_CHANGED_MEANWHILE.msgid)
@@ -963,6 +978,7 @@ async def test_a_family_cannot_start_caseworkers_guidance(world: World) -> None:
 
 async def test_the_caregivers_check_is_for_care_programmes_only(world: World) -> None:
     app = world.app
+    await set_programme(app, CASE_A, "family_strengthening")
     with pytest.raises(PermissionError):
         await start_flow(app, world.family, "caregiver_check")  # family strengthening
     async with app.database.reading() as uow:
@@ -1161,10 +1177,13 @@ async def test_the_view_shows_the_stage_s_essentials(world: World) -> None:
     await answer(app, cw, Choose("override"))
     await answer(app, cw, Reply("The plan is agreed by phone; written next week."))
     view = await case_view(app, cw, CASE_A)
-    assert (view.stage, view.essentials, view.essentials_done) == ("preparation", 3, 0)
+    assert (view.stage, view.essentials, view.essentials_done) == ("preparation", 5, 0)
     assert [text.msgid for text in view.missing] == [
+        "The child is prepared: knows what will happen and when, was heard, and can say what "
+        "worries them",
         "A caring environment is ready for the child's return",
         "Abuse, neglect and violence in the family are addressed",
+        "The household's income or livelihood is strengthened where it needs to be",
         "Housing is adequate",
     ]
 
@@ -1578,7 +1597,7 @@ async def test_not_applicable_left_without_its_note_does_not_pass_the_gate(world
     await answer(app, cw, Choose("stay"))
     await start_flow(app, cw, "reintegration", case_code=CASE_A)
     await mark(app, cw, "best_interests", "not_applicable", "Decided by the court.")
-    assert asked(await finish(app, cw)).key == "reintegration.assessment.move"
+    assert asked(await finish(app, cw)).key == "reintegration.assessment.ready"
     view = await case_view(app, cw, CASE_A)
     assert (view.essentials_done, view.missing) == (5, ())
 
@@ -1730,3 +1749,207 @@ async def test_the_view_shows_the_return_note_until_the_next_proposal(
     assert view.closure_returned is None
     assert (view.closure_proposed_at, view.closure_summary) == (clock.now, SECOND_SUMMARY)
     assert view.next_step is None
+
+
+# --- issue #14: the navigator for care programmes, its best-interests exit, the screenings
+# and the Dutch legal frame of stage 3, and closure for family strengthening ----------------
+
+CARE_PROGRAMMES = (
+    "sos_family",
+    "temporary_care",
+    "foster_care",
+    "kinship_care",
+    "simba_family_care",
+)
+REUNIFICATION = (
+    "supervised_contact",
+    "screened_before_overnight",
+    "views_heard",
+    "legal_agreement",
+    "screened_before_return",
+    "living_at_home",
+)
+NOT_IN_INTEREST = "The assessment found ongoing violence at home; the parents refuse help."
+
+
+def test_the_navigator_is_offered_for_alternative_care_programmes_only() -> None:
+    from bot.engine.vocabulary import PROGRAMMES
+
+    assert set(PROGRAMMES) == {"family_strengthening", *CARE_PROGRAMMES}
+
+
+@pytest.mark.parametrize("programme", ["family_strengthening", *CARE_PROGRAMMES])
+async def test_the_navigator_follows_the_programme(world: World, programme: str) -> None:
+    app, cw = world.app, world.caseworker
+    await set_programme(app, CASE_A, programme)
+    case = await case_row(app, CASE_A)
+    offered = [flow.id for flow in flows_for(app.flows, "caseworker", case, app.settings.country)]
+    if programme == "family_strengthening":
+        # The child lives at home: no navigator; its closure check instead, at any time.
+        assert "reintegration" not in offered and "case_closure" in offered
+        for who in (cw, world.coordinator):
+            with pytest.raises(PermissionError):
+                await start_flow(app, who, "reintegration", case_code=CASE_A)
+        await screen(app, cw, CASE_A)
+        assert (await case_view(app, cw, CASE_A)).next_step is None
+    else:
+        assert "reintegration" in offered and "case_closure" not in offered
+        turn = await start_flow(app, cw, "reintegration", case_code=CASE_A)
+        assert asked(turn).key in ("reintegration.assessment", "simba.siblings_together")
+
+
+async def go_home_not_in_interest(app: Wegwijzer, cw: Participant, *, confirm: bool) -> Turn:
+    """From stage 2's gate: returning home is not in the child's best interests."""
+    await visits.set_stage(app, CASE_A, "preparation", by=cw)
+    await start_flow(app, cw, "reintegration", case_code=CASE_A)
+    gate = asked(await finish(app, cw))
+    assert gate.key == "reintegration.preparation.gate"
+    assert [option.value for option in gate.options] == ["stay", "override", "not_in_interest"]
+    why = asked(await answer(app, cw, Choose("not_in_interest")))
+    assert why.key == "reintegration.not_in_interest_reason"
+    sure = asked(await answer(app, cw, Reply(NOT_IN_INTEREST)))
+    assert sure.key == "reintegration.not_in_interest"
+    turn = await answer(app, cw, Choose(confirm))
+    assert turn is not None and await run_status(app, turn.run_id) == "completed"
+    return turn
+
+
+async def test_returning_home_not_in_the_best_interests_leaves_the_stages(
+    world: World, clock: Clock
+) -> None:
+    app, cw = world.app, world.caseworker
+    turn = await go_home_not_in_interest(app, cw, confirm=True)
+
+    case = await case_row(app, CASE_A)
+    assert (case.stage, case.stage_since) == ("alternative_care", clock.now)
+    (_, moved) = await events_of(app, world.case_a, "stage_set")
+    assert moved.note == NOT_IN_INTEREST and moved.actor_id == cw.person_id
+    assert moved.detail == {"stage": "alternative_care", "from": "preparation", "override": False}
+    (told,) = said(turn, texts.ALTERNATIVE_CARE_CHOSEN.msgid)
+    assert dict(told.text.params)["case"] == CASE_A
+    # A case decision the coordinator reviews: a flag, with the rule's source.
+    (raised,) = [e for e in turn.events if isinstance(e, FlagRaised)]
+    assert (raised.rule_id, raised.level) == ("reintegration_not_in_best_interests", "medium")
+    rule = next(r for r in app.flows.get("reintegration").flags if r.id == raised.rule_id)
+    assert rule.source and "Guidelines on Children's Reintegration" in rule.source
+    async with app.database.reading() as uow:
+        (flag,) = await uow.flags.open_flags([world.case_a])
+    assert dict(flag.evidence) == {"reintegration.not_in_interest": True}
+    # The view shows why; nothing to guide next, and no closure check.
+    view = await case_view(app, world.coordinator, CASE_A)
+    assert (view.alternative_care_since, view.alternative_care_reason) == (
+        clock.now,
+        NOT_IN_INTEREST,
+    )
+    assert view.next_step == "risk_screening" and view.essentials == 0  # never screened
+    await screen(app, cw, CASE_A)
+    assert (await case_view(app, cw, CASE_A)).next_step is None  # not the navigator
+    assert "case_closure" not in [
+        flow.id for flow in flows_for(app.flows, "caseworker", case, app.settings.country)
+    ]
+
+
+async def test_declining_the_best_interests_exit_changes_nothing(world: World) -> None:
+    app, cw = world.app, world.caseworker
+    await go_home_not_in_interest(app, cw, confirm=False)
+    assert (await case_row(app, CASE_A)).stage == "preparation"
+    async with app.database.reading() as uow:
+        assert await uow.flags.open_flags([world.case_a]) == []
+
+
+async def test_a_case_in_alternative_care_can_be_assessed_for_return_again(
+    world: World, clock: Clock
+) -> None:
+    app, cw = world.app, world.caseworker
+    await go_home_not_in_interest(app, cw, confirm=True)
+    clock.advance(days=90)
+
+    turn = await start_flow(app, cw, "reintegration", case_code=CASE_A)
+    assert asked(turn).key == "reintegration.reconsider"
+    assert not said(turn, "Reintegration navigator.")  # no stage walk-through intro
+    stays = await answer(app, cw, Choose(False))
+    assert stays is not None and await run_status(app, stays.run_id) == "completed"
+    assert (await case_row(app, CASE_A)).stage == "alternative_care"
+
+    await start_flow(app, cw, "reintegration", case_code=CASE_A)
+    await answer(app, cw, Choose(True))
+    turn = await answer(app, cw, Reply("The father finished treatment; the child asks to see him."))
+    assert turn is not None
+    assert (await case_row(app, CASE_A)).stage == "assessment"
+    moved = (await events_of(app, world.case_a, "stage_set"))[-1]
+    assert moved.detail == {"stage": "assessment", "from": "alternative_care", "override": False}
+    assert said(turn, texts.STAGE_MOVED.msgid)
+
+
+async def test_stage_3_cannot_move_on_without_the_fresh_screenings(world: World) -> None:
+    app, cw = world.app, world.caseworker
+    await visits.set_stage(app, CASE_A, "reunification", by=cw)
+    turn = await start_flow(app, cw, "reintegration", case_code=CASE_A)
+    # Never screened: the caseworker is told before the list.
+    assert said(
+        turn,
+        next(
+            s.text
+            for s in app.flows.get("reintegration").steps
+            if s.id == "reunification_unscreened"
+        ),
+    )
+    for item in REUNIFICATION:
+        if not item.startswith("screened"):
+            await mark(app, cw, item, "done")
+    gate = await finish(app, cw)
+    assert asked(gate).key == "reintegration.reunification.gate"
+    (missing,) = said(gate, ESSENTIALS_MISSING.msgid)
+    assert [line.params["item"].msgid for line in missing.lines] == [
+        "A risk screening in the 30 days before the first overnight stay found it safe",
+        "A risk screening in the 30 days before the return home found it safe",
+    ]
+    await answer(app, cw, Choose("stay"))
+    assert (await case_row(app, CASE_A)).stage == "reunification"
+
+
+async def test_the_dutch_legal_frame_is_essential_in_the_netherlands_only(world: World) -> None:
+    app, cw = world.app, world.caseworker
+    await screen(app, cw, CASE_A)
+    await visits.set_stage(app, CASE_A, "reunification", by=cw)
+    assert app.settings.country == "NL"
+    turn = await start_flow(app, cw, "reintegration", case_code=CASE_A)
+    assert "legal_agreement" in [option.value for option in asked(turn).options]
+    view = await case_view(app, cw, CASE_A)
+    assert view.essentials == 6
+    assert any("(GI)" in text.msgid for text in view.missing)
+    for item in REUNIFICATION:
+        if item != "legal_agreement":
+            await mark(app, cw, item, "done")
+    assert asked(await finish(app, cw)).key == "reintegration.reunification.gate"
+    await answer(app, cw, Choose("stay"))
+
+    app.settings = replace(app.settings, country="BE")
+    turn = await start_flow(app, cw, "reintegration", case_code=CASE_A)
+    assert "legal_agreement" not in [option.value for option in asked(turn).options]
+    assert (await case_view(app, cw, CASE_A)).essentials == 5
+    assert asked(await finish(app, cw)).key == "reintegration.reunification.ready"
+
+
+async def test_a_family_strengthening_case_closes_without_stages(
+    world: World, clock: Clock
+) -> None:
+    app, cw = world.app, world.caseworker
+    await set_programme(app, CASE_A, "family_strengthening")
+    await screen(app, cw, CASE_A)
+    turn = await start_flow(app, cw, "case_closure", case_code=CASE_A)
+    for criterion in CRITERIA:
+        assert asked(turn).key == f"closure.{criterion}"
+        turn = await answer(app, cw, Choose(True))
+    await answer(app, cw, Reply(SUMMARY))
+    await answer(app, cw, Choose(True))
+    case = await case_row(app, CASE_A)
+    assert (case.stage, case.closure_proposed_at) == (None, clock.now)
+
+    await guidance.approve_closure(app, world.coordinator, CASE_A)
+    assert (await case_row(app, CASE_A)).status == "closed"
+    await guidance.reopen_case(app, world.coordinator, CASE_A)
+    case = await case_row(app, CASE_A)
+    # Open again, with a fresh screening due, and still without reintegration stages.
+    assert (case.status, case.stage, case.review_due_at) == ("open", None, clock.now)
+    assert await events_of(app, world.case_a, "stage_set") == []

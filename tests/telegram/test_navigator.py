@@ -17,6 +17,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from bot.app import Wegwijzer
 from bot.conversation.intents import Closure, encode
 from bot.rules.guidance import proposal_id
@@ -54,8 +56,11 @@ ITEM_IDS = [  # the same items, as the answers' keys name them
 ]
 ESSENTIAL = [label for label, essential in ASSESSMENT_ITEMS if essential]
 PREPARATION_MISSING = [
+    "The child is prepared: knows what will happen and when, was heard, and can say what "
+    "worries them",
     "A caring environment is ready for the child's return",
     "Abuse, neglect and violence in the family are addressed",
+    "The household's income or livelihood is strengthened where it needs to be",
     "Housing is adequate",
 ]
 STATUSES = ["Done", "Not yet", "Not applicable"]
@@ -66,10 +71,18 @@ GATE = (
     "The case moves to the next stage once these essential steps are done. What do you want to do?"
 )
 STAY, OVERRIDE = "Stay in this stage for now", "Move on anyway, and give my reason"
+NOT_IN_INTEREST = "Returning home is not in the child's best interests"
 CLOSURE_QUESTIONS = 5
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def case_code(wegwijzer: Wegwijzer) -> str:
+    """The navigator is for children in alternative care: an SOS family case here."""
+    async with wegwijzer.database.transaction() as uow:
+        return (await create_case(uow, "sos_family")).code
 
 
 def labels(message: dict[str, Any]) -> list[str]:
@@ -196,7 +209,7 @@ async def test_a_caseworker_screens_a_case_and_moves_it_through_its_first_stage(
 
     # Not screened: the risk screening is the next step, and /case offers it.
     caseworker.command("/case", case_code)
-    view = await caseworker.expect(f"Case {case_code} · family strengthening · stage: not set yet")
+    view = await caseworker.expect(f"Case {case_code} · SOS family · stage: not set yet")
     assert "Risk level: not screened yet." in view["text"].splitlines()
     assert view["text"].splitlines()[-1] == "Next step: Risk screening"
     assert labels(view) == [f"Risk screening · {case_code}"]
@@ -257,8 +270,8 @@ async def test_a_caseworker_screens_a_case_and_moves_it_through_its_first_stage(
     confirm = await caseworker.expect(
         "Every essential step is done. Move the case to stage 2: preparation of child and family?"
     )
-    assert labels(confirm) == ["Yes", "No"]
-    caseworker.press("Yes", confirm)
+    assert labels(confirm) == ["Yes, move the case on", "Not now", NOT_IN_INTEREST]
+    caseworker.press("Yes, move the case on", confirm)
     done = await caseworker.expect(
         f"Case {case_code} is now in stage 2 of 5: preparation of child and family."
     )
@@ -283,10 +296,8 @@ async def test_a_caseworker_screens_a_case_and_moves_it_through_its_first_stage(
     caseworker.command("/case", case_code)
     view = await caseworker.expect(f"Case {case_code}")
     lines = view["text"].splitlines()
-    assert lines[0] == (
-        f"Case {case_code} · family strengthening · stage: preparation of child and family"
-    )
-    assert "Essential steps of this stage done: 0 of 3." in lines
+    assert lines[0] == (f"Case {case_code} · SOS family · stage: preparation of child and family")
+    assert "Essential steps of this stage done: 0 of 5." in lines
     assert [line for line in lines if line.startswith("Still to do: ")] == [
         f"Still to do: {item}" for item in PREPARATION_MISSING
     ]
@@ -333,7 +344,7 @@ async def test_moving_on_with_essential_steps_missing_needs_a_reason_which_is_re
     for line, item in zip(shown, ESSENTIAL[2:], strict=True):
         assert line.endswith(item), (line, item)
     gate = await caseworker.expect(GATE)
-    assert labels(gate) == [STAY, OVERRIDE]
+    assert labels(gate) == [STAY, OVERRIDE, NOT_IN_INTEREST]
     assert (await case_row(wegwijzer, case_code)).stage == "assessment"
 
     caseworker.press(OVERRIDE, gate)

@@ -176,10 +176,11 @@ async def test_staff_join_with_their_role_and_see_only_their_commands(
     guides = await caseworker.expect("Guidance available to you:")
     assert [b["text"] for row in guides["reply_markup"]["inline_keyboard"] for b in row] == [
         f"{title} · {case_code}"
+        # A family-strengthening case: its closure check, no reintegration navigator.
         for title in (
+            "Case closure readiness",
             "Home visit",
             "Meldcode walkthrough",
-            "Reintegration navigator",
             "Risk screening",
         )
     ]
