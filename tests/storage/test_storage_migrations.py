@@ -24,7 +24,7 @@ from bot.storage.database import MIGRATIONS_DIR, _alembic_config, _sqlite_pragma
 
 from .conftest import T0
 
-HEAD = "0007"
+HEAD = "0008"
 TABLES = {
     "person",
     "case_file",
@@ -38,6 +38,8 @@ TABLES = {
     "invite",
     "processed_update",
     "outbox",
+    "case_child",
+    "run_child",
 }
 
 
@@ -53,6 +55,7 @@ def test_migration_files_ship_with_the_package() -> None:
         "versions/0005_case_risk_and_closure.py",
         "versions/0006_flag_tell_again.py",
         "versions/0007_outbox.py",
+        "versions/0008_case_children.py",
     ):
         assert (package / name).is_file(), name
     script = ScriptDirectory(str(MIGRATIONS_DIR))
