@@ -155,10 +155,11 @@ def home_visit_lines(visits: Iterable[tuple[datetime, dict[str, float]]]) -> lis
 def child_status_lines(children: Iterable[ChildStatus]) -> list[Text]:
     """Each child's Child Status Index: per domain the scores of their last visits, oldest
     first ("food and nutrition: 7 → 5"), and the factors the last visit rated bad or very
-    bad (domain.md: they need action)."""
+    bad (domain.md: they need action). Once any child is rated, a child not rated yet says
+    so; before that the section is left out."""
     shown = list(children)
-    if not shown:
-        return []
+    if not any(status.visits for status in shown):
+        return []  # nothing rated yet: the section would only list the children
     lines = [texts.CHILDREN_CSI_HEADER]
     for status in shown:
         child, siblings = status.child, status.child.siblings()

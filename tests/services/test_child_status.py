@@ -12,7 +12,7 @@ from bot.rules.people import Participant
 from bot.services import children, runs, texts
 from bot.services.case_view import VISITS_SHOWN, case_view
 from bot.services.flags import evidence_lines, flag_detail
-from bot.services.review_texts import case_summary_lines
+from bot.services.review_texts import case_summary_lines, child_status_lines
 from tests.world import CASE_A, CASE_B, Clock, World, render
 
 GOOD, FAIR, BAD, VERY_BAD = "1", "2", "3", "4"  # a rating's position among the buttons
@@ -132,6 +132,8 @@ async def test_urgent_ratings_name_the_child_and_a_second_child_adds_to_the_flag
 async def test_the_case_view_shows_each_child_over_time(world: World, clock: Clock) -> None:
     app = world.app
     await two_children(app)
+    before = await case_view(app, world.caseworker, CASE_A)
+    assert len(before.children) == 2 and child_status_lines(before.children) == []
     await rate(app, world.caseworker, 1, food_security=FAIR)
     clock.advance(days=14)
     await rate(app, world.caseworker, 1, food_security=VERY_BAD, care=BAD)
