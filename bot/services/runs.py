@@ -383,9 +383,10 @@ async def _child_to_rate(
     current: Run | None,
     now: datetime,
 ) -> CaseChild | None:
-    """The child a home visit is to rate: the one named; none for a case without children
-    (the visit rates the child visited, unnamed). ChooseChild for a case with children and
-    none named, unless the person has an unfinished visit of this case to pick up."""
+    """The child a home visit is to rate: the one named, or the case's only child; none for
+    a case without children (the visit rates the child visited, unnamed). ChooseChild for a
+    case with several children and none named, unless the person has an unfinished visit of
+    this case to pick up."""
     if number is not None:
         row = await uow.children.by_number(case.id, number)
         if row is None:
@@ -394,6 +395,8 @@ async def _child_to_rate(
     if current is not None and (current.flow_id, current.case_id) == (flow.id, case.id):
         return await uow.children.of_run(current.id)
     children, rated = await to_rate(uow, case.id, flow.id, now)
+    if len(children) == 1:  # nothing to choose
+        return await uow.children.by_number(case.id, children[0].number)
     if children:
         raise ChooseChild(ChildrenToRate(case.code, flow.id, tuple(children), frozenset(rated)))
     return None

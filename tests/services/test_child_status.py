@@ -97,6 +97,18 @@ async def test_an_unfinished_visit_is_picked_up_with_its_child(world: World) -> 
     assert other.run_id != started.run_id
 
 
+async def test_a_case_with_one_child_rates_it_without_asking(world: World) -> None:
+    app = world.app
+    await children.add_child(app, CASE_A, birth_year=2016)
+    turn = await runs.start_flow(app, world.caseworker, "home_visit", case_code=CASE_A)
+    said = [render(app, event.text) for event in turn.events if isinstance(event, Say)]
+    assert said[0].startswith("Home visit: child 1 (born 2016).")
+    ended = await rate(app, world.caseworker, None)
+    assert ended.children is None
+    view = await case_view(app, world.caseworker, CASE_A)
+    assert len(view.children[0].visits) == 1 and view.home_visits == ()
+
+
 async def test_a_case_without_children_rates_the_child_visited(world: World) -> None:
     app = world.app
     turn = await runs.start_flow(app, world.caseworker, "home_visit", case_code=CASE_A)
