@@ -123,6 +123,12 @@ async def test_runs_about_a_child_and_their_visits_per_child(
     assert len(by_child[two.id]) == 1 and len(by_child[None]) == 1
     assert rated == {one.id, two.id} and before == {one.id, two.id}
     assert other_flow == []
+    # The export says which child each answer is about (none for a run about no child).
+    exported = {(row.run_id, row.child) async for row in database.answer_rows()}
+    assert exported == {
+        (run_id, None if child_id is None else (1 if child_id == one.id else 2))
+        for run_id, (child_id, _) in runs.items()
+    }
 
 
 async def test_removing_a_child_keeps_its_runs_as_about_no_child(
