@@ -30,6 +30,8 @@ Clock = Callable[[], datetime]
 # Values the host gives flows for their {placeholders}; a flow may declare only these.
 # `signpost`: the help for a worry that is not urgent (the GP, a crisis line), one per line.
 HOST_CONTEXT = ("next_checkin", "emergency_number", "advice_line", "signpost")
+# Given only to the home visit, whose runs each rate one child: the child (issue #14).
+CHILD_CONTEXT = ("child",)
 
 
 def utc_now() -> datetime:
@@ -58,10 +60,11 @@ class Assets:
         reach a family."""
         flows = load_flows(settings.flows_dir)
         for flow in flows:
-            missing = sorted(set(flow.context) - set(HOST_CONTEXT))
+            provided = HOST_CONTEXT + (CHILD_CONTEXT if flow.purpose == "home_visit" else ())
+            missing = sorted(set(flow.context) - set(provided))
             if missing:
                 raise UnsupportedContext(
-                    f"flow {flow.ref} declares context {missing}; the host provides {HOST_CONTEXT}"
+                    f"flow {flow.ref} declares context {missing}; the host provides {provided}"
                 )
         catalogs = Catalogs.load(settings.locales_dir)
         danger = DangerWords.load(settings.locales_dir, catalogs.languages)

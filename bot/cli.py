@@ -179,6 +179,10 @@ def _parser() -> argparse.ArgumentParser:
     assign.add_argument("code", help="the case code")
     assign.add_argument("caseworker", type=int, help="the caseworker's person id")
     assign.set_defaults(handler=_case_assign)
+    # `case child add|list|set|remove`: a case's children, rated one by one in home visits.
+    from .cli_children import add_child_commands
+
+    add_child_commands(case)
 
     person = commands.add_parser("person", help="people").add_subparsers()
     leave = person.add_parser(

@@ -105,6 +105,25 @@ async def show_turn(x: Exchange, turn: runs.Turn) -> None:
         await tell_staff_now(x.app)
     for message in turn_messages(x, turn):
         await x.show(message)
+    if turn.children is not None:
+        await _children_to_rate(x, turn.children, texts.NEXT_CHILD, left_only=True)
+
+
+async def _children_to_rate(
+    x: Exchange, choice: runs.ChildrenToRate, text: Text, left_only: bool = False
+) -> None:
+    """A button per child of the case for its home visit (those rated in this visit marked,
+    or after a rating left out)."""
+    rows = []
+    for child in choice.left if left_only else choice.children:
+        label = child.described()
+        if child.id in choice.rated:
+            label = texts.RATED_MARK.using(child=label)
+        rows.append((Button(label, Guide(choice.flow_id, choice.case_code, child.number)),))
+    await x.say(
+        text.using(case=choice.case_code, count=len(choice.left if left_only else choice.children)),
+        buttons=tuple(rows),
+    )
 
 
 async def checkin(x: Exchange, _: CheckIn) -> None:
@@ -185,9 +204,16 @@ async def guide(x: Exchange, wanted: Guide) -> None:
         if target is not None and flow_id in _offered(x, target):
             case_code = None if who.role == "family" else target.code
             try:
-                turn = await runs.start_flow(x.app, who, flow_id, x.once, case_code)
+                turn = await runs.start_flow(x.app, who, flow_id, x.once, case_code, wanted.child)
             except NotAllowed:  # the case went to someone else a moment ago
                 await x.answer(texts.NOT_YOUR_CASE.using(case=target.code))
+                return
+            except runs.ChooseChild as choose:  # the home visit rates one child at a time
+                await x.reply_once()
+                await _children_to_rate(x, choose.choice, texts.WHICH_CHILD)
+                return
+            except runs.NoSuchChild:
+                await x.answer(texts.NO_SUCH_CHILD.using(case=target.code, number=wanted.child))
                 return
             await show_turn(x, turn)
             return

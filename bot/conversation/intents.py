@@ -167,21 +167,25 @@ class ShowCase(Intent):
 @dataclass(frozen=True)
 class Guide(Intent):
     """The guidance flows (`/guide`, or of one case: `/guide K7Q-4MX`), or one flow started
-    for a case (`/guide reintegration K7Q-4MX`)."""
+    for a case (`/guide reintegration K7Q-4MX`), the home visit for one child of it."""
 
     command, key = "guide", "g"
     flow_id: str | None = None
     case: str | None = None
+    # The home visit rates one child: its number in the case (`/guide home_visit K7Q-4MX 2`).
+    child: int | None = None
 
     @classmethod
     def parse(cls, argument: str) -> Guide:
         words = argument.split()
         flow_id = words[0].lower() if words else None
         case = words[1].upper() if len(words) > 1 else None
-        return cls(flow_id, case)
+        third = words[2] if len(words) > 2 else ""
+        child = int(third) if third.isascii() and third.isdigit() else None
+        return cls(flow_id, case, child)
 
     def words(self) -> tuple[str, ...]:
-        return (self.flow_id or "", self.case or "")
+        return (self.flow_id or "", self.case or "", "" if self.child is None else str(self.child))
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from ..rules.access import NotAllowed, handles_case
 from ..rules.guidance import case_facts, next_step
 from ..rules.people import Participant
 from ..rules.wellbeing import WHO5_SCORE, CheckIn, as_percentage, trend
-from ..storage import Case, UnitOfWork
+from ..storage import Case, ChildVisit, UnitOfWork
 from . import audit
+from .children import Child
 from .flags import FlagView, views_of
 from .once import claim
 from .schedules import ScheduleView, schedule_view
@@ -34,6 +35,15 @@ VISITS_SHOWN = 3
 
 
 @dataclass(frozen=True)
+class ChildStatus:
+    """One child's Child Status Index over their last home visits, oldest first: each
+    visit's end, its domain scores, and its twelve ratings (answer key -> 1..4)."""
+
+    child: Child
+    visits: tuple[tuple[datetime, dict[str, float], dict[str, int]], ...] = ()
+
+
+@dataclass(frozen=True)
 class CaseView:
     code: str
     programme: str
@@ -45,8 +55,11 @@ class CaseView:
     open_flags: tuple[FlagView, ...]
     schedule: ScheduleView | None = None  # the check-in reminders, if any
     visit_due_at: datetime | None = None  # the caseworker's next home visit, if planned
-    # The last home visits' Child Status Index scores, oldest first: (when, {score: value}).
+    # The last home visits' Child Status Index scores, oldest first: (when, {score: value}),
+    # of visits that rated no registered child (a case without children).
     home_visits: tuple[tuple[datetime, dict[str, float]], ...] = ()
+    # Each registered child's Child Status Index over their last visits (issue #14).
+    children: tuple[ChildStatus, ...] = ()
     risk_level: str | None = None
     risk_set_at: datetime | None = None
     review_due_at: datetime | None = None
@@ -89,9 +102,14 @@ async def case_view(
         flags = await uow.flags.open_flags([case.id])
         views = await views_of(uow, flags)
         schedule = await uow.schedules.of_case(case.id, for_update=False)
-        home_visits = (
-            await uow.scores.of_last_runs(case.id, visit.id, VISITS_SHOWN) if visit else []
-        )
+        rated: list[ChildVisit] = []
+        if visit is not None:
+            factors = sorted({key for score in visit.scores.values() for key in score.keys})
+            rated = await uow.children.visits(case.id, visit.id, VISITS_SHOWN, factors)
+        home_visits = [(each.ended_at, each.scores) for each in rated if each.child_id is None]
+        children = [
+            _child_status(Child.of(row), rated) for row in await uow.children.of_case(case.id)
+        ]
         progress = await _stage_progress(app, uow, case)
         decision = await uow.audit.last_of(case.id, CLOSURE_ACTIONS)
         returned = decision.note if decision and decision.action == "closure_returned" else None
@@ -115,6 +133,7 @@ async def case_view(
             schedule=None if schedule is None else schedule_view(schedule, case.code),
             visit_due_at=case.visit_due_at,
             home_visits=tuple(home_visits),
+            children=tuple(children),
             risk_level=case.risk_level,
             risk_set_at=case.risk_set_at,
             review_due_at=case.review_due_at,
@@ -131,6 +150,19 @@ async def case_view(
             alternative_care_since=left.at if left else None,
             alternative_care_reason=left.note if left else None,
         )
+
+
+def _child_status(child: Child, rated: list[ChildVisit]) -> ChildStatus:
+    visits = tuple(
+        (
+            each.ended_at,
+            each.scores,
+            {key: value for key, value in each.answers.items() if isinstance(value, int)},
+        )
+        for each in rated
+        if each.child_id == child.id
+    )
+    return ChildStatus(child, visits)
 
 
 def _next_step(app: Wegwijzer, case: Case, now: datetime) -> str | None:

@@ -19,6 +19,7 @@ from ..engine.events import JSONValue
 FORMATS = ("json", "csv")
 COLUMNS = (
     "case_code",
+    "child",
     "flow_id",
     "flow_version",
     "run_id",
@@ -47,6 +48,7 @@ async def export_answers(
         writer.write(
             {
                 "case_code": row.case_code,
+                "child": row.child,
                 "flow_id": row.flow_id,
                 "flow_version": row.flow_version,
                 "run_id": row.run_id,

@@ -559,7 +559,18 @@ def _iso(moment: datetime | None) -> str | None:
 
 # Evidence keys the emergency route, the schedules and repeats write, which are no answers to
 # a question: each has its own text below.
-_TRIGGER_KEYS = ("trigger", "kinds", "role", "repeats", "run_id", "at", "missed", "unreachable")
+_TRIGGER_KEYS = (
+    "trigger",
+    "kinds",
+    "role",
+    "repeats",
+    "run_id",
+    "at",
+    "missed",
+    "unreachable",
+    "child",
+    "child_label",
+)
 
 
 def evidence_lines(app: Wegwijzer, flag: FlagView) -> list[Text]:
@@ -580,6 +591,16 @@ def evidence_lines(app: Wegwijzer, flag: FlagView) -> list[Text]:
         else:
             shown = value if isinstance(value, str | int | float) else json.dumps(value)
             lines.append(texts.EVIDENCE_VALUE.using(key=key, value=shown))
+    # A home visit rates one child (issue #14): the flag names the child, and each other
+    # child whose rating triggered the same rule again.
+    child = _child_named(flag.evidence)
+    if child is not None:
+        lines.append(texts.EVIDENCE_CHILD.using(child=child))
+    repeats_of = flag.evidence.get("repeats")
+    for repeat in repeats_of if isinstance(repeats_of, list) else []:
+        again = _child_named(repeat) if isinstance(repeat, dict) else None
+        if again is not None:
+            lines.append(texts.EVIDENCE_CHILD_AGAIN.using(child=again))
     if "missed" in flag.evidence:
         lines.append(texts.EVIDENCE_MISSED.using(count=flag.evidence["missed"]))
     if flag.evidence.get("unreachable"):
@@ -610,6 +631,14 @@ def rule_source(app: Wegwijzer, flag: FlagView) -> str | None:
         return None
     rule = next((rule for rule in flow.flags if rule.id == flag.rule), None)
     return None if rule is None else rule.source
+
+
+def _child_named(evidence: Mapping[str, JSONValue]) -> Text | str | None:
+    """The child a home visit's evidence is about: its label, or "child 2"."""
+    number, label = evidence.get("child"), evidence.get("child_label")
+    if isinstance(label, str):
+        return label
+    return texts.CHILD.using(number=number) if isinstance(number, int) else None
 
 
 # --- who is told ----------------------------------------------------------------------------

@@ -44,6 +44,10 @@ def _as_participant(person: Person, case: Case | None) -> Participant:
     )
 
 
+# The years of birth of the demo case's two invented children.
+DEMO_CHILDREN_BORN = (2014, 2019)
+
+
 @dataclass(frozen=True)
 class ConsolePerson:
     """The person at the terminal: their id on the console channel and the terminal's case."""
@@ -64,6 +68,11 @@ async def console_person(app: Wegwijzer, role: str, case_code: str | None = None
             case = await uow.cases.by_code(DEMO_CASE_CODE)
             if case is None:
                 case = await create_case(uow, "family_strengthening", DEMO_CASE_CODE)
+                # Two invented children, so the home visit rates each (issue #14).
+                for born in DEMO_CHILDREN_BORN:
+                    await uow.children.add(
+                        case.id, now=app.clock(), birth_year=born, placement="at_home"
+                    )
         else:
             case = await uow.cases.by_code(case_code)
             if case is None:

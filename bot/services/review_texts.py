@@ -14,7 +14,7 @@ from ..app import Wegwijzer
 from ..engine import Text
 from ..rules.wellbeing import sparkline
 from . import texts
-from .case_view import CaseView
+from .case_view import CaseView, ChildStatus
 from .flags import FlagView, HistoryEntry, evidence_lines, rule_source
 from .schedules import ScheduleView
 
@@ -105,6 +105,7 @@ def case_summary_lines(view: CaseView) -> list[Text]:
     if view.visit_due_at is not None:
         lines.append(texts.NEXT_VISIT.using(when=view.visit_due_at))
     lines += home_visit_lines(view.home_visits)
+    lines += child_status_lines(view.children)
     return lines
 
 
@@ -160,6 +161,41 @@ def home_visit_lines(visits: Iterable[tuple[datetime, dict[str, float]]]) -> lis
         values = [f"{scores[name]:g}" for _ended, scores in shown if name in scores]
         if values:
             lines.append(texts.DOMAIN_SCORES.using(domain=label, scores=" → ".join(values)))
+    return lines
+
+
+def child_status_lines(children: Iterable[ChildStatus]) -> list[Text]:
+    """Each child's Child Status Index: per domain the scores of their last visits, oldest
+    first ("food and nutrition: 7 → 5"), and the factors the last visit rated bad or very
+    bad (domain.md: they need action). Once any child is rated, a child not rated yet says
+    so; before that the section is left out."""
+    shown = list(children)
+    if not any(status.visits for status in shown):
+        return []  # nothing rated yet: the section would only list the children
+    lines = [texts.CHILDREN_CSI_HEADER]
+    for status in shown:
+        child, siblings = status.child, status.child.siblings()
+        described = child.described()
+        lines.append(
+            texts.CHILD_CSI_HEADER.using(child=described, siblings=siblings)
+            if siblings is not None
+            else texts.CHILD_CSI_LINE.using(child=described)
+        )
+        if not status.visits:
+            lines.append(texts.CHILD_NOT_RATED)
+            continue
+        last_at, _, last_ratings = status.visits[-1]
+        lines.append(texts.CHILD_LAST_RATED.using(date=last_at.date()))
+        for name, label in texts.CSI_DOMAINS.items():
+            values = [f"{scores[name]:g}" for _at, scores, _ in status.visits if name in scores]
+            if values:
+                lines.append(texts.CHILD_DOMAIN.using(domain=label, scores=" → ".join(values)))
+        for key, factor in texts.CSI_FACTORS.items():
+            rating = last_ratings.get(key)
+            if rating is not None and rating <= 2:
+                lines.append(
+                    texts.CHILD_NEEDS_ACTION.using(factor=factor, rating=texts.CSI_RATINGS[rating])
+                )
     return lines
 
 

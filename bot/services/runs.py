@@ -32,13 +32,15 @@ from ..engine import (
     Sprint,
     Text,
 )
+from ..engine.events import JSONValue
 from ..rules.access import NotAllowed, handles_case
 from ..rules.cadence import Cadence
 from ..rules.guidance import applies, case_facts
 from ..rules.people import Participant
 from ..rules.replies import interpret
-from ..storage import Run, UnitOfWork
+from ..storage import Case, CaseChild, Run, UnitOfWork
 from . import guidance, texts
+from .children import Child, to_rate
 from .emergency import signpost
 from .flags import raise_or_repeat
 from .notices import Notice
@@ -57,11 +59,56 @@ class Turn:
     state: RunState
     # Whom else it told (a closure proposal goes to the coordinators): queued already.
     notices: tuple[Notice, ...] = ()
+    # A home visit that rated one child, of a case with children still to rate in this visit.
+    children: ChildrenToRate | None = None
+
+
+@dataclass(frozen=True)
+class ChildrenToRate:
+    """A case's children for the home visit, and which are rated in this visit already."""
+
+    case_code: str
+    flow_id: str
+    children: tuple[Child, ...]
+    rated: frozenset[int]
+
+    @property
+    def left(self) -> tuple[Child, ...]:
+        return tuple(child for child in self.children if child.id not in self.rated)
+
+
+class ChooseChild(Exception):
+    """The home visit rates one child at a time: which one, of a case with children?"""
+
+    def __init__(self, choice: ChildrenToRate):
+        super().__init__(choice.case_code)
+        self.choice = choice
+
+
+class NoSuchChild(LookupError):
+    """The case has no child of that number (removed since the button was shown, say)."""
 
 
 def flow_of(app: Wegwijzer, run: Run) -> Flow:
     """The flow version a stored run is pinned to."""
     return app.flows.get(run.flow_id, run.flow_version)
+
+
+def rates_children(flow: Flow) -> bool:
+    """Whether runs of the flow are about one child of the case: the home visit's."""
+    return flow.purpose == "home_visit"
+
+
+async def _with_child(
+    app: Wegwijzer, uow: UnitOfWork, run: Run, context: dict[str, object]
+) -> dict[str, object]:
+    """The context of a run about a child: `{child}` names the child (or "the child you
+    visited" when the case has no children registered)."""
+    if not rates_children(flow_of(app, run)):
+        return context
+    child = await uow.children.of_run(run.id)
+    named = Child.of(child).described() if child is not None else texts.CHILD_UNNAMED
+    return {**context, "child": named}
 
 
 def flow_context(app: Wegwijzer, timezone: str | None = None) -> dict[str, object]:
@@ -81,8 +128,13 @@ async def start_flow(
     flow_id: str,
     once: str | None = None,
     case_code: str | None = None,
+    child: int | None = None,
 ) -> Turn:
     """Start a flow, or pick up the person's unfinished run of it where they left it.
+
+    The home visit rates one child (`child`, its number in the case): for a case with
+    children and none named, ChooseChild says which there are (an unfinished run of the
+    visit for the case is picked up instead); NoSuchChild for a number the case has not.
 
     A family's flow is about their own case; a caseworker's guidance is about the case they
     name (`case_code`), which must be one of theirs: NotAllowed otherwise, the same for a
@@ -112,7 +164,14 @@ async def start_flow(
         if flow.only_if is not None and not applies(flow, case, app.settings.country):
             raise NotAllowed(flow.id)
         current = await uow.runs.current(who.person_id)
-        if current is not None and (current.flow_id, current.case_id) == (flow.id, case_id):
+        about = None
+        if rates_children(flow) and case is not None:
+            about = await _child_to_rate(app, uow, flow, case, child, current, now)
+        same = current is not None and (current.flow_id, current.case_id) == (flow.id, case_id)
+        if same and current is not None and about is not None and child is not None:
+            same = await uow.children.of_run(current.id) == about
+        if same and current is not None:
+            context = await _with_child(app, uow, current, context)
             sprint = app.engine.remind(RunState.from_dict(current.state), context)
             await uow.runs.update(
                 current, step=current.step, state=current.state, status="active", now=now
@@ -124,6 +183,9 @@ async def start_flow(
             log.info("run paused", extra={"run_id": current.id})
         facts = case_facts(case, app.settings.country) if case and flow.uses_case else None
         known = await guidance.remembered(uow, case.id, flow) if case is not None else None
+        if rates_children(flow):
+            named = Child.of(about).described() if about is not None else texts.CHILD_UNNAMED
+            context = {**context, "child": named}
         sprint = app.engine.start(flow.id, context, case=facts, remembered=known)
         run = await uow.runs.start(
             who.person_id,
@@ -134,6 +196,8 @@ async def start_flow(
             sprint.state.to_dict(),
             now,
         )
+        if about is not None:
+            await uow.children.link_run(run.id, about.id)
         turn = await _store(app, uow, who, run, sprint, now)
         log.info("run started", extra={"run_id": run.id, "flow": flow.ref})
         return turn
@@ -165,6 +229,7 @@ async def answer(
             # of this answer is recorded (statuses and notes would count for the case).
             await uow.runs.pause(run, now)
             return Turn((Say(texts.NOT_YOUR_CASE.using(case=lost)),), run.id, state)
+        context = await _with_child(app, uow, run, context)
         if isinstance(given, Reply) and translate is not None:
             given = interpret(given, app.engine.question(state, context), translate)
         sprint = app.engine.resume(state, given, context)
@@ -178,7 +243,8 @@ async def waiting_question(app: Wegwijzer, who: Participant) -> Turn | None:
         run = await uow.runs.current(who.person_id)
         if run is None or run.status != "active":
             return None
-        sprint = app.engine.remind(RunState.from_dict(run.state), flow_context(app))
+        context = await _with_child(app, uow, run, flow_context(app))
+        sprint = app.engine.remind(RunState.from_dict(run.state), context)
         return Turn(sprint.events, run.id, sprint.state)
 
 
@@ -229,6 +295,7 @@ async def answer_option(
         if not 0 <= step_index < len(flow.steps) or flow.steps[step_index].id != run.step:
             return None
         state = RunState.from_dict(run.state)
+        context = await _with_child(app, uow, run, context)
         question = app.engine.question(state, context)
         if question.part != part or not 0 <= option_index < len(question.options):
             return None
@@ -256,6 +323,7 @@ async def _store(
     """Write what a sprint decided, in the caller's transaction; return what to show."""
     events: list[Event] = []
     notices: list[Notice] = []
+    child = await uow.children.of_run(run.id) if rates_children(flow_of(app, run)) else None
     for event in sprint.events:
         events.append(event)
         if isinstance(event, CaseUpdated):
@@ -280,19 +348,70 @@ async def _store(
                 rule=event.rule_id,
                 level=event.level,
                 reason=event.reason.msgid,
-                evidence=dict(event.evidence),
+                evidence={**event.evidence, **_about(child)},
                 now=now,
             )
     status = "completed" if sprint.ended else "active"
     await uow.runs.update(
         run, step=sprint.state.step, state=sprint.state.to_dict(), status=status, now=now
     )
+    left = None
     if sprint.ended:
         log.info("run completed", extra={"run_id": run.id})
         if flow_of(app, run).purpose == "home_visit" and run.case_id is not None:
             await visit_done_by_flow(app, uow, who, run.case_id, run.flow_id, now)
+            if child is not None:
+                left = await _children_left(uow, run, now)
     shown = await _next_checkin_as_scheduled(uow, run.case_id, tuple(events))
-    return Turn(shown, run.id, sprint.state, tuple(notices))
+    return Turn(shown, run.id, sprint.state, tuple(notices), left)
+
+
+def _about(child: CaseChild | None) -> dict[str, JSONValue]:
+    """What a flag's evidence says of the child its run is about: number and label."""
+    if child is None:
+        return {}
+    about: dict[str, JSONValue] = {"child": child.number}
+    if child.label:
+        about["child_label"] = child.label
+    return about
+
+
+async def _child_to_rate(
+    app: Wegwijzer,
+    uow: UnitOfWork,
+    flow: Flow,
+    case: Case,
+    number: int | None,
+    current: Run | None,
+    now: datetime,
+) -> CaseChild | None:
+    """The child a home visit is to rate: the one named, or the case's only child; none for
+    a case without children (the visit rates the child visited, unnamed). ChooseChild for a
+    case with several children and none named, unless the person has an unfinished visit of
+    this case to pick up."""
+    if number is not None:
+        row = await uow.children.by_number(case.id, number)
+        if row is None:
+            raise NoSuchChild(number)
+        return row
+    if current is not None and (current.flow_id, current.case_id) == (flow.id, case.id):
+        return await uow.children.of_run(current.id)
+    children, rated = await to_rate(uow, case.id, flow.id, now)
+    if len(children) == 1:  # nothing to choose
+        return await uow.children.by_number(case.id, children[0].number)
+    if children:
+        raise ChooseChild(ChildrenToRate(case.code, flow.id, tuple(children), frozenset(rated)))
+    return None
+
+
+async def _children_left(uow: UnitOfWork, run: Run, now: datetime) -> ChildrenToRate | None:
+    """After one child's visit: the case's children, when some are still to rate."""
+    case = await uow.cases.by_id(run.case_id) if run.case_id is not None else None
+    if case is None:
+        return None
+    children, rated = await to_rate(uow, case.id, run.flow_id, now)
+    choice = ChildrenToRate(case.code, run.flow_id, tuple(children), frozenset(rated))
+    return choice if choice.left else None
 
 
 async def _next_checkin_as_scheduled(

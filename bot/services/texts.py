@@ -542,3 +542,58 @@ SIBLINGS_TOGETHER = Text("Siblings placed together: {answer}")
 CLOSURE_WAITING = Text("Closure proposed on {date}; waiting for a coordinator.")
 CLOSED_ON = Text("Closed on {date}.")
 NEXT_STEP = Text("Next step: {step}")
+
+
+# A case's children (issue #14): a number and an optional pseudonymous label, never a name;
+# the home visit rates each child, and the case view follows each child's Child Status Index.
+CHILD = Text("child {number}")
+CHILD_BORN_PLACED = Text("{child} (born {year}, {placement})")
+CHILD_BORN = Text("{child} (born {year})")
+CHILD_PLACED = Text("{child} ({placement})")
+# A home visit to a case with no children registered rates the child visited, unnamed.
+CHILD_UNNAMED = Text("the child you visited")
+PLACEMENTS = {
+    "at_home": Text("at home"),
+    "sos_family": Text("SOS family"),
+    "foster_care": Text("foster family"),
+    "kinship_care": Text("kinship care"),
+    "temporary_care": Text("temporary care"),
+    "simba_family_home": Text("Simba family home"),
+}
+SIBLING_GROUP = Text("sibling group {group}")
+SIBLING_GROUP_TOGETHER = Text("sibling group {group}, placed together")
+SIBLING_GROUP_APART = Text("sibling group {group}, not placed together")
+WHICH_CHILD = Text(
+    "Case {case} has {count} children. The Child Status Index rates one child at a time: "
+    "which child do you rate now?"
+)
+RATED_MARK = Text("{child} ✅ rated")
+NEXT_CHILD = Text(
+    "Still to rate in this visit: {count}. Rate the next child, or stop here and rate the "
+    "others later with /guide."
+)
+NO_SUCH_CHILD = Text("Case {case} has no child {number}.")
+CHILDREN_CSI_HEADER = Text("Child Status Index per child (domains 2–8, oldest visit first):")
+CHILD_CSI_HEADER = Text("{child}, {siblings}:")
+CHILD_CSI_LINE = Text("{child}:")
+CHILD_NOT_RATED = Text("  not rated yet")
+CHILD_LAST_RATED = Text("  last rated on {date}")
+CHILD_DOMAIN = Text("  {domain}: {scores}")
+CHILD_NEEDS_ACTION = Text("  needs action: {factor} ({rating})")
+CSI_RATINGS = {4: Text("good"), 3: Text("fair"), 2: Text("bad"), 1: Text("very bad")}
+CSI_FACTORS = {
+    "csi.food_security": Text("food security"),
+    "csi.nutrition_growth": Text("nutrition and growth"),
+    "csi.shelter": Text("shelter"),
+    "csi.care": Text("care"),
+    "csi.abuse_exploitation": Text("abuse and exploitation"),
+    "csi.legal_protection": Text("legal protection"),
+    "csi.wellness": Text("wellness"),
+    "csi.health_care_services": Text("health care services"),
+    "csi.emotional_health": Text("emotional health"),
+    "csi.social_behaviour": Text("social behaviour"),
+    "csi.performance": Text("performance"),
+    "csi.education_work": Text("education or work"),
+}
+EVIDENCE_CHILD = Text("About {child}.")
+EVIDENCE_CHILD_AGAIN = Text("Rated so again for {child}.")

@@ -7,12 +7,14 @@ package connects to nothing, and neither does `Database.connect(url)`: the first
 does.
 """
 
+from .children import ChildVisit
 from .database import Database, Unavailable
 from .export import ExportRow
 from .models import (
     Answer,
     Base,
     Case,
+    CaseChild,
     Flag,
     Invite,
     Membership,
@@ -28,7 +30,9 @@ __all__ = [
     "Answer",
     "Base",
     "Case",
+    "CaseChild",
     "CaseSummary",
+    "ChildVisit",
     "Database",
     "ExportRow",
     "Flag",

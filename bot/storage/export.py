@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..engine.events import Value
-from .models import Answer, Case, Flag, Run, Score
+from .models import Answer, Case, CaseChild, Flag, Run, RunChild, Score
 
 __all__ = ["ExportRow", "export_answer_rows"]
 
@@ -42,6 +42,8 @@ class ExportRow:
     answered_at: datetime
     scores: dict[str, float]
     flags: list[dict[str, str]]
+    # The child of the case the run is about (its number in the case): the home visit's.
+    child: int | None = None
 
 
 async def export_answer_rows(
@@ -62,9 +64,12 @@ async def export_answer_rows(
             Run.flow_id,
             Run.flow_version,
             Case.code,
+            CaseChild.number,
         )
         .join(Run, Run.id == Answer.run_id)
         .outerjoin(Case, Case.id == Run.case_id)
+        .outerjoin(RunChild, RunChild.run_id == Run.id)
+        .outerjoin(CaseChild, CaseChild.id == RunChild.child_id)
         .order_by(Answer.answered_at, Answer.run_id, Answer.key)
         .execution_options(yield_per=BATCH_SIZE)
     )
@@ -73,7 +78,7 @@ async def export_answer_rows(
 
     cache: OrderedDict[int, tuple[dict[str, float], list[dict[str, str]]]] = OrderedDict()
     async with engine.connect() as conn, conn.stream(stmt) as result:
-        async for run_id, key, value, answered_at, flow_id, flow_version, code in result:
+        async for run_id, key, value, answered_at, flow_id, flow_version, code, child in result:
             outcome = cache.get(run_id)
             if outcome is None:
                 outcome = await _outcome(conn, run_id)
@@ -94,6 +99,7 @@ async def export_answer_rows(
                 # Copies: a consumer changing one row must not change the next row of its run.
                 scores=dict(scores),
                 flags=[dict(flag) for flag in flags],
+                child=child,
             )
 
 

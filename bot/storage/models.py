@@ -63,6 +63,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Case",
+    "CaseChild",
     "Flag",
     "Invite",
     "Membership",
@@ -70,6 +71,7 @@ __all__ = [
     "Person",
     "ProcessedUpdate",
     "Run",
+    "RunChild",
     "Schedule",
     "Score",
 ]
@@ -430,3 +432,45 @@ class OutboxNotice(Base):
 
     def __repr__(self) -> str:
         return f"OutboxNotice(id={self.id}, state={self.state!r}, urgent={self.urgent})"
+
+
+class CaseChild(Base):
+    """A child of a case, known by a pseudonym: its number in the case (never reused), an
+    optional short label ("eldest", never a name), year of birth, placement and sibling group.
+
+    The Child Status Index rates one child (domain.md, "Corrections"): a home visit rates each
+    child of the case in a run of its own (`RunChild`). A Simba case places siblings together:
+    `sibling_group` tells groups of siblings apart within a case, `with_siblings` records
+    whether this child lives with the rest of their group.
+    """
+
+    __tablename__ = "case_child"
+    __table_args__ = (UniqueConstraint("case_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str | None] = mapped_column(String(32))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    # Where the child lives now (`bot.services.children.PLACEMENTS`).
+    placement: Mapped[str | None] = mapped_column(String(32))
+    sibling_group: Mapped[str | None] = mapped_column(String(16))
+    with_siblings: Mapped[bool | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        # No label: it is the caseworker's words about a child.
+        return f"CaseChild(id={self.id}, case_id={self.case_id}, number={self.number})"
+
+
+class RunChild(Base):
+    """The child a run is about (a home visit's ratings): its answers and scores are that
+    child's. A row of its own rather than a column of `run`, so runs of other flows carry
+    nothing of it."""
+
+    __tablename__ = "run_child"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), primary_key=True)
+    child_id: Mapped[int] = mapped_column(
+        ForeignKey("case_child.id", ondelete="CASCADE"), index=True
+    )

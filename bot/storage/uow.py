@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .audit import AuditRepository
+from .children import ChildRepository
 from .outbox import OutboxRepository
 from .repositories import (
     AnswerRepository,
@@ -35,6 +36,7 @@ class UnitOfWork:
         "answers",
         "audit",
         "cases",
+        "children",
         "flags",
         "invites",
         "outbox",
@@ -50,6 +52,7 @@ class UnitOfWork:
         self.read_only = read_only
         self.people = PersonRepository(session)
         self.cases = CaseRepository(session, lock=lock_rows)
+        self.children = ChildRepository(session)
         self.invites = InviteRepository(session)
         self.runs = RunRepository(session, lock=lock_rows)
         self.answers = AnswerRepository(session)

@@ -38,6 +38,8 @@ TABLES = {
     "invite",
     "processed_update",
     "outbox",
+    "case_child",
+    "run_child",
 }
 
 
@@ -53,6 +55,7 @@ def test_migration_files_ship_with_the_package() -> None:
         "versions/0005_case_risk_and_closure.py",
         "versions/0006_flag_tell_again.py",
         "versions/0007_outbox.py",
+        "versions/0008_case_children.py",
     ):
         assert (package / name).is_file(), name
     script = ScriptDirectory(str(MIGRATIONS_DIR))
@@ -282,6 +285,50 @@ async def test_0003_keeps_the_flags_of_0002_and_backfills_them_both_ways(
         assert await db.current_revision() == HEAD
         async with db.reading() as uow:
             assert await uow.audit.events() == []
+    finally:
+        await db.dispose()
+
+
+async def test_0008_adds_children_to_the_cases_of_0007_and_steps_back(
+    blank_database_url: str,
+) -> None:
+    """Cases and runs of 0007 stay as they are; children can be added to them; a step back
+    drops the children's tables and nothing else."""
+    db = Database.connect(blank_database_url)
+    naive_t0 = T0.replace(tzinfo=None)
+    try:
+        async with db.engine.connect() as conn:
+            await conn.run_sync(_migrate, "0007")
+        async with db.engine.begin() as conn:
+            for statement in (
+                "INSERT INTO person (id, channel, external_id, role, status, created_at) "
+                "VALUES (1, 'telegram', '42', 'caseworker', 'active', :t)",
+                "INSERT INTO case_file (id, code, programme, status, created_at) "
+                "VALUES (1, 'K-0001', 'simba_family_care', 'open', :t)",
+                "INSERT INTO run (id, flow_id, flow_version, person_id, case_id, step, status, "
+                "state, started_at, updated_at) "
+                "VALUES (1, 'home_visit', 1, 1, 1, 'done', 'completed', '{}', :t, :t)",
+            ):
+                await conn.execute(text(statement), {"t": naive_t0})
+
+        await db.upgrade()
+        assert await db.current_revision() == HEAD
+        async with db.transaction() as uow:
+            child = await uow.children.add(1, now=T0, sibling_group="A", with_siblings=True)
+            await uow.children.link_run(1, child.id)
+        async with db.reading() as uow:
+            assert [c.number for c in await uow.children.of_case(1)] == [1]
+            assert await uow.children.of_run(1) is not None
+
+        async with db.engine.connect() as conn:
+            await conn.run_sync(_migrate, "0007", down=True)
+            tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+            runs = (await conn.execute(text("SELECT count(*) FROM run"))).scalar_one()
+        assert await db.current_revision() == "0007"
+        assert not {"case_child", "run_child"} & tables
+        assert runs == 1
+        await db.upgrade()
+        assert await db.current_revision() == HEAD
     finally:
         await db.dispose()
 

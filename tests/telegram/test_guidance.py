@@ -8,6 +8,7 @@ caseworker cannot start guidance on a case that is not theirs, even with a signe
 from __future__ import annotations
 
 from bot.app import Wegwijzer
+from bot.services import children
 from bot.services.cases import create_case
 from bot.telegram import CallbackSigner
 from tests.fakes.bot_api import FakeBotAPI
@@ -35,10 +36,15 @@ async def test_a_home_visit_through_guide_flags_its_case_and_shows_in_the_case_v
     coordinator = person(api, 3001, "Coordinator", language="en")
     await onboard(coordinator, await invite_code(wegwijzer, "coordinator"), "English")
 
+    # The Child Status Index rates one child: the case's children are offered first.
+    await children.add_child(wegwijzer, case_code, birth_year=2015, placement="foster_care")
+    await children.add_child(wegwijzer, case_code, birth_year=2018, placement="foster_care")
     caseworker.command("/guide")
     menu = await caseworker.expect("Guidance available to you:")
     caseworker.press(f"Home visit · {case_code}", menu)
-    await caseworker.skip_to("Compare the child")
+    which = await caseworker.skip_to("which child do you rate now?")
+    caseworker.press("child 1 (born 2015, foster family)", which)
+    await caseworker.skip_to("Home visit: child 1 (born 2015, foster family).")
     question = await caseworker.skip_to("Food security")
     notices = []
     for rating in RATINGS:
@@ -49,7 +55,10 @@ async def test_a_home_visit_through_guide_flags_its_case_and_shows_in_the_case_v
                 notices.append(question)  # the caseworker is told of the urgent flag too
             question = await caseworker.next()
     caseworker.press("No", question)  # no note
-    await caseworker.skip_to("the home visit is recorded")
+    await caseworker.skip_to("the ratings of child 1 (born 2015, foster family) are recorded")
+    offered = await caseworker.skip_to("Still to rate in this visit: 1.")
+    labels = [b["text"] for row in offered["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == ["child 2 (born 2018, foster family)"]
 
     assert [n["text"].split(":")[0] for n in notices] == [f"New urgent flag for case {case_code}"]
     told = await coordinator.expect(f"New urgent flag for case {case_code}")
@@ -62,6 +71,7 @@ async def test_a_home_visit_through_guide_flags_its_case_and_shows_in_the_case_v
         "csi_food_security_bad",
     ]
     assert {flag.evidence.get("csi.abuse_exploitation") for flag in flags} >= {1}
+    assert {flag.evidence.get("child") for flag in flags} == {1}
 
     caseworker.command("/case", case_code)
     view = await caseworker.skip_to(f"Case {case_code}")

@@ -3,12 +3,10 @@ leads to lasting safety (afwegingskader, question 5), and when they were last re
 (issue #14).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02
 
 Written by hand to match `bot.storage.models` (a contract test compares them on both backends).
-Numbered 0009 on a branch made beside another change's 0008: whoever merges them re-chains
-`down_revision`.
 """
 
 from collections.abc import Sequence
@@ -17,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
