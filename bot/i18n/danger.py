@@ -63,6 +63,7 @@ GAP = 3  # the most words ".." skips
 NEGATION_REACH = 3  # a negation word at most this many words before the phrase
 TOGETHER = 8  # the parts of an "&" pattern lie within this many words of each other
 AGES = range(5, 18)
+WHOLE_MESSAGE_WORDS = 8  # "= ..." patterns are short: longer messages are not tried
 
 _SECTIONS = {"negation", "negation_after", "clause", "everyday"}
 
@@ -289,11 +290,24 @@ class _Index:
                 if first.suffixes or first.infixes or first.age:
                     self.others.append((pattern, number))
         self.longest_prefix = max(map(len, self.prefixes), default=0)
+        # One quick test of a word against every "*suffix" and "*infix*" first item, so that
+        # the few patterns starting with one are only tried on the words that may fit.
+        firsts = [pattern.parts[number][0] for pattern, number in self.others]
+        self._suffixes = tuple(suffix for item in firsts for suffix in item.suffixes)
+        infixes = sorted({infix for item in firsts for infix in item.infixes})
+        self._infix = re.compile("|".join(map(re.escape, infixes))) if infixes else None
+        self._ages = any(item.age for item in firsts)
 
     def candidates(self, word: str) -> Iterator[tuple[_Pattern, int]]:
         yield from self.exact.get(word, ())
         for length in range(1, min(len(word), self.longest_prefix) + 1):
             yield from self.prefixes.get(word[:length], ())
+        if not (
+            (self._ages and word.isdigit())
+            or (self._suffixes and word.endswith(self._suffixes))
+            or (self._infix is not None and self._infix.search(word))
+        ):
+            return
         for pattern, number in self.others:
             if pattern.parts[number][0].accepts(word):
                 yield pattern, number
@@ -301,10 +315,12 @@ class _Index:
     def matches(self, text: _Text) -> Iterator[tuple[_Pattern, int, int]]:
         """Every (pattern, start, end) in the text; `&` patterns span all their parts."""
         words = text.words
-        for pattern in self.whole:
-            deduplicated = tuple(w for n, w in enumerate(words) if n == 0 or words[n - 1] != w)
-            if deduplicated and _match_part(pattern.parts[0], deduplicated, 0) == len(deduplicated):
-                yield pattern, 0, len(words)
+        # "= help": the whole message, a word repeated counting once ("help help help").
+        deduplicated = tuple(w for n, w in enumerate(words) if n == 0 or words[n - 1] != w)
+        if len(deduplicated) <= WHOLE_MESSAGE_WORDS:
+            for pattern in self.whole:
+                if _match_part(pattern.parts[0], deduplicated, 0) == len(deduplicated):
+                    yield pattern, 0, len(words)
         for start, word in enumerate(words):
             for pattern, number in self.candidates(word):
                 end = _match_part(pattern.parts[number], words, start)
