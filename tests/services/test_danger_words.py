@@ -282,3 +282,16 @@ def test_find_is_fast_on_a_long_message(shipped: DangerWords) -> None:
 def test_a_bot_command_is_not_a_cry_for_help(shipped: DangerWords) -> None:
     assert shipped.find("/help") is None
     assert kinds(shipped, "/help he hits me") == ("violence_at_home",)
+
+
+def test_the_sos_button_label_typed_alarms_in_every_language(shipped: DangerWords) -> None:
+    """The Recogniser compares the label by `words_of`; the lists catch it too, also when a
+    word of it is inflected or the emoji left out."""
+    from bot.i18n import Catalogs
+    from bot.services import texts
+
+    catalogs = Catalogs.load(LOCALES)
+    for code in catalogs.languages:
+        label = catalogs.translator(code, "Europe/Amsterdam")(texts.SOS_BUTTON)
+        assert kinds(shipped, label) == ("immediate_danger",), code
+        assert words_of(label) == words_of(label.replace("🆘", "").upper().replace(" ", "  "))
