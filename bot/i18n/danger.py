@@ -432,6 +432,9 @@ def _read(path: Path, rules: _Rules) -> None:
             )
             setattr(rules, target, _merge(getattr(rules, target), item))
             continue
+        if re.search(r"\s\||\|\s", line):
+            # "a b | c d" would read as "a b|c d": one line per phrase, "a|b" for one word.
+            raise DangerListInvalid(f"{where}: no spaces around | in a pattern: {line!r}")
         whole = line.startswith("=")
         body = line.lstrip("=").strip()
         parts = tuple(

@@ -122,6 +122,8 @@ def test_a_broken_line_stops_start_up(tmp_path: Path) -> None:
         lists(tmp_path / "c", en="[violence_at_home]\nhits me|\n")
     with pytest.raises(DangerListInvalid, match="unknown section"):
         lists(tmp_path / "d", en="[violence]\nhits me\n")
+    with pytest.raises(DangerListInvalid, match="no spaces around"):  # "hits me|my mum"?
+        lists(tmp_path / "e", en="[violence_at_home]\nhits me | my mum\n")
 
 
 # --- negation and idioms ---------------------------------------------------------------------
