@@ -39,12 +39,14 @@ The list syntax (also at the top of each list file):
     = help                     the whole message, and nothing else ("help", "help!!",
                                "help help"): bare words too common to match inside a text
 
-A danger phrase is cancelled when a `[negation]` word stands at most three words before it
-(within its clause, not across a `[clause]` word or punctuation) and the phrase has no
-negation word of its own ("je ne me sens pas en sécurité" alarms), or a `[negation_after]` word
-right after it, or when it overlaps an `[everyday]` idiom (so an idiom must be narrow:
-"piga simu !polisi", not "piga simu"). A text with an uncancelled phrase
-alarms, whatever else it says: a missed alarm costs more than a needless one.
+A danger phrase is cancelled when a `[negation]` word stands right before it or one word
+before it ("no emergency", "not an emergency"; further away it governs something else: "don't
+tell him he beats me"), in its clause (no `[clause]` word or punctuation between), and the
+phrase has no negation word of its own ("je ne me sens pas en sécurité" alarms); or when a
+`[negation_after]` word follows it right away ("acil değil"); or when it overlaps an
+`[everyday]` idiom (so an idiom must be narrow: "piga simu !polisi", not "piga simu"). A text
+with an uncancelled phrase alarms, whatever else it says: a missed alarm costs more than a
+needless one.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ from ..rules.alarms import ALARM_KINDS, AlarmKind
 DANGER_FILE = "danger_words.txt"
 
 GAP = 3  # the most words ".." skips
-NEGATION_REACH = 3  # a negation word at most this many words before the phrase
+NEGATION_REACH = 2  # a negation word at most this many words before the phrase (1 between)
 TOGETHER = 8  # the parts of an "&" pattern lie within this many words of each other
 AGES = range(5, 18)
 WHOLE_MESSAGE_WORDS = 8  # "= ..." patterns are short: longer messages are not tried
