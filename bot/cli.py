@@ -208,6 +208,18 @@ def _parser() -> argparse.ArgumentParser:
     status = i18n.add_parser("status", help="per language and flow: translated, missing, fuzzy")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(handler=_i18n_status)
+    danger_check = i18n.add_parser(
+        "danger-check",
+        help="per language: distress messages caught and everyday messages alarming, against "
+        "the corpora (exit 1 when a language misses the target)",
+    )
+    danger_check.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        help="folder of <code>.txt corpora (default: tests/i18n/danger_corpus in the checkout)",
+    )
+    danger_check.set_defaults(handler=_i18n_danger_check)
 
     bench = commands.add_parser("bench", help="measure the cost of an answer and memory")
     bench.add_argument(
@@ -623,6 +635,23 @@ def _i18n_status(settings: Settings, args: argparse.Namespace) -> int:
     rows = catalog_status(settings.locales_dir, settings.flows_dir)
     print(json.dumps([row.as_dict() for row in rows], indent=2) if args.json else report(rows))
     return 0
+
+
+def _i18n_danger_check(settings: Settings, args: argparse.Namespace) -> int:
+    from .config import PROJECT_ROOT
+    from .i18n._registry import read_registry
+    from .i18n.danger import DangerWords
+    from .i18n.danger_check import check, corpora, report
+
+    folder = args.corpus or PROJECT_ROOT / "tests" / "i18n" / "danger_corpus"
+    found = corpora(folder) if folder.is_dir() else []
+    if not found:
+        print(f"wegwijzer: no corpora (<code>.txt) in {folder}: use --corpus", file=sys.stderr)
+        return 2
+    languages = [language.code for language in read_registry(settings.locales_dir)]
+    results = [check(DangerWords.load(settings.locales_dir, languages), c) for c in found]
+    print(report(results))
+    return 0 if all(result.meets_target for result in results) else 1
 
 
 def _bench(settings: Settings, args: argparse.Namespace) -> int:

@@ -42,10 +42,22 @@ class Language(BaseModel):
     danger_words: Literal["reviewed", "draft"] = "draft"
 
 
+class DangerList(BaseModel):
+    """A danger list of a language the bot does not speak (no catalog) but families write in
+    (Russian, by many Ukrainian families): loaded with the others, listed by the doctor."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str = Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+    name: str = Field(min_length=1)
+    danger_words: Literal["reviewed", "draft"] = "draft"
+
+
 class _Registry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     languages: tuple[Language, ...] = Field(min_length=1)
+    danger_lists: tuple[DangerList, ...] = ()
 
     @field_validator("languages")
     @classmethod
@@ -72,7 +84,16 @@ class _Registry(BaseModel):
 
 def read_registry(locales_dir: Path) -> tuple[Language, ...]:
     """The languages listed in `<locales_dir>/languages.yaml`, in the registry's order."""
-    path = locales_dir / REGISTRY_FILE
+    return _read(locales_dir).languages
+
+
+def read_danger_lists(locales_dir: Path) -> tuple[DangerList, ...]:
+    """The danger lists of languages without a catalog (`danger_lists:` in the registry)."""
+    return _read(locales_dir).danger_lists
+
+
+def _read(locales_dir: Path) -> _Registry:
+    path = Path(locales_dir) / REGISTRY_FILE
     try:
         document = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -80,7 +101,7 @@ def read_registry(locales_dir: Path) -> tuple[Language, ...]:
     except YAMLError as error:
         raise CatalogError(f"{path}: not valid YAML: {error}") from None
     try:
-        return _Registry.model_validate(document).languages
+        return _Registry.model_validate(document)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in problem['loc']) or 'file'}: {problem['msg']}"

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Literal
 
 from ..app import Wegwijzer
+from ..i18n._registry import read_danger_lists
 
 Severity = Literal["alarm", "warning"]
 
@@ -80,6 +81,10 @@ async def examine(app: Wegwijzer) -> list[Finding]:
     catalogs = app.catalogs
     drafts = [
         code for code in catalogs.languages if catalogs.language(code).danger_words == "draft"
+    ] + [
+        extra.code
+        for extra in read_danger_lists(app.settings.locales_dir)
+        if extra.danger_words == "draft"
     ]
     if drafts:
         findings.append(

@@ -23,6 +23,7 @@ async def test_a_staffed_deployment_has_only_what_waits_for_review(world: World)
     findings = await examine(app)
     assert [finding.severity for finding in findings] == ["warning"]  # the draft danger lists
     assert "Danger lists not yet reviewed" in findings[0].text
+    assert "nl, en, ar, tr, pl, uk, fr, sw, ru" in findings[0].text  # ru: a list, no catalog
 
 
 async def test_cases_without_a_reachable_caseworker_and_staff_who_blocked_the_bot(

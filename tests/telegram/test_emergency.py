@@ -3,6 +3,7 @@ that fits the kind of danger."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,8 +31,10 @@ HELP = "Alarmnummer"
 
 
 def first_phrase(language: str) -> str:
+    """The list's first plain phrase of immediate danger (no pattern syntax in it)."""
     lines = (LOCALES / language / "danger_words.txt").read_text("utf-8").splitlines()
-    return next(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+    start = lines.index("[immediate_danger]")
+    return next(line for line in lines[start:] if re.fullmatch(r"\w+( \w+)*", line))
 
 
 async def test_sos_before_onboarding_gives_the_numbers_and_stores_nothing(
