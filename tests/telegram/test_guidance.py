@@ -22,7 +22,7 @@ RATINGS += ["Good", "Good", "Good"]
 
 def _is_question(message: dict) -> bool:
     labels = {
-        button["text"]
+        button["text"].split(". ", 1)[-1]  # a question's option shows its number first
         for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
         for button in row
     }

@@ -14,6 +14,7 @@ here, so that the checks do not depend on translations.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -86,8 +87,9 @@ async def case_code(wegwijzer: Wegwijzer) -> str:
 
 
 def labels(message: dict[str, Any]) -> list[str]:
+    """A message's button labels, without the number a question's option shows first."""
     rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [button["text"] for row in rows for button in row]
+    return [re.sub(r"^\d+\. ", "", button["text"]) for row in rows for button in row]
 
 
 def fields_of(data: str) -> list[str]:

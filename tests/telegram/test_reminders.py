@@ -100,7 +100,7 @@ async def test_a_reminder_in_the_familys_language_whose_button_starts_the_checki
 
     dutch.press("Check-in starten", reminder)
     consent = await dutch.expect("Dit is je check-in")
-    assert "Ja" in buttons(consent)
+    assert "1. Ja" in buttons(consent)
     dutch_id = await person_id(wegwijzer, dutch)
     async with wegwijzer.database.reading() as uow:
         run = await uow.runs.open_of(dutch_id)
