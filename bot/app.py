@@ -28,8 +28,9 @@ __all__ = ["HOST_CONTEXT", "Assets", "Clock", "UnsupportedContext", "Wegwijzer",
 Clock = Callable[[], datetime]
 
 # Values the host gives flows for their {placeholders}; a flow may declare only these.
-# `signpost`: the help for a worry that is not urgent (the GP, a crisis line), one per line.
-HOST_CONTEXT = ("next_checkin", "emergency_number", "advice_line", "signpost")
+# `signpost`: the help for a worry that is not urgent (the GP, a crisis line), one per line;
+# `self_harm_help`: the helplines for the self-harm alarm, one per line (locales/helplines.yaml).
+HOST_CONTEXT = ("next_checkin", "emergency_number", "advice_line", "signpost", "self_harm_help")
 # Given only to the home visit, whose runs each rate one child: the child (issue #14).
 CHILD_CONTEXT = ("child",)
 

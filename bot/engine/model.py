@@ -436,7 +436,8 @@ class FlagRule(_Strict):
     reason: NonEmptyText
     when: Condition
     # Where the rule comes from (a guideline, an instrument's manual, the organisation's own
-    # choice): shown to staff with the flag, so they can weigh it.
+    # choice): shown to staff with the flag, so they can weigh it. Every current flow has one
+    # (tests/engine/test_sources.py); optional only for archived versions that predate it.
     source: NonEmptyText | None = None
 
 

@@ -80,6 +80,13 @@ def signpost(app: Wegwijzer) -> Parts:
     return Parts(tuple(helpline_text(line) for line in app.helplines.signpost), "\n")
 
 
+def help_lines(app: Wegwijzer, kind: AlarmKind) -> Parts:
+    """The helplines for one kind of alarm, one per line: what flows show as, say,
+    {self_harm_help} (the home visit, for a child who may wish to die)."""
+    lines = app.helplines.for_kinds([kind])[0][1]
+    return Parts(tuple(helpline_text(line) for line in lines), "\n")
+
+
 def helpline_text(line: Helpline) -> Text:
     """One helpline as a family reads it: "• 113 Zelfmoordpreventie — if you think about
     ending your life…: 0800-0113 or 113. Free and anonymous, day and night. Chat: 113.nl"."""

@@ -41,7 +41,7 @@ from ..rules.replies import interpret
 from ..storage import Case, CaseChild, Run, UnitOfWork
 from . import guidance, texts
 from .children import Child, to_rate
-from .emergency import signpost
+from .emergency import help_lines, signpost
 from .flags import raise_or_repeat
 from .notices import Notice
 from .once import claim
@@ -119,6 +119,7 @@ def flow_context(app: Wegwijzer, timezone: str | None = None) -> dict[str, objec
         "emergency_number": app.helplines.emergency_number,
         "advice_line": app.helplines.advice_line,
         "signpost": signpost(app),
+        "self_harm_help": help_lines(app, "self_harm"),
     }
 
 

@@ -12,7 +12,11 @@ from bot.engine.loader import FlowRegistry
 from .conftest import events_of
 
 FLOW = "home_visit"
-CONTEXT = {"child": "child 1 (born 2014, at home)", "emergency_number": "112"}
+CONTEXT = {
+    "child": "child 1 (born 2014, at home)",
+    "emergency_number": "112",
+    "self_harm_help": "• 113 Zelfmoordpreventie: 0800-0113 or 113",
+}
 FACTORS = (
     "food_security",
     "nutrition_growth",
@@ -68,7 +72,7 @@ def test_all_good_raises_nothing_and_names_the_child(family_engine: Engine) -> N
 @pytest.mark.parametrize(
     ("factor", "rule"),
     [
-        ("emotional_health", "csi_emotional_health_very_bad_nl"),
+        ("emotional_health", "csi_emotional_health_very_bad"),
         ("care", "csi_care_very_bad"),
         ("food_security", "csi_food_security_very_bad"),
         ("abuse_exploitation", "csi_abuse_exploitation_very_bad"),
@@ -78,25 +82,28 @@ def test_a_child_in_danger_now_is_urgent(family_engine: Engine, factor: str, rul
     assert raised(visit(family_engine, **{factor: VERY_BAD})) == {rule: "urgent"}
 
 
-def test_a_child_wishing_to_die_gets_113_in_the_netherlands(family_engine: Engine) -> None:
-    sprints = visit(family_engine, emotional_health=VERY_BAD)
-    flag = events_of(sprints, FlagRaised)[0]
-    assert "113 Zelfmoordpreventie" in flag.reason.msgid
-    told = said(sprints)
-    assert any("may wish to die" in text and "{emergency_number}" in text for text in told)
-    assert any("113 Zelfmoordpreventie" in text for text in told)
-
-
-def test_elsewhere_the_same_rating_is_urgent_without_the_dutch_number(
+def test_a_child_wishing_to_die_gets_the_deployments_suicide_prevention_line(
     family_engine: Engine,
 ) -> None:
-    sprints = visit(family_engine, country="BE", emotional_health=VERY_BAD, abuse_exploitation=FAIR)
-    assert raised(sprints) == {
-        "csi_emotional_health_very_bad": "urgent",
-        "csi_abuse_exploitation_fair": "medium",
-    }
+    """The line comes from the helplines file through the context, in every country: the
+    flow writes no number of its own."""
+    for country in ("NL", "BE"):
+        sprints = visit(family_engine, country=country, emotional_health=VERY_BAD)
+        assert raised(sprints) == {"csi_emotional_health_very_bad": "urgent"}
+        told = said(sprints)
+        assert any("may wish to die" in text and "{emergency_number}" in text for text in told)
+        assert any("{self_harm_help}" in text for text in told)
+        everything = [*told, *(f.reason.msgid for f in events_of(sprints, FlagRaised))]
+        assert not any("113" in text for text in everything)
+
+
+def test_elsewhere_a_suspicion_of_abuse_does_not_name_the_meldcode(
+    family_engine: Engine,
+) -> None:
+    sprints = visit(family_engine, country="BE", abuse_exploitation=FAIR)
+    assert raised(sprints) == {"csi_abuse_exploitation_fair": "medium"}
     everything = [*said(sprints), *(f.reason.msgid for f in events_of(sprints, FlagRaised))]
-    assert not any("113" in text or "Meldcode" in text for text in everything)
+    assert not any("Meldcode" in text for text in everything)
 
 
 def test_a_suspicion_of_abuse_points_to_the_meldcode(family_engine: Engine) -> None:

@@ -131,8 +131,8 @@ async def test_urgent_ratings_name_the_child_and_a_second_child_adds_to_the_flag
     await rate(app, world.caseworker, 2, emotional_health=VERY_BAD)
     async with app.database.reading() as uow:
         flags = {flag.rule: flag for flag in await uow.flags.open_flags([world.case_a])}
-    urgent = flags["csi_emotional_health_very_bad_nl"]
-    assert urgent.level == "urgent" and "113 Zelfmoordpreventie" in urgent.reason
+    urgent = flags["csi_emotional_health_very_bad"]
+    assert urgent.level == "urgent" and "suicide prevention line" in urgent.reason
     assert flags["csi_abuse_exploitation_fair_nl"].level == "medium"
     assert "Meldcode walkthrough" in flags["csi_abuse_exploitation_fair_nl"].reason
     detail = await flag_detail(app, world.coordinator, urgent.id)

@@ -161,6 +161,21 @@ class Person:
             if fragment in (message.get("text") or message.get("caption") or ""):
                 return message
 
+    async def skip_to_button(self, label: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The first message with a button `label`, read or not yet (the welcome may come
+        after another message); reading goes on after it."""
+
+        def with_button(_calls: object) -> int | None:
+            for index, message in enumerate(self.messages()):
+                rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+                if any(label == button["text"] for row in rows for button in row):
+                    return index + 1
+            return None
+
+        found = await self.api.wait_for(with_button, timeout)
+        self.read = max(self.read, found)
+        return self.messages()[found - 1]
+
     async def expect_nothing_from(self, bot: RunningBot) -> None:
         """Nothing new for this person once `bot` is idle."""
         await bot.idle(self.api)
@@ -289,7 +304,7 @@ async def onboard(someone: Person, code: str, language_label: str = "Nederlands"
 async def family_at_first_who5(api: FakeBotAPI, app: Wegwijzer, case_code: str) -> Person:
     family = person(api, 1001, "Testouder")
     await onboard(family, await invite_code(app, "family", case_code))
-    family.press("Check-in starten")
+    family.press("Check-in starten", await family.skip_to_button("Check-in starten"))
     consent = await family.expect("Dit is je check-in")
     family.press("Ja", consent)
     await family.expect("Eerst vijf vragen")
