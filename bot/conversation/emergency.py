@@ -99,7 +99,9 @@ class Recogniser:
             tuple(words_of(catalogs.translator(code, zone)(texts.SOS_BUTTON)))
             for code in catalogs.languages
         }
-        self.calls_for_help = frozenset(labels | {("sos",)}) - {()}
+        # The 🆘 reads as "sos" (`words_of`): the label typed without it counts the same.
+        bare = {label[1:] for label in labels if label[:1] == ("sos",)}
+        self.calls_for_help = frozenset(labels | bare | {("sos",)}) - {()}
 
     def trigger(self, said: Said, known: Known | None) -> Trigger | None:
         """What set the alarm off — "sos", "button" or the danger phrase, with its kinds — or

@@ -181,7 +181,8 @@ class Guide(Intent):
         flow_id = words[0].lower() if words else None
         case = words[1].upper() if len(words) > 1 else None
         third = words[2] if len(words) > 2 else ""
-        child = int(third) if third.isascii() and third.isdigit() else None
+        # A case has a handful of children: a longer number is no child (and no database int).
+        child = int(third) if third.isascii() and third.isdigit() and len(third) <= 3 else None
         return cls(flow_id, case, child)
 
     def words(self) -> tuple[str, ...]:

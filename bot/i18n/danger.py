@@ -97,6 +97,7 @@ class DangerListInvalid(ValueError):
 
 _CHAR_MAP = str.maketrans(
     {
+        "\U0001f198": " sos ",  # the 🆘 emoji, as the bot's own button shows it
         "\u0640": "",  # Arabic tatweel
         "\u0649": "\u064a",  # ى → ي
         "\u0629": "\u0647",  # ة → ه
@@ -225,12 +226,32 @@ class _Item:
         )
 
 
+@dataclass
+class _Negation:
+    """One list's negation and clause words: they apply to that list's patterns only, for a
+    word that negates in one language is an ordinary word in another (Dutch "nee" read as
+    French "ne", Swahili "ni" as French "ni", Polish "no" as English "no")."""
+
+    negations: _Item = field(default_factory=lambda: _Item())
+    negations_after: _Item = field(default_factory=lambda: _Item())
+    clause_words: _Item = field(default_factory=lambda: _Item())
+
+
 @dataclass(frozen=True)
 class _Pattern:
     source: str  # as written in the list
     kinds: tuple[AlarmKind, ...]
     parts: tuple[tuple[_Item, ...], ...]
     whole: bool = False  # the whole message
+    # Its own list's negation words (filled in as the list is read).
+    negation: _Negation = field(default_factory=_Negation, compare=False, hash=False)
+
+    @property
+    def negatable(self) -> bool:
+        """Only words that name a state can be denied ("geen noodgeval", "not in danger"):
+        a phrase of harm done or threatened is no less an alarm with a negation before it
+        ("don't hurt me", "niet slaan!", "nie zabijaj mnie" are pleas). When in doubt, alarm."""
+        return not self.whole and self.kinds == ("immediate_danger",)
 
 
 def _match_part(part: tuple[_Item, ...], words: tuple[str, ...], start: int) -> int | None:
@@ -266,9 +287,6 @@ class _Rules:
 
     patterns: list[_Pattern] = field(default_factory=list)
     idioms: list[_Pattern] = field(default_factory=list)
-    negations: _Item = field(default_factory=_Item)
-    negations_after: _Item = field(default_factory=_Item)
-    clause_words: _Item = field(default_factory=_Item)
 
 
 class _Index:
@@ -410,6 +428,7 @@ def _read(path: Path, rules: _Rules) -> None:
                 value for token in _split_tokens(values) for value in token.split("|") if value
             ]
     section: str | tuple[AlarmKind, ...] | None = None
+    negation = _Negation()
     for number, line in enumerate(lines, 1):
         where = f"{path}:{number}"
         if not line:
@@ -432,7 +451,7 @@ def _read(path: Path, rules: _Rules) -> None:
             target = {"negation": "negations", "negation_after": "negations_after"}.get(
                 section, "clause_words"
             )
-            setattr(rules, target, _merge(getattr(rules, target), item))
+            setattr(negation, target, _merge(getattr(negation, target), item))
             continue
         if re.search(r"\s\||\|\s", line):
             # "a b | c d" would read as "a b|c d": one line per phrase, "a|b" for one word.
@@ -447,7 +466,7 @@ def _read(path: Path, rules: _Rules) -> None:
             if not part or part[0].gap or part[0].lookahead_not:
                 raise DangerListInvalid(f"{where}: a pattern starts with a word")
         kinds: tuple[AlarmKind, ...] = () if section == "everyday" else section  # type: ignore[assignment]
-        pattern = _Pattern(" ".join(body.split()), kinds, parts, whole)
+        pattern = _Pattern(" ".join(body.split()), kinds, parts, whole, negation)
         (rules.idioms if section == "everyday" else rules.patterns).append(pattern)
 
 
@@ -508,7 +527,7 @@ class DangerWords:
                 continue
             if any(start < idiom_end and idiom_start < end for idiom_start, idiom_end in idioms):
                 continue
-            if not pattern.whole and self._negated(read, start, end):
+            if pattern.negatable and _negated(pattern.negation, read, start, end):
                 continue
             for kind in pattern.kinds:
                 found.setdefault(kind, " ".join(read.shown[start:end]))
@@ -517,20 +536,21 @@ class DangerWords:
         kinds = tuple(kind for kind in ALARM_KINDS if kind in found)
         return DangerMatch(found[kinds[0]], kinds)
 
-    def _negated(self, text: _Text, start: int, end: int) -> bool:
-        """A negation word directly before the phrase (its clause, no clause word between),
-        or right after it."""
-        rules, clause = self.rules, text.clauses[start]
-        if any(rules.negations.accepts(word) for word in text.words[start:end]):
-            # The phrase is itself negative ("niet veilig"); a negation before it is its other
-            # half ("je ne me sens pas en sécurité", "ik ben niet meer veilig").
-            return False
-        for position in range(start - 1, max(-1, start - 1 - NEGATION_REACH), -1):
-            word = text.words[position]
-            if text.clauses[position] != clause or rules.clause_words.accepts(word):
-                break
-            if rules.negations.accepts(word):
-                return True
-        if end < len(text.words) and text.clauses[end] == text.clauses[end - 1]:
-            return rules.negations_after.accepts(text.words[end])
+
+def _negated(rules: _Negation, text: _Text, start: int, end: int) -> bool:
+    """A negation word of the phrase's own list directly before the phrase (its clause, no
+    clause word between), or right after it."""
+    clause = text.clauses[start]
+    if any(rules.negations.accepts(word) for word in text.words[start:end]):
+        # The phrase is itself negative ("niet veilig"); a negation before it is its other
+        # half ("je ne me sens pas en sécurité", "ik ben niet meer veilig").
         return False
+    for position in range(start - 1, max(-1, start - 1 - NEGATION_REACH), -1):
+        word = text.words[position]
+        if text.clauses[position] != clause or rules.clause_words.accepts(word):
+            break
+        if rules.negations.accepts(word):
+            return True
+    if end < len(text.words) and text.clauses[end] == text.clauses[end - 1]:
+        return rules.negations_after.accepts(text.words[end])
+    return False

@@ -62,7 +62,8 @@ class Helpline(_Strict):
     @model_validator(mode="after")
     def _complete(self) -> Helpline:
         for number in self.numbers:
-            if not number or not all(char.isdigit() or char in " +-" for char in number):
+            digits = sum(char.isdigit() for char in number)
+            if digits < 2 or not all(char.isdigit() or char in " +-" for char in number):
                 raise ValueError(f"numbers: {number!r} is not a phone number (digits, + - space)")
         if (self.numbers or self.chat) and self.hours is None:
             raise ValueError("hours: a helpline with a number or a chat says when it answers")
@@ -101,6 +102,12 @@ class Country(_Strict):
                 raise ValueError(
                     f"{where}: no helpline {line!r} (helplines: {list(self.helplines)})"
                 )
+        for kind, lines in self.alarms.items():
+            # An alarm is answered with someone to call, not only with "your GP"; once each.
+            if not any(self.helplines[line].numbers for line in lines):
+                raise ValueError(f"alarms.{kind}: none of its helplines has a number to call")
+            if len(set(lines)) != len(lines):
+                raise ValueError(f"alarms.{kind}: a helpline is listed twice")
         for where in ("emergency_number", "advice_line"):
             if not self.helplines[getattr(self, where)].numbers:
                 raise ValueError(f"{where}: helpline {getattr(self, where)!r} has no number")

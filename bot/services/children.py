@@ -177,13 +177,20 @@ async def change_child(
 async def remove_child(
     app: Wegwijzer, case_code: str, number: int, *, by: Participant | None = None
 ) -> None:
-    """Remove a child registered by mistake; the child's ratings stay, as about no child."""
+    """Remove a child registered by mistake. A child already rated stays: their number is in
+    flags and ratings, and a number given again to another child would make those seem about
+    them (change the placement instead when a child leaves the case)."""
     now = app.clock()
     async with app.database.transaction() as uow:
         case = await _case(uow, case_code, by)
         row = await uow.children.by_number(case.id, number)
         if row is None:
             raise LookupError(f"case {case.code} has no child {number}")
+        if await uow.children.has_runs(row.id):
+            raise ValueError(
+                f"child {number} of case {case.code} has ratings and stays on record "
+                "(change the placement instead)"
+            )
         await uow.children.remove(row)
         await audit.record(
             uow,

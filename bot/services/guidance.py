@@ -398,6 +398,19 @@ async def _caseworker_told(
 # --- reviews that come due --------------------------------------------------------------------
 
 
+async def _reminded(uow: UnitOfWork, case: Case) -> tuple[list[Recipient], bool]:
+    """Who is reminded of a case's due review or re-evaluation: its caseworker when active,
+    else every coordinator, so that a case without a caseworker is not silently forgotten
+    (True: it is the caseworker)."""
+    person = await uow.people.get_by_id(case.caseworker_id) if case.caseworker_id else None
+    if person is not None and person.status == "active":
+        recipient = Recipient(
+            person.id, person.channel, person.external_id, person.language, case.code
+        )
+        return [recipient], True
+    return await flag_recipients(uow, case.id, caseworker=False), False
+
+
 async def review_notices(app: Wegwijzer) -> list[Notice]:
     """Caseworkers whose case's risk screening is due for review are reminded, with a button
     to start it; again after `REVIEW_REMIND_AGAIN` until the screening is done."""
@@ -407,17 +420,14 @@ async def review_notices(app: Wegwijzer) -> list[Notice]:
     async with app.database.transaction() as uow:
         for case in await uow.cases.reviews_due(now, now - REVIEW_REMIND_AGAIN, BATCH):
             case.review_reminded_at = now
-            person = await uow.people.get_by_id(case.caseworker_id) if case.caseworker_id else None
-            if person is None or person.status != "active":
-                log.warning("review due without a caseworker", extra={"event": "review"})
+            recipients, _ = await _reminded(uow, case)
+            if not recipients:
+                log.warning("review due, nobody to remind", extra={"event": "review"})
                 continue
-            recipient = Recipient(
-                person.id, person.channel, person.external_id, person.language, case.code
-            )
             level = texts.LEVELS.get(case.risk_level or "", texts.NO_STAGE)
             text = texts.REVIEW_DUE.using(case=case.code, level=level)
             guide = (screening.id, case.code) if screening else None
-            notices.append(Notice(recipient, text, guide=guide, plain=guide is None))
+            notices += [Notice(r, text, guide=guide, plain=guide is None) for r in recipients]
             await audit.record(uow, audit.SYSTEM, "review_reminded", at=now, case_id=case.id)
         await queue(uow, notices, now)
     return notices
@@ -433,17 +443,15 @@ async def reevaluation_notices(app: Wegwijzer) -> list[Notice]:
     async with app.database.transaction() as uow:
         for case in await uow.cases.reevaluations_due(now, now - REVIEW_REMIND_AGAIN, BATCH):
             case.reevaluation_reminded_at = now
-            person = await uow.people.get_by_id(case.caseworker_id) if case.caseworker_id else None
-            if person is None or person.status != "active" or case.reevaluation_due_at is None:
-                log.warning("re-evaluation due, no caseworker", extra={"event": "reevaluation"})
+            recipients, caseworker = await _reminded(uow, case)
+            if not recipients or case.reevaluation_due_at is None:
+                log.warning("re-evaluation due, nobody to remind", extra={"event": "reevaluation"})
                 continue
-            recipient = Recipient(
-                person.id, person.channel, person.external_id, person.language, case.code
-            )
             day = local_day(case.reevaluation_due_at, app.settings.timezone)
             text = texts.REEVALUATION_DUE.using(case=case.code, date=day)
-            guide = (meldcode.id, case.code) if meldcode else None
-            notices.append(Notice(recipient, text, guide=guide, plain=guide is None))
+            # Only a caseworker walks the Meldcode: coordinators get the reminder without a button.
+            guide = (meldcode.id, case.code) if meldcode and caseworker else None
+            notices += [Notice(r, text, guide=guide, plain=guide is None) for r in recipients]
             await audit.record(uow, audit.SYSTEM, "reevaluation_reminded", at=now, case_id=case.id)
         await queue(uow, notices, now)
     return notices

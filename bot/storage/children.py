@@ -95,6 +95,11 @@ class ChildRepository:
         await self._session.delete(child)
         await self._session.flush()
 
+    async def has_runs(self, child_id: int) -> bool:
+        """Whether any run (a rating) is about the child."""
+        stmt = select(RunChild.run_id).where(RunChild.child_id == child_id).limit(1)
+        return (await self._session.execute(stmt)).first() is not None
+
     async def link_run(self, run_id: int, child_id: int) -> None:
         self._session.add(RunChild(run_id=run_id, child_id=child_id))
         await self._session.flush()

@@ -64,6 +64,8 @@ def test_a_button_carries_its_intent_within_64_bytes(intent: Intent) -> None:
         ("/case k7q-4mx", ShowCase("K7Q-4MX")),
         ("/guide reintegration k7q-4mx", Guide("reintegration", "K7Q-4MX")),
         ("/guide home_visit k7q-4mx 2", Guide("home_visit", "K7Q-4MX", 2)),
+        # A number no case's child has is no child (nor an overflow in the database).
+        ("/guide home_visit k7q-4mx 99999999999999999999", Guide("home_visit", "K7Q-4MX")),
         ("/guide home_visit k7q-4mx two", Guide("home_visit", "K7Q-4MX")),
         ("/flags 3", Flags(3)),
         ("/flags x", Flags(1)),

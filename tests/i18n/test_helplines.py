@@ -95,6 +95,18 @@ def test_the_netherlands_has_help_for_every_kind_in_every_language() -> None:
             lambda nl: nl["helplines"]["emergency"].update(colour="red"),
             "helplines.emergency.colour: Extra inputs are not permitted",
         ),
+        (
+            lambda nl: nl["helplines"]["emergency"].update(numbers=["  -"]),
+            "'  -' is not a phone number",
+        ),
+        (
+            lambda nl: nl["alarms"].update(self_harm=["huisarts"]),
+            "alarms.self_harm: none of its helplines has a number to call",
+        ),
+        (
+            lambda nl: nl["alarms"].update(self_harm=["zelfmoordpreventie", "zelfmoordpreventie"]),
+            "alarms.self_harm: a helpline is listed twice",
+        ),
     ],
     ids=[
         "unknown-kind",
@@ -106,6 +118,9 @@ def test_the_netherlands_has_help_for_every_kind_in_every_language() -> None:
         "bad-number",
         "no-hours",
         "unknown-field",
+        "number-without-digits",
+        "kind-without-a-number",
+        "helpline-twice",
     ],
 )
 def test_a_wrong_file_is_refused_with_the_place_named(tmp_path: Path, break_it, message) -> None:

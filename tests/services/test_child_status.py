@@ -193,3 +193,15 @@ async def test_children_are_managed_only_for_ones_own_cases(world: World) -> Non
         await children.change_child(app, CASE_A, 9, {"placement": "at_home"})
     await children.remove_child(app, CASE_A, made.number)
     assert await children.children_of(app, CASE_A) == []
+
+
+async def test_a_rated_child_stays_on_record(world: World) -> None:
+    """Flags and ratings name a child by number: a rated child cannot be removed, so the
+    number is never given to another child."""
+    app = world.app
+    await two_children(app)
+    await rate(app, world.caseworker, 2)
+    with pytest.raises(ValueError, match="has ratings"):
+        await children.remove_child(app, CASE_A, 2)
+    await children.remove_child(app, CASE_A, 1)  # registered by mistake, never rated
+    assert [child.number for child in await children.children_of(app, CASE_A)] == [2]

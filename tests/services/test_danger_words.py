@@ -147,6 +147,56 @@ def test_a_negation_cancels_only_the_phrase_it_governs(tmp_path: Path) -> None:
     assert kinds(danger, "its not safe") == ("immediate_danger",)
 
 
+def test_a_negation_word_counts_only_in_its_own_language(tmp_path: Path) -> None:
+    """Dutch "nee" (read as French "ne" once doubled letters count once), Swahili "ni" and
+    Polish "no" are ordinary words there: another list's negation must not cancel a phrase."""
+    danger = lists(
+        tmp_path,
+        fr="[negation]\nne | ni | pas\n[immediate_danger]\nen danger\n",
+        nl="[negation]\nniet | geen\n[immediate_danger]\nin gevaar\n",
+    )
+    assert kinds(danger, "nee, we zijn in gevaar") == ("immediate_danger",)
+    assert danger.find("we zijn niet in gevaar") is None
+    assert danger.find("nous ne sommes pas en danger") is None
+
+
+def test_harm_pleaded_against_is_no_denial(shipped: DangerWords) -> None:
+    """Only a state can be denied ("no emergency"); "don't hurt me" is a plea: an alarm."""
+    for plea in (
+        "please don't kill me",
+        "niet slaan!",
+        "nie zabijaj mnie",
+        "не бей меня",
+        "ne me tue pas",
+        "لا تقتلني",
+        "no he hit me again",
+        "nee hij slaat me weer",
+    ):
+        assert "violence_at_home" in kinds(shipped, plea), plea
+    assert shipped.find("geen noodgeval hoor") is None
+
+
+def test_a_parent_writing_of_a_childs_self_harm_gets_self_harm_help(
+    shipped: DangerWords,
+) -> None:
+    for text in (
+        "my son says he wants to kill himself",
+        "mijn dochter snijdt zichzelf",
+        "córka się tnie",
+        "kızım kendini kesiyor",
+        "بنتي تجرح نفسها",
+        "binti yangu anajikata",
+        "донька ріже себе",
+    ):
+        assert "self_harm" in kinds(shipped, text), text
+
+
+def test_the_sos_emoji_and_repeated_sos_call_for_help(shipped: DangerWords) -> None:
+    for text in ("🆘", "SOS SOS", "S.O.S.", "sos help"):
+        assert kinds(shipped, text)[:1] == ("immediate_danger",), text
+    assert shipped.find("SOS gezin bezoek morgen") is None  # the programme's name
+
+
 def test_negation_after_and_french_double_negation(tmp_path: Path) -> None:
     danger = lists(
         tmp_path,
@@ -297,5 +347,7 @@ def test_the_sos_button_label_typed_alarms_in_every_language(shipped: DangerWord
     catalogs = Catalogs.load(LOCALES)
     for code in catalogs.languages:
         label = catalogs.translator(code, "Europe/Amsterdam")(texts.SOS_BUTTON)
+        bare = label.replace("🆘", "").upper().replace(" ", "  ")
         assert kinds(shipped, label) == ("immediate_danger",), code
-        assert words_of(label) == words_of(label.replace("🆘", "").upper().replace(" ", "  "))
+        assert kinds(shipped, bare) == ("immediate_danger",), code
+        assert words_of(label) == ["sos", *words_of(bare)]  # the 🆘 reads as "sos"

@@ -127,8 +127,12 @@ async def screen(
     for question in SCREENING:
         assert asked(turn).key == f"risk.{question}"
         turn = await answer(app, who, Choose(question in yes))
-    assert asked(turn).key == "risk.agree"
-    turn = await answer(app, who, Choose(agree))
+    floor = {"threat_harm", "threat_needs", "threat_no_protector", "violence_home"} & yes
+    if floor:  # at least high: nothing to agree with or set lower
+        assert agree and own_level is None
+    else:
+        assert asked(turn).key == "risk.agree"
+        turn = await answer(app, who, Choose(agree))
     if not agree:
         assert asked(turn).key == "risk.own_level"
         turn = await answer(app, who, Choose(own_level))
@@ -294,7 +298,7 @@ async def test_the_caseworker_overrides_the_level_with_a_reason(world: World, cl
         app,
         world.caseworker,
         CASE_A,
-        {"past_harm", "violence_home", *PROTECTIVE},  # the screening says high
+        {"past_harm", "very_young", "addiction", "mental_health", *PROTECTIVE},  # high
         agree=False,
         own_level="medium",
         reason=reason,
@@ -313,6 +317,15 @@ async def test_the_caseworker_overrides_the_level_with_a_reason(world: World, cl
         "date": review.date(),
     }
     assert said(turn, texts.RISK_LEVEL_SET.msgid) == []
+
+
+async def test_violence_at_home_or_a_threat_cannot_be_set_below_high(world: World) -> None:
+    """domain.md, "Corrections": a child living with partner violence is never below high;
+    the caseworker is told to discuss a different judgement with the coordinator instead."""
+    app = world.app
+    turn = await screen(app, world.caseworker, CASE_A, {"violence_home", *PROTECTIVE})
+    assert (await case_row(app, CASE_A)).risk_level == "high"
+    assert not [e for e in turn.events if isinstance(e, Ask)]  # no level to choose
 
 
 async def test_disagreeing_but_choosing_the_same_level_is_no_override(world: World) -> None:
@@ -1070,6 +1083,27 @@ async def test_a_due_review_reminds_the_caseworker(world: World, clock: Clock) -
     assert await guidance.review_notices(app) == []
     case = await case_row(app, CASE_B)
     assert (case.review_due_at, case.review_reminded_at) == (screened + timedelta(days=180), None)
+
+
+async def test_a_due_review_of_a_case_without_a_caseworker_reminds_the_coordinators(
+    world: World, clock: Clock
+) -> None:
+    """Nobody forgets a case whose caseworker left: the coordinators are reminded instead."""
+    app = world.app
+    await screen(app, world.other_caseworker, CASE_B, {"threat_harm"})  # high: 30 days
+    async with app.database.transaction() as uow:
+        (await uow.cases.by_code(CASE_B)).caseworker_id = None
+    clock.advance(days=30)
+    notices = await guidance.review_notices(app)
+    async with app.database.reading() as uow:
+        coordinators = {
+            p.id
+            for p in await uow.people.with_role("coordinator")
+            if p.status == "active" and p.consent == "given"
+        }
+    assert {n.recipient.person_id for n in notices} == coordinators
+    assert world.coordinator.person_id in coordinators
+    assert {n.text.msgid for n in notices} == {texts.REVIEW_DUE.msgid}
 
 
 async def test_no_review_reminders_for_closed_cases(world: World, clock: Clock) -> None:

@@ -143,7 +143,7 @@ async def test_no_help_cancels_the_planned_reevaluation(world: World, clock: Clo
     assert reminders(await duties.due_notices(app)) == []
 
 
-async def test_no_reminder_for_a_closed_case_or_one_without_a_caseworker(
+async def test_no_reminder_for_a_closed_case_and_the_coordinators_for_one_without_a_caseworker(
     world: World, clock: Clock
 ) -> None:
     app = world.app
@@ -155,7 +155,18 @@ async def test_no_reminder_for_a_closed_case_or_one_without_a_caseworker(
     async with app.database.transaction() as uow:
         case = await uow.cases.by_code(CASE_A)
         case.status, case.caseworker_id = "open", None
-    assert reminders(await duties.due_notices(app)) == []
+    # Not forgotten: the coordinators are reminded, without the button (only a caseworker
+    # walks the Meldcode).
+    told = reminders(await duties.due_notices(app))
+    async with app.database.reading() as uow:
+        coordinators = {
+            p.id
+            for p in await uow.people.with_role("coordinator")
+            if p.status == "active" and p.consent == "given"
+        }
+    assert {n.recipient.person_id for n in told} == coordinators
+    assert world.coordinator.person_id in coordinators
+    assert {n.guide for n in told} == {None}
 
 
 async def test_not_reporting_after_acute_unsafety_is_a_flag_with_the_reasoning(
