@@ -151,7 +151,9 @@ def test_very_low_wellbeing_gets_a_gentle_signpost_and_low_does_not(family_engin
 
     (signpost,) = signposts(seven)
     assert signpost.text.params == {"signpost": "your GP"}
-    assert "the team that supports your family will be in touch" in signpost.text.msgid  # true: the flag tells them
+    assert (
+        "the team that supports your family will be in touch" in signpost.text.msgid
+    )  # true: the flag tells them
     assert signposts(eight) == []
 
 
