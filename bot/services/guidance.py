@@ -12,6 +12,7 @@ closed case can be reopened. Every change is in the audit log with who, when and
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -411,47 +412,76 @@ async def _reminded(uow: UnitOfWork, case: Case) -> tuple[list[Recipient], bool]
     return await flag_recipients(uow, case.id, caseworker=False), False
 
 
+@dataclass(frozen=True)
+class _Due:
+    """Something a case comes due for, and how its reminder reads: the risk screening's review,
+    the Meldcode's re-evaluation."""
+
+    event: str  # for the log and the audit ("review_reminded")
+    purpose: str  # the flow its button starts
+    reminded: str  # the case's column for when it was last reminded
+    cases: Callable[[UnitOfWork, datetime], Awaitable[Sequence[Case]]]
+    text: Callable[[Wegwijzer, Case], Text | None]  # None: nothing due after all
+
+
+def _review_text(app: Wegwijzer, case: Case) -> Text:
+    level = texts.LEVELS.get(case.risk_level or "", texts.NO_STAGE)
+    return texts.REVIEW_DUE.using(case=case.code, level=level)
+
+
+def _reevaluation_text(app: Wegwijzer, case: Case) -> Text | None:
+    if case.reevaluation_due_at is None:
+        return None
+    day = local_day(case.reevaluation_due_at, app.settings.timezone)
+    return texts.REEVALUATION_DUE.using(case=case.code, date=day)
+
+
+_REVIEW = _Due(
+    "review",
+    "screening",
+    "review_reminded_at",
+    lambda uow, now: uow.cases.reviews_due(now, now - REVIEW_REMIND_AGAIN, BATCH),
+    _review_text,
+)
+_REEVALUATION = _Due(
+    "reevaluation",
+    "meldcode",
+    "reevaluation_reminded_at",
+    lambda uow, now: uow.cases.reevaluations_due(now, now - REVIEW_REMIND_AGAIN, BATCH),
+    _reevaluation_text,
+)
+
+
 async def review_notices(app: Wegwijzer) -> list[Notice]:
-    """Caseworkers whose case's risk screening is due for review are reminded, with a button
-    to start it; again after `REVIEW_REMIND_AGAIN` until the screening is done."""
-    now = app.clock()
-    notices: list[Notice] = []
-    screening = app.flows.for_purpose("screening")
-    async with app.database.transaction() as uow:
-        for case in await uow.cases.reviews_due(now, now - REVIEW_REMIND_AGAIN, BATCH):
-            case.review_reminded_at = now
-            recipients, _ = await _reminded(uow, case)
-            if not recipients:
-                log.warning("review due, nobody to remind", extra={"event": "review"})
-                continue
-            level = texts.LEVELS.get(case.risk_level or "", texts.NO_STAGE)
-            text = texts.REVIEW_DUE.using(case=case.code, level=level)
-            guide = (screening.id, case.code) if screening else None
-            notices += [Notice(r, text, guide=guide, plain=guide is None) for r in recipients]
-            await audit.record(uow, audit.SYSTEM, "review_reminded", at=now, case_id=case.id)
-        await queue(uow, notices, now)
-    return notices
+    """A case whose risk screening is due for review: its caseworker is reminded, with a
+    button to start it; again after `REVIEW_REMIND_AGAIN` until the screening is done."""
+    return await _remind(app, _REVIEW)
 
 
 async def reevaluation_notices(app: Wegwijzer) -> list[Notice]:
-    """Caseworkers whose case's Meldcode re-evaluation has come due are reminded, with a
+    """A case whose Meldcode re-evaluation has come due: its caseworker is reminded, with a
     button to the Meldcode (which offers the re-evaluation first); again after
     `REVIEW_REMIND_AGAIN` until a Meldcode run for the case plans anew."""
+    return await _remind(app, _REEVALUATION)
+
+
+async def _remind(app: Wegwijzer, due: _Due) -> list[Notice]:
+    """The caseworker of each case that came due (the coordinators when it has none), with a
+    button to the flow when the one reminded may run it."""
     now = app.clock()
     notices: list[Notice] = []
-    meldcode = app.flows.for_purpose("meldcode")
+    flow = app.flows.for_purpose(due.purpose)
     async with app.database.transaction() as uow:
-        for case in await uow.cases.reevaluations_due(now, now - REVIEW_REMIND_AGAIN, BATCH):
-            case.reevaluation_reminded_at = now
+        for case in await due.cases(uow, now):
+            setattr(case, due.reminded, now)
             recipients, caseworker = await _reminded(uow, case)
-            if not recipients or case.reevaluation_due_at is None:
-                log.warning("re-evaluation due, nobody to remind", extra={"event": "reevaluation"})
+            text = due.text(app, case)
+            if not recipients or text is None:
+                log.warning(f"{due.event} due, nobody to remind", extra={"event": due.event})
                 continue
-            day = local_day(case.reevaluation_due_at, app.settings.timezone)
-            text = texts.REEVALUATION_DUE.using(case=case.code, date=day)
-            # Only a caseworker walks the Meldcode: coordinators get the reminder without a button.
-            guide = (meldcode.id, case.code) if meldcode and caseworker else None
+            runs_it = flow is not None and (caseworker or "coordinator" in flow.roles)
+            guide = (flow.id, case.code) if flow is not None and runs_it else None
             notices += [Notice(r, text, guide=guide, plain=guide is None) for r in recipients]
-            await audit.record(uow, audit.SYSTEM, "reevaluation_reminded", at=now, case_id=case.id)
+            await audit.record(uow, audit.SYSTEM, f"{due.event}_reminded", at=now, case_id=case.id)
         await queue(uow, notices, now)
     return notices
