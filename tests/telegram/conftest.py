@@ -126,6 +126,12 @@ class RunningBot:
         await self.start()
 
 
+def _labelled(button: dict[str, Any], label: str) -> bool:
+    """A button with this label; a question's option shows its number first ("1. Ja") and is
+    pressed by its label."""
+    return label in (button["text"], _OPTION_NUMBER.sub("", button["text"], count=1))
+
+
 class Person:
     """One Telegram user talking to the bot through the fake server."""
 
@@ -168,7 +174,7 @@ class Person:
         def with_button(_calls: object) -> int | None:
             for index, message in enumerate(self.messages()):
                 rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-                if any(label == button["text"] for row in rows for button in row):
+                if any(_labelled(button, label) for row in rows for button in row):
                     return index + 1
             return None
 
@@ -192,8 +198,7 @@ class Person:
         message = message or self.last_with_buttons()
         for row in message["reply_markup"]["inline_keyboard"]:
             for button in row:
-                # A question's option shows its number first ("1. Ja"): pressed by its label.
-                if label in (button["text"], _OPTION_NUMBER.sub("", button["text"], count=1)):
+                if _labelled(button, label):
                     return message, button["callback_data"]
         labels = [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
         raise AssertionError(f"no button {label!r}; buttons: {labels}")
@@ -291,13 +296,13 @@ def render(app: Wegwijzer, text: Text, language: str) -> str:
 
 
 async def onboard(someone: Person, code: str, language_label: str = "Nederlands") -> None:
-    """Invite link → language → consent, as a person would do it."""
+    """Invite link → language → consent, as a person would do it (each button pressed once
+    its message is there, however many messages come before it)."""
     someone.command("/start", code)
-    await someone.expect("")  # the language question, in Telegram's language for them
-    someone.press(language_label)
-    await someone.expect("")  # the privacy text with the consent question
+    # The language question, in Telegram's language for them.
+    someone.press(language_label, await someone.skip_to_button(language_label))
     agree = {"Nederlands": "Ik ga akkoord", "English": "I agree"}[language_label]
-    someone.press(agree)
+    someone.press(agree, await someone.skip_to_button(agree))  # the privacy text's question
     await someone.expect("")  # the role's welcome
 
 
