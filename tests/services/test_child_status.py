@@ -15,7 +15,7 @@ from bot.services.flags import evidence_lines, flag_detail
 from bot.services.review_texts import case_summary_lines, child_status_lines
 from tests.world import CASE_A, CASE_B, Clock, World, render
 
-GOOD, FAIR, BAD, VERY_BAD = "1", "2", "3", "4"  # a rating's position among the buttons
+VERY_BAD, BAD, FAIR, GOOD = "1", "2", "3", "4"  # a rating's position: its CSI score
 FACTORS = (
     "csi.food_security",
     "csi.nutrition_growth",
