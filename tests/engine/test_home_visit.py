@@ -57,7 +57,12 @@ def test_every_factor_shows_what_each_rating_means(family_engine: Engine) -> Non
     for question in asked:
         lines = question.text.msgid.split("\n")
         assert [line.split(":")[0] for line in lines[1:]] == ["Good", "Fair", "Bad", "Very bad"]
-        assert [option.value for option in question.options] == [1, 2, 3, 4]  # worst first: the number is the score
+        assert [option.value for option in question.options] == [
+            1,
+            2,
+            3,
+            4,
+        ]  # worst first: the number is the score
     assert "goes to bed hungry most nights" in asked[0].text.msgid
 
 
