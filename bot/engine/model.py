@@ -46,7 +46,7 @@ def placeholders(text: str) -> set[str]:
 
 _SUBJECTS = ("answer", "score", "result", "case", "and_", "or_", "not_")
 _COMPARED = ("answer", "score", "result", "case")
-CaseFact = Literal["programme", "country", "stage", "risk_level", "reevaluation"]
+CaseFact = Literal["programme", "country", "stage", "risk_level", "reevaluation", "screening"]
 _OPERATORS = ("equals", "in_", "lt", "le", "gt", "ge", "answered")
 
 

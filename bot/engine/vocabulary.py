@@ -42,6 +42,9 @@ CASE_FACTS: dict[str, tuple[str, ...] | None] = {
     "risk_level": RISK_LEVELS,
     # "planned" while the case has a Meldcode re-evaluation planned (or due); unset otherwise.
     "reevaluation": ("planned",),
+    # Whether the last risk screening is "recent" (30 days, rules.guidance.FRESH_SCREENING) or
+    # "old"; unset when the case was never screened.
+    "screening": ("recent", "old"),
 }
 
 # When the Meldcode's re-evaluation is to be (afwegingskader, question 5), in weeks from the

@@ -31,17 +31,34 @@ class GuidedCase(CaseFacts, Protocol):
     def closure_proposed_at(self) -> datetime | None: ...
 
 
-def case_facts(case: CaseFacts, country: str) -> dict[str, str | None]:
-    """Programme, country, stage, risk level, and whether a Meldcode re-evaluation is planned
-    (a summary has only its programme)."""
+# A risk screening this recent counts as fresh before a child's first overnight stay at home
+# and before the return (domain.md, "Corrections": safety is re-assessed then); 30 days is the
+# organisation's own choice, as the reintegration flow says.
+FRESH_SCREENING = timedelta(days=30)
+
+
+def case_facts(case: CaseFacts, country: str, now: datetime | None = None) -> dict[str, str | None]:
+    """Programme, country, stage, risk level, whether a Meldcode re-evaluation is planned, and
+    (given `now`) whether the last risk screening is recent or old (a summary has only its
+    programme)."""
     planned = getattr(case, "reevaluation_due_at", None) is not None
+    screened: datetime | None = getattr(case, "risk_set_at", None)
+    screening = None
+    if now is not None and screened is not None:
+        screening = "recent" if now - _aware(screened) <= FRESH_SCREENING else "old"
     return {
         "programme": case.programme,
         "country": country,
         "stage": getattr(case, "stage", None),
         "risk_level": getattr(case, "risk_level", None),
         "reevaluation": "planned" if planned else None,
+        "screening": screening,
     }
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives naive UTC times back."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def applies(flow: Flow, case: CaseFacts | None, country: str) -> bool:

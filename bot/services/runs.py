@@ -182,7 +182,7 @@ async def start_flow(
         if current is not None:
             await uow.runs.pause(current, now)
             log.info("run paused", extra={"run_id": current.id})
-        facts = case_facts(case, app.settings.country) if case and flow.uses_case else None
+        facts = case_facts(case, app.settings.country, now) if case and flow.uses_case else None
         known = await guidance.remembered(uow, case.id, flow) if case is not None else None
         if rates_children(flow):
             named = Child.of(about).described() if about is not None else texts.CHILD_UNNAMED

@@ -1942,6 +1942,23 @@ async def test_stage_3_cannot_move_on_without_the_fresh_screenings(world: World)
     assert (await case_row(app, CASE_A)).stage == "reunification"
 
 
+async def test_a_screening_older_than_30_days_is_no_fresh_one(world: World, clock: Clock) -> None:
+    """Before overnight stays and the return, safety is assessed afresh: an old screening
+    gets the same note as none at all."""
+    app, cw = world.app, world.caseworker
+    note = next(
+        s.text for s in app.flows.get("reintegration").steps if s.id == "reunification_unscreened"
+    )
+    other = world.other_caseworker
+    await screen(app, cw, CASE_A)
+    clock.advance(days=31)
+    await screen(app, other, CASE_B)
+    for code, who in ((CASE_A, cw), (CASE_B, other)):
+        await visits.set_stage(app, code, "reunification", by=who)
+    assert said(await start_flow(app, cw, "reintegration", case_code=CASE_A), note)
+    assert said(await start_flow(app, other, "reintegration", case_code=CASE_B), note) == []
+
+
 async def test_the_dutch_legal_frame_is_essential_in_the_netherlands_only(world: World) -> None:
     app, cw = world.app, world.caseworker
     await screen(app, cw, CASE_A)
