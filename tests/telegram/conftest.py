@@ -178,7 +178,11 @@ class Person:
                     return index + 1
             return None
 
-        found = await self.api.wait_for(with_button, timeout)
+        try:
+            found = await self.api.wait_for(with_button, timeout)
+        except AssertionError as missing:
+            seen = [(m.get("text", "")[:60], m.get("reply_markup")) for m in self.messages()]
+            raise AssertionError(f"no button {label!r} in {seen}") from missing
         self.read = max(self.read, found)
         return self.messages()[found - 1]
 
