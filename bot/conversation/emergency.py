@@ -43,7 +43,7 @@ from ..services.emergency import (
 from ..storage import Unavailable
 from .exchange import Exchange, Incoming, Other, Pressed, Said, Typed
 from .flows import show_waiting, tell_staff_now
-from .intents import Sos, parse_command
+from .intents import Sos, Start, parse_command
 from .outputs import Message
 
 __all__ = ["Acquaintances", "Known", "Recogniser", "emergency"]
@@ -113,8 +113,11 @@ class Recogniser:
             text = said.caption
         if text is None:
             return None
-        if isinstance(said, Typed) and isinstance(parse_command(text), Sos):
+        command = parse_command(text) if isinstance(said, Typed) else None
+        if isinstance(command, Sos):
             return Trigger("sos")
+        if isinstance(command, Start):
+            return None  # its argument is an invite's code, random letters nobody wrote
         words = words_of(text)
         if tuple(words) in self.calls_for_help:
             return Trigger("sos")  # as good as /sos, from staff too

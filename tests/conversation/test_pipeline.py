@@ -110,6 +110,19 @@ async def test_a_stranger_in_danger_gets_the_numbers_and_nothing_is_stored(
     assert await world.app.journal.pending() == []
 
 
+def test_an_invite_code_is_no_danger_text(world: World) -> None:
+    """`/start CODE` carries an invite's random letters ("…-od…", "…9yo…" once in a few
+    hundred codes read as danger words): never an alarm; other commands' words still are."""
+    from bot.conversation.emergency import Recogniser
+    from bot.services.invites import new_invite_code
+
+    recogniser = Recogniser(world.app)
+    for _ in range(3000):
+        assert recogniser.trigger(Typed(f"/start {new_invite_code()}"), None) is None
+    assert recogniser.trigger(Typed("/start od"), None) is None
+    assert recogniser.trigger(Typed("/help he hits me"), None) is not None
+
+
 async def test_a_stranger_is_told_what_this_is_once_a_minute(conversation: Conversation) -> None:
     first = await send(conversation, "424242", "hello?")
     assert first.lines[0].startswith("Hello. This is Wegwijzer") and EMERGENCY in first.text()
