@@ -12,11 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.i18n._errors import CatalogError
+from bot.i18n._yaml import read_checked
 
 REGISTRY_FILE = "languages.yaml"
 
@@ -94,17 +93,4 @@ def read_danger_lists(locales_dir: Path) -> tuple[DangerList, ...]:
 
 def _read(locales_dir: Path) -> _Registry:
     path = Path(locales_dir) / REGISTRY_FILE
-    try:
-        document = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: the language registry is missing") from None
-    except YAMLError as error:
-        raise CatalogError(f"{path}: not valid YAML: {error}") from None
-    try:
-        return _Registry.model_validate(document)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc']) or 'file'}: {problem['msg']}"
-            for problem in error.errors()
-        )
-        raise CatalogError(f"{path}: {problems}") from None
+    return read_checked(path, _Registry, CatalogError, "the language registry")

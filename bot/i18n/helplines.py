@@ -19,12 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..rules.alarms import ALARM_KINDS, AlarmKind
 from ._translator import Localized
+from ._yaml import read_checked
 
 __all__ = ["HELPLINES_FILE", "Country", "Helpline", "Helplines", "HelplinesError"]
 
@@ -128,20 +127,7 @@ class Helplines:
     @classmethod
     def load(cls, path: Path, country: str, languages: Iterable[str]) -> Helplines:
         """Read and check the file for a country; every text must be in every language."""
-        try:
-            document = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise HelplinesError(f"{path}: the helplines file is missing") from None
-        except YAMLError as error:
-            raise HelplinesError(f"{path}: not valid YAML: {error}") from None
-        try:
-            countries = _File.model_validate(document).countries
-        except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(part) for part in problem['loc']) or 'file'}: {problem['msg']}"
-                for problem in error.errors()
-            )
-            raise HelplinesError(f"{path}: {problems}") from None
+        countries = read_checked(path, _File, HelplinesError, "the helplines file").countries
         if country not in countries:
             raise HelplinesError(
                 f"{path}: no helplines for the country {country!r} (COUNTRY); the file has "

@@ -45,7 +45,7 @@ def case_facts(case: CaseFacts, country: str, now: datetime | None = None) -> di
     screened: datetime | None = getattr(case, "risk_set_at", None)
     screening = None
     if now is not None and screened is not None:
-        screening = "recent" if now - _aware(screened) <= FRESH_SCREENING else "old"
+        screening = "recent" if now - screened <= FRESH_SCREENING else "old"
     return {
         "programme": case.programme,
         "country": country,
@@ -54,11 +54,6 @@ def case_facts(case: CaseFacts, country: str, now: datetime | None = None) -> di
         "reevaluation": "planned" if planned else None,
         "screening": screening,
     }
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives naive UTC times back."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def applies(flow: Flow, case: CaseFacts | None, country: str) -> bool:

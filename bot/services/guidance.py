@@ -477,10 +477,11 @@ async def _remind(app: Wegwijzer, due: _Due) -> list[Notice]:
             recipients, caseworker = await _reminded(uow, case)
             text = due.text(app, case)
             if not recipients or text is None:
-                log.warning(f"{due.event} due, nobody to remind", extra={"event": due.event})
+                log.warning("due, nobody to remind", extra={"event": due.event})
                 continue
-            runs_it = flow is not None and (caseworker or "coordinator" in flow.roles)
-            guide = (flow.id, case.code) if flow is not None and runs_it else None
+            # A button only for who may run the flow (only a caseworker walks the Meldcode).
+            may_run = flow is not None and (caseworker or "coordinator" in flow.roles)
+            guide = (flow.id, case.code) if flow is not None and may_run else None
             notices += [Notice(r, text, guide=guide, plain=guide is None) for r in recipients]
             await audit.record(uow, audit.SYSTEM, f"{due.event}_reminded", at=now, case_id=case.id)
         await queue(uow, notices, now)
