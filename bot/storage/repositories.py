@@ -644,26 +644,6 @@ class ScoreRepository(_Repository):
         stmt = select(Score.name, Score.value).where(Score.run_id == run_id).order_by(Score.name)
         return {name: value for name, value in (await self._session.execute(stmt))}
 
-    async def of_last_runs(
-        self, case_id: int, flow_id: str, limit: int
-    ) -> list[tuple[datetime, dict[str, float]]]:
-        """Every score of the case's last `limit` completed runs of a flow, oldest first,
-        each run's scores by name with the time it ended."""
-        runs = (
-            select(Run.id, Run.ended_at)
-            .where(Run.case_id == case_id, Run.flow_id == flow_id, Run.status == "completed")
-            .order_by(Run.ended_at.desc(), Run.id.desc())
-            .limit(limit)
-            .subquery()
-        )
-        stmt = select(runs.c.id, runs.c.ended_at, Score.name, Score.value).join(
-            Score, Score.run_id == runs.c.id
-        )
-        found: dict[int, tuple[datetime, dict[str, float]]] = {}
-        for run_id, ended, name, value in await self._session.execute(stmt):
-            found.setdefault(run_id, (ended, {}))[1][name] = value
-        return sorted(found.values(), key=lambda item: item[0])
-
     async def history(
         self, case_id: int, flow_id: str, name: str, limit: int
     ) -> list[tuple[datetime, float]]:
