@@ -77,13 +77,16 @@ def help_for(app: Wegwijzer, kinds: Iterable[AlarmKind]) -> tuple[tuple[Text, ..
 def signpost(app: Wegwijzer) -> Parts:
     """The help for a worry that is not urgent (the GP, a crisis line), one per line: what
     flows show as {signpost}."""
-    return Parts(tuple(helpline_text(line) for line in app.helplines.signpost), "\n")
+    return _one_per_line(app.helplines.signpost)
 
 
 def help_lines(app: Wegwijzer, kind: AlarmKind) -> Parts:
     """The helplines for one kind of alarm, one per line: what flows show as, say,
     {self_harm_help} (the home visit, for a child who may wish to die)."""
-    lines = app.helplines.for_kinds([kind])[0][1]
+    return _one_per_line(app.helplines.for_kinds([kind])[0][1])
+
+
+def _one_per_line(lines: Iterable[Helpline]) -> Parts:
     return Parts(tuple(helpline_text(line) for line in lines), "\n")
 
 
