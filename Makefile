@@ -28,7 +28,9 @@ lint: install
 test: install lint
 	$(BIN)/python -m pytest -n auto --dist worksteal
 
+# A local key ring (wegwijzer.keys, 0600) is made on first use: answers are stored sealed.
 demo: install
+	$(BIN)/wegwijzer keys new --if-missing
 	$(BIN)/wegwijzer chat --as family --lang nl
 
 run: install

@@ -12,9 +12,9 @@ from __future__ import annotations
 from .app import Assets, Clock, Wegwijzer, utc_now
 from .config import Settings
 from .engine import FlowRegistry
-from .storage import Database
+from .storage import Database, crypto
 
-__all__ = ["FlowVersionMissing", "bootstrap", "bring_up_to_date"]
+__all__ = ["FlowVersionMissing", "bootstrap", "bring_up_to_date", "keyring"]
 
 
 async def bootstrap(
@@ -27,6 +27,7 @@ async def bootstrap(
     """Load and check the assets (unless given), connect to the database and bring it up to
     date."""
     assets = assets or Assets.load(settings)
+    crypto.install(keyring(settings))
     database = Database.connect(settings.database_url)
     app = Wegwijzer(settings, database, assets, clock)
     try:
@@ -36,6 +37,15 @@ async def bootstrap(
         await database.dispose()
         raise
     return app
+
+
+def keyring(settings: Settings) -> crypto.Keyring:
+    """The key ring the settings name (ENCRYPTION_KEYS or KEY_FILE); settings made in code
+    without either (the tests') use the one already installed in this process. Raises
+    `crypto.KeyError_` saying what to do when there is none."""
+    if settings.encryption_keys or settings.key_file is not None:
+        return crypto.Keyring.load(settings.encryption_keys, settings.key_file)
+    return crypto.active()
 
 
 async def bring_up_to_date(app: Wegwijzer) -> None:

@@ -48,6 +48,7 @@ from .config import ConfigError, Settings
 from .engine.vocabulary import STAGES
 from .i18n.helplines import HelplinesError
 from .services.cases import PROGRAMMES
+from .storage.crypto import KeyError_
 
 if TYPE_CHECKING:  # for annotations only: commands import what they use when they run
     from .app import Assets, Wegwijzer
@@ -79,6 +80,10 @@ def main(argv: Sequence[str] | None = None, *, assets: Assets | None = None) -> 
     handler: Callable[[Settings, argparse.Namespace], int] = args.handler
     try:
         return handler(settings, args)
+    except KeyError_ as error:
+        # No key, or not the one the data was sealed with: nothing may be read or written.
+        print(f"wegwijzer: encryption: {error}", file=sys.stderr)
+        return 2
     except HelplinesError as error:
         # A wrong helplines file must never reach a family: say where it is wrong and stop.
         print(f"wegwijzer: helplines: {error}", file=sys.stderr)
@@ -183,6 +188,11 @@ def _parser() -> argparse.ArgumentParser:
     from .cli_children import add_child_commands
 
     add_child_commands(case)
+
+    # `keys new|add|rotate|retire`: the encryption key ring.
+    from .cli_keys import add_key_commands
+
+    add_key_commands(commands)
 
     person = commands.add_parser("person", help="people").add_subparsers()
     leave = person.add_parser(
@@ -299,9 +309,12 @@ def _flows_graph(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
-    from .storage import Database
+    from .bootstrap import keyring
+    from .storage import Database, crypto
 
     async def upgrade() -> str | None:
+        # Migrations seal what they move into sealed columns.
+        crypto.install(keyring(settings))
         database = Database.connect(settings.database_url)
         try:
             await database.upgrade()

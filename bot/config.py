@@ -34,6 +34,10 @@ DEFAULT_FLAG_DUE = {
 }
 
 
+# Where the key ring is read from when neither ENCRYPTION_KEYS nor KEY_FILE is set.
+DEFAULT_KEY_FILE = "wegwijzer.keys"
+
+
 class ConfigError(ValueError):
     """A setting has a value the bot cannot work with; the message names the variable."""
 
@@ -105,6 +109,11 @@ class Settings:
     # A Telegram chat (an operators' group, say; its numeric id) told of an alarm or an urgent
     # flag that would otherwise reach nobody: no caseworker or coordinator can be reached.
     alarm_fallback_chat: str | None = None
+    # The encryption key ring (bot/storage/crypto.py): its JSON in ENCRYPTION_KEYS, or the
+    # file KEY_FILE (`wegwijzer.keys` in the working directory unless set). Without either
+    # the bot refuses to start: answers and Telegram ids are stored sealed.
+    encryption_keys: str | None = None
+    key_file: Path | None = None
 
     @property
     def helplines_path(self) -> Path:
@@ -170,6 +179,8 @@ class Settings:
             alarm_journal=Path(env["ALARM_JOURNAL"]) if env.get("ALARM_JOURNAL") else None,
             alarm_fallback_chat=_chat_id(env, "ALARM_FALLBACK_CHAT"),
             update_inbox=Path(env["UPDATE_INBOX"]) if env.get("UPDATE_INBOX") else None,
+            encryption_keys=env.get("ENCRYPTION_KEYS") or None,
+            key_file=Path(env.get("KEY_FILE") or DEFAULT_KEY_FILE),
             outbox_lease=timedelta(
                 seconds=_number(env, "OUTBOX_LEASE_SECONDS", defaults.outbox_lease.total_seconds())
             ),
@@ -177,7 +188,7 @@ class Settings:
 
     def __repr__(self) -> str:
         # Settings end up in tracebacks and logs: never the token or the webhook secret.
-        hidden = {"telegram_token", "webhook_secret"}
+        hidden = {"telegram_token", "webhook_secret", "encryption_keys"}
         shown = ", ".join(
             f"{name}={'***' if name in hidden and value else value!r}"
             for name, value in self.__dict__.items()

@@ -21,6 +21,7 @@ from sqlalchemy import make_url
 
 from bot.app import Assets
 from bot.config import Settings
+from bot.storage.crypto import Keyring, install
 from tests.databases import PG_ENV, PostgresServer, migrate
 
 # The real app on a fresh database, a clock the test moves, and an invented organisation.
@@ -29,6 +30,12 @@ pytest_plugins = ["tests.world"]
 # python-telegram-bot 22 warns (an error here) each time it builds a RetryAfter unless told to
 # use timedelta values, which is what v23 will do anyway; the rate-limit tests need RetryAfter.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+# One invented key ring for the session: installed for the apps the tests build from settings
+# made in code, and in the environment for the command-line tests (Settings.from_env).
+TEST_KEYRING = Keyring.generate("test1")
+install(TEST_KEYRING)
+os.environ["ENCRYPTION_KEYS"] = TEST_KEYRING.to_json()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

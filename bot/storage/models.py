@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from bot.config import FLAG_LEVELS
 from bot.engine.events import JSONValue, Value
 
+from .crypto import EncryptedJSON, EncryptedText
 from .types import UTCDateTime, utcnow
 
 CHANNELS = ("console", "telegram")
@@ -93,14 +94,18 @@ class Base(DeclarativeBase):
 
 
 class Person(Base):
-    """Someone who talks to the bot, known only by their channel's id (no names)."""
+    """Someone who talks to the bot, known only by their channel's id (no names).
+
+    The id is stored sealed (it is how to reach a family); `external_key`, a keyed hash of
+    channel and id (`crypto.Keyring.lookup_key`), is what finds the person again."""
 
     __tablename__ = "person"
-    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    __table_args__ = (UniqueConstraint("channel", "external_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
-    external_id: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(EncryptedText("person.external_id"))
+    external_key: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16))
     language: Mapped[str | None] = mapped_column(String(16))
     timezone: Mapped[str | None] = mapped_column(String(64))
@@ -238,7 +243,8 @@ class Run(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id"), index=True)
     step: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
-    state: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
+    # Holds the run's answers too (the engine's state): sealed like them.
+    state: Mapped[dict[str, JSONValue]] = mapped_column(EncryptedJSON("run.state"))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
@@ -259,7 +265,8 @@ class Answer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(128))
-    value: Mapped[Value] = mapped_column(JSON, nullable=False)
+    # Sealed, every value: a choice says as much about a family as typed words do.
+    value: Mapped[Value] = mapped_column(EncryptedJSON("answer.value"), nullable=False)
     step: Mapped[str] = mapped_column(String(64))
     # Exports read answers in time order, optionally from a point in time on.
     answered_at: Mapped[datetime] = mapped_column(index=True)
@@ -301,7 +308,7 @@ class Flag(Base):
     # An English msgid, translated when shown, so each coordinator reads it in their language.
     reason: Mapped[str] = mapped_column(Text)
     # Copied answers, so the flag still shows why it was raised if the answers change later.
-    evidence: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
+    evidence: Mapped[dict[str, JSONValue]] = mapped_column(EncryptedJSON("flag.evidence"))
     status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
     raised_at: Mapped[datetime]
     due_at: Mapped[datetime]
@@ -323,7 +330,7 @@ class Flag(Base):
     )
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
-    resolution: Mapped[str | None] = mapped_column(Text)
+    resolution: Mapped[str | None] = mapped_column(EncryptedText("flag.resolution"))
 
     def __repr__(self) -> str:
         return f"Flag(id={self.id}, rule={self.rule!r}, level={self.level!r})"
@@ -332,10 +339,10 @@ class Flag(Base):
 class AuditEvent(Base):
     """Who did what, when: every change of a flag and every look at a case's answers.
 
-    Append-only: the repository can only add and read, and the database refuses UPDATE and
-    DELETE on this table (triggers in migration 0003). The ids are plain integers without
-    foreign keys on purpose: the record must stay as it was written when a person, case or
-    flag is deleted later.
+    Append-only: the repository can only add and read, and the database refuses DELETE on
+    this table and UPDATE of anything but the sealed note (triggers, migration 0010). The ids
+    are plain integers without foreign keys on purpose: the record must stay as it was
+    written when a person, case or flag is deleted later.
     """
 
     __tablename__ = "audit_event"
@@ -349,8 +356,10 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(32))
     case_id: Mapped[int | None] = mapped_column(Integer)
     flag_id: Mapped[int | None] = mapped_column(Integer)
-    # A person's own words (a note, a resolution): shown to reviewers, never logged.
-    note: Mapped[str | None] = mapped_column(Text)
+    # A person's own words (a note, a resolution): shown to reviewers, never logged; sealed.
+    # The one column that may change (migration 0010): key rotation re-seals it, erasure
+    # and retention blank it; who did what when stays as written.
+    note: Mapped[str | None] = mapped_column(EncryptedText("audit_event.note"))
     detail: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
 
     def __repr__(self) -> str:
@@ -421,7 +430,7 @@ class OutboxNotice(Base):
     urgent: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The message and its buttons, as `bot.services.notices.encode` writes them; rendered in
     # the recipient's language when sent.
-    body: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
+    body: Mapped[dict[str, JSONValue]] = mapped_column(EncryptedJSON("outbox.body"))
     state: Mapped[str] = mapped_column(String(16), default="queued", server_default="queued")
     queued_at: Mapped[datetime]
     # Not before: now at first, later after each failed try.
@@ -450,7 +459,7 @@ class CaseChild(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
-    label: Mapped[str | None] = mapped_column(String(32))
+    label: Mapped[str | None] = mapped_column(EncryptedText("case_child.label"))
     birth_year: Mapped[int | None] = mapped_column(Integer)
     # Where the child lives now (`bot.services.children.PLACEMENTS`).
     placement: Mapped[str | None] = mapped_column(String(32))

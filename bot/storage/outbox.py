@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..engine.events import JSONValue
+from . import crypto
 from .models import OutboxNotice, Person
 
 
@@ -157,5 +158,5 @@ def _due(
         OutboxNotice.channel == channel,
     )
     if external_id is not None:
-        stmt = stmt.where(Person.external_id == external_id)
+        stmt = stmt.where(Person.external_key == crypto.active().lookup_key(channel, external_id))
     return stmt.where(OutboxNotice.urgent.is_(True)) if urgent_only else stmt

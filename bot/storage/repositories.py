@@ -22,6 +22,7 @@ from sqlalchemy import (
     CursorResult,
     Executable,
     Select,
+    and_,
     delete,
     func,
     or_,
@@ -34,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import Case as Case_
 
 from ..engine.events import JSONValue, Value
+from . import crypto
 from .models import (
     CHANNELS,
     CONSENTS,
@@ -102,14 +104,18 @@ class _Repository:
         self._session = session
 
 
+def _is(channel: str, external_id: str | int) -> ColumnElement[bool]:
+    """The person with this id on this channel, found by the keyed hash (the id is sealed)."""
+    key = crypto.active().lookup_key(channel, str(external_id))
+    return and_(Person.channel == channel, Person.external_key == key)
+
+
 class PersonRepository(_Repository):
     __slots__ = ()
 
     async def get(self, channel: str, external_id: str | int) -> Person | None:
         # Telegram ids arrive as ints; PostgreSQL will not compare an int with a varchar.
-        stmt = select(Person).where(
-            Person.channel == channel, Person.external_id == str(external_id)
-        )
+        stmt = select(Person).where(_is(channel, external_id))
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
     async def get_with_case(
@@ -121,7 +127,7 @@ class PersonRepository(_Repository):
             select(Person, Case)
             .outerjoin(Membership, Membership.person_id == Person.id)
             .outerjoin(Case, Case.id == Membership.case_id)
-            .where(Person.channel == channel, Person.external_id == str(external_id))
+            .where(_is(channel, external_id))
             .order_by(Membership.created_at, Membership.case_id)
             .limit(1)
         )
@@ -136,7 +142,13 @@ class PersonRepository(_Repository):
     ) -> Person:
         _check("channel", channel, CHANNELS)
         _check("role", role, ROLES)
-        person = Person(channel=channel, external_id=str(external_id), role=role, language=language)
+        person = Person(
+            channel=channel,
+            external_id=str(external_id),
+            external_key=crypto.active().lookup_key(channel, external_id),
+            role=role,
+            language=language,
+        )
         self._session.add(person)
         await self._session.flush()
         return person

@@ -25,6 +25,7 @@ from .repositories import (
     UpdateRepository,
 )
 from .schedules import ScheduleRepository
+from .sealed import SealedColumns
 
 __all__ = ["UnitOfWork"]
 
@@ -45,6 +46,7 @@ class UnitOfWork:
         "runs",
         "schedules",
         "scores",
+        "sealed",
         "updates",
     )
 
@@ -62,3 +64,4 @@ class UnitOfWork:
         self.schedules = ScheduleRepository(session, lock=lock_rows)
         self.updates = UpdateRepository(session)
         self.outbox = OutboxRepository(session, lock=lock_rows)
+        self.sealed = SealedColumns(session, lock=lock_rows)

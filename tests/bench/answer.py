@@ -25,7 +25,7 @@ import gc
 import tempfile
 import time
 import tracemalloc
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,12 @@ from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filte
 
 from bot.app import Wegwijzer
 from bot.bootstrap import bootstrap
-from bot.config import Settings
 from bot.engine import Choose
 from bot.services import runs
 from bot.services.cases import create_case
 from bot.telegram import build_application
 from bot.telegram._channel import CHANNEL
+from tests.bench.settings import bench_settings
 from tests.fakes.bot_api import FakeBotAPI, User
 
 
@@ -136,8 +136,7 @@ async def _echo_cost(api: FakeBotAPI, updates: int) -> tuple[float, float]:
 async def _wegwijzer_cost(
     api: FakeBotAPI, folder: Path, updates: int, open_runs: int
 ) -> tuple[tuple[float, float], float]:
-    settings = replace(
-        Settings.from_env({}),
+    settings = bench_settings(
         database_url=f"sqlite:///{folder / 'bench.db'}",
         telegram_token=api.token,
         telegram_base_url=api.base_url,

@@ -26,7 +26,7 @@ import sqlite3
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +34,10 @@ from sqlalchemy import select
 
 from bot.app import Wegwijzer
 from bot.bootstrap import bootstrap
-from bot.config import Settings
 from bot.services.cases import create_case
 from bot.storage.models import Answer, OutboxNotice
 from bot.telegram import Activity, serve
+from tests.bench.settings import bench_settings
 from tests.fakes.bot_api import FakeBotAPI, User
 from tests.world import add_person, external_id
 
@@ -111,8 +111,7 @@ async def run_fault_bench(families: int = 20) -> FaultFigures:
     with tempfile.TemporaryDirectory(prefix="wegwijzer-faults-") as folder:
         async with FakeBotAPI() as api:
             database = Path(folder) / "faults.db"
-            settings = replace(
-                Settings.from_env({}),
+            settings = bench_settings(
                 database_url=f"sqlite:///{database}",
                 alarm_journal=Path(folder) / "alarms.jsonl",
                 telegram_token=api.token,

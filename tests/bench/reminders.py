@@ -14,14 +14,13 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.app import Wegwijzer
 from bot.bootstrap import bootstrap
-from bot.config import Settings
 from bot.rules.cadence import parse_cadence
 from bot.rules.people import Participant
 from bot.services.cases import create_case
@@ -29,6 +28,7 @@ from bot.services.duties import immediate_notices
 from bot.services.schedules import reminder_notices
 from bot.telegram import build_application, deliver_due_notices
 from bot.telegram._channel import CHANNEL
+from tests.bench.settings import bench_settings
 from tests.fakes.bot_api import FakeBotAPI, User
 from tests.world import add_person, external_id, raise_flag
 
@@ -77,8 +77,7 @@ class ReminderFigures:
 async def run_reminder_bench(reminders: int = 1000, limit: float = 30.0) -> ReminderFigures:
     with tempfile.TemporaryDirectory(prefix="wegwijzer-bench-") as folder:
         async with FakeBotAPI(flood_limit_per_second=limit, per_chat_per_second=1) as api:
-            settings = replace(
-                Settings.from_env({}),
+            settings = bench_settings(
                 database_url=f"sqlite:///{Path(folder) / 'reminders.db'}",
                 telegram_token=api.token,
                 telegram_base_url=api.base_url,

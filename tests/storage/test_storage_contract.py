@@ -1153,14 +1153,22 @@ async def test_audit_log_refuses_update_and_delete(database: Database, statement
 
 
 async def test_audit_log_refuses_changes_through_the_orm(database: Database) -> None:
+    """Who did what when stays as written; only the sealed note may change (key rotation
+    re-seals it, erasure blanks it)."""
     async with database.transaction() as uow:
         event = await uow.audit.record(
             at=T0, actor_id=1, actor_role="caseworker", action="noted", note="Called."
         )
-    with pytest.raises(DBAPIError, match="append-only"):
-        async with database.transaction() as uow:
-            (found,) = await uow.audit.events()
-            found.note = "Never called."
+    later = T0 + timedelta(days=1)
+    for change in ("action", "actor_id", "at", "detail"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with database.transaction() as uow:
+                (found,) = await uow.audit.events()
+                setattr(
+                    found,
+                    change,
+                    {"action": "erased", "actor_id": 2, "at": later}.get(change, {"changed": True}),
+                )
     with pytest.raises(DBAPIError, match="append-only"):
         async with database.transaction() as uow:
             (found,) = await uow.audit.events()

@@ -1,0 +1,302 @@
+"""Encryption at rest of what hurts most if leaked, and keyed hashes for lookups and pseudonyms.
+
+design.md, principle 9: free text, answers and Telegram ids are encrypted in the database, so
+a copied database file or dump reveals no family's words and no way to reach them. Values are
+sealed with AES-256-GCM (`cryptography`'s AEAD) under the deployment's current key; each stored
+value carries the id of the key that sealed it (`wz1:<key id>:<base64 nonce+ciphertext>`), so
+keys can be rotated while the bot runs (`wegwijzer keys rotate` re-seals in batches, reads
+meanwhile open either). The column's name is the associated data: a value copied into another
+column does not open.
+
+A Telegram id must still find its person, so `person.external_key` holds a keyed hash
+(HMAC-SHA256) of it under a separate secret that never rotates; the same secret, with another
+label, makes the stable pseudonyms of research exports.
+
+The key ring is one JSON document, from `ENCRYPTION_KEYS` or the file `KEY_FILE` (0600):
+
+    {"current": "k2026a", "keys": {"k2026a": "<32 bytes, base64>"}, "hash_key": "<base64>"}
+
+Values written before encryption existed (plain text, plain JSON) are read as they are and
+sealed by the next `keys rotate`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import JSON, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from ..engine.events import JSONValue
+
+__all__ = [
+    "PREFIX",
+    "EncryptedJSON",
+    "EncryptedText",
+    "KeyError_",
+    "Keyring",
+    "active",
+    "install",
+    "open_private",
+    "open_private_text",
+    "write_private",
+]
+
+PREFIX = "wz1:"
+_NONCE = 12
+_KEY_BYTES = 32
+
+
+class KeyError_(ValueError):
+    """The key ring is missing, malformed, or lacks the key a stored value was sealed with."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise KeyError_(f"{what} is not valid base64") from None
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The deployment's keys: which one seals new values, all that can open old ones, and the
+    secret of the keyed hashes."""
+
+    current: str
+    keys: Mapping[str, bytes]
+    hash_key: bytes
+    _ciphers: dict[str, AESGCM] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.current not in self.keys:
+            raise KeyError_(f"the current key {self.current!r} is not among the keys")
+        for key_id, key in self.keys.items():
+            if not key_id or ":" in key_id:
+                raise KeyError_(f"key id {key_id!r}: non-empty, without ':'")
+            if len(key) != _KEY_BYTES:
+                raise KeyError_(f"key {key_id!r} must be {_KEY_BYTES} bytes (base64 of them)")
+        if len(self.hash_key) < _KEY_BYTES:
+            raise KeyError_(f"hash_key must be at least {_KEY_BYTES} bytes")
+        for key_id, key in self.keys.items():
+            self._ciphers[key_id] = AESGCM(key)
+
+    def __repr__(self) -> str:
+        # Keys end up nowhere: not in logs, not in tracebacks.
+        return f"Keyring(current={self.current!r}, keys={sorted(self.keys)})"
+
+    # -- making and reading key rings
+
+    @classmethod
+    def generate(cls, key_id: str | None = None) -> Keyring:
+        """A new ring: one key, current, and a new hash secret."""
+        key_id = key_id or _new_key_id()
+        return cls(
+            current=key_id,
+            keys={key_id: AESGCM.generate_key(bit_length=256)},
+            hash_key=secrets.token_bytes(_KEY_BYTES),
+        )
+
+    def with_new_key(self, key_id: str | None = None) -> Keyring:
+        """This ring with a new current key; the old ones stay, to open what they sealed."""
+        key_id = key_id or _new_key_id()
+        if key_id in self.keys:
+            raise KeyError_(f"key id {key_id!r} exists already")
+        keys = {**self.keys, key_id: AESGCM.generate_key(bit_length=256)}
+        return Keyring(current=key_id, keys=keys, hash_key=self.hash_key)
+
+    def without(self, key_id: str) -> Keyring:
+        """This ring without a retired key (once nothing is sealed with it any more)."""
+        if key_id == self.current:
+            raise KeyError_("the current key cannot be retired")
+        keys = {k: v for k, v in self.keys.items() if k != key_id}
+        return Keyring(current=self.current, keys=keys, hash_key=self.hash_key)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "the key ring") -> Keyring:
+        try:
+            data = json.loads(text)
+            current, keys, hash_key = data["current"], data["keys"], data["hash_key"]
+        except (ValueError, KeyError, TypeError):
+            raise KeyError_(
+                f'{source} must be JSON like {{"current": ID, "keys": {{ID: BASE64}}, '
+                '"hash_key": BASE64}'
+            ) from None
+        if not isinstance(keys, dict) or not keys:
+            raise KeyError_(f"{source}: 'keys' must name at least one key")
+        return cls(
+            current=str(current),
+            keys={str(k): _unb64(str(v), f"{source}: key {k!r}") for k, v in keys.items()},
+            hash_key=_unb64(str(hash_key), f"{source}: hash_key"),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "current": self.current,
+                "keys": {k: _b64(v) for k, v in self.keys.items()},
+                "hash_key": _b64(self.hash_key),
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def load(cls, keys_json: str | None, key_file: Path | None) -> Keyring:
+        """The ring from `ENCRYPTION_KEYS` (its JSON) when set, else from the key file.
+        Raises KeyError_ saying what to do when neither is there."""
+        if keys_json:
+            return cls.from_json(keys_json, "ENCRYPTION_KEYS")
+        if key_file is None:
+            raise KeyError_("no encryption key: set ENCRYPTION_KEYS or KEY_FILE")
+        try:
+            text = key_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise KeyError_(
+                f"no encryption key: ENCRYPTION_KEYS is not set and the key file {key_file} "
+                "does not exist. Answers and Telegram ids are stored encrypted, so the bot "
+                f"does not start without one. Create it with `wegwijzer keys new --file "
+                f"{key_file}` and keep a copy somewhere safe: without it the data cannot be read."
+            ) from None
+        return cls.from_json(text, f"key file {key_file}")
+
+    # -- sealing and opening
+
+    def seal(self, plaintext: bytes, context: str) -> str:
+        nonce = os.urandom(_NONCE)
+        sealed = self._ciphers[self.current].encrypt(nonce, plaintext, context.encode())
+        return f"{PREFIX}{self.current}:{_b64(nonce + sealed)}"
+
+    def open(self, token: str, context: str) -> bytes:
+        key_id, _, body = token[len(PREFIX) :].partition(":")
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            raise KeyError_(f"a stored value was sealed with key {key_id!r}, which is not loaded")
+        raw = base64.b64decode(body)
+        try:
+            return cipher.decrypt(raw[:_NONCE], raw[_NONCE:], context.encode())
+        except InvalidTag:
+            raise KeyError_(f"a value of {context} does not open: altered or moved") from None
+
+    def is_current(self, token: object) -> bool:
+        """Whether a stored value is sealed with the current key (else rotation re-seals it)."""
+        return isinstance(token, str) and token.startswith(f"{PREFIX}{self.current}:")
+
+    # -- keyed hashes
+
+    def _mac(self, label: str, value: str) -> bytes:
+        return hmac.new(self.hash_key, f"{label}\0{value}".encode(), hashlib.sha256).digest()
+
+    def lookup_key(self, channel: str, external_id: str | int) -> str:
+        """What `person.external_key` holds for a channel's id: found again without storing it."""
+        return self._mac("person", f"{channel}:{external_id}").hex()
+
+    def pseudonym(self, kind: str, value: str | int) -> str:
+        """A stable pseudonym for a case code or an id in research exports: the same for the
+        same value under this deployment's hash key, and says nothing of the value."""
+        digest = self._mac(f"pseudonym:{kind}", str(value))
+        return f"{kind[:1].upper()}-{base64.b32encode(digest[:10]).decode().lower()}"
+
+
+def _new_key_id() -> str:
+    return f"k{datetime.now(UTC):%Y%m%d}{secrets.token_hex(2)}"
+
+
+# The key ring the column types use. One per process: set by `install` when the bot, a
+# command or a test opens its database (bootstrap), before any value is read or written.
+_ACTIVE: Keyring | None = None
+
+
+def install(keyring: Keyring) -> None:
+    global _ACTIVE
+    _ACTIVE = keyring
+
+
+def active() -> Keyring:
+    if _ACTIVE is None:
+        raise KeyError_("no key ring installed: the database is opened through bootstrap()")
+    return _ACTIVE
+
+
+class EncryptedText(TypeDecorator[str]):
+    """A text column stored sealed; `context` (the column's name) binds a value to it."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, context: str) -> None:
+        super().__init__()
+        self.context = context
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return active().seal(value.encode(), self.context)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None or not value.startswith(PREFIX):
+            return value  # written before encryption: sealed by the next rotation
+        return active().open(value, self.context).decode()
+
+
+class EncryptedJSON(TypeDecorator[JSONValue]):
+    """A JSON column whose value is stored sealed, as a JSON string (so the column stays JSON
+    and a value written before encryption still reads)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, context: str) -> None:
+        super().__init__()
+        self.context = context
+
+    def process_bind_param(self, value: JSONValue, dialect: Dialect) -> JSONValue:
+        if value is None:
+            return None
+        plain = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return active().seal(plain.encode(), self.context)
+
+    def process_result_value(self, value: JSONValue, dialect: Dialect) -> JSONValue:
+        if not isinstance(value, str) or not value.startswith(PREFIX):
+            return value
+        result: JSONValue = json.loads(active().open(value, self.context))
+        return result
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can read (0600), also when it existed with wider rights."""
+    with open_private(path) as file:
+        file.write(data)
+
+
+def _private_descriptor(path: Path) -> int:
+    # Created 0600 from the first byte on, and narrowed if it existed with wider rights.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    return descriptor
+
+
+def open_private(path: Path) -> BinaryIO:
+    """Open a file for writing in binary that only its owner can read (0600)."""
+    return os.fdopen(_private_descriptor(path), "wb")
+
+
+def open_private_text(path: Path) -> TextIO:
+    """Open a file for writing text (UTF-8) that only its owner can read (0600)."""
+    return os.fdopen(_private_descriptor(path), "w", encoding="utf-8", newline="")
