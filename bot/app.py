@@ -20,6 +20,7 @@ from .engine import Engine, FlowRegistry, load_flows
 from .i18n import Catalogs
 from .i18n.danger import DangerWords
 from .i18n.helplines import Helplines
+from .rules.privacy import PrivacyPolicy
 from .storage import Database
 from .storage.journal import AlarmJournal
 
@@ -45,14 +46,15 @@ class UnsupportedContext(Exception):
 
 @dataclass(frozen=True)
 class Assets:
-    """Flows (with their engine), catalogs, danger lists and the country's helplines, read
-    from files and checked."""
+    """Flows (with their engine), catalogs, danger lists, the country's helplines and the
+    privacy policy, read from files and checked."""
 
     flows: FlowRegistry
     engine: Engine
     catalogs: Catalogs
     danger: DangerWords
     helplines: Helplines
+    privacy: PrivacyPolicy
 
     @classmethod
     def load(cls, settings: Settings) -> Assets:
@@ -70,7 +72,8 @@ class Assets:
         catalogs = Catalogs.load(settings.locales_dir)
         danger = DangerWords.load(settings.locales_dir, catalogs.languages)
         helplines = Helplines.load(settings.helplines_path, settings.country, catalogs.languages)
-        return cls(flows, Engine(flows), catalogs, danger, helplines)
+        privacy = PrivacyPolicy.load(settings.privacy_path)
+        return cls(flows, Engine(flows), catalogs, danger, helplines, privacy)
 
 
 @dataclass
@@ -104,6 +107,10 @@ class Wegwijzer:
     @property
     def helplines(self) -> Helplines:
         return self.assets.helplines
+
+    @property
+    def privacy(self) -> PrivacyPolicy:
+        return self.assets.privacy
 
     async def close(self) -> None:
         await self.database.dispose()

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, TypeVar
 from .config import ConfigError, Settings
 from .engine.vocabulary import STAGES
 from .i18n.helplines import HelplinesError
+from .rules.privacy import PrivacyError
 from .services.cases import PROGRAMMES
 from .storage.crypto import KeyError_
 
@@ -83,6 +84,9 @@ def main(argv: Sequence[str] | None = None, *, assets: Assets | None = None) -> 
     except KeyError_ as error:
         # No key, or not the one the data was sealed with: nothing may be read or written.
         print(f"wegwijzer: encryption: {error}", file=sys.stderr)
+        return 2
+    except PrivacyError as error:
+        print(f"wegwijzer: privacy policy: {error}", file=sys.stderr)
         return 2
     except HelplinesError as error:
         # A wrong helplines file must never reach a family: say where it is wrong and stop.

@@ -52,6 +52,9 @@ class Settings:
     # The helplines by kind of alarm, per country (domain.md: deployment data); unset:
     # `<locales_dir>/helplines.yaml`. The country is `country` below.
     helplines_file: Path | None = None
+    # Who is responsible, where to ask, the legal basis and the retention terms; unset:
+    # `privacy.yaml` beside the flows (the project's root).
+    privacy_file: Path | None = None
     # What a check-in tells as the next one when its case has no schedule: this many days on.
     # Two weeks, the period the WHO-5 asks about (flows/family_checkin.yaml): a weekly
     # check-in would ask about every day twice.
@@ -120,6 +123,10 @@ class Settings:
         return self.helplines_file or self.locales_dir / "helplines.yaml"
 
     @property
+    def privacy_path(self) -> Path:
+        return self.privacy_file or PROJECT_ROOT / "privacy.yaml"
+
+    @property
     def alarm_journal_path(self) -> Path:
         if self.alarm_journal is not None:
             return self.alarm_journal
@@ -150,6 +157,7 @@ class Settings:
             default_language=env.get("DEFAULT_LANGUAGE", defaults.default_language),
             timezone=env.get("TIMEZONE", defaults.timezone),
             helplines_file=Path(env["HELPLINES_FILE"]) if env.get("HELPLINES_FILE") else None,
+            privacy_file=Path(env["PRIVACY_FILE"]) if env.get("PRIVACY_FILE") else None,
             checkin_interval_days=int(
                 _number(env, "CHECKIN_INTERVAL_DAYS", defaults.checkin_interval_days)
             ),
