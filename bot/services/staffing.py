@@ -88,6 +88,7 @@ async def person_leaves(app: Wegwijzer, person_id: int) -> Left:
         if person.status == "left":
             return Left(person.role, ())
         await uow.people.set_status(person_id, "left")
+        person.left_at = now  # the contact retention term runs from here
         await audit.record(uow, audit.OPERATOR, "person_left", at=now, detail={"person": person_id})
         for waiting in await uow.outbox.of_person(person_id, "queued"):
             await uow.outbox.settle(waiting, "unreachable", now)

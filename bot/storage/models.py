@@ -119,6 +119,11 @@ class Person(Base):
     # note on a flag, say, as {"action": "note", "flag_id": 7}. Kept here, not in memory, so
     # any bot process takes the reply.
     awaiting: Mapped[dict[str, JSONValue] | None] = mapped_column(JSON)
+    # When they left (`wegwijzer person leave`): the contact term of privacy.yaml runs from it.
+    left_at: Mapped[datetime | None]
+    # When their personal data was removed (erasure on request, or the contact term ended):
+    # the row stays as a tombstone, so what refers to it still refers to something.
+    erased_at: Mapped[datetime | None]
 
     def __repr__(self) -> str:
         # No external id: reprs end up in logs, and logs carry no identifying data.
@@ -165,6 +170,15 @@ class Case(Base):
         ForeignKey("person.id", ondelete="SET NULL")
     )
     closed_at: Mapped[datetime | None]
+    # A legal hold (a court case, a complaint, an inquiry) stops retention and erasure from
+    # removing anything of the case until it is released; the operator gives the reason.
+    legal_hold_at: Mapped[datetime | None]
+    legal_hold_reason: Mapped[str | None] = mapped_column(
+        EncryptedText("case_file.legal_hold_reason")
+    )
+    # When the case file's content was removed (erasure, or the end of its retention term):
+    # the code stays as a tombstone, and the flags keep their shape without their evidence.
+    erased_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:

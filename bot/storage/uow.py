@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .audit import AuditRepository
 from .children import ChildRepository
+from .erasure import ErasureRepository
 from .outbox import OutboxRepository
 from .repositories import (
     AnswerRepository,
@@ -38,6 +39,7 @@ class UnitOfWork:
         "audit",
         "cases",
         "children",
+        "erasure",
         "flags",
         "invites",
         "outbox",
@@ -65,3 +67,4 @@ class UnitOfWork:
         self.updates = UpdateRepository(session)
         self.outbox = OutboxRepository(session, lock=lock_rows)
         self.sealed = SealedColumns(session, lock=lock_rows)
+        self.erasure = ErasureRepository(session)

@@ -1,0 +1,46 @@
+"""Privacy (issue #15): a case's legal hold and the tombstones of erasure — when a case's
+content or a person's data was removed — and when a person left, from which the contact
+retention term runs.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-02
+
+Written by hand to match `bot.storage.models` (a contract test compares them on both backends).
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0011"
+down_revision = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+COLUMNS = {
+    "case_file": (
+        ("legal_hold_at", sa.DateTime()),
+        ("legal_hold_reason", sa.Text()),
+        ("erased_at", sa.DateTime()),
+    ),
+    "person": (
+        ("left_at", sa.DateTime()),
+        ("erased_at", sa.DateTime()),
+    ),
+}
+
+
+def upgrade() -> None:
+    for table, columns in COLUMNS.items():
+        with op.batch_alter_table(table) as batch:
+            for name, kind in columns:
+                batch.add_column(sa.Column(name, kind, nullable=True))
+
+
+def downgrade() -> None:
+    for table, columns in COLUMNS.items():
+        with op.batch_alter_table(table) as batch:
+            for name, _ in reversed(columns):
+                batch.drop_column(name)
