@@ -237,7 +237,17 @@ def test_case_view_and_what_caseworkers_of_other_cases_get(database: Path, flagg
     assert "Trend: not enough check-ins yet" in stranger
     assert "Type /case followed by the case code" in stranger
     (flag,) = cli_json(database, "flags")
-    assert flag["status"] == "open" and actions(flag["history"]) == ["raised"]
+    # Nothing changed; each refused look and action is on record, with no text of theirs.
+    assert flag["status"] == "open" and actions(flag["history"]) == ["raised"] + ["refused"] * 4
+    refused = [e for e in cli_json(database, "audit", "--case", DEMO) if e["action"] == "refused"]
+    assert [(e["detail"], e["flag_id"], e["note"]) for e in refused] == [
+        ({"what": "flag", "action": "view"}, flagged, None),
+        ({"what": "flag", "action": "acknowledge"}, flagged, None),
+        ({"what": "flag", "action": "resolve"}, flagged, None),
+        ({"what": "flag", "action": "assign"}, flagged, None),
+        ({"what": "case", "action": "view"}, None, None),
+    ]
+    assert {e["actor_role"] for e in refused} == {"caseworker"}
 
     coordinator = chat(database, f"/case {DEMO}", f"/flag {flagged} assign", role="coordinator")
     assert f"Case {DEMO} · family strengthening · stage: not set yet\n" in coordinator
@@ -364,6 +374,7 @@ def test_review_in_dutch(database: Path) -> None:
     assert flag["resolution"] == "Gesproken met het gezin; veiligheidsplan afgesproken."
     assert actions(cli_json(database, "audit", "--case", DEMO)) == [
         "raised",
+        "refused",  # the family's /flag 1
         "viewed",
         "acknowledged",
         "resolved",

@@ -36,6 +36,7 @@ from tests.world import (
     event_ids,
     flag_row,
     raise_flag,
+    refusals,
     render,
     reread,
     set_status,
@@ -128,9 +129,19 @@ async def test_each_action_as_each_kind_of_person(world: World, subject: str, ac
         with pytest.raises(NotAllowed) as refused:
             await _do(world, who, action, flag_id)
         assert type(refused.value) is NotAllowed and refused.value.args == (flag_id,)
-        # Nothing changed and nothing was recorded: not the change, not the look.
+        # Nothing changed, and neither the change nor a look was recorded: only the refusal,
+        # with the flag and its case when the flag exists.
         assert _state(await flag_row(app, real_id)) == before
-        assert await event_ids(app, real_id) == logged
+        unknown = subject == "unknown_flag_id"
+        added = [i for i in await event_ids(app, real_id) if i not in logged]
+        assert len(added) == (0 if unknown else 1)
+        assert (await refusals(app))[-1] == (
+            who.person_id,
+            who.role,
+            None if unknown else world.case_a,
+            None if unknown else flag_id,
+            {"what": "flag", "action": action},
+        )
         return
 
     result = await _do(world, who, action, flag_id)
@@ -257,7 +268,8 @@ async def test_only_an_active_caseworker_can_be_assigned(world: World) -> None:
         with pytest.raises(NotAllowed):
             await flags.assign(app, world.coordinator, flag_id, target)
     assert (await flag_row(app, flag_id)).assigned_to is None
-    assert await event_ids(app, flag_id) == before
+    # Each refused assignment is on record as refused, and nothing else.
+    assert [e.action for e in await audit(app, flag_id) if e.id not in before] == ["refused"] * 4
 
 
 async def test_assigning_twice_to_the_same_caseworker_changes_nothing(world: World) -> None:
