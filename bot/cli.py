@@ -9,8 +9,10 @@
                                              one row per answer, streamed (audited)
     wegwijzer flags [--status open|acknowledged|resolved] [--json]
                                              flags with their evidence and history (audited)
-    wegwijzer audit [--case CODE] [--since ISO] [--json]
-                                             the audit log, oldest first
+    wegwijzer audit [--case CODE] [--person ID] [--since ISO] [--json]
+                                             the audit log, oldest first; --person: every
+                                             look at one person's data (their cases' events,
+                                             their flags', and what they did, refusals too)
     wegwijzer schedule set --case CODE WHEN [--timezone TZ] [--start DATE] [--end DATE]
                                              check-in reminders, WHEN like "weekly mon 18:00",
                                              "every 14 days 09:30" or "monthly 1 10:00"
@@ -145,6 +147,15 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="the audit log, oldest first")
     audit.add_argument("--case", help="only the events of this case (its code)")
+    audit.add_argument(
+        "--person",
+        type=int,
+        metavar="ID",
+        help="every look at one person's data (their numeric person id): every event of a "
+        "case they are or were a member of (views, answers shown, flags and each step on "
+        "them, refused looks included) and everything they did themselves, granted or "
+        "refused; with --case, only that case's",
+    )
     audit.add_argument(
         "--since",
         type=datetime.fromisoformat,
@@ -408,16 +419,21 @@ def _doctor(settings: Settings, args: argparse.Namespace) -> int:
 def _audit(settings: Settings, args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
-    from .services.audit import audit_log
+    from .services.audit import UnknownPerson, audit_log
     from .services.cases import UnknownCase
 
     since = args.since
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=ZoneInfo(settings.timezone))
     try:
-        entries = _using_app(settings, args.assets, lambda app: audit_log(app, args.case, since))
+        entries = _using_app(
+            settings, args.assets, lambda app: audit_log(app, args.case, since, args.person)
+        )
     except UnknownCase:
         print(f"wegwijzer: no case with code {args.case!r}", file=sys.stderr)
+        return 2
+    except UnknownPerson:
+        print(f"wegwijzer: no person with id {args.person}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps([entry.as_dict() for entry in entries], indent=2, ensure_ascii=False))

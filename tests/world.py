@@ -256,6 +256,14 @@ async def actions(app: Wegwijzer, flag_id: int) -> list[str]:
     return [event.action for event in await audit(app, flag_id)]
 
 
+async def refusals(app: Wegwijzer) -> list[tuple[int | None, str, int | None, int | None, dict]]:
+    """The refused looks and actions on record, oldest first: (actor id, role, case id, flag
+    id, detail), each without a note (no free text)."""
+    refused = [event for event in await audit(app) if event.action == "refused"]
+    assert all(event.note is None for event in refused)
+    return [(e.actor_id, e.actor_role, e.case_id, e.flag_id, e.detail) for e in refused]
+
+
 # --- check-ins ----------------------------------------------------------------------------
 
 WELL = (3, 3, 3, 3, 3)  # WHO-5 raw 15: 60 %, no flag

@@ -193,6 +193,7 @@ class Conversation:
             await x.say(texts.UNKNOWN_COMMAND.using(command=f"/{intent.name}"))
             return
         if intent is not None and intent.command and not allowed(who.role, intent.command):
+            await review.record_refused_look(x, intent)
             await x.answer(texts.NOT_FOR_ROLE.using(command=f"/{intent.command}"))
             return
         # 5. The command, or what is waiting.

@@ -13,16 +13,44 @@ from ..engine import Text
 from ..rules.access import NotAllowed, decides_closure
 from ..rules.guidance import proposal_id
 from ..rules.people import Participant
-from ..services import flags, guidance, texts
+from ..services import audit, flags, guidance, texts
 from ..services.case_view import case_view
 from ..services.review_texts import case_view_lines, flag_detail_lines
 from .exchange import Exchange, Typed
-from .intents import Closure, Flags, Guide, OnFlag, ShowCase
+from .intents import Cases, Closure, Flags, Guide, Intent, OnFlag, ShowCase
 from .outputs import Button, Joined, Line, Message
 
 PAGE_SIZE = 5
 # At most this many caseworkers to choose from when assigning (and three of their cases each).
 ASSIGNABLE_SHOWN = 20
+
+
+# --- refused for the role -------------------------------------------------------------------
+
+# What each verb of `/flag N VERB` asks to do with the flag (`rules.access.FLAG_ACTIONS`).
+FLAG_VERBS = {
+    "": "view",
+    "ack": "acknowledge",
+    "note": "note",
+    "resolve": "resolve",
+    "reopen": "reopen",
+    "assign": "assign",
+}
+
+
+async def record_refused_look(x: Exchange, intent: Intent) -> None:
+    """A command that shows flags or cases, refused for the person's role before any service
+    saw it (a family's `/flags`): on record like the refusals the services make themselves."""
+    app, who = x.app, x.member()
+    if isinstance(intent, Flags):
+        await audit.record_refusal(app, who, "flags")
+    elif isinstance(intent, OnFlag):
+        action = FLAG_VERBS.get(intent.verb)
+        await audit.record_refusal(app, who, "flag", action=action, flag_id=intent.flag_id)
+    elif isinstance(intent, ShowCase):
+        await audit.record_refusal(app, who, "case", case_code=intent.code)
+    elif isinstance(intent, Cases):
+        await audit.record_refusal(app, who, "cases")
 
 
 # --- the queue ----------------------------------------------------------------------------

@@ -17,6 +17,9 @@ from .people import Participant
 
 # What can be done with a flag.
 FLAG_ACTIONS = ("view", "acknowledge", "assign", "note", "resolve", "reopen")
+# Ids arrive from buttons and typed commands; one wider than the database's integer (int4 on
+# PostgreSQL) is no such thing at all, not a driver error.
+MAX_ID = 2**31 - 1
 
 
 class NotAllowed(PermissionError):
@@ -31,6 +34,11 @@ class CaseLike(Protocol):
 class FlagLike(Protocol):
     @property
     def assigned_to(self) -> int | None: ...
+
+
+def possible_id(value: int) -> bool:
+    """Whether an id that arrived from outside could name a row at all."""
+    return 0 < value <= MAX_ID
 
 
 def handles_case(who: Participant | None, case: CaseLike | None) -> bool:

@@ -87,6 +87,11 @@ class CaseView:
 async def case_view(
     app: Wegwijzer, who: Participant, code: str, once: str | None = None
 ) -> CaseView:
+    async with audit.refusal_recorded(app, who, "case", case_code=code):
+        return await _case_view(app, who, code, once)
+
+
+async def _case_view(app: Wegwijzer, who: Participant, code: str, once: str | None) -> CaseView:
     now = app.clock()
     async with app.database.transaction() as uow:
         await claim(uow, once, now)

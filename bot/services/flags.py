@@ -25,7 +25,7 @@ from ..app import Wegwijzer
 from ..engine import Text, describe_answer
 from ..engine.events import JSONValue, Plural
 from ..i18n import Parts
-from ..rules.access import NotAllowed, may_act_on_flag, may_see_flags
+from ..rules.access import NotAllowed, may_act_on_flag, may_see_flags, possible_id
 from ..rules.alarm_reports import reported_kinds
 from ..rules.people import Participant
 from ..storage import Case, Flag, Person, UnitOfWork
@@ -44,13 +44,8 @@ NOTIFY_AT_ONCE = ("urgent", "high")
 ALARM_STORM_WINDOW = timedelta(minutes=5)
 
 
-# Ids arrive from buttons and typed commands; one wider than the database's integer (int4 on
-# PostgreSQL) is no flag at all, not a driver error.
-_MAX_ID = 2**31 - 1
-
-
 def _real_id(value: int) -> int:
-    if not 0 < value <= _MAX_ID:
+    if not possible_id(value):
         raise NotAllowed(value)
     return value
 
@@ -234,8 +229,9 @@ def _more_serious(level: str, than: str) -> bool:
 
 async def review_queue(app: Wegwijzer, who: Participant) -> list[FlagView]:
     """The unresolved flags `who` may see: most serious first, then by due time."""
-    if not may_see_flags(who):
-        raise NotAllowed("families do not see flags")
+    async with audit.refusal_recorded(app, who, "flags"):
+        if not may_see_flags(who):
+            raise NotAllowed("families do not see flags")
     async with app.database.reading() as uow:
         if who.role == "caseworker":
             own = await uow.cases.of_caseworker(who.person_id)
@@ -272,7 +268,10 @@ async def assignable_caseworkers(
 ) -> list[tuple[int, list[str]]]:
     """The caseworkers a coordinator can assign a flag to, each with the codes of their cases
     (people are known by id only; their cases are what tells them apart)."""
-    async with app.database.reading() as uow:
+    async with (
+        audit.refusal_recorded(app, who, "flag", action="assign", flag_id=flag_id),
+        app.database.reading() as uow,
+    ):
         flag = await uow.flags.get(_real_id(flag_id))
         case = await _case_of(uow, flag)
         if flag is None or not may_act_on_flag(who, "assign", flag, case):
@@ -393,7 +392,10 @@ async def ask_for_text(
     if action not in TYPED:
         raise ValueError(f"{action!r} takes no typed text")
     now = app.clock()
-    async with app.database.transaction() as uow:
+    async with (
+        audit.refusal_recorded(app, who, "flag", action=action, flag_id=flag_id),
+        app.database.transaction() as uow,
+    ):
         await claim(uow, once, now)
         flag = await uow.flags.get(_real_id(flag_id))
         if flag is None or not may_act_on_flag(who, action, flag, await _case_of(uow, flag)):
@@ -462,14 +464,17 @@ async def _act(
     note: str | None = None,
 ) -> Outcome:
     """Check access, make the change, record it (when something changed), all in one
-    transaction; return the flag as it is now, with its history, and whether it changed."""
+    transaction; return the flag as it is now, with its history, and whether it changed.
+    A refusal is recorded too, in a transaction of its own."""
     now = app.clock()
-    async with app.database.transaction() as uow:
+    async with (
+        audit.refusal_recorded(app, who, "flag", action=action, flag_id=flag_id),
+        app.database.transaction() as uow,
+    ):
         await claim(uow, once, now)
         flag = await uow.flags.get(_real_id(flag_id))
         case = await _case_of(uow, flag)
         if flag is None or not may_act_on_flag(who, action, flag, case):
-            log.warning("flag action refused", extra={"person_id": who.person_id, "event": action})
             raise NotAllowed(flag_id)
         detail = await change(uow, flag, now)
         recorded = detail if isinstance(detail, Recorded) else Recorded(audit_action, detail)

@@ -19,8 +19,9 @@ from .flags import FlagView, HistoryEntry, evidence_lines, rule_source
 from .schedules import ScheduleView
 
 # History entries a reviewer is not shown in a flag's detail: every look at a flag is one,
-# and the list would soon be mostly looks. They stay in the audit log (`wegwijzer audit`).
-HIDDEN_HISTORY = ("viewed",)
+# and the list would soon be mostly looks; and looks or actions someone was refused. They
+# stay in the audit log (`wegwijzer audit`).
+HIDDEN_HISTORY = ("viewed", "refused")
 
 
 def flag_detail_lines(app: Wegwijzer, flag: FlagView, now: datetime) -> list[Text]:

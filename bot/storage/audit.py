@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..engine.events import JSONValue
-from .models import ROLES, AuditEvent
+from .models import ROLES, AuditEvent, Membership
 
 # Who can appear as the actor: a person in a role, the bot itself (escalations, digests), or
 # an operator at the command line.
@@ -77,12 +77,23 @@ class AuditRepository:
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
     async def events(
-        self, case_id: int | None = None, since: datetime | None = None
+        self,
+        case_id: int | None = None,
+        since: datetime | None = None,
+        person_id: int | None = None,
     ) -> list[AuditEvent]:
-        """The log, oldest first; only one case's events when `case_id` is given."""
+        """The log, oldest first; only one case's events when `case_id` is given; only those
+        about one person's data when `person_id` is: the events of every case they are a
+        member of (a flag's events carry its case), and what they did themselves."""
         stmt = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)
         if case_id is not None:
             stmt = stmt.where(AuditEvent.case_id == case_id)
+        if person_id is not None:
+            # A subquery, not a join: each event once, however the person is tied to it.
+            their_cases = select(Membership.case_id).where(Membership.person_id == person_id)
+            stmt = stmt.where(
+                or_(AuditEvent.case_id.in_(their_cases), AuditEvent.actor_id == person_id)
+            )
         if since is not None:
             stmt = stmt.where(AuditEvent.at >= since)
         return list((await self._session.execute(stmt)).scalars())

@@ -237,7 +237,17 @@ def test_case_view_and_what_caseworkers_of_other_cases_get(database: Path, flagg
     assert "Trend: not enough check-ins yet" in stranger
     assert "Type /case followed by the case code" in stranger
     (flag,) = cli_json(database, "flags")
-    assert flag["status"] == "open" and actions(flag["history"]) == ["raised"]
+    # Nothing changed; each refused look and action is on record, with no text of theirs.
+    assert flag["status"] == "open" and actions(flag["history"]) == ["raised"] + ["refused"] * 4
+    refused = [e for e in cli_json(database, "audit", "--case", DEMO) if e["action"] == "refused"]
+    assert [(e["detail"], e["flag_id"], e["note"]) for e in refused] == [
+        ({"what": "flag", "action": "view"}, flagged, None),
+        ({"what": "flag", "action": "acknowledge"}, flagged, None),
+        ({"what": "flag", "action": "resolve"}, flagged, None),
+        ({"what": "flag", "action": "assign"}, flagged, None),
+        ({"what": "case", "action": "view"}, None, None),
+    ]
+    assert {e["actor_role"] for e in refused} == {"caseworker"}
 
     coordinator = chat(database, f"/case {DEMO}", f"/flag {flagged} assign", role="coordinator")
     assert f"Case {DEMO} · family strengthening · stage: not set yet\n" in coordinator
@@ -328,6 +338,58 @@ def test_status_filter_and_every_export_is_in_the_log(database: Path, flagged: i
     assert bad_moment.returncode == 2
 
 
+def test_audit_by_person_shows_every_look_at_their_case(database: Path, flagged: int) -> None:
+    """`wegwijzer audit --person ID` (issue #15, "who looked"): every event of the family's
+    case — granted looks, refused ones, the flag's steps — and what they did themselves;
+    nothing of another case."""
+    (raised,) = [e for e in cli_json(database, "audit") if e["action"] == "raised"]
+    family = raised["actor_id"]
+    assert raised["actor_role"] == "family" and raised["case"] == DEMO
+    other = wegwijzer(database, "case", "create", "--programme", "foster_care").stdout.strip()
+
+    chat(database, f"/flag {flagged}", f"/case {DEMO}", role="coordinator")
+    # The other case's caseworker: refused the demo case and its flag; their own case is
+    # a look at another family's data.
+    chat(
+        database,
+        f"/case {DEMO}",
+        f"/flag {flagged}",
+        f"/case {other}",
+        role="caseworker",
+        case=other,
+    )
+    family_asks = chat(database, "/flags", f"/case {DEMO}")  # refused for their role
+    assert "/flags is not available for your role." in family_asks
+
+    theirs = cli_json(database, "audit", "--person", str(family))
+    looks = [
+        (e["action"], e["actor_role"], e["case"], e["flag_id"], e["detail"].get("what"))
+        for e in theirs
+        if e["action"] not in ("notified", "queued", "sent")
+    ]
+    assert looks == [
+        ("raised", "family", DEMO, flagged, None),
+        ("viewed", "coordinator", DEMO, flagged, None),
+        ("case_viewed", "coordinator", DEMO, None, None),
+        ("refused", "caseworker", DEMO, None, "case"),
+        ("refused", "caseworker", DEMO, flagged, "flag"),
+        ("refused", "family", None, None, "flags"),
+        ("refused", "family", DEMO, None, "case"),
+    ]
+    assert other not in {e["case"] for e in theirs}
+    assert any(e["case"] == other for e in cli_json(database, "audit"))
+    # With --case: only the events of that case; plain text like `wegwijzer audit`.
+    assert cli_json(database, "audit", "--person", str(family), "--case", other) == []
+    shown = wegwijzer(database, "audit", "--person", str(family), "--case", DEMO)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert len(lines) == len(theirs) - 1 and f"{len(lines)} event(s)" in shown.stderr
+    assert any("refused" in line and "caseworker" in line for line in lines)
+    assert all(f"case {DEMO}" in line for line in lines)
+    unknown = wegwijzer(database, "audit", "--person", "987654")
+    assert unknown.returncode == 2 and "no person with id 987654" in unknown.stderr
+
+
 def test_review_in_dutch(database: Path) -> None:
     family = chat(database, *CHECKIN_UNSAFE_NL, lang="nl")
     assert "Dank je wel voor je check-in" in family
@@ -364,6 +426,7 @@ def test_review_in_dutch(database: Path) -> None:
     assert flag["resolution"] == "Gesproken met het gezin; veiligheidsplan afgesproken."
     assert actions(cli_json(database, "audit", "--case", DEMO)) == [
         "raised",
+        "refused",  # the family's /flag 1
         "viewed",
         "acknowledged",
         "resolved",

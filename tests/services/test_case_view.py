@@ -23,6 +23,7 @@ from tests.world import (
     audit,
     checkin,
     raise_flag,
+    refusals,
     set_status,
 )
 
@@ -120,6 +121,31 @@ async def test_others_get_the_same_answer_as_for_an_unknown_code(
         await case_view(app, who, "TST-9999")
     assert type(refused.value) is type(unknown.value) is NotAllowed
     assert await viewed(app, world.case_a) == []
+
+
+async def test_a_refused_look_is_on_record_with_the_answer_unchanged(world: World) -> None:
+    """Issue #15, "who looked": a caseworker opening another caseworker's case is refused as
+    before, and the refusal is in the audit log with the case it was about; a code that
+    names no case is refused the same, on record without the code they typed."""
+    app, who = world.app, world.other_caseworker
+    with pytest.raises(NotAllowed) as refused:
+        await case_view(app, who, CASE_A.lower())
+    with pytest.raises(NotAllowed) as unknown:
+        await case_view(app, who, "TST-9999")
+    assert type(refused.value) is type(unknown.value) is NotAllowed
+    assert (refused.value.args, unknown.value.args) == ((CASE_A.lower(),), ("TST-9999",))
+    look = {"what": "case", "action": "view"}
+    assert await refusals(app) == [
+        (who.person_id, "caseworker", world.case_a, None, look),
+        (who.person_id, "caseworker", None, None, look),
+    ]
+    assert [e for e in await audit(app) if "TST-9999" in repr(e.detail)] == []
+    assert await viewed(app, world.case_a) == []
+    # Their own case is theirs to see, and that look is not a refusal.
+    await case_view(app, who, CASE_B)
+    assert len(await refusals(app)) == 2 and await viewed(app, world.case_b) == [
+        (who.person_id, "caseworker")
+    ]
 
 
 async def test_an_unknown_code_is_refused_to_a_coordinator_too(world: World) -> None:

@@ -36,6 +36,7 @@ from tests.world import (
     event_ids,
     flag_row,
     raise_flag,
+    refusals,
     render,
     reread,
     set_status,
@@ -128,9 +129,19 @@ async def test_each_action_as_each_kind_of_person(world: World, subject: str, ac
         with pytest.raises(NotAllowed) as refused:
             await _do(world, who, action, flag_id)
         assert type(refused.value) is NotAllowed and refused.value.args == (flag_id,)
-        # Nothing changed and nothing was recorded: not the change, not the look.
+        # Nothing changed, and neither the change nor a look was recorded: only the refusal,
+        # with the flag and its case when the flag exists.
         assert _state(await flag_row(app, real_id)) == before
-        assert await event_ids(app, real_id) == logged
+        unknown = subject == "unknown_flag_id"
+        added = [i for i in await event_ids(app, real_id) if i not in logged]
+        assert len(added) == (0 if unknown else 1)
+        assert (await refusals(app))[-1] == (
+            who.person_id,
+            who.role,
+            None if unknown else world.case_a,
+            None if unknown else flag_id,
+            {"what": "flag", "action": action},
+        )
         return
 
     result = await _do(world, who, action, flag_id)
@@ -210,6 +221,38 @@ async def test_an_unreachable_person_acts_on_nothing(world: World) -> None:
         await flags.acknowledge(app, unreachable, flag_id)
 
 
+async def test_refused_flag_lists_and_forged_flag_ids_are_on_record(world: World) -> None:
+    """Issue #15, "who looked": a family asking for flags, and a caseworker trying ids that
+    are not theirs or name no flag, are refused as before and each refusal is recorded —
+    with the flag and its case only when the flag exists."""
+    app, family, caseworker = world.app, world.family, world.caseworker
+    with pytest.raises(NotAllowed) as listed:
+        await flags.review_queue(app, family)
+    assert listed.value.args == ("families do not see flags",)
+    theirs, _ = await raise_flag(app, world.case_b)
+    for flag_id in (theirs + 1000, 2**40, theirs):
+        with pytest.raises(NotAllowed) as refused:
+            await flags.flag_detail(app, caseworker, flag_id)
+        assert type(refused.value) is NotAllowed and refused.value.args == (flag_id,)
+    with pytest.raises(NotAllowed):
+        await flags.ask_for_text(app, caseworker, theirs, "note")
+    with pytest.raises(NotAllowed):
+        await flags.assignable_caseworkers(app, caseworker, theirs)
+    view = {"what": "flag", "action": "view"}
+    mine = (caseworker.person_id, "caseworker")
+    assert await refusals(app) == [
+        (family.person_id, "family", None, None, {"what": "flags", "action": "view"}),
+        (*mine, None, None, view),
+        (*mine, None, None, view),
+        (*mine, world.case_b, theirs, view),
+        (*mine, world.case_b, theirs, {"what": "flag", "action": "note"}),
+        (*mine, world.case_b, theirs, {"what": "flag", "action": "assign"}),
+    ]
+    # The refused note was not asked for; the flag was neither looked at nor changed.
+    assert (await reread(app, caseworker)).awaiting is None
+    assert await actions(app, theirs) == ["raised", *["refused"] * 3]
+
+
 @pytest.mark.both_backends
 @pytest.mark.parametrize("number", [0, -1, 2**31, 2**40, 10**60])
 async def test_an_impossible_flag_id_is_no_such_flag(world: World, number: int) -> None:
@@ -218,6 +261,8 @@ async def test_an_impossible_flag_id_is_no_such_flag(world: World, number: int) 
         await flags.flag_detail(world.app, world.coordinator, number)
     with pytest.raises(NotAllowed):
         await flags.acknowledge(world.app, world.coordinator, number)
+    # Both refusals are on record, without an id no column could hold.
+    assert [(case, flag) for _, _, case, flag, _ in await refusals(world.app)] == [(None, None)] * 2
 
 
 @pytest.mark.both_backends
@@ -257,7 +302,8 @@ async def test_only_an_active_caseworker_can_be_assigned(world: World) -> None:
         with pytest.raises(NotAllowed):
             await flags.assign(app, world.coordinator, flag_id, target)
     assert (await flag_row(app, flag_id)).assigned_to is None
-    assert await event_ids(app, flag_id) == before
+    # Each refused assignment is on record as refused, and nothing else.
+    assert [e.action for e in await audit(app, flag_id) if e.id not in before] == ["refused"] * 4
 
 
 async def test_assigning_twice_to_the_same_caseworker_changes_nothing(world: World) -> None:
