@@ -1,0 +1,252 @@
+"""Encryption at rest: what the database holds is sealed, what the bot reads is the value, and
+keys rotate while the bot reads and writes (issue #15, item 4). On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.bootstrap import keyring as keyring_of
+from bot.cli import main
+from bot.config import Settings
+from bot.services.keys import left, rotate
+from bot.storage import Database, crypto
+from bot.storage.crypto import KeyError_, Keyring
+from bot.storage.sealed import sealed_columns
+from tests.conftest import TEST_KEYRING
+
+from .conftest import T0, Seed
+
+SeedFn = Callable[..., Awaitable[Seed]]
+
+# Invented: a Telegram id and words a family might type.
+TELEGRAM_ID = "7000000123"
+WORDS = "We hebben ruzie gehad, MARKER-VRIJE-TEKST"
+
+
+@pytest.fixture
+def ring() -> Iterator[Keyring]:
+    """The session's ring, installed again after a test that installs another."""
+    yield TEST_KEYRING
+    crypto.install(TEST_KEYRING)
+
+
+# --- the key ring on its own ------------------------------------------------------------
+
+
+def test_a_sealed_value_opens_only_in_its_own_column() -> None:
+    ring = Keyring.generate("k1")
+    token = ring.seal(b"words", "answer.value")
+    assert token.startswith("wz1:k1:") and "words" not in token
+    assert ring.open(token, "answer.value") == b"words"
+    with pytest.raises(KeyError_, match="does not open"):
+        ring.open(token, "flag.resolution")  # copied into another column
+
+
+def test_an_altered_value_does_not_open() -> None:
+    ring = Keyring.generate("k1")
+    token = ring.seal(b"words", "answer.value")
+    body = token.rsplit(":", 1)[1]
+    flipped = body[:-2] + ("A" if body[-2] != "A" else "B") + body[-1]
+    with pytest.raises(KeyError_, match="does not open"):
+        ring.open(token.rsplit(":", 1)[0] + ":" + flipped, "answer.value")
+
+
+def test_the_same_value_seals_differently_each_time_but_hashes_the_same() -> None:
+    ring = Keyring.generate("k1")
+    assert ring.seal(b"7", "c") != ring.seal(b"7", "c")
+    assert ring.lookup_key("telegram", 7) == ring.lookup_key("telegram", "7")
+    assert ring.lookup_key("telegram", 7) != ring.lookup_key("console", 7)
+    # Another deployment's secret gives other hashes and pseudonyms.
+    other = Keyring.generate("k1")
+    assert ring.lookup_key("telegram", 7) != other.lookup_key("telegram", 7)
+    assert ring.pseudonym("case", "AB12") != other.pseudonym("case", "AB12")
+
+
+def test_a_new_key_keeps_the_old_ones_to_open_what_they_sealed() -> None:
+    old = Keyring.generate("k1")
+    token = old.seal(b"words", "c")
+    new = old.with_new_key("k2")
+    assert new.current == "k2" and new.open(token, "c") == b"words"
+    assert new.hash_key == old.hash_key  # lookups keep working across rotations
+    assert new.seal(b"words", "c").startswith("wz1:k2:")
+    with pytest.raises(KeyError_, match="current key"):
+        new.without("k2")
+    with pytest.raises(KeyError_, match="'k1', which is not loaded"):
+        new.without("k1").open(token, "c")
+
+
+def test_the_ring_round_trips_as_json_and_never_shows_its_keys() -> None:
+    ring = Keyring.generate("k1").with_new_key("k2")
+    again = Keyring.from_json(ring.to_json())
+    assert (again.current, dict(again.keys), again.hash_key) == (
+        ring.current,
+        dict(ring.keys),
+        ring.hash_key,
+    )
+    assert "k2" in repr(ring)
+    assert all(crypto._b64(key) not in repr(ring) for key in ring.keys.values())
+
+
+@pytest.mark.parametrize(
+    "document",
+    ["", "{}", '{"current": "a", "keys": {}, "hash_key": ""}', '{"current": "x", "keys": '],
+)
+def test_a_malformed_ring_is_refused_with_what_it_should_be(document: str) -> None:
+    with pytest.raises(KeyError_):
+        Keyring.from_json(document)
+
+
+def test_without_a_key_the_bot_refuses_to_start_and_says_how_to_make_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ENCRYPTION_KEYS")
+    monkeypatch.setenv("KEY_FILE", str(tmp_path / "missing.keys"))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
+    assert main(["db", "upgrade"]) == 2
+    error = capsys.readouterr().err
+    assert "no encryption key" in error and "wegwijzer keys new" in error
+    assert not (tmp_path / "w.db").exists()
+
+
+def test_keys_new_writes_a_private_ring_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "wegwijzer.keys"
+    assert main(["keys", "new", "--file", str(path)]) == 0
+    assert path.stat().st_mode & 0o777 == 0o600
+    ring = Keyring.load(None, path)
+    # Never overwritten: a new ring would make the data unreadable.
+    assert main(["keys", "new", "--file", str(path)]) == 1
+    assert main(["keys", "new", "--file", str(path), "--if-missing"]) == 0
+    assert Keyring.load(None, path).keys == ring.keys
+    assert main(["keys", "add", "--file", str(path)]) == 0
+    added = Keyring.load(None, path)
+    assert set(added.keys) > set(ring.keys) and added.current not in ring.keys
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_settings_name_the_ring_or_fall_back_to_the_installed_one(tmp_path: Path) -> None:
+    assert keyring_of(Settings()) is crypto.active()
+    path = tmp_path / "ring.keys"
+    crypto.write_private(path, Keyring.generate("file1").to_json().encode())
+    assert keyring_of(Settings(key_file=path)).current == "file1"
+    from_env = Keyring.generate("env1").to_json()
+    assert keyring_of(Settings(encryption_keys=from_env, key_file=path)).current == "env1"
+    assert "env1" not in repr(Settings(encryption_keys=from_env))
+
+
+# --- in the database --------------------------------------------------------------------
+
+
+async def _raw(database: Database, sql: str) -> list[str]:
+    async with database.engine.connect() as conn:
+        return [str(value) for (value,) in (await conn.execute(text(sql))).all()]
+
+
+async def test_free_text_answers_and_telegram_ids_are_sealed_in_the_database(
+    database: Database, seed: SeedFn
+) -> None:
+    s = await seed(external_id=TELEGRAM_ID)
+    async with database.transaction() as uow:
+        await uow.answers.record(s.run_id, "note", WORDS, "step", T0)
+        run = await uow.runs.get(s.run_id)
+        assert run is not None
+        await uow.runs.update(
+            run, step="step", state={"answers": {"note": WORDS}}, status="active", now=T0
+        )
+    stored = []
+    for sealed in sealed_columns():
+        stored += await _raw(database, f"SELECT {sealed.column.name} FROM {sealed.table.name}")
+    stored += await _raw(database, "SELECT external_key FROM person")
+    assert stored and not any(TELEGRAM_ID in value or "MARKER" in value for value in stored)
+    # Read back through the models, everything is what was written, and the id finds them.
+    async with database.reading() as uow:
+        person = await uow.people.get("telegram", int(TELEGRAM_ID))
+        assert person is not None and person.external_id == TELEGRAM_ID
+        assert await uow.answers.of_run(s.run_id) == {"note": WORDS}
+        run = await uow.runs.get(s.run_id)
+    assert run is not None and run.state == {"answers": {"note": WORDS}}
+
+
+async def test_values_from_before_encryption_read_and_rotation_seals_them(
+    database: Database, seed: SeedFn, ring: Keyring
+) -> None:
+    s = await seed()
+    async with database.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO answer (run_id, key, value, step, answered_at) "
+                "VALUES (:run, 'old', :value, 'step', :at)"
+            ),
+            {
+                "run": s.run_id,
+                "value": json.dumps("written in plain"),
+                "at": T0.replace(tzinfo=None),
+            },
+        )
+    async with database.reading() as uow:
+        assert (await uow.answers.of_run(s.run_id))["old"] == "written in plain"
+    app = _App(database)
+    counts = await rotate(app)  # type: ignore[arg-type]
+    assert counts["answer.value"] == 1
+    assert not any((await left(app)).values())  # type: ignore[arg-type]
+    (raw,) = await _raw(database, "SELECT value FROM answer WHERE key = 'old'")
+    assert "plain" not in raw and ring.current in raw
+    async with database.reading() as uow:
+        assert (await uow.answers.of_run(s.run_id))["old"] == "written in plain"
+
+
+async def test_keys_rotate_while_reads_and_writes_go_on(
+    database: Database, seed: SeedFn, ring: Keyring
+) -> None:
+    seeds = [await seed(external_id=f"70000001{n:02d}") for n in range(12)]
+    for n, s in enumerate(seeds):
+        async with database.transaction() as uow:
+            await uow.answers.record(s.run_id, "note", f"{WORDS} {n}", "step", T0)
+    crypto.install(ring.with_new_key("rotated"))
+    app = _App(database)
+    stop = asyncio.Event()
+    reads = 0
+
+    async def keep_reading_and_writing() -> None:
+        nonlocal reads
+        while not stop.is_set():
+            for n, s in enumerate(seeds):
+                async with database.reading() as uow:
+                    assert (await uow.answers.of_run(s.run_id))["note"] == f"{WORDS} {n}"
+                    assert await uow.people.get("telegram", f"70000001{n:02d}") is not None
+                reads += 1
+            async with database.transaction() as uow:
+                await uow.answers.record(seeds[0].run_id, "later", reads, "step", T0)
+            await asyncio.sleep(0)
+
+    reader = asyncio.create_task(keep_reading_and_writing())
+    counts = await rotate(app, batch=5)  # type: ignore[arg-type]
+    stop.set()
+    await reader
+    assert reads > 0
+    assert counts["answer.value"] >= 12 and counts["person.external_id"] == 12
+    assert not any((await left(app)).values())  # type: ignore[arg-type]
+    for value in await _raw(database, "SELECT value FROM answer"):
+        assert "wz1:rotated:" in value
+    # The old key can go now: everything still reads without it.
+    crypto.install(crypto.active().without(ring.current))
+    async with database.reading() as uow:
+        assert (await uow.answers.of_run(seeds[3].run_id))["note"] == f"{WORDS} 3"
+
+
+class _App:
+    """What the rotation needs of the app: the database, a clock."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    @staticmethod
+    def clock() -> object:
+        return T0
