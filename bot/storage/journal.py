@@ -11,9 +11,9 @@ dropped without a trace.
 Processes sharing the file (the bot and `wegwijzer chat` on one SQLite database) take turns
 through a lock file beside it; each replays what it finds, and an alarm recorded twice is
 still one flag. The file is readable by the bot's user only (0600) and holds only alarms not
-yet replayed. It carries the
-person's id on the channel, what set the alarm off (`sos`, `button` or a phrase of the
-danger list) and the alarm's kinds (`rules.alarms`), never the message. A line written before
+yet replayed. It carries the person's id on the channel and what set the alarm off (`sos`,
+`button` or a phrase of the danger list), both sealed with the database's key
+(`storage.crypto`), and the alarm's kinds (`rules.alarms`); never the message. A line written before
 alarms had kinds is read as immediate danger.
 """
 
@@ -24,16 +24,19 @@ import fcntl
 import json
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
+from ..engine.events import JSONValue
 from ..rules.alarms import ALARM_KINDS, AlarmKind
+from . import crypto
 
 __all__ = ["AlarmJournal", "JournaledAlarm", "append_line"]
 
 T = TypeVar("T")
+SEALED_CONTEXT = "alarm_journal"
 P = ParamSpec("P")
 
 
@@ -53,13 +56,19 @@ class JournaledAlarm:
         return tuple(kind for kind in ALARM_KINDS if kind in self.kinds) or ("immediate_danger",)
 
     def to_line(self) -> str:
-        fields = asdict(self)
-        fields["at"] = self.at.isoformat()
+        fields: dict[str, JSONValue] = {"key": self.key, "at": self.at.isoformat()}
+        fields["channel"] = self.channel
+        # Who and what set it off are sealed like the database's copies (crypto.py).
+        private = json.dumps({"external_id": self.external_id, "trigger": self.trigger})
+        fields["sealed"] = crypto.active().seal(private.encode(), SEALED_CONTEXT)
+        fields["kinds"] = list(self.kinds)
         return json.dumps(fields, ensure_ascii=False) + "\n"
 
     @classmethod
     def from_line(cls, line: str) -> JournaledAlarm:
         fields = json.loads(line)
+        if "sealed" in fields:  # a line written before sealing has the two in plain
+            fields.update(json.loads(crypto.active().open(fields["sealed"], SEALED_CONTEXT)))
         kinds = fields.get("kinds")
         return cls(
             key=str(fields["key"]),

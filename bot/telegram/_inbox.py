@@ -13,7 +13,7 @@ waiting.
 
 The file belongs to one bot process (beside its alarm journal), is readable by the bot's
 user only (0600), and is emptied whenever nothing is in flight: it holds message text only
-for as long as a message is being handled.
+for as long as a message is being handled, and then sealed with the database's key.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any
 
 from telegram import Bot, Update
 
+from ..storage import crypto
 from ..storage.journal import append_line
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ REWRITE_AFTER = 1000
 # Telegram keeps an unconfirmed update for 24 hours; one kept longer here is not handled:
 # whether it was handled before can no longer be told (`services.once` keeps keys 2 days).
 MAX_AGE = timedelta(hours=24)
+SEALED_CONTEXT = "update_inbox"
 
 
 class Inbox:
@@ -53,7 +55,10 @@ class Inbox:
         A disk that refuses is said loudly, and the update is handled all the same."""
         if update.update_id in self._open:
             return
-        kept = {"at": datetime.now(UTC).isoformat(), "update": update.to_dict()}
+        # The update holds the message text: sealed like the database's copies (crypto.py).
+        raw = json.dumps(update.to_dict(), ensure_ascii=False).encode()
+        sealed = crypto.active().seal(raw, SEALED_CONTEXT)
+        kept = {"at": datetime.now(UTC).isoformat(), "id": update.update_id, "sealed": sealed}
         line = json.dumps(kept, ensure_ascii=False) + "\n"
         async with self._lock:
             try:
@@ -103,7 +108,10 @@ class Inbox:
                     taken.pop(int(entry["done"]), None)
                 elif datetime.fromisoformat(entry["at"]) < since:
                     stale += 1
-                else:
+                elif "sealed" in entry:
+                    opened = crypto.active().open(entry["sealed"], SEALED_CONTEXT)
+                    taken[int(entry["id"])] = json.loads(opened)
+                else:  # written before sealing
                     taken[int(entry["update"]["update_id"])] = entry["update"]
             except (ValueError, KeyError, TypeError):
                 continue  # a line torn by the crash: its update was never confirmed

@@ -40,6 +40,15 @@ async def test_only_the_bot_may_read_it(tmp_path: Path) -> None:
     assert stat.S_IMODE(journal.path.stat().st_mode) == 0o600
 
 
+async def test_who_and_what_set_it_off_are_sealed_on_disk(tmp_path: Path) -> None:
+    journal = AlarmJournal(tmp_path / "alarms.jsonl")
+    await journal.record(JournaledAlarm("telegram:9", AT, "telegram", "7000000123", "in gevaar"))
+    on_disk = journal.path.read_text(encoding="utf-8")
+    assert "7000000123" not in on_disk and "gevaar" not in on_disk
+    (read,) = await journal.pending()
+    assert (read.external_id, read.trigger) == ("7000000123", "in gevaar")
+
+
 async def test_a_line_torn_by_a_crash_is_skipped_and_the_rest_is_read(tmp_path: Path) -> None:
     journal = AlarmJournal(tmp_path / "alarms.jsonl")
     await journal.record(alarm("telegram:1"))

@@ -58,6 +58,15 @@ async def test_what_was_taken_and_not_handled_is_handed_out_again(tmp_path: Path
     assert [(u.update_id, u.message.text) for u in again] == [(1, "message 1"), (3, "message 3")]
 
 
+async def test_the_message_text_is_sealed_on_disk(tmp_path: Path) -> None:
+    inbox = Inbox(tmp_path / "updates.jsonl")
+    await inbox.keep(update(7, "MARKER-BERICHT we zijn bang"))
+    on_disk = inbox.path.read_text(encoding="utf-8")
+    assert "MARKER" not in on_disk and "bang" not in on_disk
+    (again,) = Inbox(inbox.path).unhandled(BOT)
+    assert again.message is not None and again.message.text == "MARKER-BERICHT we zijn bang"
+
+
 async def test_the_inbox_is_emptied_whenever_nothing_is_in_flight(tmp_path: Path) -> None:
     path = tmp_path / "updates.jsonl"
     inbox = Inbox(path)
