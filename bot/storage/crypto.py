@@ -174,6 +174,13 @@ class Keyring:
                 f"does not start without one. Create it with `wegwijzer keys new --file "
                 f"{key_file}` and keep a copy somewhere safe: without it the data cannot be read."
             ) from None
+        mode = key_file.stat().st_mode & 0o777
+        if mode & 0o077:
+            # Whoever can read the ring can read every family's answers.
+            raise KeyError_(
+                f"the key file {key_file} can be read by others (mode {mode:o}): "
+                f"`chmod 600 {key_file}`, and ask who may have copied it"
+            )
         return cls.from_json(text, f"key file {key_file}")
 
     # -- sealing and opening

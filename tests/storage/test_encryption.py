@@ -131,6 +131,14 @@ def test_keys_new_writes_a_private_ring_once(
     assert path.stat().st_mode & 0o777 == 0o600
 
 
+def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ring.keys"
+    crypto.write_private(path, Keyring.generate("k1").to_json().encode())
+    path.chmod(0o644)
+    with pytest.raises(KeyError_, match="can be read by others"):
+        Keyring.load(None, path)
+
+
 def test_settings_name_the_ring_or_fall_back_to_the_installed_one(tmp_path: Path) -> None:
     assert keyring_of(Settings()) is crypto.active()
     path = tmp_path / "ring.keys"
