@@ -25,7 +25,7 @@ from bot.services import texts
 from bot.services.cases import create_case
 from bot.services.duties import due_notices
 from bot.services.schedules import NO_CONTACT_RULE, list_schedules, set_schedule
-from bot.storage import models
+from bot.storage import crypto, models
 from bot.telegram import build_application, deliver_due_notices
 from tests.fakes.bot_api import FakeBotAPI, User
 from tests.flows import CHECKIN_FLOW
@@ -287,6 +287,7 @@ async def seed_families(app: Wegwijzer, count: int) -> None:
                 "id": n,
                 "channel": "telegram",
                 "external_id": str(FIRST_USER + n - 1),
+                "external_key": crypto.active().lookup_key("telegram", FIRST_USER + n - 1),
                 "role": "family",
                 "language": "en",
                 "consent": "given",
