@@ -25,6 +25,8 @@
     wegwijzer invite --role family --case CODE [--json] [--qr FILE.png]
     wegwijzer invite --role caseworker|coordinator [--case CODE] [--json] [--qr FILE.png]
                                              a single-use invite link (deep link or QR code)
+    wegwijzer privacy map [--json]           every stored field: what it holds, category,
+                                             purpose, retention, encrypted; the files too
     wegwijzer i18n status [--json]          per language and flow: translated, missing, fuzzy
     wegwijzer bench [--json] [--updates N] [--open-runs N] [--reminders N]
                                              cost per answer vs a bare PTB echo bot; memory;
@@ -208,6 +210,11 @@ def _parser() -> argparse.ArgumentParser:
     from .cli_keys import add_key_commands
 
     add_key_commands(commands)
+
+    # `privacy map`: every stored field and file, for the privacy officer.
+    from .cli_privacy import add_privacy_commands
+
+    add_privacy_commands(commands)
 
     person = commands.add_parser("person", help="people").add_subparsers()
     leave = person.add_parser(
