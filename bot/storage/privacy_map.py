@@ -641,7 +641,7 @@ FILES: tuple[StoredFile, ...] = (
         (ID, SPECIAL),
         "safety",
         "until the alarm is recorded as a flag: seconds, longer only while the database is down",
-        "no",
+        "the Telegram id and what set it off, sealed with the database's key; the kinds plain",
         "0600",
     ),
     StoredFile(
@@ -653,7 +653,7 @@ FILES: tuple[StoredFile, ...] = (
         "reliability",
         "until the update is handled: emptied whenever nothing is in flight; an update not "
         "handled within 24 hours is dropped",
-        "no",
+        "yes: each update sealed with the database's key; only its id and time plain",
         "0600",
     ),
     StoredFile(
