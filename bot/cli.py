@@ -27,6 +27,8 @@
                                              a single-use invite link (deep link or QR code)
     wegwijzer privacy map [--json]           every stored field: what it holds, category,
                                              purpose, retention, encrypted; the files too
+    wegwijzer keys new|add|rotate|retire     the encryption key ring: make one, add a current
+                                             key, re-seal everything under it, drop an old one
     wegwijzer i18n status [--json]          per language and flow: translated, missing, fuzzy
     wegwijzer bench [--json] [--updates N] [--open-runs N] [--reminders N]
                                              cost per answer vs a bare PTB echo bot; memory;
