@@ -90,13 +90,13 @@ def report(removed: Removed) -> str:
         what = f"{noun} {'would be ' if removed.dry_run else ''}{done}"
         cutoff = due.cutoff.astimezone(UTC)
         lines.append(
-            f"  {due.kind:<18} {due.count:>7} {what:<27} {since} {cutoff:%Y-%m-%d} ({due.term})"
+            f"  {due.kind:<18} {due.count:>7} {what:<29} {since} {cutoff:%Y-%m-%d} ({due.term})"
         )
     if removed.held:
         lines.append(f"  {removed.held} case(s) past their term kept by a legal hold")
-    if removed.erased:
-        parts = ", ".join(f"{name} {count}" for name, count in sorted(removed.erased.items()))
-        lines.append(f"  in the erased cases: {parts}")
+    parts = [f"{name} {count}" for name, count in sorted(removed.erased.items()) if count]
+    if parts:
+        lines.append(f"  removed with the erased cases: {', '.join(parts)}")
     lines.append("  exports and QR images: never kept by the bot, nothing to remove")
     return "\n".join(lines)
 
