@@ -22,6 +22,10 @@
                                              a new case with a pseudonymous code
     wegwijzer case stage CODE STAGE          set the reintegration stage (plans home visits)
     wegwijzer case visit CODE                record a home visit
+    wegwijzer case hold|release CODE --reason TEXT
+                                             a legal hold: nothing of the case is removed
+    wegwijzer retention run [--dry-run] [--json] [--batch N]
+                                             remove what privacy.yaml's terms make due (audited)
     wegwijzer invite --role family --case CODE [--json] [--qr FILE.png]
     wegwijzer invite --role caseworker|coordinator [--case CODE] [--json] [--qr FILE.png]
                                              a single-use invite link (deep link or QR code)
@@ -217,6 +221,11 @@ def _parser() -> argparse.ArgumentParser:
     from .cli_privacy import add_privacy_commands
 
     add_privacy_commands(commands)
+
+    # `retention run`, and `case hold|release`: the terms of privacy.yaml, and what stops them.
+    from .cli_retention import add_retention_commands
+
+    add_retention_commands(commands, case)
 
     person = commands.add_parser("person", help="people").add_subparsers()
     leave = person.add_parser(

@@ -1,4 +1,5 @@
-"""The work that comes due with time: telling people of flags, the digest, escalation.
+"""The work that comes due with time: telling people of flags, the digest, escalation,
+and removing what the retention terms make due (`UPKEEP_DUTIES`).
 
 No flag may get lost (issue #5): every flag is told to the people who must act, and a flag
 nobody acknowledged by its due time goes to every coordinator, again and again at an interval,
@@ -29,6 +30,7 @@ from .flags import NOTIFY_AT_ONCE, flag_recipients
 from .guidance import reevaluation_notices, review_notices
 from .notices import Notice, queue, queue_for_fallback
 from .people import Recipient
+from .retention import daily_retention
 from .schedules import reminder_notices
 from .visits import visit_notices
 
@@ -227,3 +229,6 @@ Duty = Callable[[Wegwijzer], Awaitable[list[Notice]]]
 # Journaled alarms first: the flags they become are told in the same round.
 FLAG_DUTIES = (replay_alarms, immediate_notices, digest_notices, escalation_notices)
 CONTACT_DUTIES = (reminder_notices, visit_notices, review_notices, reevaluation_notices)
+# Upkeep tells nobody anything: the retention run, once a day, in a loop of its own so that a
+# long first run (batch after batch) holds up neither flags nor reminders.
+UPKEEP_DUTIES = (daily_retention,)

@@ -8,7 +8,7 @@ the key goes with it and the update can be handled again.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from ..app import Wegwijzer
 from ..storage import UnitOfWork
@@ -32,12 +32,11 @@ async def first_time(app: Wegwijzer, key: str | None) -> bool:
         return await uow.updates.claim(key, app.clock())
 
 
-# Telegram redelivers within hours, not days; after a week without updates it may even start
-# update ids afresh, and old keys would then swallow new updates.
-KEEP_PROCESSED = timedelta(days=2)
-
-
 async def forget_old_updates(app: Wegwijzer) -> int:
-    """Drop the keys of updates handled long ago (at start-up)."""
+    """Drop the keys of updates handled longer ago than privacy.yaml's `processed_updates`
+    term, at start-up (the daily retention run does it from then on). Telegram redelivers
+    within hours, not days; after a week without updates it may even start update ids
+    afresh, and old keys would then swallow new updates: keep the term short."""
+    before = app.privacy.retention.term("processed_updates").before(app.clock())
     async with app.database.transaction() as uow:
-        return await uow.updates.prune(app.clock() - KEEP_PROCESSED)
+        return await uow.updates.prune(before)

@@ -66,8 +66,9 @@ class AuditRepository:
         )
         return list((await self._session.execute(stmt)).scalars())
 
-    async def last_of(self, case_id: int, actions: Iterable[str]) -> AuditEvent | None:
-        """A case's latest event among these actions (the last closure decision, say)."""
+    async def last_of(self, case_id: int | None, actions: Iterable[str]) -> AuditEvent | None:
+        """A case's latest event among these actions (the last closure decision, say); with
+        `case_id` None, the latest of those about no case (the last retention run)."""
         stmt = (
             select(AuditEvent)
             .where(AuditEvent.case_id == case_id, AuditEvent.action.in_(list(actions)))

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from .models import (
     AuditEvent,
@@ -80,18 +81,29 @@ class ErasureRepository:
         return counts
 
     async def erase_case(self, case_id: int, at: datetime) -> dict[str, int]:
-        """A case file's content and every family member's data: counts by what was removed.
-        The case stays as its code, marked erased; flags keep their shape; audit events stay,
-        without their notes. Holds and open flags are the caller's to check."""
+        """A case file's content and every family member's data (a member of another case
+        too keeps their data of that case): counts by what was removed. The case stays as its
+        code, marked erased; flags keep their shape; audit events stay, without their notes.
+        Holds and open flags are the caller's to check."""
         case = await self._session.get(Case, case_id)
         if case is None:
             raise LookupError(case_id)
         counts: dict[str, int] = {"people": 0}
+        # A member who belongs to another case too keeps what is theirs there (and how to
+        # reach them); their runs in this case and their membership of it go below.
+        other = aliased(Membership)
+        elsewhere = select(other.person_id).where(
+            other.person_id == Person.id, other.case_id != case_id
+        )
         members = (
             await self._session.execute(
                 select(Person.id)
                 .join(Membership, Membership.person_id == Person.id)
-                .where(Membership.case_id == case_id, Person.role == "family")
+                .where(
+                    Membership.case_id == case_id,
+                    Person.role == "family",
+                    ~elsewhere.exists(),
+                )
             )
         ).scalars()
         for member in list(members):

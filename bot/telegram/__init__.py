@@ -20,7 +20,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from ..app import Wegwijzer
 from ..bootstrap import bring_up_to_date
 from ..services import outbox
-from ..services.duties import CONTACT_DUTIES, FLAG_DUTIES, Duty
+from ..services.duties import CONTACT_DUTIES, FLAG_DUTIES, UPKEEP_DUTIES, Duty
 from ..services.once import forget_old_updates
 from ..storage import Unavailable
 from ._activity import Activity
@@ -51,7 +51,8 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 # At stop, how long emergency numbers still being tried get to arrive.
 LAST_CHANCE_SECONDS = 10.0
-# How often the bot looks for work that came due: flags to tell, the digest, escalations.
+# How often the bot looks for work that came due: flags to tell, the digest, escalations,
+# whether the day's retention run is due.
 DUTY_INTERVAL_SECONDS = 30.0
 # How often a sender looks in the outbox when nothing woke it: for notices another process
 # queued, and for those due again after a failed try. Notices queued here wake it at once.
@@ -60,8 +61,8 @@ OUTBOX_INTERVAL_SECONDS = 1.0
 # enough that an urgent notice never waits long behind a batch of reminders.
 SENDING_AT_ONCE = 16
 # The duty loops by name, as `Activity` counts their rounds: flags have their own, so that a
-# morning's reminders never hold up an escalation.
-DUTY_LOOPS = {"flags": FLAG_DUTIES, "contact": CONTACT_DUTIES}
+# morning's reminders never hold up an escalation; upkeep (the daily retention run) too.
+DUTY_LOOPS = {"flags": FLAG_DUTIES, "contact": CONTACT_DUTIES, "upkeep": UPKEEP_DUTIES}
 # The senders' loops, as `Activity` counts their rounds: for everything, and urgent only.
 SENDERS = {False: "notices", True: "urgent notices"}
 
