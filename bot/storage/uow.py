@@ -25,6 +25,7 @@ from .repositories import (
     ScoreRepository,
     UpdateRepository,
 )
+from .rights import RightsRepository
 from .schedules import ScheduleRepository
 from .sealed import SealedColumns
 
@@ -45,6 +46,7 @@ class UnitOfWork:
         "outbox",
         "people",
         "read_only",
+        "rights",
         "runs",
         "schedules",
         "scores",
@@ -68,3 +70,4 @@ class UnitOfWork:
         self.outbox = OutboxRepository(session, lock=lock_rows)
         self.sealed = SealedColumns(session, lock=lock_rows)
         self.erasure = ErasureRepository(session)
+        self.rights = RightsRepository(session)
