@@ -125,6 +125,19 @@ RUN_STATUSES = {
     "completed": Text("completed"),
 }
 CONSENTS = {"given": Text("given"), "refused": Text("refused")}
+CASE_STATUSES = {"open": Text("open"), "closed": Text("closed")}
+PERSON_STATUSES = {
+    "active": Text("active"),
+    "unreachable": Text("unreachable (the bot was blocked)"),
+    "left": Text("left"),
+}
+NOTICE_STATES = {
+    "queued": Text("waiting to be sent"),
+    "sent": Text("sent"),
+    "unreachable": Text("not delivered: the bot was blocked"),
+    "failed": Text("could not be sent"),
+}
+NOTICE_LINE = Text("{date}: {state}")
 
 
 @dataclass(frozen=True)
@@ -292,7 +305,7 @@ def _section(tr: Translator, title: Text, shown: Iterable[Text], items: bool = T
 def _case_lines(case: Case) -> list[Text]:
     lines = [
         CASE_PROGRAMME.using(programme=texts.PROGRAMMES.get(case.programme, Text(case.programme))),
-        CASE_STATUS.using(status=Text(case.status)),
+        CASE_STATUS.using(status=CASE_STATUSES.get(case.status, Text(case.status))),
         CASE_OPENED.using(date=case.created_at.date()),
     ]
     if case.stage:
@@ -332,7 +345,7 @@ def _person_lines(person: Person) -> list[Text]:
         PERSON_SETTINGS.using(
             language=person.language or "—",
             timezone=person.timezone or "—",
-            status=Text(person.status),
+            status=PERSON_STATUSES.get(person.status, Text(person.status)),
         ),
     ]
     if person.consent is not None:
@@ -393,7 +406,8 @@ def _shown(value: object) -> str:
 
 
 def _notice_line(notice: OutboxNotice) -> Text:
-    return Text("{date}: {state}", {"date": notice.queued_at, "state": notice.state})
+    state = NOTICE_STATES.get(notice.state, Text(notice.state))
+    return NOTICE_LINE.using(date=notice.queued_at, state=state)
 
 
 def _flag_lines(
