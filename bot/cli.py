@@ -26,6 +26,16 @@
                                              a legal hold: nothing of the case is removed
     wegwijzer retention run [--dry-run] [--json] [--batch N]
                                              remove what privacy.yaml's terms make due (audited)
+    wegwijzer person leave ID                someone leaves: told nothing more
+    wegwijzer person export CODE --output DIR [--person ID] [--lang LANG]
+                                             everything stored about a case (or one person
+                                             of it): JSON and a readable document (audited)
+    wegwijzer person erase CODE --reason TEXT [--person ID] [--yes]
+                                             erase a family's data, leaving tombstones;
+                                             refused under a legal hold or an unresolved
+                                             urgent flag (audited)
+    wegwijzer answer correct RUN KEY VALUE --as PERSON_ID
+                                             correct a wrong answer (old value audited)
     wegwijzer invite --role family --case CODE [--json] [--qr FILE.png]
     wegwijzer invite --role caseworker|coordinator [--case CODE] [--json] [--qr FILE.png]
                                              a single-use invite link (deep link or QR code)
@@ -227,12 +237,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_retention_commands(commands, case)
 
-    person = commands.add_parser("person", help="people").add_subparsers()
-    leave = person.add_parser(
-        "leave", help="someone leaves: told nothing more; what waited for them goes to others"
-    )
-    leave.add_argument("person", type=int, help="the person's id")
-    leave.set_defaults(handler=_person_leave)
+    # `person leave|export|erase` and `answer correct`: a person's leaving and their rights.
+    from .cli_person import add_person_commands
+
+    add_person_commands(commands)
 
     invite = commands.add_parser("invite", help="make a single-use invite, or take one back")
     invite.add_argument("--role", choices=("family", "caseworker", "coordinator"))
@@ -663,20 +671,6 @@ def _case_assign(settings: Settings, args: argparse.Namespace) -> int:
     else:
         was = "was nobody's" if before is None else f"was caseworker {before}'s"
     print(f"case {args.code.upper()}: caseworker {args.caseworker} ({was})")
-    return 0
-
-
-def _person_leave(settings: Settings, args: argparse.Namespace) -> int:
-    from .services.staffing import person_leaves
-
-    try:
-        left = _using_app(settings, args.assets, lambda app: person_leaves(app, args.person))
-    except LookupError:
-        print(f"wegwijzer: no person {args.person}", file=sys.stderr)
-        return 1
-    print(f"{left.role} {args.person} has left")
-    if left.cases:
-        print(f"cases without a caseworker now: {', '.join(left.cases)}")
     return 0
 
 

@@ -26,12 +26,13 @@ from .events import (
 )
 from .loader import FlowError, FlowLoadError, FlowRegistry, check_flows, load_flow_file, load_flows
 from .model import ROLES, SPEC_VERSION, Flow
-from .runner import Engine, RunNotActive, describe_answer
+from .runner import AnswerRejected, Engine, RunNotActive, describe_answer
 
 __all__ = [
     "ROLES",
     "SPEC_VERSION",
     "AnswerRecorded",
+    "AnswerRejected",
     "Ask",
     "CaseUpdated",
     "Choose",

@@ -92,6 +92,14 @@ class RunNotActive(Exception):
     """`resume` was called on a run that has already ended."""
 
 
+class AnswerRejected(ValueError):
+    """A corrected answer the question would not take; `text` says why, translatable."""
+
+    def __init__(self, text: Text):
+        super().__init__(text.msgid)
+        self.text = text
+
+
 # The values a host gives flows for their {placeholders} (dates, numbers, words).
 Context = Mapping[str, object]
 # What a run's case is, for `case:` conditions.
@@ -167,6 +175,30 @@ class Engine:
         """The question an active run waits for, as it is asked again."""
         flow, step = self._waiting(state)
         return self._ask(flow, step, state, context or {}, reminder=True)
+
+    def correct(self, state: RunState, key: str, typed: str) -> Sprint:
+        """A run's answer under `key` set to `typed`, checked as its question checks it: an
+        option's value ("not_always", "3", "yes"/"no" for a yes-no question), a number within
+        the bounds, or text within the length. The run stays where it is (a route it took on
+        the old answer is not taken again); the sprint records the answer, the scores it
+        changes and the flags whose rules hold now and had not been raised yet.
+
+        KeyError when the run has no answer under `key` that a question asks;
+        AnswerRejected when the question would not take the value."""
+        flow = self.registry.get(state.flow_id, state.version)
+        step = flow.question_for(key)
+        if step is None or key not in state.answers or isinstance(step, ChecklistStep):
+            raise KeyError(key)
+        try:
+            if isinstance(step, ChoiceStep | ScaleStep | YesNoStep):
+                value = _corrected_option(step, typed)
+            else:
+                value = _parse(step, Reply(typed))
+        except _Rejected as rejected:
+            raise AnswerRejected(rejected.text) from None
+        events: list[Event] = []
+        corrected = self._take(flow, state, step.id, {key: value}, events)
+        return Sprint(tuple(events), corrected)
 
     def _waiting(self, state: RunState) -> tuple[Flow, Question]:
         """The flow and the question an active run waits at."""
@@ -540,6 +572,24 @@ def _parse(step: Question, given: Input) -> Value:
             raise _Rejected(_invalid_text(step, TOO_LONG.using(**step.invalid_params())))
         return text
     raise TypeError(f"not a question: {step.kind}")
+
+
+# How a corrected yes-no answer may be typed (the values themselves are true and false).
+_YES_NO = {"yes": True, "true": True, "no": False, "false": False}
+
+
+def _corrected_option(step: ChoiceStep | ScaleStep | YesNoStep, typed: str) -> Value:
+    """The option a correction names by its value; a number is a value here, never a
+    position (a scale's "3" is the answer 3, whichever place it has in the list)."""
+    wanted = typed.strip().casefold()
+    if isinstance(step, YesNoStep):
+        if wanted in _YES_NO:
+            return _YES_NO[wanted]
+    else:
+        for option in step.options:
+            if str(option.value).casefold() == wanted:
+                return option.value
+    raise _Rejected(_invalid_text(step, CHOOSE_AN_OPTION))
 
 
 def _parse_option(step: Question, given: Input) -> Value:

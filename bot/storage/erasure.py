@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -73,6 +73,22 @@ class ErasureRepository:
             .all()
         )
         counts = {"flags": await self._blank_flags(Flag.run_id.in_(runs)) if runs else 0}
+        # The notes on those flags may quote the answers they copied, and the person's own
+        # notes are their words: blanked like the evidence (who did what when stays).
+        person = await self._session.get(Person, person_id)
+        own = (
+            false()
+            if person is None
+            else and_(AuditEvent.actor_id == person_id, AuditEvent.actor_role == person.role)
+        )
+        raised = select(Flag.id).where(Flag.run_id.in_(runs))
+        counts["notes"] = _rows(
+            await self._session.execute(
+                update(AuditEvent)
+                .where(or_(own, AuditEvent.flag_id.in_(raised)), AuditEvent.note.is_not(None))
+                .values(note=None)
+            )
+        )
         counts["runs"] = await self._delete_runs(Run.person_id == person_id)
         counts["memberships"] = _rows(
             await self._session.execute(delete(Membership).where(Membership.person_id == person_id))
@@ -112,7 +128,7 @@ class ErasureRepository:
         counts["runs"] = counts.get("runs", 0) + await self._delete_runs(Run.case_id == case_id)
         flags = select(Flag.id).where(Flag.case_id == case_id)
         counts["flags"] = counts.get("flags", 0) + await self._blank_flags(Flag.case_id == case_id)
-        counts["notes"] = _rows(
+        counts["notes"] = counts.get("notes", 0) + _rows(
             await self._session.execute(
                 update(AuditEvent)
                 .where(

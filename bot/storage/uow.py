@@ -26,6 +26,7 @@ from .repositories import (
     UpdateRepository,
 )
 from .retention import RetentionRepository
+from .rights import RightsRepository
 from .schedules import ScheduleRepository
 from .sealed import SealedColumns
 
@@ -47,6 +48,7 @@ class UnitOfWork:
         "people",
         "read_only",
         "retention",
+        "rights",
         "runs",
         "schedules",
         "scores",
@@ -71,3 +73,4 @@ class UnitOfWork:
         self.sealed = SealedColumns(session, lock=lock_rows)
         self.erasure = ErasureRepository(session)
         self.retention = RetentionRepository(session, lock=lock_rows)
+        self.rights = RightsRepository(session)
