@@ -130,34 +130,74 @@ async def language(x: Exchange, wanted: Language) -> None:
         await show_waiting(x, who)
 
 
+async def held_back(x: Exchange, who: Participant) -> bool:
+    """Whether the person must first settle their language, then their consent, before
+    anything is done for them (True: they were asked, or told why not). Without consent
+    nothing is started or stored: someone who withdrew it is told so and how to give it again
+    (the emergency route came before this, and always works)."""
+    if who.language is None:
+        await ask_language(x)
+        return True
+    if who.consented:
+        return False
+    if who.consent == "withdrawn":
+        await x.say(texts.CONSENT_WITHDRAWN_NOTE)
+    else:
+        await x.say(texts.CONSENT_FIRST)
+        await ask_consent(x, who)
+    return True
+
+
 async def ask_consent(x: Exchange, who: Participant) -> None:
+    """What is stored, why, who sees it, who is responsible and on which basis, how long, the
+    rights and where to ask (the last from the deployment's privacy policy); agree or not."""
     privacy = texts.PRIVACY_FAMILY if who.role == "family" else texts.PRIVACY_STAFF
     rows = (
         (Button(texts.AGREE, Privacy("agree")),),
         (Button(texts.DISAGREE, Privacy("refuse")),),
     )
-    await x.show(Message(((privacy,), (texts.DO_YOU_AGREE,)), rows))
+    paragraphs = ((privacy,), *texts.privacy_policy(x.app.privacy), (texts.DO_YOU_AGREE,))
+    await x.show(Message(paragraphs, rows))
 
 
 async def privacy(x: Exchange, wanted: Privacy) -> None:
-    """What is stored and why; agreeing or not is recorded (refusing stops the check-in)."""
+    """What is stored and why; agreeing or not is recorded (refusing stops the check-in;
+    refusing after having agreed withdraws consent: see `onboarding.record_consent`)."""
     who = x.member()
     if wanted.answer not in Privacy.ANSWERS:
         await x.reply_once()
         await ask_consent(x, who)
         return
     given = wanted.answer == "agree"
-    who = await onboarding.record_consent(x.app, who, given, x.once)
+    recorded = await onboarding.record_consent(x.app, who, given, x.once)
+    who = recorded.who
     x.speak_to(who)
     await x.show(Chosen(mark=Joined("✅ ", texts.AGREE if given else texts.DISAGREE)))
-    log.info(
-        "consent recorded",
-        extra={"person_id": who.person_id, "event": "given" if given else "refused"},
-    )
+    log.info("consent recorded", extra={"person_id": who.person_id, "event": who.consent})
     if given:
         await welcome(x, who)
+    elif who.consent == "withdrawn":
+        await withdrawn(x, told=recorded.told > 0)
     else:
         await x.say(texts.CONSENT_REFUSED)
+
+
+async def withdrawn(x: Exchange, told: bool) -> None:
+    """After withdrawing: what it means, what is kept and why, where to ask for a copy or
+    erasure, and how to give consent again."""
+    policy = x.app.privacy
+    await x.show(
+        Message(
+            (
+                (texts.CONSENT_WITHDRAWN, *((texts.CONSENT_WITHDRAWN_TOLD,) if told else ())),
+                (
+                    texts.CONSENT_WITHDRAWN_KEPT.using(term=texts.term(policy.retention.case_file)),
+                    texts.LEGAL_BASES[policy.legal_basis],
+                ),
+                (texts.CONSENT_WITHDRAWN_ASK.using(contact=policy.contact),),
+            )
+        )
+    )
 
 
 async def welcome(x: Exchange, who: Participant) -> None:

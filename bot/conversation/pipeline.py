@@ -13,7 +13,9 @@ through the channel's outbox, in this order:
    stranger joins; to anything else a stranger gets a short explanation and the numbers.
 3. **Language, then consent.** Until a person has chosen a language they are asked for it,
    and until they agreed to what is stored they are asked for that (`/language` and
-   `/privacy` themselves always work).
+   `/privacy` themselves always work). Someone who withdrew their consent is told that
+   nothing is started or stored for them until they give it again with `/privacy` (the
+   emergency route, step 1, still works for them).
 4. **Role.** A command the person's role does not have is refused (`rules.commands`).
 5. **What is waiting.** A command is handled by its handler (the table below); a message
    is the note a reviewer was asked for, or else the answer to the flow's waiting question.
@@ -170,7 +172,8 @@ class Conversation:
             await people.stranger(x, self.strangers)
             return
         if isinstance(said, Opened):
-            await people.opened(x)
+            if not await people.held_back(x, who):
+                await people.opened(x)
             return
         if intent is None and who.awaiting and who.staff and who.consented:
             if waiting_for_text(who, self.app.clock()):
@@ -180,14 +183,8 @@ class Conversation:
             x.speak_to(replace(who, awaiting=None))
         command = COMMANDS.get(type(intent)) if intent is not None else None
         # 3. Language, then consent.
-        if command is None or not command.onboarding:
-            if who.language is None:
-                await people.ask_language(x)
-                return
-            if not who.consented:
-                await x.say(texts.CONSENT_FIRST)
-                await people.ask_consent(x, who)
-                return
+        if (command is None or not command.onboarding) and await people.held_back(x, who):
+            return
         # 4. Role.
         if isinstance(intent, UnknownCommand):
             await x.say(texts.UNKNOWN_COMMAND.using(command=f"/{intent.name}"))

@@ -7,7 +7,9 @@ waits until that flow ends (recorded in the audit log). One gentle follow-up goe
 `reminder_follow_up` if the check-in was not done. A reminder not answered by the next one
 counts as missed; after `missed_checkins_flag` in a row the case gets a "no contact" flag,
 high when it already has an urgent or high flag open, medium otherwise. A family that blocked
-the bot is unreachable at once: the same flag, straight away.
+the bot is unreachable at once: the same flag, straight away. A family that withdrew its
+consent is neither reminded nor counted (their caseworker was told when they withdrew); giving
+it again resumes from the next slot.
 
 All of it lives in the schedule rows (next due time, last reminder, follow-up, missed count),
 and due rows are claimed with SKIP LOCKED: after downtime each overdue reminder goes out once
@@ -257,9 +259,14 @@ async def reminder_notices(app: Wegwijzer) -> list[Notice]:
                 schedule.follow_up_at = now + LOOK_AGAIN
                 continue
             schedule.follow_up_at = None
-            # No reminder on record (a row from before reminded_at was kept): nothing to follow.
-            if schedule.reminded_at is None or await uow.schedules.answered_since(
-                schedule.case_id, schedule.flow_id, schedule.reminded_at
+            # No reminder on record (a row from before reminded_at was kept), or nobody to
+            # follow up (consent withdrawn since): nothing to follow.
+            if (
+                not family
+                or schedule.reminded_at is None
+                or await uow.schedules.answered_since(
+                    schedule.case_id, schedule.flow_id, schedule.reminded_at
+                )
             ):
                 continue
             follow_ups = [
@@ -283,6 +290,14 @@ async def _remind(
         schedule.next_due_at = None  # a closed case asks nothing more
         return []
     family = await _family_of(uow, case.id)
+    if not family and await _withdrew(uow, case.id):
+        # Consent withdrawn: no reminder, and the silence is not held against them (no
+        # missed count, no "no contact" flag; their caseworker was told of the withdrawal).
+        # Counting starts afresh when they give it again, from the next slot.
+        schedule.deferred_since = schedule.reminded_at = schedule.follow_up_at = None
+        schedule.missed = 0
+        schedule.next_due_at = next_due(cadence, now)
+        return []
     busy = [r for r in family if await _in_a_flow(uow, r.person_id, now)]
     if busy:
         if schedule.deferred_since is None:
@@ -343,6 +358,14 @@ async def _family_of(uow: UnitOfWork, case_id: int) -> list[Recipient]:
         for person in await uow.cases.members(case_id)
         if person.role == "family" and person.status == "active" and person.consent == "given"
     ]
+
+
+async def _withdrew(uow: UnitOfWork, case_id: int) -> bool:
+    """Whether a family member of the case withdrew their consent (and is not gone)."""
+    return any(
+        person.role == "family" and person.status == "active" and person.consent == "withdrawn"
+        for person in await uow.cases.members(case_id)
+    )
 
 
 async def _in_a_flow(uow: UnitOfWork, person_id: int, now: datetime) -> bool:

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from ..engine import Text
 from ..engine.events import Plural
+from ..rules.privacy import PrivacyPolicy, Term
 from ..storage import CaseSummary
 
 STRANGER = Text(
@@ -112,6 +113,59 @@ CONSENT_REFUSED = Text(
     "Understood: nothing more will be asked or stored. If you change your mind, type /privacy."
 )
 CONSENT_FIRST = Text("Please answer the question about your information first.")
+# The rest of the consent text comes from the deployment's privacy policy (privacy.yaml):
+# who is responsible, on which legal basis, how long, the rights and where to ask.
+PRIVACY_CONTROLLER = Text("Responsible for your information: {controller}.")
+LEGAL_BASES = {
+    "public_task": Text(
+        "Legal basis: the organisation does this as part of a task in the public interest that "
+        "the law gives it."
+    ),
+    "legal_obligation": Text("Legal basis: the law requires the organisation to do this."),
+    "legitimate_interests": Text(
+        "Legal basis: the organisation's legitimate interest in supporting families, weighed "
+        "against your interests."
+    ),
+    "consent": Text("Legal basis: your consent, which you can withdraw at any time."),
+    "vital_interests": Text("Legal basis: protecting someone's life or safety."),
+}
+PRIVACY_RETENTION = Text(
+    "How long: answers and notes are part of the case file, kept for {case_file} after the case "
+    "is closed. Your Telegram account number and language are deleted {contact} after you leave."
+)
+PRIVACY_RIGHTS = Text(
+    "Your rights: you can see what is stored about you and get a copy, have it corrected or "
+    "erased, and object to its use. Ask at {contact}. Withdrawing your consent (/privacy) stops "
+    "the bot storing anything new and sending you reminders; it does not remove what was "
+    "stored before. If you disagree with how your information is handled, you can complain to "
+    "the Dutch Data Protection Authority (Autoriteit Persoonsgegevens)."
+)
+# A retention term ("20 years") as each language says it.
+TERM_UNITS = {
+    "day": Plural("{count} day", "{count} days"),
+    "week": Plural("{count} week", "{count} weeks"),
+    "month": Plural("{count} month", "{count} months"),
+    "year": Plural("{count} year", "{count} years"),
+}
+# Withdrawing consent: what it means, what is kept and why, where to ask, how to go back.
+CONSENT_WITHDRAWN = Text(
+    "Your consent is withdrawn. From now on the bot stores nothing new from you and sends you "
+    "no reminders. In an emergency /sos still works, as always."
+)
+CONSENT_WITHDRAWN_TOLD = Text("The team that supports your family has been told.")
+CONSENT_WITHDRAWN_KEPT = Text(
+    "What you told us before stays in the case file for {term} after the case is closed, "
+    "because the organisation must keep a case file of the support it gives."
+)
+CONSENT_WITHDRAWN_ASK = Text(
+    "You can ask for a copy of your information, or for its erasure, at {contact}. To give your "
+    "consent again, type /privacy."
+)
+# Anything but the emergency route, /language and /privacy, after withdrawing.
+CONSENT_WITHDRAWN_NOTE = Text(
+    "You have withdrawn your consent, so nothing you send is stored and you get no reminders. "
+    "To give your consent again, type /privacy. In an emergency /sos still works."
+)
 WELCOME = {
     "family": Text(
         "Thank you. You can start your check-in now, or at any time with /checkin. "
@@ -195,6 +249,15 @@ NEW_FLAG = Text("New {level} flag for case {case}: {reason} Type /flags to see t
 FLAG_AGAIN = Text("Again: {level} flag for case {case}: {reason}")
 REPORTS_SINCE = Text("Reports since the last notice: {count}")
 ASSIGNED_TO_YOU = Text("Flag {id} is assigned to you: {level} flag for case {case}: {reason}")
+FAMILY_WITHDREW_CONSENT = Text(
+    "A family member of case {case} withdrew their consent: the bot stores nothing new from "
+    "them and sends them no check-in reminders until they give it again. What was stored stays "
+    "in the case file, and an emergency from them still reaches you."
+)
+FAMILY_GAVE_CONSENT_AGAIN = Text(
+    "A family member of case {case} gave their consent again: their check-in reminders resume "
+    "from the schedule."
+)
 FAMILY_PAUSED_REMINDERS = Text(
     "The family of case {case} paused their check-in reminders (/stop). Check-ins are not "
     "asked for until they resume them."
@@ -368,6 +431,27 @@ def flag_line(flag: _ListedFlag, now: datetime | None = None) -> Text:
         case=flag.case_code or "—",
         reason=Text(flag.reason),
         due=flag.due_at,
+    )
+
+
+def term(kept: Term) -> Text:
+    """A retention term as the reader's language says it ("20 jaar"), not as privacy.yaml
+    writes it."""
+    return TERM_UNITS[kept.unit].using(count=kept.count)
+
+
+def privacy_policy(policy: PrivacyPolicy) -> tuple[tuple[Text, ...], ...]:
+    """The paragraphs of the consent text that the deployment's privacy policy fills in: who
+    is responsible and on which basis, how long, the rights and where to ask."""
+    retention = policy.retention
+    return (
+        (PRIVACY_CONTROLLER.using(controller=policy.controller), LEGAL_BASES[policy.legal_basis]),
+        (
+            PRIVACY_RETENTION.using(
+                case_file=term(retention.case_file), contact=term(retention.contact)
+            ),
+        ),
+        (PRIVACY_RIGHTS.using(contact=policy.contact),),
     )
 
 

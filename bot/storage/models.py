@@ -36,7 +36,9 @@ CHANNELS = ("console", "telegram")
 ROLES = ("family", "caseworker", "coordinator")
 # "unreachable": the person blocked the bot (Telegram answers 403); "left": they stopped.
 PERSON_STATUSES = ("active", "unreachable", "left")
-CONSENTS = ("given", "refused")
+# "withdrawn": given once, refused later (/privacy); kept apart from a first "refused" because
+# what was stored before stays, and the person is told so.
+CONSENTS = ("given", "refused", "withdrawn")
 RUN_STATUSES = ("active", "paused", "completed")
 # A flag is "open" until someone acknowledges it (escalation stops then), and "resolved" once
 # a resolution note says how it was handled; a resolved flag can be reopened.
@@ -111,8 +113,9 @@ class Person(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Null until the person has answered the consent question; "refused" is kept, not deleted,
-    # so the bot knows not to ask again and can show the choice when it is changed later.
+    # Null until the person has answered the consent question; "refused" (or "withdrawn", after
+    # having given it) is kept, not deleted, so the bot knows not to ask again and can show the
+    # choice when it is changed later. Anything but "given" stops processing for the person.
     consent: Mapped[str | None] = mapped_column(String(16))
     consent_at: Mapped[datetime | None]
     # What the person's next typed message is for, when it is not an answer to a flow: a

@@ -30,6 +30,7 @@ from bot.services import texts
 from bot.services.cases import create_case
 from bot.services.duties import due_notices
 from bot.services.notices import Notice
+from bot.services.onboarding import record_consent
 from bot.services.outbox import unreachable
 from bot.services.runs import pause, start_flow
 from bot.services.schedules import (
@@ -53,6 +54,7 @@ from tests.world import (
     audit,
     checkin,
     raise_flag,
+    reread,
 )
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -708,6 +710,48 @@ async def test_unreachable_with_a_serious_flag_open_is_high(world: World) -> Non
     await unreachable(app, world.family.person_id)
     (flag,) = await no_contact_flags(app, world.case_a)
     assert flag.level == "high"
+
+
+# --- consent withdrawn -----------------------------------------------------------------------
+
+
+async def test_withdrawn_consent_stops_the_reminders_and_the_counting_until_given_again(
+    world: World, clock: Clock
+) -> None:
+    app = world.app
+    await set_schedule(app, CASE_A, cadence())
+    await remind_weekly(app, clock, 2)  # the first reminder missed
+    assert (await schedule_of(app, world.case_a)).missed == 1
+    clock.advance(hours=1)
+    await record_consent(app, world.family, False)  # withdrawn after the second reminder
+
+    clock.set(local(2026, 12, 21, 18, 0))  # week after week: nobody reminded, nothing missed
+    notices = await reminder_notices(app)
+    clock.advance(days=1)  # nor the second reminder followed up
+    notices += await reminder_notices(app)
+    clock.set(local(2026, 12, 28, 18, 0))
+    notices += await reminder_notices(app)
+    assert reminders(notices) == follow_ups(notices) == []
+    assert (await schedule_of(app, world.case_a)).missed == 0
+    assert await no_contact_flags(app, world.case_a) == []
+
+    clock.advance(hours=1)
+    await record_consent(app, await reread(app, world.family), True)
+    clock.set(local(2027, 1, 4, 18, 0))  # the next slot of the schedule
+    assert await reminded(app) == [world.family.person_id]
+
+
+async def test_a_withdrawal_by_one_member_leaves_the_others_reminded(
+    world: World, clock: Clock
+) -> None:
+    app = world.app
+    second = await add_person(app, "family", case=CASE_A)
+    await record_consent(app, second, False)
+    await set_schedule(app, CASE_A, cadence())
+    clock.set(local(2026, 11, 30, 18, 0))
+    assert await reminded(app) == [world.family.person_id]
+    await remind_weekly(app, clock, 3)  # the others can answer: counted as before
+    assert len(await no_contact_flags(app, world.case_a)) == 1
 
 
 # --- closed cases, access, listing ----------------------------------------------------------

@@ -180,6 +180,28 @@ async def test_stop_without_a_schedule_says_there_are_no_reminders(
     await family.expect(render(wegwijzer, texts.NO_REMINDERS, "nl"))
 
 
+async def test_withdrawn_consent_stops_the_reminders_until_given_again(
+    api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str, clock: Clock
+) -> None:
+    caseworker = await staff(api, wegwijzer, 2001, "caseworker", case_code)
+    family = await family_of(api, wegwijzer, case_code)
+    await set_schedule(wegwijzer, case_code, parse_cadence(WEEKLY))
+
+    family.command("/privacy")
+    family.press("Ik ga niet akkoord", await family.skip_to_button("Ik ga niet akkoord"))
+    await family.expect(render(wegwijzer, texts.CONSENT_WITHDRAWN, "nl"))
+    await caseworker.expect(f"A family member of case {case_code} withdrew their consent")
+    clock.now = DUE
+    await family.expect_nothing_from(bot)  # withdrawn: no reminder
+
+    family.command("/privacy")
+    family.press("Ik ga akkoord", await family.skip_to_button("Ik ga akkoord"))
+    await family.expect(render(wegwijzer, texts.WELCOME["family"], "nl"))
+    await caseworker.expect(f"A family member of case {case_code} gave their consent again")
+    clock.advance(days=7)  # the next slot: reminded again
+    await family.expect(render(wegwijzer, texts.REMINDER, "nl"))
+
+
 # --- (c) /schedule ---------------------------------------------------------------------------
 
 
