@@ -590,7 +590,10 @@ def _invite(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     link = invite.link(username)
     if args.qr:
-        args.qr.write_bytes(invite_qr_png(link))
+        from .storage import crypto
+
+        # Whoever scans it joins the case: the file is its owner's only (0600).
+        crypto.write_private(args.qr, invite_qr_png(link))
     if args.json:
         print(json.dumps({"code": invite.code, "link": link}))
     else:
