@@ -5,8 +5,11 @@
     wegwijzer db upgrade                     bring the database schema up to date
     wegwijzer chat [--as ROLE] [--case CODE] [--lang LANG]
                                              play flows in the terminal (or piped on stdin)
-    wegwijzer export --format json|csv [--since YYYY-MM-DD] [--output FILE]
-                                             one row per answer, streamed (audited)
+    wegwijzer export --format json|csv|xlsx [--since YYYY-MM-DD] [--output FILE]
+                     [--pseudonymise] [--encrypt] [--lang LANG]
+                                             one row per answer, streamed (audited); a file
+                                             0600; xlsx: a sheet per flow, titles in LANG;
+                                             --encrypt: an AES-256 zip (EXPORT_PASSWORD)
     wegwijzer flags [--status open|acknowledged|resolved] [--json]
                                              flags with their evidence and history (audited)
     wegwijzer audit [--case CODE] [--person ID] [--since ISO] [--json]
@@ -57,15 +60,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TextIO, TypeVar
 
 from .config import ConfigError, Settings
 from .engine.vocabulary import STAGES
+from .i18n import CatalogError
 from .i18n.helplines import HelplinesError
 from .rules.privacy import PrivacyError
 from .services.cases import PROGRAMMES
@@ -140,13 +146,32 @@ def _parser() -> argparse.ArgumentParser:
     chat.set_defaults(handler=_chat)
 
     export = commands.add_parser("export", help="export answers, one row per answer")
-    export.add_argument("--format", dest="fmt", choices=("json", "csv"), default="json")
+    export.add_argument("--format", dest="fmt", choices=("json", "csv", "xlsx"), default="json")
     export.add_argument(
         "--since",
         type=date.fromisoformat,
         help="only answers given on or after this local date (YYYY-MM-DD)",
     )
-    export.add_argument("--output", type=Path, help="write to this file (default: stdout)")
+    export.add_argument(
+        "--output",
+        type=Path,
+        help="write to this file, readable by you only (default: stdout; xlsx and --encrypt "
+        "need a file)",
+    )
+    export.add_argument(
+        "--pseudonymise",
+        action="store_true",
+        help="for research and M&E: case codes and runs as stable keyed pseudonyms, typed "
+        "answers left out",
+    )
+    export.add_argument(
+        "--encrypt",
+        action="store_true",
+        help="write an AES-256 zip; the password from EXPORT_PASSWORD, else asked for",
+    )
+    export.add_argument(
+        "--lang", help="the language of the xlsx column titles (default: DEFAULT_LANGUAGE)"
+    )
     export.set_defaults(handler=_export)
 
     flags = commands.add_parser("flags", help="list flags with their evidence and history")
@@ -382,18 +407,147 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     from .services.audit import record_operator_look
     from .services.export import export_answers
 
-    async def export(app: Wegwijzer) -> int:
-        # Every answer is looked at: on record before the first one is written.
-        since = None if args.since is None else args.since.isoformat()
-        await record_operator_look(app, "exported", format=args.fmt, since=since)
-        if args.output is None:
-            return await export_answers(app, sys.stdout, args.fmt, args.since)
-        with args.output.open("w", encoding="utf-8", newline="") as output:
-            return await export_answers(app, output, args.fmt, args.since)
+    if args.output is None and (args.fmt == "xlsx" or args.encrypt):
+        what = "an encrypted export" if args.encrypt else "an xlsx export"
+        print(f"wegwijzer: {what} is binary: write it to a file with --output", file=sys.stderr)
+        return 2
+    if args.lang is not None and args.fmt != "xlsx":
+        print("wegwijzer: --lang sets the titles of an xlsx export", file=sys.stderr)
+        return 2
+    password = None
+    if args.encrypt:
+        password = _export_password()
+        if password is None:
+            return 2
+    language = (args.lang or settings.default_language) if args.fmt == "xlsx" else None
+    detail: dict[str, JSONValue] = {
+        "format": args.fmt,
+        "since": None if args.since is None else args.since.isoformat(),
+        "pseudonymised": args.pseudonymise,
+        "encrypted": args.encrypt,
+        "lang": language,
+        "account": _login_name(),
+    }
 
-    count = _using_app(settings, args.assets, export)
+    async def export(app: Wegwijzer) -> int:
+        if language is not None:
+            app.catalogs.language(language)  # an unknown language, before anything is written
+        # Every answer is looked at: on record before the first one is written.
+        await record_operator_look(app, "exported", **detail)
+
+        async def write(output: TextIO | BinaryIO) -> int:
+            return await export_answers(
+                app,
+                output,
+                args.fmt,
+                args.since,
+                pseudonymise=args.pseudonymise,
+                language=language,
+            )
+
+        if args.output is None:
+            rows = await write(sys.stdout)
+        else:
+            rows = await _export_to_file(args.output, args.fmt, password, write)
+        await record_operator_look(app, "export_finished", **detail, rows=rows)
+        return rows
+
+    try:
+        count = _using_app(settings, args.assets, export)
+    except CatalogError as error:
+        print(f"wegwijzer: {error}", file=sys.stderr)
+        return 2
     print(f"{count} answer(s) exported", file=sys.stderr)
     return 0
+
+
+# The file inside an encrypted export, by format.
+_EXPORT_ENTRY = {"json": "answers.json", "csv": "answers.csv", "xlsx": "answers.xlsx"}
+# Shorter passwords are refused: the zip holds families' answers and may travel by mail.
+_MIN_PASSWORD = 12
+
+
+async def _export_to_file(
+    path: Path,
+    fmt: str,
+    password: str | None,
+    write: Callable[[TextIO | BinaryIO], Awaitable[int]],
+) -> int:
+    """Write the export into `path` (0600), inside an AES-256 zip when there is a password.
+    A half-written file is removed: the bot keeps no exports."""
+    from .storage import crypto
+
+    try:
+        with crypto.open_private(path) as file:
+            if password is None:
+                if fmt == "xlsx":
+                    return await write(file)
+                with _text(file) as text:
+                    return await write(text)
+            import pyzipper
+
+            with pyzipper.AESZipFile(
+                file, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES
+            ) as archive:
+                archive.setpassword(password.encode())
+                archive.setencryption(pyzipper.WZ_AES, nbits=256)
+                with archive.open(_EXPORT_ENTRY[fmt], "w") as entry:
+                    if fmt == "xlsx":
+                        return await write(entry)
+                    with _text(entry) as text:
+                        return await write(text)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _text(binary: BinaryIO) -> Iterator[TextIO]:
+    """UTF-8 text onto a binary file, handing the file back (open) at the end."""
+    text = io.TextIOWrapper(binary, encoding="utf-8", newline="")
+    try:
+        yield text
+    finally:
+        text.flush()
+        text.detach()
+
+
+def _export_password() -> str | None:
+    """EXPORT_PASSWORD, or asked twice at a terminal; never an argument (`ps` shows those)."""
+    import getpass
+    import os
+
+    password = os.environ.get("EXPORT_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            print(
+                "wegwijzer: --encrypt needs a password: set EXPORT_PASSWORD or run it at a "
+                "terminal to be asked",
+                file=sys.stderr,
+            )
+            return None
+        password = getpass.getpass("Password for the export: ")
+        if getpass.getpass("The same password again: ") != password:
+            print("wegwijzer: the passwords differ", file=sys.stderr)
+            return None
+    if len(password) < _MIN_PASSWORD:
+        print(
+            f"wegwijzer: the export password must be at least {_MIN_PASSWORD} characters",
+            file=sys.stderr,
+        )
+        return None
+    return password
+
+
+def _login_name() -> str | None:
+    """Who runs the command, as the machine knows them: the audit's nearest thing to a name
+    for an operator, who has no person record."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        return None
 
 
 def _flags(settings: Settings, args: argparse.Namespace) -> int:
@@ -632,7 +786,10 @@ def _invite(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     link = invite.link(username)
     if args.qr:
-        args.qr.write_bytes(invite_qr_png(link))
+        from .storage import crypto
+
+        # Whoever scans it joins the case: the file is its owner's only (0600).
+        crypto.write_private(args.qr, invite_qr_png(link))
     if args.json:
         print(json.dumps({"code": invite.code, "link": link}))
     else:

@@ -11,6 +11,8 @@ and running the Alembic migrations from code so a deployment needs no alembic.in
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import socket
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -34,6 +36,8 @@ from .uow import UnitOfWork
 __all__ = ["Database", "Unavailable", "async_url"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+log = logging.getLogger(__name__)
 
 # Execution option marking the read-only view of the engine; the SQLite "begin" hook reads it.
 _READ_ONLY = "wegwijzer_read_only"
@@ -134,7 +138,7 @@ class Database:
         target = async_url(url)
         if target.get_backend_name() == "sqlite":
             engine = create_async_engine(target, echo=echo)
-            _configure_sqlite(engine)
+            _configure_sqlite(engine, target.database)
         else:
             # A long-running bot outlives server restarts and idle-connection timeouts.
             engine = create_async_engine(target, echo=echo, pool_pre_ping=True)
@@ -227,7 +231,14 @@ class _SQLiteConnection(Protocol):
     def cursor(self) -> DBAPICursor: ...
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, path: str | None) -> None:
+    if path not in (None, "", ":memory:"):
+
+        @event.listens_for(engine.sync_engine, "do_connect")
+        def _before_open(*_: object) -> None:
+            # Before SQLite opens the file, so it never exists with wider rights.
+            _private_sqlite_files(Path(str(path)))
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: _SQLiteConnection, _record: ConnectionPoolEntry) -> None:
         # The driver would open transactions itself with a deferred BEGIN, and only before
@@ -250,6 +261,52 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             conn.exec_driver_sql("BEGIN")
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# The files SQLite keeps beside the database while it is open, or after a crash.
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _private_sqlite_files(path: Path) -> None:
+    """Make the database file 0600 (creating it empty if it is not there yet): it holds every
+    answer, sealed or not, and who is in which case.
+
+    SQLite would create it with the process umask (0644 on most systems), and creates its
+    -wal, -shm and -journal files with the database file's own mode (os_unix.c,
+    findCreateFileMode) whatever the umask. So a database file that exists 0600 before SQLite
+    first opens it makes all four private. A process-wide umask would do it too, but would
+    change every other file the process writes, from any thread, and SQLite ignores it for
+    the side files anyway. A database (and side files) made before this, with wider rights,
+    is narrowed. A file we may not open or change is left to SQLite to report.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # a missing directory, a read-only file: SQLite's own error says it better
+    try:
+        _narrow(descriptor, path)
+    finally:
+        os.close(descriptor)
+    for suffix in _SQLITE_SIDE_FILES:
+        side = path.with_name(path.name + suffix)
+        try:
+            descriptor = os.open(side, os.O_RDONLY)
+        except OSError:
+            continue  # not there: SQLite makes it from the database file's mode
+        try:
+            _narrow(descriptor, side)
+        finally:
+            os.close(descriptor)
+
+
+def _narrow(descriptor: int, path: Path) -> None:
+    if os.fstat(descriptor).st_mode & 0o077:
+        try:
+            os.fchmod(descriptor, 0o600)
+        except OSError:
+            log.warning("a database file is readable by others and cannot be narrowed: %s", path)
+        else:
+            log.info("a database file was readable by others; now 0600: %s", path)
 
 
 def _alembic_config(connection: Connection) -> Config:

@@ -2,8 +2,8 @@
 
 Follow-up and research need the answers outside the bot (principle: every answer is kept for
 follow-up). Loading them all would grow with the organisation, so the answers come through a
-server-side cursor in batches, and each run's scores and flags are fetched once when that run
-appears and remembered only for a bounded number of recent runs.
+server-side cursor in batches, and the scores and flags of the runs a batch brings are fetched
+together, once, and remembered only for a bounded number of recent runs.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ __all__ = ["ExportRow", "export_answer_rows"]
 # nothing next to the interpreter itself.
 BATCH_SIZE = 500
 # Answers come in time order, so runs that were filled in at the same time interleave; a
-# small cache of their scores and flags avoids re-reading them for every answer.
+# small cache of their scores and flags avoids re-reading them for the next batches.
 RUN_CACHE_SIZE = 256
 
 
@@ -76,43 +76,58 @@ async def export_answer_rows(
     if since is not None:
         stmt = stmt.where(Answer.answered_at >= since)
 
-    cache: OrderedDict[int, tuple[dict[str, float], list[dict[str, str]]]] = OrderedDict()
+    cache: OrderedDict[int, _Outcome] = OrderedDict()
     async with engine.connect() as conn, conn.stream(stmt) as result:
-        async for run_id, key, value, answered_at, flow_id, flow_version, code, child in result:
-            outcome = cache.get(run_id)
-            if outcome is None:
-                outcome = await _outcome(conn, run_id)
-                cache[run_id] = outcome
-                if len(cache) > RUN_CACHE_SIZE:
-                    cache.popitem(last=False)
-            else:
+        async for batch in result.partitions(BATCH_SIZE):
+            # One query for the scores and one for the flags of all the batch's new runs: a
+            # round trip per run would cost more than everything else an export does.
+            outcomes = {run_id: cache[run_id] for run_id, *_ in batch if run_id in cache}
+            fresh = await _outcomes(conn, {run_id for run_id, *_ in batch} - outcomes.keys())
+            outcomes.update(fresh)
+            for run_id, key, value, answered_at, flow_id, flow_version, code, child in batch:
+                scores, flags = outcomes[run_id]
+                yield ExportRow(
+                    case_code=code,
+                    flow_id=flow_id,
+                    flow_version=flow_version,
+                    run_id=run_id,
+                    key=key,
+                    value=value,
+                    answered_at=answered_at,
+                    # Copies: a consumer changing one row must not change the next row of its
+                    # run.
+                    scores=dict(scores),
+                    flags=[dict(flag) for flag in flags],
+                    child=child,
+                )
+            for run_id in outcomes:
+                cache[run_id] = outcomes[run_id]
                 cache.move_to_end(run_id)
-            scores, flags = outcome
-            yield ExportRow(
-                case_code=code,
-                flow_id=flow_id,
-                flow_version=flow_version,
-                run_id=run_id,
-                key=key,
-                value=value,
-                answered_at=answered_at,
-                # Copies: a consumer changing one row must not change the next row of its run.
-                scores=dict(scores),
-                flags=[dict(flag) for flag in flags],
-                child=child,
-            )
+            while len(cache) > RUN_CACHE_SIZE:
+                cache.popitem(last=False)
 
 
-async def _outcome(
-    conn: AsyncConnection, run_id: int
-) -> tuple[dict[str, float], list[dict[str, str]]]:
+_Outcome = tuple[dict[str, float], list[dict[str, str]]]
+
+
+async def _outcomes(conn: AsyncConnection, run_ids: set[int]) -> dict[int, _Outcome]:
+    """The scores and flags of these runs (every run in the result, with none or some)."""
+    found: dict[int, _Outcome] = {run_id: ({}, []) for run_id in run_ids}
+    if not run_ids:
+        return found
     scores = await conn.execute(
-        select(Score.name, Score.value).where(Score.run_id == run_id).order_by(Score.name)
+        select(Score.run_id, Score.name, Score.value)
+        .where(Score.run_id.in_(run_ids))
+        .order_by(Score.run_id, Score.name)
     )
+    for run_id, name, value in scores:
+        found[run_id][0][name] = value
     flags = await conn.execute(
-        select(Flag.rule, Flag.level).where(Flag.run_id == run_id).order_by(Flag.raised_at, Flag.id)
+        select(Flag.run_id, Flag.rule, Flag.level)
+        .where(Flag.run_id.in_(run_ids))
+        .order_by(Flag.run_id, Flag.raised_at, Flag.id)
     )
-    return (
-        {name: value for name, value in scores},
-        [{"rule": rule, "level": level} for rule, level in flags],
-    )
+    for flag_run, rule, level in flags:
+        if flag_run is not None:  # always, by the query; a flag may outlive its run
+            found[flag_run][1].append({"rule": rule, "level": level})
+    return found

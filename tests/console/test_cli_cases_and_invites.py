@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 from .cli import Ran, wegwijzer
@@ -41,6 +43,16 @@ def test_family_invite_as_json_with_a_qr_code(tmp_path: Path) -> None:
     # Telegram's deep links take up to 64 characters of A-Z, a-z, 0-9, _ and -.
     assert re.fullmatch(r"[A-Za-z0-9_-]{16,64}", invite["code"])
     assert qr.read_bytes().startswith(PNG_SIGNATURE)
+    # The link lets whoever scans it join the case: readable by its owner only (even when
+    # a world-readable file of that name was there before).
+    assert stat.S_IMODE(qr.stat().st_mode) == 0o600
+    qr.chmod(0o644)
+    previous = os.umask(0o022)
+    try:
+        run(database, "invite", "--role", "family", "--case", code, "--qr", str(qr))
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(qr.stat().st_mode) == 0o600
 
     again = json.loads(run(database, "invite", "--role", "family", "--case", code, "--json").stdout)
     assert again["code"] != invite["code"], "every invite is a new, single-use code"

@@ -13,6 +13,9 @@ show in the terminal as the commands that do the same: "/flag 12 ack — Acknowl
 
 from __future__ import annotations
 
+import csv
+import getpass
+import io
 import json
 import re
 from pathlib import Path
@@ -323,15 +326,26 @@ def test_status_filter_and_every_export_is_in_the_log(database: Path, flagged: i
     log = cli_json(database, "audit")
     (exported,) = [entry for entry in log if entry["action"] == "exported"]
     assert exported["actor_role"] == "operator" and exported["actor_id"] is None
-    assert exported["detail"] == {"format": "csv", "since": "2020-01-01"}
-    assert log[-1] == exported  # the newest event
+    what = {
+        "format": "csv",
+        "since": "2020-01-01",
+        "pseudonymised": False,
+        "encrypted": False,
+        "lang": None,
+        "account": getpass.getuser(),  # who ran the command, as the machine knows them
+    }
+    assert exported["detail"] == what
+    # Recorded before the first row, and again with the row count when the export is done.
+    assert [entry["action"] for entry in log[-2:]] == ["exported", "export_finished"]
+    rows = len(list(csv.DictReader(io.StringIO(export.stdout))))
+    assert rows > 0 and log[-1]["detail"] == {**what, "rows": rows}
     # The flag lists above showed the evidence (families' answers): on record as well.
     listed = [entry["detail"] for entry in log if entry["action"] == "flags_listed"]
     assert {"status": "open", "flags": [alarm]} in listed
 
     assert cli_json(database, "audit", "--since", "2999-01-01") == []
     since = cli_json(database, "audit", "--since", exported["at"])
-    assert since == [exported]
+    assert since == log[-2:]
     unknown = wegwijzer(database, "audit", "--case", "NOPE-0000")
     assert unknown.returncode == 2 and "no case with code 'NOPE-0000'" in unknown.stderr
     bad_moment = wegwijzer(database, "audit", "--since", "yesterday")
