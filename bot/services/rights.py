@@ -96,7 +96,6 @@ CASE_VISITS = Text("Last home visit: {last}; next one planned: {next}")
 CASE_ERASED = Text("The case's content was erased on {date}.")
 CASE_HELD = Text("A legal hold stands since {date}: nothing of the case is deleted until it ends.")
 CHILDREN_SECTION = Text("Children")
-CHILD_BORN = Text("{child}, born in {year}")
 PEOPLE_SECTION = Text("People")
 PERSON_LINE = Text("Person {person} ({role}), Telegram id {telegram}, since {date}")
 PERSON_SETTINGS = Text("Language: {language}; time zone: {timezone}; status: {status}")
@@ -324,12 +323,8 @@ def _case_lines(case: Case) -> list[Text]:
 
 
 def _child_lines(children: Sequence[CaseChild]) -> list[Text]:
-    lines: list[Text] = []
-    for row in children:
-        described = Child.of(row).described()
-        born = row.birth_year
-        lines.append(CHILD_BORN.using(child=described, year=str(born)) if born else described)
-    return lines
+    # As the home visit names them: "child 1 (born 2014, at home)".
+    return [Child.of(row).described() for row in children]
 
 
 def _person_lines(person: Person) -> list[Text]:
