@@ -14,7 +14,7 @@ from .config import Settings
 from .engine import FlowRegistry
 from .storage import Database, crypto
 
-__all__ = ["FlowVersionMissing", "bootstrap", "bring_up_to_date", "keyring"]
+__all__ = ["FlowVersionMissing", "bootstrap", "bring_up_to_date", "install_keyring", "keyring"]
 
 
 async def bootstrap(
@@ -27,7 +27,7 @@ async def bootstrap(
     """Load and check the assets (unless given), connect to the database and bring it up to
     date."""
     assets = assets or Assets.load(settings)
-    crypto.install(keyring(settings))
+    install_keyring(settings)
     database = Database.connect(settings.database_url)
     app = Wegwijzer(settings, database, assets, clock)
     try:
@@ -37,6 +37,13 @@ async def bootstrap(
         await database.dispose()
         raise
     return app
+
+
+def install_keyring(settings: Settings) -> None:
+    """Install the settings' key ring for this process; one from a key file is read again
+    when the file changes (a key added while the bot runs)."""
+    watched = None if settings.encryption_keys else settings.key_file
+    crypto.install(keyring(settings), watched)
 
 
 def keyring(settings: Settings) -> crypto.Keyring:

@@ -375,12 +375,12 @@ def _flows_graph(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
-    from .bootstrap import keyring
-    from .storage import Database, crypto
+    from .bootstrap import install_keyring
+    from .storage import Database
 
     async def upgrade() -> str | None:
         # Migrations seal what they move into sealed columns.
-        crypto.install(keyring(settings))
+        install_keyring(settings)
         database = Database.connect(settings.database_url)
         try:
             await database.upgrade()

@@ -28,6 +28,7 @@ import hmac
 import json
 import os
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,10 +49,12 @@ __all__ = [
     "EncryptedText",
     "KeyError_",
     "Keyring",
+    "UnknownKey",
     "active",
     "install",
     "open_private",
     "open_private_text",
+    "open_sealed",
     "write_private",
 ]
 
@@ -62,6 +65,10 @@ _KEY_BYTES = 32
 
 class KeyError_(ValueError):
     """The key ring is missing, malformed, or lacks the key a stored value was sealed with."""
+
+
+class UnknownKey(KeyError_):
+    """A stored value was sealed with a key that is not in the ring."""
 
 
 def _b64(data: bytes) -> str:
@@ -194,7 +201,7 @@ class Keyring:
         key_id, _, body = token[len(PREFIX) :].partition(":")
         cipher = self._ciphers.get(key_id)
         if cipher is None:
-            raise KeyError_(f"a stored value was sealed with key {key_id!r}, which is not loaded")
+            raise UnknownKey(f"a stored value was sealed with key {key_id!r}, which is not loaded")
         raw = base64.b64decode(body)
         try:
             return cipher.decrypt(raw[:_NONCE], raw[_NONCE:], context.encode())
@@ -228,17 +235,63 @@ def _new_key_id() -> str:
 # The key ring the column types use. One per process: set by `install` when the bot, a
 # command or a test opens its database (bootstrap), before any value is read or written.
 _ACTIVE: Keyring | None = None
+# The key file it came from, if any, and when that was last looked at: a running bot picks up
+# a key added by `wegwijzer keys add` (within RECHECK seconds, and at once when it meets a
+# value sealed with a key it does not have), so rotation needs no restart. A ring from
+# ENCRYPTION_KEYS cannot change under a running process: restart after adding a key.
+_SOURCE: Path | None = None
+_SEEN: int | None = None
+_CHECKED = 0.0
+RECHECK = 5.0
 
 
-def install(keyring: Keyring) -> None:
-    global _ACTIVE
-    _ACTIVE = keyring
+def install(keyring: Keyring, source: Path | None = None) -> None:
+    global _ACTIVE, _SOURCE, _SEEN, _CHECKED
+    _ACTIVE, _SOURCE, _CHECKED = keyring, source, time.monotonic()
+    _SEEN = _stamp(source) if source is not None else None
 
 
 def active() -> Keyring:
     if _ACTIVE is None:
         raise KeyError_("no key ring installed: the database is opened through bootstrap()")
+    if _SOURCE is not None and time.monotonic() - _CHECKED > RECHECK:
+        return _reload()
     return _ACTIVE
+
+
+def open_sealed(token: str, context: str) -> bytes:
+    """Open a stored value with the active ring; sealed with a key it lacks, read the key file
+    again first (another process may have added that key)."""
+    try:
+        return active().open(token, context)
+    except UnknownKey:
+        if _SOURCE is None:
+            raise
+        return _reload(force=True).open(token, context)
+
+
+def _reload(force: bool = False) -> Keyring:
+    global _ACTIVE, _SEEN, _CHECKED
+    assert _ACTIVE is not None and _SOURCE is not None
+    _CHECKED = time.monotonic()
+    stamp = _stamp(_SOURCE)
+    if force or stamp != _SEEN:
+        try:
+            ring = Keyring.load(None, _SOURCE)
+        except (KeyError_, OSError):
+            # Unreadable now (moved, or its rights widened): keep the ring this process
+            # has; the bot keeps working and `wegwijzer keys` says what is wrong.
+            return _ACTIVE
+        if ring.hash_key == _ACTIVE.hash_key:  # another deployment's ring is never taken
+            _ACTIVE, _SEEN = ring, stamp
+    return _ACTIVE
+
+
+def _stamp(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 class EncryptedText(TypeDecorator[str]):
@@ -259,7 +312,7 @@ class EncryptedText(TypeDecorator[str]):
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         if value is None or not value.startswith(PREFIX):
             return value  # written before encryption: sealed by the next rotation
-        return active().open(value, self.context).decode()
+        return open_sealed(value, self.context).decode()
 
 
 class EncryptedJSON(TypeDecorator[JSONValue]):
@@ -282,14 +335,20 @@ class EncryptedJSON(TypeDecorator[JSONValue]):
     def process_result_value(self, value: JSONValue, dialect: Dialect) -> JSONValue:
         if not isinstance(value, str) or not value.startswith(PREFIX):
             return value
-        result: JSONValue = json.loads(active().open(value, self.context))
+        result: JSONValue = json.loads(open_sealed(value, self.context))
         return result
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write a file only its owner can read (0600), also when it existed with wider rights."""
-    with open_private(path) as file:
+    """Write a file only its owner can read (0600), also when it existed with wider rights;
+    whole or not at all (a reader never sees it half-written: a running bot reads the key
+    file again when it changes)."""
+    fresh = path.with_name(f".{path.name}.new")
+    with open_private(fresh) as file:
         file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(fresh, path)
 
 
 def _private_descriptor(path: Path) -> int:

@@ -68,7 +68,7 @@ class JournaledAlarm:
     def from_line(cls, line: str) -> JournaledAlarm:
         fields = json.loads(line)
         if "sealed" in fields:  # a line written before sealing has the two in plain
-            fields.update(json.loads(crypto.active().open(fields["sealed"], SEALED_CONTEXT)))
+            fields.update(json.loads(crypto.open_sealed(fields["sealed"], SEALED_CONTEXT)))
         kinds = fields.get("kinds")
         return cls(
             key=str(fields["key"]),

@@ -109,7 +109,7 @@ class Inbox:
                 elif datetime.fromisoformat(entry["at"]) < since:
                     stale += 1
                 elif "sealed" in entry:
-                    opened = crypto.active().open(entry["sealed"], SEALED_CONTEXT)
+                    opened = crypto.open_sealed(entry["sealed"], SEALED_CONTEXT)
                     taken[int(entry["id"])] = json.loads(opened)
                 else:  # written before sealing
                     taken[int(entry["update"]["update_id"])] = entry["update"]

@@ -149,6 +149,33 @@ def test_settings_name_the_ring_or_fall_back_to_the_installed_one(tmp_path: Path
     assert "env1" not in repr(Settings(encryption_keys=from_env))
 
 
+def test_a_running_bot_takes_a_key_added_to_its_key_file(
+    tmp_path: Path, ring: Keyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`wegwijzer keys add` in another process, then `keys rotate`: a bot started before
+    opens what rotation sealed with the new key, and seals with it itself soon after."""
+    path = tmp_path / "ring.keys"
+    started = Keyring.generate("k1")
+    crypto.write_private(path, started.to_json().encode())
+    crypto.install(Keyring.load(None, path), path)  # what the bot did at start
+    added = started.with_new_key("k2")
+    crypto.write_private(path, added.to_json().encode())  # `keys add`, elsewhere
+    resealed = added.seal(b"words", "answer.value")  # `keys rotate`, elsewhere
+    assert crypto.open_sealed(resealed, "answer.value") == b"words"
+    assert crypto.active().current == "k2"
+    # A ring of another deployment (another hash key) put there by mistake is not taken.
+    crypto.write_private(path, Keyring.generate("k3").to_json().encode())
+    monkeypatch.setattr(crypto, "RECHECK", 0.0)
+    assert crypto.active().current == "k2"
+
+
+def test_a_key_file_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    path = tmp_path / "ring.keys"
+    crypto.write_private(path, b"first")
+    crypto.write_private(path, b"second")
+    assert path.read_bytes() == b"second" and [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
 # --- in the database --------------------------------------------------------------------
 
 
