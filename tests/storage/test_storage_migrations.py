@@ -358,3 +358,44 @@ async def test_a_database_nobody_listens_for_is_unavailable() -> None:
             await db.upgrade()
     finally:
         await db.dispose()
+
+
+async def test_0010_steps_back_with_every_sealed_value_opened(blank_database_url: str) -> None:
+    """Stepping back to 0009 puts sealed values back in plain (0009 reads only those), gives
+    erased people a placeholder id each, and up again seals them anew."""
+    db = Database.connect(blank_database_url)
+    try:
+        await db.upgrade()
+        async with db.transaction() as uow:
+            family = await uow.people.add("telegram", "7000000123", "family")
+            gone = [await uow.people.add("telegram", str(n), "family") for n in (111, 222)]
+            for person in gone:
+                await uow.erasure.forget_contact(person.id, T0)
+            case = await uow.cases.add("K-0001", "foster_care")
+            await uow.children.add(case.id, now=T0, label="the eldest of the three of them")
+            run = await uow.runs.start(family.id, case.id, "family_checkin", 1, "s", {"a": 1}, T0)
+            await uow.answers.record(run.id, "note", "MARKER words", "s", T0)
+            await uow.audit.record(
+                at=T0, actor_id=None, actor_role="operator", action="noted", note="MARKER note"
+            )
+        async with db.engine.connect() as conn:
+            await conn.run_sync(_migrate, "0009", down=True)
+        async with db.engine.connect() as conn:
+            ids = (await conn.execute(text("SELECT external_id FROM person ORDER BY id"))).all()
+            label = (await conn.execute(text("SELECT label FROM case_child"))).scalar_one()
+            value = (await conn.execute(text("SELECT value FROM answer"))).scalar_one()
+            note = (await conn.execute(text("SELECT note FROM audit_event"))).scalar_one()
+        assert [row[0] for row in ids] == [
+            "7000000123",
+            f"erased:{gone[0].id}",
+            f"erased:{gone[1].id}",
+        ]
+        assert label == "the eldest of the three of them"[:32]
+        assert "MARKER words" in str(value) and note == "MARKER note"
+        await db.upgrade()
+        async with db.reading() as uow:
+            found = await uow.people.get("telegram", "7000000123")
+            assert found is not None and found.id == family.id
+            assert await uow.answers.of_run(run.id) == {"note": "MARKER words"}
+    finally:
+        await db.dispose()

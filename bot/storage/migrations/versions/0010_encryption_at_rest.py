@@ -44,15 +44,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Everything sealed is opened first (0009 reads plain values only), while the audit
+    # note may still change.
+    _open_everything()
     _audit_note_may_change(False)
     with op.batch_alter_table("case_child") as batch:
         batch.alter_column("label", type_=sa.String(32), existing_type=sa.Text())
     with op.batch_alter_table("person") as batch:
         batch.drop_constraint("uq_person_channel_external_key", type_="unique")
         batch.drop_column("external_key")
-    # Sealed ids do not fit 0009's column, nor can 0009 find a person by them: open them.
-    _open_people()
-    with op.batch_alter_table("person") as batch:
         batch.alter_column("external_id", type_=sa.String(64), existing_type=sa.Text())
         batch.create_unique_constraint(
             batch.f("uq_person_channel_external_id"), ["channel", "external_id"]
@@ -80,19 +80,47 @@ def _seal_people() -> None:
         )
 
 
-def _open_people() -> None:
+# The columns this revision's code seals: (table, column, JSON or text).
+_SEALED = (
+    ("person", "external_id", False),
+    ("run", "state", True),
+    ("answer", "value", True),
+    ("flag", "evidence", True),
+    ("flag", "resolution", False),
+    ("audit_event", "note", False),
+    ("outbox", "body", True),
+    ("case_child", "label", False),
+)
+
+
+def _open_everything() -> None:
+    """Put every sealed value back in plain, as 0009 stored it; an erased person (whose id
+    was removed) gets a unique placeholder id, a label is cut to 0009's 32 characters."""
+    import json
+
     from bot.storage import crypto
 
     connection = op.get_bind()
-    for person_id, external_id in connection.execute(
-        sa.text("SELECT id, external_id FROM person")
-    ).all():
-        if external_id.startswith(crypto.PREFIX):
-            plain = crypto.active().open(external_id, "person.external_id").decode()
+    postgres = connection.dialect.name == "postgresql"
+    for table, column, is_json in _SEALED:
+        rows = connection.execute(sa.text(f"SELECT id, {column} FROM {table}")).all()
+        for row_id, stored in rows:
+            value = stored
+            if is_json and isinstance(value, str) and value.startswith('"'):
+                value = json.loads(value)  # SQLite hands the JSON text over as it is
+            if not (isinstance(value, str) and value.startswith(crypto.PREFIX)):
+                continue
+            plain = crypto.open_sealed(value, f"{table}.{column}").decode()
+            if table == "case_child":
+                plain = plain[:32]
+            target = "CAST(:plain AS JSON)" if is_json and postgres else ":plain"
             connection.execute(
-                sa.text("UPDATE person SET external_id = :plain WHERE id = :id"),
-                {"plain": plain, "id": person_id},
+                sa.text(f"UPDATE {table} SET {column} = {target} WHERE id = :id"),
+                {"plain": plain, "id": row_id},
             )
+    connection.execute(
+        sa.text("UPDATE person SET external_id = 'erased:' || id WHERE external_id = ''")
+    )
 
 
 def _audit_note_may_change(may: bool) -> None:
