@@ -5,8 +5,9 @@ a copied database file or dump reveals no family's words and no way to reach the
 sealed with AES-256-GCM (`cryptography`'s AEAD) under the deployment's current key; each stored
 value carries the id of the key that sealed it (`wz1:<key id>:<base64 nonce+ciphertext>`), so
 keys can be rotated while the bot runs (`wegwijzer keys rotate` re-seals in batches, reads
-meanwhile open either). The column's name is the associated data: a value copied into another
-column does not open.
+meanwhile open either). The column's name is the associated data: a value altered, or copied
+into another column, does not open. (Not the row: one answer's sealed value copied over
+another's would open; the row's id is not known when a value is first sealed.)
 
 A Telegram id must still find its person, so `person.external_key` holds a keyed hash
 (HMAC-SHA256) of it under a separate secret that never rotates; the same secret, with another
