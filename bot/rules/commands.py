@@ -22,10 +22,10 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
         "flag",
         "case",
         "closure",
-        "correct",
         "guide",
         "schedule",
         "invite",
+        "correct",
         *EVERYONE,
     ),
 }
