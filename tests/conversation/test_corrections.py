@@ -118,7 +118,7 @@ async def test_a_coordinator_corrects_by_typing_and_a_flag_is_raised(
     me = await external_id(world.app, world.coordinator)
     done = await send(conversation, me, f"/correct {run_id} children.safe_at_home no")
     assert "Corrected: Yes → No. The old answer is kept in the audit log." in done.lines
-    assert "The corrected answer raised a urgent flag: A child does not feel safe at home." in (
+    assert "The corrected answer raised a flag (urgent): A child does not feel safe at home." in (
         done.lines
     )
     async with world.app.database.reading() as uow:
