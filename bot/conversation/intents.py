@@ -23,6 +23,7 @@ __all__ = [
     "Cases",
     "CheckIn",
     "Closure",
+    "Correct",
     "Flags",
     "Guide",
     "Help",
@@ -267,6 +268,41 @@ class Closure(Intent):
 
 
 @dataclass(frozen=True)
+class Correct(Intent):
+    """Correcting a wrong answer in a case's run (a check-in, a home visit): `/correct CODE`
+    lists the case's recent runs, `/correct RUN` the answers of one, `/correct RUN ANSWER`
+    offers the question's options (or asks for the new value as the next message), and
+    `/correct RUN ANSWER VALUE` corrects it. ANSWER is the answer's key (`who5.calm`) or its
+    number among the flow's questions: a button carries the number, as a key can be longer
+    than a button's data holds. A pressed option asks to confirm first (`confirmed` 0); the
+    confirmation, like a typed command, corrects."""
+
+    command, key = "correct", "r"
+    case: str | None = None
+    run_id: int | None = None
+    answer: str = ""
+    value: str = ""
+    confirmed: int = 1
+
+    @classmethod
+    def parse(cls, argument: str) -> Correct:
+        words = argument.split(maxsplit=2)
+        if not words:
+            return cls()
+        first = words[0]
+        if not (first.isascii() and first.isdigit()):
+            return cls(first.upper())
+        answer = words[1].lower() if len(words) > 1 else ""
+        value = words[2].strip() if len(words) > 2 else ""
+        # A longer number is no run (and no database int): refused like any unknown run.
+        return cls(None, int(first) if len(first) <= 12 else 0, answer, value)
+
+    def words(self) -> tuple[str, ...]:
+        run = "" if self.run_id is None else str(self.run_id)
+        return (self.case or "", run, self.answer, self.value)
+
+
+@dataclass(frozen=True)
 class Schedule(Intent):
     command = "schedule"
     case: str | None = None
@@ -342,6 +378,7 @@ _TYPED: dict[str, type[Intent]] = {
         Flags,
         OnFlag,
         Closure,
+        Correct,
         Schedule,
         StopReminders,
         ResumeReminders,

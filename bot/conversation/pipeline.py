@@ -40,7 +40,7 @@ from ..services.emergency import Trigger
 from ..services.flags import stop_waiting
 from ..services.once import AlreadyHandled
 from ..services.people import find_participant, mark_reachable
-from . import cases, flows, people, review
+from . import cases, corrections, flows, people, review
 from .emergency import Acquaintances, Known, Recogniser, emergency
 from .exchange import Exchange, Incoming, Opened, Pressed, Typed
 from .intents import (
@@ -49,6 +49,7 @@ from .intents import (
     Cases,
     CheckIn,
     Closure,
+    Correct,
     Flags,
     Guide,
     Help,
@@ -113,6 +114,7 @@ COMMANDS: dict[type[Intent], Command] = {
         command(OnFlag, review.on_flag),
         command(ShowCase, review.show_case),
         command(Closure, review.closure),
+        command(Correct, corrections.correct),
         command(Cases, cases.case_list),
         command(Invite, cases.invite),
         command(Schedule, cases.schedule),

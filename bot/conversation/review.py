@@ -16,8 +16,9 @@ from ..rules.people import Participant
 from ..services import audit, flags, guidance, texts
 from ..services.case_view import case_view
 from ..services.review_texts import case_view_lines, flag_detail_lines
+from . import corrections
 from .exchange import Exchange, Typed
-from .intents import Cases, Closure, Flags, Guide, Intent, OnFlag, ShowCase
+from .intents import Cases, Closure, Correct, Flags, Guide, Intent, OnFlag, ShowCase
 from .outputs import Button, Joined, Line, Message
 
 PAGE_SIZE = 5
@@ -51,6 +52,9 @@ async def record_refused_look(x: Exchange, intent: Intent) -> None:
         await audit.record_refusal(app, who, "case", case_code=intent.code)
     elif isinstance(intent, Cases):
         await audit.record_refusal(app, who, "cases")
+    elif isinstance(intent, Correct):
+        what = "case" if intent.run_id is None else "run"
+        await audit.record_refusal(app, who, what, action="correct", case_code=intent.case)
 
 
 # --- the queue ----------------------------------------------------------------------------
@@ -206,8 +210,12 @@ def _nothing_changed(flag: flags.FlagView) -> Text:
 
 
 async def take_typed_text(x: Exchange) -> None:
-    """The message a reviewer was asked for: a note, a resolution, a returned closure."""
+    """The message a reviewer was asked for: a note, a resolution, a returned closure, the
+    new value of an answer being corrected."""
     who = x.member()
+    if corrections.waits_for_value(who):
+        await corrections.take_typed_value(x)
+        return
     said = x.incoming.said
     if not isinstance(said, Typed):
         await x.say(texts.ONLY_TEXT)
@@ -228,8 +236,11 @@ async def take_typed_text(x: Exchange) -> None:
 
 
 async def cancel_typed_text(x: Exchange) -> None:
-    await x.reply_once()
     who = x.member()
+    if corrections.waits_for_value(who):
+        await corrections.cancel_typed_value(x)
+        return
+    await x.reply_once()
     await flags.stop_waiting(x.app, who)
     awaiting = who.awaiting or {}
     if awaiting.get("action") == "return_closure":

@@ -14,9 +14,20 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
         "invite",
         "flags",
         "flag",
+        "correct",
         *EVERYONE,
     ),
-    "coordinator": ("flags", "flag", "case", "closure", "guide", "schedule", "invite", *EVERYONE),
+    "coordinator": (
+        "flags",
+        "flag",
+        "case",
+        "closure",
+        "guide",
+        "schedule",
+        "invite",
+        "correct",
+        *EVERYONE,
+    ),
 }
 # Someone without an invite has these (and /sos, which works for everyone, always).
 STRANGER_COMMANDS = ("start", "help")

@@ -349,6 +349,30 @@ NO_CASES_YET = Text("no cases yet")
 NO_CASEWORKERS = Text("There are no caseworkers to assign to.")
 FLAG_NOT_AVAILABLE = Text("Flag {id} is not one you can see or change.")
 
+# Correcting a wrong answer (`/correct`): a run of the case, one of its answers, the new value.
+CORRECT_USAGE = Text(
+    "Type /correct followed by the case code, for example /correct K7Q-4MX, to correct a "
+    "wrong answer in one of its check-ins or visits."
+)
+CHOOSE_RUN_TO_CORRECT = Text("Case {case}: in which one is the wrong answer?")
+NO_ANSWERS_TO_CORRECT = Text("Case {case} has no answers to correct yet.")
+RUN_LABEL = Text("{flow} · {date}")
+CHOOSE_ANSWER_TO_CORRECT = Text("{flow} of {date}, case {case}: which answer is wrong?")
+CORRECT_QUESTION = Text("Question: {question}")
+CORRECT_ANSWER_NOW = Text("The answer now: {answer}")
+CHOOSE_RIGHT_ANSWER = Text("Choose the right answer:")
+TYPE_RIGHT_ANSWER = Text("Type the right answer, or /cancel to stop.")
+CONFIRM_CORRECTION = Text("Change the answer from {old} to {new}?")
+YES_CORRECT = Text("Yes, correct it")
+BACK_TO_ANSWERS = Text("‹ Back to the answers")
+ANSWER_CORRECTED = Text("Corrected: {old} → {new}. The old answer is kept in the audit log.")
+SCORE_NOW = Text("Score {score} is now {value}.")
+CORRECTION_RAISED_FLAG = Text("The corrected answer raised a flag ({level}): {reason}")
+ALREADY_THE_ANSWER = Text("The answer is already {answer}: nothing changed.")
+CORRECTION_REFUSED = Text("Nothing was changed: {reason}")
+NOT_AN_ANSWER_TO_CORRECT = Text("This is not an answer you can see or correct.")
+CORRECTION_CANCELLED = Text("Stopped: nothing was corrected.")
+
 # The case view.
 CASE_USAGE = Text("Type /case followed by the case code, for example /case K7Q-4MX.")
 CASE_HEADER = Text("Case {case} · {programme} · stage: {stage}")
@@ -397,6 +421,7 @@ COMMANDS = {
     "sos": Text("I need help now: emergency numbers"),
     "flag": Text("one flag: see it and act on it (type /flag to see how)"),
     "closure": Text("decide on a proposed closure, or reopen a closed case"),
+    "correct": Text("correct a wrong answer in a case (the old one stays in the audit log)"),
 }
 
 

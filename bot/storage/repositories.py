@@ -555,6 +555,17 @@ class RunRepository(_Repository):
         )
         return await self._session.get(Run, run_id, with_for_update=True, populate_existing=True)
 
+    async def of_case(self, case_id: int, limit: int) -> list[Run]:
+        """The case's most recent runs, newest first, read without locks (for choosing one
+        whose answer to correct)."""
+        stmt = (
+            select(Run)
+            .where(Run.case_id == case_id)
+            .order_by(Run.started_at.desc(), Run.id.desc())
+            .limit(limit)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
     async def update(
         self,
         run: Run,

@@ -199,6 +199,7 @@ async def test_staff_join_with_their_role_and_see_only_their_commands(
         "guide",
         "schedule",
         "invite",
+        "correct",
         "sos",
         "help",
         "language",
