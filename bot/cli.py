@@ -75,6 +75,7 @@ from .i18n import CatalogError
 from .i18n.helplines import HelplinesError
 from .rules.privacy import PrivacyError
 from .services.cases import PROGRAMMES
+from .storage import CaseErased
 from .storage.crypto import KeyError_
 
 if TYPE_CHECKING:  # for annotations only: commands import what they use when they run
@@ -118,6 +119,14 @@ def main(argv: Sequence[str] | None = None, *, assets: Assets | None = None) -> 
         # A wrong helplines file must never reach a family: say where it is wrong and stop.
         print(f"wegwijzer: helplines: {error}", file=sys.stderr)
         return 2
+    except CaseErased as erased:
+        # Whichever command named it: an erased case is a tombstone, nothing is done with it.
+        print(
+            f"wegwijzer: case {erased.code} was erased: only its code is kept, "
+            "nothing can be done with it",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from ..app import Wegwijzer
+from ..rules.access import handles_case
 from ..rules.commands import allowed
 from ..rules.people import STAFF, Participant, waiting_for_text
 from ..services import texts
@@ -40,6 +41,7 @@ from ..services.emergency import Trigger
 from ..services.flags import stop_waiting
 from ..services.once import AlreadyHandled
 from ..services.people import find_participant, mark_reachable
+from ..storage import CaseErased
 from . import cases, corrections, flows, people, review
 from .emergency import Acquaintances, Known, Recogniser, emergency
 from .exchange import Exchange, Incoming, Opened, Pressed, Typed
@@ -201,6 +203,13 @@ class Conversation:
                 await command.handle(x, intent)
             else:
                 await flows.answer_message(x)
+        except CaseErased as erased:
+            # Whatever named it (a code typed, a button, a run), nothing is done with an
+            # erased case. Whoever handled it is told so; anyone else hears what they hear of
+            # any case not theirs, so that codes cannot be probed.
+            known = handles_case(who, erased)
+            text = texts.CASE_ERASED if known else texts.NOT_YOUR_CASE
+            await x.answer(text.using(case=erased.code))
         except AlreadyHandled:
             if incoming.again and (intent is None or isinstance(intent, Answer)):
                 # An answer stored before a crash: the reply it got may never have been

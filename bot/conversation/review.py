@@ -272,7 +272,9 @@ async def show_case(x: Exchange, wanted: ShowCase) -> None:
         title = Text(x.app.flows.get(view.next_step).title)
         lines.append(texts.NEXT_STEP.using(step=title))
         rows.append((Button(Joined(title, " · ", view.code), Guide(view.next_step, view.code)),))
-    if decides_closure(who) and view.status == "closed":
+    if view.erased_at is not None:
+        pass  # a tombstone is neither reopened nor closed
+    elif decides_closure(who) and view.status == "closed":
         rows += closure_buttons(view.code)
     elif decides_closure(who) and view.closure_proposed_at is not None:
         rows += closure_buttons(view.code, proposal_id(view.closure_proposed_at))

@@ -78,7 +78,8 @@ async def audit_log(
     async with app.database.reading() as uow:
         case_id = None
         if case_code is not None:
-            case = await uow.cases.by_code(case_code.strip().upper())
+            # The history of an erased case is still history.
+            case = await uow.cases.by_code(case_code.strip().upper(), erased=True)
             if case is None:
                 raise UnknownCase(case_code)
             case_id = case.id
@@ -156,7 +157,9 @@ async def record_refusal(
     async with app.database.transaction() as uow:
         known = flag_id is not None and possible_id(flag_id)
         flag = await uow.flags.get(flag_id) if flag_id is not None and known else None
-        case = await uow.cases.by_code(case_code.strip().upper()) if case_code else None
+        case = (
+            await uow.cases.by_code(case_code.strip().upper(), erased=True) if case_code else None
+        )
         case_id = case.id if case is not None else flag.case_id if flag is not None else None
         await record(
             uow,

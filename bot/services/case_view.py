@@ -82,6 +82,8 @@ class CaseView:
     # the child's best interests, and why (the coordinator reviews it).
     alternative_care_since: datetime | None = None
     alternative_care_reason: str | None = None
+    # An erased case shows as its tombstone: code, programme, when, and the flags it left.
+    erased_at: datetime | None = None
 
 
 async def case_view(
@@ -95,9 +97,13 @@ async def _case_view(app: Wegwijzer, who: Participant, code: str, once: str | No
     now = app.clock()
     async with app.database.transaction() as uow:
         await claim(uow, once, now)
-        case = await uow.cases.by_code(code.strip().upper())
+        case = await uow.cases.by_code(code.strip().upper(), erased=True)
         if case is None or not handles_case(who, case):
             raise NotAllowed(code)
+        if case.erased_at is not None:
+            await audit.record(uow, who, "case_viewed", at=now, case_id=case.id)
+            flags = await uow.flags.open_flags([case.id])
+            return _tombstone(case, case.erased_at, tuple(await views_of(uow, flags)))
         checkin, visit = app.flows.for_purpose("checkin"), app.flows.for_purpose("home_visit")
         history = (
             await uow.scores.history(case.id, checkin.id, WHO5_SCORE, CHECKINS_SHOWN)
@@ -155,6 +161,13 @@ async def _case_view(app: Wegwijzer, who: Participant, code: str, once: str | No
             alternative_care_since=left.at if left else None,
             alternative_care_reason=left.note if left else None,
         )
+
+
+def _tombstone(case: Case, erased_at: datetime, flags: tuple[FlagView, ...]) -> CaseView:
+    # Its flags outlived it (rule, level, times) and may still wait for a review.
+    return CaseView(
+        case.code, case.programme, None, case.status, (), "unknown", 0, flags, erased_at=erased_at
+    )
 
 
 def _child_status(child: Child, rated: list[ChildVisit]) -> ChildStatus:

@@ -12,10 +12,11 @@ from ..app import Wegwijzer
 from ..engine.vocabulary import PROGRAMMES
 from ..rules.access import NotAllowed, handles_case
 from ..rules.people import Participant
-from ..storage import Case, CaseSummary, UnitOfWork
+from ..storage import Case, CaseErased, CaseSummary, UnitOfWork
 
 __all__ = [
     "PROGRAMMES",
+    "CaseErased",
     "UnknownCase",
     "cases_to_guide",
     "caseworker_cases",
@@ -44,7 +45,8 @@ async def create_case(uow: UnitOfWork, programme: str, code: str | None = None) 
         raise ValueError(f"unknown programme {programme!r}; one of: {', '.join(PROGRAMMES)}")
     if code is None:
         code = new_case_code()
-        while await uow.cases.by_code(code) is not None:
+        # An erased case keeps its code: it is never drawn again.
+        while await uow.cases.by_code(code, erased=True) is not None:
             code = new_case_code()
     return await uow.cases.add(code, programme)
 
@@ -66,8 +68,8 @@ async def own_case(app: Wegwijzer, who: Participant) -> list[Case]:
     if who.case_id is None:
         return []
     async with app.database.reading() as uow:
-        case = await uow.cases.by_id(who.case_id)
-        return [case] if case is not None else []
+        case = await uow.cases.by_id(who.case_id, erased=True)
+        return [case] if case is not None and case.erased_at is None else []
 
 
 async def cases_to_guide(app: Wegwijzer, who: Participant, code: str | None) -> list[Case]:

@@ -28,7 +28,7 @@ from ..i18n import Parts
 from ..rules.access import NotAllowed, may_act_on_flag, may_see_flags, possible_id
 from ..rules.alarm_reports import reported_kinds
 from ..rules.people import Participant
-from ..storage import Case, Flag, Person, UnitOfWork
+from ..storage import Case, CaseErased, Flag, Person, UnitOfWork
 from ..storage.models import FLAG_LEVELS, FLAG_STATUSES
 from . import audit, texts
 from .notices import Notice, queue
@@ -145,15 +145,23 @@ async def raise_or_repeat(
     """Raise a flag, or add to the unresolved one of the same rule on the same case.
 
     Returns the flag and whether it is new. A repeat of an urgent or high flag is told again
-    and needs acknowledging again.
+    and needs acknowledging again. Nothing is raised on an erased case (CaseErased), except
+    an urgent flag: an alarm is never lost, it is raised without the case, for the
+    coordinators (someone who wrote before the erasure and whose alarm came after it).
     """
-    actor = by or audit.SYSTEM
-    # Without a case (a staff member's own alarm) there is nothing to say two triggers are
-    # about the same thing: each is a flag of its own.
     if case_id is not None:
         # The case row first: two triggers of one rule at once (two family members, or a
         # reminder round and a blocked bot) must not both find no flag and raise two.
         await uow.cases.lock(case_id)
+        case = await uow.cases.by_id(case_id, erased=True)
+        if case is not None and case.erased_at is not None:
+            if level != "urgent":
+                raise CaseErased(case.code, case.caseworker_id)
+            log.warning("alarm about an erased case raised without it", extra={"event": rule})
+            case_id = None
+    actor = by or audit.SYSTEM
+    # Without a case (a staff member's own alarm) there is nothing to say two triggers are
+    # about the same thing: each is a flag of its own.
     existing = None if case_id is None else await uow.flags.unresolved_for(case_id, flow_id, rule)
     if existing is not None and _more_serious(level, existing.level):
         # The same rule, now more serious (no contact while an urgent flag is open, say): the
@@ -502,7 +510,8 @@ async def _act(
 async def _case_of(uow: UnitOfWork, flag: Flag | None) -> Case | None:
     if flag is None or flag.case_id is None:
         return None
-    return await uow.cases.by_id(flag.case_id)
+    # A flag outlives its case's erasure (its rule, level and times): it is still reviewed.
+    return await uow.cases.by_id(flag.case_id, erased=True)
 
 
 def _required(note: str) -> str:
@@ -656,7 +665,7 @@ async def flag_recipients(
     it is assigned to (`extra`), and every coordinator — active people who agreed to the bot's
     terms, each once."""
     people = list(await uow.people.with_role("coordinator"))
-    case = await uow.cases.by_id(case_id) if case_id is not None else None
+    case = await uow.cases.by_id(case_id, erased=True) if case_id is not None else None
     first: list[int] = []
     if caseworker and case is not None and case.caseworker_id is not None:
         first.append(case.caseworker_id)

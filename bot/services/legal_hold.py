@@ -5,7 +5,8 @@ operator puts the case on hold with the reason (`wegwijzer case hold CODE --reas
 the retention run keeps its content, its family's contact data, its invites and the notices
 about its flags until the hold is released. Erasure on request is refused meanwhile (its
 caller checks `Case.legal_hold_at`). Both are audited with the reason as the note, which is
-sealed like every note; an erased case cannot be held, there is nothing left to keep.
+sealed like every note; an erased case cannot be held, there is nothing left to keep (the
+case lookup raises CaseErased).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..app import Wegwijzer
-from ..storage import Case, UnitOfWork
+from ..storage import Case, CaseErased, UnitOfWork
 from . import audit
 from .cases import UnknownCase
 
@@ -30,10 +31,6 @@ __all__ = [
 
 # A reason says which proceeding, not the story: a reference and a few words.
 REASON_LENGTH = 500
-
-
-class CaseErased(Exception):
-    """The case's content was erased already: there is nothing to hold."""
 
 
 class AlreadyHeld(Exception):
@@ -57,8 +54,6 @@ async def hold_case(app: Wegwijzer, code: str, reason: str, actor: str = audit.O
     now = app.clock()
     async with app.database.transaction() as uow:
         case = await _case(uow, code)
-        if case.erased_at is not None:
-            raise CaseErased(case.code)
         if case.legal_hold_at is not None:
             raise AlreadyHeld(case.code, case.legal_hold_at)
         case.legal_hold_at, case.legal_hold_reason = now, reason
@@ -69,7 +64,8 @@ async def hold_case(app: Wegwijzer, code: str, reason: str, actor: str = audit.O
 async def release_case(app: Wegwijzer, code: str, reason: str, actor: str = audit.OPERATOR) -> Hold:
     """Release the case's legal hold: from now on its retention term applies again (a case
     whose term has ended goes at the next retention run). Raises UnknownCase, NotHeld, or
-    ValueError for a reason that is empty or too long."""
+    ValueError for a reason that is empty or too long (CaseErased: an erased case was never
+    held, erasure is refused while a hold stands)."""
     reason = _checked(reason)
     now = app.clock()
     async with app.database.transaction() as uow:

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from ..app import Wegwijzer
 from ..rules.people import Participant
-from ..storage import Case, UnitOfWork
+from ..storage import Case, CaseErased, UnitOfWork
 from . import audit, texts
 from .flags import flag_recipients
 from .invites import code_hash
@@ -48,14 +48,18 @@ async def join(
         # the loser's transaction rolls back, person row and all.
         if not await uow.invites.claim(invite.id, person.id, now):
             raise InviteNotValid
-        if invite.role == "family" and invite.case_id is not None:
-            await uow.cases.add_member(invite.case_id, person.id)
-        elif invite.role == "caseworker" and invite.case_id is not None:
-            # Not silently: a case that had a caseworker changes hands on the record, and
-            # the one who had it is told.
-            case = await uow.cases.by_id(invite.case_id, for_update=True)
-            if case is not None:
-                await give_case(uow, case, person, audit.SYSTEM, now)
+        try:
+            if invite.role == "family" and invite.case_id is not None:
+                await uow.cases.add_member(invite.case_id, person.id)
+            elif invite.role == "caseworker" and invite.case_id is not None:
+                # Not silently: a case that had a caseworker changes hands on the record, and
+                # the one who had it is told.
+                case = await uow.cases.by_id(invite.case_id, for_update=True)
+                if case is not None:
+                    await give_case(uow, case, person, audit.SYSTEM, now)
+        except CaseErased:
+            # Erasure removes a case's invites; one read before it commits lets nobody in.
+            raise InviteNotValid from None
         return await participant(uow, person)
 
 

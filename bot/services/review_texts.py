@@ -77,7 +77,15 @@ def _history_action(entry: HistoryEntry) -> Text:
 
 
 def case_view_lines(view: CaseView, now: datetime) -> list[Text]:
-    """One case: programme and stage, the last check-ins with their trend, the open flags."""
+    """One case: programme and stage, the last check-ins with their trend, the open flags;
+    for an erased case, what is left of it."""
+    if view.erased_at is not None:
+        header = texts.CASE_ERASED_HEADER.using(
+            case=view.code,
+            programme=texts.PROGRAMMES.get(view.programme, Text(view.programme)),
+            date=view.erased_at.date(),
+        )
+        return [header, *case_flag_lines(view.open_flags, now)]
     return [*case_summary_lines(view), *case_flag_lines(view.open_flags, now)]
 
 

@@ -169,7 +169,8 @@ async def export_person_data(
         )
     now = app.clock()
     async with app.database.transaction() as uow:
-        case = await uow.cases.by_code(code.strip().upper())
+        # An erased case's export is its tombstone: what is left, shown as such.
+        case = await uow.cases.by_code(code.strip().upper(), erased=True)
         if case is None:
             raise UnknownCase(code)
         if person_id is None:
@@ -448,8 +449,9 @@ async def erase(app: Wegwijzer, code: str, reason: str, person_id: int | None = 
     transaction, and record it with the reason (sealed) and the counts. The record is written
     after the case's audit notes were blanked, so it keeps its reason.
 
-    UnknownCase, UnknownPerson; ErasureRefused while the case has a legal hold or an urgent
-    flag that is open or acknowledged; ValueError without a reason."""
+    UnknownCase, UnknownPerson; CaseErased for a case erased already (nothing is left to
+    erase); ErasureRefused while the case has a legal hold or an urgent flag that is open or
+    acknowledged; ValueError without a reason."""
     reason = reason.strip()
     if not reason:
         raise ValueError("an erasure needs a reason")

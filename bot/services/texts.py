@@ -237,6 +237,9 @@ INVITE_CREATED = Text(
     "scan the QR code: {link}"
 )
 NOT_YOUR_CASE = Text("Case {case} is not one of your cases.")
+# An erased case is a tombstone: its code stays (the audit log refers to it), nothing else.
+CASE_ERASED = Text("Case {case} was erased: only its code is kept, nothing can be done with it.")
+CASE_ERASED_HEADER = Text("Case {case} · {programme} · erased on {date}")
 YOUR_CASES = Text("Your cases:")
 NO_CASES = Text("You have no cases yet.")
 CASE_LINE = Text("{case} · {programme} · last check-in: {last} · {flags}")

@@ -23,7 +23,7 @@ from .models import (
     Run,
     Score,
 )
-from .repositories import CaseSummary
+from .repositories import CaseErased, CaseSummary
 from .uow import UnitOfWork
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Base",
     "Case",
     "CaseChild",
+    "CaseErased",
     "CaseSummary",
     "ChildVisit",
     "Database",

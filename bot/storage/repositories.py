@@ -60,6 +60,7 @@ from .models import (
 
 __all__ = [
     "AnswerRepository",
+    "CaseErased",
     "CaseRepository",
     "CaseSummary",
     "FlagRepository",
@@ -193,10 +194,33 @@ class PersonRepository(_Repository):
         return list((await self._session.execute(stmt)).scalars())
 
     async def _existing(self, person_id: int) -> Person:
+        # An erased person is a tombstone: nothing of theirs is set again (a language, a
+        # consent, a status, what the bot waits for).
         person = await self._session.get(Person, person_id)
-        if person is None:
+        if person is None or person.erased_at is not None:
             raise LookupError(f"no person with id {person_id}")
         return person
+
+
+class CaseErased(Exception):
+    """The case was erased: a tombstone of its code and programme, and nothing may be done
+    with it any more (no member, run, child, schedule, invite, caseworker, stage, visit or
+    flag). Raised by the case lookups unless their caller only reads history.
+
+    It carries the code and the caseworker the tombstone kept, not the row (rolled back with
+    the transaction), so that a channel can tell whoever handled the case that it was erased
+    and tell anyone else what it tells them of any case not theirs."""
+
+    def __init__(self, code: str, caseworker_id: int | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.caseworker_id = caseworker_id
+
+
+def _live(case: Case | None, erased: bool) -> Case | None:
+    if case is not None and case.erased_at is not None and not erased:
+        raise CaseErased(case.code, case.caseworker_id)
+    return case
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,15 +249,26 @@ class CaseRepository(_Repository):
         await self._session.flush()
         return case
 
-    async def by_code(self, code: str, *, for_update: bool = False) -> Case | None:
-        """A case by its code; `for_update` locks its row first (PostgreSQL) and reads it
-        afresh, for a decision that must not race another (two coordinators at once)."""
-        return await self._one(select(Case).where(Case.code == code), for_update)
+    # An erased case is found by the two lookups below only when the caller passes
+    # `erased=True`: a read that shows history (the audit log, the case view, an export, the
+    # flags that outlived it). For everything else it raises CaseErased, so that no path
+    # can write to a tombstone, however it got the code or the id.
 
-    async def by_id(self, case_id: int, *, for_update: bool = False) -> Case | None:
+    async def by_code(
+        self, code: str, *, for_update: bool = False, erased: bool = False
+    ) -> Case | None:
+        """A case by its code; `for_update` locks its row first (PostgreSQL) and reads it
+        afresh, for a decision that must not race another (two coordinators at once).
+        CaseErased for an erased case, unless `erased`."""
+        return _live(await self._one(select(Case).where(Case.code == code), for_update), erased)
+
+    async def by_id(
+        self, case_id: int, *, for_update: bool = False, erased: bool = False
+    ) -> Case | None:
+        """A case by its id, like `by_code`."""
         if not for_update:
-            return await self._session.get(Case, case_id)
-        return await self._one(select(Case).where(Case.id == case_id), for_update)
+            return _live(await self._session.get(Case, case_id), erased)
+        return _live(await self._one(select(Case).where(Case.id == case_id), for_update), erased)
 
     async def _one(self, stmt: Select[Case], for_update: bool) -> Case | None:
         if for_update and self._lock:
@@ -242,11 +277,11 @@ class CaseRepository(_Repository):
 
     async def assign_caseworker(self, case_id: int, person_id: int) -> None:
         """Make this caseworker the case's one caseworker, replacing any before them."""
-        case = await self._session.get(Case, case_id)
+        case = await self.by_id(case_id)
         if case is None:
             raise LookupError(f"no case with id {case_id}")
         person = await self._session.get(Person, person_id)
-        if person is None:
+        if person is None or person.erased_at is not None:
             raise LookupError(f"no person with id {person_id}")
         # The assigned caseworker sees the case's answers and flags; a family member or a
         # coordinator put there by mistake would be given, or hide, another family's data.
@@ -265,7 +300,7 @@ class CaseRepository(_Repository):
         process."""
         stmt = (
             select(Case)
-            .where(Case.visit_due_at <= now, Case.status != "closed")
+            .where(Case.visit_due_at <= now, Case.status != "closed", Case.erased_at.is_(None))
             .order_by(Case.visit_due_at, Case.id)
             .limit(limit)
         )
@@ -281,6 +316,7 @@ class CaseRepository(_Repository):
             .where(
                 Case.review_due_at <= now,
                 Case.status != "closed",
+                Case.erased_at.is_(None),
                 # A case waiting for a coordinator's decision on closing is not nagged about.
                 Case.closure_proposed_at.is_(None),
                 or_(Case.review_reminded_at.is_(None), Case.review_reminded_at <= reminded_before),
@@ -302,6 +338,7 @@ class CaseRepository(_Repository):
             .where(
                 Case.reevaluation_due_at <= now,
                 Case.status != "closed",
+                Case.erased_at.is_(None),
                 or_(
                     Case.reevaluation_reminded_at.is_(None),
                     Case.reevaluation_reminded_at <= reminded_before,
@@ -315,6 +352,8 @@ class CaseRepository(_Repository):
         return list((await self._session.execute(stmt)).scalars())
 
     async def add_member(self, case_id: int, person_id: int) -> None:
+        """CaseErased for an erased case: nobody joins a tombstone."""
+        await self.by_id(case_id)
         # ON CONFLICT DO NOTHING rather than look-then-insert: two invites redeemed at the same
         # moment must not fail on the primary key.
         stmt = (
@@ -332,6 +371,7 @@ class CaseRepository(_Repository):
             .outerjoin(Person, Person.id == Case.caseworker_id)
             .where(
                 Case.status != "closed",
+                Case.erased_at.is_(None),
                 or_(
                     Person.id.is_(None),
                     Person.status != "active",
@@ -355,14 +395,18 @@ class CaseRepository(_Repository):
         stmt = (
             select(Case)
             .join(Membership, Membership.case_id == Case.id)
-            .where(Membership.person_id == person_id)
+            .where(Membership.person_id == person_id, Case.erased_at.is_(None))
             .order_by(Case.created_at, Case.id)
         )
         return list((await self._session.execute(stmt)).scalars())
 
     async def assigned_to(self, person_id: int) -> list[Case]:
-        """The cases a caseworker is assigned, ordered by code."""
-        stmt = select(Case).where(Case.caseworker_id == person_id).order_by(Case.code)
+        """The cases a caseworker is assigned, ordered by code (erased ones are no work)."""
+        stmt = (
+            select(Case)
+            .where(Case.caseworker_id == person_id, Case.erased_at.is_(None))
+            .order_by(Case.code)
+        )
         return list((await self._session.execute(stmt)).scalars())
 
     async def members(self, case_id: int) -> list[Person]:
@@ -378,7 +422,8 @@ class CaseRepository(_Repository):
     async def of_caseworker(
         self, person_id: int, *, checkin_flow: str | None = None
     ) -> list[CaseSummary]:
-        """A summary of each case assigned to this caseworker, ordered by code; the last
+        """A summary of each live case assigned to this caseworker (an erased case is no
+        work), ordered by code; the last
         check-in is the last completed run of `checkin_flow` (none without it).
 
         One query with correlated subqueries, not one per case: a caseworker's overview must
@@ -400,7 +445,7 @@ class CaseRepository(_Repository):
         )
         stmt = (
             select(Case.id, Case.code, Case.programme, Case.status, last_checkin, open_flags)
-            .where(Case.caseworker_id == person_id)
+            .where(Case.caseworker_id == person_id, Case.erased_at.is_(None))
             .order_by(Case.code)
         )
         # The columns are selected in the order of CaseSummary's fields.

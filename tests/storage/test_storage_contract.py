@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import event, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
-from bot.storage import CaseSummary, Database, ExportRow, Flag, UnitOfWork
+from bot.storage import CaseErased, CaseSummary, Database, ExportRow, Flag, UnitOfWork
 
 from .conftest import T0, Seed
 
@@ -215,6 +215,56 @@ async def test_case_by_id(database: Database) -> None:
         found = await uow.cases.by_id(case.id)
         assert await uow.cases.by_id(case.id + 1000) is None
     assert found is not None and (found.code, found.programme) == ("K-0001", "kinship_care")
+
+
+async def test_an_erased_case_is_found_only_by_reads_of_history(database: Database) -> None:
+    async with database.transaction() as uow:
+        caseworker = await uow.people.add("telegram", "1", "caseworker")
+        parent = await uow.people.add("telegram", "2", "family")
+        gone = await uow.cases.add("K-0001", "foster_care")
+        kept = await uow.cases.add("K-0002", "foster_care")
+        for case in (gone, kept):
+            await uow.cases.assign_caseworker(case.id, caseworker.id)
+            case.visit_due_at = case.review_due_at = case.reevaluation_due_at = T0
+        await uow.cases.add_member(gone.id, parent.id)
+        await uow.erasure.erase_case(gone.id, T0)
+    async with database.transaction() as uow:
+        for lookup in (
+            uow.cases.by_code("K-0001"),
+            uow.cases.by_code("K-0001", for_update=True),
+            uow.cases.by_id(gone.id),
+            uow.cases.by_id(gone.id, for_update=True),
+            uow.cases.add_member(gone.id, caseworker.id),
+            uow.cases.assign_caseworker(gone.id, caseworker.id),
+        ):
+            with pytest.raises(CaseErased) as refused:
+                await lookup
+            assert (refused.value.code, refused.value.caseworker_id) == ("K-0001", caseworker.id)
+        found = await uow.cases.by_code("K-0001", erased=True)
+        assert found is not None and found.erased_at == T0
+        assert await uow.cases.by_id(gone.id, for_update=True, erased=True) is found
+        # Listed nowhere as work, nor due for anything (the due dates were set on both).
+        later = T0 + timedelta(days=1)
+        assert [c.code for c in await uow.cases.assigned_to(caseworker.id)] == ["K-0002"]
+        assert [c.code for c in await uow.cases.of_caseworker(caseworker.id)] == ["K-0002"]
+        assert await uow.cases.of_person(parent.id) == []
+        assert [c.code for c in await uow.cases.visits_due(later, 10)] == ["K-0002"]
+        assert [c.code for c in await uow.cases.reviews_due(later, T0, 10)] == ["K-0002"]
+        assert [c.code for c in await uow.cases.reevaluations_due(later, T0, 10)] == ["K-0002"]
+        assert "K-0001" not in await uow.cases.without_reachable_caseworker()
+        assert await uow.cases.codes([gone.id]) == {gone.id: "K-0001"}
+
+
+async def test_an_erased_person_takes_no_new_settings(database: Database) -> None:
+    async with database.transaction() as uow:
+        person = await uow.people.add("telegram", "1", "family", language="nl")
+        await uow.erasure.forget_contact(person.id, T0)
+    async with database.transaction() as uow:
+        with pytest.raises(LookupError):
+            await uow.people.set_language(person.id, "en")
+        with pytest.raises(LookupError):
+            await uow.people.set_status(person.id, "active")
+        assert await uow.people.get("telegram", "1") is None
 
 
 async def test_caseworker_is_assigned_and_replaced(database: Database) -> None:
