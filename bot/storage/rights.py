@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import (
@@ -139,6 +139,16 @@ class RightsRepository:
         )
         data.rows["audit_event"] = events
         return data
+
+    async def worked_on(self, person: Person, case_id: int) -> bool:
+        """Whether this person ran a flow in the case or is the actor of an event about it."""
+        run = select(Run.id).where(Run.person_id == person.id, Run.case_id == case_id)
+        acted = select(AuditEvent.id).where(
+            AuditEvent.actor_id == person.id,
+            AuditEvent.actor_role == person.role,
+            AuditEvent.case_id == case_id,
+        )
+        return bool(await self._session.scalar(select(exists(run) | exists(acted))))
 
     async def answer(self, run_id: int, key: str) -> Answer | None:
         """A run's stored answer under one key (what a correction changes)."""
