@@ -223,7 +223,11 @@ async def export_person_data(
         document = _document(app, case, data, person_id, reader, now)
         document += _flag_lines(app, views, reader, now)
         document += _audit_lines(app, data, reader)
-        tables = {table: [_plain(row) for row in rows] for table, rows in data.rows.items()}
+        withheld = _NOT_EXPORTED | data.withheld
+        tables = {
+            table: [_plain(row, withheld) for row in rows] for table, rows in data.rows.items()
+        }
+        tables |= data.listed
     stem = case.code if person_id is None else f"{case.code}-person-{person_id}"
     output.mkdir(parents=True, exist_ok=True)
     exported: dict[str, JSONValue] = {
@@ -276,12 +280,12 @@ def _reader(app: Wegwijzer, data: StoredData, person_id: int | None, language: s
     return app.catalogs.translator_for(preferred, default, app.settings.timezone).language
 
 
-def _plain(row: Base) -> dict[str, JSONValue]:
+def _plain(row: Base, withheld: frozenset[tuple[str, str]]) -> dict[str, JSONValue]:
     """Every column of a row as JSON values, sealed ones opened; moments in ISO 8601."""
     table = row.__table__
     plain: dict[str, JSONValue] = {}
     for column in table.columns:
-        if (row.__tablename__, column.key) in _NOT_EXPORTED:
+        if (row.__tablename__, column.key) in withheld:
             continue
         plain[column.key] = _json(getattr(row, column.key))
     return plain
@@ -465,7 +469,7 @@ def _audit_lines(app: Wegwijzer, data: StoredData, language: str) -> list[str]:
             action = Text(event.action)
         actor = texts.actor(event.actor_role, event.actor_id)
         lines.append(f"- {tr(AUDIT_LINE.using(date=event.at, action=action, actor=actor))}")
-        if event.note:
+        if event.note and ("audit_event", "note") not in data.withheld:
             lines.append(tr(AUDIT_NOTE.using(note=event.note)))
     return lines if events else [*lines, tr(NOTHING)]
 

@@ -483,3 +483,46 @@ async def external_of(app: Wegwijzer, person_id: int) -> str:
         person = await uow.people.get_by_id(person_id)
         assert person is not None
         return person.external_id
+
+
+@pytest.mark.both_backends
+async def test_a_case_export_holds_nothing_of_another_case(world: World, tmp_path: Path) -> None:
+    app = world.app
+    said = await in_both_cases(world)
+    done = await export_person_data(app, CASE_A, tmp_path / "a")
+    text = done.json_path.read_text() + done.document_path.read_text()
+    assert WORDS_A in text and WORDS_B not in text
+    tables = json.loads(done.json_path.read_text())["tables"]
+    assert {run["id"] for run in tables["run"]} == {said[CASE_A][0]}
+    assert {flag["case_id"] for flag in tables["flag"]} == {world.case_a}
+    assert {event["case_id"] for event in tables["audit_event"]} <= {world.case_a, None}
+    # Their own export holds both: it is everything about them.
+    own = await export_person_data(app, CASE_A, tmp_path / "own", person_id=world.family.person_id)
+    assert WORDS_A in own.json_path.read_text() and WORDS_B in own.json_path.read_text()
+
+
+@pytest.mark.both_backends
+async def test_a_caseworkers_export_holds_their_acts_not_the_families_words(
+    world: World, tmp_path: Path
+) -> None:
+    app = world.app
+    cw = world.caseworker
+    family = await family_member(app, CASE_A, TELEGRAM_ID, "nl")
+    await checkin_with_message(app, family, MESSAGE, safe_at_home="yes")
+    async with app.database.reading() as uow:
+        flags = await uow.flags.open_flags([world.case_a])
+    (flag,) = [flag for flag in flags if flag.rule == "message_for_caseworker"]
+    await flag_service.add_note(app, cw, flag.id, NOTE)
+    await guidance_run(app, cw, CASE_A)
+
+    done = await export_person_data(app, CASE_A, tmp_path / "cw", person_id=cw.person_id)
+
+    text = done.json_path.read_text() + done.document_path.read_text()
+    assert not [needle for needle in (MESSAGE, NOTE, TELEGRAM_ID) if needle in text]
+    tables = json.loads(done.json_path.read_text())["tables"]
+    assert [person["id"] for person in tables["person"]] == [cw.person_id]
+    assert "flag" not in tables and "run" not in tables and "answer" not in tables
+    noted = [event for event in tables["audit_event"] if event["flag_id"] == flag.id]
+    assert noted and all("note" not in event for event in noted)
+    assert noted[0]["case_id"] == world.case_a
+    assert tables["case"] == [{"id": world.case_a, "code": CASE_A, "in_their_care": True}]
