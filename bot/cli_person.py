@@ -60,7 +60,11 @@ def add_person_commands(commands: Subcommands[argparse.ArgumentParser]) -> None:
     )
     erase.add_argument("code", help="the case code")
     erase.add_argument("--reason", required=True, help="why (kept, sealed, in the audit log)")
-    erase.add_argument("--person", type=int, help="only this person of the case (their id)")
+    erase.add_argument(
+        "--person",
+        type=int,
+        help="only this person's data of the case (their id; staff: their contact data only)",
+    )
     erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     erase.set_defaults(handler=_person_erase)
 

@@ -42,6 +42,7 @@ from .children import Child
 from .flags import FlagView, views_of
 from .review_texts import flag_detail_lines, schedule_line
 from .schedules import schedule_view
+from .staffing import hand_over_waiting
 
 __all__ = [
     "Erased",
@@ -54,28 +55,58 @@ __all__ = [
 
 
 class UnknownPerson(LookupError):
-    """No such person in the case (neither a member nor its caseworker)."""
+    """No such person in the case (neither a member, nor its caseworker, nor staff who worked
+    on it)."""
 
 
 class ErasureRefused(Exception):
-    """The case may not be erased now: a legal hold stands, or urgent flags are unresolved."""
+    """Not to be erased now: a legal hold stands, urgent flags are unresolved, or a staff
+    member is still the caseworker of an open case (it must be reassigned first)."""
 
-    def __init__(self, code: str, held: bool, urgent_flags: Sequence[int]) -> None:
+    def __init__(
+        self,
+        code: str,
+        held: bool,
+        urgent_flags: Sequence[int],
+        *,
+        held_cases: Sequence[str] = (),
+        caseworker_of: Sequence[str] = (),
+        assigned_flags: Sequence[int] = (),
+    ) -> None:
         reasons = []
         if held:
-            reasons.append("a legal hold")
+            reasons.append(f"case {code} has a legal hold")
+        if held_cases:
+            reasons.append("a legal hold on their case(s) " + ", ".join(held_cases))
         if urgent_flags:
-            reasons.append("unresolved urgent flag(s) " + ", ".join(map(str, urgent_flags)))
-        super().__init__(f"case {code} has {' and '.join(reasons)}")
-        self.held = held
+            reasons.append(
+                f"case {code} has unresolved urgent flag(s) " + ", ".join(map(str, urgent_flags))
+            )
+        if caseworker_of:
+            reasons.append(
+                "they are the caseworker of open case(s) "
+                + ", ".join(caseworker_of)
+                + ": reassign first"
+            )
+        if assigned_flags:
+            reasons.append(
+                "unresolved flag(s) "
+                + ", ".join(map(str, assigned_flags))
+                + " are assigned to them: reassign first"
+            )
+        super().__init__("; ".join(reasons))
+        self.held = held or bool(held_cases)
         self.urgent_flags = tuple(urgent_flags)
+        self.held_cases = tuple(held_cases)
+        self.caseworker_of = tuple(caseworker_of)
+        self.assigned_flags = tuple(assigned_flags)
 
 
 # --- access -------------------------------------------------------------------------------
 
 EXPORT_FORMAT = "wegwijzer-person-export"
 # A secret, not personal data: the hash of an invite's code is never handed out.
-_NOT_EXPORTED = {("invite", "code_hash")}
+_NOT_EXPORTED = frozenset({("invite", "code_hash")})
 
 DOCUMENT_TITLE = Text("Your data at {controller}")
 DOCUMENT_INTRO = Text(
@@ -193,7 +224,11 @@ async def export_person_data(
         document = _document(app, case, data, person_id, reader, now)
         document += _flag_lines(app, views, reader, now)
         document += _audit_lines(app, data, reader)
-        tables = {table: [_plain(row) for row in rows] for table, rows in data.rows.items()}
+        withheld = _NOT_EXPORTED | data.withheld
+        tables = {
+            table: [_plain(row, withheld) for row in rows] for table, rows in data.rows.items()
+        }
+        tables |= data.listed
     stem = case.code if person_id is None else f"{case.code}-person-{person_id}"
     output.mkdir(parents=True, exist_ok=True)
     exported: dict[str, JSONValue] = {
@@ -217,11 +252,17 @@ async def export_person_data(
 
 
 async def _person_of(uow: UnitOfWork, case: Case, person_id: int) -> Person:
+    """The person, when the case names them: a member, its caseworker, or staff who worked on
+    it (a run or an act of theirs in it: a caseworker it was taken from stays nameable)."""
     person = await uow.people.get_by_id(person_id)
-    members = {member.id for member in await uow.cases.members(case.id)}
-    if person is None or (person.id not in members and case.caseworker_id != person.id):
+    if person is None:
         raise UnknownPerson(person_id)
-    return person
+    members = {member.id for member in await uow.cases.members(case.id)}
+    if person.id in members or case.caseworker_id == person.id:
+        return person
+    if person.role != "family" and await uow.rights.worked_on(person, case.id):
+        return person
+    raise UnknownPerson(person_id)
 
 
 def _reader(app: Wegwijzer, data: StoredData, person_id: int | None, language: str | None) -> str:
@@ -240,12 +281,12 @@ def _reader(app: Wegwijzer, data: StoredData, person_id: int | None, language: s
     return app.catalogs.translator_for(preferred, default, app.settings.timezone).language
 
 
-def _plain(row: Base) -> dict[str, JSONValue]:
+def _plain(row: Base, withheld: frozenset[tuple[str, str]]) -> dict[str, JSONValue]:
     """Every column of a row as JSON values, sealed ones opened; moments in ISO 8601."""
     table = row.__table__
     plain: dict[str, JSONValue] = {}
     for column in table.columns:
-        if (row.__tablename__, column.key) in _NOT_EXPORTED:
+        if (row.__tablename__, column.key) in withheld:
             continue
         plain[column.key] = _json(getattr(row, column.key))
     return plain
@@ -429,7 +470,7 @@ def _audit_lines(app: Wegwijzer, data: StoredData, language: str) -> list[str]:
             action = Text(event.action)
         actor = texts.actor(event.actor_role, event.actor_id)
         lines.append(f"- {tr(AUDIT_LINE.using(date=event.at, action=action, actor=actor))}")
-        if event.note:
+        if event.note and ("audit_event", "note") not in data.withheld:
             lines.append(tr(AUDIT_NOTE.using(note=event.note)))
     return lines if events else [*lines, tr(NOTHING)]
 
@@ -445,13 +486,20 @@ class Erased:
 
 
 async def erase(app: Wegwijzer, code: str, reason: str, person_id: int | None = None) -> Erased:
-    """Erase a case's content and its family's data (or one person's of the case), in one
-    transaction, and record it with the reason (sealed) and the counts. The record is written
-    after the case's audit notes were blanked, so it keeps its reason.
+    """Erase a case's content and its family's data (or one person's data of the case), in
+    one transaction, and record it with the reason (sealed) and the counts. The record is
+    written after the case's audit notes were blanked, so it keeps its reason.
+
+    A family member's erasure stays within the case named: their other cases keep what is
+    theirs there, and how to reach them. A staff member's is their contact data only: the
+    guidance runs, notes and decisions they made are the case file, the organisation's record
+    of its work, not their personal data; waiting notices go to the others who can act.
 
     UnknownCase, UnknownPerson; CaseErased for a case erased already (nothing is left to
-    erase); ErasureRefused while the case has a legal hold or an urgent flag that is open or
-    acknowledged; ValueError without a reason."""
+    erase); ValueError without a reason; ErasureRefused while the case
+    has a legal hold, and for a family or the case while it has an urgent flag that is open or
+    acknowledged; for staff (whose erasure touches no case data), while a case in their care is
+    open (reassign first) or held, or an unresolved flag is assigned to them."""
     reason = reason.strip()
     if not reason:
         raise ValueError("an erasure needs a reason")
@@ -460,15 +508,33 @@ async def erase(app: Wegwijzer, code: str, reason: str, person_id: int | None = 
         case = await uow.cases.by_code(code.strip().upper(), for_update=True)
         if case is None:
             raise UnknownCase(code)
-        if person_id is not None:
-            await _person_of(uow, case, person_id)
-        urgent = await _urgent_unresolved(uow, case.id)
-        if case.legal_hold_at is not None or urgent:
-            raise ErasureRefused(case.code, case.legal_hold_at is not None, urgent)
-        if person_id is None:
-            counts = await uow.erasure.erase_case(case.id, now)
+        person = None if person_id is None else await _person_of(uow, case, person_id)
+        held = case.legal_hold_at is not None
+        if person is not None and person.role != "family":
+            # Their contact data only: what keeps it is work still theirs, or a hold on it.
+            care = await uow.erasure.cases_in_the_care_of(person.id)
+            refused = ErasureRefused(
+                case.code,
+                held,
+                (),
+                held_cases=[
+                    c.code for c in care if c.legal_hold_at is not None and c.id != case.id
+                ],
+                caseworker_of=[c.code for c in care if c.status == "open"],
+                assigned_flags=await uow.erasure.flags_assigned_to(person.id),
+            )
         else:
-            counts = await uow.erasure.erase_person(person_id, now)
+            urgent = await _urgent_unresolved(uow, case.id)
+            refused = ErasureRefused(case.code, held, urgent)
+        if refused.held or refused.urgent_flags or refused.caseworker_of or refused.assigned_flags:
+            raise refused
+        if person is None:
+            counts = await uow.erasure.erase_case(case.id, now)
+        elif person.role == "family":
+            counts = await uow.erasure.erase_person(person.id, case.id, now)
+        else:
+            await hand_over_waiting(uow, person.id, now)
+            counts = {"people": int(await uow.erasure.forget_contact(person.id, now))}
         await audit.record(
             uow,
             audit.OPERATOR,

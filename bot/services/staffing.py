@@ -90,15 +90,20 @@ async def person_leaves(app: Wegwijzer, person_id: int) -> Left:
         await uow.people.set_status(person_id, "left")
         person.left_at = now  # the contact retention term runs from here
         await audit.record(uow, audit.OPERATOR, "person_left", at=now, detail={"person": person_id})
-        for waiting in await uow.outbox.of_person(person_id, "queued"):
-            await uow.outbox.settle(waiting, "unreachable", now)
-            await move_to_others(uow, waiting, now)
+        await hand_over_waiting(uow, person_id, now)
         cases = tuple(summary.code for summary in await uow.cases.of_caseworker(person_id))
         if person.role == "caseworker" and cases:
             text = texts.CASEWORKER_LEFT.using(person=person_id, cases=", ".join(cases))
             coordinators = await flag_recipients(uow, None, caseworker=False)
             await queue(uow, [Notice(c, text, plain=True, urgent=True) for c in coordinators], now)
         return Left(person.role, cases)
+
+
+async def hand_over_waiting(uow: UnitOfWork, person_id: int, now: datetime) -> None:
+    """What waited for someone who will hear nothing more goes to the others who can act."""
+    for waiting in await uow.outbox.of_person(person_id, "queued"):
+        await uow.outbox.settle(waiting, "unreachable", now)
+        await move_to_others(uow, waiting, now)
 
 
 async def revoke_invite(app: Wegwijzer, code: str) -> bool:

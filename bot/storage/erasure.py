@@ -7,17 +7,19 @@ erased; the flags with their rule, level and times, so the organisation's figure
 but without the evidence or the resolution's words; the audit log's events, without their
 notes. What goes: the sealed Telegram id, language and timezone, the runs with their answers
 and scores, the children, the schedules (no reminder is sent again), invites and notices.
+One person is erased one case at a time: what they have in another case is that case's to
+erase (or to keep, under a legal hold), and how to reach them goes with their last case.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, false, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from .models import (
+    UNRESOLVED_FLAG_STATUSES,
     AuditEvent,
     Case,
     CaseChild,
@@ -63,25 +65,67 @@ class ErasureRepository:
         await self._session.flush()
         return True
 
-    async def erase_person(self, person_id: int, at: datetime) -> dict[str, int]:
-        """Everything of one person: their contact data, their runs with every answer and
-        score, the evidence of flags their answers raised, their memberships. Counts by what
-        was removed."""
+    async def cases_in_the_care_of(self, person_id: int) -> list[Case]:
+        """The cases, not erased, whose caseworker this person is (or was when they closed),
+        by code: what keeps a staff member's contact data (an open one, or a held one)."""
+        stmt = (
+            select(Case)
+            .where(Case.caseworker_id == person_id, Case.erased_at.is_(None))
+            .order_by(Case.code)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def flags_assigned_to(self, person_id: int) -> list[int]:
+        """The unresolved flags assigned to this person: someone must have them first."""
+        stmt = (
+            select(Flag.id)
+            .where(Flag.assigned_to == person_id, Flag.status.in_(UNRESOLVED_FLAG_STATUSES))
+            .order_by(Flag.id)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def erase_person(self, person_id: int, case_id: int, at: datetime) -> dict[str, int]:
+        """One family member's data in one case: their runs in it with every answer and score,
+        the evidence of the flags those runs raised, the notes on those flags and their own
+        notes in the case, their membership of it. Their other cases keep what is theirs there
+        (a legal hold on one of them stays whole); how to reach them goes (`forget_contact`),
+        with what they left outside any case, only when no case keeps them any more. Counts
+        by what was removed. Holds and open flags of this case are the caller's to check."""
+        person = await self._session.get(Person, person_id)
+        if person is None:
+            raise LookupError(person_id)
+        counts = {
+            "memberships": _rows(
+                await self._session.execute(
+                    delete(Membership).where(
+                        Membership.person_id == person_id, Membership.case_id == case_id
+                    )
+                )
+            )
+        }
+        kept = await self._session.scalar(
+            select(Membership.case_id).where(Membership.person_id == person_id).limit(1)
+        )
+        forgotten = kept is None
+        # Runs (and notes) outside any case are nobody else's: they go with the person.
+        in_case = Run.case_id == case_id
+        here = or_(in_case, Run.case_id.is_(None)) if forgotten else in_case
         runs = list(
-            (await self._session.execute(select(Run.id).where(Run.person_id == person_id)))
+            (await self._session.execute(select(Run.id).where(Run.person_id == person_id, here)))
             .scalars()
             .all()
         )
-        counts = {"flags": await self._blank_flags(Flag.run_id.in_(runs)) if runs else 0}
+        counts["flags"] = await self._blank_flags(Flag.run_id.in_(runs)) if runs else 0
         # The notes on those flags may quote the answers they copied, and the person's own
         # notes are their words: blanked like the evidence (who did what when stays).
-        person = await self._session.get(Person, person_id)
-        own = (
-            false()
-            if person is None
-            else and_(AuditEvent.actor_id == person_id, AuditEvent.actor_role == person.role)
-        )
         raised = select(Flag.id).where(Flag.run_id.in_(runs))
+        of_case = or_(
+            AuditEvent.case_id == case_id,
+            AuditEvent.flag_id.in_(select(Flag.id).where(Flag.case_id == case_id)),
+        )
+        if forgotten:
+            of_case = or_(of_case, and_(AuditEvent.case_id.is_(None), AuditEvent.flag_id.is_(None)))
+        own = and_(AuditEvent.actor_id == person_id, AuditEvent.actor_role == person.role, of_case)
         counts["notes"] = _rows(
             await self._session.execute(
                 update(AuditEvent)
@@ -89,11 +133,10 @@ class ErasureRepository:
                 .values(note=None)
             )
         )
-        counts["runs"] = await self._delete_runs(Run.person_id == person_id)
-        counts["memberships"] = _rows(
-            await self._session.execute(delete(Membership).where(Membership.person_id == person_id))
+        counts["runs"] = (
+            await self._delete_runs(and_(Run.person_id == person_id, here)) if runs else 0
         )
-        counts["people"] = int(await self.forget_contact(person_id, at))
+        counts["people"] = int(forgotten and await self.forget_contact(person_id, at))
         return counts
 
     async def erase_case(self, case_id: int, at: datetime) -> dict[str, int]:
@@ -105,25 +148,17 @@ class ErasureRepository:
         if case is None:
             raise LookupError(case_id)
         counts: dict[str, int] = {"people": 0}
-        # A member who belongs to another case too keeps what is theirs there (and how to
-        # reach them); their runs in this case and their membership of it go below.
-        other = aliased(Membership)
-        elsewhere = select(other.person_id).where(
-            other.person_id == Person.id, other.case_id != case_id
-        )
+        # Each family member's data of this case goes; one who belongs to another case too
+        # keeps what is theirs there, and how to reach them.
         members = (
             await self._session.execute(
                 select(Person.id)
                 .join(Membership, Membership.person_id == Person.id)
-                .where(
-                    Membership.case_id == case_id,
-                    Person.role == "family",
-                    ~elsewhere.exists(),
-                )
+                .where(Membership.case_id == case_id, Person.role == "family")
             )
         ).scalars()
         for member in list(members):
-            for name, count in (await self.erase_person(member, at)).items():
+            for name, count in (await self.erase_person(member, case_id, at)).items():
                 counts[name] = counts.get(name, 0) + count
         counts["runs"] = counts.get("runs", 0) + await self._delete_runs(Run.case_id == case_id)
         flags = select(Flag.id).where(Flag.case_id == case_id)

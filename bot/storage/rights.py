@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from ..engine.events import JSONValue
 from .models import (
     Answer,
     AuditEvent,
@@ -39,15 +41,20 @@ T = TypeVar("T", bound=Base)
 
 @dataclass
 class StoredData:
-    """The stored rows about a case or a person, by table (`Base` subclasses' table names)."""
+    """The stored rows about a case or a person, by table (`Base` subclasses' table names);
+    `listed`: what is told of rows not exported whole (a staff member's cases: id and code);
+    `withheld`: columns (table, column) left out of this export."""
 
     rows: dict[str, Sequence[Base]] = field(default_factory=dict)
+    listed: dict[str, list[dict[str, JSONValue]]] = field(default_factory=dict)
+    withheld: frozenset[tuple[str, str]] = frozenset()
 
     def of(self, table: str) -> Sequence[Base]:
         return self.rows.get(table, ())
 
     def counts(self) -> dict[str, int]:
-        return {table: len(rows) for table, rows in self.rows.items()}
+        counts = {table: len(rows) for table, rows in self.rows.items()}
+        return counts | {name: len(rows) for name, rows in self.listed.items()}
 
 
 class RightsRepository:
@@ -57,22 +64,34 @@ class RightsRepository:
         self._session = session
 
     async def of_case(self, case: Case) -> StoredData:
-        """The case row, its children, its members (family and staff who joined it) with
-        their memberships, every run about the case with its answers, scores and child, its
-        flags, schedules, invites, the notices about its flags or to its family, and the audit
-        events about the case, its flags or by its family."""
+        """What the case holds, and nothing of another case: the case row, its children, its
+        memberships and its family's person rows, every run in the case with its answers,
+        scores and child, its flags, schedules, invites, the notices about its flags, the audit
+        events about the case or its flags. A family member who belongs to this case only
+        has their other notices and events (those about no case) here too; one who belongs to
+        several has them in their own export."""
         members = await self._all(
             select(Membership).where(Membership.case_id == case.id).order_by(Membership.person_id)
         )
         member_ids = [row.person_id for row in members]
         people = await self._all(
-            select(Person).where(Person.id.in_(member_ids)).order_by(Person.id)
+            select(Person)
+            .where(Person.id.in_(member_ids), Person.role == "family")
+            .order_by(Person.id)
         )
-        family = [row.id for row in people if row.role == "family"]
+        family = [row.id for row in people]
+        elsewhere = aliased(Membership)
+        only_here = [
+            person_id
+            for person_id in family
+            if not await self._session.scalar(
+                select(elsewhere.case_id)
+                .where(elsewhere.person_id == person_id, elsewhere.case_id != case.id)
+                .limit(1)
+            )
+        ]
         runs = await self._all(
-            select(Run)
-            .where(or_(Run.case_id == case.id, Run.person_id.in_(family)))
-            .order_by(Run.started_at, Run.id)
+            select(Run).where(Run.case_id == case.id).order_by(Run.started_at, Run.id)
         )
         flags = await self._all(
             select(Flag).where(Flag.case_id == case.id).order_by(Flag.raised_at, Flag.id)
@@ -92,7 +111,12 @@ class RightsRepository:
         )
         data.rows["outbox"] = await self._all(
             select(OutboxNotice)
-            .where(or_(OutboxNotice.flag_id.in_(flag_ids), OutboxNotice.person_id.in_(family)))
+            .where(
+                or_(
+                    OutboxNotice.flag_id.in_(flag_ids),
+                    OutboxNotice.person_id.in_(only_here) & OutboxNotice.flag_id.is_(None),
+                )
+            )
             .order_by(OutboxNotice.id)
         )
         data.rows["audit_event"] = await self._all(
@@ -101,7 +125,10 @@ class RightsRepository:
                 or_(
                     AuditEvent.case_id == case.id,
                     AuditEvent.flag_id.in_(flag_ids),
-                    AuditEvent.actor_id.in_(family) & (AuditEvent.actor_role == "family"),
+                    AuditEvent.actor_id.in_(only_here)
+                    & (AuditEvent.actor_role == "family")
+                    & AuditEvent.case_id.is_(None)
+                    & AuditEvent.flag_id.is_(None),
                 )
             )
             .order_by(AuditEvent.at, AuditEvent.id)
@@ -109,27 +136,48 @@ class RightsRepository:
         return data
 
     async def of_person(self, person: Person) -> StoredData:
-        """One person: their row, memberships, runs with answers, scores and child, the audit
-        events they are the actor of, the flags their runs raised or they acted on, and the
-        notices waiting for them."""
-        runs = await self._all(
-            select(Run).where(Run.person_id == person.id).order_by(Run.started_at, Run.id)
-        )
-        run_ids = [row.id for row in runs]
+        """What is about one person. A family member: their row, memberships, runs with
+        answers, scores and child, the flags their runs raised, the audit events they are the
+        actor of and the notices waiting for them. A caseworker or coordinator: their row,
+        memberships, the cases in their care (id and code) and the audit events they are the
+        actor of, without the notes (the case file's words, which may quote a family); not the
+        flags they acted on, the runs of their guidance or the notices to them, which tell of
+        families."""
         events = await self._all(
             select(AuditEvent)
             .where(AuditEvent.actor_id == person.id, AuditEvent.actor_role == person.role)
             .order_by(AuditEvent.at, AuditEvent.id)
         )
-        acted_on = {row.flag_id for row in events if row.flag_id}
         data = StoredData({"person": [person]})
-        data.rows["membership"] = await self._all(
+        memberships = await self._all(
             select(Membership).where(Membership.person_id == person.id).order_by(Membership.case_id)
+        )
+        data.rows["membership"] = memberships
+        if person.role != "family":
+            data.rows["audit_event"] = events
+            data.withheld = frozenset({("audit_event", "note")})
+            named = {row.case_id for row in memberships} | {
+                row.case_id for row in events if row.case_id is not None
+            }
+            cases = (
+                await self._session.execute(
+                    select(Case.id, Case.code, Case.caseworker_id)
+                    .where(or_(Case.caseworker_id == person.id, Case.id.in_(named)))
+                    .order_by(Case.code)
+                )
+            ).all()
+            data.listed["case"] = [
+                {"id": id_, "code": code, "in_their_care": caseworker == person.id}
+                for id_, code, caseworker in cases
+            ]
+            return data
+        runs = await self._all(
+            select(Run).where(Run.person_id == person.id).order_by(Run.started_at, Run.id)
         )
         await self._runs(data, runs)
         data.rows["flag"] = await self._all(
             select(Flag)
-            .where(or_(Flag.run_id.in_(run_ids), Flag.id.in_(acted_on)))
+            .where(Flag.run_id.in_([row.id for row in runs]))
             .order_by(Flag.raised_at, Flag.id)
         )
         data.rows["outbox"] = await self._all(
@@ -139,6 +187,16 @@ class RightsRepository:
         )
         data.rows["audit_event"] = events
         return data
+
+    async def worked_on(self, person: Person, case_id: int) -> bool:
+        """Whether this person ran a flow in the case or is the actor of an event about it."""
+        run = select(Run.id).where(Run.person_id == person.id, Run.case_id == case_id)
+        acted = select(AuditEvent.id).where(
+            AuditEvent.actor_id == person.id,
+            AuditEvent.actor_role == person.role,
+            AuditEvent.case_id == case_id,
+        )
+        return bool(await self._session.scalar(select(exists(run) | exists(acted))))
 
     async def answer(self, run_id: int, key: str) -> Answer | None:
         """A run's stored answer under one key (what a correction changes)."""

@@ -25,10 +25,12 @@ from bot.services import flags as flag_service
 from bot.services.children import add_child
 from bot.services.duties import due_notices
 from bot.services.invites import create_invite
+from bot.services.legal_hold import hold_case, release_case
 from bot.services.people import Participant, find_participant
 from bot.services.rights import ErasureRefused, erase, export_person_data
 from bot.services.runs import answer, start_flow
 from bot.services.schedules import set_schedule
+from bot.services.staffing import reassign_case
 from bot.services.visits import set_stage
 from bot.storage import Base
 from tests.flows import CHECKIN_FLOW
@@ -345,3 +347,182 @@ async def test_a_person_of_another_case_is_not_exported(world: World, tmp_path: 
             world.app, CASE_A, tmp_path / "out", person_id=world.family_b.person_id
         )
     assert not (tmp_path / "out").exists()
+
+
+# --- one case at a time -------------------------------------------------------------------
+
+WORDS_A, WORDS_B = "MARKER-IN-A: woorden in zaak A", "MARKER-IN-B: woorden in zaak B"
+
+
+async def words_in(app: Wegwijzer, person_id: int, case_id: int, words: str) -> tuple[int, int]:
+    """A run of the person in the case with their words, and the flag quoting them."""
+    now = app.clock()
+    async with app.database.transaction() as uow:
+        run = await uow.runs.start(person_id, case_id, CHECKIN_FLOW, 1, "done", {}, now)
+        await uow.answers.record(run.id, "caseworker.message", words, "message", now)
+        flag = await uow.flags.raise_flag(
+            case_id=case_id,
+            run_id=run.id,
+            flow_id=CHECKIN_FLOW,
+            flow_version=1,
+            rule="message_for_caseworker",
+            level="medium",
+            reason="A message.",
+            evidence={"caseworker.message": words},
+            raised_at=now,
+            due_at=now,
+        )
+        return run.id, flag.id
+
+
+async def in_both_cases(world: World) -> dict[str, tuple[int, int]]:
+    """World's family of case A joins case B too, and says something in each."""
+    async with world.app.database.transaction() as uow:
+        await uow.cases.add_member(world.case_b, world.family.person_id)
+    return {
+        CASE_A: await words_in(world.app, world.family.person_id, world.case_a, WORDS_A),
+        CASE_B: await words_in(world.app, world.family.person_id, world.case_b, WORDS_B),
+    }
+
+
+async def memberships(app: Wegwijzer, person_id: int) -> set[int]:
+    async with app.database.reading() as uow:
+        return {case.id for case in await uow.cases.of_person(person_id)}
+
+
+@pytest.mark.both_backends
+async def test_erasing_a_member_through_one_case_keeps_their_held_other_case(
+    world: World,
+) -> None:
+    app = world.app
+    said = await in_both_cases(world)
+    await hold_case(app, CASE_A, "invented court reference")
+    with pytest.raises(ErasureRefused):
+        await erase(app, CASE_A, "asked", person_id=world.family.person_id)
+
+    done = await erase(app, CASE_B, "asked", person_id=world.family.person_id)
+
+    assert done.counts == {"memberships": 1, "flags": 1, "notes": 0, "runs": 1, "people": 0}
+    values = await orm_values(app)
+    assert leftovers(values, (WORDS_B,)) == []
+    assert len(leftovers(values, (WORDS_A,))) == 2  # the answer and the flag's evidence
+    async with app.database.reading() as uow:
+        assert await uow.runs.get(said[CASE_A][0]) is not None
+        assert await uow.runs.get(said[CASE_B][0]) is None
+    assert await memberships(app, world.family.person_id) == {world.case_a}
+    # Case A keeps them, and so how to reach them.
+    assert await find_participant(app, "telegram", await _external(world)) is not None
+
+
+@pytest.mark.both_backends
+async def test_erasing_a_member_of_two_cases_through_each_forgets_them_at_the_last(
+    world: World,
+) -> None:
+    app = world.app
+    await in_both_cases(world)
+    external = await _external(world)
+    first = await erase(app, CASE_A, "asked", person_id=world.family.person_id)
+    assert first.counts["people"] == 0
+    assert await find_participant(app, "telegram", external) is not None
+    last = await erase(app, CASE_B, "asked", person_id=world.family.person_id)
+    assert last.counts["people"] == 1 and last.counts["runs"] == 1
+    assert leftovers(await orm_values(app), (WORDS_A, WORDS_B, external)) == []
+    assert await memberships(app, world.family.person_id) == set()
+
+
+@pytest.mark.both_backends
+async def test_a_caseworkers_erasure_is_their_contact_data_and_keeps_the_case_file(
+    world: World,
+) -> None:
+    app = world.app
+    cw = world.caseworker
+    external = await external_of(app, cw.person_id)
+    guidance = await guidance_run(app, cw, CASE_A)
+    async with app.database.reading() as uow:
+        (flag,) = [f for f in await uow.flags.open_flags([world.case_a]) if f.run_id == guidance]
+    await flag_service.add_note(app, cw, flag.id, NOTE)
+    # The caseworker of case B too, held: their guidance there is the case's record.
+    async with app.database.transaction() as uow:
+        await uow.cases.assign_caseworker(world.case_b, cw.person_id)
+    held_run = await guidance_run(app, cw, CASE_B)
+    await hold_case(app, CASE_B, "invented court reference")
+
+    with pytest.raises(ErasureRefused) as refused:
+        await erase(app, CASE_A, "asked", person_id=cw.person_id)
+    assert refused.value.caseworker_of == (CASE_A, CASE_B) and refused.value.held_cases == (CASE_B,)
+    assert "reassign first" in str(refused.value)
+    # Case A goes to someone else; case B closes, still held and still theirs.
+    await reassign_case(app, CASE_A, world.other_caseworker.person_id)
+    async with app.database.transaction() as uow:
+        case_b = await uow.cases.by_code(CASE_B)
+        assert case_b is not None
+        case_b.status, case_b.closed_at = "closed", app.clock()
+    with pytest.raises(ErasureRefused) as refused:
+        await erase(app, CASE_A, "asked", person_id=cw.person_id)
+    assert refused.value.caseworker_of == () and refused.value.held_cases == (CASE_B,)
+    await release_case(app, CASE_B, "invented: the court case ended")
+
+    # Named through case A although no longer its caseworker: they worked on it.
+    done = await erase(app, CASE_A, "asked", person_id=cw.person_id)
+
+    assert done.counts == {"people": 1}
+    async with app.database.reading() as uow:
+        assert await uow.runs.get(guidance) is not None
+        assert await uow.runs.get(held_run) is not None
+        kept = await uow.flags.get(flag.id)
+        assert kept is not None and kept.evidence != {"erased": True}
+        notes = [e.note for e in await uow.audit.events(world.case_a) if e.flag_id == flag.id]
+        assert NOTE in notes
+        person = await uow.people.get_by_id(cw.person_id)
+        assert person is not None and person.erased_at is not None
+    assert leftovers(await orm_values(app), (external,)) == []
+
+
+async def external_of(app: Wegwijzer, person_id: int) -> str:
+    async with app.database.reading() as uow:
+        person = await uow.people.get_by_id(person_id)
+        assert person is not None
+        return person.external_id
+
+
+@pytest.mark.both_backends
+async def test_a_case_export_holds_nothing_of_another_case(world: World, tmp_path: Path) -> None:
+    app = world.app
+    said = await in_both_cases(world)
+    done = await export_person_data(app, CASE_A, tmp_path / "a")
+    text = done.json_path.read_text() + done.document_path.read_text()
+    assert WORDS_A in text and WORDS_B not in text
+    tables = json.loads(done.json_path.read_text())["tables"]
+    assert {run["id"] for run in tables["run"]} == {said[CASE_A][0]}
+    assert {flag["case_id"] for flag in tables["flag"]} == {world.case_a}
+    assert {event["case_id"] for event in tables["audit_event"]} <= {world.case_a, None}
+    # Their own export holds both: it is everything about them.
+    own = await export_person_data(app, CASE_A, tmp_path / "own", person_id=world.family.person_id)
+    assert WORDS_A in own.json_path.read_text() and WORDS_B in own.json_path.read_text()
+
+
+@pytest.mark.both_backends
+async def test_a_caseworkers_export_holds_their_acts_not_the_families_words(
+    world: World, tmp_path: Path
+) -> None:
+    app = world.app
+    cw = world.caseworker
+    family = await family_member(app, CASE_A, TELEGRAM_ID, "nl")
+    await checkin_with_message(app, family, MESSAGE, safe_at_home="yes")
+    async with app.database.reading() as uow:
+        flags = await uow.flags.open_flags([world.case_a])
+    (flag,) = [flag for flag in flags if flag.rule == "message_for_caseworker"]
+    await flag_service.add_note(app, cw, flag.id, NOTE)
+    await guidance_run(app, cw, CASE_A)
+
+    done = await export_person_data(app, CASE_A, tmp_path / "cw", person_id=cw.person_id)
+
+    text = done.json_path.read_text() + done.document_path.read_text()
+    assert not [needle for needle in (MESSAGE, NOTE, TELEGRAM_ID) if needle in text]
+    tables = json.loads(done.json_path.read_text())["tables"]
+    assert [person["id"] for person in tables["person"]] == [cw.person_id]
+    assert "flag" not in tables and "run" not in tables and "answer" not in tables
+    noted = [event for event in tables["audit_event"] if event["flag_id"] == flag.id]
+    assert noted and all("note" not in event for event in noted)
+    assert noted[0]["case_id"] == world.case_a
+    assert tables["case"] == [{"id": world.case_a, "code": CASE_A, "in_their_care": True}]
