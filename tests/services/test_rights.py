@@ -162,9 +162,12 @@ async def orm_values(app: Wegwijzer) -> list[tuple[str, str, object]]:
 
 
 def leftovers(values: list[tuple[str, str, object]], needles: tuple[str, ...]) -> list[str]:
+    """Where a text is found in a text or JSON value (a time or a number is neither: a short
+    Telegram id can be part of a timestamp's microseconds)."""
     return [
         f"{tbl}.{name} holds {needle!r}"
         for tbl, name, value in values
+        if isinstance(value, str | dict | list)
         for needle in needles
         if needle in (value if isinstance(value, str) else json.dumps(value, default=str))
     ]
