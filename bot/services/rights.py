@@ -135,6 +135,7 @@ NOTICE_STATES = {
     "sent": Text("sent"),
     "unreachable": Text("not delivered: the bot was blocked"),
     "failed": Text("could not be sent"),
+    "withdrawn": Text("not sent: consent was withdrawn"),
 }
 NOTICE_LINE = Text("{date}: {state}")
 
