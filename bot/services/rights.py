@@ -123,7 +123,11 @@ RUN_STATUSES = {
     "paused": Text("paused"),
     "completed": Text("completed"),
 }
-CONSENTS = {"given": Text("given"), "refused": Text("refused")}
+CONSENTS = {
+    "given": Text("given"),
+    "refused": Text("refused"),
+    "withdrawn": Text("withdrawn"),
+}
 CASE_STATUSES = {"open": Text("open"), "closed": Text("closed")}
 PERSON_STATUSES = {
     "active": Text("active"),
