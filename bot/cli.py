@@ -10,6 +10,8 @@
                                              one row per answer, streamed (audited); a file
                                              0600; xlsx: a sheet per flow, titles in LANG;
                                              --encrypt: an AES-256 zip (EXPORT_PASSWORD)
+                                             --pseudonymise: keyed pseudonyms, no typed
+                                             text, the UTC day of an answer (no time)
     wegwijzer flags [--status open|acknowledged|resolved] [--json]
                                              flags with their evidence and history (audited)
     wegwijzer audit [--case CODE] [--person ID] [--since ISO] [--json]
@@ -171,7 +173,7 @@ def _parser() -> argparse.ArgumentParser:
         "--pseudonymise",
         action="store_true",
         help="for research and M&E: case codes and runs as stable keyed pseudonyms, typed "
-        "answers left out",
+        "answers left out, answered_at as the UTC day only (no time)",
     )
     export.add_argument(
         "--encrypt",

@@ -5,7 +5,9 @@
     wegwijzer keys add [--file F] add a new key and make it current (old ones stay, to read)
     wegwijzer keys rotate [--batch N]
                                   re-seal every value under the current key, in batches,
-                                  while the bot runs (audited with counts)
+                                  while the bot runs (audited with counts); exit 1
+                                  when values do not open with the ring (load the key
+                                  they were sealed with) or stayed held by the bot
     wegwijzer keys retire ID [--file F]
                                   drop an old key once nothing is sealed with it any more
 
@@ -91,11 +93,24 @@ def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     def progress(column: str, done: int) -> None:
         print(f"\r{column}: {done} re-sealed", end="", file=sys.stderr, flush=True)
 
-    counts = _using_app(settings, args.assets, lambda app: rotate(app, args.batch, progress))
+    done = _using_app(settings, args.assets, lambda app: rotate(app, args.batch, progress))
     print(file=sys.stderr)
-    for column, count in counts.items():
+    for column, count in done.resealed.items():
         print(f"{column}: {count} re-sealed")
-    return 0
+    for column, count in done.unopenable.items():
+        print(f"{column}: {count} do not open with the key ring, left as they are", file=sys.stderr)
+    if done.unopenable:
+        print(
+            "wegwijzer: load the key they were sealed with into the ring (ENCRYPTION_KEYS or "
+            "KEY_FILE; a value altered in the database never opens) and run `wegwijzer keys "
+            "rotate` again",
+            file=sys.stderr,
+        )
+    for column, count in done.left.items():
+        print(f"{column}: {count} still under an old key (held by the bot)", file=sys.stderr)
+    if done.left:
+        print("wegwijzer: run `wegwijzer keys rotate` again", file=sys.stderr)
+    return 1 if done.unopenable or done.left else 0
 
 
 def _keys_retire(settings: Settings, args: argparse.Namespace) -> int:

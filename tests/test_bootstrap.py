@@ -11,7 +11,7 @@ import pytest
 from bot.app import UnsupportedContext
 from bot.bootstrap import FlowVersionMissing, bootstrap
 from bot.config import ConfigError, Settings
-from bot.services.once import forget_old_updates
+from bot.services.retention import forget_old_updates
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 
@@ -38,9 +38,11 @@ async def test_old_update_keys_are_forgotten_at_start(settings: Settings) -> Non
         async with app.database.transaction() as uow:
             assert await uow.updates.claim("telegram:1", NOW - timedelta(days=3))
             assert await uow.updates.claim("telegram:2", NOW - timedelta(hours=1))
-        assert await forget_old_updates(app) == 1
+            assert await uow.updates.claim("telegram:3", NOW - timedelta(days=4))
+        assert await forget_old_updates(app, batch=1) == 2  # in batches, as the retention run
         async with app.database.transaction() as uow:
             assert await uow.updates.claim("telegram:1", NOW)  # forgotten: free again
+            assert await uow.updates.claim("telegram:3", NOW)
             assert not await uow.updates.claim("telegram:2", NOW)  # recent: still known
     finally:
         await app.close()

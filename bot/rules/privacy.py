@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..i18n._yaml import read_checked
 
@@ -50,6 +50,14 @@ LEGAL_BASES: tuple[LegalBasis, ...] = (
     "vital_interests",
 )
 
+# How long the keys of handled updates may be kept (`processed_updates`). Shorter than 2 days
+# and an update could be handled twice: the bot's inbox replays what a crash left unhandled
+# for up to 24 hours (`bot.telegram._inbox.MAX_AGE`), as long as Telegram itself redelivers,
+# and its key must still be on record then, with a day to spare. Longer than 7 days and a new
+# update could be ignored: after about a week without updates Telegram may start update ids
+# afresh, and a key kept from before would take a new update for one handled already.
+UPDATE_TERM_DAYS = (2, 7)
+
 _TERM = re.compile(r"^\s*(\d+)\s+(day|week|month|year)s?\s*$")
 _UNIT_DAYS = {"day": 1, "week": 7}
 
@@ -65,6 +73,11 @@ class Term(BaseModel):
 
     count: int = Field(ge=1)
     unit: Literal["day", "week", "month", "year"]
+
+    @property
+    def days(self) -> int | None:
+        """The term in days, when it is given in days or weeks (months and years vary)."""
+        return self.count * _UNIT_DAYS[self.unit] if self.unit in _UNIT_DAYS else None
 
     @classmethod
     def parse(cls, text: str) -> Term:
@@ -105,6 +118,19 @@ class Retention(BaseModel):
     @classmethod
     def _term(cls, value: object) -> object:
         return Term.parse(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _updates_neither_twice_nor_ignored(self) -> Retention:
+        shortest, longest = UPDATE_TERM_DAYS
+        days = self.processed_updates.days
+        if days is None or not shortest <= days <= longest:
+            raise ValueError(
+                f"processed_updates is {self.processed_updates}, but must be {shortest} to "
+                f"{longest} days: shorter, and an update replayed or redelivered within a day "
+                "could be handled twice; longer, and after a week without updates Telegram "
+                "may reuse an update id, and the new update would be ignored"
+            )
+        return self
 
     def term(self, kind: RetentionKind) -> Term:
         term: Term = getattr(self, kind)

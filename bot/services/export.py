@@ -16,8 +16,11 @@ must escape it there.
 `pseudonymise` is for research and M&E: case codes and run ids become stable keyed
 pseudonyms (`Keyring.pseudonym`: the same in every export of this deployment, and nothing
 without its hash key), and what people typed (answers to text questions) is left out, with
-a column saying so. The child's number stays: it is a position within the case (1, 2, …),
-which says nothing on its own and lets research follow each child over the visits.
+a column saying so. The time of an answer is given as its UTC day only: to the microsecond,
+next to pseudonyms that are the same in every export, it would match the bot's messages and
+Telegram's records and say who answered. The child's number stays: it is a position within
+the case (1, 2, …), which says nothing on its own and lets research follow each child over
+the visits.
 """
 
 from __future__ import annotations
@@ -119,7 +122,7 @@ async def export_answers(
             raise TypeError("an xlsx export is written to a binary file")
         tr = app.catalogs.translator(language or app.settings.default_language)
         titles = [tr.render(TITLES[column]) for column in columns]
-        writer = _XlsxWriter(cast(BinaryIO, output), columns, titles)
+        writer = _XlsxWriter(cast(BinaryIO, output), columns, titles, days=pseudonymise)
     elif isinstance(output, io.TextIOBase):
         text = cast(TextIO, output)
         writer = _JsonWriter(text) if fmt == "json" else _CsvWriter(text, columns)
@@ -140,7 +143,7 @@ async def export_answers(
             "run_id": row.run_id,
             "key": row.key,
             "value": row.value,
-            "answered_at": row.answered_at.astimezone(UTC).isoformat(),
+            "answered_at": _answered(row.answered_at, day_only=pseudonymise),
             "scores": scores,
             "flags": flags,
         }
@@ -156,6 +159,11 @@ async def export_answers(
         count += 1
     writer.close()
     return count
+
+
+def _answered(at: datetime, *, day_only: bool) -> str:
+    utc = at.astimezone(UTC)
+    return utc.date().isoformat() if day_only else utc.isoformat()
 
 
 class _Pseudonyms:
@@ -277,7 +285,9 @@ class _Sheet(Protocol):
 class _XlsxWriter:
     """One sheet per flow, made when the flow's first answer comes, titles in the first row."""
 
-    def __init__(self, output: BinaryIO, columns: tuple[str, ...], titles: list[str]):
+    def __init__(
+        self, output: BinaryIO, columns: tuple[str, ...], titles: list[str], *, days: bool
+    ):
         from openpyxl import Workbook
 
         self.output = output
@@ -286,15 +296,20 @@ class _XlsxWriter:
         self.workbook = Workbook(write_only=True)
         self.sheets: dict[str, _Sheet] = {}
         self.at = columns.index("answered_at")
+        self.days = days  # pseudonymised: the UTC day of an answer, no time
 
     def write(self, row: dict[str, JSONValue]) -> None:
         flow_id = str(row["flow_id"])
         sheet = self.sheets.get(flow_id)
         if sheet is None:
             sheet = self.sheets[flow_id] = self._sheet(flow_id)
-        cells: list[str | int | float | datetime | None] = [*self.cells(row)]
+        cells: list[str | int | float | date | datetime | None] = [*self.cells(row)]
         # A real date and time, in UTC (the title says so): spreadsheets have no time zones.
-        cells[self.at] = datetime.fromisoformat(str(row["answered_at"])).replace(tzinfo=None)
+        at = str(row["answered_at"])
+        if self.days:
+            cells[self.at] = date.fromisoformat(at)
+        else:
+            cells[self.at] = datetime.fromisoformat(at).replace(tzinfo=None)
         sheet.append(cells)
 
     def _sheet(self, flow_id: str) -> _Sheet:

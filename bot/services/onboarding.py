@@ -21,6 +21,7 @@ from .flags import flag_recipients
 from .invites import code_hash
 from .notices import Notice, queue
 from .once import claim
+from .outbox import withdraw_reminders
 from .people import Recipient, participant
 from .staffing import give_case
 
@@ -87,9 +88,10 @@ async def record_consent(
     app: Wegwijzer, who: Participant, given: bool, once: str | None = None
 ) -> ConsentRecorded:
     """Record agreeing or not. Refusing after having agreed is a withdrawal: from then on
-    nothing new is stored and no reminder sent (anything but "given" stops processing), what
-    was stored stays in the case file, and the staff following the person's cases are told;
-    agreeing again resumes, and they are told that too. Both are in the audit log."""
+    nothing new is stored and no reminder sent, not even one queued already (anything but
+    "given" stops processing), what was stored stays in the case file, and the staff
+    following the person's cases are told; agreeing again resumes, and they are told that
+    too. Both are in the audit log."""
     now = app.clock()
     async with app.database.transaction() as uow:
         await claim(uow, once, now)
@@ -105,6 +107,7 @@ async def record_consent(
             run = await uow.runs.current(who.person_id)
             if run is not None and run.status == "active":
                 await uow.runs.pause(run, now)
+            await withdraw_reminders(uow, who.person_id, now)
         told: list[Notice] = []
         if after != before and after in ("given", "withdrawn"):
             told = await _consent_changed(uow, who, after, before, now)

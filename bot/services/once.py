@@ -4,6 +4,9 @@ Telegram may deliver an update twice (a webhook retried, a poll repeated after a
 Each update's key is recorded in the same transaction as what it changed: if the
 transaction commits, a second delivery finds the key and does nothing; if it rolls back,
 the key goes with it and the update can be handled again.
+
+The keys are forgotten after privacy.yaml's `processed_updates` term (2 to 7 days, see
+`bot.rules.privacy.UPDATE_TERM_DAYS`), by `retention.forget_old_updates`.
 """
 
 from __future__ import annotations
@@ -30,13 +33,3 @@ async def first_time(app: Wegwijzer, key: str | None) -> bool:
         return True
     async with app.database.transaction() as uow:
         return await uow.updates.claim(key, app.clock())
-
-
-async def forget_old_updates(app: Wegwijzer) -> int:
-    """Drop the keys of updates handled longer ago than privacy.yaml's `processed_updates`
-    term, at start-up (the daily retention run does it from then on). Telegram redelivers
-    within hours, not days; after a week without updates it may even start update ids
-    afresh, and old keys would then swallow new updates: keep the term short."""
-    before = app.privacy.retention.term("processed_updates").before(app.clock())
-    async with app.database.transaction() as uow:
-        return await uow.updates.prune(before)

@@ -223,6 +223,29 @@ async def unreachable(
         return told
 
 
+async def withdraw_reminders(uow: UnitOfWork, person_id: int, now: datetime) -> int:
+    """In the caller's transaction (consent withdrawn): the check-in reminders and follow-ups
+    still waiting for the person are settled "withdrawn", never sent; returns how many.
+
+    Only those. A family receives nothing else from the outbox: an emergency's help is a
+    reply, sent at once and never queued, and flags go to staff. Whatever else waits for
+    someone (staff withdraw too) may be about a child's safety: a flag's news, an
+    escalation, something urgent — it stays, because stopping it could leave a danger
+    unanswered. A reminder is recognised by its start button (`start_flow`), and must be
+    neither urgent nor about a flag, so a future notice with a button and a flag is kept.
+    """
+    withdrawn = 0
+    for waiting in await uow.outbox.of_person(person_id, "queued"):
+        body = waiting.body
+        if waiting.urgent or waiting.flag_id is not None or body.get("tells_of"):
+            continue
+        if not body.get("start_flow") or body.get("flag_ids"):
+            continue
+        await uow.outbox.settle(waiting, "withdrawn", now)
+        withdrawn += 1
+    return withdrawn
+
+
 async def move_to_others(uow: UnitOfWork, row: OutboxNotice, now: datetime) -> None:
     """A notice about a flag its recipient cannot receive goes to the others who hear of that
     flag (its caseworker, its assignee, every coordinator) and have not had this news since

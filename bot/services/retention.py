@@ -170,15 +170,15 @@ async def run(
     steps: dict[RetentionKind, Callable[[UnitOfWork], Awaitable[int]]] = {
         "contact": forget,
         "case_file": erase,
-        "processed_updates": lambda uow: uow.retention.prune_updates(
-            cutoffs["processed_updates"], batch
-        ),
         "notices": lambda uow: uow.retention.prune_notices(cutoffs["notices"], batch),
         "invites": lambda uow: uow.retention.prune_invites(cutoffs["invites"], batch),
     }
     counts: dict[RetentionKind, int] = {}
     for kind in _ORDER:
-        counts[kind] = await _in_batches(app, steps[kind], batch)
+        if kind == "processed_updates":  # as at start-up
+            counts[kind] = await forget_old_updates(app, now, batch=batch)
+        else:
+            counts[kind] = await _in_batches(app, steps[kind], batch)
     async with app.database.reading() as uow:
         held = await uow.retention.count_held(cutoffs["case_file"])
     removed = Removed(now, _dues(app, cutoffs, counts), held, erased=erased)
@@ -188,6 +188,18 @@ async def run(
         await audit.record(uow, actor, RETENTION_RUN, at=now, detail=detail)
     log.info("retention run", extra={"event": RETENTION_RUN, "count": sum(counts.values())})
     return removed
+
+
+async def forget_old_updates(
+    app: Wegwijzer, now: datetime | None = None, *, batch: int = BATCH
+) -> int:
+    """Forget the keys of updates handled longer ago than the `processed_updates` term, a
+    batch at a time; how many. The one way they go: in every retention run, and at the bot's
+    start (it may have been down when the daily run was due). Telegram redelivers within
+    hours; after a week without updates it may start update ids afresh, and old keys would
+    then swallow new updates: the term is 2 to 7 days (`bot.rules.privacy`)."""
+    before = app.privacy.retention.term("processed_updates").before(now or app.clock())
+    return await _in_batches(app, lambda uow: uow.retention.prune_updates(before, batch), batch)
 
 
 async def _in_batches(

@@ -154,7 +154,11 @@ RUN_STATUSES = {
     "paused": Text("paused"),
     "completed": Text("completed"),
 }
-CONSENTS = {"given": Text("given"), "refused": Text("refused")}
+CONSENTS = {
+    "given": Text("given"),
+    "refused": Text("refused"),
+    "withdrawn": Text("withdrawn"),
+}
 CASE_STATUSES = {"open": Text("open"), "closed": Text("closed")}
 PERSON_STATUSES = {
     "active": Text("active"),
@@ -166,6 +170,7 @@ NOTICE_STATES = {
     "sent": Text("sent"),
     "unreachable": Text("not delivered: the bot was blocked"),
     "failed": Text("could not be sent"),
+    "withdrawn": Text("not sent: consent was withdrawn"),
 }
 NOTICE_LINE = Text("{date}: {state}")
 

@@ -46,8 +46,9 @@ FLAG_STATUSES = ("open", "acknowledged", "resolved")
 UNRESOLVED_FLAG_STATUSES = ("open", "acknowledged")
 SCHEDULE_STATUSES = ("active", "paused")
 # A notice waits in the outbox ("queued") until Telegram took it ("sent"), its recipient
-# refused it (blocked the bot: "unreachable"), or it could never be taken ("failed").
-NOTICE_STATES = ("queued", "sent", "unreachable", "failed")
+# refused it (blocked the bot: "unreachable"), it could never be taken ("failed"), or its
+# recipient withdrew their consent before it went (a reminder: "withdrawn").
+NOTICE_STATES = ("queued", "sent", "unreachable", "failed", "withdrawn")
 # Statuses in which a run can still be resumed; `runs.current()` looks only at these.
 OPEN_RUN_STATUSES = ("active", "paused")
 __all__ = [

@@ -458,7 +458,9 @@ DESCRIPTIONS: Mapping[str, Description] = {
         SPECIAL,
         FREE,
     ),
-    "outbox.state": _d("queued, sent, unreachable or failed", "reaching", "notices", OPS),
+    "outbox.state": _d(
+        "queued, sent, unreachable, failed or withdrawn", "reaching", "notices", OPS
+    ),
     "outbox.queued_at": _d("when it was queued", "reaching", "notices", OPS),
     "outbox.due_at": _d("not before (after a failed try: later)", "reaching", "notices", OPS),
     "outbox.attempts": _d("tries so far", "reaching", "notices", OPS),

@@ -23,7 +23,6 @@ from sqlalchemy import (
     Executable,
     Select,
     and_,
-    delete,
     func,
     or_,
     select,
@@ -978,16 +977,6 @@ class UpdateRepository(_Repository):
             .returning(ProcessedUpdate.key)
         )
         return (await self._session.execute(stmt)).scalar_one_or_none() is not None
-
-    async def prune(self, before: datetime) -> int:
-        """Forget updates handled before `before`; returns how many were forgotten."""
-        stmt = (
-            delete(ProcessedUpdate)
-            .where(ProcessedUpdate.processed_at < before)
-            # claim() writes through Core: no ProcessedUpdate object is ever in the session.
-            .execution_options(synchronize_session=False)
-        )
-        return await _changed(self._session, stmt)
 
 
 async def _changed(session: AsyncSession, stmt: Executable) -> int:

@@ -35,7 +35,7 @@ from .models import Case, Flag, Invite, Membership, OutboxNotice, Person, Proces
 __all__ = ["SETTLED_NOTICE_STATES", "RetentionRepository"]
 
 # Notices nobody will try to send again.
-SETTLED_NOTICE_STATES = ("sent", "unreachable", "failed")
+SETTLED_NOTICE_STATES = ("sent", "unreachable", "failed", "withdrawn")
 
 
 class RetentionRepository:

@@ -21,7 +21,7 @@ from ..app import Wegwijzer
 from ..bootstrap import bring_up_to_date
 from ..services import outbox
 from ..services.duties import CONTACT_DUTIES, FLAG_DUTIES, UPKEEP_DUTIES, Duty
-from ..services.once import forget_old_updates
+from ..services.retention import forget_old_updates
 from ..storage import Unavailable
 from ._activity import Activity
 from ._callbacks import CallbackSigner, ForgedCallback

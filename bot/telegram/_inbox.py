@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 # The file is written anew, with only the updates still open, after this many lines.
 REWRITE_AFTER = 1000
 # Telegram keeps an unconfirmed update for 24 hours; one kept longer here is not handled:
-# whether it was handled before can no longer be told (`services.once` keeps keys 2 days).
+# whether it was handled before can no longer be told (keys are kept at least 2 days:
+# `bot.rules.privacy.UPDATE_TERM_DAYS`).
 MAX_AGE = timedelta(hours=24)
 SEALED_CONTEXT = "update_inbox"
 

@@ -228,6 +228,31 @@ def test_pseudonyms_are_stable_keyed_and_free_text_is_left_out(database: Path) -
     assert "HYPERLINK" not in json.dumps(first) and "geen som" not in json.dumps(first)
 
 
+def test_pseudonymised_times_are_the_utc_day_only(database: Path, tmp_path: Path) -> None:
+    # To the microsecond, beside stable pseudonyms, a time would say who answered.
+    rows = json.loads(export(database, "--pseudonymise").stdout)
+    # Every answer was given between 09:30 and 15:30 UTC on 27 November 2026.
+    assert {row["answered_at"] for row in rows} == {"2026-11-27"}
+    plain = json.loads(export(database).stdout)
+    assert plain[0]["answered_at"] == T0.isoformat()  # without --pseudonymise: the time
+
+    csv_rows = list(
+        csv.DictReader(io.StringIO(export(database, "--format", "csv", "--pseudonymise").stdout))
+    )
+    assert {row["answered_at"] for row in csv_rows} == {"2026-11-27"}
+
+    output = tmp_path / "research.xlsx"
+    done = export(database, "--format", "xlsx", "--pseudonymise", "--output", str(output))
+    assert done.returncode == 0, done.stderr
+    sheet = load_workbook(output)["family_checkin"]
+    times = {
+        row[COLUMNS.index("answered_at")] for row in sheet.iter_rows(min_row=2, values_only=True)
+    }
+    assert times == {datetime(2026, 11, 27)}  # a date cell: midnight, no time of day
+    cell = sheet.cell(row=2, column=COLUMNS.index("answered_at") + 1)
+    assert cell.is_date and "h" not in cell.number_format
+
+
 def test_pseudonymised_csv_has_the_dropped_column(database: Path) -> None:
     done = export(database, "--format", "csv", "--pseudonymise")
     rows = list(csv.DictReader(io.StringIO(done.stdout, newline="")))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from bot.services.children import add_child
 from bot.services.duties import due_notices
 from bot.services.invites import create_invite
 from bot.services.legal_hold import hold_case, release_case
+from bot.services.onboarding import record_consent
 from bot.services.people import Participant, find_participant
 from bot.services.rights import ErasureRefused, erase, export_person_data
 from bot.services.runs import answer, start_flow
@@ -34,7 +36,7 @@ from bot.services.staffing import reassign_case
 from bot.services.visits import set_stage
 from bot.storage import Base
 from tests.flows import CHECKIN_FLOW
-from tests.world import CASE_A, CASE_B, World, checkin, raise_flag
+from tests.world import CASE_A, CASE_B, Clock, World, checkin, raise_flag
 
 TELEGRAM_ID = "7000000123"
 MESSAGE = "MARKER-ANTWOORD-42: het gaat niet goed thuis"
@@ -340,6 +342,37 @@ async def test_the_export_holds_everything_and_reads_in_the_persons_language(
         ("operator", None),
     ]
     assert looks[0].detail["rows"]["answer"] == len(tables["answer"])
+
+
+def test_the_readable_export_has_a_word_for_every_stored_value() -> None:
+    """A value without its text is shown as stored: in English, in a Dutch or Arabic
+    document (consent "withdrawn" was, until it had a text)."""
+    from bot.services import rights
+    from bot.storage import models
+
+    for words, stored in (
+        (rights.CONSENTS, models.CONSENTS),
+        (rights.PERSON_STATUSES, models.PERSON_STATUSES),
+        (rights.RUN_STATUSES, models.RUN_STATUSES),
+        (rights.NOTICE_STATES, models.NOTICE_STATES),
+        (rights.ROLES, models.ROLES),
+    ):
+        assert set(words) == set(stored)
+
+
+async def test_a_withdrawal_reads_as_such_in_the_export(
+    world: World, clock: Clock, tmp_path: Path
+) -> None:
+    app = world.app
+    family = await family_member(app, CASE_A, TELEGRAM_ID, "en")
+    await set_schedule(app, CASE_A, parse_cadence("weekly mon 18:00", "Europe/Amsterdam"))
+    clock.set(datetime(2026, 11, 30, 17, 0, tzinfo=UTC))  # Monday, 18:00 in Amsterdam
+    await due_notices(app)  # the family's reminder, queued
+    await record_consent(app, family, False)
+    done = await export_person_data(app, CASE_A, tmp_path / "out", person_id=family.person_id)
+    document = done.document_path.read_text()
+    assert "Consent: withdrawn on" in document
+    assert "not sent: consent was withdrawn" in document  # the reminder queued before
 
 
 async def test_a_person_of_another_case_is_not_exported(world: World, tmp_path: Path) -> None:

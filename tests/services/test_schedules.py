@@ -29,9 +29,10 @@ from bot.services import schedules as schedule_service
 from bot.services import texts
 from bot.services.cases import create_case
 from bot.services.duties import due_notices
-from bot.services.notices import Notice
+from bot.services.notices import Notice, queue
 from bot.services.onboarding import record_consent
 from bot.services.outbox import unreachable
+from bot.services.people import Recipient
 from bot.services.runs import pause, start_flow
 from bot.services.schedules import (
     NO_CONTACT_RULE,
@@ -739,6 +740,49 @@ async def test_withdrawn_consent_stops_the_reminders_and_the_counting_until_give
     await record_consent(app, await reread(app, world.family), True)
     clock.set(local(2027, 1, 4, 18, 0))  # the next slot of the schedule
     assert await reminded(app) == [world.family.person_id]
+
+
+@pytest.mark.both_backends
+async def test_a_withdrawal_settles_the_reminders_queued_for_the_person_and_nothing_else(
+    world: World, clock: Clock
+) -> None:
+    """A reminder queued a moment before the withdrawal never goes out; what is urgent or
+    about a flag stays queued (it may be about a child's safety), as do others' reminders."""
+    app = world.app
+    second = await add_person(app, "family", case=CASE_A)
+    await set_schedule(app, CASE_A, cadence())
+    clock.set(local(2026, 11, 30, 18, 0))
+    assert sorted(await reminded(app)) == sorted([world.family.person_id, second.person_id])
+    clock.advance(days=1)
+    assert follow_ups(await reminder_notices(app))  # the follow-up, queued as well
+    me = world.family
+    recipient = Recipient(me.person_id, "telegram", "invented", "nl", CASE_A)
+    flag_id, _ = await raise_flag(app, world.case_a, level="urgent")
+    async with app.database.transaction() as uow:
+        await queue(
+            uow,
+            [
+                Notice(recipient, texts.REMINDER, urgent=True, start_flow=CHECKIN_FLOW),
+                Notice(recipient, texts.REMINDER, (flag_id,), start_flow=CHECKIN_FLOW),
+                Notice(recipient, texts.REMINDER, plain=True),
+            ],
+            clock(),
+        )
+
+    await record_consent(app, me, False)
+    async with app.database.reading() as uow:
+        mine = await uow.outbox.of_person(me.person_id)
+        theirs = await uow.outbox.of_person(second.person_id)
+    # The reminder and its follow-up settled; the three queued here kept.
+    assert [n.state for n in mine] == ["withdrawn", "withdrawn", "queued", "queued", "queued"]
+    kept = [n for n in mine if n.state == "queued"]
+    assert [(n.urgent, n.flag_id, n.body["start_flow"]) for n in kept] == [
+        (True, None, CHECKIN_FLOW),
+        (False, flag_id, CHECKIN_FLOW),
+        (False, None, None),
+    ]
+    assert {n.state for n in theirs} == {"queued"} and len(theirs) == 2
+    assert all(n.done_at == clock() for n in mine if n.state == "withdrawn")
 
 
 async def test_a_withdrawal_by_one_member_leaves_the_others_reminded(

@@ -602,19 +602,22 @@ async def test_update_key_is_checked(database: Database) -> None:
 
 
 async def test_old_updates_are_pruned(database: Database) -> None:
+    """The one way update keys go (`retention.forget_old_updates`, at start-up and in every
+    retention run): strictly before the cut-off, a batch at a time."""
     async with database.transaction() as uow:
         for hour in range(4):
             await uow.updates.claim(f"telegram:{hour}", T0 + _h(hour))
     async with database.transaction() as uow:
         # Strictly before: the update handled at the cut-off itself is kept.
-        assert await uow.updates.prune(T0 + _h(2)) == 2
-        assert await uow.updates.prune(T0 + _h(2)) == 0
+        assert await uow.retention.prune_updates(T0 + _h(2), 1) == 1
+        assert await uow.retention.prune_updates(T0 + _h(2), 10) == 1
+        assert await uow.retention.prune_updates(T0 + _h(2), 10) == 0
     async with database.transaction() as uow:
         assert not await uow.updates.claim("telegram:2", T0 + _h(5))
         assert not await uow.updates.claim("telegram:3", T0 + _h(5))
         # A pruned key is forgotten: prune only what can no longer be delivered again.
         assert await uow.updates.claim("telegram:0", T0 + _h(5))
-        assert await uow.updates.prune(T0 + _h(10)) == 3
+        assert await uow.retention.prune_updates(T0 + _h(10), 10) == 3
     assert await count(database, "processed_update") == 0
 
 

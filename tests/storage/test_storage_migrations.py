@@ -8,7 +8,7 @@ result with the models.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 
 import pytest
@@ -329,6 +329,47 @@ async def test_0008_adds_children_to_the_cases_of_0007_and_steps_back(
         assert runs == 1
         await db.upgrade()
         assert await db.current_revision() == HEAD
+    finally:
+        await db.dispose()
+
+
+async def test_0011_dates_the_leaving_of_people_who_had_left_already(
+    blank_database_url: str,
+) -> None:
+    """Someone who left before 0011 gets the upgrade's moment as `left_at`, so the contact
+    term runs for them too; someone still active gets none."""
+    db = Database.connect(blank_database_url)
+    naive_t0 = T0.replace(tzinfo=None)
+    try:
+        async with db.engine.connect() as conn:
+            await conn.run_sync(_migrate, "0010")
+        async with db.engine.begin() as conn:
+            for person_id, status in ((1, "left"), (2, "active"), (3, "unreachable")):
+                await conn.execute(
+                    text(
+                        "INSERT INTO person (id, channel, external_id, external_key, role, "
+                        "status, created_at) VALUES (:id, 'telegram', :ext, :key, 'family', "
+                        ":status, :t)"
+                    ),
+                    {
+                        "id": person_id,
+                        "ext": f"x{person_id}",
+                        "key": f"k{person_id}",
+                        "status": status,
+                        "t": naive_t0,
+                    },
+                )
+
+        before = datetime.now(UTC)
+        await db.upgrade()
+        after = datetime.now(UTC)
+        assert await db.current_revision() == HEAD
+        async with db.reading() as uow:
+            people = {i: await uow.people.get_by_id(i) for i in (1, 2, 3)}
+        assert all(person is not None for person in people.values())
+        left_at = people[1].left_at  # type: ignore[union-attr]
+        assert left_at is not None and before - timedelta(seconds=1) <= left_at <= after
+        assert people[2].left_at is None and people[3].left_at is None  # type: ignore[union-attr]
     finally:
         await db.dispose()
 

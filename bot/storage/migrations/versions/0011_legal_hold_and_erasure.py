@@ -2,6 +2,11 @@
 content or a person's data was removed — and when a person left, from which the contact
 retention term runs.
 
+People who had left before this revision get the upgrade's moment as the day they left: without
+it the contact term (`left_at < cutoff`) would never come for them, and `wegwijzer person leave`
+does nothing for someone already left, so their contact data would be kept for ever. The
+upgrade is the earliest moment known for sure; the term runs a little late, never early.
+
 Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-02
@@ -10,6 +15,7 @@ Written by hand to match `bot.storage.models` (a contract test compares them on 
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -37,6 +43,12 @@ def upgrade() -> None:
         with op.batch_alter_table(table) as batch:
             for name, kind in columns:
                 batch.add_column(sa.Column(name, kind, nullable=True))
+    # Naive UTC, as the column stores it (UTCDateTime strips the zone on the way in).
+    now = datetime.now(UTC).replace(tzinfo=None)
+    op.get_bind().execute(
+        sa.text("UPDATE person SET left_at = :now WHERE status = 'left' AND left_at IS NULL"),
+        {"now": now},
+    )
 
 
 def downgrade() -> None:
