@@ -38,6 +38,15 @@ install(TEST_KEYRING)
 os.environ["ENCRYPTION_KEYS"] = TEST_KEYRING.to_json()
 
 
+@pytest.fixture(autouse=True)
+def _the_session_keyring() -> Iterator[None]:
+    """Every test ends with the session's ring installed again: a bench or a test that opened
+    its database with a ring of its own (a key file, ENCRYPTION_KEYS) must not leave it to the
+    next test, whose bot subprocesses read ENCRYPTION_KEYS."""
+    yield
+    install(TEST_KEYRING)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-goldens",
