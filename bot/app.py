@@ -44,7 +44,9 @@ class UnsupportedContext(Exception):
     """A flow declares a context value the host does not provide."""
 
 
-@dataclass(frozen=True)
+# A short repr of their own: asyncio spells out a task's arguments (the app among them) when it
+# shows a task, and the generated repr of every flow and catalog took a tenth of a second.
+@dataclass(frozen=True, repr=False)
 class Assets:
     """Flows (with their engine), catalogs, danger lists, the country's helplines and the
     privacy policy, read from files and checked."""
@@ -55,6 +57,9 @@ class Assets:
     danger: DangerWords
     helplines: Helplines
     privacy: PrivacyPolicy
+
+    def __repr__(self) -> str:
+        return f"Assets({len(list(self.flows))} flows)"
 
     @classmethod
     def load(cls, settings: Settings) -> Assets:
@@ -76,7 +81,7 @@ class Assets:
         return cls(flows, Engine(flows), catalogs, danger, helplines, privacy)
 
 
-@dataclass
+@dataclass(repr=False)
 class Wegwijzer:
     settings: Settings
     database: Database
@@ -87,6 +92,9 @@ class Wegwijzer:
 
     def __post_init__(self) -> None:
         self.journal = AlarmJournal(self.settings.alarm_journal_path)
+
+    def __repr__(self) -> str:
+        return f"Wegwijzer({self.database!r})"
 
     @property
     def flows(self) -> FlowRegistry:

@@ -29,8 +29,9 @@ from bot.config import Settings
 from bot.engine import Choose
 from bot.services import flags as flag_service
 from bot.services.cases import create_case
-from bot.services.people import Participant, find_participant
+from bot.services.people import Participant, find_participant, participant
 from bot.services.runs import answer, start_flow
+from bot.storage import Person, UnitOfWork
 from tests.databases import empty_tables
 from tests.flows import CHECKIN_FLOW
 
@@ -101,23 +102,35 @@ async def add_person(
     status: str = "active",
 ) -> Participant:
     """A person as onboarding leaves them; caseworkers take `case`, families join it."""
-    external_id = str(next(_ids))
     async with app.database.transaction() as uow:
-        person = await uow.people.add("telegram", external_id, role, language=language)
-        if consent is not None:
-            await uow.people.set_consent(person.id, consent, app.clock())
-        if status != "active":
-            await uow.people.set_status(person.id, status)
-        if case is not None:
-            found = await uow.cases.by_code(case)
-            assert found is not None
-            if role == "caseworker":
-                await uow.cases.assign_caseworker(found.id, person.id)
-            else:
-                await uow.cases.add_member(found.id, person.id)
-    who = await find_participant(app, "telegram", external_id)
+        person = await _add(uow, app, role, case, language, consent, status)
+    who = await find_participant(app, "telegram", person.external_id)
     assert who is not None
     return who
+
+
+async def _add(
+    uow: UnitOfWork,
+    app: Wegwijzer,
+    role: str,
+    case: str | None = None,
+    language: str = "en",
+    consent: str | None = "given",
+    status: str = "active",
+) -> Person:
+    person = await uow.people.add("telegram", str(next(_ids)), role, language=language)
+    if consent is not None:
+        await uow.people.set_consent(person.id, consent, app.clock())
+    if status != "active":
+        await uow.people.set_status(person.id, status)
+    if case is not None:
+        found = await uow.cases.by_code(case)
+        assert found is not None
+        if role == "caseworker":
+            await uow.cases.assign_caseworker(found.id, person.id)
+        else:
+            await uow.cases.add_member(found.id, person.id)
+    return person
 
 
 async def external_id(app: Wegwijzer, who: Participant) -> str:
@@ -174,26 +187,32 @@ class World:
 
 @pytest.fixture
 async def world(app: Wegwijzer) -> World:
+    # In one transaction, and read back in one: every service test starts with it.
     async with app.database.transaction() as uow:
         case_a = await create_case(uow, "family_strengthening", CASE_A)
         case_b = await create_case(uow, "foster_care", CASE_B)
-    coordinator = await add_person(app, "coordinator")
-    second_coordinator = await add_person(app, "coordinator", language="nl")
-    caseworker = await add_person(app, "caseworker", case=CASE_A)
-    other_caseworker = await add_person(app, "caseworker", case=CASE_B)
-    family = await add_person(app, "family", case=CASE_A)
-    family_b = await add_person(app, "family", case=CASE_B)
-    refused = await add_person(app, "coordinator", consent="refused")
-    left = await add_person(app, "coordinator", status="left")
+        people = [
+            await _add(uow, app, "coordinator"),
+            await _add(uow, app, "coordinator", language="nl"),
+            await _add(uow, app, "caseworker", case=CASE_A),
+            await _add(uow, app, "caseworker", case=CASE_B),
+            await _add(uow, app, "family", case=CASE_A),
+            await _add(uow, app, "family", case=CASE_B),
+            await _add(uow, app, "coordinator", consent="refused"),
+            await _add(uow, app, "coordinator", status="left"),
+        ]
+    async with app.database.reading() as uow:
+        read = [await participant(uow, person) for person in people]
+    coordinator, second, caseworker, other, family, family_b, refused, left = read
     assert left.status == "left" and family.case_id == case_a.id
     return World(
         app,
         case_a.id,
         case_b.id,
         coordinator,
-        second_coordinator,
+        second,
         caseworker,
-        other_caseworker,
+        other,
         family,
         family_b,
         refused,
