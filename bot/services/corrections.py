@@ -33,8 +33,8 @@ from ..rules.access import NotAllowed, handles_case, possible_id
 from ..rules.people import Participant
 from ..storage import Case, Run, UnitOfWork
 from . import audit
-from .flags import raise_or_repeat
 from .once import claim
+from .runs import raise_flag_of
 
 __all__ = [
     "AnswerToCorrect",
@@ -274,21 +274,7 @@ async def correct_answer(
                 await uow.scores.record(run.id, event.name, event.value, now)
                 scores[event.name] = event.value
             elif isinstance(event, FlagRaised):
-                about: dict[str, JSONValue] = {} if child is None else {"child": child.number}
-                await raise_or_repeat(
-                    app,
-                    uow,
-                    by=who,
-                    case_id=run.case_id,
-                    run_id=run.id,
-                    flow_id=run.flow_id,
-                    flow_version=run.flow_version,
-                    rule=event.rule_id,
-                    level=event.level,
-                    reason=event.reason.msgid,
-                    evidence={**event.evidence, **about},
-                    now=now,
-                )
+                await raise_flag_of(app, uow, who, run, event, child, now)
                 rules.append(event.rule_id)
         await uow.runs.update(
             run, step=run.step, state=sprint.state.to_dict(), status=run.status, now=now

@@ -338,20 +338,7 @@ async def _store(
         elif isinstance(event, ScoreComputed):
             await uow.scores.record(run.id, event.name, event.value, now)
         elif isinstance(event, FlagRaised):
-            await raise_or_repeat(
-                app,
-                uow,
-                by=who,
-                case_id=run.case_id,
-                run_id=run.id,
-                flow_id=run.flow_id,
-                flow_version=run.flow_version,
-                rule=event.rule_id,
-                level=event.level,
-                reason=event.reason.msgid,
-                evidence={**event.evidence, **_about(child)},
-                now=now,
-            )
+            await raise_flag_of(app, uow, who, run, event, child, now)
     status = "completed" if sprint.ended else "active"
     await uow.runs.update(
         run, step=sprint.state.step, state=sprint.state.to_dict(), status=status, now=now
@@ -365,6 +352,32 @@ async def _store(
                 left = await _children_left(uow, run, now)
     shown = await _next_checkin_as_scheduled(uow, run.case_id, tuple(events))
     return Turn(shown, run.id, sprint.state, tuple(notices), left)
+
+
+async def raise_flag_of(
+    app: Wegwijzer,
+    uow: UnitOfWork,
+    who: Participant | None,
+    run: Run,
+    event: FlagRaised,
+    child: CaseChild | None,
+    now: datetime,
+) -> None:
+    """Raise (or repeat) the flag a run's rule raised, with the child it is about."""
+    await raise_or_repeat(
+        app,
+        uow,
+        by=who,
+        case_id=run.case_id,
+        run_id=run.id,
+        flow_id=run.flow_id,
+        flow_version=run.flow_version,
+        rule=event.rule_id,
+        level=event.level,
+        reason=event.reason.msgid,
+        evidence={**event.evidence, **_about(child)},
+        now=now,
+    )
 
 
 def _about(child: CaseChild | None) -> dict[str, JSONValue]:
