@@ -29,6 +29,7 @@ from ..rules.access import NotAllowed, may_act_on_flag, may_see_flags, possible_
 from ..rules.alarm_reports import reported_kinds
 from ..rules.people import Participant
 from ..storage import Case, CaseErased, Flag, Person, UnitOfWork
+from ..storage.erasure import ERASED
 from ..storage.models import FLAG_LEVELS, FLAG_STATUSES
 from . import audit, texts
 from .notices import Notice, queue
@@ -590,6 +591,8 @@ _TRIGGER_KEYS = (
 def evidence_lines(app: Wegwijzer, flag: FlagView) -> list[Text]:
     """The answers behind a flag as the family saw them: the question and the chosen answer,
     translatable; scores by name; the emergency trigger; and how often it repeated."""
+    if flag.evidence.get(ERASED):
+        return [texts.EVIDENCE_ERASED]  # erased with the family's data: only the shape stays
     flow = app.flows.find(flag.flow_id, flag.flow_version)
     lines: list[Text] = []
     for key, value in flag.evidence.items():

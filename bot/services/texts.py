@@ -286,6 +286,7 @@ EVIDENCE_VALUE = Text("{key}: {value}")
 EVIDENCE_TRIGGER = Text("Set off by {trigger}.")
 EVIDENCE_MISSED = Text("Check-in reminders not answered in a row: {count}.")
 EVIDENCE_UNREACHABLE = Text("The family blocked the bot: they cannot be reached here.")
+EVIDENCE_ERASED = Text("The evidence was erased with the family's data.")
 # A flag rule's `source:` (a citation, shown as the flow writes it).
 RULE_SOURCE = Text("Source of the rule: {source}")
 HISTORY_HEADER = Text("History:")
