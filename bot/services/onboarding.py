@@ -131,6 +131,18 @@ async def _consent_changed(
     if not cases:
         await audit.record(uow, who, action, at=now)
     told: list[Notice] = []
+    if who.staff and (after == "withdrawn" or before == "withdrawn"):
+        # Staff without consent are told nothing, flags included: the coordinators must
+        # know, or alarms meant for them would go unheard (`wegwijzer doctor` says it too).
+        mine = ", ".join(summary.code for summary in await uow.cases.of_caseworker(who.person_id))
+        staff_text = (
+            texts.STAFF_WITHDREW_CONSENT if after == "withdrawn" else texts.STAFF_GAVE_CONSENT_AGAIN
+        ).using(person=who.person_id, cases=mine or "—")
+        told += [
+            Notice(coordinator, staff_text, plain=True, urgent=after == "withdrawn")
+            for coordinator in await flag_recipients(uow, None, caseworker=False)
+            if coordinator.person_id != who.person_id
+        ]
     for case in cases:
         await audit.record(uow, who, action, at=now, case_id=case.id)
         if text is not None and case.status != "closed":

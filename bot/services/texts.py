@@ -218,6 +218,15 @@ CASE_NOW_YOURS = Text("Case {case} is now one of your cases. Type /case {case} t
 CASE_NO_LONGER_YOURS = Text(
     "Case {case} is no longer one of your cases: it went to caseworker {person}."
 )
+STAFF_WITHDREW_CONSENT = Text(
+    "Staff member {person} withdrew their consent: the bot tells them nothing more, flags "
+    "included, until they give it again. Their cases, whose alarms reach the coordinators "
+    "only meanwhile: {cases}"
+)
+STAFF_GAVE_CONSENT_AGAIN = Text(
+    "Staff member {person} gave their consent again: the bot tells them of flags and "
+    "reminders again. Their cases: {cases}"
+)
 CASEWORKER_LEFT = Text(
     "Caseworker {person} has left. These cases have no caseworker now; alarms on them reach "
     "the coordinators only until someone takes them over: {cases}"

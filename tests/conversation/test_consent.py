@@ -178,3 +178,20 @@ async def test_a_first_refusal_is_no_withdrawal(world: World, conversation: Conv
     assert asked.lines[0] == say(world.app, texts.CONSENT_FIRST)
     assert await queued_for(world.app, world.caseworker) == []
     assert await consent_events(world.app) == []
+
+
+async def test_coordinators_hear_when_a_caseworker_withdraws_and_gives_it_again(
+    world: World, conversation: Conversation
+) -> None:
+    """Staff without consent are told nothing, flags included: the coordinators must know."""
+    app = world.app
+    caseworker = await external_id(app, world.caseworker)
+    await send(conversation, caseworker, "/privacy refuse")
+    assert await queued_for(app, world.coordinator) == [texts.STAFF_WITHDREW_CONSENT.msgid]
+    assert await queued_for(app, world.second_coordinator) == [texts.STAFF_WITHDREW_CONSENT.msgid]
+    assert await queued_for(app, world.refused_coordinator) == []  # refused: hears nothing
+    await send(conversation, caseworker, "/privacy agree")
+    assert await queued_for(app, world.coordinator) == [
+        texts.STAFF_WITHDREW_CONSENT.msgid,
+        texts.STAFF_GAVE_CONSENT_AGAIN.msgid,
+    ]
