@@ -335,7 +335,7 @@ async def _tell_assignee(uow: UnitOfWork, flag: Flag, person: Person, now: datet
     if person.consent != "given":
         return
     code = (await uow.cases.codes([flag.case_id])).get(flag.case_id) if flag.case_id else None
-    recipient = Recipient(person.id, person.channel, person.external_id, person.language, code)
+    recipient = Recipient.of(person, code)
     text = texts.ASSIGNED_TO_YOU.using(
         id=flag.id, level=texts.LEVELS[flag.level], case=code or "—", reason=Text(flag.reason)
     )
@@ -685,7 +685,5 @@ async def flag_recipients(
             continue
         seen.add(person.id)
         code = None if case is None else case.code
-        recipients.append(
-            Recipient(person.id, person.channel, person.external_id, person.language, code)
-        )
+        recipients.append(Recipient.of(person, code))
     return recipients

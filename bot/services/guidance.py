@@ -390,7 +390,7 @@ async def _caseworker_told(
     person = await uow.people.get_by_id(case.caseworker_id) if case.caseworker_id else None
     if person is None or person.status != "active" or person.consent != "given":
         return ()
-    recipient = Recipient(person.id, person.channel, person.external_id, person.language, case.code)
+    recipient = Recipient.of(person, case.code)
     told = (Notice(recipient, text, guide=guide, plain=guide is None),)
     await queue(uow, told, now)
     return told
@@ -405,9 +405,7 @@ async def _reminded(uow: UnitOfWork, case: Case) -> tuple[list[Recipient], bool]
     (True: it is the caseworker)."""
     person = await uow.people.get_by_id(case.caseworker_id) if case.caseworker_id else None
     if person is not None and person.status == "active":
-        recipient = Recipient(
-            person.id, person.channel, person.external_id, person.language, case.code
-        )
+        recipient = Recipient.of(person, case.code)
         return [recipient], True
     return await flag_recipients(uow, case.id, caseworker=False), False
 

@@ -161,13 +161,5 @@ async def _following(uow: UnitOfWork, case: Case) -> list[Recipient]:
         await uow.people.get_by_id(case.caseworker_id) if case.caseworker_id is not None else None
     )
     if caseworker is not None and caseworker.status == "active" and caseworker.consent == "given":
-        return [
-            Recipient(
-                caseworker.id,
-                caseworker.channel,
-                caseworker.external_id,
-                caseworker.language,
-                case.code,
-            )
-        ]
+        return [Recipient.of(caseworker, case.code)]
     return await flag_recipients(uow, case.id, caseworker=False)

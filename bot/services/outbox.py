@@ -109,7 +109,7 @@ def _outgoing(row: OutboxNotice, person: Person | None) -> Outgoing:
     if person is None:  # the fallback chat: nobody's language, the deployment's default
         recipient = Recipient(0, row.channel, row.chat or "", None)
     else:
-        recipient = Recipient(person.id, person.channel, person.external_id, person.language)
+        recipient = Recipient.of(person)
     return Outgoing(
         row.id,
         decode(row.body, recipient, urgent=row.urgent),

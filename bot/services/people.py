@@ -106,6 +106,11 @@ class Recipient:
     language: str | None
     case_code: str | None = None
 
+    @classmethod
+    def of(cls, person: Person, case_code: str | None = None) -> Recipient:
+        """A stored person as someone to tell (about a case, when its code is given)."""
+        return cls(person.id, person.channel, person.external_id, person.language, case_code)
+
 
 async def mark_unreachable(uow: UnitOfWork, person_id: int) -> list[Recipient] | None:
     """Record, in the caller's transaction, that a person cannot be reached (they blocked the
@@ -122,15 +127,7 @@ async def mark_unreachable(uow: UnitOfWork, person_id: int) -> list[Recipient] |
             continue
         caseworker = await uow.people.get_by_id(case.caseworker_id)
         if caseworker is not None and caseworker.status == "active":
-            told.append(
-                Recipient(
-                    caseworker.id,
-                    caseworker.channel,
-                    caseworker.external_id,
-                    caseworker.language,
-                    case.code,
-                )
-            )
+            told.append(Recipient.of(caseworker, case.code))
     return told
 
 

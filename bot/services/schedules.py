@@ -192,9 +192,7 @@ async def _tell_caseworker_of_pause(uow: UnitOfWork, case_id: int, now: datetime
         or caseworker.consent != "given"
     ):
         return
-    recipient = Recipient(
-        caseworker.id, caseworker.channel, caseworker.external_id, caseworker.language, case.code
-    )
+    recipient = Recipient.of(caseworker, case.code)
     await queue(uow, [Notice(recipient, texts.FAMILY_PAUSED_REMINDERS.using(case=case.code))], now)
 
 
@@ -354,7 +352,7 @@ async def no_contact(
 async def _family_of(uow: UnitOfWork, case_id: int) -> list[Recipient]:
     code = (await uow.cases.codes([case_id])).get(case_id)
     return [
-        Recipient(person.id, person.channel, person.external_id, person.language, code)
+        Recipient.of(person, code)
         for person in await uow.cases.members(case_id)
         if person.role == "family" and person.status == "active" and person.consent == "given"
     ]

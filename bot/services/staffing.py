@@ -67,7 +67,7 @@ def _may_be_told(to: Person, notice: Notice) -> bool:
 
 
 def _recipient(person: Person, case: Case) -> Recipient:
-    return Recipient(person.id, person.channel, person.external_id, person.language, case.code)
+    return Recipient.of(person, case.code)
 
 
 @dataclass(frozen=True)

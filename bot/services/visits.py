@@ -121,13 +121,7 @@ async def visit_notices(app: Wegwijzer) -> list[Notice]:
             if caseworker is None or caseworker.status != "active":
                 log.warning("visit due without a caseworker", extra={"event": "visit"})
                 continue
-            recipient = Recipient(
-                caseworker.id,
-                caseworker.channel,
-                caseworker.external_id,
-                caseworker.language,
-                case.code,
-            )
+            recipient = Recipient.of(caseworker, case.code)
             text = texts.VISIT_DUE.using(
                 case=case.code, stage=texts.STAGES.get(case.stage or "", texts.NO_STAGE)
             )
