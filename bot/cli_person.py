@@ -23,16 +23,18 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .config import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
 
     from .app import Wegwijzer
     from .services.corrections import Correction
     from .services.rights import Export
+
+T = TypeVar("T")
 
 Subcommands = argparse._SubParsersAction
 
@@ -99,10 +101,26 @@ def _person_leave(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _person_export(settings: Settings, args: argparse.Namespace) -> int:
+def _of_case(
+    settings: Settings, args: argparse.Namespace, work: Callable[[Wegwijzer], Awaitable[T]]
+) -> T | None:
+    """Run `work` on the case `args.code` (and its person `args.person`); None, said on
+    stderr, when there is no such case or the person is not in it."""
     from .cli import _using_app
     from .services.cases import UnknownCase
-    from .services.rights import UnknownPerson, export_person_data
+    from .services.rights import UnknownPerson
+
+    try:
+        return _using_app(settings, args.assets, work)
+    except UnknownCase:
+        print(f"wegwijzer: no case with code {args.code!r}", file=sys.stderr)
+    except UnknownPerson:
+        print(f"wegwijzer: person {args.person} is not in case {args.code}", file=sys.stderr)
+    return None
+
+
+def _person_export(settings: Settings, args: argparse.Namespace) -> int:
+    from .services.rights import export_person_data
 
     def export(app: Wegwijzer) -> Awaitable[Export]:
         return export_person_data(
@@ -110,16 +128,12 @@ def _person_export(settings: Settings, args: argparse.Namespace) -> int:
         )
 
     try:
-        done = _using_app(settings, args.assets, export)
-    except UnknownCase:
-        print(f"wegwijzer: no case with code {args.code!r}", file=sys.stderr)
-        return 1
-    except UnknownPerson:
-        print(f"wegwijzer: person {args.person} is not in case {args.code}", file=sys.stderr)
-        return 1
+        done = _of_case(settings, args, export)
     except ValueError as error:
         print(f"wegwijzer: {error}", file=sys.stderr)
         return 2
+    if done is None:
+        return 1
     rows = sum(done.counts.values())
     print(f"{done.json_path}\n{done.document_path}")
     print(f"{rows} row(s) exported, document in {done.language} (audited)", file=sys.stderr)
@@ -127,9 +141,7 @@ def _person_export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _person_erase(settings: Settings, args: argparse.Namespace) -> int:
-    from .cli import _using_app
-    from .services.cases import UnknownCase
-    from .services.rights import ErasureRefused, UnknownPerson, erase
+    from .services.rights import ErasureRefused, erase
 
     whom = f"person {args.person} of case {args.code}" if args.person else f"case {args.code}"
     if not args.yes:
@@ -143,21 +155,15 @@ def _person_erase(settings: Settings, args: argparse.Namespace) -> int:
             print("wegwijzer: nothing erased", file=sys.stderr)
             return 1
     try:
-        done = _using_app(
-            settings, args.assets, lambda app: erase(app, args.code, args.reason, args.person)
-        )
-    except UnknownCase:
-        print(f"wegwijzer: no case with code {args.code!r}", file=sys.stderr)
-        return 1
-    except UnknownPerson:
-        print(f"wegwijzer: person {args.person} is not in case {args.code}", file=sys.stderr)
-        return 1
+        done = _of_case(settings, args, lambda app: erase(app, args.code, args.reason, args.person))
     except ErasureRefused as refused:
         print(f"wegwijzer: erasure refused: {refused}", file=sys.stderr)
         return 1
     except ValueError as error:
         print(f"wegwijzer: {error}", file=sys.stderr)
         return 2
+    if done is None:
+        return 1
     print(json.dumps({"erased": whom, "removed": dict(done.counts)}, sort_keys=True))
     return 0
 
