@@ -104,16 +104,13 @@ def report(removed: Removed) -> str:
 def _case_hold(settings: Settings, args: argparse.Namespace) -> int:
     from .cli import _using_app
     from .services.cases import UnknownCase
-    from .services.legal_hold import AlreadyHeld, CaseErased, NotHeld, hold_case, release_case
+    from .services.legal_hold import AlreadyHeld, NotHeld, hold_case, release_case
 
     change = hold_case if args.holding else release_case
     try:
         done = _using_app(settings, args.assets, lambda app: change(app, args.code, args.reason))
     except UnknownCase:
         print(f"wegwijzer: no case with code {args.code!r}", file=sys.stderr)
-        return 1
-    except CaseErased:
-        print("wegwijzer: the case was erased: there is nothing left to hold", file=sys.stderr)
         return 1
     except AlreadyHeld as held:
         since = f"{held.args[1]:%Y-%m-%d}"
