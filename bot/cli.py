@@ -317,6 +317,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--open-runs", type=int, default=10_000, help="open runs in the database")
     bench.add_argument(
+        "--people",
+        type=int,
+        default=1000,
+        help="new people in each of the two groups the memory slope is measured over",
+    )
+    bench.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also measure on PostgreSQL: a server where the bench creates (and drops) a "
+        "throw-away database, e.g. postgresql://postgres@127.0.0.1:5432/test",
+    )
+    bench.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="write a cProfile of the bot process over the measured answers (SQLite)",
+    )
+    bench.add_argument(
         "--reminders",
         type=int,
         default=1000,
@@ -887,6 +905,9 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         0 if only_faults else args.updates,
         args.open_runs,
         args.json,
+        people=args.people,
+        postgres=args.postgres,
+        profile=args.profile,
         reminders=0 if only_faults else args.reminders,
         limit=settings.telegram_messages_per_second,
         faults=args.faults,

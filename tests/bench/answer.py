@@ -1,192 +1,204 @@
-"""`wegwijzer bench`: what one answer costs, against a bare python-telegram-bot echo bot.
+"""`wegwijzer bench`: what one answer costs, against the floor, and what memory it leaves.
 
-Both bots run in this process, one after the other, against the same in-process fake Bot API
-(long polling over HTTP on 127.0.0.1), on the same number of updates from the same number of
-people:
+The fake Bot API runs in a process of its own (`remote.py`): it plays Telegram and the
+people, and the CPU time counted is the bot process's alone. Each side handles the same
+number of updates from the same number of people, long polling over HTTP on 127.0.0.1:
 
-(a) a bare PTB `Application` whose only handler replies with the received text;
-(b) Wegwijzer answering a check-in button: verify the signed payload, one transaction
-    (run, engine step, answer, state, processed update), edit the question to show the
-    chosen answer, and send the next question.
+(a) echo: a bare python-telegram-bot handler that replies with the text received (one call);
+(b) floor: a bare python-telegram-bot handler doing exactly the I/O an answer needs — answer
+    the button, one durable insert and commit of the answer with the raw database driver
+    (aiosqlite, asyncpg; the same SQLite pragmas as the bot), edit the question to show the
+    choice, send the next question with its buttons;
+(c) Wegwijzer answering a check-in question: verify the signed payload, one transaction (run,
+    engine step, answer sealed, state, processed update), edit the question, send the next.
 
-Each side reports CPU time and wall time per update; the ratio b/a of CPU time is the figure
-design.md sets a target for (at most 2.0). The fake server runs in the same process, so its
-work is in both figures alike. Then it measures the memory the bot keeps per conversation:
-with `open_runs` runs open in the database, people not seen before by this process open
-their check-in and answer, in two halves, with tracemalloc on. The growth from the first
-half to the second (leaving out the fake server's allocations), divided by the people of
-the second half, is what one conversation leaves in memory: design.md's target is < 2 KB.
+(b) and (c) run on SQLite and, when one is given, on PostgreSQL. The figures are CPU and wall
+milliseconds per update and the ratios c/a and c/b (design.md's target for c/b: 1.5).
+
+Memory: people never seen before by this process open their check-in and answer, in two
+groups, with tracemalloc on; the growth from the end of the first group to the end of the
+second, divided by its people, is what serving one person leaves behind (target < 200 bytes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import cProfile
 import gc
 import tempfile
 import time
 import tracemalloc
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
-from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+import aiosqlite
+import asyncpg
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
-from bot.app import Wegwijzer
 from bot.bootstrap import bootstrap
-from bot.engine import Choose
-from bot.services import runs
-from bot.services.cases import create_case
+from bot.storage.database import SQLITE_PRAGMAS
 from bot.telegram import build_application
-from bot.telegram._channel import CHANNEL
+from tests.bench.remote import RemoteBotAPI
+from tests.bench.open_runs import open_checkins
 from tests.bench.settings import bench_settings
-from tests.fakes.bot_api import FakeBotAPI, User
+
+
+@dataclass(frozen=True)
+class Cost:
+    cpu_ms: float
+    wall_ms: float
+
+
+@dataclass(frozen=True)
+class DatabaseFigures:
+    database: str
+    floor: Cost
+    answer: Cost
+    echo: Cost
+
+    @property
+    def floor_ratio(self) -> float:
+        return self.answer.cpu_ms / self.floor.cpu_ms
+
+    @property
+    def echo_ratio(self) -> float:
+        return self.answer.cpu_ms / self.echo.cpu_ms
 
 
 @dataclass(frozen=True)
 class Figures:
     updates: int
-    echo_cpu_ms: float
-    echo_wall_ms: float
-    answer_cpu_ms: float
-    answer_wall_ms: float
     open_runs: int
-    bytes_per_conversation: float
-
-    @property
-    def ratio(self) -> float:
-        return self.answer_cpu_ms / self.echo_cpu_ms
+    echo: Cost
+    databases: list[DatabaseFigures]
+    people: int  # new people in each of the two memory groups
+    bytes_per_person: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "ratio": round(self.ratio, 2)}
+        return {
+            "updates": self.updates,
+            "open_runs": self.open_runs,
+            "echo": asdict(self.echo),
+            "databases": {
+                figures.database: {
+                    "floor": asdict(figures.floor),
+                    "answer": asdict(figures.answer),
+                    "floor_ratio": round(figures.floor_ratio, 2),
+                    "echo_ratio": round(figures.echo_ratio, 2),
+                }
+                for figures in self.databases
+            },
+            "memory_people": self.people,
+            "bytes_per_person": round(self.bytes_per_person),
+        }
 
     def report(self) -> str:
-        return "\n".join(
-            [
-                f"updates per side            {self.updates}",
-                f"(a) PTB echo handler        {self.echo_cpu_ms:7.3f} ms CPU/update   "
-                f"{self.echo_wall_ms:7.3f} ms wall/update",
-                f"(b) Wegwijzer answer        {self.answer_cpu_ms:7.3f} ms CPU/update   "
-                f"{self.answer_wall_ms:7.3f} ms wall/update",
-                f"ratio b/a (CPU)             {self.ratio:7.2f}   (target <= 2.0)",
-                f"memory per conversation     {self.bytes_per_conversation:7.0f} bytes   "
-                f"(kept after answering, {self.open_runs} runs open; target < 2048)",
+        lines = [
+            f"updates per side            {self.updates}   ({self.open_runs} runs open)",
+            _line("(a) PTB echo handler", self.echo),
+        ]
+        for figures in self.databases:
+            lines += [
+                f"-- {figures.database}",
+                _line("(b) floor: PTB + raw driver", figures.floor),
+                _line("(c) Wegwijzer answer", figures.answer),
+                f"    ratio c/b (floor, CPU)  {figures.floor_ratio:7.2f}   (target <= 1.5)",
+                f"    ratio c/a (echo, CPU)   {figures.echo_ratio:7.2f}",
             ]
+        lines.append(
+            f"memory per person served    {self.bytes_per_person:7.0f} bytes   "
+            f"(growth over 2 x {self.people} new people; target < 200)"
         )
+        return "\n".join(lines)
 
 
-async def run_bench(updates: int = 300, open_runs: int = 10_000) -> Figures:
+def _line(name: str, cost: Cost) -> str:
+    return f"{name:<28}{cost.cpu_ms:7.3f} ms CPU/update   {cost.wall_ms:7.3f} ms wall/update"
+
+
+async def run_bench(
+    updates: int = 300,
+    open_runs: int = 10_000,
+    people: int = 1000,
+    postgres: str | None = None,
+    profile: Path | None = None,
+) -> Figures:
+    """`postgres`: the URL of a throw-away PostgreSQL database, or None for SQLite only.
+    `profile`: write a cProfile of the bot process over the measured answers (SQLite)."""
     with tempfile.TemporaryDirectory(prefix="wegwijzer-bench-") as folder:
-        async with FakeBotAPI() as api:
+        async with RemoteBotAPI() as api:
+            _phase("start")
             echo = await _echo_cost(api, updates)
-            answer, memory = await _wegwijzer_cost(api, Path(folder), updates, open_runs)
-    return Figures(updates, *echo, *answer, open_runs, memory)
+            _phase("echo")
+            databases: list[DatabaseFigures] = []
+            memory = 0.0
+            for name, url in [("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}")] + (
+                [("postgresql", postgres)] if postgres else []
+            ):
+                floor = await _floor_cost(api, name, url, folder, updates)
+                _phase("floor")
+                answer, grown = await _wegwijzer_cost(
+                    api,
+                    url,
+                    updates,
+                    open_runs,
+                    people if name == "sqlite" else 0,
+                    profile if name == "sqlite" else None,
+                )
+                memory = grown if name == "sqlite" else memory
+                databases.append(DatabaseFigures(name, floor, answer, echo))
+    return Figures(updates, open_runs, echo, databases, people, memory)
+
+
+# ------------------------------------------------------------------------------ measuring
+
+_last = [time.perf_counter()]
+
+
+def _phase(name: str) -> None:
+    import sys
+
+    now = time.perf_counter()
+    print(f"  {name}: {now - _last[0]:.1f} s", file=sys.stderr)
+    _last[0] = now
+
+# People of each side have ids of their own, so that no chat carries over from another side.
+ECHO_IDS, FLOOR_IDS = 500_000, 700_000
 
 
 async def _measure(
-    api: FakeBotAPI, application: Any, queue_all: Any, done: Any
-) -> tuple[float, float]:
+    api: RemoteBotAPI,
+    application: Any,
+    queue_all: Callable[[], Awaitable[int]],
+    targets: dict[str, int],
+    profile: Path | None = None,
+) -> Cost:
     """CPU and wall milliseconds per update, from queuing the updates until every one of them
-    has been handled to the end."""
+    has been handled to the end (the fake has seen the calls `targets` names)."""
     gc.collect()
+    # CPU time, as the figure: a wall-clock profile would count the waits for the fake.
+    profiler = cProfile.Profile(time.process_time) if profile else None
     cpu, wall = time.process_time(), time.perf_counter()
-    count = queue_all()
-    await api.wait_for(lambda _calls: done(), timeout=600)
+    if profiler:
+        profiler.enable()
+    count = await queue_all()
+    await api.wait_counts(targets)
     await _idle(application)
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(str(profile))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    return cpu * 1000 / count, wall * 1000 / count
-
-
-async def _echo_cost(api: FakeBotAPI, updates: int) -> tuple[float, float]:
-    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await update.message.reply_text(update.message.text)
-
-    application = (
-        ApplicationBuilder()
-        .token(api.token)
-        .base_url(api.base_url)
-        .get_updates_connection_pool_size(2)  # as the bot: a clean stop, see build_application
-        .build()
-    )
-    application.add_handler(MessageHandler(filters.TEXT, echo))
-    people = [User(500_000 + number, "Echo") for number in range(updates)]
-    for someone in people:
-        api.register(someone)
-    before = api.count("sendMessage")
-    async with application:
-        await application.start()
-        await application.updater.start_polling(poll_interval=0, timeout=5)
-
-        def queue_all() -> int:
-            for someone in people:
-                api.send_text(someone, "hallo")
-            return len(people)
-
-        figures = await _measure(
-            api,
-            application,
-            queue_all,
-            lambda: api.count("sendMessage") - before >= updates,
-        )
-        await application.updater.stop()
-        await application.stop()
-    return figures
-
-
-async def _wegwijzer_cost(
-    api: FakeBotAPI, folder: Path, updates: int, open_runs: int
-) -> tuple[tuple[float, float], float]:
-    settings = bench_settings(
-        database_url=f"sqlite:///{folder / 'bench.db'}",
-        telegram_token=api.token,
-        telegram_base_url=api.base_url,
-    )
-    app = await bootstrap(settings)
-    try:
-        external_ids = await _open_runs(app, CHANNEL, open_runs)
-        # Without the rate limiter, like the echo bot: pacing at Telegram's 30 messages a second
-        # would stretch the run over many seconds and fold idle wake-ups into the figure.
-        application = build_application(
-            app, token=api.token, base_url=api.base_url, rate_limit=False
-        )
-        async with application:
-            await application.start()
-            await application.updater.start_polling(poll_interval=0, timeout=5)
-            # Two groups of people: the first is measured for time (and warms up pools,
-            # caches and lazy imports), the second, never seen before by this process, for
-            # the memory that stays behind once their conversations have been handled.
-            timed = [User(int(external_id), "Bench") for external_id in external_ids[:updates]]
-            traced = [
-                User(int(external_id), "Bench")
-                for external_id in external_ids[updates : 2 * updates]
-            ]
-            for user in [*timed, *traced]:
-                api.register(user)
-            # Each person opens their check-in once, so its question is on their screen.
-            await _round(api, timed, lambda user: api.send_command(user, "/checkin"), 1)
-            cost = await _measure(api, application, *_presses(api, timed))
-
-            # Memory: the slope, not the level. Pools, caches and connections grow to a size
-            # set by concurrency, not by people; what grows from one half of new people to
-            # the next is what each conversation leaves behind.
-            half = len(traced) // 2
-            tracemalloc.start(25)
-            levels = []
-            for group in (traced[:half], traced[half:]):
-                await _round(api, group, lambda user: api.send_command(user, "/checkin"), 1)
-                queue_all, done = _presses(api, group)
-                queue_all()
-                await api.wait_for(lambda _calls, done=done: done(), timeout=600)
-                await _idle(application)
-                gc.collect()
-                levels.append(_bot_memory())
-            tracemalloc.stop()
-            retained = levels[1] - levels[0]
-            await application.updater.stop()
-            await application.stop()
-        return cost, max(retained, 0) / (len(traced) - half)
-    finally:
-        await app.close()
+    return Cost(round(cpu * 1000 / count, 3), round(wall * 1000 / count, 3))
 
 
 async def _idle(application: Any) -> None:
@@ -196,81 +208,247 @@ async def _idle(application: Any) -> None:
         not application.update_queue.empty()
         or application.update_processor.current_concurrent_updates
     ):
-        await asyncio.sleep(0.005)
-    await asyncio.sleep(0.05)
+        await asyncio.sleep(0.002)
 
 
-def _presses(api: FakeBotAPI, users: list[User]) -> tuple[Any, Any]:
-    """Each person presses the first option of the question on their screen."""
-    edits = api.count("editMessageText")
-    sent = api.count("sendMessage")
-
-    def queue_all() -> int:
-        for user in users:
-            question = api.last_message(user.id)
-            data = question["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-            api.press(user, question, data)
-        return len(users)
-
-    def done() -> bool:
-        return api.count("editMessageText") - edits >= len(users) and api.count(
-            "sendMessage"
-        ) - sent >= len(users)
-
-    return queue_all, done
+async def _counts(api: RemoteBotAPI, **more: int) -> dict[str, int]:
+    """Targets: the fake's present counts of these methods plus the given numbers."""
+    now: dict[str, int] = await api.call("counts", list(more))
+    return {method: now[method] + n for method, n in more.items()}
 
 
-async def _round(api: FakeBotAPI, users: list[User], send: Any, replies: int) -> None:
-    sent = api.count("sendMessage")
-    for user in users:
-        send(user)
-    await api.wait_for(lambda _c: api.count("sendMessage") - sent >= replies * len(users), 600)
+@contextlib.asynccontextmanager
+async def _polling(application: Any) -> AsyncIterator[None]:
+    async with application:
+        await application.start()
+        await application.updater.start_polling(poll_interval=0, timeout=5)
+        try:
+            yield
+        finally:
+            await application.updater.stop()
+            await application.stop()
 
 
-def _bot_memory() -> int:
-    """Bytes still allocated, leaving out what the fake server (and tracemalloc) holds."""
-    snapshot = tracemalloc.take_snapshot().filter_traces(
+def _bare_application(api: RemoteBotAPI) -> Any:
+    return (
+        ApplicationBuilder()
+        .token(api.token)
+        .base_url(api.base_url)
+        .concurrent_updates(64)  # as the bot: people side by side
+        .get_updates_connection_pool_size(2)  # as the bot: a clean stop, see build_application
+        .build()
+    )
+
+
+async def _presses(
+    api: RemoteBotAPI, ids: list[int]
+) -> tuple[Callable[[], Awaitable[int]], dict[str, int]]:
+    """Each person presses the first button of the question on their screen: the bot answers
+    the button, edits the question and sends the next one."""
+    targets = await _counts(
+        api, answerCallbackQuery=len(ids), editMessageText=len(ids), sendMessage=len(ids)
+    )
+
+    async def queue_all() -> int:
+        await api.call("press_first_each", ids)
+        return len(ids)
+
+    return queue_all, targets
+
+
+# ------------------------------------------------------------------------------ (a) echo
+
+
+async def _echo_cost(api: RemoteBotAPI, updates: int) -> Cost:
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await update.message.reply_text(update.message.text)
+
+    application = _bare_application(api)
+    application.add_handler(MessageHandler(filters.TEXT, echo))
+    ids = list(range(ECHO_IDS, ECHO_IDS + updates))
+    await api.call("register_each", ids)
+    async with _polling(application):
+        targets = await _counts(api, sendMessage=updates)
+
+        async def queue_all() -> int:
+            await api.call("send_text_each", ids, "hallo")
+            return updates
+
+        return await _measure(api, application, queue_all, targets)
+
+
+# ------------------------------------------------------------------------------ (b) floor
+
+QUESTION = "Over the last two weeks I have felt cheerful and in good spirits."
+OPTIONS = ["All of the time", "Most of the time", "More than half", "Less than half", "Never"]
+
+
+def _keyboard(question: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
         [
-            # The fake server: its code and the web framework it runs on (the bot polls).
-            tracemalloc.Filter(False, "*/tests/fakes/*", all_frames=True),
-            tracemalloc.Filter(False, "*/tornado/*", all_frames=True),
-            tracemalloc.Filter(False, tracemalloc.__file__),
+            [InlineKeyboardButton(label, callback_data=f"q{question}:{n}")]
+            for n, label in enumerate(OPTIONS)
         ]
     )
-    return sum(stat.size for stat in snapshot.statistics("filename"))
 
 
-async def _open_runs(app: Wegwijzer, channel: str, count: int) -> list[str]:
-    """`count` families who joined, chose Dutch, consented, and are at the first WHO-5
-    question of their check-in: open runs, stored as the bot stores them."""
-    flow = app.flows.for_purpose("checkin")
-    assert flow is not None
-    context = runs.flow_context(app)
-    now = app.clock()
-    external_ids: list[str] = []
-    batch = 1000
-    for start in range(0, count, batch):
-        async with app.database.transaction() as uow:
-            case = await create_case(uow, "family_strengthening")
-            for number in range(start, min(start + batch, count)):
-                external_id = str(600_000 + number)
-                person = await uow.people.add(channel, external_id, "family", "nl")
-                await uow.people.set_consent(person.id, "given", now)
-                await uow.cases.add_member(case.id, person.id)
-                started = app.engine.start(flow.id, context)
-                sprint = app.engine.resume(started.state, Choose(True), context)
-                run = await uow.runs.start(
-                    person.id,
-                    case.id,
-                    flow.id,
-                    flow.version,
-                    sprint.state.step,
-                    sprint.state.to_dict(),
-                    now,
+class _RawAnswers:
+    """One durable insert and commit per answer with the database's own driver."""
+
+    CREATE = (
+        "CREATE TABLE IF NOT EXISTS floor_answer (update_id BIGINT PRIMARY KEY, "
+        "person BIGINT NOT NULL, question TEXT NOT NULL, value TEXT NOT NULL, "
+        "answered_at TIMESTAMP NOT NULL)"
+    )
+
+    @classmethod
+    async def open(cls, kind: str, url: str, folder: str) -> _RawAnswers:
+        self = cls()
+        if kind == "sqlite":
+            self.sqlite = await aiosqlite.connect(Path(folder) / "floor.db")
+            for pragma in SQLITE_PRAGMAS:
+                await self.sqlite.execute(pragma)
+            await self.sqlite.execute(self.CREATE)
+            await self.sqlite.commit()
+            self.lock = asyncio.Lock()
+        else:
+            self.pool = await asyncpg.create_pool(_libpq(url), min_size=4, max_size=4)
+            await self.pool.execute(self.CREATE)
+        return self
+
+    async def store(self, update_id: int, person: int, question: str, value: str) -> None:
+        if hasattr(self, "sqlite"):
+            async with self.lock:  # one writer, as the bot's SQLite gate
+                await self.sqlite.execute(
+                    "INSERT INTO floor_answer VALUES (?, ?, ?, ?, datetime('now'))",
+                    (update_id, person, question, value),
                 )
-                await uow.answers.record(run.id, "checkin.consent", True, flow.start, now)
-                external_ids.append(external_id)
-    return external_ids
+                await self.sqlite.commit()
+        else:
+            await self.pool.execute(
+                "INSERT INTO floor_answer VALUES ($1, $2, $3, $4, now())",
+                update_id,
+                person,
+                question,
+                value,
+            )
+
+    async def close(self) -> None:
+        if hasattr(self, "sqlite"):
+            await self.sqlite.close()
+        else:
+            await self.pool.close()
+
+
+def _libpq(url: str) -> str:
+    from sqlalchemy import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(False)
+
+
+async def _floor_cost(api: RemoteBotAPI, kind: str, url: str, folder: str, updates: int) -> Cost:
+    answers = await _RawAnswers.open(kind, url, folder)
+
+    async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await update.message.reply_text(QUESTION, reply_markup=_keyboard(1))
+
+    async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        await query.answer()
+        question, value = query.data.split(":")
+        await answers.store(update.update_id, query.from_user.id, question, value)
+        await query.edit_message_text(f"{QUESTION}\n\n✓ {OPTIONS[int(value)]}")
+        await context.bot.send_message(
+            query.message.chat.id, QUESTION, reply_markup=_keyboard(int(question[1:]) + 1)
+        )
+
+    application = _bare_application(api)
+    application.add_handler(MessageHandler(filters.TEXT, ask))
+    application.add_handler(CallbackQueryHandler(answer))
+    first = FLOOR_IDS if kind == "sqlite" else FLOOR_IDS + 100_000
+    ids = list(range(first, first + updates))
+    await api.call("register_each", ids)
+    try:
+        async with _polling(application):
+            asked = await _counts(api, sendMessage=updates)
+            await api.call("send_text_each", ids, "start")
+            await api.wait_counts(asked)
+            return await _measure(api, application, *await _presses(api, ids))
+    finally:
+        await answers.close()
+
+
+# ------------------------------------------------------------------------------ (c) answer
+
+
+async def _wegwijzer_cost(
+    api: RemoteBotAPI,
+    url: str,
+    updates: int,
+    open_runs: int,
+    people: int,
+    profile: Path | None,
+) -> tuple[Cost, float]:
+    settings = bench_settings(
+        database_url=url, telegram_token=api.token, telegram_base_url=api.base_url
+    )
+    app = await bootstrap(settings)
+    try:
+        _phase("bootstrap")
+        ids = [int(i) for i in await open_checkins(app, max(open_runs, updates + 2 * people))]
+        _phase("seed")
+        # Without the rate limiter, like the bare bots: pacing at Telegram's 30 messages a
+        # second would stretch the run over many seconds and fold idle wake-ups into it.
+        application = build_application(
+            app, token=api.token, base_url=api.base_url, rate_limit=False
+        )
+        # The timed people (who also warm up pools, caches and lazy imports), then the two
+        # groups for memory, none of them seen before by this process.
+        timed, first, second = (
+            ids[:updates],
+            ids[updates : updates + people],
+            ids[updates + people : updates + 2 * people],
+        )
+        await api.call("register_each", ids[: updates + 2 * people])
+        async with _polling(application):
+            await _open_checkins(api, timed)
+            _phase("open checkins")
+            cost = await _measure(api, application, *await _presses(api, timed), profile)
+            _phase("measure")
+            grown = await _memory_slope(api, application, first, second) if people else 0.0
+            _phase("memory")
+        return cost, grown
+    finally:
+        await app.close()
+
+
+async def _open_checkins(api: RemoteBotAPI, ids: list[int]) -> None:
+    """Each person opens their check-in, so its question is on their screen."""
+    shown = await _counts(api, sendMessage=len(ids))
+    await api.call("send_command_each", ids, "/checkin")
+    await api.wait_counts(shown)
+
+
+async def _memory_slope(
+    api: RemoteBotAPI, application: Any, first: list[int], second: list[int]
+) -> float:
+    """Bytes kept per person served. The slope, not the level: pools, caches and connections
+    grow to a size set by concurrency, not by people; what grows from one group of new people
+    to the next is what each person leaves behind."""
+    tracemalloc.start(1)
+    try:
+        levels = []
+        for group in (first, second):
+            await _open_checkins(api, group)
+            queue_all, targets = await _presses(api, group)
+            await queue_all()
+            await api.wait_counts(targets)
+            await _idle(application)
+            gc.collect()
+            levels.append(tracemalloc.get_traced_memory()[0])
+    finally:
+        tracemalloc.stop()
+    return max(levels[1] - levels[0], 0) / len(second)
 
 
 def main(
@@ -278,18 +456,33 @@ def main(
     open_runs: int,
     as_json: bool,
     *,
+    people: int = 1000,
+    postgres: str | None = None,
+    profile: Path | None = None,
     reminders: int = 0,
     limit: float = 30.0,
     faults: int = 0,
 ) -> int:
     import json
 
+    from tests.databases import PostgresServer
+
     from .faults import run_fault_bench
     from .reminders import run_reminder_bench
 
-    figures = asyncio.run(run_bench(updates, open_runs)) if updates else None
+    started = time.perf_counter()
+    figures = None
+    if updates:
+        server = PostgresServer(postgres) if postgres else None
+        try:
+            database = server.create_database() if server else None
+            figures = asyncio.run(run_bench(updates, open_runs, people, database, profile))
+        finally:
+            if server:
+                server.drop_created()
     fan_out = asyncio.run(run_reminder_bench(reminders, limit)) if reminders else None
     broken = asyncio.run(run_fault_bench(faults)) if faults else None
+    seconds = round(time.perf_counter() - started, 1)
     if as_json:
         print(
             json.dumps(
@@ -297,6 +490,7 @@ def main(
                     **(figures.as_dict() if figures else {}),
                     "reminders": fan_out.as_dict() if fan_out else None,
                     "faults": broken.as_dict() if broken else None,
+                    "seconds": seconds,
                 },
                 indent=2,
             )
@@ -304,4 +498,5 @@ def main(
     else:
         parts = (figures, fan_out, broken)
         print("\n".join(part.report() for part in parts if part is not None))
+        print(f"bench took {seconds} s wall")
     return 0
