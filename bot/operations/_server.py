@@ -14,7 +14,6 @@ import time
 from functools import partial
 
 import tornado.httpserver
-import tornado.netutil
 import tornado.web
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -91,7 +90,7 @@ class Operations:
         if port is None:
             return None
         try:
-            sockets = tornado.netutil.bind_sockets(port, listen, family=_family(listen))
+            listening = _listening_socket(listen, port)
         except OSError as failed:
             log.critical(
                 "operations endpoint not started",
@@ -106,9 +105,9 @@ class Operations:
         # No access log: a probe every few seconds is not news; `readiness` logs changes.
         web = tornado.web.Application(routes, log_function=lambda _handler: None)
         self._server = tornado.httpserver.HTTPServer(web, xheaders=False)
-        self._server.add_sockets(sockets)
+        self._server.add_sockets([listening])
         self.app.database.on_committed.append(self.committed)
-        bound: int = sockets[0].getsockname()[1]
+        bound: int = listening.getsockname()[1]
         return bound
 
     async def stop(self) -> None:
@@ -120,10 +119,22 @@ class Operations:
         await server.close_all_connections()
 
 
-def _family(listen: str) -> socket.AddressFamily:
-    # tornado binds every address a name resolves to ("localhost": IPv4 and IPv6) on one
-    # port, which fails for port 0 (each gets another); one family is enough.
-    return socket.AF_INET6 if ":" in listen else socket.AF_INET
+def _listening_socket(listen: str, port: int) -> socket.socket:
+    """A socket listening on one address (tornado's `bind_sockets` binds every address a name
+    resolves to, each on its own port when the port is 0, and leaves a socket it could not
+    bind for the garbage collector)."""
+    family = socket.AF_INET6 if ":" in listen else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # A restarted bot takes its port back at once, not after TIME_WAIT.
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.setblocking(False)
+        listening.bind((listen, port))
+        listening.listen(128)
+    except OSError:
+        listening.close()
+        raise
+    return listening
 
 
 class _Handler(tornado.web.RequestHandler):
