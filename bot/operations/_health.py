@@ -10,6 +10,7 @@ and the unresolved flags by level; the gauges and the readiness check share it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -55,16 +56,14 @@ class DatabaseReading:
 
 
 async def read_database(app: Wegwijzer, monotonic: Monotonic = time.monotonic) -> DatabaseReading:
-    """One reading; raises `Unavailable` or TimeoutError when the database does not answer in
-    time."""
-    async with asyncio.timeout(DATABASE_TIMEOUT):
-        started = monotonic()
-        await app.database.ping()
-        answered_in = monotonic() - started
-        now = app.clock()
-        async with app.database.reading() as uow:
-            oldest = await uow.outbox.oldest_due(now)
-            flags = await uow.flags.unresolved_by_level(now)
+    """One reading; raises `Unavailable` when the database does not answer."""
+    started = monotonic()
+    await app.database.ping()
+    answered_in = monotonic() - started
+    now = app.clock()
+    async with app.database.reading() as uow:
+        oldest = await uow.outbox.oldest_due(now)
+        flags = await uow.flags.unresolved_by_level(now)
     outbox_age = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
     return DatabaseReading(answered_in, outbox_age, flags)
 
@@ -72,18 +71,25 @@ async def read_database(app: Wegwijzer, monotonic: Monotonic = time.monotonic) -
 class CachedReading:
     """The last reading, taken again when it is older than `seconds`; one at a time (those
     asking meanwhile wait for it). A failed reading is kept as long: a database that does not
-    answer is not asked again by every probe."""
+    answer is not asked again by every probe.
+
+    A reading that takes longer than `timeout` counts as failed, but is not cancelled: a
+    query cancelled halfway can leave its pooled connection in an unknown state. It goes on
+    in the background, and the next reading due waits for it instead of starting another."""
 
     def __init__(
         self,
         read: Callable[[], Awaitable[DatabaseReading]],
         seconds: float,
         monotonic: Monotonic = time.monotonic,
+        timeout: float = DATABASE_TIMEOUT,
     ) -> None:
         self._read, self.seconds, self._monotonic = read, seconds, monotonic
+        self.timeout = timeout
         self._lock = asyncio.Lock()
         self._taken_at: float | None = None
         self._last: DatabaseReading | None = None
+        self._pending: asyncio.Task[DatabaseReading] | None = None
         # Why the last reading failed: the exception's class name, never its message.
         self.failure: str | None = None
         self.readings = 0  # how many were taken, for the tests of the cache
@@ -94,13 +100,34 @@ class CachedReading:
             now = self._monotonic()
             if self._taken_at is not None and now - self._taken_at < self.seconds:
                 return self._last
-            self.readings += 1
+            if self._pending is None:
+                self.readings += 1
+                self._pending = asyncio.ensure_future(self._read())
+            pending = self._pending
             try:
-                self._last, self.failure = await self._read(), None
+                async with asyncio.timeout(self.timeout):
+                    self._last, self.failure = await asyncio.shield(pending), None
             except (Unavailable, TimeoutError) as failed:
                 self._last, self.failure = None, type(failed).__name__
+            if pending.done():
+                self._pending = None
             self._taken_at = self._monotonic()
             return self._last
+
+    async def close(self) -> None:
+        """Wait (within the timeout) for a reading still going on, then give it up."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        try:
+            async with asyncio.timeout(self.timeout):
+                await asyncio.shield(pending)
+        except (Unavailable, TimeoutError):
+            pass
+        if not pending.done():
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Unavailable):
+                await pending
 
 
 class BotApiContact:

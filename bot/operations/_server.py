@@ -117,6 +117,7 @@ class Operations:
         self.app.database.on_committed.remove(self.committed)
         server.stop()
         await server.close_all_connections()
+        await self.reading.close()
 
 
 def _listening_socket(listen: str, port: int) -> socket.socket:

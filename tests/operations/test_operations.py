@@ -169,6 +169,27 @@ async def test_a_database_that_does_not_answer_is_asked_once_per_period_too() ->
     assert (tries, cached.failure) == (1, "Unavailable")
 
 
+async def test_a_slow_reading_fails_in_time_and_is_not_started_twice() -> None:
+    ticks = Ticks()
+    answer = asyncio.Event()
+    started = 0
+
+    async def read() -> DatabaseReading:
+        nonlocal started
+        started += 1
+        await answer.wait()  # the database takes its time
+        return DatabaseReading(3.0, 0.0, {})
+
+    cached = CachedReading(read, 5.0, ticks, timeout=0.01)
+    assert await cached.get() is None and cached.failure == "TimeoutError"
+    ticks.now += 6  # the next reading is due, the first one still going on: waited for
+    answer.set()
+    reading = await cached.get()
+    assert reading is not None and reading.answered_in == 3.0
+    assert (started, cached.failure) == (1, None)
+    await cached.close()
+
+
 async def test_an_unreachable_database_fails_readiness_by_name(
     settings: Settings, assets: Assets, clock: Clock
 ) -> None:
