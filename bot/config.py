@@ -117,6 +117,11 @@ class Settings:
     # the bot refuses to start: answers and Telegram ids are stored sealed.
     encryption_keys: str | None = None
     key_file: Path | None = None
+    # The operations endpoint (bot/operations: /healthz, /readyz, /metrics) listens on this
+    # port while the bot runs (0: any free one); unset, nothing listens. On 127.0.0.1 unless
+    # OPERATIONS_LISTEN says otherwise: the metrics are for the deployment's own monitoring.
+    operations_port: int | None = None
+    operations_listen: str = "127.0.0.1"
 
     @property
     def helplines_path(self) -> Path:
@@ -192,6 +197,8 @@ class Settings:
             outbox_lease=timedelta(
                 seconds=_number(env, "OUTBOX_LEASE_SECONDS", defaults.outbox_lease.total_seconds())
             ),
+            operations_port=_port(env, "OPERATIONS_PORT"),
+            operations_listen=env.get("OPERATIONS_LISTEN") or defaults.operations_listen,
         )
 
     def __repr__(self) -> str:
@@ -250,6 +257,16 @@ def _number(env: Mapping[str, str], name: str, default: float | None = None) -> 
     if value <= 0:
         raise ConfigError(f"{name} must be greater than zero")
     return value
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    """A TCP port (0: any free one); unset or empty is None."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) > 65535:
+        raise ConfigError(f"{name} must be a port number (0 to 65535), not {raw!r}")
+    return int(raw)
 
 
 def _chat_id(env: Mapping[str, str], name: str) -> str | None:

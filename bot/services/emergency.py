@@ -175,6 +175,7 @@ async def raise_alarm(
             reason=texts.ALARM_REASONS[kinds[0]].msgid,
             evidence={"trigger": trigger, "kinds": list(kinds), "role": who.role},
             now=now,
+            kind=kinds[0],
         )
         most_urgent = texts.ALARM_REASONS[reported_kinds(flag.evidence)[0]].msgid
         if not new and flag.reason != most_urgent:

@@ -142,6 +142,7 @@ async def raise_or_repeat(
     reason: str,
     evidence: Mapping[str, JSONValue],
     now: datetime,
+    kind: str | None = None,
 ) -> tuple[Flag, bool]:
     """Raise a flag, or add to the unresolved one of the same rule on the same case.
 
@@ -149,6 +150,8 @@ async def raise_or_repeat(
     and needs acknowledging again. Nothing is raised on an erased case (CaseErased), except
     an urgent flag: an alarm is never lost, it is raised without the case, for the
     coordinators (someone who wrote before the erasure and whose alarm came after it).
+    Either way it counts as an alarm of `level` and `kind` in the operations metrics: the
+    rule's id, unless given (the emergency route names its kind of danger).
     """
     if case_id is not None:
         # The case row first: two triggers of one rule at once (two family members, or a
@@ -160,6 +163,7 @@ async def raise_or_repeat(
                 raise CaseErased(case.code, case.caseworker_id)
             log.warning("alarm about an erased case raised without it", extra={"event": rule})
             case_id = None
+    uow.written.alarm(level, kind or rule)
     actor = by or audit.SYSTEM
     # Without a case (a staff member's own alarm) there is nothing to say two triggers are
     # about the same thing: each is a flag of its own.

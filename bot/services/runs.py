@@ -335,6 +335,7 @@ async def _store(
                 notices += applied.notices
         elif isinstance(event, AnswerRecorded):
             await uow.answers.record(run.id, event.key, event.value, event.step_id, now)
+            uow.written.answers += 1
         elif isinstance(event, ScoreComputed):
             await uow.scores.record(run.id, event.name, event.value, now)
         elif isinstance(event, FlagRaised):

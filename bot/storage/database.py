@@ -24,14 +24,14 @@ from typing import Protocol
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import URL, Connection, event, make_url
+from sqlalchemy import URL, Connection, event, make_url, text
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from .export import ExportRow, export_answer_rows
-from .uow import UnitOfWork
+from .uow import UnitOfWork, Written
 
 __all__ = ["Database", "Unavailable", "async_url"]
 
@@ -132,6 +132,9 @@ class Database:
         # Called after a transaction that queued notices commits: the senders wake at once
         # instead of at their next look (see `bot.storage.outbox`).
         self.on_notices_queued: list[Callable[[], None]] = []
+        # Called after every write transaction commits with what it wrote (the operations
+        # metrics count answers, alarms and notices here, at no cost to the transaction).
+        self.on_committed: list[Callable[[Written], None]] = []
 
     @classmethod
     def connect(cls, url: str | URL, *, echo: bool = False) -> Database:
@@ -183,6 +186,8 @@ class Database:
         if uow.outbox.queued:
             for wake in self.on_notices_queued:
                 wake()
+        for observe in self.on_committed:
+            observe(uow.written)
 
     @asynccontextmanager
     async def _write_transaction(self) -> AsyncIterator[UnitOfWork]:
@@ -210,6 +215,14 @@ class Database:
         with _unavailable_as_such():
             async with self._reader() as session:
                 yield UnitOfWork(session, read_only=True, lock_rows=False)
+
+    async def ping(self) -> None:
+        """One trivial query, without SQLite's write lock (another writer holding it does
+        not keep the bot from reading); raises `Unavailable` when the database does not
+        answer."""
+        with _unavailable_as_such():
+            async with self._read_engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
 
     def answer_rows(self, since: datetime | None = None) -> AsyncIterator[ExportRow]:
         """Stream every answer, answered at or after `since`, with its run's scores and flags.

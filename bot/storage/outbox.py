@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TypeVarTuple
+from typing import TYPE_CHECKING, TypeVarTuple
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,16 +19,23 @@ from ..engine.events import JSONValue
 from . import crypto
 from .models import OutboxNotice, Person
 
+if TYPE_CHECKING:
+    from .uow import Written
+
 
 class OutboxRepository:
-    __slots__ = ("_lock", "_session", "queued")
+    __slots__ = ("_lock", "_session", "_written")
 
-    def __init__(self, session: AsyncSession, *, lock: bool) -> None:
+    def __init__(self, session: AsyncSession, *, lock: bool, written: Written) -> None:
         self._session = session
         self._lock = lock
-        # How many notices this transaction queued: the database wakes the senders after the
-        # commit when there are any.
-        self.queued = 0
+        self._written = written
+
+    @property
+    def queued(self) -> int:
+        """How many notices this transaction queued: the database wakes the senders after the
+        commit when there are any."""
+        return self._written.notices
 
     async def add(
         self,
@@ -56,7 +63,9 @@ class OutboxRepository:
         )
         self._session.add(notice)
         await self._session.flush()
-        self.queued += 1
+        self._written.notices += 1
+        if urgent:
+            self._written.urgent_notices += 1
         return notice
 
     async def claim(
@@ -131,6 +140,14 @@ class OutboxRepository:
         """How many notices are in each state (for `wegwijzer doctor` and the bench)."""
         stmt = select(OutboxNotice.state, func.count()).group_by(OutboxNotice.state)
         return {state: count for state, count in await self._session.execute(stmt)}
+
+    async def oldest_due(self, now: datetime) -> datetime | None:
+        """When the notice that has waited longest since it came due became due (None: none
+        is due and unsent), claimed or not: how far behind the senders are."""
+        stmt = select(func.min(OutboxNotice.due_at)).where(
+            OutboxNotice.state == "queued", OutboxNotice.due_at <= now
+        )
+        return (await self._session.execute(stmt)).scalar_one()
 
     async def waiting_since(self, before: datetime) -> int:
         """How many notices queued before `before` are still waiting."""

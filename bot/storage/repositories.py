@@ -816,6 +816,21 @@ class FlagRepository(_Repository):
         stmt = stmt.order_by(level_rank(), Flag.due_at, Flag.raised_at, Flag.id)
         return list((await self._session.execute(stmt)).scalars())
 
+    async def unresolved_by_level(self, now: datetime) -> dict[str, tuple[int, int]]:
+        """By level, how many flags are unresolved and how many of those are past their due
+        time (levels without any are left out); counted in the database, by its index on
+        status, level and due time."""
+        overdue = func.sum(sql_case((Flag.due_at <= now, 1), else_=0))
+        stmt = (
+            select(Flag.level, func.count(), overdue)
+            .where(Flag.status.in_(UNRESOLVED_FLAG_STATUSES))
+            .group_by(Flag.level)
+        )
+        return {
+            level: (int(count), int(late or 0))
+            for level, count, late in await self._session.execute(stmt)
+        }
+
     async def of_run(self, run_id: int) -> list[Flag]:
         stmt = select(Flag).where(Flag.run_id == run_id).order_by(Flag.raised_at, Flag.id)
         return list((await self._session.execute(stmt)).scalars())

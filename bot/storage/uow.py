@@ -9,6 +9,8 @@ context manager that made the unit of work decides to.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .audit import AuditRepository
@@ -30,7 +32,23 @@ from .rights import RightsRepository
 from .schedules import ScheduleRepository
 from .sealed import SealedColumns
 
-__all__ = ["UnitOfWork"]
+__all__ = ["UnitOfWork", "Written"]
+
+
+@dataclass(slots=True)
+class Written:
+    """What a transaction wrote that someone watching the bot counts (the operations
+    metrics): told to `Database.on_committed` after the commit, so a rolled-back transaction
+    counts nothing. Counts and kinds only, never whose or what."""
+
+    answers: int = 0
+    notices: int = 0
+    urgent_notices: int = 0
+    # One (level, kind) per alarm: a flag raised, or added to, by a rule or the emergency route.
+    alarms: tuple[tuple[str, str], ...] = ()
+
+    def alarm(self, level: str, kind: str) -> None:
+        self.alarms += ((level, kind),)
 
 
 class UnitOfWork:
@@ -54,10 +72,12 @@ class UnitOfWork:
         "scores",
         "sealed",
         "updates",
+        "written",
     )
 
     def __init__(self, session: AsyncSession, *, read_only: bool, lock_rows: bool) -> None:
         self.read_only = read_only
+        self.written = Written()
         self.people = PersonRepository(session)
         self.cases = CaseRepository(session, lock=lock_rows)
         self.children = ChildRepository(session)
@@ -69,7 +89,7 @@ class UnitOfWork:
         self.audit = AuditRepository(session)
         self.schedules = ScheduleRepository(session, lock=lock_rows)
         self.updates = UpdateRepository(session)
-        self.outbox = OutboxRepository(session, lock=lock_rows)
+        self.outbox = OutboxRepository(session, lock=lock_rows, written=self.written)
         self.sealed = SealedColumns(session, lock=lock_rows)
         self.erasure = ErasureRepository(session)
         self.retention = RetentionRepository(session, lock=lock_rows)

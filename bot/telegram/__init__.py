@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 import traceback
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Bot, Update
@@ -29,11 +31,13 @@ from ._channel import CHANNEL, TelegramChannel
 from ._inbox import Inbox, KeepingQueue
 from ._menus import register_default_menus
 from ._processor import PerPersonUpdateProcessor
+from ._watch import BotWatcher, WatchedRequest
 
 __all__ = [
     "DUTY_LOOPS",
     "SENDERS",
     "Activity",
+    "BotWatcher",
     "CallbackSigner",
     "ForgedCallback",
     "PerPersonUpdateProcessor",
@@ -79,10 +83,12 @@ def build_application(
     rate_limit: bool = True,
     activity: Activity | None = None,
     inbox: Inbox | None = None,
+    watcher: BotWatcher | None = None,
 ) -> BotApplication:
     """The bot's Application. `rate_limit=False` is for measuring handling cost only: a bot
     talking to Telegram always paces itself. `activity` counts the updates handled; `inbox`
-    keeps each update on disk until it is handled (see `_inbox.py`)."""
+    keeps each update on disk until it is handled (see `_inbox.py`); `watcher` is told of
+    every update handled and every Bot API call, with the time each took (see `_watch.py`)."""
     channel = TelegramChannel(app, CallbackSigner.from_token(token))
 
     async def handled(update: object) -> None:
@@ -100,10 +106,15 @@ def build_application(
         .concurrent_updates(
             PerPersonUpdateProcessor(overtakes=channel.overtakes, on_handled=handled)
         )
-        # On stop PTB confirms the last updates with one more getUpdates while the cancelled
-        # long poll may still hold the only connection: a second one avoids a pool timeout.
-        .get_updates_connection_pool_size(2)
     )
+    if watcher is None:
+        builder = builder.get_updates_connection_pool_size(GET_UPDATES_CONNECTIONS)
+    else:
+        # The clients PTB would make, each with a stopwatch (PTB takes either the client or
+        # its settings, not both).
+        builder = builder.request(
+            WatchedRequest(watcher, connection_pool_size=BOT_API_CONNECTIONS)
+        ).get_updates_request(WatchedRequest(watcher, connection_pool_size=GET_UPDATES_CONNECTIONS))
     if inbox is not None:
         builder = builder.update_queue(KeepingQueue(inbox))
     if rate_limit:
@@ -112,9 +123,29 @@ def build_application(
         )
     application = builder.build()
     application.bot_data["channel"] = channel
-    application.add_handler(TypeHandler(Update, channel.on_update))
+    on_update = channel.on_update if watcher is None else _timed(channel.on_update, watcher)
+    application.add_handler(TypeHandler(Update, on_update))
     application.add_error_handler(_on_error)
     return application
+
+
+# PTB's own connection pool sizes. On stop PTB confirms the last updates with one more
+# getUpdates while the cancelled long poll may still hold the only connection: a second one
+# avoids a pool timeout.
+BOT_API_CONNECTIONS, GET_UPDATES_CONNECTIONS = 256, 2
+
+UpdateCallback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def _timed(on_update: UpdateCallback, watcher: BotWatcher) -> UpdateCallback:
+    async def timed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        started = time.perf_counter()
+        try:
+            await on_update(update, context)
+        finally:
+            watcher.update_handled(time.perf_counter() - started)
+
+    return timed
 
 
 # Sending is paced a little under Telegram's limit: the send times jitter with the event
@@ -170,7 +201,9 @@ async def serve(
     """Run the bot until `stop` is set (or SIGINT/SIGTERM arrives), doing the work that comes
     due with time (telling, digest, escalation) every `duty_interval` seconds, and sending
     what the outbox holds (looking every `outbox_interval` seconds when not woken).
-    `activity`, when given, is kept up to date for a watcher (see `Activity`).
+    `activity`, when given, is kept up to date for a watcher (see `Activity`). With
+    `OPERATIONS_PORT` set, the operations endpoint (health, readiness, Prometheus metrics;
+    `bot.operations`) listens while the bot runs; its port is `activity.operations_port`.
 
     `database_ready=False`: the database could not be reached at start. The bot runs anyway
     — the emergency route needs no database — and migrates and checks it as soon as it can;
@@ -182,12 +215,19 @@ async def serve(
         raise ValueError("webhook mode needs WEBHOOK_SECRET, checked on every request")
     activity = activity or Activity()
     inbox = Inbox(settings.update_inbox_path)
+    operations = None
+    if settings.operations_port is not None:
+        # Imported only when asked for: a bot without it loads neither Prometheus nor more.
+        from ..operations import Operations
+
+        operations = Operations(app)
     application = build_application(
         app,
         token=settings.telegram_token,
         base_url=settings.telegram_base_url,
         activity=activity,
         inbox=inbox,
+        watcher=operations,
     )
     stop = stop or _stop_on_signals()
     with contextlib.suppress(Unavailable):
@@ -229,17 +269,29 @@ async def serve(
         # Two senders: one for everything (urgent first), one for urgent notices only, so
         # that danger never waits for a batch of reminders to be through.
         senders = [
-            _Sender(channel, application.bot, activity, outbox_interval, urgent_only=urgent)
+            _Sender(
+                channel,
+                application.bot,
+                activity,
+                outbox_interval,
+                urgent_only=urgent,
+                watcher=operations,
+            )
             for urgent in (False, True)
         ]
         sending = [asyncio.create_task(sender.run()) for sender in senders]
         app.database.on_notices_queued.append(activity.notices_queued)
+        if operations is not None:
+            activity.operations_port = await operations.start()
         activity.running.set()
         try:
             await stop.wait()
         finally:
             activity.running.clear()
             app.database.on_notices_queued.remove(activity.notices_queued)
+            if operations is not None:
+                await operations.stop()
+                activity.operations_port = None
         for loop in loops:
             loop.cancel()
         for loop in loops:
@@ -322,8 +374,10 @@ class _Sender:
         interval: float,
         *,
         urgent_only: bool,
+        watcher: BotWatcher | None = None,
     ) -> None:
         self.channel, self.bot, self.activity = channel, bot, activity
+        self.watcher = watcher
         self.interval = interval
         self.urgent_only = urgent_only
         self.name = SENDERS[urgent_only]
@@ -370,13 +424,16 @@ class _Sender:
 
     async def _send(self, out: outbox.Outgoing) -> bool:
         try:
-            return await self.channel.send_notice(self.bot, out)
+            delivered = await self.channel.send_notice(self.bot, out)
         except Exception as failed:  # unsettled: sent again when its claim lapses
             log.error(
                 "notice not settled",
                 extra={"person_id": out.notice.recipient.person_id, "event": type(failed).__name__},
             )
             return False
+        if delivered and self.watcher is not None:
+            self.watcher.notice_delivered(out.notice.urgent)
+        return delivered
 
 
 async def deliver_due_notices(application: BotApplication, *, urgent_only: bool = False) -> int:

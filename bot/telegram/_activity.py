@@ -22,6 +22,8 @@ class Activity:
     # The rounds begun when notices were last queued (None: never): the senders have sent
     # them once a round begun later is done.
     queued_at_round: dict[str, int] | None = None
+    # Where the operations endpoint listens while the bot runs (None: it does not).
+    operations_port: int | None = None
 
     def update_handled(self) -> None:
         self.updates_handled += 1
