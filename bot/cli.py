@@ -52,6 +52,9 @@
     wegwijzer bench [--json] [--updates N] [--open-runs N] [--reminders N]
                                              cost per answer vs a bare PTB echo bot; memory;
                                              reminder fan-out against the flood limit
+    wegwijzer bench --scale [--scale-cases N] [--scale-database URL] [--json]
+                                             /flags, /case, outbox claim, digest and export
+                                             timed on 100,000 seeded cases (SQLite, PostgreSQL)
     wegwijzer run [--webhook-url URL] [--listen HOST] [--port N]
                                              run the Telegram bot (long polling by default)
 
@@ -350,6 +353,27 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FAMILIES",
         help="only the fault-injection run (alarms, notices, answers while the database is "
         "locked, the Bot API fails and the bot restarts), with this many families per round",
+    )
+    bench.add_argument(
+        "--scale",
+        action="store_true",
+        help="only the realistic-data run: seed a deployment of --scale-cases cases in bulk "
+        "into SQLite and PostgreSQL and time /flags, /case, the outbox claim, the digest and "
+        "the export on it",
+    )
+    bench.add_argument(
+        "--scale-cases",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="cases to seed for --scale; people, answers, flags in proportion (2, 20, 0.5 each)",
+    )
+    bench.add_argument(
+        "--scale-database",
+        metavar="URL",
+        default=None,
+        help="the PostgreSQL server for --scale (default: TEST_DATABASE_URL; without either, "
+        "SQLite only): a database is created next to the one named and dropped at the end",
     )
     bench.add_argument("--json", action="store_true", help="print JSON")
     bench.set_defaults(handler=_bench)
@@ -898,6 +922,11 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     if str(PROJECT_ROOT) not in sys.path:
         sys.path.insert(0, str(PROJECT_ROOT))
+    if args.scale:
+        from tests.bench.scale import main as scale
+
+        scaled: int = scale(args.scale_cases, args.scale_database, args.json)
+        return scaled
     from tests.bench import main
 
     only_faults = args.faults > 0

@@ -63,13 +63,11 @@ async def record_refused_look(x: Exchange, intent: Intent) -> None:
 async def queue(x: Exchange, wanted: Flags) -> None:
     """The unresolved flags the person may see, most serious first, a page at a time."""
     await x.reply_once()
-    found = await flags.review_queue(x.app, x.member())
-    if not found:
+    found = await flags.review_page(x.app, x.member(), wanted.page, PAGE_SIZE)
+    if not found.flags:
         await x.show(Message.of(texts.NO_OPEN_FLAGS, in_place=True))
         return
-    pages = (len(found) + PAGE_SIZE - 1) // PAGE_SIZE
-    page = min(max(wanted.page, 1), pages)
-    shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    page, pages, shown = found.page, found.pages, found.flags
     now = x.app.clock()
     lines: list[Line] = [texts.OPEN_FLAGS_PAGE.using(page=page, pages=pages)]
     lines += [Joined(f"#{flag.id} ", texts.flag_line(flag, now)) for flag in shown]

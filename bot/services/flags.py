@@ -242,18 +242,48 @@ def _more_serious(level: str, than: str) -> bool:
 
 async def review_queue(app: Wegwijzer, who: Participant) -> list[FlagView]:
     """The unresolved flags `who` may see: most serious first, then by due time."""
+    await _may_review(app, who)
+    async with app.database.reading() as uow:
+        case_ids, assigned_to = await _reviewed_by(uow, who)
+        flags = await uow.flags.open_flags(case_ids, assigned_to=assigned_to)
+        return await views_of(uow, flags)
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of the flags someone may see: page `page` of `pages` (no pages: no flags)."""
+
+    flags: tuple[FlagView, ...]
+    page: int
+    pages: int
+
+
+async def review_page(app: Wegwijzer, who: Participant, page: int, size: int) -> QueuePage:
+    """One page of `review_queue` (a page past the last shows the last). The flags are
+    counted and only the page's are read: a large organisation's queue holds thousands."""
+    await _may_review(app, who)
+    async with app.database.reading() as uow:
+        case_ids, assigned_to = await _reviewed_by(uow, who)
+        pages = -(-await uow.flags.count(case_ids, assigned_to=assigned_to) // size)
+        page = min(max(page, 1), max(pages, 1))
+        flags = await uow.flags.open_flags(
+            case_ids, assigned_to=assigned_to, limit=size, offset=(page - 1) * size
+        )
+        return QueuePage(tuple(await views_of(uow, flags)), page, pages)
+
+
+async def _may_review(app: Wegwijzer, who: Participant) -> None:
     async with audit.refusal_recorded(app, who, "flags"):
         if not may_see_flags(who):
             raise NotAllowed("families do not see flags")
-    async with app.database.reading() as uow:
-        if who.role == "caseworker":
-            own = await uow.cases.of_caseworker(who.person_id)
-            flags = await uow.flags.open_flags(
-                [case.case_id for case in own], assigned_to=who.person_id
-            )
-        else:
-            flags = await uow.flags.open_flags()
-        return await views_of(uow, flags)
+
+
+async def _reviewed_by(uow: UnitOfWork, who: Participant) -> tuple[list[int] | None, int | None]:
+    """Whose flags `who` reviews: a caseworker those of their cases and those assigned to
+    them (case ids, assignee); a coordinator every flag (None, None)."""
+    if who.role == "caseworker":
+        return await uow.cases.ids_assigned_to(who.person_id), who.person_id
+    return None, None
 
 
 async def all_flags(app: Wegwijzer, status: str | None = None) -> list[FlagView]:

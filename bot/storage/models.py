@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     Float,
     ForeignKey,
     Index,
@@ -22,9 +23,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    case,
     false,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import Grouping
 
 from bot.config import FLAG_LEVELS
 from bot.engine.events import JSONValue, Value
@@ -103,7 +107,12 @@ class Person(Base):
     channel and id (`crypto.Keyring.lookup_key`), is what finds the person again."""
 
     __tablename__ = "person"
-    __table_args__ = (UniqueConstraint("channel", "external_key"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_key"),
+        # Who is told of a flag: the coordinators, found again for every flag a digest or an
+        # escalation tells of (`people.with_role`) — without it, a scan of every person.
+        Index(None, "role", "status", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -309,7 +318,6 @@ class Flag(Base):
     """A risk a flow's rule raised, for a coordinator to acknowledge and resolve."""
 
     __tablename__ = "flag"
-    __table_args__ = (Index(None, "status", "level", "due_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Nullable and SET NULL: a flag is a record of concern that must outlive a deleted run.
@@ -332,8 +340,9 @@ class Flag(Base):
     due_at: Mapped[datetime]
     # When the people who must act were told: at once for urgent and high, in the daily
     # digest for medium and low. Null means "still to tell", which is what makes the telling
-    # survive a crash: whichever process finds it null tells them.
-    notified_at: Mapped[datetime | None]
+    # survive a crash: whichever process finds it null tells them. Indexed for finding those
+    # (`flags.to_notify`, the digest's and the alarms' query) among thousands told.
+    notified_at: Mapped[datetime | None] = mapped_column(index=True)
     # When a flag already told is to be told again (a repeated alarm): now, or — within a few
     # minutes of the last notice — at the end of that window, once for all repeats.
     tell_again_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -341,7 +350,10 @@ class Flag(Base):
     # its due time at first, then again each interval. Null once acknowledged or resolved.
     escalate_at: Mapped[datetime | None] = mapped_column(index=True)
     escalations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    # Indexed: a caseworker's /flags shows the flags assigned to them, whatever their case.
+    assigned_to: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="SET NULL")
@@ -352,6 +364,48 @@ class Flag(Base):
 
     def __repr__(self) -> str:
         return f"Flag(id={self.id}, rule={self.rule!r}, level={self.level!r})"
+
+
+def _sql(value: str | int) -> ColumnElement[str | int]:
+    """A constant written into the SQL itself, not bound as a parameter: a database uses an
+    index on an expression, or a partial index, only for a query that spells the expression
+    or the condition the same way — which a parameter's placeholder never does."""
+    if isinstance(value, str):
+        if "'" in value:
+            raise ValueError(f"not a plain constant: {value!r}")
+        return literal_column(f"'{value}'")
+    return literal_column(str(int(value)))
+
+
+def level_rank() -> ColumnElement[int]:
+    """A flag's level as a rank, most serious first (urgent=0 … low=3, unknown ones last):
+    what the review queue sorts by (alphabetical order would put "high" before "urgent")."""
+    return case(
+        *((Flag.level == _sql(level), _sql(rank)) for rank, level in enumerate(FLAG_LEVELS)),
+        else_=_sql(len(FLAG_LEVELS)),
+    )
+
+
+def unresolved() -> ColumnElement[bool]:
+    """A flag still to be dealt with (open or acknowledged), spelled as the index below has it."""
+    return Flag.status.in_([_sql(status) for status in UNRESOLVED_FLAG_STATUSES])
+
+
+# The review queue (/flags): the unresolved flags, most serious first, then by due time. An
+# index in exactly that order, of the unresolved flags only, lets the first page of a
+# coordinator's queue read five index entries rather than sort every unresolved flag: the
+# queue of a large organisation holds ten thousand. Partial, so the resolved flags, most of
+# them, take no room in it.
+Index(
+    "ix_flag_review_queue",
+    # In parentheses: PostgreSQL takes an expression in an index only so.
+    Grouping(level_rank()),
+    Flag.due_at,
+    Flag.raised_at,
+    Flag.id,
+    postgresql_where=unresolved(),
+    sqlite_where=unresolved(),
+)
 
 
 class AuditEvent(Base):

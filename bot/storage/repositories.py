@@ -28,10 +28,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import Case as Case_
 
 from ..engine.events import JSONValue, Value
 from . import crypto
@@ -55,6 +53,8 @@ from .models import (
     ProcessedUpdate,
     Run,
     Score,
+    level_rank,
+    unresolved,
 )
 
 __all__ = [
@@ -406,6 +406,11 @@ class CaseRepository(_Repository):
             .where(Case.caseworker_id == person_id, Case.erased_at.is_(None))
             .order_by(Case.code)
         )
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def ids_assigned_to(self, person_id: int) -> list[int]:
+        """The ids of the live cases a caseworker is assigned (whose flags they see)."""
+        stmt = select(Case.id).where(Case.caseworker_id == person_id, Case.erased_at.is_(None))
         return list((await self._session.execute(stmt)).scalars())
 
     async def members(self, case_id: int) -> list[Person]:
@@ -794,32 +799,33 @@ class FlagRepository(_Repository):
         *,
         statuses: Iterable[str] = UNRESOLVED_FLAG_STATUSES,
         assigned_to: int | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[Flag]:
-        """Flags in `statuses` (unresolved by default), most serious first, then by due time.
+        """Flags in `statuses` (unresolved by default), most serious first, then by due time;
+        `limit` of them after the first `offset` (a page of the review queue), or all.
 
         `case_ids` None means every case (and the flags of no case); an empty collection means
         none. With `assigned_to`, flags assigned to that person count too, whatever their case.
         """
-        wanted_statuses = tuple(statuses)
-        for status in wanted_statuses:
-            _check("flag status", status, FLAG_STATUSES)
-        stmt = select(Flag).where(Flag.status.in_(wanted_statuses))
-        if case_ids is not None:
-            wanted = set(case_ids)
-            mine: ColumnElement[bool] | None = Flag.case_id.in_(wanted) if wanted else None
-            if assigned_to is not None:
-                theirs = Flag.assigned_to == assigned_to
-                mine = theirs if mine is None else or_(mine, theirs)
-            if mine is None:
-                return []
-            stmt = stmt.where(mine)
-        stmt = stmt.order_by(level_rank(), Flag.due_at, Flag.raised_at, Flag.id)
+        wanted = _flags_of(case_ids, statuses, assigned_to)
+        if wanted is None:
+            return []
+        # The order of the review queue's index (`ix_flag_review_queue`): a page of it is read
+        # from the index rather than sorted from every unresolved flag.
+        stmt = (
+            select(Flag)
+            .where(wanted)
+            .order_by(level_rank(), Flag.due_at, Flag.raised_at, Flag.id)
+            .offset(offset)
+            .limit(limit)
+        )
         return list((await self._session.execute(stmt)).scalars())
 
     async def unresolved_by_level(self, now: datetime) -> dict[str, tuple[int, int]]:
         """By level, how many flags are unresolved and how many of those are past their due
-        time (levels without any are left out); counted in the database, by its index on
-        status, level and due time."""
+        time (levels without any are left out); counted in the database, from the review
+        queue's index of unresolved flags (`ix_flag_review_queue`)."""
         overdue = func.sum(sql_case((Flag.due_at <= now, 1), else_=0))
         stmt = (
             select(Flag.level, func.count(), overdue)
@@ -830,6 +836,20 @@ class FlagRepository(_Repository):
             level: (int(count), int(late or 0))
             for level, count, late in await self._session.execute(stmt)
         }
+
+    async def count(
+        self,
+        case_ids: Iterable[int] | None = None,
+        *,
+        statuses: Iterable[str] = UNRESOLVED_FLAG_STATUSES,
+        assigned_to: int | None = None,
+    ) -> int:
+        """How many flags `open_flags` with the same arguments finds (without a limit)."""
+        wanted = _flags_of(case_ids, statuses, assigned_to)
+        if wanted is None:
+            return 0
+        stmt = select(func.count()).select_from(Flag).where(wanted)
+        return int((await self._session.execute(stmt)).scalar_one())
 
     async def of_run(self, run_id: int) -> list[Flag]:
         stmt = select(Flag).where(Flag.run_id == run_id).order_by(Flag.raised_at, Flag.id)
@@ -1002,11 +1022,25 @@ async def _changed(session: AsyncSession, stmt: Executable) -> int:
     return result.rowcount
 
 
-def level_rank() -> Case_[int]:
-    """An SQL expression ranking flag levels most serious first (urgent=0 … low=3)."""
-    # Alphabetical order would put "high" before "urgent"; unknown levels sort last.
-    return sql_case(
-        {level: rank for rank, level in enumerate(FLAG_LEVELS)},
-        value=Flag.level,
-        else_=len(FLAG_LEVELS),
+def _flags_of(
+    case_ids: Iterable[int] | None, statuses: Iterable[str], assigned_to: int | None
+) -> ColumnElement[bool] | None:
+    """Which flags `FlagRepository.open_flags` means (None: none at all)."""
+    wanted_statuses = tuple(statuses)
+    for status in wanted_statuses:
+        _check("flag status", status, FLAG_STATUSES)
+    # The unresolved ones spelled as the review queue's partial index has it, so that the
+    # database may use it.
+    condition = (
+        unresolved()
+        if sorted(wanted_statuses) == sorted(UNRESOLVED_FLAG_STATUSES)
+        else Flag.status.in_(wanted_statuses)
     )
+    if case_ids is None:
+        return condition
+    cases = set(case_ids)
+    mine: ColumnElement[bool] | None = Flag.case_id.in_(cases) if cases else None
+    if assigned_to is not None:
+        theirs = Flag.assigned_to == assigned_to
+        mine = theirs if mine is None else or_(mine, theirs)
+    return None if mine is None else and_(condition, mine)

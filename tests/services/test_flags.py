@@ -534,6 +534,39 @@ async def test_review_queue_per_role(world: World, clock: Clock) -> None:
     assert "viewed" not in {e.action for e in await audit(app, case_id=None)}
 
 
+@pytest.mark.both_backends
+async def test_review_pages_are_the_queue_a_page_at_a_time(world: World, clock: Clock) -> None:
+    app = world.app
+    levels = ("low", "urgent", "medium", "high", "urgent", "low", "high")
+    for number, level in enumerate(levels):
+        clock.advance(minutes=7)
+        case = world.case_a if number % 2 else world.case_b
+        await raise_flag(app, case, level=level, rule=f"rule_{number}")
+        if number == 2:  # one of the other case's, assigned to case A's caseworker
+            (flag,) = [
+                f for f in await flags.review_queue(app, world.coordinator) if f.rule == "rule_2"
+            ]
+            await flags.assign(app, world.coordinator, flag.id, world.caseworker.person_id)
+
+    for who in (world.coordinator, world.caseworker, world.other_caseworker):
+        queue = [f.id for f in await flags.review_queue(app, who)]
+        pages = [await flags.review_page(app, who, page, 3) for page in (1, 2, 3)]
+        assert [page.pages for page in pages] == [-(-len(queue) // 3)] * 3
+        paged = [f.id for page in pages[: pages[0].pages] for f in page.flags]
+        assert paged == queue
+    # Past the last page: the last; before the first: the first.
+    queue = [f.id for f in await flags.review_queue(app, world.coordinator)]
+    assert len(queue) == len(levels)
+    last = await flags.review_page(app, world.coordinator, 99, 3)
+    assert (last.page, [f.id for f in last.flags]) == (3, queue[6:])
+    first = await flags.review_page(app, world.coordinator, 0, 3)
+    assert (first.page, [f.id for f in first.flags]) == (1, queue[:3])
+    nobodys = await add_person(app, "caseworker")
+    assert await flags.review_page(app, nobodys, 1, 3) == flags.QueuePage((), 1, 0)
+    with pytest.raises(NotAllowed):
+        await flags.review_page(app, world.family, 1, 3)
+
+
 async def test_families_and_people_who_left_have_no_queue(world: World) -> None:
     app = world.app
     await raise_flag(app, world.case_a)
