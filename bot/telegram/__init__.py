@@ -2,7 +2,8 @@
 
 `build_application` wires a python-telegram-bot `Application` to the channel: updates of one
 person in order (`PerPersonUpdateProcessor`), flood control through PTB's rate limiter, and
-one entry handler. `serve` runs it by long polling or behind a webhook until stopped.
+one entry handler. `serve` runs it by long polling or behind a webhook until stopped; behind
+a webhook on PostgreSQL, as one of any number of processes sharing the work (`_shared.py`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ._channel import CHANNEL, TelegramChannel
 from ._inbox import Inbox, KeepingQueue
 from ._menus import register_default_menus
 from ._processor import PerPersonUpdateProcessor
+from ._shared import SharedInbox
 
 __all__ = [
     "DUTY_LOOPS",
@@ -56,6 +58,7 @@ LAST_CHANCE_SECONDS = 10.0
 DUTY_INTERVAL_SECONDS = 30.0
 # How often a sender looks in the outbox when nothing woke it: for notices another process
 # queued, and for those due again after a failed try. Notices queued here wake it at once.
+# Processes sharing a database look as often for updates another process left (`_shared.py`).
 OUTBOX_INTERVAL_SECONDS = 1.0
 # Notices one sender has in flight at once; the rate limiter decides how fast they go. Small
 # enough that an urgent notice never waits long behind a batch of reminders.
@@ -79,15 +82,24 @@ def build_application(
     rate_limit: bool = True,
     activity: Activity | None = None,
     inbox: Inbox | None = None,
+    shared: bool = False,
 ) -> BotApplication:
     """The bot's Application. `rate_limit=False` is for measuring handling cost only: a bot
     talking to Telegram always paces itself. `activity` counts the updates handled; `inbox`
-    keeps each update on disk until it is handled (see `_inbox.py`)."""
+    keeps each update on disk until it is handled (see `_inbox.py`); `shared` (PostgreSQL,
+    with an inbox) keeps them in the database instead, for every process sharing it, and
+    handles each person's updates in their turn across processes (`_shared.py`; close it
+    with `application.bot_data["shared"].close()`)."""
     channel = TelegramChannel(app, CallbackSigner.from_token(token))
+    keeper: Inbox | SharedInbox | None = inbox
+    if shared:
+        if inbox is None:
+            raise ValueError("updates are shared through the database with an inbox only")
+        keeper = SharedInbox(app, inbox, overtakes=channel.overtakes, again=channel.again)
 
     async def handled(update: object) -> None:
-        if inbox is not None:
-            await inbox.handled(update)
+        if keeper is not None:
+            await keeper.handled(update)
         if activity is not None:
             activity.update_handled()
 
@@ -98,20 +110,27 @@ def build_application(
         .base_url(base_url)
         .base_file_url(base_url.replace("/bot", "/file/bot"))
         .concurrent_updates(
-            PerPersonUpdateProcessor(overtakes=channel.overtakes, on_handled=handled)
+            PerPersonUpdateProcessor(
+                overtakes=channel.overtakes,
+                on_handled=handled,
+                shared=keeper if isinstance(keeper, SharedInbox) else None,
+            )
         )
         # On stop PTB confirms the last updates with one more getUpdates while the cancelled
         # long poll may still hold the only connection: a second one avoids a pool timeout.
         .get_updates_connection_pool_size(2)
     )
-    if inbox is not None:
-        builder = builder.update_queue(KeepingQueue(inbox))
+    if keeper is not None:
+        builder = builder.update_queue(KeepingQueue(keeper))
     if rate_limit:
         builder = builder.rate_limiter(
             paced_rate_limiter(app.settings.telegram_messages_per_second)
         )
     application = builder.build()
     application.bot_data["channel"] = channel
+    if isinstance(keeper, SharedInbox):
+        keeper.process, keeper.bot = application.process_update, application.bot
+        application.bot_data["shared"] = keeper
     application.add_handler(TypeHandler(Update, channel.on_update))
     application.add_error_handler(_on_error)
     return application
@@ -172,6 +191,10 @@ async def serve(
     what the outbox holds (looking every `outbox_interval` seconds when not woken).
     `activity`, when given, is kept up to date for a watcher (see `Activity`).
 
+    Behind a webhook on PostgreSQL any number of processes can serve one bot: each keeps the
+    updates it receives in the database, and a person's updates are handled in their turn by
+    whichever process (`_shared.py`), updates a killed process left behind by the others.
+
     `database_ready=False`: the database could not be reached at start. The bot runs anyway
     — the emergency route needs no database — and migrates and checks it as soon as it can;
     until then other messages get an apology."""
@@ -188,7 +211,10 @@ async def serve(
         base_url=settings.telegram_base_url,
         activity=activity,
         inbox=inbox,
+        # Only a webhook lets several processes receive updates; polling is one process's.
+        shared=bool(webhook_url) and app.database.dialect == "postgresql",
     )
+    shared: SharedInbox | None = application.bot_data.get("shared")
     stop = stop or _stop_on_signals()
     with contextlib.suppress(Unavailable):
         await forget_old_updates(app)
@@ -205,7 +231,7 @@ async def serve(
         await application.start()
         # What the last run took from Telegram and never finished, before anything new.
         unhandled = inbox.unhandled(application.bot)
-        channel.again = {update.update_id for update in unhandled}
+        channel.again.update(update.update_id for update in unhandled)
         for update in unhandled:
             await application.update_queue.put(update)
         if webhook_url:
@@ -226,6 +252,10 @@ async def serve(
         ]
         if not database_ready:
             loops.append(asyncio.create_task(_until_the_database_is_back(channel)))
+        if shared is not None:
+            processor = application.update_processor
+            assert isinstance(processor, PerPersonUpdateProcessor)
+            loops.append(asyncio.create_task(_adopt_forsaken(shared, processor, outbox_interval)))
         # Two senders: one for everything (urgent first), one for urgent notices only, so
         # that danger never waits for a batch of reminders to be through.
         senders = [
@@ -258,6 +288,8 @@ async def serve(
             with contextlib.suppress(asyncio.CancelledError):
                 await task  # a cancelled send leaves no connection behind
         await channel.finish_delivering(LAST_CHANCE_SECONDS)
+        if shared is not None:
+            await shared.close()
 
 
 # While the database is unreachable at start, it is tried again after this long, and twice as
@@ -281,6 +313,24 @@ async def _until_the_database_is_back(channel: TelegramChannel) -> None:
             log.warning("database available", extra={"event": "start"})
             await _round_of(channel, FLAG_DUTIES)
             return
+
+
+async def _adopt_forsaken(
+    shared: SharedInbox, processor: PerPersonUpdateProcessor, interval: float
+) -> None:
+    """Every interval (and at once at start), handle the updates that wait in the database
+    longer than their process would have let them: it was killed, or lost the database,
+    after Telegram heard 200. People this process has in hand are left to it."""
+    while True:
+        try:
+            turns = [turn for turn in await shared.forsaken() if not processor.busy(turn)]
+        except Exception as failed:  # the database is down: the updates wait in it
+            log.error("forsaken updates not looked for", extra={"event": type(failed).__name__})
+            turns = []
+        if turns:
+            log.warning("forsaken updates taken over", extra={"count": len(turns)})
+            await asyncio.gather(*(processor.drain(turn) for turn in turns), return_exceptions=True)
+        await asyncio.sleep(interval)
 
 
 async def _do_duties(
