@@ -8,11 +8,13 @@ time, oldest update id first, and deletes each once handled.
 
 A turn is a PostgreSQL advisory lock on the person's turn number, held on a connection of its
 own for as long as the updates are handled (the Bot API calls included, so that replies keep
-their order too). Taking it never waits: a process that finds it taken leaves its update to
-the holder, who looks once more after giving the turn up (`in_turn`), so an update kept before
-that look is never left behind. A process that dies holding a turn loses its connection and
-with it the lock, at once; what it left waiting is found by `forsaken` and handled by any
-process (`bot.telegram._shared`).
+their order too). The process that received an update waits for the turn, and then handles
+what waits in it: its own update, unless the holder before it handled it already. (Taking
+the turn without waiting, and leaving the update to the holder, would need one more look
+after each turn, for an update kept just before it was given up: a round trip more for every
+update, to spare a wait that only a person's quick succession of updates has.) A process
+that dies holding a turn loses its connection and with it the lock, at once; what it left
+waiting is found by `forsaken` and handled by any process (`bot.telegram._shared`).
 
 Exactly once is not this table's job: what an update changes is recorded with its key in
 `processed_update`, in the same transaction. An update handled and not yet deleted when its
@@ -118,26 +120,24 @@ class ReceivedUpdates:
         async with self._work.connect() as connection:
             return (await connection.execute(stmt)).first() is not None
 
-    async def in_turn(self, turn: int, handle: Callable[[Kept], Awaitable[None]]) -> bool:
-        """Take the turn and `handle` every update waiting in it, oldest first, deleting each
-        once handled; give the turn up and look again, until nothing waits. False when another
-        process holds the turn (it handles what waits, this included)."""
+    async def in_turn(
+        self, turn: int, handle: Callable[[Kept], Awaitable[None]], *, wait: bool = True
+    ) -> bool:
+        """Take the turn (waiting for it, unless not `wait`) and `handle` every update waiting
+        in it, oldest first, deleting each once handled. False when not waiting and another
+        process holds the turn: it, or whoever waits for it, handles what waits."""
         async with self._turns.connect() as connection:
-            while True:
-                if not await _try_lock(connection, turn):
-                    return False
-                try:
-                    for kept in await self._waiting(connection, turn):
-                        await handle(kept)
-                        await connection.execute(
-                            delete(ReceivedUpdate).where(ReceivedUpdate.update_id == kept.update_id)
-                        )
-                finally:
-                    await _unlock(connection, turn)
-                # Given up: an update kept while it was held, whose process found the turn
-                # taken, is this process's to handle.
-                if not await _any_waiting(connection, turn):
-                    return True
+            if not await _lock(connection, turn, wait):
+                return False
+            try:
+                for kept in await self._waiting(connection, turn):
+                    await handle(kept)
+                    await connection.execute(
+                        delete(ReceivedUpdate).where(ReceivedUpdate.update_id == kept.update_id)
+                    )
+            finally:
+                await _unlock(connection, turn)
+            return True
 
     async def forsaken(self, after: timedelta, limit: int = 100) -> list[int]:
         """Turns with updates still waiting `after` they were received: their process died, or
@@ -188,9 +188,18 @@ def _opened(sealed: str) -> str | None:
         return None
 
 
-async def _try_lock(connection: AsyncConnection, turn: int) -> bool:
-    taken = await connection.execute(select(func.pg_try_advisory_lock(TURN_LOCKS, turn)))
-    return bool(taken.scalar_one())
+async def _lock(connection: AsyncConnection, turn: int, wait: bool) -> bool:
+    try:
+        if wait:
+            await connection.execute(select(func.pg_advisory_lock(TURN_LOCKS, turn)))
+            return True
+        taken = await connection.execute(select(func.pg_try_advisory_lock(TURN_LOCKS, turn)))
+        return bool(taken.scalar_one())
+    except BaseException:
+        # Cancelled or cut off while asking: the lock may have been granted all the same,
+        # and a connection holding it must never go back to the pool.
+        await connection.invalidate()
+        raise
 
 
 async def _unlock(connection: AsyncConnection, turn: int) -> None:
@@ -200,8 +209,3 @@ async def _unlock(connection: AsyncConnection, turn: int) -> None:
         # A connection that may still hold the lock must never go back to the pool.
         await connection.invalidate()
         raise
-
-
-async def _any_waiting(connection: AsyncConnection, turn: int) -> bool:
-    stmt = select(exists().where(ReceivedUpdate.turn == turn))
-    return bool((await connection.execute(stmt)).scalar_one())

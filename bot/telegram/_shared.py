@@ -7,10 +7,9 @@ PostgreSQL an update goes like this:
 1. Received: kept in the database, sealed, and committed (`bot.storage.received`) before
    python-telegram-bot answers Telegram 200. A second delivery of an update that is waiting
    or was handled is not kept again, and not handled.
-2. Handled in the person's turn: the process takes the turn (a lock in the database that never
-   waits) and handles every update of the person kept there, oldest update id first, its own
-   and those other processes received, each deleted once handled. A process that finds the
-   turn taken leaves its update to the holder, who looks again after giving it up.
+2. Handled in the person's turn: the process takes the turn (a lock in the database; it waits
+   while another process holds it) and handles every update of the person kept there, oldest
+   update id first, its own and those other processes received, each deleted once handled.
 3. Forsaken updates (their process was killed, or lost the database, after answering 200)
    are found by every process's sweep (`adopt_forsaken`) and handled in their turn.
 
@@ -41,9 +40,9 @@ from ._inbox import Inbox
 
 log = logging.getLogger(__name__)
 
-# People one process handles at once: each holds a turn, and each turn a connection of the
-# turns' own pool (`ReceivedUpdates`).
-TURNS_AT_ONCE = 16
+# People one process handles (or waits for) at once: each holds a turn, and each turn a
+# connection of the turns' own pool (`ReceivedUpdates`).
+TURNS_AT_ONCE = 8
 # An update waiting this long is taken for forsaken: the process that received it would have
 # taken its turn within milliseconds. Taking a live one's update is harmless, only wasteful.
 FORSAKEN_AFTER = timedelta(seconds=2)
@@ -122,17 +121,19 @@ class SharedInbox:
 
     async def take_turn(self, turn: int, own: int | None) -> None:
         """Handle what waits in the turn (this process's update `own` among it, unless it was
-        handled meanwhile). Called under the processor's lock for the turn."""
+        handled meanwhile): waiting for it, unless taking over forsaken updates (`own` None),
+        which whoever holds the turn, or waits for it, handles anyway. Called under the
+        processor's lock for the turn."""
         if own is not None and own not in self._held:
             return  # handled in an earlier task's turn, in this process
         try:
-            await self.received.in_turn(turn, self._handle)
+            await self.received.in_turn(turn, self._handle, wait=own is not None)
         except Exception as failed:  # the database went away: the sweep tries again later
             log.error("turn not taken", extra={"event": type(failed).__name__})
         finally:
             left = self._held.pop(own, None) if own is not None else None
             if left is not None and asyncio.iscoroutine(left):
-                left.close()  # handled by another process
+                left.close()  # handled by another process, or to be by the sweep
 
     async def _handle(self, kept: Kept) -> None:
         coroutine = self._held.pop(kept.update_id, None)
