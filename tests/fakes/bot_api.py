@@ -702,6 +702,11 @@ class FakeBotAPI:
         if self._pusher is None:
             self._pusher = asyncio.create_task(self._push(retry_after))
 
+    @property
+    def backends(self) -> list[str]:
+        """Where the load balancer sends updates now (`push_to`)."""
+        return list(self._backends)
+
     async def _push(self, retry_after: float) -> None:
         lanes: dict[object, asyncio.Task[None]] = {}
         waiting: dict[object, deque[dict[str, Any]]] = {}

@@ -1,11 +1,15 @@
 """Two bot processes behind one webhook address, on one PostgreSQL database (issue #16).
 
-Each test runs `wegwijzer run --webhook-url ...` twice, as real processes with their own event
-loops and connection pools, on this worker's PostgreSQL database; the fake Bot API plays
-Telegram and the load balancer in front of them, handing the updates to the two processes in
-turn. A family answering quickly has half their answers received by each process: they are
-still handled one at a time, in order, each once; a notice is sent once; an update whose
-process is killed after answering 200 is handled by the other.
+`wegwijzer run --webhook-url ...` runs twice, as real processes with their own event loops
+and connection pools, on this worker's PostgreSQL database; the fake Bot API plays Telegram
+and the load balancer in front of them, handing the updates to the two processes in turn.
+A family answering quickly has half their answers received by each process: they are still
+handled one at a time, in order, each once; a notice is sent once; an update whose process is
+killed after answering 200 is handled by the other.
+
+The two processes (and the fake, in a module-wide event loop) serve every test of the module,
+each test with people of its own: starting them is most of the time. The test that kills one
+starts a pair of its own.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from sqlalchemy import make_url, select
+import pytest_asyncio
+from sqlalchemy import func, make_url, select
 
 from bot.app import Assets, Wegwijzer
 from bot.bootstrap import bootstrap
@@ -36,19 +41,21 @@ from bot.storage.received import TURN_LOCKS, turn_of
 from tests.databases import empty_tables
 from tests.fakes.bot_api import FakeBotAPI, User
 
-from .conftest import family_at_first_who5, render, until
+from .conftest import Person, invite_code, onboard, person, render, until
 from .test_reminders import FIRST_USER, seed_families
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.asyncio(loop_scope="module")]
 
 PROJECT = Path(__file__).resolve().parents[2]
 SECRET = "several-processes-secret"
 # The address Telegram knows: the load balancer's. Each process listens on a port of its own.
 PUBLIC_URL = "https://bot.example.org/telegram"
+# Families with a reminder due when the processes start: both processes' duties find them.
+REMINDED = 40
 # The WHO-5's questions as the bot asks them in Dutch (by words of each), in order.
 WHO5 = ("vrolijk", "rustig", "actief", "fris en uitgerust", "interesseren")
-CHILDREN_INTRO = "Now a few questions about the children in your home over the last two weeks."
 WHO5_KEYS = ("who5.cheerful", "who5.calm", "who5.active", "who5.rested", "who5.interested")
+CHILDREN_INTRO = "Now a few questions about the children in your home over the last two weeks."
 
 
 @dataclass
@@ -62,6 +69,26 @@ class BotProcess:
         self.process.wait(timeout=5)
 
 
+@dataclass
+class Deployment:
+    api: FakeBotAPI
+    app: Wegwijzer  # for setting up and looking, on the real clock (the processes' clock)
+    database_url: str
+    bots: list[BotProcess]
+    folder: Path
+
+    async def family_at_first_who5(self, user_id: int, case_code: str) -> Person:
+        """A Dutch family member, joined through the bots, at the WHO-5's first question."""
+        async with self.app.database.transaction() as uow:
+            await uow.cases.add(case_code, "family_strengthening")
+        family = person(self.api, user_id, "Testouder")
+        await onboard(family, await invite_code(self.app, "family", case_code))
+        family.press("Check-in starten", await family.skip_to_button("Check-in starten"))
+        family.press("Ja", await family.expect("Dit is je check-in"))
+        await family.skip_to(WHO5[0])
+        return family
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -72,13 +99,16 @@ def free_port() -> int:
 async def bot_processes(
     api: FakeBotAPI, database_url: str, folder: Path, count: int = 2
 ) -> AsyncIterator[list[BotProcess]]:
-    """`count` bot processes, each `wegwijzer run` behind the fake's load balancer; stopped
-    with SIGTERM at the end (unless killed). Their logs are printed when a test fails."""
+    """`count` bot processes, each `wegwijzer run` behind the fake's load balancer (which
+    sends to them alone until the block ends); stopped with SIGTERM at the end (unless
+    killed). Their logs are printed when a test fails."""
     started = api.count("setWebhook")
+    before = list(api.backends)
     bots = []
-    for number in range(count):
+    for _ in range(count):
         port = free_port()
-        log = folder / f"bot{number}.log"
+        name = f"bot{len(list(folder.glob('bot*.log')))}"
+        log = folder / f"{name}.log"
         run = ["run", "--webhook-url", PUBLIC_URL, "--listen", "127.0.0.1", "--port", str(port)]
         with log.open("wb") as output:  # the process has its own copy of the file
             process = subprocess.Popen(
@@ -90,8 +120,8 @@ async def bot_processes(
                     "TELEGRAM_BOT_TOKEN": api.token,
                     "TELEGRAM_BASE_URL": api.base_url,
                     "WEBHOOK_SECRET": SECRET,
-                    "ALARM_JOURNAL": str(folder / f"alarms{number}.jsonl"),
-                    "UPDATE_INBOX": str(folder / f"updates{number}.jsonl"),
+                    "ALARM_JOURNAL": str(folder / f"{name}.alarms.jsonl"),
+                    "UPDATE_INBOX": str(folder / f"{name}.updates.jsonl"),
                     "TELEGRAM_MESSAGES_PER_SECOND": "1000",
                     "LOG_LEVEL": "WARNING",
                 },
@@ -110,6 +140,8 @@ async def bot_processes(
             print(f"--- {bot.log.name}\n{bot.log.read_text(errors='replace')[-3000:]}")
         raise
     finally:
+        if before:
+            api.push_to(before)
         for bot in bots:
             if bot.process.poll() is None:
                 bot.process.send_signal(signal.SIGTERM)
@@ -121,22 +153,48 @@ async def bot_processes(
                 bot.process.wait()
 
 
-@pytest.fixture
-async def shared_app(postgres_url: str, settings: Settings, assets: Assets):
-    """The app on this worker's PostgreSQL database, emptied, on the real clock (the bot
-    processes' clock): for setting up and looking."""
-    app = await bootstrap(replace(settings, database_url=postgres_url), assets=assets)
-    await empty_tables(app.database)
-    yield app
-    await app.close()
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def deployment(
+    postgres_url: str, assets: Assets, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Deployment]:
+    folder = tmp_path_factory.mktemp("processes")
+    async with FakeBotAPI() as api:
+        settings = replace(
+            Settings(),
+            database_url=postgres_url,
+            alarm_journal=folder / "test.alarms.jsonl",
+            telegram_token=api.token,
+            telegram_base_url=api.base_url,
+        )
+        app = await bootstrap(settings, assets=assets)
+        try:
+            await empty_tables(app.database)
+            for number in range(REMINDED):
+                api.register(User(FIRST_USER + number, f"Parent {number}", language_code="en"))
+            await seed_families(app, REMINDED)
+            # seed_families numbers its rows from 1: the sequences go on after them.
+            async with app.database.engine.begin() as connection:
+                for table in ("person", "case_file", "schedule"):
+                    await connection.exec_driver_sql(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+            async with bot_processes(api, postgres_url, folder) as bots:
+                yield Deployment(api, app, postgres_url, bots, folder)
+        finally:
+            await app.close()
 
 
-async def stored_answers(app: Wegwijzer) -> list[tuple[str, object]]:
-    """Every answer row (a key twice is an answer stored twice), in the order stored."""
+async def stored_answers(app: Wegwijzer, user_id: int) -> list[tuple[str, object]]:
+    """Every answer row of the person (a key twice is an answer stored twice), as stored."""
     async with app.database.reading() as uow:
         session = uow.audit._session
         rows = await session.execute(
-            select(models.Answer.key, models.Answer.value).order_by(models.Answer.id)
+            select(models.Answer.key, models.Answer.value)
+            .join(models.Run, models.Run.id == models.Answer.run_id)
+            .join(models.Person, models.Person.id == models.Run.person_id)
+            .where(models.Person.external_key == _external_key(user_id))
+            .order_by(models.Answer.id)
         )
         return [(key, value) for key, value in rows]
 
@@ -144,7 +202,8 @@ async def stored_answers(app: Wegwijzer) -> list[tuple[str, object]]:
 async def waiting_updates(app: Wegwijzer) -> int:
     async with app.database.reading() as uow:
         session = uow.audit._session
-        return len((await session.execute(select(models.ReceivedUpdate.update_id))).all())
+        stmt = select(func.count()).select_from(models.ReceivedUpdate)
+        return int((await session.execute(stmt)).scalar_one())
 
 
 def texts_to(api: FakeBotAPI, chat_id: int) -> list[str]:
@@ -152,136 +211,133 @@ def texts_to(api: FakeBotAPI, chat_id: int) -> list[str]:
 
 
 async def test_quick_answers_received_by_both_processes_are_handled_in_order_and_once(
-    api: FakeBotAPI, shared_app: Wegwijzer, postgres_url: str, tmp_path: Path
+    deployment: Deployment,
 ) -> None:
-    async with shared_app.database.transaction() as uow:
-        case = await uow.cases.add("MP-0001", "family_strengthening")
-    async with bot_processes(api, postgres_url, tmp_path) as bots:
-        family = await family_at_first_who5(api, shared_app, case.code)
-        asked = len(family.messages())
-        # The first reply is held up at Telegram: a process handling the second answer
-        # meanwhile would ask the third question before the second.
-        api.stall_next("sendMessage", 0.3, chat_id=family.chat_id)
-        # The options' numbers, typed one after the other without waiting: 5, 4, 3, 2, 1.
-        typed = [family.text(str(number)) for number in range(1, 6)]
-        children = render(shared_app, Text(CHILDREN_INTRO), "nl")
-        await family.skip_to(children[:30], timeout=15)
+    api, app = deployment.api, deployment.app
+    family = await deployment.family_at_first_who5(1001, "MP-0001")
+    asked = len(family.messages())
+    # The first reply is held up at Telegram: a process handling the second answer meanwhile
+    # would ask the third question before the second.
+    api.stall_next("sendMessage", 0.3, chat_id=family.chat_id)
+    # The options' numbers, typed one after the other without waiting: 5, 4, 3, 2, 1.
+    typed = [family.text(str(number)) for number in range(1, 6)]
+    await family.skip_to(render(app, Text(CHILDREN_INTRO), "nl")[:30], timeout=15)
 
-        received_by = {update["update_id"]: backend for backend, update in api.posted}
-        assert {received_by[update["update_id"]] for update in typed} == {b.url for b in bots}
-        assert await stored_answers(shared_app) == [
-            ("checkin.consent", True),
-            *zip(WHO5_KEYS, (5, 4, 3, 2, 1), strict=True),
-        ]
-        # The questions came in order, each once.
-        new = texts_to(api, family.chat_id)[asked:]
-        assert [word for text in new for word in WHO5 if word in text] == list(WHO5[1:])
-        assert await waiting_updates(shared_app) == 0
+    received_by = {update["update_id"]: backend for backend, update in api.posted}
+    bots = {bot.url for bot in deployment.bots}
+    assert {received_by[update["update_id"]] for update in typed} == bots
+    assert await stored_answers(app, family.chat_id) == [
+        ("checkin.consent", True),
+        *zip(WHO5_KEYS, (5, 4, 3, 2, 1), strict=True),
+    ]
+    # The questions came in order, each once.
+    new = texts_to(api, family.chat_id)[asked:]
+    assert [word for text in new for word in WHO5 if word in text] == list(WHO5[1:])
+    assert await waiting_updates(app) == 0
 
 
 async def test_an_update_delivered_twice_to_each_process_is_handled_once(
-    api: FakeBotAPI, shared_app: Wegwijzer, postgres_url: str, tmp_path: Path
+    deployment: Deployment,
 ) -> None:
-    async with shared_app.database.transaction() as uow:
-        case = await uow.cases.add("MP-0002", "family_strengthening")
-    async with bot_processes(api, postgres_url, tmp_path) as bots:
-        family = await family_at_first_who5(api, shared_app, case.code)
-        question = family.last_with_buttons()
-        # Two presses of one button, one update each, as quickly as a thumb can: the load
-        # balancer gives one to each process.
-        first, second = family.press("Nooit", question), family.press("Nooit", question)
-        await family.skip_to(WHO5[1])
-        await until(lambda: second in api.answered_callbacks, 5, what="the second press")
-        already = render(shared_app, texts.ALREADY_ANSWERED, "nl")
-        assert api.answered_callbacks[second].get("text") == already
-        assert "text" not in api.answered_callbacks[first]
+    api, app = deployment.api, deployment.app
+    family = await deployment.family_at_first_who5(1002, "MP-0002")
+    question = family.last_with_buttons()
+    # Two presses of one button, one update each, as quickly as a thumb can: the load
+    # balancer gives one to each process.
+    first, second = family.press("Nooit", question), family.press("Nooit", question)
+    await family.skip_to(WHO5[1])
+    await until(lambda: second in api.answered_callbacks, 5, what="the second press")
+    assert api.answered_callbacks[second].get("text") == render(app, texts.ALREADY_ANSWERED, "nl")
+    assert "text" not in api.answered_callbacks[first]
 
-        # A typed answer that Telegram delivers again, twice to each process, at once.
-        again = family.text("3")
-        statuses = await asyncio.gather(
-            *(api.post_update_to_webhook(bot.url, again, SECRET) for bot in bots for _ in "12")
+    # A typed answer that Telegram delivers again, twice to each process, at once.
+    again = family.text("3")
+    statuses = await asyncio.gather(
+        *(
+            api.post_update_to_webhook(bot.url, again, SECRET)
+            for bot in deployment.bots
+            for _ in "12"
         )
-        assert statuses == [200] * 4
-        await family.skip_to(WHO5[2])
-        await until(lambda: not api.pending_updates, 5, what="every update delivered")
-
-        assert await stored_answers(shared_app) == [
-            ("checkin.consent", True),
-            ("who5.cheerful", 0),
-            ("who5.calm", 3),
-        ]
-        assert sum(WHO5[2] in text for text in texts_to(api, family.chat_id)) == 1
-        assert await waiting_updates(shared_app) == 0
-
-
-async def test_due_reminders_are_sent_once_by_two_processes(
-    api: FakeBotAPI, shared_app: Wegwijzer, postgres_url: str, tmp_path: Path
-) -> None:
-    families = 60
-    for number in range(families):
-        api.register(User(FIRST_USER + number, f"Parent {number}", language_code="en"))
-    await seed_families(shared_app, families)  # due now: both processes look at start
-
-    async def sent() -> dict[str, int]:
-        async with shared_app.database.reading() as uow:
-            return await uow.outbox.counts()
-
-    async with bot_processes(api, postgres_url, tmp_path):
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 20
-        while (await sent()).get("sent", 0) < families and loop.time() < deadline:
-            await api.wait_for(lambda _c: True)  # a moment: until the next call, at most 5 s
-        assert await sent() == {"sent": families}
-
-    reminded = Counter(
-        call.params["chat_id"] for call in api.calls_of("sendMessage") if call.status == 200
     )
-    assert reminded == {FIRST_USER + number: 1 for number in range(families)}
+    assert statuses == [200] * 4
+    await family.skip_to(WHO5[2])
+    await until(lambda: not api.pending_updates, 5, what="every update delivered")
+
+    assert await stored_answers(app, family.chat_id) == [
+        ("checkin.consent", True),
+        ("who5.cheerful", 0),
+        ("who5.calm", 3),
+    ]
+    assert sum(WHO5[2] in text for text in texts_to(api, family.chat_id)) == 1
+    assert await waiting_updates(app) == 0
+
+
+async def test_due_reminders_are_sent_once_by_two_processes(deployment: Deployment) -> None:
+    """The reminders were due when both processes started: both claimed and sent."""
+    api, app = deployment.api, deployment.app
+    reminded = range(FIRST_USER, FIRST_USER + REMINDED)
+
+    async def notices() -> list[str]:
+        """The state of each reminded family's notices (seed_families numbers them 1…)."""
+        async with app.database.reading() as uow:
+            return [
+                notice.state
+                for person_id in range(1, REMINDED + 1)
+                for notice in await uow.outbox.of_person(person_id)
+            ]
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while (states := await notices()) != ["sent"] * REMINDED:
+        assert loop.time() < deadline, f"the reminders were not sent once each: {states}"
+        await asyncio.sleep(0.05)  # the senders look every second
+
+    to = Counter(call.params["chat_id"] for call in api.calls_of("sendMessage") if call.ok)
+    assert {chat: to[chat] for chat in reminded} == dict.fromkeys(reminded, 1)
 
 
 async def test_a_process_killed_after_answering_200_loses_nothing(
-    api: FakeBotAPI, shared_app: Wegwijzer, postgres_url: str, tmp_path: Path
+    deployment: Deployment,
 ) -> None:
-    async with shared_app.database.transaction() as uow:
-        case = await uow.cases.add("MP-0003", "family_strengthening")
-    async with bot_processes(api, postgres_url, tmp_path) as (doomed, survivor):
-        family = await family_at_first_who5(api, shared_app, case.code)
-        async with run_locked(postgres_url, family.chat_id):
-            api.push_to([doomed.url])  # the balancer sends the next update there
-            family.press("Nooit")
-            await until(lambda: not api.pending_updates, 5, what="200 from the doomed process")
-            await waiting_for_a_lock(postgres_url)  # its answer's transaction is stuck
-            doomed.kill()
-            api.push_to([survivor.url])
-        # The survivor finds the update its process left and handles it.
-        await family.skip_to(WHO5[1], timeout=10)
-        assert await stored_answers(shared_app) == [
-            ("checkin.consent", True),
-            ("who5.cheerful", 0),
-        ]
-        assert await waiting_updates(shared_app) == 0
+    api, app = deployment.api, deployment.app
+    family = await deployment.family_at_first_who5(1003, "MP-0003")
+    url, folder = deployment.database_url, deployment.folder
+    async with (
+        bot_processes(api, url, folder, count=1) as (doomed,),
+        run_locked(url, family.chat_id),
+    ):
+        family.press("Nooit")  # only the doomed process receives it
+        await until(lambda: not api.pending_updates, 5, what="200 from the doomed process")
+        await waiting_for_a_lock(url)  # its answer's transaction is stuck
+        doomed.kill()
+    # Another process finds the update the killed one left, and handles it.
+    await family.skip_to(WHO5[1], timeout=10)
+    assert await stored_answers(app, family.chat_id) == [
+        ("checkin.consent", True),
+        ("who5.cheerful", 0),
+    ]
+    assert await waiting_updates(app) == 0
 
 
 async def test_the_numbers_do_not_wait_for_a_turn_held_elsewhere(
-    api: FakeBotAPI, shared_app: Wegwijzer, postgres_url: str, tmp_path: Path
+    deployment: Deployment,
 ) -> None:
     """Another process holds the family's turn (here: the test, holding its lock): their
     answer waits, their /sos does not. When the holder lets go without handling the answer
     (it was killed, say), the answer is handled all the same."""
-    async with shared_app.database.transaction() as uow:
-        case = await uow.cases.add("MP-0004", "family_strengthening")
-    async with bot_processes(api, postgres_url, tmp_path):
-        family = await family_at_first_who5(api, shared_app, case.code)
-        async with turn_held(postgres_url, family.chat_id):
-            family.press("Nooit")
-            family.command("/sos")
-            await family.expect("Alarmnummer")
-            assert await waiting_updates(shared_app) == 1  # the answer: kept, not handled
-        await family.skip_to(WHO5[1], timeout=10)
-        assert await stored_answers(shared_app) == [
-            ("checkin.consent", True),
-            ("who5.cheerful", 0),
-        ]
+    api, app = deployment.api, deployment.app
+    family = await deployment.family_at_first_who5(1004, "MP-0004")
+    async with turn_held(deployment.database_url, family.chat_id):
+        family.press("Nooit")
+        family.command("/sos")
+        await family.expect("Alarmnummer")
+        assert await waiting_updates(app) == 1  # the answer: kept, not handled
+    await family.skip_to(WHO5[1], timeout=10)
+    assert await stored_answers(app, family.chat_id) == [
+        ("checkin.consent", True),
+        ("who5.cheerful", 0),
+    ]
+    assert not api.pending_updates
 
 
 # --- holding things from outside the bot ------------------------------------------------------
