@@ -261,6 +261,9 @@ class ReceivedUpdate(Base):
     # The person's turn: a number made from their keyed hash (`person.external_key`), so two
     # people may share one (they then simply take turns), and it names nobody.
     turn: Mapped[int] = mapped_column(Integer)
+    # The number of the process that received it, while that process lives: the update is
+    # left to it until then.
+    receiver: Mapped[int] = mapped_column(Integer)
     # The update as Telegram sent it, message text and all: sealed.
     payload: Mapped[str] = mapped_column(EncryptedText("received_update.payload"))
     # Only updates in flight are here (tens of rows): looking for forsaken ones needs no index.

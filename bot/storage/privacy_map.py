@@ -307,6 +307,9 @@ DESCRIPTIONS: Mapping[str, Description] = {
         "while needed",
         PSEUDO,
     ),
+    "received_update.receiver": _d(
+        "the number of the bot process that received it", "reliability", "while needed", OPS
+    ),
     "received_update.payload": _d(
         "the update as Telegram sent it, until it is handled (seconds): the message text or "
         "button pressed, the Telegram user and chat ids, the sender's profile name",

@@ -12,9 +12,13 @@ their order too). The process that received an update waits for the turn, and th
 what waits in it: its own update, unless the holder before it handled it already. (Taking
 the turn without waiting, and leaving the update to the holder, would need one more look
 after each turn, for an update kept just before it was given up: a round trip more for every
-update, to spare a wait that only a person's quick succession of updates has.) A process
-that dies holding a turn loses its connection and with it the lock, at once; what it left
-waiting is found by `forsaken` and handled by any process (`bot.telegram._shared`).
+update, to spare a wait that only a person's quick succession of updates has.)
+
+A process that dies loses its connections, and with them its locks, at once: the turns it
+held, and the lock it holds on its own number for as long as it lives (`open`). An update
+whose receiver no longer holds that lock is forsaken (`forsaken`), and any process handles it
+in its turn (`bot.telegram._shared`); so does its receiver, when its own turn failed (the
+database went away meanwhile). A busy process's updates, however long they wait, are its own.
 
 Exactly once is not this table's job: what an update changes is recorded with its key in
 `processed_update`, in the same transaction. An update handled and not yet deleted when its
@@ -30,6 +34,8 @@ nothing.
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -42,14 +48,17 @@ from sqlalchemy import (
     String,
     Text,
     cast,
+    column,
     delete,
     exists,
     func,
     literal,
+    or_,
     select,
+    table,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import OID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from . import crypto
@@ -57,12 +66,23 @@ from .database import Database
 from .models import ProcessedUpdate, ReceivedUpdate
 from .types import UTCDateTime
 
-__all__ = ["Kept", "ReceivedUpdates", "turn_of"]
+__all__ = ["Forsaken", "Kept", "ReceivedUpdates", "turn_of"]
 
-# The advisory locks' first key: turns never meet another use of advisory locks (the
-# migrations' lock takes the one-number form, a key space of its own).
+# The advisory locks' first keys: a person's turn, and a living process's number. Never met
+# by another use of advisory locks (the migrations' lock takes the one-number form, a key
+# space of its own).
 TURN_LOCKS = 0x5747  # "WG"
+ALIVE_LOCKS = 0x5748
 PAYLOAD = "received_update.payload"
+
+_pg_locks = table(
+    "pg_locks",
+    column("locktype", Text),
+    column("classid", OID),
+    column("objid", OID),
+    column("objsubid", Integer),
+    column("granted"),
+)
 
 
 def turn_of(channel: str, external_id: str | int) -> int:
@@ -81,39 +101,77 @@ class Kept(NamedTuple):
     again: bool
 
 
+class Forsaken(NamedTuple):
+    update_id: int
+    turn: int
+    # Received by this process (whose own turn failed), not by one that died.
+    own: bool
+
+
 class ReceivedUpdates:
     def __init__(self, database: Database, *, turns_at_once: int, key_prefix: str) -> None:
         if database.dialect != "postgresql":
             raise ValueError("updates are shared between processes on PostgreSQL only")
-        self._database = database
         # Keeping is one statement: committed by itself, on the main pool.
         self._work: AsyncEngine = database.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._turns = create_async_engine(
             database.engine.url,
-            pool_size=turns_at_once,
+            # One more: the connection holding this process's number.
+            pool_size=turns_at_once + 1,
             max_overflow=0,
             isolation_level="AUTOCOMMIT",
             connect_args={"server_settings": {"synchronous_commit": "off"}},
         )
         # An update's key in processed_update is this prefix and its id ("telegram:").
         self._key_prefix = key_prefix
+        # This process's number while it lives, and the connection that says so.
+        self.receiver: int | None = None
+        self._alive: AsyncConnection | None = None
+        self._opening = asyncio.Lock()
+
+    async def open(self) -> int:
+        """Take a number no living process has, held for as long as this process lives (or
+        keeps its connection): the updates it keeps are its own while it does. Again after
+        the connection was lost."""
+        async with self._opening:
+            if self._alive is not None:
+                try:
+                    await self._alive.execute(select(literal(1)))
+                except Exception:
+                    await self._alive.invalidate()
+                    self._alive = None
+            if self._alive is None or self.receiver is None:
+                connection = await self._turns.connect()
+                while True:
+                    number = secrets.randbelow(1 << 31)
+                    lock = func.pg_try_advisory_lock(ALIVE_LOCKS, number)
+                    if (await connection.execute(select(lock))).scalar_one():
+                        break
+                self._alive, self.receiver = connection, number
+            return self.receiver
 
     async def dispose(self) -> None:
+        if self._alive is not None:
+            await self._alive.invalidate()  # closed, not pooled: its lock goes with it
         await self._turns.dispose()
 
     async def keep(self, update_id: int, turn: int, payload: str) -> bool:
         """Keep an update until it is handled, committed on return. False when it is here
         already, or was handled before (a second delivery): then there is nothing to do."""
+        receiver = self.receiver if self._alive is not None else None
+        if receiver is None:
+            receiver = await self.open()
         handled = exists().where(ProcessedUpdate.key == f"{self._key_prefix}{update_id}")
         row = select(
             literal(update_id, BigInteger),
             literal(turn, Integer),
+            literal(receiver, Integer),
             type_coerce(payload, ReceivedUpdate.payload.type),
             _utc_now(),
         ).where(~handled)
         stmt = (
             insert(ReceivedUpdate)
-            .from_select(["update_id", "turn", "payload", "received_at"], row)
+            .from_select(["update_id", "turn", "receiver", "payload", "received_at"], row)
             .on_conflict_do_nothing(index_elements=["update_id"])
             .returning(ReceivedUpdate.update_id)
         )
@@ -139,28 +197,30 @@ class ReceivedUpdates:
                 await _unlock(connection, turn)
             return True
 
-    async def forsaken(self, after: timedelta, limit: int = 100) -> list[int]:
-        """Turns with updates still waiting `after` they were received: their process died, or
-        lost its database, before handling them. (The database's clock, the same for every
-        process.)"""
+    async def forsaken(self, after: timedelta, limit: int = 100) -> list[Forsaken]:
+        """Updates waiting for longer than `after` (the database's clock, the same for every
+        process) whose receiver is gone, or is this process; oldest first. Whether this
+        process still has its own in hand, it knows, not the database."""
+        receiver = await self.open()
+        alive = exists().where(
+            _pg_locks.c.locktype == "advisory",
+            _pg_locks.c.classid == ALIVE_LOCKS,
+            _pg_locks.c.objid == cast(ReceivedUpdate.receiver, OID),
+            _pg_locks.c.objsubid == 2,  # the two-number form of advisory locks
+            _pg_locks.c.granted.is_(True),
+        )
         stmt = (
-            select(ReceivedUpdate.turn)
-            .where(ReceivedUpdate.received_at < _utc_now() - literal(after, Interval()))
-            .group_by(ReceivedUpdate.turn)
-            .order_by(func.min(ReceivedUpdate.update_id))
+            select(ReceivedUpdate.update_id, ReceivedUpdate.turn, ReceivedUpdate.receiver)
+            .where(
+                ReceivedUpdate.received_at < _utc_now() - literal(after, Interval()),
+                or_(ReceivedUpdate.receiver == receiver, ~alive),
+            )
+            .order_by(ReceivedUpdate.update_id)
             .limit(limit)
         )
         async with self._work.connect() as connection:
-            return list((await connection.execute(stmt)).scalars())
-
-    async def waiting(self) -> int:
-        """How many updates wait (for tests and the bench)."""
-        async with self._work.connect() as connection:
-            return int(
-                (await connection.execute(select(func.count()).select_from(ReceivedUpdate))).one()[
-                    0
-                ]
-            )
+            rows = await connection.execute(stmt)
+            return [Forsaken(update_id, turn, by == receiver) for update_id, turn, by in rows]
 
     async def _waiting(self, connection: AsyncConnection, turn: int) -> list[Kept]:
         key = literal(self._key_prefix, String) + cast(ReceivedUpdate.update_id, String)

@@ -215,6 +215,9 @@ async def serve(
         shared=bool(webhook_url) and app.database.dialect == "postgresql",
     )
     shared: SharedInbox | None = application.bot_data.get("shared")
+    if shared is not None:
+        with contextlib.suppress(Exception):  # down: updates are kept on disk meanwhile
+            await shared.open()
     stop = stop or _stop_on_signals()
     with contextlib.suppress(Unavailable):
         await forget_old_updates(app)
@@ -319,8 +322,9 @@ async def _adopt_forsaken(
     shared: SharedInbox, processor: PerPersonUpdateProcessor, interval: float
 ) -> None:
     """Every interval (and at once at start), handle the updates that wait in the database
-    longer than their process would have let them: it was killed, or lost the database,
-    after Telegram heard 200. People this process has in hand are left to it."""
+    and nobody has in hand: their process was killed after Telegram heard 200, or its turn
+    failed (the database went away meanwhile). People this process has in hand are left to
+    it."""
     while True:
         try:
             turns = [turn for turn in await shared.forsaken() if not processor.busy(turn)]

@@ -43,9 +43,10 @@ log = logging.getLogger(__name__)
 # People one process handles (or waits for) at once: each holds a turn, and each turn a
 # connection of the turns' own pool (`ReceivedUpdates`).
 TURNS_AT_ONCE = 8
-# An update waiting this long is taken for forsaken: the process that received it would have
-# taken its turn within milliseconds. Taking a live one's update is harmless, only wasteful.
-FORSAKEN_AFTER = timedelta(seconds=2)
+# An update whose receiver is gone is taken over once it waited this long (the sweep looks
+# every `serve(outbox_interval)`); one of this process's own that it no longer has in hand
+# (its turn failed) too. A moment, so that the receiver's own commit and bookkeeping are done.
+FORSAKEN_AFTER = timedelta(seconds=1)
 
 
 class SharedInbox:
@@ -77,6 +78,11 @@ class SharedInbox:
         # here (python-telegram-bot's handlers and error handlers), and the bot it is for.
         self.process: Callable[[Update], Awaitable[None]] | None = None
         self.bot: Bot | None = None
+
+    async def open(self) -> None:
+        """Take this process's number (see `ReceivedUpdates.open`): at start, so that a
+        database that is down shows at once (updates are then kept on disk meanwhile)."""
+        await self.received.open()
 
     async def close(self) -> None:
         await self.received.dispose()
@@ -159,5 +165,11 @@ class SharedInbox:
             log.critical("kept update unreadable", extra={"event": type(broken).__name__})
             return None
 
-    async def forsaken(self) -> list[int]:
-        return await self.received.forsaken(FORSAKEN_AFTER)
+    async def forsaken(self) -> set[int]:
+        """The turns with updates waiting that nobody has in hand: their receiver died, or
+        this process's own turn for them failed."""
+        return {
+            update.turn
+            for update in await self.received.forsaken(FORSAKEN_AFTER)
+            if not (update.own and update.update_id in self._kept)
+        }

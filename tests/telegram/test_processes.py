@@ -369,7 +369,8 @@ async def turn_held(database_url: str, user_id: int) -> AsyncIterator[None]:
     connection = await asyncpg.connect(_dsn(database_url))
     try:
         turn = turn_of("telegram", user_id)
-        assert await connection.fetchval("SELECT pg_try_advisory_lock($1, $2)", TURN_LOCKS, turn)
+        # Once the bot has finished with the person's last update.
+        await connection.execute("SELECT pg_advisory_lock($1, $2)", TURN_LOCKS, turn)
         yield
     finally:
         await connection.close()  # the lock goes with the connection, as with a killed process

@@ -24,6 +24,7 @@ def upgrade() -> None:
         "received_update",
         sa.Column("update_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("turn", sa.Integer(), nullable=False),
+        sa.Column("receiver", sa.Integer(), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("received_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("update_id", name=op.f("pk_received_update")),
