@@ -52,6 +52,9 @@
     wegwijzer bench [--json] [--updates N] [--open-runs N] [--reminders N]
                                              cost per answer vs a bare PTB echo bot; memory;
                                              reminder fan-out against the flood limit
+    wegwijzer bench --processes [N] [--database URL]
+                                             answers per second with 1 and N bot processes
+                                             on one PostgreSQL (webhook, behind a balancer)
     wegwijzer run [--webhook-url URL] [--listen HOST] [--port N]
                                              run the Telegram bot (long polling by default)
 
@@ -332,6 +335,22 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FAMILIES",
         help="only the fault-injection run (alarms, notices, answers while the database is "
         "locked, the Bot API fails and the bot restarts), with this many families per round",
+    )
+    bench.add_argument(
+        "--processes",
+        type=int,
+        nargs="?",
+        const=2,
+        default=0,
+        metavar="N",
+        help="only the several-processes run: answers per second with 1 and with N (2) bot "
+        "processes in webhook mode on one PostgreSQL database, behind a load balancer",
+    )
+    bench.add_argument(
+        "--database",
+        metavar="URL",
+        help="for --processes: a PostgreSQL server (default TEST_DATABASE_URL); the bench "
+        "makes a database of its own there and drops it at the end",
     )
     bench.add_argument("--json", action="store_true", help="print JSON")
     bench.set_defaults(handler=_bench)
@@ -880,6 +899,12 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     if str(PROJECT_ROOT) not in sys.path:
         sys.path.insert(0, str(PROJECT_ROOT))
+    if args.processes > 0:
+        from tests.bench.processes import main as processes
+
+        measured: int = processes(args.database, args.processes, as_json=args.json)
+        return measured
+
     from tests.bench import main
 
     only_faults = args.faults > 0
