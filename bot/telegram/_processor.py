@@ -63,6 +63,15 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
                 await self._on_handled(update)
 
     async def _in_turn(self, update: object, coroutine: Awaitable[object]) -> None:
+        shared = self._shared
+        if shared is not None and isinstance(update, Update) and shared.is_kept(update):
+            # Kept in the database for every process (not an emergency: that was decided
+            # when it was kept); left where whoever takes the turn in this process finds it.
+            turn = shared.turn_of(update.update_id)
+            shared.hold(update.update_id, coroutine)
+            async with self._person(turn):
+                await shared.take_turn(turn, update.update_id)
+            return
         if self._overtakes(update):
             await coroutine
             return
@@ -71,21 +80,10 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
             async with self._slots:
                 await coroutine
             return
-        shared = self._shared
-        if shared is None:
-            async with self._person(user.id):
-                await coroutine
-            return
-        turn = shared.turn_of(user.id)
-        if not shared.is_kept(update):  # the database refused it: handled here, as alone
-            async with self._person(turn):
-                await coroutine
-            return
-        assert isinstance(update, Update)
-        # Left where whoever handles this turn in this process finds it.
-        shared.hold(update.update_id, coroutine)
-        async with self._person(turn):
-            await shared.take_turn(turn, update.update_id)
+        # Alone, or the database refused to keep it (handled here, as alone): by the
+        # person's number, or their turn's, as the turns' own tasks are.
+        async with self._person(user.id if shared is None else shared.turn_of_person(user.id)):
+            await coroutine
 
     async def drain(self, turn: int) -> None:
         """Handle what waits in a turn whose process is gone (`shared` only)."""

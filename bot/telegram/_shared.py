@@ -70,8 +70,8 @@ class SharedInbox:
         self._overtakes = overtakes
         # The channel's set of updates handled again (`Incoming.again`).
         self._again = again
-        # Kept in the database by this process and not yet handled here.
-        self._kept: set[int] = set()
+        # Kept in the database by this process and not yet handled here: their turns.
+        self._kept: dict[int, int] = {}
         # Their handlers' coroutines, while they wait for their turn.
         self._held: dict[int, Awaitable[object]] = {}
         # Set once the Application exists: how an update another process received is handled
@@ -88,8 +88,12 @@ class SharedInbox:
         await self.received.dispose()
 
     @staticmethod
-    def turn_of(user_id: int) -> int:
+    def turn_of_person(user_id: int) -> int:
         return turn_of(CHANNEL, user_id)
+
+    def turn_of(self, update_id: int) -> int:
+        """The turn of an update this process kept."""
+        return self._kept[update_id]
 
     # --- received ------------------------------------------------------------------------------
 
@@ -100,14 +104,15 @@ class SharedInbox:
             await self.local.keep(update)
             return True
         payload = json.dumps(update.to_dict(), ensure_ascii=False)
+        turn = self.turn_of_person(user.id)
         try:
-            kept = await self.received.keep(update.update_id, self.turn_of(user.id), payload)
+            kept = await self.received.keep(update.update_id, turn, payload)
         except Exception as refused:  # the database is down: kept on disk, handled here
             log.error("update not kept in the database", extra={"event": type(refused).__name__})
             await self.local.keep(update)
             return True
         if kept:
-            self._kept.add(update.update_id)
+            self._kept[update.update_id] = turn
         else:
             log.info("duplicate update dropped", extra={"update_id": update.update_id})
         return kept
@@ -117,7 +122,7 @@ class SharedInbox:
 
     async def handled(self, update: object) -> None:
         if isinstance(update, Update):
-            self._kept.discard(update.update_id)
+            self._kept.pop(update.update_id, None)
         await self.local.handled(update)
 
     # --- turns ---------------------------------------------------------------------------------
