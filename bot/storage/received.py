@@ -55,6 +55,8 @@ ALIVE_LOCKS = 0x5748
 PAYLOAD = "received_update.payload"
 # Connections for keeping updates at once, beside the turns'.
 KEEPERS = 4
+# At the end, how long connections still out get to come back before they are cut.
+CLOSING_SECONDS = 5.0
 
 # Kept unless waiting or handled before ($5: its key in processed_update). received_at in
 # naive UTC, as `UTCDateTime` columns hold it.
@@ -152,7 +154,10 @@ class ReceivedUpdates:
         if self._alive is not None:
             await self._alive.close()
         if self._pool is not None:
-            await self._pool.close()
+            try:  # a connection still out (a turn cut short) is closed all the same
+                await asyncio.wait_for(self._pool.close(), CLOSING_SECONDS)
+            except TimeoutError:
+                self._pool.terminate()
 
     async def keep(self, update_id: int, turn: int, payload: str) -> bool:
         """Keep an update until it is handled, committed on return. False when it is here

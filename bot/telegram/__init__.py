@@ -237,6 +237,8 @@ async def serve(
         channel.again.update(update.update_id for update in unhandled)
         for update in unhandled:
             await application.update_queue.put(update)
+        if shared is not None:
+            await inbox.handed_over()  # kept in the database now, emergencies aside
         if webhook_url:
             await updater.start_webhook(
                 listen=listen,

@@ -94,6 +94,14 @@ class Inbox:
             except OSError as failed:  # handled all the same; at worst handled again later
                 log.error("inbox not updated", extra={"event": type(failed).__name__})
 
+    async def handed_over(self) -> None:
+        """What `unhandled` read at start is kept elsewhere now (in the database, for every
+        process): the file goes, unless an update of this run is open in it."""
+        async with self._lock:
+            if not self._open:
+                self.path.unlink(missing_ok=True)
+                self._lines = 0
+
     def unhandled(self, bot: Bot, max_age: timedelta = MAX_AGE) -> list[Update]:
         """What a previous run took and never finished, oldest first (read at start). Older
         than `max_age` is dropped: its update's key may no longer be on record as handled."""
