@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,7 +160,9 @@ async def run_process_bench(
                         measured = []
                         for count, group in zip(counts, groups[1:], strict=True):
                             api.push_to(urls[:count])
-                            measured.append(await _measure(screens, group, count, pids))
+                            measured.append(
+                                await _measure(screens, group, count, pids, database_url)
+                            )
                     stored, doubled, left = await _stored(app)
                 finally:
                     await app.close()
@@ -192,8 +194,11 @@ async def _stored(app: Wegwijzer) -> tuple[int, int, int]:
     return int(stored), int(doubled), int(left)
 
 
-async def _measure(screens: Screens, group: list[User], count: int, pids: list[int]) -> Run:
-    bot_cpu, bench_cpu, postgres = _cpu(pids), time.process_time(), _postgres_cpu()
+async def _measure(
+    screens: Screens, group: list[User], count: int, pids: list[int], database_url: str
+) -> Run:
+    server = await _server_processes(database_url)
+    bot_cpu, bench_cpu, postgres = _cpu(pids), time.process_time(), _cpus(server)
     busy = _machine_busy()
     started = time.perf_counter()
     await _answers(screens, group)
@@ -201,7 +206,8 @@ async def _measure(screens: Screens, group: list[User], count: int, pids: list[i
     bot_cpu = _cpu(pids) - bot_cpu
     bench_cpu = time.process_time() - bench_cpu
     # The server's processes then and now (a connection's process may have come or gone).
-    postgres_cpu = sum(cpu - postgres.get(pid, 0.0) for pid, cpu in _postgres_cpu().items())
+    server |= await _server_processes(database_url)
+    postgres_cpu = sum(cpu - postgres.get(pid, 0.0) for pid, cpu in _cpus(server).items())
     others = _machine_busy() - busy - bot_cpu - bench_cpu - postgres_cpu
     return Run(
         count, len(group) * ROUNDS, seconds, bot_cpu, bench_cpu, postgres_cpu, max(others, 0.0)
@@ -362,17 +368,24 @@ def _machine_busy() -> float:
     return (sum(ticks[:8]) - ticks[3] - ticks[4]) / _CLOCK_TICKS
 
 
-def _postgres_cpu() -> dict[int, float]:
-    """The PostgreSQL server's processes (on this machine), and the CPU each used so far."""
-    return {pid: _process_cpu(pid) for pid in _pids_named("postgres")}
+def _cpus(pids: set[int]) -> dict[int, float]:
+    return {pid: _process_cpu(pid) for pid in pids}
 
 
-def _pids_named(name: str) -> Iterator[int]:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().strip() == name:
-                    yield int(entry.name)
+async def _server_processes(database_url: str) -> set[int]:
+    """The PostgreSQL server's processes working for the bench (on this machine): those
+    connected to its database, and the ones writing everyone's WAL and pages (other
+    databases on the server, the tests' say, are left out)."""
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "OR backend_type IN ('walwriter', 'checkpointer', 'background writer')"
+        )
+    finally:
+        await connection.close()
+    return {row["pid"] for row in rows}
 
 
 @contextlib.asynccontextmanager
