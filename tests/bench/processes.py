@@ -75,6 +75,14 @@ class Run:
     def ms_per_answer(self, cpu: float) -> float:
         return 1000 * cpu / self.answers
 
+    def allowed(self, cores: int) -> float:
+        """The answers per second the machine's cores allow at this run's CPU per answer,
+        were nothing else running: all of it on the cores, and each bot process on one core
+        at most (Python runs one thread at a time)."""
+        everything = (self.bot_cpu + self.bench_cpu + self.postgres_cpu) / self.answers
+        one_core_each = self.bot_cpu / self.answers / self.processes
+        return min(cores / everything, 1 / one_core_each)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             **self.__dict__,
@@ -102,18 +110,28 @@ class ProcessFigures:
     def ratio(self) -> float:
         return self.runs[-1].per_second / self.runs[0].per_second
 
+    @property
+    def allowed_ratio(self) -> float:
+        """The ratio the cores allow, were nothing else running (see `Run.allowed`)."""
+        return self.runs[-1].allowed(self.cores) / self.runs[0].allowed(self.cores)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             **{name: value for name, value in self.__dict__.items() if name != "runs"},
-            "runs": [run.as_dict() for run in self.runs],
+            "runs": [
+                {**run.as_dict(), "allowed_per_second": round(run.allowed(self.cores), 1)}
+                for run in self.runs
+            ],
             "ratio": round(self.ratio, 2),
+            "allowed_ratio": round(self.allowed_ratio, 2),
         }
 
     def report(self) -> str:
         lines = [
             f"bot processes on PostgreSQL  {self.families} families, {ROUNDS} answers each, "
             f"{self.cores} cores; CPU ms per answer:",
-            "  processes  answers/s   bot   fake+balancer  PostgreSQL   (other programs' load)",
+            "  processes  answers/s   bot   fake+balancer  PostgreSQL   other programs'"
+            "  the cores allow",
         ]
         for run in self.runs:
             bot, bench, postgres = (
@@ -121,10 +139,15 @@ class ProcessFigures:
             )
             lines.append(
                 f"  {run.processes:9d}  {run.per_second:9.1f}  {bot:5.2f}  {bench:13.2f}"
-                f"  {postgres:10.2f}   ({run.other_cpu / run.seconds:.2f} cores busy)"
+                f"  {postgres:10.2f}   {run.other_cpu / run.seconds:4.2f} cores busy"
+                f"  {run.allowed(self.cores):6.1f}/s"
             )
         last = self.runs[-1].processes
         lines.append(f"ratio {last} processes / 1      {self.ratio:7.2f}   (target >= 1.7 for 2)")
+        lines.append(
+            f"ratio the cores allow        {self.allowed_ratio:7.2f}   (at these CPU costs, "
+            "were nothing else running)"
+        )
         lines.append(
             f"answers stored               {self.answers_stored}/{self.answers_expected}, "
             f"{self.answers_doubled} twice, {self.updates_left} updates left waiting"
