@@ -28,7 +28,7 @@ async def bootstrap(
     date."""
     assets = assets or Assets.load(settings)
     install_keyring(settings)
-    database = Database.connect(settings.database_url)
+    database = Database.connect(settings.database_url, pool_size=settings.database_pool_size)
     app = Wegwijzer(settings, database, assets, clock)
     try:
         if migrate:

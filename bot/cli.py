@@ -55,6 +55,9 @@
     wegwijzer bench --scale [--scale-cases N] [--scale-database URL] [--json]
                                              /flags, /case, outbox claim, digest and export
                                              timed on 100,000 seeded cases (SQLite, PostgreSQL)
+    wegwijzer bench --processes [N] [--database URL]
+                                             answers per second with 1 and N bot processes
+                                             on one PostgreSQL (webhook, behind a balancer)
     wegwijzer run [--webhook-url URL] [--listen HOST] [--port N]
                                              run the Telegram bot (long polling by default)
 
@@ -374,6 +377,22 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="the PostgreSQL server for --scale (default: TEST_DATABASE_URL; without either, "
         "SQLite only): a database is created next to the one named and dropped at the end",
+    )
+    bench.add_argument(
+        "--processes",
+        type=int,
+        nargs="?",
+        const=2,
+        default=0,
+        metavar="N",
+        help="only the several-processes run: answers per second with 1 and with N (2) bot "
+        "processes in webhook mode on one PostgreSQL database, behind a load balancer",
+    )
+    bench.add_argument(
+        "--database",
+        metavar="URL",
+        help="for --processes: a PostgreSQL server (default TEST_DATABASE_URL); the bench "
+        "makes a database of its own there and drops it at the end",
     )
     bench.add_argument("--json", action="store_true", help="print JSON")
     bench.set_defaults(handler=_bench)
@@ -927,6 +946,12 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
 
         scaled: int = scale(args.scale_cases, args.scale_database, args.json)
         return scaled
+    if args.processes > 0:
+        from tests.bench.processes import main as processes
+
+        measured: int = processes(args.database, args.processes, as_json=args.json)
+        return measured
+
     from tests.bench import main
 
     only_faults = args.faults > 0

@@ -45,6 +45,9 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///wegwijzer.db"
+    # PostgreSQL: the connections each bot process keeps open for its work (up to as many
+    # again at a peak). Connections opened and closed again cost the server a process each.
+    database_pool_size: int = 10
     flows_dir: Path = PROJECT_ROOT / "flows"
     locales_dir: Path = PROJECT_ROOT / "locales"
     default_language: str = "nl"
@@ -157,6 +160,7 @@ class Settings:
         escalation_repeat = _hours_per_level(env, "ESCALATION_REPEAT_{}_HOURS", flag_due)
         return cls(
             database_url=env.get("DATABASE_URL", defaults.database_url),
+            database_pool_size=int(_number(env, "DATABASE_POOL_SIZE", defaults.database_pool_size)),
             flows_dir=Path(env.get("WEGWIJZER_FLOWS", defaults.flows_dir)),
             locales_dir=Path(env.get("WEGWIJZER_LOCALES", defaults.locales_dir)),
             default_language=env.get("DEFAULT_LANGUAGE", defaults.default_language),

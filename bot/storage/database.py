@@ -137,14 +137,22 @@ class Database:
         self.on_committed: list[Callable[[Written], None]] = []
 
     @classmethod
-    def connect(cls, url: str | URL, *, echo: bool = False) -> Database:
+    def connect(cls, url: str | URL, *, echo: bool = False, pool_size: int = 5) -> Database:
+        """`pool_size`: PostgreSQL's connections kept open, and how many more a peak may open
+        (and close again)."""
         target = async_url(url)
         if target.get_backend_name() == "sqlite":
             engine = create_async_engine(target, echo=echo)
             _configure_sqlite(engine, target.database)
         else:
             # A long-running bot outlives server restarts and idle-connection timeouts.
-            engine = create_async_engine(target, echo=echo, pool_pre_ping=True)
+            engine = create_async_engine(
+                target,
+                echo=echo,
+                pool_pre_ping=True,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+            )
         return cls(engine)
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     ColumnElement,
     Float,
     ForeignKey,
@@ -78,6 +79,7 @@ __all__ = [
     "OutboxNotice",
     "Person",
     "ProcessedUpdate",
+    "ReceivedUpdate",
     "Run",
     "RunChild",
     "Schedule",
@@ -250,6 +252,34 @@ class ProcessedUpdate(Base):
 
     def __repr__(self) -> str:
         return f"ProcessedUpdate(key={self.key!r})"
+
+
+class ReceivedUpdate(Base):
+    """An update a bot process received by webhook, kept until it has been handled, so that
+    any process sharing the database can handle it in its person's turn (PostgreSQL, see
+    `bot/telegram/_shared.py`)."""
+
+    __tablename__ = "received_update"
+    __table_args__ = (
+        # A person's waiting updates, oldest first: what the process holding their turn reads.
+        Index(None, "turn", "update_id"),
+    )
+
+    # Telegram's update id: a second delivery of an update still waiting is not kept twice.
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # The person's turn: a number made from their keyed hash (`person.external_key`), so two
+    # people may share one (they then simply take turns), and it names nobody.
+    turn: Mapped[int] = mapped_column(Integer)
+    # The number of the process that received it, while that process lives: the update is
+    # left to it until then.
+    receiver: Mapped[int] = mapped_column(Integer)
+    # The update as Telegram sent it, message text and all: sealed.
+    payload: Mapped[str] = mapped_column(EncryptedText("received_update.payload"))
+    # Only updates in flight are here (tens of rows): looking for forsaken ones needs no index.
+    received_at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return f"ReceivedUpdate(update_id={self.update_id}, turn={self.turn})"
 
 
 class Run(Base):

@@ -296,6 +296,32 @@ DESCRIPTIONS: Mapping[str, Description] = {
     "processed_update.processed_at": _d(
         "when the update was handled", "dedup", "processed_updates", OPS
     ),
+    # -- received_update
+    "received_update.update_id": _d(
+        "Telegram's number of an update still to be handled", "reliability", "while needed", OPS
+    ),
+    "received_update.turn": _d(
+        "a number made from the sender's keyed hash, for taking turns (shared by chance "
+        "with a few others)",
+        "reliability",
+        "while needed",
+        PSEUDO,
+    ),
+    "received_update.receiver": _d(
+        "the number of the bot process that received it", "reliability", "while needed", OPS
+    ),
+    "received_update.payload": _d(
+        "the update as Telegram sent it, until it is handled (seconds): the message text or "
+        "button pressed, the Telegram user and chat ids, the sender's profile name",
+        "reliability",
+        "while needed",
+        ID,
+        SPECIAL,
+        FREE,
+    ),
+    "received_update.received_at": _d(
+        "when a bot process received it", "reliability", "while needed", OPS
+    ),
     # -- run
     "run.id": _d("the run's number (it travels in Telegram button data)", "linking", CASE, OPS),
     "run.flow_id": _d(

@@ -2,7 +2,8 @@
 
 `build_application` wires a python-telegram-bot `Application` to the channel: updates of one
 person in order (`PerPersonUpdateProcessor`), flood control through PTB's rate limiter, and
-one entry handler. `serve` runs it by long polling or behind a webhook until stopped.
+one entry handler. `serve` runs it by long polling or behind a webhook until stopped; behind
+a webhook on PostgreSQL, as one of any number of processes sharing the work (`_shared.py`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ._channel import CHANNEL, TelegramChannel
 from ._inbox import Inbox, KeepingQueue
 from ._menus import register_default_menus
 from ._processor import PerPersonUpdateProcessor
+from ._shared import SharedInbox
 from ._watch import BotWatcher, WatchedRequest
 
 __all__ = [
@@ -60,6 +62,7 @@ LAST_CHANCE_SECONDS = 10.0
 DUTY_INTERVAL_SECONDS = 30.0
 # How often a sender looks in the outbox when nothing woke it: for notices another process
 # queued, and for those due again after a failed try. Notices queued here wake it at once.
+# Processes sharing a database look as often for updates another process left (`_shared.py`).
 OUTBOX_INTERVAL_SECONDS = 1.0
 # Notices one sender has in flight at once; the rate limiter decides how fast they go. Small
 # enough that an urgent notice never waits long behind a batch of reminders.
@@ -84,16 +87,25 @@ def build_application(
     activity: Activity | None = None,
     inbox: Inbox | None = None,
     watcher: BotWatcher | None = None,
+    shared: bool = False,
 ) -> BotApplication:
     """The bot's Application. `rate_limit=False` is for measuring handling cost only: a bot
     talking to Telegram always paces itself. `activity` counts the updates handled; `inbox`
-    keeps each update on disk until it is handled (see `_inbox.py`); `watcher` is told of
-    every update handled and every Bot API call, with the time each took (see `_watch.py`)."""
+    keeps each update on disk until it is handled (see `_inbox.py`); `shared` (PostgreSQL,
+    with an inbox) keeps them in the database instead, for every process sharing it, and
+    handles each person's updates in their turn across processes (`_shared.py`; close it
+    with `application.bot_data["shared"].close()`); `watcher` is told of every update
+    handled and every Bot API call, with the time each took (see `_watch.py`)."""
     channel = TelegramChannel(app, CallbackSigner.from_token(token))
+    keeper: Inbox | SharedInbox | None = inbox
+    if shared:
+        if inbox is None:
+            raise ValueError("updates are shared through the database with an inbox only")
+        keeper = SharedInbox(app, inbox, overtakes=channel.overtakes, again=channel.again)
 
     async def handled(update: object) -> None:
-        if inbox is not None:
-            await inbox.handled(update)
+        if keeper is not None:
+            await keeper.handled(update)
         if activity is not None:
             activity.update_handled()
 
@@ -104,7 +116,11 @@ def build_application(
         .base_url(base_url)
         .base_file_url(base_url.replace("/bot", "/file/bot"))
         .concurrent_updates(
-            PerPersonUpdateProcessor(overtakes=channel.overtakes, on_handled=handled)
+            PerPersonUpdateProcessor(
+                overtakes=channel.overtakes,
+                on_handled=handled,
+                shared=keeper if isinstance(keeper, SharedInbox) else None,
+            )
         )
     )
     if watcher is None:
@@ -115,14 +131,17 @@ def build_application(
         builder = builder.request(
             WatchedRequest(watcher, connection_pool_size=BOT_API_CONNECTIONS)
         ).get_updates_request(WatchedRequest(watcher, connection_pool_size=GET_UPDATES_CONNECTIONS))
-    if inbox is not None:
-        builder = builder.update_queue(KeepingQueue(inbox))
+    if keeper is not None:
+        builder = builder.update_queue(KeepingQueue(keeper))
     if rate_limit:
         builder = builder.rate_limiter(
             paced_rate_limiter(app.settings.telegram_messages_per_second)
         )
     application = builder.build()
     application.bot_data["channel"] = channel
+    if isinstance(keeper, SharedInbox):
+        keeper.process, keeper.bot = application.process_update, application.bot
+        application.bot_data["shared"] = keeper
     on_update = channel.on_update if watcher is None else _timed(channel.on_update, watcher)
     application.add_handler(TypeHandler(Update, on_update))
     application.add_error_handler(_on_error)
@@ -205,6 +224,10 @@ async def serve(
     `OPERATIONS_PORT` set, the operations endpoint (health, readiness, Prometheus metrics;
     `bot.operations`) listens while the bot runs; its port is `activity.operations_port`.
 
+    Behind a webhook on PostgreSQL any number of processes can serve one bot: each keeps the
+    updates it receives in the database, and a person's updates are handled in their turn by
+    whichever process (`_shared.py`), updates a killed process left behind by the others.
+
     `database_ready=False`: the database could not be reached at start. The bot runs anyway
     — the emergency route needs no database — and migrates and checks it as soon as it can;
     until then other messages get an apology."""
@@ -228,7 +251,13 @@ async def serve(
         activity=activity,
         inbox=inbox,
         watcher=operations,
+        # Only a webhook lets several processes receive updates; polling is one process's.
+        shared=bool(webhook_url) and app.database.dialect == "postgresql",
     )
+    shared: SharedInbox | None = application.bot_data.get("shared")
+    if shared is not None:
+        with contextlib.suppress(Exception):  # down: updates are kept on disk meanwhile
+            await shared.open()
     stop = stop or _stop_on_signals()
     with contextlib.suppress(Unavailable):
         await forget_old_updates(app)
@@ -245,9 +274,11 @@ async def serve(
         await application.start()
         # What the last run took from Telegram and never finished, before anything new.
         unhandled = inbox.unhandled(application.bot)
-        channel.again = {update.update_id for update in unhandled}
+        channel.again.update(update.update_id for update in unhandled)
         for update in unhandled:
             await application.update_queue.put(update)
+        if shared is not None:
+            await inbox.handed_over()  # kept in the database now, emergencies aside
         if webhook_url:
             await updater.start_webhook(
                 listen=listen,
@@ -266,6 +297,10 @@ async def serve(
         ]
         if not database_ready:
             loops.append(asyncio.create_task(_until_the_database_is_back(channel)))
+        if shared is not None:
+            processor = application.update_processor
+            assert isinstance(processor, PerPersonUpdateProcessor)
+            loops.append(asyncio.create_task(_adopt_forsaken(shared, processor, outbox_interval)))
         # Two senders: one for everything (urgent first), one for urgent notices only, so
         # that danger never waits for a batch of reminders to be through.
         senders = [
@@ -310,6 +345,8 @@ async def serve(
             with contextlib.suppress(asyncio.CancelledError):
                 await task  # a cancelled send leaves no connection behind
         await channel.finish_delivering(LAST_CHANCE_SECONDS)
+        if shared is not None:
+            await shared.close()
 
 
 # While the database is unreachable at start, it is tried again after this long, and twice as
@@ -333,6 +370,25 @@ async def _until_the_database_is_back(channel: TelegramChannel) -> None:
             log.warning("database available", extra={"event": "start"})
             await _round_of(channel, FLAG_DUTIES)
             return
+
+
+async def _adopt_forsaken(
+    shared: SharedInbox, processor: PerPersonUpdateProcessor, interval: float
+) -> None:
+    """Every interval (and at once at start), handle the updates that wait in the database
+    and nobody has in hand: their process was killed after Telegram heard 200, or its turn
+    failed (the database went away meanwhile). People this process has in hand are left to
+    it."""
+    while True:
+        try:
+            turns = [turn for turn in await shared.forsaken() if not processor.busy(turn)]
+        except Exception as failed:  # the database is down: the updates wait in it
+            log.error("forsaken updates not looked for", extra={"event": type(failed).__name__})
+            turns = []
+        if turns:
+            log.warning("forsaken updates taken over", extra={"count": len(turns)})
+            await asyncio.gather(*(processor.drain(turn) for turn in turns), return_exceptions=True)
+        await asyncio.sleep(interval)
 
 
 async def _do_duties(

@@ -24,7 +24,7 @@ import logging
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Bot, Update
 
@@ -51,11 +51,12 @@ class Inbox:
         self._lines = 0
         self._lock = asyncio.Lock()
 
-    async def keep(self, update: Update) -> None:
+    async def keep(self, update: Update) -> bool:
         """On disk before Telegram is told the update arrived (a redelivery is kept once).
-        A disk that refuses is said loudly, and the update is handled all the same."""
+        A disk that refuses is said loudly, and the update is handled all the same: True,
+        always (a redelivery too: what it changes is claimed once by its key)."""
         if update.update_id in self._open:
-            return
+            return True
         # The update holds the message text: sealed like the database's copies (crypto.py).
         raw = json.dumps(update.to_dict(), ensure_ascii=False).encode()
         sealed = crypto.active().seal(raw, SEALED_CONTEXT)
@@ -66,9 +67,10 @@ class Inbox:
                 await asyncio.to_thread(self._append, line, True)
             except OSError as failed:
                 log.critical("update not kept on disk", extra={"event": type(failed).__name__})
-                return
+                return True
             self._open[update.update_id] = line
             self._lines += 1
+        return True
 
     async def handled(self, update: object) -> None:
         """Done with (its effects are stored, or it failed with an apology)."""
@@ -91,6 +93,14 @@ class Inbox:
                     self._lines += 1
             except OSError as failed:  # handled all the same; at worst handled again later
                 log.error("inbox not updated", extra={"event": type(failed).__name__})
+
+    async def handed_over(self) -> None:
+        """What `unhandled` read at start is kept elsewhere now (in the database, for every
+        process): the file goes, unless an update of this run is open in it."""
+        async with self._lock:
+            if not self._open:
+                self.path.unlink(missing_ok=True)
+                self._lines = 0
 
     def unhandled(self, bot: Bot, max_age: timedelta = MAX_AGE) -> list[Update]:
         """What a previous run took and never finished, oldest first (read at start). Older
@@ -139,15 +149,22 @@ class Inbox:
         os.replace(fresh, self.path)
 
 
-class KeepingQueue(asyncio.Queue[object]):
-    """The Application's update queue: an update is kept in the inbox before it is queued,
-    so python-telegram-bot confirms it to Telegram only once it is on disk."""
+class Keeper(Protocol):
+    async def keep(self, update: Update) -> bool:
+        """Kept until handled; False: a second delivery, not to be handled."""
+        ...
 
-    def __init__(self, inbox: Inbox) -> None:
+
+class KeepingQueue(asyncio.Queue[object]):
+    """The Application's update queue: an update is kept (in the inbox, or in the database
+    for every process: `_shared.py`) before it is queued, so python-telegram-bot confirms
+    it to Telegram only once it is safe."""
+
+    def __init__(self, inbox: Keeper) -> None:
         super().__init__()
         self.inbox = inbox
 
     async def put(self, item: object) -> None:
-        if isinstance(item, Update):
-            await self.inbox.keep(item)
+        if isinstance(item, Update) and not await self.inbox.keep(item):
+            return
         await super().put(item)

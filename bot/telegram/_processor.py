@@ -6,6 +6,11 @@ processor takes the middle: one lock per person, held while their update is hand
 person's updates keep their order while other people's run concurrently. Locks exist only
 while someone has an update in flight, so memory does not grow with the number of people.
 
+With several processes (`shared`, on PostgreSQL) a lock in one process is not enough: inside
+it the person's turn is taken in the database, and whoever holds the turn handles the
+person's updates kept there, whichever process received them (see `_shared.py`). The lock in
+the process then only keeps its own tasks from asking for the same turn at once.
+
 An emergency overtakes: it is handled at once, not behind the person's other updates (one of
 which may be stuck on a locked database) nor behind other people's.
 """
@@ -13,11 +18,15 @@ which may be stuck on a locked database) nor behind other people's.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+if TYPE_CHECKING:
+    from ._shared import SharedInbox
 
 _NO_LIMIT = 1_000_000
 
@@ -29,16 +38,21 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
         *,
         overtakes: Callable[[object], bool] = lambda _update: False,
         on_handled: Callable[[object], Awaitable[None]] | None = None,
+        shared: SharedInbox | None = None,
     ):
         # PTB takes its own concurrency slot *before* calling us, so a person with many
         # updates waiting would hold slots other people need. Its limit is set out of the
         # way; the real one is taken here, after the person's lock.
         super().__init__(max_concurrent_updates=_NO_LIMIT)
+        if shared is not None:
+            # Each person being handled holds a turn, and a turn holds a connection.
+            max_concurrent_updates = min(max_concurrent_updates, shared.turns_at_once)
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
         self._overtakes = overtakes
         self._on_handled = on_handled
+        self._shared = shared
 
     # The signature is PTB's: it hands over the handlers' coroutine, whose result it ignores.
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -49,6 +63,15 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
                 await self._on_handled(update)
 
     async def _in_turn(self, update: object, coroutine: Awaitable[object]) -> None:
+        shared = self._shared
+        if shared is not None and isinstance(update, Update) and shared.is_kept(update):
+            # Kept in the database for every process (not an emergency: that was decided
+            # when it was kept); left where whoever takes the turn in this process finds it.
+            turn = shared.turn_of(update.update_id)
+            shared.hold(update.update_id, coroutine)
+            async with self._person(turn):
+                await shared.take_turn(turn, update.update_id)
+            return
         if self._overtakes(update):
             await coroutine
             return
@@ -57,12 +80,29 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
             async with self._slots:
                 await coroutine
             return
-        key = user.id
+        # Alone, or the database refused to keep it (handled here, as alone): by the
+        # person's number, or their turn's, as the turns' own tasks are.
+        async with self._person(user.id if shared is None else shared.turn_of_person(user.id)):
+            await coroutine
+
+    async def drain(self, turn: int) -> None:
+        """Handle what waits in a turn whose process is gone (`shared` only)."""
+        if self._shared is None:
+            raise RuntimeError("only updates kept in the database can be drained")
+        async with self._person(turn):
+            await self._shared.take_turn(turn, None)
+
+    def busy(self, key: int) -> bool:
+        """Whether this process has an update of this person (or turn) in hand."""
+        return key in self._locks
+
+    @contextlib.asynccontextmanager
+    async def _person(self, key: int) -> AsyncIterator[None]:
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock, self._slots:
-                await coroutine
+                yield
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:

@@ -48,8 +48,8 @@ from telegram.ext import (
 from bot.bootstrap import bootstrap
 from bot.storage.database import SQLITE_PRAGMAS
 from bot.telegram import build_application
-from tests.bench.remote import RemoteBotAPI
 from tests.bench.open_runs import open_checkins
+from tests.bench.remote import RemoteBotAPI
 from tests.bench.settings import bench_settings
 
 
@@ -171,6 +171,7 @@ def _phase(name: str) -> None:
     now = time.perf_counter()
     print(f"  {name}: {now - _last[0]:.1f} s", file=sys.stderr)
     _last[0] = now
+
 
 # People of each side have ids of their own, so that no chat carries over from another side.
 ECHO_IDS, FLOOR_IDS = 500_000, 700_000

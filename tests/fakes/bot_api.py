@@ -11,6 +11,10 @@ messages the bot sent (with edits applied) and lets a test play users who send t
 commands, photos and button presses, edit what they sent, and write in groups. It runs in
 the test's own event loop: start and stop it per test in an async fixture.
 
+Behind a webhook it can also push, as Telegram does, through a load balancer in front of
+several bot processes (`push_to`): every update queued is POSTed at once, to the processes in
+turn (round robin), a chat's next update once its previous one was answered.
+
 It speaks only the methods the bot calls (getMe, getUpdates, setWebhook, deleteWebhook,
 sendMessage, sendPhoto, editMessageText, editMessageReplyMarkup, answerCallbackQuery,
 setMyCommands) and plain text: a method or a formatting it does not know is an error, so a bot
@@ -21,6 +25,7 @@ chat (`block`) and by flood control (`limit_rate`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
 import json
@@ -290,6 +295,14 @@ class FakeBotAPI:
             self.limit_rate(flood_limit_per_second, per_chat_per_second)
 
         self._waiters: set[asyncio.Event] = set()
+        # Pushing to webhooks (`push_to`): the bot processes' addresses, the next one's turn,
+        # the updates being delivered (by id()), and the task doing it.
+        self._backends: list[str] = []
+        self._next_backend = 0
+        self._pushing: set[int] = set()
+        self._pusher: asyncio.Task[None] | None = None
+        # Every POST of the balancer: to which process, which update.
+        self.posted: list[tuple[str, dict[str, Any]]] = []
         self._in_flight = 0
         self._closing = False
         self._server: tornado.httpserver.HTTPServer | None = None
@@ -316,6 +329,9 @@ class FakeBotAPI:
         # connections close (no half-answered requests, no pending tasks left behind).
         self._closing = True
         self._notify()
+        if self._pusher is not None:
+            await self._pusher  # it stops when closing (and stops what it was posting)
+            self._pusher = None
         deadline = asyncio.get_running_loop().time() + 2
         while self._in_flight and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.005)
@@ -670,6 +686,86 @@ class FakeBotAPI:
                 break
             self._keep_pending(self._pending[1:])
         return statuses
+
+    def push_to(self, backends: list[str], *, retry_after: float = 0.05) -> None:
+        """From now on deliver every queued update as Telegram does with a webhook: at once,
+        one HTTP POST per update with the secret token set by setWebhook, here through a load
+        balancer in front of several bot processes that hands the POSTs to `backends` (each
+        process's own URL; the one set with setWebhook is the balancer's) in turn. A chat's
+        updates go one at a time and in order: the next is posted once the previous one was
+        answered. Updates of different chats go side by side, at most setWebhook's
+        `max_connections` at once. An update not answered 2xx (refused, or its process is
+        gone) is posted again after `retry_after` seconds, to the next process in turn."""
+        if not backends:
+            raise ValueError("a load balancer needs at least one backend")
+        self._backends = list(backends)
+        if self._pusher is None:
+            self._pusher = asyncio.create_task(self._push(retry_after))
+
+    @property
+    def backends(self) -> list[str]:
+        """Where the load balancer sends updates now (`push_to`)."""
+        return list(self._backends)
+
+    async def _push(self, retry_after: float) -> None:
+        lanes: dict[object, asyncio.Task[None]] = {}
+        waiting: dict[object, deque[dict[str, Any]]] = {}
+        links: dict[str, _KeptAlive] = {}
+        connections = asyncio.Semaphore(int(self.webhook.get("max_connections") or 40))
+        try:
+            while not self._closing:
+                for update in self._pending:
+                    if id(update) in self._pushing:
+                        continue
+                    self._pushing.add(id(update))
+                    chat = _sender_of(update)
+                    waiting.setdefault(chat, deque()).append(update)
+                    if chat not in lanes or lanes[chat].done():
+                        lanes[chat] = asyncio.create_task(
+                            self._lane(links, waiting[chat], connections, retry_after)
+                        )
+                for chat in [chat for chat, lane in lanes.items() if lane.done()]:
+                    lanes.pop(chat).result()  # a failure of the fake itself, raised here
+                    if not waiting[chat]:
+                        del waiting[chat]
+                await self._wait_change(1.0)
+        finally:
+            for lane in lanes.values():
+                lane.cancel()
+            for lane in lanes.values():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lane
+            for link in links.values():
+                link.close()
+
+    async def _lane(
+        self,
+        links: dict[str, _KeptAlive],
+        updates: deque[dict[str, Any]],
+        connections: asyncio.Semaphore,
+        retry_after: float,
+    ) -> None:
+        """One chat's updates, one POST at a time, in order."""
+        while updates:
+            update = updates[0]
+            backend = self._backends[self._next_backend % len(self._backends)]
+            self._next_backend += 1
+            headers = {"Content-Type": "application/json"}
+            secret = self.webhook.get("secret_token")
+            if secret is not None:
+                headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+            self.posted.append((backend, update))
+            link = links.get(backend) or links.setdefault(backend, _KeptAlive(backend))
+            async with connections:
+                status = await link.post(json.dumps(update).encode(), headers)
+            if 200 <= status < 300:
+                updates.popleft()
+                self._pushing.discard(id(update))
+                self._keep_pending([queued for queued in self._pending if queued is not update])
+                self.updates_handed_out += 1
+                self._notify()
+            else:
+                await asyncio.sleep(retry_after)
 
     # ----------------------------------------------------------------- internals: state
 
@@ -1039,6 +1135,54 @@ _METHODS: dict[str, tuple[str, Callable[..., Any]]] = {
 }
 
 
+class _KeptAlive:
+    """HTTP/1.1 POSTs to one bot process over connections kept open, as a load balancer keeps
+    them. (httpx's pool looked at every connection on every request: with forty of them it
+    cost more than the rest of the fake together, in a bench that shares the cores with the
+    bots.)"""
+
+    TIMEOUT = 30.0
+
+    def __init__(self, url: str) -> None:
+        parsed = httpx.URL(url)
+        self.host, self.port = parsed.host, parsed.port or 80
+        self.path = parsed.raw_path.decode()
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def post(self, body: bytes, headers: Mapping[str, str]) -> int:
+        """The answer's status; 599 when the process is gone or did not answer in time."""
+        lines = [f"POST {self.path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        lines.append(f"Content-Length: {len(body)}")
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+        reader = writer = None
+        try:
+            async with asyncio.timeout(self.TIMEOUT):
+                if self._idle:
+                    reader, writer = self._idle.pop()
+                else:
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
+                writer.write(request)
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+                status = int(head.split(" ", 2)[1])
+                length = re.search(r"\r\ncontent-length: *(\d+)", head)
+                await reader.readexactly(int(length[1]) if length else 0)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError):
+            if writer is not None:
+                writer.close()
+            return 599
+        if "\r\nconnection: close" in head:
+            writer.close()
+        else:
+            self._idle.append((reader, writer))
+        return status
+
+    def close(self) -> None:
+        for _reader, writer in self._idle:
+            writer.close()
+        self._idle.clear()
+
+
 class _MethodHandler(tornado.web.RequestHandler):
     """`/bot<token>/<method>`: decodes the request and answers with the Bot API envelope."""
 
@@ -1129,6 +1273,13 @@ def _plain_text(params: dict[str, Any], name: str, limit: int) -> str:
 
 def _update_type(update: Mapping[str, Any]) -> str:
     return next(key for key in update if key != "update_id")
+
+
+def _sender_of(update: Mapping[str, Any]) -> object:
+    """Whose update it is (the user's id), for keeping a chat's updates in order."""
+    content = update[_update_type(update)]
+    sender = content.get("from") if isinstance(content, Mapping) else None
+    return sender.get("id") if isinstance(sender, Mapping) else _update_type(update)
 
 
 def _scope_key(scope: Any) -> str:

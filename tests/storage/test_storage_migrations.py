@@ -24,7 +24,7 @@ from bot.storage.database import MIGRATIONS_DIR, _alembic_config, _sqlite_pragma
 
 from .conftest import T0
 
-HEAD = "0012"
+HEAD = "0013"
 TABLES = {
     "person",
     "case_file",
@@ -40,6 +40,7 @@ TABLES = {
     "outbox",
     "case_child",
     "run_child",
+    "received_update",
 }
 
 

@@ -67,6 +67,25 @@ async def test_the_message_text_is_sealed_on_disk(tmp_path: Path) -> None:
     assert again.message is not None and again.message.text == "MARKER-BERICHT we zijn bang"
 
 
+async def test_what_was_read_at_start_and_kept_in_the_database_leaves_the_disk(
+    tmp_path: Path,
+) -> None:
+    """Several processes on PostgreSQL: what the last run left is kept in the database when it
+    is handed out again; the file then goes, unless this run has an update open in it."""
+    path = tmp_path / "updates.jsonl"
+    await Inbox(path).keep(update(1, "left by the last run"))
+    busy = Inbox(path)
+    assert [u.update_id for u in busy.unhandled(BOT)] == [1]
+    await busy.keep(update(2))  # an emergency of this run, on disk
+    await busy.handed_over()
+    assert [u.update_id for u in Inbox(path).unhandled(BOT)] == [1, 2]
+
+    idle = Inbox(path)
+    assert [u.update_id for u in idle.unhandled(BOT)] == [1, 2]
+    await idle.handed_over()
+    assert not path.exists()
+
+
 async def test_the_inbox_is_emptied_whenever_nothing_is_in_flight(tmp_path: Path) -> None:
     path = tmp_path / "updates.jsonl"
     inbox = Inbox(path)
