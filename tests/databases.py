@@ -24,6 +24,12 @@ PG_ENV = "TEST_DATABASE_URL"
 T = TypeVar("T")
 
 
+def libpq_dsn(url: str) -> str:
+    """The URL as asyncpg takes it: libpq's form, without the "+driver" SQLAlchemy URLs may
+    carry."""
+    return make_url(url).set(drivername="postgresql").render_as_string(False)
+
+
 def run_isolated(make: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine on a private event loop in its own thread.
 
@@ -47,8 +53,7 @@ class PostgresServer:
 
     @property
     def admin_dsn(self) -> str:
-        # asyncpg takes a libpq URL, without the "+driver" SQLAlchemy URLs may carry.
-        return make_url(self.url).set(drivername="postgresql").render_as_string(False)
+        return libpq_dsn(self.url)
 
     def check(self) -> None:
         async def ping() -> None:

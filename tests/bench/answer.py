@@ -51,6 +51,7 @@ from bot.telegram import build_application
 from tests.bench.open_runs import open_checkins
 from tests.bench.remote import RemoteBotAPI
 from tests.bench.settings import bench_settings
+from tests.databases import PostgresServer, libpq_dsn
 
 
 @dataclass(frozen=True)
@@ -137,16 +138,13 @@ async def run_bench(
     `profile`: write a cProfile of the bot process over the measured answers (SQLite)."""
     with tempfile.TemporaryDirectory(prefix="wegwijzer-bench-") as folder:
         async with RemoteBotAPI() as api:
-            _phase("start")
             echo = await _echo_cost(api, updates)
-            _phase("echo")
             databases: list[DatabaseFigures] = []
             memory = 0.0
             for name, url in [("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}")] + (
                 [("postgresql", postgres)] if postgres else []
             ):
                 floor = await _floor_cost(api, name, url, folder, updates)
-                _phase("floor")
                 answer, grown = await _wegwijzer_cost(
                     api,
                     url,
@@ -161,17 +159,6 @@ async def run_bench(
 
 
 # ------------------------------------------------------------------------------ measuring
-
-_last = [time.perf_counter()]
-
-
-def _phase(name: str) -> None:
-    import sys
-
-    now = time.perf_counter()
-    print(f"  {name}: {now - _last[0]:.1f} s", file=sys.stderr)
-    _last[0] = now
-
 
 # People of each side have ids of their own, so that no chat carries over from another side.
 ECHO_IDS, FLOOR_IDS = 500_000, 700_000
@@ -313,7 +300,7 @@ class _RawAnswers:
             await self.sqlite.commit()
             self.lock = asyncio.Lock()
         else:
-            self.pool = await asyncpg.create_pool(_libpq(url), min_size=4, max_size=4)
+            self.pool = await asyncpg.create_pool(libpq_dsn(url), min_size=4, max_size=4)
             await self.pool.execute(self.CREATE)
         return self
 
@@ -339,12 +326,6 @@ class _RawAnswers:
             await self.sqlite.close()
         else:
             await self.pool.close()
-
-
-def _libpq(url: str) -> str:
-    from sqlalchemy import make_url
-
-    return make_url(url).set(drivername="postgresql").render_as_string(False)
 
 
 async def _floor_cost(api: RemoteBotAPI, kind: str, url: str, folder: str, updates: int) -> Cost:
@@ -395,9 +376,7 @@ async def _wegwijzer_cost(
     )
     app = await bootstrap(settings)
     try:
-        _phase("bootstrap")
         ids = [int(i) for i in await open_checkins(app, max(open_runs, updates + 2 * people))]
-        _phase("seed")
         # Without the rate limiter, like the bare bots: pacing at Telegram's 30 messages a
         # second would stretch the run over many seconds and fold idle wake-ups into it.
         application = build_application(
@@ -413,11 +392,8 @@ async def _wegwijzer_cost(
         await api.call("register_each", ids[: updates + 2 * people])
         async with _polling(application):
             await _open_checkins(api, timed)
-            _phase("open checkins")
             cost = await _measure(api, application, *await _presses(api, timed), profile)
-            _phase("measure")
             grown = await _memory_slope(api, application, first, second) if people else 0.0
-            _phase("memory")
         return cost, grown
     finally:
         await app.close()
@@ -465,8 +441,6 @@ def main(
     faults: int = 0,
 ) -> int:
     import json
-
-    from tests.databases import PostgresServer
 
     from .faults import run_fault_bench
     from .reminders import run_reminder_bench

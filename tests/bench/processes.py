@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -45,6 +44,7 @@ from bot.services.cases import create_case
 from bot.storage import Answer
 from bot.storage.models import ReceivedUpdate
 from tests.bench.settings import bench_settings
+from tests.databases import PostgresServer, libpq_dsn
 from tests.fakes.bot_api import FakeBotAPI, User
 
 SECRET = "bench-webhook-secret"
@@ -399,8 +399,7 @@ async def _server_processes(database_url: str) -> set[int]:
     """The PostgreSQL server's processes working for the bench (on this machine): those
     connected to its database, and the ones writing everyone's WAL and pages (other
     databases on the server, the tests' say, are left out)."""
-    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
-    connection = await asyncpg.connect(dsn)
+    connection = await asyncpg.connect(libpq_dsn(database_url))
     try:
         rows = await connection.fetch(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
@@ -414,18 +413,14 @@ async def _server_processes(database_url: str) -> set[int]:
 @contextlib.asynccontextmanager
 async def _throw_away_database(server_url: str) -> AsyncIterator[str]:
     """A database of the bench's own on the server of `server_url`, dropped at the end."""
-    server = make_url(server_url)
-    if server.get_backend_name() != "postgresql":
+    if make_url(server_url).get_backend_name() != "postgresql":
         raise ValueError("several processes share a PostgreSQL database: give one")
-    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"wegwijzer_bench_{secrets.token_hex(4)}"
-    connection = await asyncpg.connect(admin)
+    server = PostgresServer(server_url)
+    database_url = await asyncio.to_thread(server.create_database)
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-        yield server.set(database=name).render_as_string(hide_password=False)
+        yield database_url
     finally:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.close()
+        await asyncio.to_thread(server.drop_created)
 
 
 def main(server_url: str | None, processes: int, families: int = 60, *, as_json: bool) -> int:

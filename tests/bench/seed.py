@@ -54,6 +54,7 @@ from bot.services.people import Recipient
 from bot.services.schedules import NO_CONTACT_RULE, SCHEDULES_FLOW
 from bot.storage import Base
 from bot.storage.crypto import Keyring
+from tests.databases import libpq_dsn
 
 __all__ = ["CHANNEL", "Seeded", "Shape", "external_id_of", "seed_database"]
 
@@ -213,8 +214,7 @@ class _PostgresWriter:
 
     @classmethod
     async def open(cls, url: str) -> _PostgresWriter:
-        dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
-        return cls(await asyncpg.connect(dsn))
+        return cls(await asyncpg.connect(libpq_dsn(url)))
 
     def stamp(self, moment: datetime) -> object:
         return moment  # `timestamp without time zone`: naive UTC, as UTCDateTime stores it

@@ -29,7 +29,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
-from sqlalchemy import func, make_url, select
+from sqlalchemy import func, select
 
 from bot.app import Assets, Wegwijzer
 from bot.bootstrap import bootstrap
@@ -38,7 +38,7 @@ from bot.engine import Text
 from bot.services import texts
 from bot.storage import crypto, models
 from bot.storage.received import TURN_LOCKS, turn_of
-from tests.databases import empty_tables
+from tests.databases import empty_tables, libpq_dsn
 from tests.fakes.bot_api import FakeBotAPI, User
 
 from .conftest import Person, invite_code, onboard, person, render, until
@@ -343,15 +343,11 @@ async def test_the_numbers_do_not_wait_for_a_turn_held_elsewhere(
 # --- holding things from outside the bot ------------------------------------------------------
 
 
-def _dsn(database_url: str) -> str:
-    return make_url(database_url).set(drivername="postgresql").render_as_string(False)
-
-
 @asynccontextmanager
 async def run_locked(database_url: str, user_id: int) -> AsyncIterator[None]:
     """The person's open run is locked by another transaction (what a slow database looks
     like to the bot's answer) until the block ends."""
-    connection = await asyncpg.connect(_dsn(database_url))
+    connection = await asyncpg.connect(libpq_dsn(database_url))
     try:
         async with connection.transaction():
             await connection.execute(
@@ -366,7 +362,7 @@ async def run_locked(database_url: str, user_id: int) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def turn_held(database_url: str, user_id: int) -> AsyncIterator[None]:
-    connection = await asyncpg.connect(_dsn(database_url))
+    connection = await asyncpg.connect(libpq_dsn(database_url))
     try:
         turn = turn_of("telegram", user_id)
         # Once the bot has finished with the person's last update.
@@ -377,7 +373,7 @@ async def turn_held(database_url: str, user_id: int) -> AsyncIterator[None]:
 
 
 async def waiting_for_a_lock(database_url: str) -> None:
-    connection = await asyncpg.connect(_dsn(database_url))
+    connection = await asyncpg.connect(libpq_dsn(database_url))
     try:
         query = (
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
