@@ -25,8 +25,13 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Two pytest workers per core: many end-to-end tests wait (for a subprocess to start, for
+# python-telegram-bot's timeout, for paced sends), and a second worker per core fills that
+# time. Override with `make test TEST_WORKERS=1`.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
+
 test: install lint
-	$(BIN)/python -m pytest -n auto --dist worksteal
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # A local key ring (wegwijzer.keys, 0600) is made on first use: answers are stored sealed.
 demo: install
