@@ -14,6 +14,7 @@ the batch holds, so PostgreSQL plans it once and SQLite never meets its limit on
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -160,13 +161,29 @@ def _among(
     return run_id.in_(listed.scalar_subquery())
 
 
-def _runs_query(postgres: bool) -> Select[int, str, int, str, int]:
-    return (
-        select(Run.id, Run.flow_id, Run.flow_version, Case.code, CaseChild.number)
+@dataclass(frozen=True)
+class _FactQueries:
+    """The three statements of `_run_facts`, made once per dialect (not per batch)."""
+
+    scores: Select[int, str, float]
+    flags: Select[int | None, str, str]
+    runs: Select[int, str, int, str, int]
+
+
+@functools.cache
+def _fact_queries(postgres: bool) -> _FactQueries:
+    return _FactQueries(
+        scores=select(Score.run_id, Score.name, Score.value)
+        .where(_among(Score.run_id, postgres))
+        .order_by(Score.run_id, Score.name),
+        flags=select(Flag.run_id, Flag.rule, Flag.level)
+        .where(_among(Flag.run_id, postgres))
+        .order_by(Flag.run_id, Flag.raised_at, Flag.id),
+        runs=select(Run.id, Run.flow_id, Run.flow_version, Case.code, CaseChild.number)
         .outerjoin(Case, Case.id == Run.case_id)
         .outerjoin(RunChild, RunChild.run_id == Run.id)
         .outerjoin(CaseChild, CaseChild.id == RunChild.child_id)
-        .where(_among(Run.id, postgres))
+        .where(_among(Run.id, postgres)),
     )
 
 
@@ -176,30 +193,19 @@ async def _run_facts(
     """The facts of these runs (those that still exist), in three queries."""
     if not run_ids:
         return {}
-    ids: object = run_ids if postgres else json.dumps(run_ids)
+    queries = _fact_queries(postgres)
+    ids = {"ids": run_ids if postgres else json.dumps(run_ids)}
     scores: dict[int, dict[str, float]] = {}
-    score_rows = await conn.execute(
-        select(Score.run_id, Score.name, Score.value)
-        .where(_among(Score.run_id, postgres))
-        .order_by(Score.run_id, Score.name),
-        {"ids": ids},
-    )
+    score_rows = await conn.execute(queries.scores, ids)
     for run_id, name, value in score_rows:
         scores.setdefault(run_id, {})[name] = value
     flags: dict[int, list[dict[str, str]]] = {}
-    flag_rows = await conn.execute(
-        select(Flag.run_id, Flag.rule, Flag.level)
-        .where(_among(Flag.run_id, postgres))
-        .order_by(Flag.run_id, Flag.raised_at, Flag.id),
-        {"ids": ids},
-    )
+    flag_rows = await conn.execute(queries.flags, ids)
     for flag_run, rule, level in flag_rows:
         if flag_run is not None:  # always, by the query; a flag may outlive its run
             flags.setdefault(flag_run, []).append({"rule": rule, "level": level})
     found: dict[int, RunFacts] = {}
-    for run_id, flow_id, flow_version, code, child in await conn.execute(
-        _runs_query(postgres), {"ids": ids}
-    ):
+    for run_id, flow_id, flow_version, code, child in await conn.execute(queries.runs, ids):
         found[run_id] = RunFacts(
             flow_id, flow_version, code, child, scores.get(run_id, {}), flags.get(run_id, [])
         )
