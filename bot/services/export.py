@@ -34,6 +34,7 @@ from typing import BinaryIO, Protocol, TextIO, cast
 from zoneinfo import ZoneInfo
 
 from ..app import Wegwijzer
+from ..engine import FlowRegistry
 from ..engine.events import JSONValue, Text, Value
 from ..engine.model import TextStep
 from ..storage import crypto
@@ -116,7 +117,7 @@ async def export_answers(
     if since is not None:
         start = datetime.combine(since, time.min, ZoneInfo(app.settings.timezone))
     columns = (*COLUMNS, DROPPED) if pseudonymise else COLUMNS
-    research = _Research(app) if pseudonymise else None
+    research = _Research(crypto.active(), app.flows) if pseudonymise else None
     writer: _TextWriter | _XlsxWriter
     if fmt == "xlsx":
         if isinstance(output, io.TextIOBase):
@@ -142,9 +143,9 @@ class _Research:
     """What a pseudonymised export changes: pseudonyms for cases and runs, and typed answers
     left out."""
 
-    def __init__(self, app: Wegwijzer) -> None:
-        self.pseudonym = _Pseudonyms(crypto.active())
-        self.free_text = _FreeText(app)
+    def __init__(self, keyring: crypto.Keyring, flows: FlowRegistry) -> None:
+        self.pseudonym = _Pseudonyms(keyring)
+        self.free_text = _FreeText(flows)
 
     def case(self, code: str | None) -> str | None:
         return None if code is None else self.pseudonym("case", code)
@@ -208,8 +209,8 @@ class _FreeText:
     whose question is not known (a flow version no longer loaded) counts as typed when it is
     text: better a choice left out of research than a family's words in it."""
 
-    def __init__(self, app: Wegwijzer) -> None:
-        self.flows = app.flows
+    def __init__(self, flows: FlowRegistry) -> None:
+        self.flows = flows
         self.known: dict[tuple[str, int, str], bool | None] = {}
 
     def __call__(self, flow_id: str, version: int, key: str, value: object) -> bool:
