@@ -1,7 +1,9 @@
 """Exporting answers for follow-up and research: one row per answer, streamed.
 
-Rows come from the database as a stream and are written as they come, so an export of a
-million answers needs no more memory than one of ten. JSON is written as one array, row by
+Rows come from the database as a stream, in batches of a few thousand, and are written as
+they come, so an export of a million answers needs no more memory than one of ten. JSON and
+CSV lines are made as text (what a run's answers share, once per run), byte for byte what
+`json.dumps` and `csv.writer` would write of each row. JSON is written as one array, row by
 row; CSV has one column per field, with scores and flags as JSON text; xlsx has one sheet per
 flow with column titles in a chosen language (openpyxl in write-only mode, which keeps each
 sheet in a temporary file of its own, 0600, until the workbook is saved).
@@ -244,8 +246,9 @@ def _cell(value: JSONValue) -> str | int | float | None:
 
 
 class _Cells:
-    """A row as CSV or xlsx cells. Scores and flags are the same for every answer of a run,
-    and a run's answers mostly come together: their JSON text is made once for the run."""
+    """A row as xlsx cells (and, for the parts a run shares, CSV cells). Scores and flags are
+    the same for every answer of a run, and a run's answers mostly come together: their JSON
+    text is made once for the run."""
 
     def __init__(self, columns: tuple[str, ...]) -> None:
         self.columns = columns
@@ -409,6 +412,7 @@ class _CsvLines(_Lines):
         for run_id, key, value, at in batch.answers:
             run = runs[run_id]
             head, tail = self.parts(run_id, run)
+            # The time needs neither `safe_text` nor quotes: ISO, printable, a digit first.
             if research is None:
                 when = at.astimezone(UTC).isoformat()
                 add(f"{head}{self.key(key)},{_csv_value(value)},{when}{tail}\r\n")
