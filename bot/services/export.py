@@ -169,7 +169,7 @@ def _record(
         "run_id": run_id,
         "key": key,
         "value": value,
-        "answered_at": _answered(at, day_only=research is not None),
+        "answered_at": _answered(at.replace(tzinfo=UTC), day_only=research is not None),
         "scores": dict(run.scores),
         "flags": [dict(flag) for flag in run.flags],
     }
@@ -407,21 +407,23 @@ class _CsvLines(_Lines):
     def batch(self, batch: AnswerBatch) -> str:
         lines: list[str] = []
         add = lines.append
-        runs = batch.runs
+        runs, parts, keys = batch.runs, self.runs, self.keys
         research = self.research
         for run_id, key, value, at in batch.answers:
-            run = runs[run_id]
-            head, tail = self.parts(run_id, run)
+            # The remembered parts looked up here, not through a call: this is once a row.
+            head, tail = parts.get(run_id) or self.parts(run_id, runs[run_id])
+            key_cell = keys.get(key) or self.key(key)
             # The time needs neither `safe_text` nor quotes: ISO, printable, a digit first.
             if research is None:
-                when = at.astimezone(UTC).isoformat()
-                add(f"{head}{self.key(key)},{_csv_value(value)},{when}{tail}\r\n")
+                when = at.isoformat() + "+00:00"  # naive UTC: what the aware one writes
+                add(f"{head}{key_cell},{_csv_value(value)},{when}{tail}\r\n")
                 continue
-            when = at.astimezone(UTC).date().isoformat()
+            when = at.date().isoformat()
+            run = runs[run_id]
             if research.free_text(run.flow_id, run.flow_version, key, value):
-                cells = f"{self.key(key)},null,{when}{tail},{FREE_TEXT}"
+                cells = f"{key_cell},null,{when}{tail},{FREE_TEXT}"
             else:
-                cells = f"{self.key(key)},{_csv_value(value)},{when}{tail},null"
+                cells = f"{key_cell},{_csv_value(value)},{when}{tail},null"
             add(f"{head}{cells}\r\n")
         return "".join(lines)
 
@@ -455,22 +457,23 @@ class _JsonLines(_Lines):
             return ""
         lines: list[str] = []
         add = lines.append
-        runs = batch.runs
+        runs, parts, keys = batch.runs, self.runs, self.keys
         research = self.research
         for run_id, key, value, at in batch.answers:
-            run = runs[run_id]
-            head, tail = self.parts(run_id, run)
+            head, tail = parts.get(run_id) or self.parts(run_id, runs[run_id])
+            key_text = keys.get(key) or self.key(key)
             if research is None:
-                when = at.astimezone(UTC).isoformat()
+                when = at.isoformat() + "+00:00"  # naive UTC: what the aware one writes
                 rest = f'{_json_value(value)}, "answered_at": "{when}"{tail}}}'
-                add(f'{head}{self.key(key)}, "value": {rest}')
+                add(f'{head}{key_text}, "value": {rest}')
                 continue
-            when = at.astimezone(UTC).date().isoformat()
+            when = at.date().isoformat()
+            run = runs[run_id]
             if research.free_text(run.flow_id, run.flow_version, key, value):
                 rest = f'null, "answered_at": "{when}"{tail}, "dropped": "{FREE_TEXT}"}}'
             else:
                 rest = f'{_json_value(value)}, "answered_at": "{when}"{tail}, "dropped": null}}'
-            add(f'{head}{self.key(key)}, "value": {rest}')
+            add(f'{head}{key_text}, "value": {rest}')
         text = ("\n" if self.first else ",\n") + ",\n".join(lines)
         self.first = False
         return text

@@ -55,6 +55,7 @@ __all__ = [
     "UnknownKey",
     "active",
     "install",
+    "open_json",
     "open_private",
     "open_private_text",
     "open_sealed",
@@ -338,9 +339,15 @@ class EncryptedJSON(TypeDecorator[JSONValue]):
         return active().seal(plain.encode(), self.context)
 
     def process_result_value(self, value: JSONValue, dialect: Dialect) -> JSONValue:
-        if not isinstance(value, str) or not value.startswith(PREFIX):
-            return value
-        return _plain_json(open_sealed(value, self.context))
+        return open_json(value, self.context)
+
+
+def open_json(value: JSONValue, context: str) -> JSONValue:
+    """The value of a sealed JSON column (`EncryptedJSON`), from what its JSON decoder gave:
+    the sealed token opened, or a value written before encryption as it is."""
+    if not isinstance(value, str) or not value.startswith(PREFIX):
+        return value
+    return _plain_json(open_sealed(value, context))
 
 
 _STORED_PREFIX = '"' + PREFIX
