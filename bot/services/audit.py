@@ -189,9 +189,11 @@ async def record(
     flag_id: int | None = None,
     note: str | None = None,
     detail: Mapping[str, JSONValue] | None = None,
+    flush: bool = True,
 ) -> None:
     """One line in the audit log, in the caller's transaction; `actor` is the participant,
-    or SYSTEM or OPERATOR."""
+    or SYSTEM or OPERATOR. `flush=False`: written with the transaction's next flush (many
+    lines in one round trip)."""
     actor_id, role = (None, actor) if isinstance(actor, str) else (actor.person_id, actor.role)
     await uow.audit.record(
         at=at,
@@ -202,4 +204,5 @@ async def record(
         flag_id=flag_id,
         note=note,
         detail=detail,
+        flush=flush,
     )

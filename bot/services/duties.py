@@ -26,7 +26,7 @@ from ..engine.events import Plural
 from ..storage import Flag, UnitOfWork
 from . import audit, texts
 from .emergency import reason_to_tell, replay_alarms
-from .flags import NOTIFY_AT_ONCE, flag_recipients
+from .flags import NOTIFY_AT_ONCE, flag_recipients, flags_recipients
 from .guidance import reevaluation_notices, review_notices
 from .notices import Notice, queue, queue_for_fallback
 from .people import Recipient
@@ -126,8 +126,8 @@ async def digest_notices(app: Wegwijzer) -> list[Notice]:
     by_person: dict[int, tuple[Recipient, list[Flag]]] = {}
     async with app.database.transaction() as uow:
         flags = await uow.flags.to_notify(DIGEST_LEVELS, raised_before=slot)
-        for flag in flags:
-            for recipient in await flag_recipients(uow, flag.case_id, extra=flag.assigned_to):
+        for flag, recipients in zip(flags, await flags_recipients(uow, flags), strict=True):
+            for recipient in recipients:
                 by_person.setdefault(recipient.person_id, (recipient, []))[1].append(flag)
             await audit.record(
                 uow,
@@ -137,6 +137,7 @@ async def digest_notices(app: Wegwijzer) -> list[Notice]:
                 case_id=flag.case_id,
                 flag_id=flag.id,
                 detail={},
+                flush=False,  # all of them with the flags' flush just below
             )
         await uow.flags.notified(flags, now)
         codes = await uow.cases.codes({flag.case_id for flag in flags if flag.case_id})

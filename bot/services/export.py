@@ -1,7 +1,9 @@
 """Exporting answers for follow-up and research: one row per answer, streamed.
 
-Rows come from the database as a stream and are written as they come, so an export of a
-million answers needs no more memory than one of ten. JSON is written as one array, row by
+Rows come from the database as a stream, in batches of a few thousand, and are written as
+they come, so an export of a million answers needs no more memory than one of ten. JSON and
+CSV lines are made as text (what a run's answers share, once per run), byte for byte what
+`json.dumps` and `csv.writer` would write of each row. JSON is written as one array, row by
 row; CSV has one column per field, with scores and flags as JSON text; xlsx has one sheet per
 flow with column titles in a chosen language (openpyxl in write-only mode, which keeps each
 sheet in a temporary file of its own, 0600, until the workbook is saved).
@@ -25,19 +27,20 @@ the visits.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time
 from typing import BinaryIO, Protocol, TextIO, cast
 from zoneinfo import ZoneInfo
 
 from ..app import Wegwijzer
-from ..engine.events import JSONValue, Text
+from ..engine import FlowRegistry
+from ..engine.events import JSONValue, Text, Value
 from ..engine.model import TextStep
 from ..storage import crypto
+from ..storage.export import AnswerBatch, RunFacts
 
 __all__ = ["COLUMNS", "FORMATS", "export_answers", "safe_text"]
 
@@ -116,49 +119,68 @@ async def export_answers(
     if since is not None:
         start = datetime.combine(since, time.min, ZoneInfo(app.settings.timezone))
     columns = (*COLUMNS, DROPPED) if pseudonymise else COLUMNS
-    writer: _JsonWriter | _CsvWriter | _XlsxWriter
+    research = _Research(crypto.active(), app.flows) if pseudonymise else None
+    writer: _TextWriter | _XlsxWriter
     if fmt == "xlsx":
         if isinstance(output, io.TextIOBase):
             raise TypeError("an xlsx export is written to a binary file")
         tr = app.catalogs.translator(language or app.settings.default_language)
         titles = [tr.render(TITLES[column]) for column in columns]
-        writer = _XlsxWriter(cast(BinaryIO, output), columns, titles, days=pseudonymise)
+        writer = _XlsxWriter(cast(BinaryIO, output), columns, titles, research)
     elif isinstance(output, io.TextIOBase):
-        text = cast(TextIO, output)
-        writer = _JsonWriter(text) if fmt == "json" else _CsvWriter(text, columns)
+        lines = _JsonLines(research) if fmt == "json" else _CsvLines(columns, research)
+        writer = _TextWriter(cast(TextIO, output), lines)
     else:
         raise TypeError(f"a {fmt} export is written to a text stream")
 
-    free_text = _FreeText(app) if pseudonymise else None
-    pseudonym = _Pseudonyms(crypto.active()) if pseudonymise else None
     count = 0
-    async for row in app.database.answer_rows(start):
-        scores: dict[str, JSONValue] = dict(row.scores)
-        flags: list[JSONValue] = [dict(flag) for flag in row.flags]
-        record: dict[str, JSONValue] = {
-            "case_code": row.case_code,
-            "child": row.child,
-            "flow_id": row.flow_id,
-            "flow_version": row.flow_version,
-            "run_id": row.run_id,
-            "key": row.key,
-            "value": row.value,
-            "answered_at": _answered(row.answered_at, day_only=pseudonymise),
-            "scores": scores,
-            "flags": flags,
-        }
-        if pseudonym is not None and free_text is not None:
-            if row.case_code is not None:
-                record["case_code"] = pseudonym("case", row.case_code)
-            record["run_id"] = pseudonym("run", row.run_id)
-            dropped = free_text(row.flow_id, row.flow_version, row.key, row.value)
-            if dropped:
-                record["value"] = None
-            record[DROPPED] = FREE_TEXT if dropped else None
-        writer.write(record)
-        count += 1
+    async for batch in app.database.answer_batches(start):
+        writer.write(batch)
+        count += len(batch.answers)
     writer.close()
     return count
+
+
+class _Research:
+    """What a pseudonymised export changes: pseudonyms for cases and runs, and typed answers
+    left out."""
+
+    def __init__(self, keyring: crypto.Keyring, flows: FlowRegistry) -> None:
+        self.pseudonym = _Pseudonyms(keyring)
+        self.free_text = _FreeText(flows)
+
+    def case(self, code: str | None) -> str | None:
+        return None if code is None else self.pseudonym("case", code)
+
+    def run(self, run_id: int) -> str:
+        return self.pseudonym("run", run_id)
+
+
+def _record(
+    run_id: int, key: str, value: Value, at: datetime, run: RunFacts, research: _Research | None
+) -> dict[str, JSONValue]:
+    """One answer as a row of named fields (the xlsx export's, and what the text formats
+    write, field by field)."""
+    record: dict[str, JSONValue] = {
+        "case_code": run.case_code,
+        "child": run.child,
+        "flow_id": run.flow_id,
+        "flow_version": run.flow_version,
+        "run_id": run_id,
+        "key": key,
+        "value": value,
+        "answered_at": _answered(at.replace(tzinfo=UTC), day_only=research is not None),
+        "scores": dict(run.scores),
+        "flags": [dict(flag) for flag in run.flags],
+    }
+    if research is not None:
+        record["case_code"] = research.case(run.case_code)
+        record["run_id"] = research.run(run_id)
+        dropped = research.free_text(run.flow_id, run.flow_version, key, value)
+        if dropped:
+            record["value"] = None
+        record[DROPPED] = FREE_TEXT if dropped else None
+    return record
 
 
 def _answered(at: datetime, *, day_only: bool) -> str:
@@ -189,8 +211,8 @@ class _FreeText:
     whose question is not known (a flow version no longer loaded) counts as typed when it is
     text: better a choice left out of research than a family's words in it."""
 
-    def __init__(self, app: Wegwijzer) -> None:
-        self.flows = app.flows
+    def __init__(self, flows: FlowRegistry) -> None:
+        self.flows = flows
         self.known: dict[tuple[str, int, str], bool | None] = {}
 
     def __call__(self, flow_id: str, version: int, key: str, value: object) -> bool:
@@ -224,8 +246,9 @@ def _cell(value: JSONValue) -> str | int | float | None:
 
 
 class _Cells:
-    """A row as CSV or xlsx cells. Scores and flags are the same for every answer of a run,
-    and a run's answers mostly come together: their JSON text is made once for the run."""
+    """A row as xlsx cells (and, for the parts a run shares, CSV cells). Scores and flags are
+    the same for every answer of a run, and a run's answers mostly come together: their JSON
+    text is made once for the run."""
 
     def __init__(self, columns: tuple[str, ...]) -> None:
         self.columns = columns
@@ -245,32 +268,215 @@ class _Cells:
         return cells
 
 
-class _JsonWriter:
-    def __init__(self, output: TextIO):
+class _TextWriter:
+    """JSON or CSV: a batch's lines written at once, as one text."""
+
+    def __init__(self, output: TextIO, lines: _JsonLines | _CsvLines) -> None:
         self.output = output
+        self.lines = lines
+        output.write(lines.start())
+
+    def write(self, batch: AnswerBatch) -> None:
+        self.output.write(self.lines.batch(batch))
+
+    def close(self) -> None:
+        self.output.write(self.lines.end())
+
+
+# Why not `csv.writer` and `json.dumps` for every row: at a million rows they, and the
+# dictionaries and lists they are given, cost more than reading and opening the answers. The
+# parts a run's answers share (case, child, flow, run, scores, flags) are made into text once
+# per run, each answer adds its key, value and time; the text is byte for byte what
+# `csv.writer` (excel dialect) and `json.dumps(row, ensure_ascii=False)` made of the same row
+# (tests/services/test_export_text.py compares them).
+
+# Remembered parts: runs whose answers interleave with others' stay within this many runs.
+_RUNS_REMEMBERED = 1_024
+# Remembered key cells: a flow has some dozens of keys.
+_KEYS_REMEMBERED = 4_096
+# A CSV field is quoted when it holds the delimiter, the quote or a line break (QUOTE_MINIMAL).
+_CSV_QUOTE = re.compile('[,"\r\n]')
+_encode_text: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def _csv_field(cell: str | int | float | None) -> str:
+    """A cell as `csv.writer` writes it: floats by repr, text quoted when it must be."""
+    if isinstance(cell, str):
+        if _CSV_QUOTE.search(cell) is None:
+            return cell
+        return '"' + cell.replace('"', '""') + '"'
+    if cell is None:
+        return ""
+    return repr(cell) if isinstance(cell, float) else str(cell)
+
+
+def _csv_value(value: JSONValue) -> str:
+    """`_csv_field(_cell(value))`, the common types first."""
+    kind = type(value)
+    if kind is str:
+        return _csv_field(safe_text(cast(str, value), spreadsheet=True))
+    if kind is int:
+        return int.__repr__(cast(int, value))
+    return _csv_field(_cell(value))
+
+
+def _json_value(value: JSONValue) -> str:
+    """`json.dumps(_json_safe(value), ensure_ascii=False)`, the common types first."""
+    kind = type(value)
+    if kind is str:
+        return _encode_text(safe_text(cast(str, value), spreadsheet=False))
+    if kind is int:
+        return int.__repr__(cast(int, value))
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return json.dumps(_json_safe(value), ensure_ascii=False)
+
+
+class _Lines:
+    """What the JSON and CSV lines share: the parts of recent runs and the cells of keys,
+    made once; the research changes (pseudonyms, typed answers left out)."""
+
+    def __init__(self, research: _Research | None) -> None:
+        self.research = research
+        self.runs: dict[int, tuple[str, str]] = {}
+        self.keys: dict[str, str] = {}
+
+    def parts(self, run_id: int, run: RunFacts) -> tuple[str, str]:
+        found = self.runs.get(run_id)
+        if found is None:
+            if len(self.runs) >= _RUNS_REMEMBERED:
+                self.runs.clear()
+            found = self.runs[run_id] = self.make_parts(run_id, run)
+        return found
+
+    def key(self, key: str) -> str:
+        found = self.keys.get(key)
+        if found is None:
+            if len(self.keys) >= _KEYS_REMEMBERED:
+                self.keys.clear()
+            found = self.keys[key] = self.make_key(key)
+        return found
+
+    def shared(self, run_id: int, run: RunFacts) -> dict[str, JSONValue]:
+        """The fields a run's answers share, as the row has them."""
+        research = self.research
+        return {
+            "case_code": run.case_code if research is None else research.case(run.case_code),
+            "child": run.child,
+            "flow_id": run.flow_id,
+            "flow_version": run.flow_version,
+            "run_id": run_id if research is None else research.run(run_id),
+            "scores": dict(run.scores),
+            "flags": [dict(flag) for flag in run.flags],
+        }
+
+    def make_parts(self, run_id: int, run: RunFacts) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def make_key(self, key: str) -> str:
+        raise NotImplementedError
+
+
+class _CsvLines(_Lines):
+    """Rows as `csv.writer` writes them: `head` (the cells before the key), the key, the
+    value, the time, `tail` (the cells after it), for pseudonymised rows the dropped cell."""
+
+    def __init__(self, columns: tuple[str, ...], research: _Research | None) -> None:
+        super().__init__(research)
+        self.columns = columns
+
+    def start(self) -> str:
+        return ",".join(_csv_field(column) for column in self.columns) + "\r\n"
+
+    def end(self) -> str:
+        return ""
+
+    def make_parts(self, run_id: int, run: RunFacts) -> tuple[str, str]:
+        row = self.shared(run_id, run)
+        cells = {name: _csv_field(_cell(value)) for name, value in row.items()}
+        head = ",".join(cells[name] for name in COLUMNS[:5])
+        return head + ",", "," + cells["scores"] + "," + cells["flags"]
+
+    def make_key(self, key: str) -> str:
+        return _csv_field(_cell(key))
+
+    def batch(self, batch: AnswerBatch) -> str:
+        lines: list[str] = []
+        add = lines.append
+        runs, parts, keys = batch.runs, self.runs, self.keys
+        research = self.research
+        for run_id, key, value, at in batch.answers:
+            # The remembered parts looked up here, not through a call: this is once a row.
+            head, tail = parts.get(run_id) or self.parts(run_id, runs[run_id])
+            key_cell = keys.get(key) or self.key(key)
+            # The time needs neither `safe_text` nor quotes: ISO, printable, a digit first.
+            if research is None:
+                when = at.isoformat() + "+00:00"  # naive UTC: what the aware one writes
+                add(f"{head}{key_cell},{_csv_value(value)},{when}{tail}\r\n")
+                continue
+            when = at.date().isoformat()
+            run = runs[run_id]
+            if research.free_text(run.flow_id, run.flow_version, key, value):
+                cells = f"{key_cell},null,{when}{tail},{FREE_TEXT}"
+            else:
+                cells = f"{key_cell},{_csv_value(value)},{when}{tail},null"
+            add(f"{head}{cells}\r\n")
+        return "".join(lines)
+
+
+class _JsonLines(_Lines):
+    """Rows as `json.dumps(row, ensure_ascii=False)` writes them, one a line, in an array."""
+
+    def __init__(self, research: _Research | None) -> None:
+        super().__init__(research)
         self.first = True
-        output.write("[")
 
-    def write(self, row: dict[str, JSONValue]) -> None:
-        self.output.write("\n" if self.first else ",\n")
-        self.output.write(json.dumps(_json_safe(row), ensure_ascii=False))
+    def start(self) -> str:
+        return "["
+
+    def end(self) -> str:
+        return "]\n" if self.first else "\n]\n"
+
+    def make_parts(self, run_id: int, run: RunFacts) -> tuple[str, str]:
+        row = self.shared(run_id, run)
+        text = {
+            name: json.dumps(_json_safe(value), ensure_ascii=False) for name, value in row.items()
+        }
+        head = "{" + "".join(f'"{name}": {text[name]}, ' for name in COLUMNS[:5]) + '"key": '
+        return head, f', "scores": {text["scores"]}, "flags": {text["flags"]}'
+
+    def make_key(self, key: str) -> str:
+        return _json_value(key)
+
+    def batch(self, batch: AnswerBatch) -> str:
+        if not batch.answers:
+            return ""
+        lines: list[str] = []
+        add = lines.append
+        runs, parts, keys = batch.runs, self.runs, self.keys
+        research = self.research
+        for run_id, key, value, at in batch.answers:
+            head, tail = parts.get(run_id) or self.parts(run_id, runs[run_id])
+            key_text = keys.get(key) or self.key(key)
+            if research is None:
+                when = at.isoformat() + "+00:00"  # naive UTC: what the aware one writes
+                rest = f'{_json_value(value)}, "answered_at": "{when}"{tail}}}'
+                add(f'{head}{key_text}, "value": {rest}')
+                continue
+            when = at.date().isoformat()
+            run = runs[run_id]
+            if research.free_text(run.flow_id, run.flow_version, key, value):
+                rest = f'null, "answered_at": "{when}"{tail}, "dropped": "{FREE_TEXT}"}}'
+            else:
+                rest = f'{_json_value(value)}, "answered_at": "{when}"{tail}, "dropped": null}}'
+            add(f'{head}{key_text}, "value": {rest}')
+        text = ("\n" if self.first else ",\n") + ",\n".join(lines)
         self.first = False
-
-    def close(self) -> None:
-        self.output.write("]\n" if self.first else "\n]\n")
-
-
-class _CsvWriter:
-    def __init__(self, output: TextIO, columns: tuple[str, ...]):
-        self.cells = _Cells(columns)
-        self.writer = csv.writer(output)
-        self.writer.writerow(columns)
-
-    def write(self, row: dict[str, JSONValue]) -> None:
-        self.writer.writerow(self.cells(row))
-
-    def close(self) -> None:
-        pass
+        return text
 
 
 class _Sheet(Protocol):
@@ -286,7 +492,11 @@ class _XlsxWriter:
     """One sheet per flow, made when the flow's first answer comes, titles in the first row."""
 
     def __init__(
-        self, output: BinaryIO, columns: tuple[str, ...], titles: list[str], *, days: bool
+        self,
+        output: BinaryIO,
+        columns: tuple[str, ...],
+        titles: list[str],
+        research: _Research | None,
     ):
         from openpyxl import Workbook
 
@@ -296,9 +506,15 @@ class _XlsxWriter:
         self.workbook = Workbook(write_only=True)
         self.sheets: dict[str, _Sheet] = {}
         self.at = columns.index("answered_at")
-        self.days = days  # pseudonymised: the UTC day of an answer, no time
+        self.research = research
+        self.days = research is not None  # pseudonymised: the UTC day of an answer, no time
 
-    def write(self, row: dict[str, JSONValue]) -> None:
+    def write(self, batch: AnswerBatch) -> None:
+        for run_id, key, value, at in batch.answers:
+            run = batch.runs[run_id]
+            self.row(_record(run_id, key, value, at, run, self.research))
+
+    def row(self, row: dict[str, JSONValue]) -> None:
         flow_id = str(row["flow_id"])
         sheet = self.sheets.get(flow_id)
         if sheet is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -701,23 +701,58 @@ async def flag_recipients(
     """Who hears of a flag on a case: its caseworker (unless `caseworker` is False), the person
     it is assigned to (`extra`), and every coordinator — active people who agreed to the bot's
     terms, each once."""
-    people = list(await uow.people.with_role("coordinator"))
+    coordinators = await uow.people.with_role("coordinator")
     case = await uow.cases.by_id(case_id, erased=True) if case_id is not None else None
     first: list[int] = []
     if caseworker and case is not None and case.caseworker_id is not None:
         first.append(case.caseworker_id)
     if extra is not None:
         first.append(extra)
-    for person_id in reversed(first):
+    named = []
+    for person_id in first:
         person = await uow.people.get_by_id(person_id)
         if person is not None:
-            people.insert(0, person)
+            named.append(person)
+    return _recipients(named, coordinators, case)
+
+
+async def flags_recipients(uow: UnitOfWork, flags: Sequence[Flag]) -> list[list[Recipient]]:
+    """`flag_recipients(uow, flag.case_id, extra=flag.assigned_to)` of each flag, with one
+    query per kind for all of them (the coordinators, the cases, the people named): a digest
+    of a hundred flags would otherwise read the fifty coordinators a hundred times."""
+    coordinators = await uow.people.with_role("coordinator")
+    cases = await uow.cases.by_ids(
+        {flag.case_id for flag in flags if flag.case_id is not None}, erased=True
+    )
+    firsts: list[list[int]] = []
+    for flag in flags:
+        case = cases.get(flag.case_id) if flag.case_id is not None else None
+        first = [] if case is None or case.caseworker_id is None else [case.caseworker_id]
+        if flag.assigned_to is not None:
+            first.append(flag.assigned_to)
+        firsts.append(first)
+    people = await uow.people.by_ids(person_id for first in firsts for person_id in first)
+    return [
+        _recipients(
+            [people[person_id] for person_id in first if person_id in people],
+            coordinators,
+            cases.get(flag.case_id) if flag.case_id is not None else None,
+        )
+        for flag, first in zip(flags, firsts, strict=True)
+    ]
+
+
+def _recipients(
+    named: list[Person], coordinators: list[Person], case: Case | None
+) -> list[Recipient]:
+    """The people named first (caseworker, assignee), then the coordinators: those active who
+    agreed to the bot's terms, each once."""
     seen: set[int] = set()
     recipients = []
-    for person in people:
+    code = None if case is None else case.code
+    for person in [*named, *coordinators]:
         if person.id in seen or person.status != "active" or person.consent != "given":
             continue
         seen.add(person.id)
-        code = None if case is None else case.code
         recipients.append(Recipient.of(person, code))
     return recipients

@@ -71,7 +71,9 @@ async def queue(uow: UnitOfWork, notices: Iterable[Notice], at: datetime) -> Non
             at=at,
             urgent=notice.urgent,
             flag_id=notice.about[0] if notice.about else None,
+            flush=False,
         )
+    await uow.outbox.flush()  # all in one round trip: a digest queues a hundred
 
 
 # The fallback chat is on Telegram: where the operators of a deployment can be reached.

@@ -37,7 +37,11 @@ class AuditRepository:
         flag_id: int | None = None,
         note: str | None = None,
         detail: Mapping[str, JSONValue] | None = None,
+        flush: bool = True,
     ) -> AuditEvent:
+        """Add one line to the audit log. `flush=False` leaves it to the transaction's next
+        flush (its id is not known before): many lines written at once go in one round trip,
+        in the order they were recorded."""
         if actor_role not in ACTOR_ROLES:
             raise ValueError(f"unknown actor role {actor_role!r}")
         event = AuditEvent(
@@ -51,7 +55,8 @@ class AuditRepository:
             detail=dict(detail or {}),
         )
         self._session.add(event)
-        await self._session.flush()
+        if flush:
+            await self._session.flush()
         return event
 
     async def of_flags(self, flag_ids: Iterable[int]) -> list[AuditEvent]:

@@ -30,7 +30,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from .export import ExportRow, export_answer_rows
+from .crypto import stored_json
+from .export import AnswerBatch, ExportRow, answer_batches, export_answer_rows
 from .uow import UnitOfWork, Written
 
 __all__ = ["Database", "Unavailable", "async_url"]
@@ -142,13 +143,14 @@ class Database:
         (and close again)."""
         target = async_url(url)
         if target.get_backend_name() == "sqlite":
-            engine = create_async_engine(target, echo=echo)
+            engine = create_async_engine(target, echo=echo, json_deserializer=stored_json)
             _configure_sqlite(engine, target.database)
         else:
             # A long-running bot outlives server restarts and idle-connection timeouts.
             engine = create_async_engine(
                 target,
                 echo=echo,
+                json_deserializer=stored_json,
                 pool_pre_ping=True,
                 pool_size=pool_size,
                 max_overflow=pool_size,
@@ -239,6 +241,11 @@ class Database:
         may stop before the end, so the connection is released at once.
         """
         return export_answer_rows(self._read_engine, since)
+
+    def answer_batches(self, since: datetime | None = None) -> AsyncIterator[AnswerBatch]:
+        """The same answers in batches, each with the facts of its runs (flow, case, child,
+        scores, flags) once per run: what an export of millions reads."""
+        return answer_batches(self._read_engine, since)
 
     async def dispose(self) -> None:
         await self._engine.dispose()

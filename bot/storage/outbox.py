@@ -47,8 +47,11 @@ class OutboxRepository:
         urgent: bool,
         flag_id: int | None,
         chat: str | None = None,
+        flush: bool = True,
     ) -> OutboxNotice:
-        """Queue a notice for a person, or (`person_id` None) for a `chat` of `channel`."""
+        """Queue a notice for a person, or (`person_id` None) for a `chat` of `channel`.
+        `flush=False` leaves writing it to the next flush (`flush()`): many notices queued at
+        once (a digest's hundred) go in one round trip, in the order they were added."""
         notice = OutboxNotice(
             person_id=person_id,
             channel=channel,
@@ -62,11 +65,16 @@ class OutboxRepository:
             attempts=0,
         )
         self._session.add(notice)
-        await self._session.flush()
+        if flush:
+            await self._session.flush()
         self._written.notices += 1
         if urgent:
             self._written.urgent_notices += 1
         return notice
+
+    async def flush(self) -> None:
+        """Write the notices added with `flush=False`."""
+        await self._session.flush()
 
     async def claim(
         self,

@@ -13,9 +13,10 @@ the bot's loops call are timed, each many times with different people and cases:
   the sender does, until none is left; released again for the next round);
 - the daily digest (`duties.digest_notices`; the flags it tells of are made untold again and
   its notices settled between rounds);
-- the export: a CSV of every answer (`export.export_answers`), in rows per second, and the
-  peak of memory allocated (tracemalloc) while exporting a small and a larger slice of the
-  answers, to show whether memory grows with the rows;
+- the export: a CSV of every answer (`export.export_answers`), in rows per second of wall
+  clock and of CPU time, the peak of memory allocated (tracemalloc) while exporting a small
+  and a larger slice of the answers, to show whether memory grows with the rows, and an xlsx
+  export of the small slice;
 
 and the database's size, per table and in all, so that a deployment can estimate its own.
 The seeded data spans two years: the size per year is about half of it.
@@ -135,6 +136,13 @@ class ScaleFigures:
     load: tuple[float, float] = (0.0, 0.0)
     export_rows: int = 0
     export_seconds: float = 0.0
+    # The export's CPU time (this process, all its threads): what other work on the machine
+    # does not inflate, unlike the seconds above.
+    export_cpu_seconds: float = 0.0
+    # An xlsx export of the first slice (openpyxl's cost per row dwarfs the rest).
+    xlsx_rows: int = 0
+    xlsx_seconds: float = 0.0
+    xlsx_cpu_seconds: float = 0.0
     # (rows exported, peak bytes allocated meanwhile), for slices of growing size.
     export_peaks: list[tuple[int, int]] = field(default_factory=list)
     # Bytes on disk per table (with its indexes), and of the whole database.
@@ -144,6 +152,10 @@ class ScaleFigures:
     @property
     def export_rate(self) -> float:
         return self.export_rows / self.export_seconds if self.export_seconds else 0.0
+
+    @property
+    def export_cpu_rate(self) -> float:
+        return self.export_rows / self.export_cpu_seconds if self.export_cpu_seconds else 0.0
 
     def per_row(self, table: str) -> float:
         return self.table_bytes.get(table, 0) / max(self.rows.get(table, 0), 1)
@@ -163,8 +175,15 @@ class ScaleFigures:
                 "rows": self.export_rows,
                 "seconds": round(self.export_seconds, 2),
                 "rows_per_second": round(self.export_rate),
+                "cpu_seconds": round(self.export_cpu_seconds, 2),
+                "rows_per_cpu_second": round(self.export_cpu_rate),
                 "target_rows_per_second": EXPORT_TARGET_ROWS_PER_SECOND,
                 "peak_bytes": [{"rows": rows, "peak": peak} for rows, peak in self.export_peaks],
+                "xlsx": {
+                    "rows": self.xlsx_rows,
+                    "seconds": round(self.xlsx_seconds, 2),
+                    "cpu_seconds": round(self.xlsx_cpu_seconds, 2),
+                },
             },
             "size": {
                 "total_bytes": self.total_bytes,
@@ -194,8 +213,15 @@ class ScaleFigures:
         lines.append(
             f"{'export CSV, every answer':44} {self.export_rows:,} rows in "
             f"{self.export_seconds:.1f} s: {self.export_rate:,.0f} rows/s "
-            f"(target >= {EXPORT_TARGET_ROWS_PER_SECOND:,}) {verdict}"
+            f"(target >= {EXPORT_TARGET_ROWS_PER_SECOND:,}) {verdict}; "
+            f"CPU {self.export_cpu_seconds:.1f} s: {self.export_cpu_rate:,.0f} rows/s"
         )
+        if self.xlsx_rows:
+            lines.append(
+                f"{'export xlsx, first slice':44} {self.xlsx_rows:,} rows in "
+                f"{self.xlsx_seconds:.1f} s: {self.xlsx_rows / self.xlsx_seconds:,.0f} rows/s; "
+                f"CPU {self.xlsx_rows / self.xlsx_cpu_seconds:,.0f} rows/s"
+            )
         peaks = ", ".join(
             f"{peak / 1e6:.1f} MB for {rows:,} rows" for rows, peak in self.export_peaks
         )
@@ -353,9 +379,16 @@ class _CountingSink(io.TextIOBase):
 
 
 async def _export(app: Wegwijzer, figures: ScaleFigures, days: tuple[int, ...]) -> None:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     figures.export_rows = await export_answers(app, _CountingSink(), "csv")
     figures.export_seconds = time.perf_counter() - started
+    figures.export_cpu_seconds = time.process_time() - cpu
+    if days:
+        since = (NOW - timedelta(days=days[0])).date()
+        started, cpu = time.perf_counter(), time.process_time()
+        figures.xlsx_rows = await export_answers(app, io.BytesIO(), "xlsx", since)
+        figures.xlsx_seconds = time.perf_counter() - started
+        figures.xlsx_cpu_seconds = time.process_time() - cpu
     # Memory with tracemalloc on, which slows Python down several times: not on the timed
     # export, but on slices of it.
     for back in days:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 
 from bot.app import Wegwijzer
 from bot.config import DEFAULT_FLAG_DUE, FLAG_LEVELS
@@ -423,6 +424,58 @@ async def test_a_medium_flag_waits_for_the_next_digest_and_is_in_it_once(
         clock.set(moment)
         assert await digest_notices(app) == []
     assert (await actions(app, flag.id)).count("digested") == 1
+
+
+async def test_a_digest_reads_who_to_tell_once_for_all_its_flags(
+    world: World, clock: Clock
+) -> None:
+    app = world.app
+    clock.set(local(2026, 11, 27, 10, 0))
+    raised = [
+        await raise_flag(app, world.case_a, level="medium", rule="low_wellbeing"),
+        await raise_flag(app, world.case_b, level="low", rule="message"),
+        await raise_flag(app, None, level="low", rule="message", flow_id="emergency"),
+        await raise_flag(app, world.case_a, level="low", rule="message", flow_id="home_visit"),
+    ]
+    ids = [flag_id for flag_id, _ in raised]
+    async with app.database.transaction() as uow:
+        # Assigned: to the other case's caseworker, and to a coordinator told anyway.
+        for flag_id, to in ((ids[0], world.other_caseworker), (ids[2], world.coordinator)):
+            flag = await uow.flags.get(flag_id)
+            assert flag is not None
+            await uow.flags.assign(flag, to.person_id)
+    async with app.database.reading() as uow:
+        found = [await uow.flags.get(flag_id) for flag_id in ids]
+        each = [await flags.flag_recipients(uow, f.case_id, extra=f.assigned_to) for f in found]  # type: ignore[union-attr]
+        assert await flags.flags_recipients(uow, found) == each  # type: ignore[arg-type]
+    assert [len(recipients) for recipients in each] == [4, 3, 2, 3]
+
+    sent: list[str] = []
+
+    def watch(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        sent.append(statement)
+
+    clock.set(local(2026, 11, 28, 8, 0))
+    event.listen(app.database.engine.sync_engine, "before_cursor_execute", watch)
+    try:
+        digest = told(await digest_notices(app))
+    finally:
+        event.remove(app.database.engine.sync_engine, "before_cursor_execute", watch)
+    assert set(digest) == world.staff_told() | {world.other_caseworker.person_id}
+    assert len(digest[world.coordinator.person_id].lines) == 4
+    assert len(digest[world.other_caseworker.person_id].lines) == 2
+    # The coordinators, the cases and the people named: one query each, for four flags.
+    person_reads = [
+        sql for sql in sent if sql.lstrip().startswith("SELECT") and "FROM person" in sql
+    ]
+    case_reads = [
+        sql for sql in sent if sql.lstrip().startswith("SELECT") and "FROM case_file" in sql
+    ]
+    assert len(person_reads) == 2 and len(case_reads) <= 2  # the cases' codes may be read again
+    # Their audit lines in one flush: one INSERT of four rows on PostgreSQL (SQLAlchemy writes
+    # rows one by one to SQLite, where RETURNING gives no order; no round trip there).
+    audit_writes = [sql for sql in sent if sql.lstrip().startswith("INSERT INTO audit_event")]
+    assert len(audit_writes) == (1 if app.database.dialect == "postgresql" else len(ids))
 
 
 async def test_after_downtime_the_missed_digest_goes_out_once(world: World, clock: Clock) -> None:

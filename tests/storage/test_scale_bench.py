@@ -33,6 +33,7 @@ async def test_scale_bench_seeds_in_proportion_and_measures_every_operation(
     assert figures.export_rows == 4_000
     ((sliced, peak),) = figures.export_peaks
     assert 0 < sliced < 4_000 and peak > 0
+    assert figures.xlsx_rows == sliced and figures.export_cpu_seconds > 0
     counts = {timing.name: len(timing.samples) for timing in figures.timings}
     assert counts == {
         "coordinator /flags, first page": 3,

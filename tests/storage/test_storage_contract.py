@@ -18,6 +18,8 @@ from sqlalchemy import event, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 from bot.storage import CaseErased, CaseSummary, Database, ExportRow, Flag, UnitOfWork
+from bot.storage import export as export_storage
+from bot.storage.export import BATCH_SIZE
 
 from .conftest import T0, Seed
 
@@ -1390,7 +1392,7 @@ async def test_answer_rows_on_an_empty_database(database: Database) -> None:
 
 
 async def test_answer_rows_stream_in_batches(database: Database, seed: SeedFn) -> None:
-    total = 1_234  # more than one batch
+    total = BATCH_SIZE + 234  # more than one batch
     s = await seed()
     async with database.transaction() as uow:
         for i in range(total):
@@ -1414,6 +1416,46 @@ async def test_answer_rows_stream_in_batches(database: Database, seed: SeedFn) -
     assert seen == total
     # A server-side cursor (PostgreSQL) / incremental fetch (SQLite), not one big fetchall().
     assert streamed == [True]
+
+
+async def test_batches_read_their_runs_with_one_parameter_whatever_their_number(
+    database: Database, seed: SeedFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Batches of 3 answers over 4 runs whose answers interleave: each batch needs other runs,
+    # some remembered from the batch before, and the run remembered longest is forgotten.
+    monkeypatch.setattr(export_storage, "BATCH_SIZE", 3)
+    monkeypatch.setattr(export_storage, "RUN_CACHE_SIZE", 2)
+    runs = [await seed() for _ in range(4)]
+    async with database.transaction() as uow:
+        for i in range(13):
+            run = runs[(i * 3) % 4]
+            await uow.answers.record(run.run_id, f"k{i:02d}", i, "s", T0 + _m(i))
+            await uow.scores.record(run.run_id, f"s{i:02d}", float(i), T0 + _m(i))
+        await raise_flag(uow, runs[1], "low_mood", "medium", T0 + _h(1))
+
+    sent: list[tuple[str, object]] = []
+
+    def watch(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "FROM answer" not in statement:
+            sent.append((statement, parameters))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", watch)
+    try:
+        batches = [batch async for batch in database.answer_batches()]
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", watch)
+    assert [len(batch.answers) for batch in batches] == [3, 3, 3, 3, 1]
+    for batch in batches:
+        assert {run_id for run_id, *_ in batch.answers} <= batch.runs.keys()
+        for run_id, key, value, _ in batch.answers:
+            assert batch.runs[run_id].scores[f"s{key[1:]}"] == float(value)  # type: ignore[arg-type]
+    flagged = [batch.runs[runs[1].run_id] for batch in batches if runs[1].run_id in batch.runs]
+    assert flagged and all(f.flags == [{"rule": "low_mood", "level": "medium"}] for f in flagged)
+    # Three statements, each the same text with its ids as a single parameter, however many
+    # runs a batch brought.
+    selects = [(sql, parameters) for sql, parameters in sent if "SELECT" in sql.upper()]
+    assert len({sql for sql, _ in selects}) == 3
+    assert all(len(parameters) == 1 for _, parameters in selects)  # type: ignore[arg-type]
 
 
 async def test_answer_rows_can_stop_early(database: Database, seed: SeedFn) -> None:
