@@ -330,6 +330,12 @@ def _parser() -> argparse.ArgumentParser:
         "issue's figure: 5000; 0: skip)",
     )
     bench.add_argument(
+        "--traced",
+        action="store_true",
+        help="measure the memory groups with tracemalloc (Python's allocations only; about "
+        "three times slower) instead of reading the allocators' level",
+    )
+    bench.add_argument(
         "--postgres",
         metavar="URL",
         help="also measure on PostgreSQL: a server where the bench creates (and drops) a "
@@ -961,6 +967,7 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         args.open_runs,
         args.json,
         people=args.people,
+        traced=args.traced,
         postgres=args.postgres,
         profile=args.profile,
         reminders=0 if only_faults else args.reminders,

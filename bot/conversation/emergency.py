@@ -71,7 +71,7 @@ class Acquaintances:
     Kept small, as it holds up to `capacity` people of each channel: an entry is the
     person's id on the channel (the string the channel made anyway) and a `Known` shared by
     everyone with the same role and language, so a person costs their id and a place in the
-    order, about 170 bytes (`tests/conversation/test_memory_bounds.py`)."""
+    order, about 150 bytes (bounded: `tests/telegram/test_memory_bounds.py`)."""
 
     def __init__(self, capacity: int = 50_000):
         self.capacity = capacity

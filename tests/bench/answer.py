@@ -451,6 +451,7 @@ def main(
     as_json: bool,
     *,
     people: int = 1000,
+    traced: bool = False,
     postgres: str | None = None,
     profile: Path | None = None,
     reminders: int = 0,
@@ -463,6 +464,7 @@ def main(
     from .reminders import run_reminder_bench
 
     started = time.perf_counter()
+    memory.trace(traced)
     figures = None
     if updates:
         server = PostgresServer(postgres) if postgres else None

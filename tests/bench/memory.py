@@ -12,8 +12,8 @@ bench reads the level instead from the allocators themselves, after a full colle
 pymalloc takes its arenas from the system directly (mmap), not from malloc, so the two do not
 overlap. Unlike tracemalloc this counts what C libraries keep (SQLite's page cache grows to
 its bound, `cache_size`, per connection) and nothing of tracemalloc's own bookkeeping. Where
-either is not available (not CPython, not glibc), the level is tracemalloc's and the groups
-are traced (`traced()` says which).
+either is not available (not CPython, not glibc), or with `wegwijzer bench --traced`, the
+level is tracemalloc's and the groups are traced (`traced()` says which).
 """
 
 from __future__ import annotations
@@ -81,9 +81,19 @@ def _pymalloc_bytes() -> int | None:
     return int(found.group(1).replace(b",", b"")) if found else None
 
 
+# `wegwijzer bench --traced`: tracemalloc all the same, to compare the two measures.
+_TRACING_ASKED = False
+
+
+def trace(asked: bool = True) -> None:
+    """Measure with tracemalloc even where the allocators can be read."""
+    global _TRACING_ASKED
+    _TRACING_ASKED = asked
+
+
 def traced() -> bool:
-    """Whether the level needs tracemalloc here (no allocator statistics to read)."""
-    return _MALLINFO2 is None or _pymalloc_bytes() is None
+    """Whether the level is tracemalloc's: asked for, or no allocator statistics to read."""
+    return _TRACING_ASKED or _MALLINFO2 is None or _pymalloc_bytes() is None
 
 
 def level() -> int:
