@@ -21,7 +21,8 @@ allocators hold (`memory.py`: pymalloc's and malloc's bytes in use after a full 
 the serving itself untraced); the slope of the least-squares line through the second group's
 levels is what serving one person leaves behind (target < 200 bytes). The first group lets
 everything that grows with the batch (updates in flight, their tasks, connections) reach its
-size; a bounded cache still filling is counted, as the growth it is until its bound.
+size; a bounded cache still filling is counted, as the growth it is until its bound. On
+each database measured.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class DatabaseFigures:
     floor: Cost
     answer: Cost
     echo: Cost
+    bytes_per_person: float | None = None  # the memory slope on this database
 
     @property
     def floor_ratio(self) -> float:
@@ -87,7 +89,7 @@ class Figures:
     echo: Cost
     databases: list[DatabaseFigures]
     people: int  # new people in each of the two memory groups
-    bytes_per_person: float
+    bytes_per_person: float  # on SQLite (each database's in `databases`)
     memory_measure: str  # "allocators" (untraced) or "tracemalloc"
 
     def as_dict(self) -> dict[str, Any]:
@@ -101,6 +103,9 @@ class Figures:
                     "answer": asdict(figures.answer),
                     "floor_ratio": round(figures.floor_ratio, 2),
                     "echo_ratio": round(figures.echo_ratio, 2),
+                    "bytes_per_person": None
+                    if figures.bytes_per_person is None
+                    else round(figures.bytes_per_person),
                 }
                 for figures in self.databases
             },
@@ -122,12 +127,12 @@ class Figures:
                 f"    ratio c/b (floor, CPU)  {figures.floor_ratio:7.2f}   (target <= 1.5)",
                 f"    ratio c/a (echo, CPU)   {figures.echo_ratio:7.2f}",
             ]
-        if self.people:
-            lines.append(
-                f"memory per person served    {self.bytes_per_person:7.0f} bytes   "
-                f"(growth over 2 x {self.people} new people, {self.memory_measure}; "
-                "target < 200)"
-            )
+            if figures.bytes_per_person is not None:
+                lines.append(
+                    f"    memory per person       {figures.bytes_per_person:7.0f} bytes   "
+                    f"(growth over 2 x {self.people} new people, {self.memory_measure}; "
+                    "target < 200)"
+                )
         return "\n".join(lines)
 
 
@@ -158,11 +163,11 @@ async def run_bench(
                     url,
                     updates,
                     open_runs,
-                    people if name == "sqlite" else 0,
+                    people,
                     profile if name == "sqlite" else None,
                 )
-                grown = slope if name == "sqlite" else grown
-                databases.append(DatabaseFigures(name, floor, answer, echo))
+                grown = slope if name == "sqlite" and slope is not None else grown
+                databases.append(DatabaseFigures(name, floor, answer, echo, slope))
     measure = "tracemalloc" if memory.traced() else "allocators"
     return Figures(updates, open_runs, echo, databases, people, grown, measure)
 
@@ -379,7 +384,7 @@ async def _wegwijzer_cost(
     open_runs: int,
     people: int,
     profile: Path | None,
-) -> tuple[Cost, float]:
+) -> tuple[Cost, float | None]:
     settings = bench_settings(
         database_url=url, telegram_token=api.token, telegram_base_url=api.base_url
     )
@@ -402,7 +407,7 @@ async def _wegwijzer_cost(
         async with _polling(application):
             await _open_checkins(api, timed)
             cost = await _measure(api, application, *await _presses(api, timed), profile)
-            grown = await _memory_slope(api, application, first, second) if people else 0.0
+            grown = await _memory_slope(api, application, first, second) if people else None
         return cost, grown
     finally:
         await app.close()
