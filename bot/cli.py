@@ -49,9 +49,9 @@
     wegwijzer keys new|add|rotate|retire     the encryption key ring: make one, add a current
                                              key, re-seal everything under it, drop an old one
     wegwijzer i18n status [--json]          per language and flow: translated, missing, fuzzy
-    wegwijzer bench [--json] [--updates N] [--open-runs N] [--reminders N]
-                                             cost per answer vs a bare PTB echo bot; memory;
-                                             reminder fan-out against the flood limit
+    wegwijzer bench [--json] [--updates N] [--people N] [--reminders N] [--postgres URL]
+                                             cost per answer vs the floor and an echo bot;
+                                             memory per person; reminder fan-out (~1 min)
     wegwijzer bench --scale [--scale-cases N] [--scale-database URL] [--json]
                                              /flags, /case, outbox claim, digest and export
                                              timed on 100,000 seeded cases (SQLite, PostgreSQL)
@@ -319,14 +319,21 @@ def _parser() -> argparse.ArgumentParser:
         "--updates",
         type=int,
         default=300,
-        help="updates per side (and people for the memory figure)",
+        help="updates per side: people who each press one button",
     )
     bench.add_argument("--open-runs", type=int, default=10_000, help="open runs in the database")
     bench.add_argument(
         "--people",
         type=int,
         default=1000,
-        help="new people in each of the two groups the memory slope is measured over",
+        help="new people in each of the two groups the memory slope is measured over (the "
+        "issue's figure: 5000; 0: skip)",
+    )
+    bench.add_argument(
+        "--traced",
+        action="store_true",
+        help="measure the memory groups with tracemalloc (Python's allocations only; about "
+        "three times slower) instead of reading the allocators' level",
     )
     bench.add_argument(
         "--postgres",
@@ -343,7 +350,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--reminders",
         type=int,
-        default=1000,
+        default=300,
         help="due reminders for the fan-out figure, sent at TELEGRAM_MESSAGES_PER_SECOND "
         "against a fake Bot API enforcing it (0: skip)",
     )
@@ -960,6 +967,7 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         args.open_runs,
         args.json,
         people=args.people,
+        traced=args.traced,
         postgres=args.postgres,
         profile=args.profile,
         reminders=0 if only_faults else args.reminders,

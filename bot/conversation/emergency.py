@@ -66,25 +66,36 @@ class Known:
 
 class Acquaintances:
     """The people the bot met most recently, in memory and bounded (the oldest are forgotten
-    first): the emergency route's only source when the database cannot be asked."""
+    first): the emergency route's only source when the database cannot be asked.
+
+    Kept small, as it holds up to `capacity` people of each channel: an entry is the
+    person's id on the channel (the string the channel made anyway) and a `Known` shared by
+    everyone with the same role and language, so a person costs their id and a place in the
+    order, about 150 bytes (bounded: `tests/telegram/test_memory_bounds.py`)."""
 
     def __init__(self, capacity: int = 50_000):
         self.capacity = capacity
-        self._known: OrderedDict[tuple[str, str], Known] = OrderedDict()
+        self._known: dict[str, OrderedDict[str, Known]] = {}
+        # One Known per role and language: a few dozen, however many people.
+        self._shared: dict[Known, Known] = {}
 
     def remember(self, channel: str, external_id: str, known: Known | None) -> None:
         """Remember someone as they are now; None forgets them (a stranger, or gone)."""
-        key = (channel, external_id)
+        people = self._known.setdefault(channel, OrderedDict())
         if known is None:
-            self._known.pop(key, None)
+            people.pop(external_id, None)
             return
-        self._known[key] = known
-        self._known.move_to_end(key)
-        while len(self._known) > self.capacity:
-            self._known.popitem(last=False)
+        people[external_id] = self._shared.setdefault(known, known)
+        people.move_to_end(external_id)
+        while len(people) > self.capacity:
+            people.popitem(last=False)
 
     def of(self, incoming: Incoming) -> Known | None:
-        return self._known.get((incoming.channel, incoming.external_id))
+        people = self._known.get(incoming.channel)
+        return people.get(incoming.external_id) if people is not None else None
+
+    def __len__(self) -> int:
+        return sum(len(people) for people in self._known.values())
 
 
 class Recogniser:

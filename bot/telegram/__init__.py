@@ -27,6 +27,7 @@ from ..services.duties import CONTACT_DUTIES, FLAG_DUTIES, UPKEEP_DUTIES, Duty
 from ..services.retention import forget_old_updates
 from ..storage import Unavailable
 from ._activity import Activity
+from ._application import StatelessApplication
 from ._callbacks import CallbackSigner, ForgedCallback
 from ._channel import CHANNEL, TelegramChannel
 from ._inbox import Inbox, KeepingQueue
@@ -112,6 +113,7 @@ def build_application(
     # Typed loosely: setting a rate limiter changes the builder's type parameters in PTB.
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
+        .application_class(StatelessApplication)
         .token(token)
         .base_url(base_url)
         .base_file_url(base_url.replace("/bot", "/file/bot"))
