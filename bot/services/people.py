@@ -24,7 +24,12 @@ async def participant(uow: UnitOfWork, person: Person | None) -> Participant:
 
 async def find_participant(app: Wegwijzer, channel: str, external_id: str) -> Participant | None:
     async with app.database.reading() as uow:
-        found = await uow.people.get_with_case(channel, external_id)
+        return await participant_of(uow, channel, external_id)
+
+
+async def participant_of(uow: UnitOfWork, channel: str, external_id: str) -> Participant | None:
+    """The person with this id on this channel, in the caller's transaction."""
+    found = await uow.people.get_with_case(channel, external_id)
     return None if found is None else _as_participant(*found)
 
 
