@@ -29,8 +29,21 @@ async def find_participant(app: Wegwijzer, channel: str, external_id: str) -> Pa
 
 async def participant_of(uow: UnitOfWork, channel: str, external_id: str) -> Participant | None:
     """The person with this id on this channel, in the caller's transaction."""
-    found = await uow.people.get_with_case(channel, external_id)
-    return None if found is None else _as_participant(*found)
+    found = await uow.people.writing(channel, external_id)
+    if found is None:
+        return None
+    # As `_as_participant`: a family member's case is the first they joined.
+    family = found.role == "family" and found.case_id is not None
+    return Participant(
+        found.id,
+        found.role,
+        found.language,
+        found.case_id if family else None,
+        found.case_code if family else None,
+        found.consent,
+        found.status,
+        found.awaiting,
+    )
 
 
 def _as_participant(person: Person, case: Case | None) -> Participant:
