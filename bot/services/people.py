@@ -27,9 +27,12 @@ async def find_participant(app: Wegwijzer, channel: str, external_id: str) -> Pa
         return await participant_of(uow, channel, external_id)
 
 
-async def participant_of(uow: UnitOfWork, channel: str, external_id: str) -> Participant | None:
-    """The person with this id on this channel, in the caller's transaction."""
-    found = await uow.people.writing(channel, external_id)
+async def participant_of(
+    uow: UnitOfWork, channel: str, external_id: str, *, lock: bool = False
+) -> Participant | None:
+    """The person with this id on this channel, in the caller's transaction (`lock`: their
+    row locked, see `RunRepository.get`)."""
+    found = await uow.people.writing(channel, external_id, for_update=lock)
     if found is None:
         return None
     # As `_as_participant`: a family member's case is the first they joined.

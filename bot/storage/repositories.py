@@ -173,6 +173,13 @@ def _person_writing(_dialect: str) -> Executable:
     )
 
 
+def _person_writing_locked(dialect: str) -> Executable:
+    stmt = _person_writing(dialect)
+    # Only the person's row: the case and membership joined are read, not changed. (SQLite
+    # has no row locks; its write transaction holds the whole database.)
+    return stmt.with_for_update(of=Person) if isinstance(stmt, Select) else stmt
+
+
 class PersonRepository(_Repository):
     __slots__ = ()
 
@@ -197,11 +204,17 @@ class PersonRepository(_Repository):
         row = (await self._session.execute(stmt)).first()
         return None if row is None else (row[0], row[1])
 
-    async def writing(self, channel: str, external_id: str | int) -> PersonWriting | None:
+    async def writing(
+        self, channel: str, external_id: str | int, *, for_update: bool = False
+    ) -> PersonWriting | None:
         """What the channels need of the person writing, and the first case they belong to
         (as `get_with_case`): read on every update, so read as plain columns, with nothing
-        unsealed or kept in the session."""
-        stmt = _prepared(self._session, "person writing", _person_writing)
+        unsealed or kept in the session. `for_update`: the person's row locked as
+        `RunRepository.current()` locks it (on PostgreSQL), in the same statement."""
+        if for_update:
+            stmt = _prepared(self._session, "person writing, locked", _person_writing_locked)
+        else:
+            stmt = _prepared(self._session, "person writing", _person_writing)
         key = crypto.active().lookup_key(channel, str(external_id))
         row = (await self._session.execute(stmt, {"channel": channel, "key": key})).first()
         return None if row is None else PersonWriting(*row)
@@ -656,14 +669,20 @@ class RunRepository(_Repository):
         )
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
-    async def get(self, run_id: int) -> Run | None:
+    async def get(self, run_id: int, *, person_locked: bool = False) -> Run | None:
         """The run with this id, locked like `current()` locks it.
 
         A button press names its run by id, and two presses of the same button can arrive at
-        once; each must see what the other wrote.
+        once; each must see what the other wrote. `person_locked`: the caller locked the
+        person pressing first (`PersonRepository.writing`), in the same order; a run of
+        someone else is locked without its person, and must then be left alone.
         """
         if not self._lock:
             return await self._session.get(Run, run_id)
+        if person_locked:
+            return await self._session.get(
+                Run, run_id, with_for_update=True, populate_existing=True
+            )
         # The person's row first, as `current()` does: a button press and a typed answer of
         # the same person must queue behind each other too, and taking the two locks in the
         # same order everywhere is what keeps them from deadlocking. A run never changes
