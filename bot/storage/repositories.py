@@ -753,7 +753,7 @@ class RunRepository(_Repository):
 
 
 def _run_update(_dialect: str) -> Executable:
-    table = Run.__table__
+    table = Base.metadata.tables[Run.__tablename__]
     # The columns named in the parameters are the ones set.
     return update(table).where(table.c.id == bindparam("run_id"))
 
