@@ -149,6 +149,12 @@ async def answer_button(x: Exchange, pressed: Answer) -> None:
     answered = await runs.answer_option(
         x.app, x.member(), pressed.run_id, pressed.step, pressed.option, x.once, pressed.part
     )
+    await show_answer(x, answered)
+
+
+async def show_answer(x: Exchange, answered: runs.ButtonAnswer | None) -> None:
+    """What a press did: the question edited to show the choice, then what follows; or "already
+    answered" for a press that recorded nothing."""
     if answered is None:
         await x.answer(texts.ALREADY_ANSWERED)
         await x.show(Chosen())

@@ -24,8 +24,29 @@ async def participant(uow: UnitOfWork, person: Person | None) -> Participant:
 
 async def find_participant(app: Wegwijzer, channel: str, external_id: str) -> Participant | None:
     async with app.database.reading() as uow:
-        found = await uow.people.get_with_case(channel, external_id)
-    return None if found is None else _as_participant(*found)
+        return await participant_of(uow, channel, external_id)
+
+
+async def participant_of(
+    uow: UnitOfWork, channel: str, external_id: str, *, lock: bool = False
+) -> Participant | None:
+    """The person with this id on this channel, in the caller's transaction (`lock`: their
+    row locked, see `RunRepository.get`)."""
+    found = await uow.people.writing(channel, external_id, for_update=lock)
+    if found is None:
+        return None
+    # As `_as_participant`: a family member's case is the first they joined.
+    family = found.role == "family" and found.case_id is not None
+    return Participant(
+        found.id,
+        found.role,
+        found.language,
+        found.case_id if family else None,
+        found.case_code if family else None,
+        found.consent,
+        found.status,
+        found.awaiting,
+    )
 
 
 def _as_participant(person: Person, case: Case | None) -> Participant:

@@ -45,6 +45,7 @@ from .emergency import help_lines, signpost
 from .flags import raise_or_repeat
 from .notices import Notice
 from .once import claim
+from .people import participant_of
 from .visits import visit_done_by_flow
 
 log = logging.getLogger(__name__)
@@ -286,23 +287,82 @@ async def answer_option(
     context = flow_context(app)
     async with app.database.transaction() as uow:
         await claim(uow, once, now)
-        run = await uow.runs.get(run_id)
-        if run is None or run.person_id != who.person_id or run.status != "active":
+        return await take_option(
+            app, uow, who, run_id, step_index, option_index, part, context, now
+        )
+
+
+@dataclass(frozen=True)
+class PressedBy:
+    """A button pressed by someone `answer_option_of` found: who, and what was taken (None:
+    nothing, as `answer_option` says)."""
+
+    who: Participant
+    answered: ButtonAnswer | None
+
+
+async def answer_option_of(
+    app: Wegwijzer,
+    channel: str,
+    external_id: str,
+    may_answer: Callable[[Participant], bool],
+    run_id: int,
+    step_index: int,
+    option_index: int,
+    once: str | None = None,
+    part: int = 0,
+) -> PressedBy | None:
+    """`answer_option` for the person with this id on this channel, found in the same
+    transaction (one transaction per answer, where finding them first would take one more).
+    None, with nothing written, when `may_answer` says the person found (None: nobody) is not
+    one whose press goes straight to the answer (or nobody is found): the caller then takes
+    the long way."""
+    now = app.clock()
+    context = flow_context(app)
+    async with app.database.transaction() as uow:
+        # Locked at once (on PostgreSQL), as `take_option` would lock them next: one
+        # statement fewer.
+        who = await participant_of(uow, channel, external_id, lock=True)
+        if who is None or not may_answer(who):
             return None
-        if await _case_lost(uow, who, run) is not None:
-            await uow.runs.pause(run, now)
-            return None
-        flow = flow_of(app, run)
-        if not 0 <= step_index < len(flow.steps) or flow.steps[step_index].id != run.step:
-            return None
-        state = RunState.from_dict(run.state)
-        context = await _with_child(app, uow, run, context)
-        question = app.engine.question(state, context)
-        if question.part != part or not 0 <= option_index < len(question.options):
-            return None
-        chosen = question.options[option_index]
-        sprint = app.engine.resume(state, Choose(chosen.value), context)
-        return ButtonAnswer(question, chosen, await _store(app, uow, who, run, sprint, now))
+        await claim(uow, once, now)
+        answered = await take_option(
+            app, uow, who, run_id, step_index, option_index, part, context, now, locked=True
+        )
+        return PressedBy(who, answered)
+
+
+async def take_option(
+    app: Wegwijzer,
+    uow: UnitOfWork,
+    who: Participant,
+    run_id: int,
+    step_index: int,
+    option_index: int,
+    part: int,
+    context: dict[str, object],
+    now: datetime,
+    locked: bool = False,
+) -> ButtonAnswer | None:
+    """The body of `answer_option`, in the caller's transaction (the update claimed;
+    `locked`: the person's row too)."""
+    run = await uow.runs.get(run_id, person_locked=locked)
+    if run is None or run.person_id != who.person_id or run.status != "active":
+        return None
+    if await _case_lost(uow, who, run) is not None:
+        await uow.runs.pause(run, now)
+        return None
+    flow = flow_of(app, run)
+    if not 0 <= step_index < len(flow.steps) or flow.steps[step_index].id != run.step:
+        return None
+    state = RunState.from_dict(run.state)
+    context = await _with_child(app, uow, run, context)
+    question = app.engine.question(state, context)
+    if question.part != part or not 0 <= option_index < len(question.options):
+        return None
+    chosen = question.options[option_index]
+    sprint = app.engine.resume(state, Choose(chosen.value), context)
+    return ButtonAnswer(question, chosen, await _store(app, uow, who, run, sprint, now))
 
 
 async def _case_lost(uow: UnitOfWork, who: Participant, run: Run) -> str | None:

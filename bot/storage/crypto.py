@@ -321,6 +321,10 @@ class EncryptedText(TypeDecorator[str]):
         return open_sealed(value, self.context).decode()
 
 
+# json.dumps with arguments makes a new encoder for every value: this one is made once.
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 class EncryptedJSON(TypeDecorator[JSONValue]):
     """A JSON column whose value is stored sealed, as a JSON string (so the column stays JSON
     and a value written before encryption still reads)."""
@@ -335,7 +339,7 @@ class EncryptedJSON(TypeDecorator[JSONValue]):
     def process_bind_param(self, value: JSONValue, dialect: Dialect) -> JSONValue:
         if value is None:
             return None
-        plain = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        plain = _COMPACT_JSON(value)
         return active().seal(plain.encode(), self.context)
 
     def process_result_value(self, value: JSONValue, dialect: Dialect) -> JSONValue:

@@ -140,20 +140,23 @@ class Database:
     @classmethod
     def connect(cls, url: str | URL, *, echo: bool = False, pool_size: int = 5) -> Database:
         """`pool_size`: PostgreSQL's connections kept open, and how many more a peak may open
-        (and close again)."""
+        (kept open too)."""
         target = async_url(url)
         if target.get_backend_name() == "sqlite":
             engine = create_async_engine(target, echo=echo, json_deserializer=stored_json)
             _configure_sqlite(engine, target.database)
         else:
             # A long-running bot outlives server restarts and idle-connection timeouts.
+            # As many connections as before at a peak (twice `pool_size`), but kept once
+            # opened: as an overflow, each was closed again as soon as it was given back and
+            # opened anew for the next update, a peak's most costly statement on both sides.
             engine = create_async_engine(
                 target,
                 echo=echo,
                 json_deserializer=stored_json,
                 pool_pre_ping=True,
-                pool_size=pool_size,
-                max_overflow=pool_size,
+                pool_size=2 * pool_size,
+                max_overflow=0,
             )
         return cls(engine)
 

@@ -13,7 +13,7 @@ own.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Executable,
     Select,
     and_,
+    bindparam,
     func,
     or_,
     select,
@@ -31,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..engine.events import JSONValue, Value
 from . import crypto
@@ -66,6 +68,7 @@ __all__ = [
     "FlagRepository",
     "InviteRepository",
     "PersonRepository",
+    "PersonWriting",
     "RunRepository",
     "ScoreRepository",
     "UpdateRepository",
@@ -82,6 +85,31 @@ def _insert(session: AsyncSession, model: type[Base]) -> postgresql.Insert | sql
         return postgresql.insert(model)
     if dialect == "sqlite":
         return sqlite.insert(model)
+    raise NotImplementedError(f"no upsert for the {dialect} dialect")
+
+
+# Statements every answer sends, built once per dialect (see `_prepared`).
+_PREPARED: dict[tuple[str, str], Executable] = {}
+
+
+def _prepared(session: AsyncSession, name: str, build: Callable[[str], Executable]) -> Executable:
+    """A statement of the answer path, built once per dialect and then executed with its
+    values as parameters. Building one anew for each answer (the ORM's `insert().values()`,
+    an upsert's `excluded`) cost more CPU than sending it; on a table rather than a model
+    the session hands it to the connection without the ORM's bulk machinery."""
+    dialect = session.get_bind().dialect.name
+    statement = _PREPARED.get((name, dialect))
+    if statement is None:
+        statement = _PREPARED[(name, dialect)] = build(dialect)
+    return statement
+
+
+def _table_insert(dialect: str, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    table = Base.metadata.tables[model.__tablename__]
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
     raise NotImplementedError(f"no upsert for the {dialect} dialect")
 
 
@@ -111,6 +139,47 @@ def _is(channel: str, external_id: str | int) -> ColumnElement[bool]:
     return and_(Person.channel == channel, Person.external_key == key)
 
 
+@dataclass(frozen=True, slots=True)
+class PersonWriting:
+    """A person as `PersonRepository.writing` reads them."""
+
+    id: int
+    role: str
+    language: str | None
+    consent: str | None
+    status: str
+    awaiting: dict[str, JSONValue] | None
+    case_id: int | None
+    case_code: str | None
+
+
+def _person_writing(_dialect: str) -> Executable:
+    return (
+        select(
+            Person.id,
+            Person.role,
+            Person.language,
+            Person.consent,
+            Person.status,
+            Person.awaiting,
+            Case.id,
+            Case.code,
+        )
+        .outerjoin(Membership, Membership.person_id == Person.id)
+        .outerjoin(Case, Case.id == Membership.case_id)
+        .where(Person.channel == bindparam("channel"), Person.external_key == bindparam("key"))
+        .order_by(Membership.created_at, Membership.case_id)
+        .limit(1)
+    )
+
+
+def _person_writing_locked(dialect: str) -> Executable:
+    stmt = _person_writing(dialect)
+    # Only the person's row: the case and membership joined are read, not changed. (SQLite
+    # has no row locks; its write transaction holds the whole database.)
+    return stmt.with_for_update(of=Person) if isinstance(stmt, Select) else stmt
+
+
 class PersonRepository(_Repository):
     __slots__ = ()
 
@@ -134,6 +203,21 @@ class PersonRepository(_Repository):
         )
         row = (await self._session.execute(stmt)).first()
         return None if row is None else (row[0], row[1])
+
+    async def writing(
+        self, channel: str, external_id: str | int, *, for_update: bool = False
+    ) -> PersonWriting | None:
+        """What the channels need of the person writing, and the first case they belong to
+        (as `get_with_case`): read on every update, so read as plain columns, with nothing
+        unsealed or kept in the session. `for_update`: the person's row locked as
+        `RunRepository.current()` locks it (on PostgreSQL), in the same statement."""
+        if for_update:
+            stmt = _prepared(self._session, "person writing, locked", _person_writing_locked)
+        else:
+            stmt = _prepared(self._session, "person writing", _person_writing)
+        key = crypto.active().lookup_key(channel, str(external_id))
+        row = (await self._session.execute(stmt, {"channel": channel, "key": key})).first()
+        return None if row is None else PersonWriting(*row)
 
     async def get_by_id(self, person_id: int) -> Person | None:
         return await self._session.get(Person, person_id)
@@ -602,14 +686,20 @@ class RunRepository(_Repository):
         )
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
-    async def get(self, run_id: int) -> Run | None:
+    async def get(self, run_id: int, *, person_locked: bool = False) -> Run | None:
         """The run with this id, locked like `current()` locks it.
 
         A button press names its run by id, and two presses of the same button can arrive at
-        once; each must see what the other wrote.
+        once; each must see what the other wrote. `person_locked`: the caller locked the
+        person pressing first (`PersonRepository.writing`), in the same order; a run of
+        someone else is locked without its person, and must then be left alone.
         """
         if not self._lock:
             return await self._session.get(Run, run_id)
+        if person_locked:
+            return await self._session.get(
+                Run, run_id, with_for_update=True, populate_existing=True
+            )
         # The person's row first, as `current()` does: a button press and a typed answer of
         # the same person must queue behind each other too, and taking the two locks in the
         # same order everywhere is what keeps them from deadlocking. A run never changes
@@ -643,16 +733,23 @@ class RunRepository(_Repository):
         now: datetime,
     ) -> None:
         _check("status", status, RUN_STATUSES)
+        ended_at = run.ended_at if status == "completed" and run.status == "completed" else None
         if status == "completed" and run.status != "completed":
-            run.ended_at = now
-        elif status != "completed":
-            run.ended_at = None
-        run.step = step
-        # A fresh dict: the JSON column only notices assignment, not changes inside the dict.
-        run.state = dict(state)
-        run.status = status
-        run.updated_at = now
-        await self._session.flush()
+            ended_at = now
+        # A fresh dict: the state must not change with the caller's.
+        values = {
+            "step": step,
+            "state": dict(state),
+            "status": status,
+            "updated_at": now,
+            "ended_at": ended_at,
+        }
+        # One UPDATE, sent now as a flush would send it, without the ORM's unit of work (it
+        # cost more than the statement on every answer); the object is kept as stored.
+        stmt = _prepared(self._session, "run update", _run_update)
+        await self._session.execute(stmt, {"run_id": run.id, **values})
+        for attribute, value in values.items():
+            set_committed_value(run, attribute, value)
 
     async def pause(self, run: Run, now: datetime) -> None:
         if run.status == "completed":
@@ -672,24 +769,21 @@ class RunRepository(_Repository):
         return {(row[0], row[1]) for row in await self._session.execute(stmt)}
 
 
+def _run_update(_dialect: str) -> Executable:
+    table = Base.metadata.tables[Run.__tablename__]
+    # The columns named in the parameters are the ones set.
+    return update(table).where(table.c.id == bindparam("run_id"))
+
+
 class AnswerRepository(_Repository):
     __slots__ = ()
 
     async def record(self, run_id: int, key: str, value: Value, step: str, at: datetime) -> None:
         # Upsert on (run_id, key): going back to a question, or Telegram delivering the same
         # update twice, overwrites the answer instead of adding a second one.
-        stmt = _insert(self._session, Answer).values(
-            run_id=run_id, key=key, value=value, step=step, answered_at=at
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["run_id", "key"],
-            set_={
-                "value": stmt.excluded.value,
-                "step": stmt.excluded.step,
-                "answered_at": stmt.excluded.answered_at,
-            },
-        )
-        await self._session.execute(stmt)
+        stmt = _prepared(self._session, "answer upsert", _answer_upsert)
+        values = {"run_id": run_id, "key": key, "value": value, "step": step, "answered_at": at}
+        await self._session.execute(stmt, values)
 
     async def of_run(self, run_id: int) -> dict[str, Value]:
         stmt = (
@@ -715,6 +809,18 @@ class AnswerRepository(_Repository):
         if flow_id is not None:
             stmt = stmt.where(Run.flow_id == flow_id)
         return {key: value for key, value in (await self._session.execute(stmt))}
+
+
+def _answer_upsert(dialect: str) -> Executable:
+    stmt = _table_insert(dialect, Answer)
+    return stmt.on_conflict_do_update(
+        index_elements=["run_id", "key"],
+        set_={
+            "value": stmt.excluded.value,
+            "step": stmt.excluded.step,
+            "answered_at": stmt.excluded.answered_at,
+        },
+    )
 
 
 class ScoreRepository(_Repository):
@@ -1023,13 +1129,14 @@ class UpdateRepository(_Repository):
         if not key or len(key) > 64:
             # PostgreSQL would refuse a longer key and SQLite keep it: refuse it on both.
             raise ValueError(f"update key must be 1 to 64 characters, not {len(key)}")
-        stmt = (
-            _insert(self._session, ProcessedUpdate)
-            .values(key=key, processed_at=now)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(ProcessedUpdate.key)
-        )
-        return (await self._session.execute(stmt)).scalar_one_or_none() is not None
+        stmt = _prepared(self._session, "update claim", _update_claim)
+        claimed = await self._session.execute(stmt, {"key": key, "processed_at": now})
+        return claimed.scalar_one_or_none() is not None
+
+
+def _update_claim(dialect: str) -> Executable:
+    stmt = _table_insert(dialect, ProcessedUpdate)
+    return stmt.on_conflict_do_nothing(index_elements=["key"]).returning(stmt.table.c.key)
 
 
 async def _changed(session: AsyncSession, stmt: Executable) -> int:

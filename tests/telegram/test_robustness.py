@@ -263,19 +263,19 @@ async def test_a_failure_while_handling_is_told_and_nothing_is_half_stored(
 
     family = await family_at_first_who5(api, wegwijzer, case_code)
     question = family.last_with_buttons()
-    real = runs.answer_option
+    real = runs.take_option  # what both ways to an answer come to
 
     async def failing(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(runs, "answer_option", failing)
+    monkeypatch.setattr(runs, "take_option", failing)
     query = family.press("Nooit", question)
     reply = await family.answered(query)
     assert "ging iets mis" in reply["text"]
     assert "database went away" not in caplog.text  # the log names the error type only
     assert "who5.cheerful" not in await answers_of(wegwijzer)
 
-    monkeypatch.setattr(runs, "answer_option", real)
+    monkeypatch.setattr(runs, "take_option", real)
     family.press("Nooit", question)  # trying again works: the buttons are still there
     await family.expect("rustig en ontspannen")
     assert (await answers_of(wegwijzer))["who5.cheerful"] == 0
