@@ -139,17 +139,23 @@ async def signed_in(app: Wegwijzer, session_id: str | None) -> WebSignIn | None:
         return None
     now = app.clock()
     idle = timedelta(minutes=app.settings.web_idle_minutes)
-    async with app.database.transaction() as uow:
-        row = await uow.web.session(_sha256(session_id))
+    hashed = _sha256(session_id)
+    # Read only: most requests change nothing (a page of several requests writes once).
+    async with app.database.reading() as uow:
+        row = await uow.web.session(hashed)
         if row is None or row.expires_at <= now or row.last_seen_at + idle <= now:
             return None
         person = await uow.people.get_by_id(row.person_id)
         who = await participant(uow, person) if person is not None else None
         if who is None or not may_use_web(who):
             return None
-        if now - row.last_seen_at >= SEEN_EVERY:
-            await uow.web.seen(row, now)
-        return WebSignIn(who, row.language, csrf_token(session_id))
+        language, stale = row.language, now - row.last_seen_at >= SEEN_EVERY
+    if stale:
+        async with app.database.transaction() as uow:
+            again = await uow.web.session(hashed)
+            if again is not None:
+                await uow.web.seen(again, now)
+    return WebSignIn(who, language, csrf_token(session_id))
 
 
 async def choose_language(app: Wegwijzer, session_id: str, language: str) -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import TypeAlias
 from urllib.parse import urlencode, urlsplit
 
@@ -458,4 +460,17 @@ async def serve(app: Wegwijzer, listen: str, port: int) -> None:
         log_config=None,
         access_log=False,
     )
-    await uvicorn.Server(config).serve()
+    # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again for
+    # the handler that was there before: a handler that does nothing lets the app close its
+    # database afterwards and the process end with 0, as `wegwijzer run` does.
+    stopping = (signal.SIGINT, signal.SIGTERM)
+    before = {sig: signal.signal(sig, _stopped) for sig in stopping}
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def _stopped(sig: int, frame: FrameType | None) -> None:
+    log.info("web view stopped", extra={"event": signal.Signals(sig).name})

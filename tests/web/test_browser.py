@@ -25,8 +25,10 @@ import pytest
 from bot.app import Wegwijzer
 from bot.config import PROJECT_ROOT, Settings
 from bot.conversation import Conversation
+from bot.services import flags as flag_service
 from tests.conversation.test_pipeline import send
-from tests.world import CASE_A, CASE_B, World, external_id, flag_row, raise_flag
+from tests.flows import CHECKIN_FLOW
+from tests.world import CASE_A, CASE_B, Clock, World, external_id, flag_row
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -129,14 +131,43 @@ def screenshot(driver: Any, folder: Path, name: str) -> Path:
     return path
 
 
+async def flag(app: Wegwijzer, case_id: int, rule: str, level: str) -> int:
+    """A flag of the check-in's rule, with that rule's reason and the answer behind it."""
+    flow = app.flows.get(CHECKIN_FLOW)
+    (found,) = [each for each in flow.flags if each.id == rule]
+    evidence = {
+        "child_unsafe_at_home": {"children.safe_at_home": "no"},
+        "very_low_wellbeing": {"who5_raw": 6},
+        "children_basic_needs": {"children.food": "often_not"},
+        "message_for_caseworker": {},
+    }[rule]
+    async with app.database.transaction() as uow:
+        raised, _ = await flag_service.raise_or_repeat(
+            app,
+            uow,
+            by=None,
+            case_id=case_id,
+            run_id=None,
+            flow_id=CHECKIN_FLOW,
+            flow_version=flow.version,
+            rule=rule,
+            level=level,
+            reason=found.reason,
+            evidence=evidence,
+            now=app.clock(),
+        )
+        return raised.id
+
+
 async def test_a_coordinator_reviews_flags_in_the_browser_and_the_bot_sees_it(
-    world: World, server: str, browser: Any, tmp_path: Path
+    world: World, server: str, browser: Any, tmp_path: Path, clock: Clock
 ) -> None:
     app = world.app
-    urgent, _ = await raise_flag(app, world.case_a, level="urgent")
-    high, _ = await raise_flag(app, world.case_b, level="high", rule="no_contact")
-    medium, _ = await raise_flag(app, world.case_a, level="medium", rule="low_wellbeing")
-    await raise_flag(app, world.case_b, level="low", rule="food")
+    urgent = await flag(app, world.case_a, "child_unsafe_at_home", "urgent")
+    clock.advance(hours=3)  # the urgent flag is overdue by now
+    high = await flag(app, world.case_b, "very_low_wellbeing", "high")
+    medium = await flag(app, world.case_a, "children_basic_needs", "medium")
+    await flag(app, world.case_b, "message_for_caseworker", "low")
     conversation = Conversation(app)
     coordinator = await external_id(app, world.coordinator)
     said = (await send(conversation, coordinator, "/web")).text()
@@ -203,3 +234,16 @@ async def test_a_coordinator_reviews_flags_in_the_browser_and_the_bot_sees_it(
 
     skip, heading = await in_browser(keyboard_and_language)
     assert skip == "skip" and heading == "Signalen"
+
+    def on_a_phone() -> tuple[int, int]:
+        browser.set_window_size(390, 844)
+        browser.get(f"{server}/flags")
+        screenshot(browser, tmp_path, "web-flags-phone.png")
+        widths = browser.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth];"
+        )
+        return int(widths[0]), int(widths[1])
+
+    # Nothing wider than the phone's screen: the queue's rows are cards there.
+    page_width, screen_width = await in_browser(on_a_phone)
+    assert page_width <= screen_width
