@@ -266,6 +266,7 @@ class WebView:
             page,
             "flags.html",
             T.QUEUE_TITLE,
+            request_path=_here(request),
             found=found,
             now=self.app.clock(),
             chosen=chosen,
@@ -298,6 +299,7 @@ class WebView:
             page,
             "flag.html",
             T.FLAG_TITLE.using(id=view.id),
+            request_path=f"/flags/{view.id}",
             flag=view,
             now=self.app.clock(),
             evidence=flags.evidence_lines(self.app, view),
@@ -408,6 +410,12 @@ def _int(value: object) -> int | None:
     if text.isascii() and text.isdigit() and len(text) <= 9:
         return int(text)
     return None
+
+
+def _here(request: Request) -> str:
+    """The page's own path and query: where the language switch comes back to."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 def _local(path: str) -> str:

@@ -201,6 +201,9 @@ async def test_the_page_is_in_the_person_s_language_and_can_switch(
     )
     assert switched.status_code == 303 and switched.headers["location"] == "/flags"
     assert '<html lang="en"' in (await client.get("/flags")).text
+    # The switch comes back to the page it was on, filters and all.
+    filtered = await client.get("/flags?level=high")
+    assert 'name="next" value="/flags?level=high"' in filtered.text
     # Nowhere but this site to go back to.
     away = await client.post(
         "/language", data={"csrf": csrf, "language": "en", "next": "//evil.example/"}
