@@ -370,11 +370,9 @@ async def assignable_caseworkers(
         case = await _case_of(uow, flag)
         if flag is None or not may_act_on_flag(who, "assign", flag, case):
             raise NotAllowed(flag_id)
-        found = []
-        for person in await uow.people.with_role("caseworker"):
-            cases = await uow.cases.of_caseworker(person.id)
-            found.append((person.id, [summary.code for summary in cases]))
-        return found
+        people = [person.id for person in await uow.people.with_role("caseworker")]
+        codes = await uow.cases.codes_by_caseworker(people)
+        return [(person_id, codes[person_id]) for person_id in people]
 
 
 # --- acting -------------------------------------------------------------------------------

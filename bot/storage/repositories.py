@@ -424,6 +424,23 @@ class CaseRepository(_Repository):
         )
         return list((await self._session.execute(stmt)).scalars())
 
+    async def codes_by_caseworker(self, person_ids: Iterable[int]) -> dict[int, list[str]]:
+        """The codes of each caseworker's live cases (as `of_caseworker` counts them), in
+        order, in one query: choosing among 2,500 caseworkers must not ask 2,500 times."""
+        ids = list(person_ids)
+        found: dict[int, list[str]] = {person_id: [] for person_id in ids}
+        if not ids:
+            return found
+        stmt = (
+            select(Case.caseworker_id, Case.code)
+            .where(Case.caseworker_id.in_(ids), Case.erased_at.is_(None))
+            .order_by(Case.caseworker_id, Case.code)
+        )
+        for person_id, code in await self._session.execute(stmt):
+            if person_id is not None:
+                found[person_id].append(code)
+        return found
+
     async def of_caseworker(
         self, person_id: int, *, checkin_flow: str | None = None
     ) -> list[CaseSummary]:
