@@ -360,8 +360,8 @@ async def flag_detail(
 async def assignable_caseworkers(
     app: Wegwijzer, who: Participant, flag_id: int
 ) -> list[tuple[int, list[str]]]:
-    """The caseworkers a coordinator can assign a flag to, each with the codes of their cases
-    (people are known by id only; their cases are what tells them apart)."""
+    """The caseworkers a coordinator can assign a flag to, each with the codes of their first
+    three cases (people are known by id only; their cases are what tells them apart)."""
     async with (
         audit.refusal_recorded(app, who, "flag", action="assign", flag_id=flag_id),
         app.database.reading() as uow,

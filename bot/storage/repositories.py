@@ -424,17 +424,31 @@ class CaseRepository(_Repository):
         )
         return list((await self._session.execute(stmt)).scalars())
 
-    async def codes_by_caseworker(self, person_ids: Iterable[int]) -> dict[int, list[str]]:
-        """The codes of each caseworker's live cases (as `of_caseworker` counts them), in
-        order, in one query: choosing among 2,500 caseworkers must not ask 2,500 times."""
+    async def codes_by_caseworker(
+        self, person_ids: Iterable[int], *, each: int = 3
+    ) -> dict[int, list[str]]:
+        """The first `each` codes of each caseworker's live cases (as `of_caseworker` counts
+        them), in order, in one query: what tells caseworkers apart when choosing one. One
+        query, and `each` rows a caseworker, not all 40 of theirs: 2,500 caseworkers of
+        100,000 cases took a second."""
         ids = list(person_ids)
         found: dict[int, list[str]] = {person_id: [] for person_id in ids}
         if not ids:
             return found
-        stmt = (
-            select(Case.caseworker_id, Case.code)
+        place = (
+            func.row_number()
+            .over(partition_by=Case.caseworker_id, order_by=Case.code)
+            .label("place")
+        )
+        ranked = (
+            select(Case.caseworker_id, Case.code, place)
             .where(Case.caseworker_id.in_(ids), Case.erased_at.is_(None))
-            .order_by(Case.caseworker_id, Case.code)
+            .subquery()
+        )
+        stmt = (
+            select(ranked.c.caseworker_id, ranked.c.code)
+            .where(ranked.c.place <= each)
+            .order_by(ranked.c.caseworker_id, ranked.c.code)
         )
         for person_id, code in await self._session.execute(stmt):
             if person_id is not None:
