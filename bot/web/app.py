@@ -287,11 +287,6 @@ class WebView:
         try:
             view = await flags.flag_detail(self.app, who, flag_id or 0)
             sent = await flags.deliveries(self.app, who, view.id)
-            caseworkers = (
-                await flags.assignable_caseworkers(self.app, who, view.id)
-                if who.role == "coordinator" and view.status != "resolved"
-                else []
-            )
         except NotAllowed:
             return self.not_available(page, flag_id)
         done = request.query_params.get("done", "")
@@ -307,9 +302,29 @@ class WebView:
             history=[entry for entry in view.history if entry.action not in HIDDEN_HISTORY],
             history_action=_history_action,
             deliveries=sent,
-            caseworkers=caseworkers,
+            may_assign=who.role == "coordinator" and view.status != "resolved",
             done=T.DONE.get(done),
             problem=T.NOTE_REQUIRED if request.query_params.get("problem") == "note" else None,
+        )
+
+    async def choose_assignee(self, request: Request) -> Response:
+        """The caseworkers to assign a flag to, on a page of its own as in the bot (behind
+        the Assign button): listing thousands of them costs more than a flag's page may."""
+        page = await self.page(request)
+        if page.sign_in is None:
+            return self.not_signed_in(page)
+        flag_id = _int(request.path_params["flag_id"]) or 0
+        try:
+            people = await flags.assignable_caseworkers(self.app, page.sign_in.who, flag_id)
+        except NotAllowed:
+            return self.not_available(page, flag_id)
+        return self.render(
+            page,
+            "assign.html",
+            T.ASSIGN_TITLE.using(id=flag_id),
+            request_path=f"/flags/{flag_id}/assign",
+            flag_id=flag_id,
+            caseworkers=people,
         )
 
     def not_available(self, page: Page, flag_id: int | None) -> HTMLResponse:
@@ -441,6 +456,7 @@ def create_app(app: Wegwijzer, *, limiter: RateLimiter | None = None) -> Starlet
         Route("/language", view.language, methods=["POST"]),
         Route("/flags", view.queue),
         Route("/flags/{flag_id}", view.flag),
+        Route("/flags/{flag_id}/assign", view.choose_assignee, methods=["GET"]),
         Route(
             "/flags/{flag_id}/{action:str}",
             view.act,

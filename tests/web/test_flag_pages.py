@@ -102,7 +102,8 @@ async def test_a_caseworker_cannot_assign_even_their_own_case_s_flag(
     mine, _ = await raise_flag(world.app, world.case_a)
     csrf = await sign_in(world.app, client, world.caseworker)
     page = await client.get(f"/flags/{mine}")
-    assert page.status_code == 200 and 'id="assign"' not in page.text
+    assert page.status_code == 200 and 'id="assign-link"' not in page.text
+    assert (await client.get(f"/flags/{mine}/assign")).status_code == 404
     to = str(world.other_caseworker.person_id)
     refused = await client.post(f"/flags/{mine}/assign", data={"csrf": csrf, "to": to})
     assert refused.status_code == 404
@@ -179,3 +180,20 @@ async def test_actions_in_the_browser_show_in_the_bot_and_back(
     actions = [e.action for e in await audit(app, flag)]
     for expected in ("acknowledged", "resolved", "reopened", "noted"):
         assert expected in actions
+
+
+async def test_a_coordinator_chooses_the_caseworker_on_a_page_of_its_own(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    flag, _ = await raise_flag(world.app, world.case_a)
+    csrf = await sign_in(world.app, client, world.coordinator)
+    page = await client.get(f"/flags/{flag}")
+    assert f'href="/flags/{flag}/assign"' in page.text
+    choice = await client.get(f"/flags/{flag}/assign")
+    assert choice.status_code == 200
+    assert f'<option value="{world.other_caseworker.person_id}">' in choice.text
+    assert CASE_B in choice.text
+    to = str(world.other_caseworker.person_id)
+    done = await client.post(f"/flags/{flag}/assign", data={"csrf": csrf, "to": to})
+    assert done.headers["location"].endswith("done=assigned")
+    assert (await flag_row(world.app, flag)).assigned_to == world.other_caseworker.person_id
