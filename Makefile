@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install compile-messages test lint demo run messages clean
+.PHONY: install compile-messages test lint demo run web messages clean
 
 install: $(STAMP) compile-messages
 
@@ -40,6 +40,10 @@ demo: install
 
 run: install
 	$(BIN)/wegwijzer run
+
+# The web view for staff (needs WEB_BASE_URL; see README, "Web view").
+web: install
+	$(BIN)/wegwijzer web
 
 # Extract every translatable text (code and flows) into locales/messages.pot and merge it into
 # each language's messages.po. Translators then edit the .po files (see README, "Translating").

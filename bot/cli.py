@@ -60,6 +60,8 @@
                                              on one PostgreSQL (webhook, behind a balancer)
     wegwijzer run [--webhook-url URL] [--listen HOST] [--port N]
                                              run the Telegram bot (long polling by default)
+    wegwijzer web [--listen HOST] [--port N]  serve the web view for staff (WEB_BASE_URL;
+                                             sign in with /web in the bot)
 
 Settings come from the environment (see README, "Configuration").
 """
@@ -413,6 +415,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--listen", default="0.0.0.0", help="webhook server address")
     run.add_argument("--port", type=int, default=8443, help="webhook server port")
     run.set_defaults(handler=_run)
+
+    web = commands.add_parser(
+        "web", help="serve the web view for staff (sign in with /web in the bot)"
+    )
+    web.add_argument("--listen", help="address to listen on (default: WEB_LISTEN, 127.0.0.1)")
+    web.add_argument("--port", type=int, help="port (default: WEB_PORT, 8080)")
+    web.set_defaults(handler=_web)
     return parser
 
 
@@ -1010,6 +1019,23 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             await app.close()
 
     asyncio.run(run())
+    return 0
+
+
+def _web(settings: Settings, args: argparse.Namespace) -> int:
+    from .web import serve
+
+    if settings.web_base_url is None:
+        print(
+            "wegwijzer: set WEB_BASE_URL, the address staff open the web view at (the links "
+            "/web gives start with it)",
+            file=sys.stderr,
+        )
+        return 2
+    listen = args.listen or settings.web_listen
+    port = settings.web_port if args.port is None else args.port
+    print(f"web view on http://{listen}:{port} for {settings.web_base_url}", file=sys.stderr)
+    _using_app(settings, args.assets, lambda app: serve(app, listen, port))
     return 0
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy import make_url
 
@@ -125,6 +126,19 @@ class Settings:
     # OPERATIONS_LISTEN says otherwise: the metrics are for the deployment's own monitoring.
     operations_port: int | None = None
     operations_listen: str = "127.0.0.1"
+    # The web view (`wegwijzer web`, bot/web): the public address staff open it at (the
+    # links `/web` gives start with it; unset: the bot says the web view is not set up), the
+    # address and port it listens on behind the reverse proxy, and how long a sign-in link, an
+    # idle session and any session last. The session cookie is `Secure` unless
+    # WEB_COOKIE_SECURE=false, which is accepted only for a base URL on http://127.0.0.1 or
+    # http://localhost (development, tests).
+    web_base_url: str | None = None
+    web_listen: str = "127.0.0.1"
+    web_port: int = 8080
+    web_link_minutes: float = 10.0
+    web_idle_minutes: float = 30.0
+    web_session_hours: float = 12.0
+    web_cookie_secure: bool = True
 
     @property
     def helplines_path(self) -> Path:
@@ -203,6 +217,13 @@ class Settings:
             ),
             operations_port=_port(env, "OPERATIONS_PORT"),
             operations_listen=env.get("OPERATIONS_LISTEN") or defaults.operations_listen,
+            web_base_url=_web_base_url(env),
+            web_listen=env.get("WEB_LISTEN") or defaults.web_listen,
+            web_port=_port(env, "WEB_PORT") or defaults.web_port,
+            web_link_minutes=_number(env, "WEB_LINK_MINUTES", defaults.web_link_minutes),
+            web_idle_minutes=_number(env, "WEB_IDLE_MINUTES", defaults.web_idle_minutes),
+            web_session_hours=_number(env, "WEB_SESSION_HOURS", defaults.web_session_hours),
+            web_cookie_secure=_cookie_secure(env),
         )
 
     def __repr__(self) -> str:
@@ -279,3 +300,38 @@ def _chat_id(env: Mapping[str, str], name: str) -> str | None:
     if value and not value.removeprefix("-").isdigit():
         raise ConfigError(f"{name} must be a Telegram chat's numeric id (like -1001234567890)")
     return value or None
+
+
+# Hosts on which the session cookie may go without `Secure`: a browser on the same machine.
+_LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+def _local_http(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS
+
+
+def _web_base_url(env: Mapping[str, str]) -> str | None:
+    raw = (env.get("WEB_BASE_URL") or "").strip().rstrip("/")
+    if not raw:
+        return None
+    if not (urlsplit(raw).scheme == "https" or _local_http(raw)):
+        raise ConfigError(
+            "WEB_BASE_URL must start with https:// (http:// only for 127.0.0.1 or localhost)"
+        )
+    return raw
+
+
+def _cookie_secure(env: Mapping[str, str]) -> bool:
+    """`Secure` cookies, unless turned off for a web view on this very machine over http."""
+    raw = (env.get("WEB_COOKIE_SECURE") or "true").strip().lower()
+    if raw in ("true", "1", "yes"):
+        return True
+    if raw not in ("false", "0", "no"):
+        raise ConfigError(f"WEB_COOKIE_SECURE must be true or false, not {raw!r}")
+    if not _local_http(_web_base_url(env) or ""):
+        raise ConfigError(
+            "WEB_COOKIE_SECURE=false is only for WEB_BASE_URL on http://127.0.0.1 or "
+            "http://localhost: anywhere else the session cookie must be Secure"
+        )
+    return False

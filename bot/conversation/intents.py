@@ -40,6 +40,7 @@ __all__ = [
     "StopReminders",
     "UnknownCommand",
     "Visit",
+    "Web",
     "decode",
     "encode",
     "parse_command",
@@ -343,6 +344,13 @@ class Visit(Intent):
 
 
 @dataclass(frozen=True)
+class Web(Intent):
+    """A one-time link to sign in to the web view (staff)."""
+
+    command = "web"
+
+
+@dataclass(frozen=True)
 class Answer(Intent):
     """An option of a question pressed: the run, the step (its place in the flow file), the
     option's place and which question of the step (a checklist asks several)."""
@@ -383,6 +391,7 @@ _TYPED: dict[str, type[Intent]] = {
         StopReminders,
         ResumeReminders,
         Visit,
+        Web,
     )
 }
 _PRESSABLE: list[type[Intent]] = [*_TYPED.values(), Answer]

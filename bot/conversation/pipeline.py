@@ -47,7 +47,7 @@ from ..services.once import AlreadyHandled
 from ..services.people import find_participant, mark_reachable
 from ..services.runs import answer_option_of
 from ..storage import CaseErased
-from . import cases, corrections, flows, people, review
+from . import cases, corrections, flows, people, review, web
 from .emergency import Acquaintances, Known, Recogniser, emergency
 from .exchange import Exchange, Incoming, Opened, Pressed, Typed
 from .intents import (
@@ -72,6 +72,7 @@ from .intents import (
     StopReminders,
     UnknownCommand,
     Visit,
+    Web,
     parse_command,
 )
 from .outputs import Outbox
@@ -128,6 +129,7 @@ COMMANDS: dict[type[Intent], Command] = {
         command(StopReminders, cases.stop_reminders),
         command(ResumeReminders, cases.resume_reminders),
         command(Visit, cases.visit),
+        command(Web, web.sign_in_link),
     )
 }
 

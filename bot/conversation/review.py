@@ -18,7 +18,7 @@ from ..services.case_view import case_view
 from ..services.review_texts import case_view_lines, flag_detail_lines
 from . import corrections
 from .exchange import Exchange, Typed
-from .intents import Cases, Closure, Correct, Flags, Guide, Intent, OnFlag, ShowCase
+from .intents import Cases, Closure, Correct, Flags, Guide, Intent, OnFlag, ShowCase, Web
 from .outputs import Button, Joined, Line, Message
 
 PAGE_SIZE = 5
@@ -52,6 +52,8 @@ async def record_refused_look(x: Exchange, intent: Intent) -> None:
         await audit.record_refusal(app, who, "case", case_code=intent.code)
     elif isinstance(intent, Cases):
         await audit.record_refusal(app, who, "cases")
+    elif isinstance(intent, Web):
+        await audit.record_refusal(app, who, "web", action="link")
     elif isinstance(intent, Correct):
         what = "case" if intent.run_id is None else "run"
         await audit.record_refusal(app, who, what, action="correct", case_code=intent.case)

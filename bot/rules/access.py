@@ -80,3 +80,8 @@ def decides_closure(who: Participant) -> bool:
     """Closing and reopening a case is a coordinator's decision (domain.md: a supervisor
     approves)."""
     return who.role == "coordinator"
+
+
+def may_use_web(who: Participant) -> bool:
+    """The web view is the review desk: staff who may see flags, who agreed to the terms."""
+    return may_see_flags(who) and who.consented

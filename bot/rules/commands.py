@@ -15,6 +15,7 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
         "flags",
         "flag",
         "correct",
+        "web",
         *EVERYONE,
     ),
     "coordinator": (
@@ -26,6 +27,7 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
         "schedule",
         "invite",
         "correct",
+        "web",
         *EVERYONE,
     ),
 }

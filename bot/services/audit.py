@@ -113,6 +113,13 @@ async def record_operator_look(app: Wegwijzer, action: str, **detail: JSONValue)
         await record(uow, OPERATOR, action, at=app.clock(), detail=detail)
 
 
+async def record_look(app: Wegwijzer, who: Participant, action: str, **detail: JSONValue) -> None:
+    """Record that a person was shown a list of flags or cases (the web view's queue), as
+    `record_operator_look` does for the command line's."""
+    async with app.database.transaction() as uow:
+        await record(uow, who, action, at=app.clock(), detail=detail)
+
+
 @asynccontextmanager
 async def refusal_recorded(
     app: Wegwijzer,

@@ -30,7 +30,8 @@ from ..rules.alarm_reports import reported_kinds
 from ..rules.people import Participant
 from ..storage import Case, CaseErased, Flag, Person, UnitOfWork
 from ..storage.erasure import ERASED
-from ..storage.models import FLAG_LEVELS, FLAG_STATUSES
+from ..storage.models import FLAG_LEVELS, FLAG_STATUSES, UNRESOLVED_FLAG_STATUSES
+from ..storage.repositories import FlagNarrowing
 from . import audit, texts
 from .notices import Notice, queue
 from .once import claim
@@ -258,18 +259,68 @@ class QueuePage:
     pages: int
 
 
-async def review_page(app: Wegwijzer, who: Participant, page: int, size: int) -> QueuePage:
+@dataclass(frozen=True)
+class QueueFilter:
+    """What a reviewer narrows the queue to (the web view's filters); the default is the
+    bot's `/flags`: every unresolved flag they may see. Only ever narrows: whose flags
+    someone reviews is decided by `_reviewed_by`, whatever the filter says."""
+
+    levels: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = UNRESOLVED_FLAG_STATUSES
+    overdue: bool = False
+    assignee: int | None = None
+    programme: str | None = None
+    case_code: str | None = None
+
+
+async def review_page(
+    app: Wegwijzer,
+    who: Participant,
+    page: int,
+    size: int,
+    wanted: QueueFilter | None = None,
+) -> QueuePage:
     """One page of `review_queue` (a page past the last shows the last). The flags are
     counted and only the page's are read: a large organisation's queue holds thousands."""
     await _may_review(app, who)
+    wanted = wanted or QueueFilter()
     async with app.database.reading() as uow:
         case_ids, assigned_to = await _reviewed_by(uow, who)
-        pages = -(-await uow.flags.count(case_ids, assigned_to=assigned_to) // size)
+        narrow = await _narrowing(app, uow, wanted)
+        if narrow is None:
+            return QueuePage((), 1, 0)
+        statuses = wanted.statuses or UNRESOLVED_FLAG_STATUSES
+        counted = await uow.flags.count(
+            case_ids, statuses=statuses, assigned_to=assigned_to, narrow=narrow
+        )
+        pages = -(-counted // size)
         page = min(max(page, 1), max(pages, 1))
         flags = await uow.flags.open_flags(
-            case_ids, assigned_to=assigned_to, limit=size, offset=(page - 1) * size
+            case_ids,
+            statuses=statuses,
+            assigned_to=assigned_to,
+            limit=size,
+            offset=(page - 1) * size,
+            narrow=narrow,
         )
         return QueuePage(tuple(await views_of(uow, flags)), page, pages)
+
+
+async def _narrowing(app: Wegwijzer, uow: UnitOfWork, wanted: QueueFilter) -> FlagNarrowing | None:
+    """The filter in the repository's terms; None when it names a case that is not there."""
+    case_id = None
+    if wanted.case_code:
+        case = await uow.cases.by_code(wanted.case_code.strip().upper(), erased=True)
+        if case is None:
+            return None
+        case_id = case.id
+    return FlagNarrowing(
+        levels=tuple(level for level in wanted.levels if level in FLAG_LEVELS),
+        overdue_at=app.clock() if wanted.overdue else None,
+        assignee=wanted.assignee,
+        programme=wanted.programme,
+        case_id=case_id,
+    )
 
 
 async def _may_review(app: Wegwijzer, who: Participant) -> None:
@@ -309,8 +360,8 @@ async def flag_detail(
 async def assignable_caseworkers(
     app: Wegwijzer, who: Participant, flag_id: int
 ) -> list[tuple[int, list[str]]]:
-    """The caseworkers a coordinator can assign a flag to, each with the codes of their cases
-    (people are known by id only; their cases are what tells them apart)."""
+    """The caseworkers a coordinator can assign a flag to, each with the codes of their first
+    three cases (people are known by id only; their cases are what tells them apart)."""
     async with (
         audit.refusal_recorded(app, who, "flag", action="assign", flag_id=flag_id),
         app.database.reading() as uow,
@@ -319,11 +370,9 @@ async def assignable_caseworkers(
         case = await _case_of(uow, flag)
         if flag is None or not may_act_on_flag(who, "assign", flag, case):
             raise NotAllowed(flag_id)
-        found = []
-        for person in await uow.people.with_role("caseworker"):
-            cases = await uow.cases.of_caseworker(person.id)
-            found.append((person.id, [summary.code for summary in cases]))
-        return found
+        people = [person.id for person in await uow.people.with_role("caseworker")]
+        codes = await uow.cases.codes_by_caseworker(people)
+        return [(person_id, codes[person_id]) for person_id in people]
 
 
 # --- acting -------------------------------------------------------------------------------
@@ -756,3 +805,51 @@ def _recipients(
         seen.add(person.id)
         recipients.append(Recipient.of(person, code))
     return recipients
+
+
+# --- delivery -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One notice about a flag: to whom (a person's id and role; none: the operators' fallback
+    chat), whether it went, how often it was tried."""
+
+    person_id: int | None
+    role: str | None
+    state: str
+    urgent: bool
+    queued_at: datetime
+    done_at: datetime | None
+    attempts: int
+
+
+async def deliveries(app: Wegwijzer, who: Participant, flag_id: int) -> list[Delivery]:
+    """The notices of a flag and how each went, for someone who may see the flag (the web
+    view's flag page, beside the history's "told caseworker 4")."""
+    async with (
+        audit.refusal_recorded(app, who, "flag", flag_id=flag_id),
+        app.database.reading() as uow,
+    ):
+        flag = await uow.flags.get(_real_id(flag_id))
+        if flag is None or not may_act_on_flag(who, "view", flag, await _case_of(uow, flag)):
+            raise NotAllowed(flag_id)
+        found = []
+        for notice in await uow.outbox.of_flags([flag.id]):
+            person = (
+                await uow.people.get_by_id(notice.person_id)
+                if notice.person_id is not None
+                else None
+            )
+            found.append(
+                Delivery(
+                    notice.person_id,
+                    person.role if person is not None else None,
+                    notice.state,
+                    notice.urgent,
+                    notice.queued_at,
+                    notice.done_at,
+                    notice.attempts,
+                )
+            )
+        return found

@@ -241,6 +241,13 @@ INVITE_NEEDS_USERNAME = Text(
     "Invite links need the bot's username: set TELEGRAM_BOT_USERNAME, or make the invite in "
     "Telegram."
 )
+WEB_LINK = Text(
+    "Your sign-in link for the web view, for you only: it works once, until {expires}. Do "
+    "not forward it. {link}"
+)
+WEB_NOT_SET_UP = Text(
+    "The web view is not set up for this organisation yet (WEB_BASE_URL). Ask the operator."
+)
 INVITE_CREATED = Text(
     "Invite for case {case}, valid until {expires}. Send this link to the family, or let them "
     "scan the QR code: {link}"
@@ -435,6 +442,7 @@ COMMANDS = {
     "flag": Text("one flag: see it and act on it (type /flag to see how)"),
     "closure": Text("decide on a proposed closure, or reopen a closed case"),
     "correct": Text("correct a wrong answer in a case (the old one stays in the audit log)"),
+    "web": Text("a one-time link to sign in to the web view"),
 }
 
 

@@ -84,6 +84,8 @@ __all__ = [
     "RunChild",
     "Schedule",
     "Score",
+    "WebLink",
+    "WebSession",
 ]
 
 # Named constraints let later migrations alter or drop them (SQLite batch mode needs the names)
@@ -585,3 +587,48 @@ class RunChild(Base):
     child_id: Mapped[int] = mapped_column(
         ForeignKey("case_child.id", ondelete="CASCADE"), index=True
     )
+
+
+class WebLink(Base):
+    """A one-time sign-in link to the web view (`/web` in the bot), bound to the staff
+    member who asked for it: single use, valid for minutes.
+
+    The token is a selector (which link) and a verifier (the secret): the selector finds the
+    row, and only the SHA-256 of the verifier is kept, like an invite's code, so a copy of the
+    database hands out no working links. A wrong verifier for a known selector counts as a
+    failure, and a link is locked after a few.
+    """
+
+    __tablename__ = "web_link"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    selector: Mapped[str] = mapped_column(String(32), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    def __repr__(self) -> str:
+        return f"WebLink(id={self.id}, person_id={self.person_id})"
+
+
+class WebSession(Base):
+    """A signed-in browser: the SHA-256 of its random session id (the cookie holds the id),
+    whose it is, and when it ends (idle timeout and absolute lifetime)."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    # The absolute end, whatever the activity; idle ends come from last_seen_at.
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    # The language chosen with the web view's switch (None: the person's own).
+    language: Mapped[str | None] = mapped_column(String(16))
+
+    def __repr__(self) -> str:
+        return f"WebSession(id={self.id}, person_id={self.person_id})"

@@ -286,6 +286,40 @@ DESCRIPTIONS: Mapping[str, Description] = {
     "invite.expires_at": _d("when it stops working", "access", "invites", OPS),
     "invite.used_at": _d("when it was used", "access", "invites", OPS),
     "invite.used_by": _d("who used it", "access", "invites", PSEUDO),
+    # -- web_link (the web view's one-time sign-in links; expired ones are removed)
+    "web_link.id": _d("the link's number", "linking", "while needed", OPS),
+    "web_link.selector": _d(
+        "the public half of the link's token: which link it is", "access", "while needed", OPS
+    ),
+    "web_link.token_hash": _d(
+        "the SHA-256 of the link's secret half (the secret itself is never stored)",
+        "access",
+        "while needed",
+        OPS,
+    ),
+    "web_link.person_id": _d(
+        "the staff member the link signs in", "access", "while needed", PSEUDO
+    ),
+    "web_link.created_at": _d("when it was asked for", "access", "while needed", OPS),
+    "web_link.expires_at": _d("when it stops working (minutes)", "access", "while needed", OPS),
+    "web_link.used_at": _d("when it was used", "access", "while needed", OPS),
+    "web_link.failures": _d(
+        "failed attempts, to lock the link after a few", "security", "while needed", OPS
+    ),
+    # -- web_session (a signed-in browser; ended ones are removed)
+    "web_session.id": _d("the session's number", "linking", "while needed", OPS),
+    "web_session.session_hash": _d(
+        "the SHA-256 of the session id in the browser's cookie", "access", "while needed", OPS
+    ),
+    "web_session.person_id": _d("whose session it is", "access", "while needed", PSEUDO),
+    "web_session.created_at": _d("when it began", "access", "while needed", OPS),
+    "web_session.last_seen_at": _d(
+        "the last request (for the idle timeout)", "access", "while needed", OPS
+    ),
+    "web_session.expires_at": _d("its absolute end", "access", "while needed", OPS),
+    "web_session.language": _d(
+        "the language chosen in the web view", "reaching", "while needed", ID
+    ),
     # -- processed_update
     "processed_update.key": _d(
         'the channel\'s update id ("telegram:123456789"), not the message',

@@ -525,6 +525,37 @@ class CaseRepository(_Repository):
         )
         return list((await self._session.execute(stmt)).scalars())
 
+    async def codes_by_caseworker(
+        self, person_ids: Iterable[int], *, each: int = 3
+    ) -> dict[int, list[str]]:
+        """The first `each` codes of each caseworker's live cases (as `of_caseworker` counts
+        them), in order, in one query: what tells caseworkers apart when choosing one. One
+        query, and `each` rows a caseworker, not all 40 of theirs: 2,500 caseworkers of
+        100,000 cases took a second."""
+        ids = list(person_ids)
+        found: dict[int, list[str]] = {person_id: [] for person_id in ids}
+        if not ids:
+            return found
+        place = (
+            func.row_number()
+            .over(partition_by=Case.caseworker_id, order_by=Case.code)
+            .label("place")
+        )
+        ranked = (
+            select(Case.caseworker_id, Case.code, place)
+            .where(Case.caseworker_id.in_(ids), Case.erased_at.is_(None))
+            .subquery()
+        )
+        stmt = (
+            select(ranked.c.caseworker_id, ranked.c.code)
+            .where(ranked.c.place <= each)
+            .order_by(ranked.c.caseworker_id, ranked.c.code)
+        )
+        for person_id, code in await self._session.execute(stmt):
+            if person_id is not None:
+                found[person_id].append(code)
+        return found
+
     async def of_caseworker(
         self, person_id: int, *, checkin_flow: str | None = None
     ) -> list[CaseSummary]:
@@ -925,14 +956,16 @@ class FlagRepository(_Repository):
         assigned_to: int | None = None,
         limit: int | None = None,
         offset: int = 0,
+        narrow: FlagNarrowing | None = None,
     ) -> list[Flag]:
         """Flags in `statuses` (unresolved by default), most serious first, then by due time;
         `limit` of them after the first `offset` (a page of the review queue), or all.
 
         `case_ids` None means every case (and the flags of no case); an empty collection means
         none. With `assigned_to`, flags assigned to that person count too, whatever their case.
+        `narrow` keeps only some of those (the web view's filters).
         """
-        wanted = _flags_of(case_ids, statuses, assigned_to)
+        wanted = _flags_of(case_ids, statuses, assigned_to, narrow)
         if wanted is None:
             return []
         # The order of the review queue's index (`ix_flag_review_queue`): a page of it is read
@@ -967,9 +1000,10 @@ class FlagRepository(_Repository):
         *,
         statuses: Iterable[str] = UNRESOLVED_FLAG_STATUSES,
         assigned_to: int | None = None,
+        narrow: FlagNarrowing | None = None,
     ) -> int:
         """How many flags `open_flags` with the same arguments finds (without a limit)."""
-        wanted = _flags_of(case_ids, statuses, assigned_to)
+        wanted = _flags_of(case_ids, statuses, assigned_to, narrow)
         if wanted is None:
             return 0
         stmt = select(func.count()).select_from(Flag).where(wanted)
@@ -1147,10 +1181,52 @@ async def _changed(session: AsyncSession, stmt: Executable) -> int:
     return result.rowcount
 
 
+@dataclass(frozen=True)
+class FlagNarrowing:
+    """Filters on top of whose flags someone reviews (the web view's queue): levels, only
+    those past due at `overdue_at`, assigned to one person, of one programme, of one case."""
+
+    levels: tuple[str, ...] = ()
+    overdue_at: datetime | None = None
+    assignee: int | None = None
+    programme: str | None = None
+    case_id: int | None = None
+
+    def condition(self) -> ColumnElement[bool] | None:
+        parts: list[ColumnElement[bool]] = []
+        if self.levels:
+            for level in self.levels:
+                _check("level", level, FLAG_LEVELS)
+            parts.append(Flag.level.in_(self.levels))
+        if self.overdue_at is not None:
+            parts.append(Flag.due_at <= self.overdue_at)
+        if self.assignee is not None:
+            parts.append(Flag.assigned_to == self.assignee)
+        if self.programme is not None:
+            of_programme = select(Case.id).where(Case.programme == self.programme)
+            parts.append(Flag.case_id.in_(of_programme))
+        if self.case_id is not None:
+            parts.append(Flag.case_id == self.case_id)
+        return and_(*parts) if parts else None
+
+
 def _flags_of(
-    case_ids: Iterable[int] | None, statuses: Iterable[str], assigned_to: int | None
+    case_ids: Iterable[int] | None,
+    statuses: Iterable[str],
+    assigned_to: int | None,
+    narrow: FlagNarrowing | None = None,
 ) -> ColumnElement[bool] | None:
     """Which flags `FlagRepository.open_flags` means (None: none at all)."""
+    wanted = _flags_of_people(case_ids, statuses, assigned_to)
+    extra = narrow.condition() if narrow is not None else None
+    if wanted is None or extra is None:
+        return wanted
+    return and_(wanted, extra)
+
+
+def _flags_of_people(
+    case_ids: Iterable[int] | None, statuses: Iterable[str], assigned_to: int | None
+) -> ColumnElement[bool] | None:
     wanted_statuses = tuple(statuses)
     for status in wanted_statuses:
         _check("flag status", status, FLAG_STATUSES)

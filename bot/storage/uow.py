@@ -31,6 +31,7 @@ from .retention import RetentionRepository
 from .rights import RightsRepository
 from .schedules import ScheduleRepository
 from .sealed import SealedColumns
+from .web import WebRepository
 
 __all__ = ["UnitOfWork", "Written"]
 
@@ -72,6 +73,7 @@ class UnitOfWork:
         "scores",
         "sealed",
         "updates",
+        "web",
         "written",
     )
 
@@ -94,3 +96,4 @@ class UnitOfWork:
         self.erasure = ErasureRepository(session)
         self.retention = RetentionRepository(session, lock=lock_rows)
         self.rights = RightsRepository(session)
+        self.web = WebRepository(session, lock=lock_rows)

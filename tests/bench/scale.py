@@ -13,6 +13,8 @@ the bot's loops call are timed, each many times with different people and cases:
   the sender does, until none is left; released again for the next round);
 - the daily digest (`duties.digest_notices`; the flags it tells of are made untold again and
   its notices settled between rounds);
+- the web view's flag queue (first page, and filtered) and a flag's page, through the ASGI
+  app with a signed-in coordinator's session (`bot.web`);
 - the export: a CSV of every answer (`export.export_answers`), in rows per second of wall
   clock and of CPU time, the peak of memory allocated (tracemalloc) while exporting a small
   and a larger slice of the answers, to show whether memory grows with the rows, and an xlsx
@@ -51,6 +53,7 @@ from bot.services.outbox import claim
 from bot.services.people import find_participant
 from bot.storage import Database
 from bot.storage.models import Base, Flag, OutboxNotice
+from bot.web.app import PAGE_SIZE as WEB_PAGE_SIZE
 from tests.bench.seed import CHANNEL, YEARS, Seeded, Shape, external_id_of, seed_database
 from tests.bench.settings import bench_settings
 from tests.databases import PG_ENV, PostgresServer
@@ -75,6 +78,8 @@ SENDING_AT_ONCE = 16
 # design.md: the coordinator's queue and a case's timeline under 50 ms (p95).
 INTERACTIVE_TARGET_MS = 50.0
 EXPORT_TARGET_ROWS_PER_SECOND = 50_000
+# Issue #17: the web view's flag queue renders in under 200 ms server time.
+WEB_PAGE_TARGET_MS = 200.0
 # Just after the digest's hour (08:00 in Amsterdam): the day's digest is due and not yet built.
 NOW = datetime(2026, 11, 27, 7, 5, tzinfo=UTC)
 
@@ -303,6 +308,46 @@ async def _interactive(app: Wegwijzer, seeded: Seeded, figures: ScaleFigures, as
         for code, pid in cases
     ]
     figures.timings.append(Timing("/case with its timeline", tuple(samples), INTERACTIVE_TARGET_MS))
+    figures.timings += await _web_pages(app, coordinators[0], asked)
+
+
+async def _web_pages(app: Wegwijzer, coordinator: Participant, asked: int) -> list[Timing]:
+    """The web view's pages as the server makes them (issue #17: under 200 ms): a request
+    through the ASGI app, its session looked up, the services asked, the look audited, the
+    template rendered. The coordinator signs in the way staff do: a link, redeemed."""
+    import httpx
+
+    from bot.services import web_login
+    from bot.web import create_app
+
+    issued = await web_login.issue_link(app, coordinator)
+    session_id, _ = await web_login.redeem(app, issued.token)
+    cookie = "__Host-wegwijzer" if app.settings.web_cookie_secure else "wegwijzer_session"
+    transport = httpx.ASGITransport(app=create_app(app))
+    first = await flags.review_page(app, coordinator, 1, WEB_PAGE_SIZE)
+    shown = [flag.id for flag in first.flags] or [0]
+    timings = []
+    async with httpx.AsyncClient(
+        transport=transport, base_url="https://web.bench", cookies={cookie: session_id}
+    ) as client:
+
+        async def page(path: str) -> object:
+            response = await client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+            return response
+
+        for name, paths in (
+            ("web: flag queue, first page", ["/flags"]),
+            ("web: flag queue, high and overdue", ["/flags?level=high&overdue=1"]),
+            ("web: a flag's page", [f"/flags/{flag_id}" for flag_id in shown]),
+        ):
+            await page(paths[0])  # templates compiled
+            samples = []
+            for number in range(asked):
+                path = paths[number % len(paths)]
+                samples.append(await _timed(lambda path=path: page(path)))
+            timings.append(Timing(name, tuple(samples), WEB_PAGE_TARGET_MS))
+    return timings
 
 
 async def _claims(app: Wegwijzer, figures: ScaleFigures, rounds: int) -> list[Timing]:

@@ -43,6 +43,9 @@ async def test_scale_bench_seeds_in_proportion_and_measures_every_operation(
         "claim due notices, 16 at a time": 2 * (-(-figures.due_notices // 16) + 1),
         "claim every due notice": 2,
         "daily digest": 2,
+        "web: flag queue, first page": 3,
+        "web: flag queue, high and overdue": 3,
+        "web: a flag's page": 3,
     }
     assert figures.total_bytes > 0 and figures.table_bytes["answer"] > 0
     json.dumps(figures.as_dict())

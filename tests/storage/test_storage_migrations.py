@@ -24,7 +24,7 @@ from bot.storage.database import MIGRATIONS_DIR, _alembic_config, _sqlite_pragma
 
 from .conftest import T0
 
-HEAD = "0013"
+HEAD = "0014"
 TABLES = {
     "person",
     "case_file",
@@ -41,6 +41,8 @@ TABLES = {
     "case_child",
     "run_child",
     "received_update",
+    "web_link",
+    "web_session",
 }
 
 

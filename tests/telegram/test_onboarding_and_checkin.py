@@ -200,6 +200,7 @@ async def test_staff_join_with_their_role_and_see_only_their_commands(
         "schedule",
         "invite",
         "correct",
+        "web",
         "sos",
         "help",
         "language",

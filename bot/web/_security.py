@@ -1,0 +1,75 @@
+"""What every response of the web view carries, and the limit on redeeming sign-in links."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, deque
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# No inline script or style anywhere (the pages have no script at all): a page someone
+# managed to inject into runs nothing, and no other site can frame it or receive its forms.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; "
+    "form-action 'self'; base-uri 'none'"
+)
+HEADERS = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+
+class SecurityHeaders:
+    """The security headers on every response; `Cache-Control: no-store` on everything but
+    the static files, since pages hold families' answers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = str(scope.get("path", "")).startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() not in {header for header, _ in HEADERS}
+                ]
+                headers += HEADERS
+                if not static:
+                    headers = [(n, v) for n, v in headers if n.lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class RateLimiter:
+    """At most `attempts` per `window` seconds per key (a client address), in memory. Bounded:
+    the keys seen longest ago are forgotten first, so a flood of addresses cannot grow it."""
+
+    def __init__(self, attempts: int = 10, window: float = 600.0, capacity: int = 10_000):
+        self.attempts = attempts
+        self.window = window
+        self.capacity = capacity
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        times = self._seen.pop(key, None) or deque()
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        allowed = len(times) < self.attempts
+        if allowed:
+            times.append(now)
+        self._seen[key] = times
+        while len(self._seen) > self.capacity:
+            self._seen.popitem(last=False)
+        return allowed

@@ -1,0 +1,500 @@
+"""The web view's routes: signing in with a link from the bot, the flag queue and a flag.
+
+Every page asks the same services the bot's `/flags` and `/flag` commands ask
+(`bot.services.flags`), so access is decided by the one access module, every look and change
+is audited the same way, and a change made here shows in the bot at once and back. Pages are
+server-side templates in the reader's language; there is no script.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import TypeAlias
+from urllib.parse import urlencode, urlsplit
+
+from babel.dates import format_datetime
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..app import Wegwijzer
+from ..engine import Text
+from ..engine.events import JSONValue
+from ..i18n import Translator
+from ..rules.access import NotAllowed
+from ..services import audit, flags, texts, web_login
+from ..services.review_texts import HIDDEN_HISTORY
+from ..storage.models import FLAG_LEVELS, FLAG_STATUSES, UNRESOLVED_FLAG_STATUSES
+from . import texts as T
+from ._security import RateLimiter, SecurityHeaders
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+PAGE_SIZE = 20
+# The login nonce: a double-submit cookie for the sign-in form, which has no session yet.
+NONCE_COOKIE = "wegwijzer_login"
+
+Handler: TypeAlias = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class Page:
+    """What a handler knows about the reader: who (None: not signed in), in which language,
+    their session id and CSRF token."""
+
+    sign_in: web_login.WebSignIn | None
+    session_id: str | None
+    translate: Translator
+
+
+class WebView:
+    def __init__(self, app: Wegwijzer, limiter: RateLimiter | None = None) -> None:
+        self.app = app
+        self.limiter = limiter or RateLimiter()
+        settings = app.settings
+        self.secure = settings.web_cookie_secure
+        # `__Host-`: the browser keeps it to this host and path, and only over https.
+        self.cookie = "__Host-wegwijzer" if self.secure else "wegwijzer_session"
+        self.origin = _origin(settings.web_base_url) if settings.web_base_url else None
+        self.templates = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(["html"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    # --- the reader -------------------------------------------------------------------------
+
+    async def page(self, request: Request) -> Page:
+        session_id = request.cookies.get(self.cookie)
+        sign_in = await web_login.signed_in(self.app, session_id)
+        language = None
+        if sign_in is not None:
+            language = sign_in.language or sign_in.who.language
+        return Page(sign_in, session_id if sign_in else None, self.translator(language))
+
+    def translator(self, language: str | None) -> Translator:
+        settings = self.app.settings
+        return self.app.catalogs.translator_for(
+            language, settings.default_language, settings.timezone
+        )
+
+    def render(
+        self,
+        page: Page,
+        template: str,
+        title: Text,
+        status: int = 200,
+        request_path: str = "",
+        **values: object,
+    ) -> HTMLResponse:
+        tr = page.translate
+
+        def moment(value: datetime | None) -> str:
+            if value is None:
+                return "—"
+            return format_datetime(value, "medium", tzinfo=tr.timezone, locale=tr.locale)
+
+        catalogs = self.app.catalogs
+        html = self.templates.get_template(template).render(
+            t=tr.render,
+            T=T,
+            Text=Text,
+            texts=texts,
+            next_path=_local(request_path) if request_path else "/flags",
+            page=page,
+            who=page.sign_in.who if page.sign_in else None,
+            csrf=page.sign_in.csrf if page.sign_in else "",
+            lang=tr.language,
+            dir=tr.direction,
+            title=tr.render(title),
+            moment=moment,
+            languages=[(code, catalogs.native_name(code)) for code in catalogs.languages],
+            **values,
+        )
+        return HTMLResponse(html, status_code=status)
+
+    def message(self, page: Page, title: Text, text: Text, status: int) -> HTMLResponse:
+        return self.render(page, "message.html", title, status, text=text)
+
+    async def form(self, request: Request, page: Page) -> FormData | None:
+        """The POSTed form, if it may be taken: from this site (Origin) and with the session's
+        CSRF token. None: refused (the caller answers 403)."""
+        if not self.same_origin(request) or page.sign_in is None or page.session_id is None:
+            return None
+        form = await request.form()
+        given = form.get("csrf")
+        if not isinstance(given, str) or not web_login.csrf_matches(page.session_id, given):
+            log.warning("web form refused: CSRF token", extra={"event": "csrf"})
+            return None
+        return form
+
+    def same_origin(self, request: Request) -> bool:
+        origin = request.headers.get("origin")
+        if origin is None or origin == "null":
+            # Not every client sends one, and under `Referrer-Policy: no-referrer` a browser
+            # sends "null": the CSRF token (and the SameSite cookies) are the check then.
+            return True
+        expected = self.origin or f"{request.url.scheme}://{request.url.netloc}"
+        return origin == expected
+
+    def refused_form(self, page: Page) -> HTMLResponse:
+        return self.message(page, T.FORM_EXPIRED_TITLE, T.FORM_EXPIRED, 403)
+
+    def not_signed_in(self, page: Page) -> HTMLResponse:
+        return self.message(page, T.NOT_SIGNED_IN_TITLE, T.NOT_SIGNED_IN, 401)
+
+    # --- signing in and out -------------------------------------------------------------------
+
+    async def home(self, request: Request) -> Response:
+        page = await self.page(request)
+        if page.sign_in is None:
+            return self.not_signed_in(page)
+        return RedirectResponse("/flags", status_code=303)
+
+    async def confirm(self, request: Request) -> Response:
+        """The link opened: a page with a button, so that a link preview (a messenger fetching
+        the URL) cannot use it up. Nothing is looked up here."""
+        page = await self.page(request)
+        nonce = secrets.token_urlsafe(16)
+        response = self.render(
+            page,
+            "confirm.html",
+            T.CONFIRM_TITLE,
+            action=f"/login/{request.path_params['token']}",
+            nonce=nonce,
+        )
+        response.set_cookie(
+            NONCE_COOKIE,
+            nonce,
+            max_age=int(self.app.settings.web_link_minutes * 60),
+            path="/login/",
+            secure=self.secure,
+            httponly=True,
+            samesite="strict",
+        )
+        return response
+
+    async def redeem(self, request: Request) -> Response:
+        page = await self.page(request)
+        address = request.client.host if request.client else "unknown"
+        if not self.limiter.allow(address):
+            log.warning("web sign-in: rate limited", extra={"event": "web_link"})
+            return self.message(page, T.LINK_NOT_VALID_TITLE, T.TOO_MANY, 429)
+        form = await request.form()
+        nonce = request.cookies.get(NONCE_COOKIE, "")
+        given = form.get("nonce")
+        fresh = isinstance(given, str) and bool(nonce) and secrets.compare_digest(nonce, given)
+        if not self.same_origin(request) or not fresh:
+            return self.refused_form(page)
+        try:
+            session_id, _ = await web_login.redeem(self.app, str(request.path_params["token"]))
+        except web_login.LinkNotValid:
+            return self.message(page, T.LINK_NOT_VALID_TITLE, T.LINK_NOT_VALID, 400)
+        response = RedirectResponse("/flags", status_code=303)
+        response.delete_cookie(NONCE_COOKIE, path="/login/")
+        settings = self.app.settings
+        response.set_cookie(
+            self.cookie,
+            session_id,
+            max_age=int(timedelta(hours=settings.web_session_hours).total_seconds()),
+            path="/",
+            secure=self.secure,
+            httponly=True,
+            samesite="strict",
+        )
+        return response
+
+    async def sign_out(self, request: Request) -> Response:
+        page = await self.page(request)
+        if page.sign_in is None or page.session_id is None:
+            return self.not_signed_in(page)
+        if await self.form(request, page) is None:
+            return self.refused_form(page)
+        await web_login.sign_out(self.app, page.sign_in.who, page.session_id)
+        response = self.message(
+            Page(None, None, page.translate), T.SIGNED_OUT_TITLE, T.SIGNED_OUT, 200
+        )
+        response.delete_cookie(self.cookie, path="/", secure=self.secure, httponly=True)
+        return response
+
+    async def language(self, request: Request) -> Response:
+        page = await self.page(request)
+        if page.sign_in is None or page.session_id is None:
+            return self.not_signed_in(page)
+        form = await self.form(request, page)
+        if form is None:
+            return self.refused_form(page)
+        await web_login.choose_language(self.app, page.session_id, str(form.get("language", "")))
+        return RedirectResponse(_local(str(form.get("next", "/flags"))), status_code=303)
+
+    # --- the queue ----------------------------------------------------------------------------
+
+    async def queue(self, request: Request) -> Response:
+        page = await self.page(request)
+        if page.sign_in is None:
+            return self.not_signed_in(page)
+        who = page.sign_in.who
+        wanted, chosen = _queue_filter(request)
+        number = _int(request.query_params.get("page")) or 1
+        try:
+            found = await flags.review_page(self.app, who, number, PAGE_SIZE, wanted)
+        except NotAllowed:
+            return self.not_signed_in(page)
+        shown: list[JSONValue] = [flag.id for flag in found.flags]
+        # The same record as the command line's listing of flags: who saw which.
+        await audit.record_look(self.app, who, "flags_listed", flags=shown, page=found.page)
+        query = {key: value for key, value in chosen.items() if value}
+
+        def page_link(to: int) -> str:
+            return "/flags?" + urlencode({**query, "page": to})
+
+        return self.render(
+            page,
+            "flags.html",
+            T.QUEUE_TITLE,
+            request_path=_here(request),
+            found=found,
+            now=self.app.clock(),
+            chosen=chosen,
+            levels=FLAG_LEVELS,
+            statuses=FLAG_STATUSES,
+            programmes=texts.PROGRAMMES,
+            page_link=page_link,
+        )
+
+    # --- one flag -----------------------------------------------------------------------------
+
+    async def flag(self, request: Request) -> Response:
+        page = await self.page(request)
+        if page.sign_in is None:
+            return self.not_signed_in(page)
+        flag_id = _int(request.path_params["flag_id"])
+        who = page.sign_in.who
+        try:
+            view = await flags.flag_detail(self.app, who, flag_id or 0)
+            sent = await flags.deliveries(self.app, who, view.id)
+        except NotAllowed:
+            return self.not_available(page, flag_id)
+        done = request.query_params.get("done", "")
+        return self.render(
+            page,
+            "flag.html",
+            T.FLAG_TITLE.using(id=view.id),
+            request_path=f"/flags/{view.id}",
+            flag=view,
+            now=self.app.clock(),
+            evidence=flags.evidence_lines(self.app, view),
+            source=flags.rule_source(self.app, view),
+            history=[entry for entry in view.history if entry.action not in HIDDEN_HISTORY],
+            history_action=_history_action,
+            deliveries=sent,
+            may_assign=who.role == "coordinator" and view.status != "resolved",
+            done=T.DONE.get(done),
+            problem=T.NOTE_REQUIRED if request.query_params.get("problem") == "note" else None,
+        )
+
+    async def choose_assignee(self, request: Request) -> Response:
+        """The caseworkers to assign a flag to, on a page of its own as in the bot (behind
+        the Assign button): listing thousands of them costs more than a flag's page may."""
+        page = await self.page(request)
+        if page.sign_in is None:
+            return self.not_signed_in(page)
+        flag_id = _int(request.path_params["flag_id"]) or 0
+        try:
+            people = await flags.assignable_caseworkers(self.app, page.sign_in.who, flag_id)
+        except NotAllowed:
+            return self.not_available(page, flag_id)
+        return self.render(
+            page,
+            "assign.html",
+            T.ASSIGN_TITLE.using(id=flag_id),
+            request_path=f"/flags/{flag_id}/assign",
+            flag_id=flag_id,
+            caseworkers=people,
+        )
+
+    def not_available(self, page: Page, flag_id: int | None) -> HTMLResponse:
+        text = texts.FLAG_NOT_AVAILABLE.using(id=flag_id or "—")
+        return self.message(page, T.NOT_FOUND_TITLE, text, 404)
+
+    async def act(self, request: Request) -> Response:
+        """acknowledge, assign, note, resolve, reopen: the services of the bot's `/flag`."""
+        page = await self.page(request)
+        if page.sign_in is None:
+            return self.not_signed_in(page)
+        form = await self.form(request, page)
+        if form is None:
+            return self.refused_form(page)
+        who, app = page.sign_in.who, self.app
+        flag_id = _int(request.path_params["flag_id"]) or 0
+        action = str(request.path_params["action"])
+        text = str(form.get("text", ""))
+        back = f"/flags/{flag_id}"
+        try:
+            if action == "acknowledge":
+                outcome = await flags.acknowledge(app, who, flag_id)
+            elif action == "assign":
+                outcome = await flags.assign(app, who, flag_id, _int(form.get("to")) or 0)
+            elif action == "note":
+                outcome = await flags.add_note(app, who, flag_id, text)
+            elif action == "resolve":
+                outcome = await flags.resolve(app, who, flag_id, text)
+            elif action == "reopen":
+                outcome = await flags.reopen(app, who, flag_id)
+            else:
+                raise HTTPException(404)
+        except NotAllowed:
+            return self.not_available(page, flag_id)
+        except flags.NoteRequired:
+            return RedirectResponse(f"{back}?problem=note", status_code=303)
+        done = _DONE[action] if outcome.changed else "unchanged"
+        if action == "resolve" and not outcome.changed:
+            done = "noted"  # resolved meanwhile by someone else: the text was kept as a note
+        return RedirectResponse(f"{back}?done={done}", status_code=303)
+
+    async def missing(self, request: Request, exc: Exception) -> Response:
+        page = await self.page(request)
+        return self.message(page, T.NOT_FOUND_TITLE, T.NOT_FOUND, 404)
+
+
+_DONE = {
+    "acknowledge": "acknowledged",
+    "assign": "assigned",
+    "note": "noted",
+    "resolve": "resolved",
+    "reopen": "reopened",
+}
+
+
+def _history_action(entry: flags.HistoryEntry) -> Text:
+    """What happened; a delivery names whom it reached (as in the bot)."""
+    action = texts.HISTORY_ACTIONS.get(entry.action, Text(entry.action))
+    to, role = entry.detail.get("to"), entry.detail.get("role")
+    if entry.action in ("told", "not_told") and isinstance(to, int) and isinstance(role, str):
+        return action.using(person=texts.actor(role, to))
+    return action
+
+
+def _queue_filter(request: Request) -> tuple[flags.QueueFilter, dict[str, str]]:
+    """The queue's filters from the query string, and what was chosen (to show it again);
+    values that are not among the choices are left out."""
+    query = request.query_params
+    level = query.get("level", "")
+    status = query.get("status", "")
+    programme = query.get("programme", "")
+    chosen = {
+        "level": level if level in FLAG_LEVELS else "",
+        "status": status if status in (*FLAG_STATUSES, "all") else "",
+        "overdue": "1" if query.get("overdue") else "",
+        "assignee": str(_int(query.get("assignee")) or ""),
+        "programme": programme if programme in texts.PROGRAMMES else "",
+        "case": query.get("case", "").strip().upper()[:16],
+    }
+    statuses: tuple[str, ...] = UNRESOLVED_FLAG_STATUSES
+    if chosen["status"] == "all":
+        statuses = FLAG_STATUSES
+    elif chosen["status"]:
+        statuses = (chosen["status"],)
+    wanted = flags.QueueFilter(
+        levels=(chosen["level"],) if chosen["level"] else (),
+        statuses=statuses,
+        overdue=bool(chosen["overdue"]),
+        assignee=_int(chosen["assignee"]),
+        programme=chosen["programme"] or None,
+        case_code=chosen["case"] or None,
+    )
+    return wanted, chosen
+
+
+def _int(value: object) -> int | None:
+    text = value if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and len(text) <= 9:
+        return int(text)
+    return None
+
+
+def _here(request: Request) -> str:
+    """The page's own path and query: where the language switch comes back to."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _local(path: str) -> str:
+    """Only a path of this site to go back to, never another site (`//evil.example`)."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/flags"
+    return path
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def create_app(app: Wegwijzer, *, limiter: RateLimiter | None = None) -> Starlette:
+    """The web view of `app` as an ASGI application (served by `serve`, or in tests)."""
+    view = WebView(app, limiter)
+    routes = [
+        Route("/", view.home),
+        Route("/login/{token}", view.confirm, methods=["GET"]),
+        Route("/login/{token}", view.redeem, methods=["POST"]),
+        Route("/logout", view.sign_out, methods=["POST"]),
+        Route("/language", view.language, methods=["POST"]),
+        Route("/flags", view.queue),
+        Route("/flags/{flag_id}", view.flag),
+        Route("/flags/{flag_id}/assign", view.choose_assignee, methods=["GET"]),
+        Route(
+            "/flags/{flag_id}/{action:str}",
+            view.act,
+            methods=["POST"],
+        ),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    web = Starlette(routes=routes, exception_handlers={404: view.missing})
+    web.add_middleware(SecurityHeaders)
+    return web
+
+
+async def serve(app: Wegwijzer, listen: str, port: int) -> None:
+    """Serve the web view until stopped (Ctrl-C, SIGTERM). Behind a reverse proxy on this
+    machine: the client address comes from X-Forwarded-For only when the proxy is local."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        create_app(app),
+        host=listen,
+        port=port,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        server_header=False,
+        log_config=None,
+        access_log=False,
+    )
+    # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again for
+    # the handler that was there before: a handler that does nothing lets the app close its
+    # database afterwards and the process end with 0, as `wegwijzer run` does.
+    stopping = (signal.SIGINT, signal.SIGTERM)
+    before = {sig: signal.signal(sig, _stopped) for sig in stopping}
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def _stopped(sig: int, frame: FrameType | None) -> None:
+    log.info("web view stopped", extra={"event": signal.Signals(sig).name})

@@ -1,0 +1,122 @@
+"""What the web view says, as gettext msgids (English source) translated per reader, like
+the bot's own texts (`bot.services.texts`, which the pages use too where they say the same
+thing: levels, statuses, history, evidence)."""
+
+from __future__ import annotations
+
+from ..engine import Text
+
+SITE = Text("Wegwijzer")
+SKIP = Text("Skip to the content")
+NAV = Text("Main menu")
+FLAGS = Text("Flags")
+SIGN_OUT = Text("Sign out")
+LANGUAGE = Text("Language")
+CHANGE_LANGUAGE = Text("Change")
+SIGNED_IN_AS = Text("Signed in as {who}")
+
+# Signing in.
+CONFIRM_TITLE = Text("Sign in to the web view")
+CONFIRM_TEXT = Text(
+    "You opened a sign-in link from the bot. It works once and only for the person who asked "
+    "for it. Sign in now?"
+)
+CONFIRM_BUTTON = Text("Sign in")
+LINK_NOT_VALID_TITLE = Text("This link does not work")
+LINK_NOT_VALID = Text(
+    "This sign-in link does not work (any more): it may have been used already, run out of "
+    "time, or been copied wrongly. Type /web in the bot for a new one."
+)
+TOO_MANY = Text("Too many attempts from your address. Wait a few minutes and try again.")
+SIGNED_OUT_TITLE = Text("Signed out")
+SIGNED_OUT = Text("You are signed out. To sign in again, type /web in the bot.")
+NOT_SIGNED_IN_TITLE = Text("Sign in first")
+NOT_SIGNED_IN = Text(
+    "The web view is for caseworkers and coordinators. Type /web in the bot for a one-time "
+    "sign-in link. A session ends after a while without use."
+)
+FORM_EXPIRED_TITLE = Text("Please try again")
+FORM_EXPIRED = Text(
+    "This form could not be accepted (it was older than your session, or came from another "
+    "site). Go back, reload the page and try again."
+)
+NOT_FOUND_TITLE = Text("Not found")
+NOT_FOUND = Text("There is no page here.")
+
+# The queue.
+QUEUE_TITLE = Text("Flags")
+QUEUE_INTRO = Text("Most serious first, then by due time.")
+FILTERS = Text("Filters")
+FILTER_LEVEL = Text("Level")
+FILTER_STATUS = Text("Status")
+FILTER_OVERDUE = Text("Overdue only")
+FILTER_ASSIGNEE = Text("Assigned to (caseworker number)")
+FILTER_PROGRAMME = Text("Programme")
+FILTER_CASE = Text("Case code")
+ANY = Text("any")
+UNRESOLVED = Text("open or acknowledged")
+ALL_STATUSES = Text("all, resolved too")
+APPLY = Text("Show")
+CLEAR = Text("Clear filters")
+NO_FLAGS = Text("No flags match.")
+PAGE_OF = Text("Page {page} of {pages}")
+PAGINATION = Text("Pages")
+PREVIOUS = Text("Previous page")
+NEXT = Text("Next page")
+COLUMN_FLAG = Text("Flag")
+COLUMN_LEVEL = Text("Level")
+COLUMN_CASE = Text("Case")
+COLUMN_REASON = Text("Reason")
+COLUMN_STATUS = Text("Status")
+COLUMN_DUE = Text("Due")
+COLUMN_ASSIGNED = Text("Assigned to")
+OVERDUE_SINCE = Text("overdue since {due}")
+NOBODY = Text("nobody")
+CASEWORKER = Text("caseworker {person}")
+
+# One flag.
+FLAG_TITLE = Text("Flag {id}")
+BACK_TO_QUEUE = Text("Back to the flags")
+FACTS = Text("Facts")
+FACT_STATUS = Text("Status")
+FACT_RAISED = Text("Raised")
+FACT_DUE = Text("Due")
+FACT_ASSIGNED = Text("Assigned to")
+FACT_RULE = Text("Rule")
+FACT_ESCALATIONS = Text("Escalations")
+EVIDENCE = Text("Evidence")
+NO_EVIDENCE = Text("No evidence recorded.")
+HISTORY = Text("History")
+DELIVERY = Text("Delivery")
+NO_DELIVERY = Text("No notices about this flag.")
+DELIVERY_LINE = Text("{to}: {state} (attempts: {attempts}; queued {queued})")
+FALLBACK_CHAT = Text("the operators' chat")
+DELIVERY_STATES = {
+    "queued": Text("waiting to be sent"),
+    "sent": Text("delivered"),
+    "unreachable": Text("not delivered: blocked the bot"),
+    "failed": Text("not delivered: given up"),
+    "withdrawn": Text("not sent: consent withdrawn"),
+}
+ACTIONS = Text("What to do")
+NOTE_LABEL = Text("Note")
+ADD_NOTE = Text("Add note")
+RESOLUTION_LABEL = Text("Resolution note (how was it handled?)")
+RESOLVE = Text("Resolve")
+REOPEN = Text("Reopen")
+ACKNOWLEDGE = Text("Acknowledge")
+ASSIGN_LABEL = Text("Caseworker")
+ASSIGN = Text("Assign")
+ASSIGN_TITLE = Text("Assign flag {id}")
+ASSIGN_LINK = Text("Assign to a caseworker")
+BACK_TO_FLAG = Text("Back to the flag")
+CASEWORKER_OPTION = Text("caseworker {person} ({cases})")
+NOTE_REQUIRED = Text("Write a note first: it cannot be empty.")
+DONE = {
+    "acknowledged": Text("Acknowledged: escalation has stopped."),
+    "assigned": Text("Assigned."),
+    "noted": Text("Note added."),
+    "resolved": Text("Resolved."),
+    "reopened": Text("Open again."),
+    "unchanged": Text("Nothing changed: it was so already."),
+}

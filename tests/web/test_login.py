@@ -1,0 +1,220 @@
+"""Signing in to the web view: a one-time link from the bot, confirmed with a button, starts
+a session; what it refuses, and the headers every response carries."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from bot.services import web_login
+from bot.web._security import CSP, RateLimiter
+from tests.world import Clock, World, audit, set_status
+
+from .conftest import BASE, CSRF, NONCE, link_for, redeem, sign_in
+
+
+async def test_a_coordinator_signs_in_with_a_link_and_out_again(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    path = await link_for(world.app, world.coordinator)
+    confirm = await client.get(path)
+    # The link's page changes nothing: a preview fetching it cannot use it up.
+    assert confirm.status_code == 200 and 'method="post"' in confirm.text
+    signed = await redeem(client, path)
+    assert signed.status_code == 303
+    cookie = next(c for c in client.cookies.jar if c.name == "__Host-wegwijzer")
+    assert cookie.secure and cookie.path == "/"
+    set_cookie = signed.headers.get_list("set-cookie")
+    session = next(h for h in set_cookie if h.startswith("__Host-wegwijzer="))
+    assert "HttpOnly" in session and "Secure" in session and "SameSite=strict" in session
+    queue = await client.get("/flags")
+    assert queue.status_code == 200
+    csrf = CSRF.search(queue.text)
+    assert csrf is not None
+    out = await client.post("/logout", data={"csrf": csrf[1]})
+    assert out.status_code == 200
+    assert (await client.get("/flags")).status_code == 401
+    actions = [event.action for event in await audit(world.app)]
+    assert [action for action in actions if action.startswith(("web_", "flags_"))] == [
+        "web_link",
+        "web_signed_in",
+        "flags_listed",
+        "web_signed_out",
+    ]
+
+
+async def test_only_the_hash_of_the_link_and_session_is_stored(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    path = await link_for(world.app, world.coordinator)
+    await redeem(client, path)
+    token = path.rsplit("/", 1)[1]
+    session_id = client.cookies.get("__Host-wegwijzer")
+    assert session_id
+    async with world.app.database.reading() as uow:
+        link = await uow.web.link(token.split(".")[0])
+        assert link is not None and link.used_at is not None
+        assert token.split(".")[1] not in link.token_hash
+        assert await uow.web.session(session_id) is None  # not findable by the id itself
+        assert await uow.web.session(web_login._sha256(session_id)) is not None
+
+
+async def test_a_link_works_once(world: World, client: httpx.AsyncClient) -> None:
+    path = await link_for(world.app, world.caseworker)
+    assert (await redeem(client, path)).status_code == 303
+    again = await redeem(client, path)
+    assert again.status_code == 400 and "/web" in again.text
+
+
+async def test_an_expired_link_is_refused(
+    world: World, client: httpx.AsyncClient, clock: Clock
+) -> None:
+    path = await link_for(world.app, world.coordinator)
+    clock.advance(minutes=11)
+    assert (await redeem(client, path)).status_code == 400
+    assert (await client.get("/flags")).status_code == 401
+
+
+async def test_a_link_is_locked_after_wrong_secrets(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    path = await link_for(world.app, world.coordinator)
+    selector = path.rsplit("/", 1)[1].split(".")[0]
+    for attempt in range(web_login.MAX_LINK_FAILURES):
+        assert (await redeem(client, f"/login/{selector}.wrong{attempt}")).status_code == 400
+    # Now even the right secret does not open it.
+    assert (await redeem(client, path)).status_code == 400
+
+
+async def test_a_link_of_someone_who_left_meanwhile_is_refused(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    path = await link_for(world.app, world.caseworker)
+    await set_status(world.app, world.caseworker, "left")
+    assert (await redeem(client, path)).status_code == 400
+
+
+async def test_families_get_no_link(world: World) -> None:
+    with pytest.raises(web_login.NotAllowed):
+        await web_login.issue_link(world.app, world.family)
+    refused = [e for e in await audit(world.app) if e.action == "refused"]
+    assert refused and refused[-1].detail == {"what": "web", "action": "link"}
+
+
+async def test_signing_in_needs_the_form_of_the_link_s_page(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    path = await link_for(world.app, world.coordinator)
+    # A POST without the page's nonce (another site posting the link): refused, and the
+    # link is not used up.
+    assert (await client.post(path, data={"nonce": "made-up"})).status_code == 403
+    page = await client.get(path)
+    nonce = NONCE.search(page.text)
+    assert nonce is not None
+    foreign = {"origin": "https://evil.example"}
+    refused = await client.post(path, data={"nonce": nonce[1]}, headers=foreign)
+    assert refused.status_code == 403
+    assert (await redeem(client, path)).status_code == 303
+
+
+async def test_redeeming_is_rate_limited_per_address(world: World, app, clock: Clock) -> None:
+    from bot.web import create_app
+
+    transport = httpx.ASGITransport(app=create_app(app, limiter=RateLimiter(attempts=3)))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        for attempt in range(3):
+            assert (await redeem(client, f"/login/x.y{attempt}")).status_code == 400
+        path = await link_for(world.app, world.coordinator)
+        limited = await redeem(client, path)
+        assert limited.status_code == 429
+    # The limit is in memory and bounded: the oldest addresses are forgotten first.
+    limiter = RateLimiter(attempts=1, capacity=2)
+    assert limiter.allow("a", 0) and limiter.allow("b", 0) and limiter.allow("c", 0)
+    assert limiter.allow("a", 1)  # forgotten
+    assert not limiter.allow("c", 1)
+    assert limiter.allow("c", 601)  # the window passed
+
+
+async def test_a_session_ends_when_idle(
+    world: World, client: httpx.AsyncClient, clock: Clock
+) -> None:
+    await sign_in(world.app, client, world.coordinator)
+    clock.advance(minutes=20)
+    assert (await client.get("/flags")).status_code == 200
+    clock.advance(minutes=20)  # 20 minutes since the last request: still on
+    assert (await client.get("/flags")).status_code == 200
+    clock.advance(minutes=31)
+    assert (await client.get("/flags")).status_code == 401
+
+
+async def test_a_session_ends_at_its_lifetime_however_busy(
+    world: World, client: httpx.AsyncClient, clock: Clock
+) -> None:
+    await sign_in(world.app, client, world.coordinator)
+    for _ in range(35):  # a request every 20 minutes for 11 h 40: never idle
+        clock.advance(minutes=20)
+        assert (await client.get("/flags")).status_code == 200
+    clock.advance(minutes=20)  # 12 hours after signing in
+    assert (await client.get("/flags")).status_code == 401
+
+
+async def test_a_session_ends_when_its_person_leaves(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    await sign_in(world.app, client, world.caseworker)
+    await set_status(world.app, world.caseworker, "left")
+    assert (await client.get("/flags")).status_code == 401
+
+
+async def test_every_response_has_the_security_headers(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    path = await link_for(world.app, world.coordinator)
+    responses = [
+        await client.get("/"),
+        await client.get(path),
+        await client.get("/flags"),
+        await client.get("/nowhere"),
+        await client.get("/static/style.css"),
+    ]
+    for response in responses:
+        assert response.headers["content-security-policy"] == CSP
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+    for page in responses[:4]:
+        assert page.headers["cache-control"] == "no-store"
+        assert "<script" not in page.text and "style=" not in page.text
+    assert responses[3].status_code == 404
+    assert responses[4].status_code == 200 and "cache-control" not in responses[4].headers
+
+
+async def test_the_page_is_in_the_person_s_language_and_can_switch(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    # The second coordinator speaks Dutch.
+    csrf = await sign_in(world.app, client, world.second_coordinator)
+    queue = await client.get("/flags")
+    assert '<html lang="nl"' in queue.text
+    switched = await client.post(
+        "/language", data={"csrf": csrf, "language": "en", "next": "/flags"}
+    )
+    assert switched.status_code == 303 and switched.headers["location"] == "/flags"
+    assert '<html lang="en"' in (await client.get("/flags")).text
+    # The switch comes back to the page it was on, filters and all.
+    filtered = await client.get("/flags?level=high")
+    assert 'name="next" value="/flags?level=high"' in filtered.text
+    # Nowhere but this site to go back to.
+    away = await client.post(
+        "/language", data={"csrf": csrf, "language": "en", "next": "//evil.example/"}
+    )
+    assert away.headers["location"] == "/flags"
+
+
+async def test_a_form_without_the_session_s_csrf_token_is_refused(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    await sign_in(world.app, client, world.coordinator)
+    assert (await client.post("/logout", data={"csrf": "0" * 64})).status_code == 403
+    assert (await client.post("/logout")).status_code == 403
+    assert (await client.get("/flags")).status_code == 200  # still signed in
