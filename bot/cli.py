@@ -318,8 +318,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--updates",
         type=int,
-        default=300,
-        help="updates per side: people who each press one button",
+        default=500,
+        help="updates per side: people who each press one button, split among the rounds",
     )
     bench.add_argument("--open-runs", type=int, default=10_000, help="open runs in the database")
     bench.add_argument(

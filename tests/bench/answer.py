@@ -12,8 +12,11 @@ number of updates from the same number of people, long polling over HTTP on 127.
 (c) Wegwijzer answering a check-in question: verify the signed payload, one transaction (run,
     engine step, answer sealed, state, processed update), edit the question, send the next.
 
-(b) and (c) run on SQLite and, when one is given, on PostgreSQL. The figures are CPU and wall
-milliseconds per update and the ratios c/a and c/b (design.md's target for c/b: 1.5).
+(b) and (c) run on SQLite and, when one is given, on PostgreSQL. Every side has the bot's
+concurrency and the same Bot API connection pool. The sides take turns, in short rounds of
+fresh people (the order reversed each round), so that the machine's load, which drifts over a
+run, weighs on every side alike. The figures are CPU and wall milliseconds per update and the
+ratios c/a and c/b, the medians of the rounds' ratios (design.md's target for c/b: 1.5).
 
 Memory: people never seen before by this process open their check-in and answer, in two
 groups of `people`, ten batches each. After each batch the bench reads the level the
@@ -107,6 +110,7 @@ class DatabaseFigures:
     echo: Cost
     floor_ratios: Ratio
     echo_ratios: Ratio
+    rounds_cpu_ms: dict[str, list[float]]  # each side's CPU per update, round by round
     bytes_per_person: float | None = None  # the memory slope on this database
 
     @property
@@ -148,6 +152,7 @@ class Figures:
                     "echo_ratio": round(figures.echo_ratio, 2),
                     "floor_ratio_rounds": figures.floor_ratios.as_dict(),
                     "echo_ratio_rounds": figures.echo_ratios.as_dict(),
+                    "rounds_cpu_ms": figures.rounds_cpu_ms,
                     "bytes_per_person": None
                     if figures.bytes_per_person is None
                     else round(figures.bytes_per_person),
@@ -206,7 +211,7 @@ class _Side:
 
 
 async def run_bench(
-    updates: int = 300,
+    updates: int = 500,
     open_runs: int = 10_000,
     people: int = 1000,
     postgres: str | None = None,
@@ -277,6 +282,10 @@ async def run_bench(
                         Ratio(
                             [c.cpu_ms / a.cpu_ms for a, c in zip(echo, answer_costs, strict=True)]
                         ),
+                        {
+                            side: [cost.cpu_ms for cost in costs[side]]
+                            for side in ("echo", f"floor-{name}", f"answer-{name}")
+                        },
                         slope,
                     )
                 )
