@@ -320,10 +320,24 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--updates",
         type=int,
-        default=300,
-        help="updates per side: people who each press one button",
+        default=500,
+        help="updates per side: people who each press one button, split among the rounds",
     )
     bench.add_argument("--open-runs", type=int, default=10_000, help="open runs in the database")
+    bench.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="the sides take turns in this many rounds (the updates split among them); the "
+        "ratios printed are the rounds' medians",
+    )
+    bench.add_argument(
+        "--pool",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Bot API connections of every side (default: the bot's own)",
+    )
     bench.add_argument(
         "--people",
         type=int,
@@ -982,6 +996,8 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         reminders=0 if only_faults else args.reminders,
         limit=settings.telegram_messages_per_second,
         faults=args.faults,
+        rounds=args.rounds,
+        connection_pool_size=args.pool,
     )
     return code
 

@@ -89,6 +89,7 @@ def build_application(
     inbox: Inbox | None = None,
     watcher: BotWatcher | None = None,
     shared: bool = False,
+    connection_pool_size: int | None = None,
 ) -> BotApplication:
     """The bot's Application. `rate_limit=False` is for measuring handling cost only: a bot
     talking to Telegram always paces itself. `activity` counts the updates handled; `inbox`
@@ -96,7 +97,10 @@ def build_application(
     with an inbox) keeps them in the database instead, for every process sharing it, and
     handles each person's updates in their turn across processes (`_shared.py`; close it
     with `application.bot_data["shared"].close()`); `watcher` is told of every update
-    handled and every Bot API call, with the time each took (see `_watch.py`)."""
+    handled and every Bot API call, with the time each took (see `_watch.py`);
+    `connection_pool_size`: the Bot API client's (default `BOT_API_CONNECTIONS`), for the
+    bench, which gives its bare bots the same."""
+    pool = BOT_API_CONNECTIONS if connection_pool_size is None else connection_pool_size
     channel = TelegramChannel(app, CallbackSigner.from_token(token))
     keeper: Inbox | SharedInbox | None = inbox
     if shared:
@@ -126,12 +130,14 @@ def build_application(
         )
     )
     if watcher is None:
-        builder = builder.get_updates_connection_pool_size(GET_UPDATES_CONNECTIONS)
+        builder = builder.connection_pool_size(pool).get_updates_connection_pool_size(
+            GET_UPDATES_CONNECTIONS
+        )
     else:
         # The clients PTB would make, each with a stopwatch (PTB takes either the client or
         # its settings, not both).
         builder = builder.request(
-            WatchedRequest(watcher, connection_pool_size=BOT_API_CONNECTIONS)
+            WatchedRequest(watcher, connection_pool_size=pool)
         ).get_updates_request(WatchedRequest(watcher, connection_pool_size=GET_UPDATES_CONNECTIONS))
     if keeper is not None:
         builder = builder.update_queue(KeepingQueue(keeper))

@@ -29,12 +29,15 @@ if TYPE_CHECKING:
     from ._shared import SharedInbox
 
 _NO_LIMIT = 1_000_000
+# Updates handled at once (of different people): each holds at most one Bot API request and
+# one database connection at a time.
+CONCURRENT_UPDATES = 64
 
 
 class PerPersonUpdateProcessor(BaseUpdateProcessor):
     def __init__(
         self,
-        max_concurrent_updates: int = 64,
+        max_concurrent_updates: int = CONCURRENT_UPDATES,
         *,
         overtakes: Callable[[object], bool] = lambda _update: False,
         on_handled: Callable[[object], Awaitable[None]] | None = None,

@@ -12,8 +12,11 @@ number of updates from the same number of people, long polling over HTTP on 127.
 (c) Wegwijzer answering a check-in question: verify the signed payload, one transaction (run,
     engine step, answer sealed, state, processed update), edit the question, send the next.
 
-(b) and (c) run on SQLite and, when one is given, on PostgreSQL. The figures are CPU and wall
-milliseconds per update and the ratios c/a and c/b (design.md's target for c/b: 1.5).
+(b) and (c) run on SQLite and, when one is given, on PostgreSQL. Every side has the bot's
+concurrency and the same Bot API connection pool. The sides take turns, in short rounds of
+fresh people (the order reversed each round), so that the machine's load, which drifts over a
+run, weighs on every side alike. The figures are CPU and wall milliseconds per update and the
+ratios c/a and c/b, the medians of the rounds' ratios (design.md's target for c/b: 1.5).
 
 Memory: people never seen before by this process open their check-in and answer, in two
 groups of `people`, ten batches each. After each batch the bench reads the level the
@@ -31,6 +34,7 @@ import asyncio
 import contextlib
 import cProfile
 import gc
+import statistics
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -50,10 +54,12 @@ from telegram.ext import (
 )
 
 from bot.bootstrap import bootstrap
+from bot.storage.crypto import Keyring
 from bot.storage.database import SQLITE_PRAGMAS
-from bot.telegram import build_application
+from bot.telegram import BOT_API_CONNECTIONS, GET_UPDATES_CONNECTIONS, build_application
+from bot.telegram._processor import CONCURRENT_UPDATES
 from tests.bench import memory
-from tests.bench.open_runs import open_checkins
+from tests.bench.open_runs import FIRST_ID, open_checkins
 from tests.bench.remote import RemoteBotAPI
 from tests.bench.settings import bench_settings
 from tests.databases import PostgresServer, libpq_dsn
@@ -65,44 +71,98 @@ class Cost:
     wall_ms: float
 
 
+def _pooled(costs: list[Cost], counts: list[int]) -> Cost:
+    """Per update over all rounds: each round's cost weighted by its updates."""
+    total = sum(counts)
+    return Cost(
+        round(sum(c.cpu_ms * n for c, n in zip(costs, counts, strict=True)) / total, 3),
+        round(sum(c.wall_ms * n for c, n in zip(costs, counts, strict=True)) / total, 3),
+    )
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """c over b (or a) round by round: the median, and the range it moved in."""
+
+    rounds: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.rounds)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "median": round(self.median, 2),
+            "min": round(min(self.rounds), 2),
+            "max": round(max(self.rounds), 2),
+            "rounds": [round(r, 2) for r in self.rounds],
+        }
+
+    def text(self) -> str:
+        return f"{self.median:7.2f}   (rounds {min(self.rounds):.2f}-{max(self.rounds):.2f})"
+
+
 @dataclass(frozen=True)
 class DatabaseFigures:
     database: str
     floor: Cost
     answer: Cost
     echo: Cost
+    floor_ratios: Ratio
+    echo_ratios: Ratio
+    rounds_cpu_ms: dict[str, list[float]]  # each side's CPU per update, round by round
     bytes_per_person: float | None = None  # the memory slope on this database
 
     @property
     def floor_ratio(self) -> float:
-        return self.answer.cpu_ms / self.floor.cpu_ms
+        return self.floor_ratios.median
+
+    @property
+    def best_floor_ratio(self) -> float:
+        """The answer's least disturbed round over the floor's: a round now and then costs
+        one side two or three times the others (the machine's other work), and a side's
+        cheapest round is the nearest to its cost undisturbed."""
+        return min(self.rounds_cpu_ms[f"answer-{self.database}"]) / min(
+            self.rounds_cpu_ms[f"floor-{self.database}"]
+        )
 
     @property
     def echo_ratio(self) -> float:
-        return self.answer.cpu_ms / self.echo.cpu_ms
+        return self.echo_ratios.median
 
 
 @dataclass(frozen=True)
 class Figures:
     updates: int
+    rounds: int
     open_runs: int
     echo: Cost
     databases: list[DatabaseFigures]
     people: int  # new people in each of the two memory groups
     bytes_per_person: float  # on SQLite (each database's in `databases`)
     memory_measure: str  # "allocators" (untraced) or "tracemalloc"
+    connection_pool_size: int
+    concurrent_updates: int
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "updates": self.updates,
+            "rounds": self.rounds,
             "open_runs": self.open_runs,
+            "connection_pool_size": self.connection_pool_size,
+            "concurrent_updates": self.concurrent_updates,
             "echo": asdict(self.echo),
             "databases": {
                 figures.database: {
                     "floor": asdict(figures.floor),
                     "answer": asdict(figures.answer),
+                    # The medians of the rounds' ratios; their spread under "..._rounds".
                     "floor_ratio": round(figures.floor_ratio, 2),
                     "echo_ratio": round(figures.echo_ratio, 2),
+                    "floor_ratio_rounds": figures.floor_ratios.as_dict(),
+                    "echo_ratio_rounds": figures.echo_ratios.as_dict(),
+                    "rounds_cpu_ms": figures.rounds_cpu_ms,
+                    "best_floor_ratio": round(figures.best_floor_ratio, 2),
                     "bytes_per_person": None
                     if figures.bytes_per_person is None
                     else round(figures.bytes_per_person),
@@ -116,7 +176,9 @@ class Figures:
 
     def report(self) -> str:
         lines = [
-            f"updates per side            {self.updates}   ({self.open_runs} runs open)",
+            f"updates per side            {self.updates}   in {self.rounds} rounds taking turns "
+            f"({self.open_runs} runs open; every side {self.concurrent_updates} updates at once, "
+            f"{self.connection_pool_size} Bot API connections)",
             _line("(a) PTB echo handler", self.echo),
         ]
         for figures in self.databases:
@@ -124,8 +186,11 @@ class Figures:
                 f"-- {figures.database}",
                 _line("(b) floor: PTB + raw driver", figures.floor),
                 _line("(c) Wegwijzer answer", figures.answer),
-                f"    ratio c/b (floor, CPU)  {figures.floor_ratio:7.2f}   (target <= 1.5)",
-                f"    ratio c/a (echo, CPU)   {figures.echo_ratio:7.2f}",
+                f"    ratio c/b (floor, CPU)  {figures.floor_ratios.text()}   median of the "
+                "rounds' (target <= 1.5)",
+                f"    ratio c/b, best rounds  {figures.best_floor_ratio:7.2f}   (each side's "
+                "cheapest round)",
+                f"    ratio c/a (echo, CPU)   {figures.echo_ratios.text()}",
             ]
             if figures.bytes_per_person is not None:
                 lines.append(
@@ -140,39 +205,122 @@ def _line(name: str, cost: Cost) -> str:
     return f"{name:<28}{cost.cpu_ms:7.3f} ms CPU/update   {cost.wall_ms:7.3f} ms wall/update"
 
 
+class _Side:
+    """One bot under measurement: `prepare` puts what a round's people need on their screens
+    (not measured, and it warms the side's connections), `measure` times their updates."""
+
+    name: str
+    application: Any
+
+    async def prepare(self, api: RemoteBotAPI, ids: list[int]) -> None:
+        raise NotImplementedError
+
+    async def measure(self, api: RemoteBotAPI, ids: list[int]) -> Cost:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        pass
+
+
 async def run_bench(
-    updates: int = 300,
+    updates: int = 500,
     open_runs: int = 10_000,
     people: int = 1000,
     postgres: str | None = None,
     profile: Path | None = None,
+    rounds: int = 5,
+    connection_pool_size: int = BOT_API_CONNECTIONS,
 ) -> Figures:
     """`postgres`: the URL of a throw-away PostgreSQL database, or None for SQLite only.
-    `profile`: write a cProfile of the bot process over the measured answers (SQLite)."""
+    `profile`: write a cProfile of the bot process over the measured answers (SQLite).
+
+    The sides take turns: `rounds` short rounds of `updates / rounds` fresh people each, every
+    side once per round (in the opposite order the next round), so that the machine's load,
+    which drifts over a run, weighs on every side alike; the ratios are the rounds' medians."""
+    rounds = max(1, min(rounds, updates))
+    per_round = [updates // rounds + (1 if r < updates % rounds else 0) for r in range(rounds)]
+    kinds = [("sqlite", None)] + ([("postgresql", postgres)] if postgres else [])
     with tempfile.TemporaryDirectory(prefix="wegwijzer-bench-") as folder:
-        async with RemoteBotAPI() as api:
-            echo = await _echo_cost(api, updates)
-            databases: list[DatabaseFigures] = []
-            grown = 0.0
-            for name, url in [("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}")] + (
-                [("postgresql", postgres)] if postgres else []
-            ):
-                floor = await _floor_cost(api, name, url, folder, updates)
-                answer, slope = await _wegwijzer_cost(
+        async with RemoteBotAPI() as api, contextlib.AsyncExitStack() as stack:
+            sides: list[_Side] = [_EchoSide(api, connection_pool_size)]
+            answers: dict[str, _WegwijzerSide] = {}
+            for name, given in kinds:
+                url = given or f"sqlite:///{Path(folder) / 'bench.db'}"
+                floor = await _FloorSide.open(api, name, url, folder, connection_pool_size)
+                stack.push_async_callback(floor.close)
+                answer = await _WegwijzerSide.open(
                     api,
+                    name,
                     url,
                     updates,
                     open_runs,
                     people,
+                    connection_pool_size,
                     profile if name == "sqlite" else None,
                 )
+                stack.push_async_callback(answer.close)
+                sides += [floor, answer]
+                answers[name] = answer
+            for side in sides:
+                await stack.enter_async_context(side.application)
+            costs: dict[str, list[Cost]] = {side.name: [] for side in sides}
+            taken: dict[str, int] = {side.name: 0 for side in sides}
+            for number, count in enumerate(per_round):
+                for side in sides if number % 2 == 0 else sides[::-1]:
+                    ids = side.people[taken[side.name] : taken[side.name] + count]
+                    taken[side.name] += count
+                    async with _polling(side.application):
+                        await side.prepare(api, ids)
+                        costs[side.name].append(await side.measure(api, ids))
+            databases: list[DatabaseFigures] = []
+            grown = 0.0
+            echo = costs["echo"]
+            for name, _given in kinds:
+                floor_costs, answer_costs = costs[f"floor-{name}"], costs[f"answer-{name}"]
+                slope = await answers[name].memory_slope(api) if people else None
                 grown = slope if name == "sqlite" and slope is not None else grown
-                databases.append(DatabaseFigures(name, floor, answer, echo, slope))
+                databases.append(
+                    DatabaseFigures(
+                        name,
+                        _pooled(floor_costs, per_round),
+                        _pooled(answer_costs, per_round),
+                        _pooled(echo, per_round),
+                        Ratio(
+                            [
+                                c.cpu_ms / b.cpu_ms
+                                for b, c in zip(floor_costs, answer_costs, strict=True)
+                            ]
+                        ),
+                        Ratio(
+                            [c.cpu_ms / a.cpu_ms for a, c in zip(echo, answer_costs, strict=True)]
+                        ),
+                        {
+                            side: [cost.cpu_ms for cost in costs[side]]
+                            for side in ("echo", f"floor-{name}", f"answer-{name}")
+                        },
+                        slope,
+                    )
+                )
+            answers["sqlite"].dump_profile()
     measure = "tracemalloc" if memory.traced() else "allocators"
-    return Figures(updates, open_runs, echo, databases, people, grown, measure)
+    return Figures(
+        updates,
+        rounds,
+        open_runs,
+        _pooled(costs["echo"], per_round),
+        databases,
+        people,
+        grown,
+        measure,
+        connection_pool_size,
+        CONCURRENT_UPDATES,
+    )
 
 
 # ------------------------------------------------------------------------------ measuring
+
+# One key ring for the bots on both databases, alive side by side (see bench_settings).
+KEYS = Keyring.generate("bench").to_json()
 
 # People of each side have ids of their own, so that no chat carries over from another side.
 ECHO_IDS, FLOOR_IDS = 500_000, 700_000
@@ -183,13 +331,11 @@ async def _measure(
     application: Any,
     queue_all: Callable[[], Awaitable[int]],
     targets: dict[str, int],
-    profile: Path | None = None,
+    profiler: cProfile.Profile | None = None,
 ) -> Cost:
     """CPU and wall milliseconds per update, from queuing the updates until every one of them
     has been handled to the end (the fake has seen the calls `targets` names)."""
     gc.collect()
-    # CPU time, as the figure: a wall-clock profile would count the waits for the fake.
-    profiler = cProfile.Profile(time.process_time) if profile else None
     cpu, wall = time.process_time(), time.perf_counter()
     if profiler:
         profiler.enable()
@@ -198,7 +344,6 @@ async def _measure(
     await _idle(application)
     if profiler:
         profiler.disable()
-        profiler.dump_stats(str(profile))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     return Cost(round(cpu * 1000 / count, 3), round(wall * 1000 / count, 3))
 
@@ -221,23 +366,29 @@ async def _counts(api: RemoteBotAPI, **more: int) -> dict[str, int]:
 
 @contextlib.asynccontextmanager
 async def _polling(application: Any) -> AsyncIterator[None]:
-    async with application:
-        await application.start()
-        await application.updater.start_polling(poll_interval=0, timeout=5)
-        try:
-            yield
-        finally:
-            await application.updater.stop()
-            await application.stop()
+    """The side's turn: only one side polls the fake at a time. The application stays
+    initialized between its turns, its HTTP client and connection pool with it."""
+    await application.start()
+    await application.updater.start_polling(poll_interval=0, timeout=5)
+    try:
+        yield
+    finally:
+        await application.updater.stop()
+        await application.stop()
 
 
-def _bare_application(api: RemoteBotAPI) -> Any:
+def _bare_application(api: RemoteBotAPI, connection_pool_size: int) -> Any:
     return (
         ApplicationBuilder()
         .token(api.token)
         .base_url(api.base_url)
-        .concurrent_updates(64)  # as the bot: people side by side
-        .get_updates_connection_pool_size(2)  # as the bot: a clean stop, see build_application
+        # As the bot: the same updates at once (different people side by side), the same
+        # Bot API connection pool (httpx looks at every pooled connection on every request,
+        # so a side with more connections pays more per request), and a clean stop (see
+        # build_application).
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .connection_pool_size(connection_pool_size)
+        .get_updates_connection_pool_size(GET_UPDATES_CONNECTIONS)
         .build()
     )
 
@@ -261,22 +412,38 @@ async def _presses(
 # ------------------------------------------------------------------------------ (a) echo
 
 
-async def _echo_cost(api: RemoteBotAPI, updates: int) -> Cost:
-    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await update.message.reply_text(update.message.text)
+class _EchoSide(_Side):
+    name = "echo"
 
-    application = _bare_application(api)
-    application.add_handler(MessageHandler(filters.TEXT, echo))
-    ids = list(range(ECHO_IDS, ECHO_IDS + updates))
-    await api.call("register_each", ids)
-    async with _polling(application):
-        targets = await _counts(api, sendMessage=updates)
+    def __init__(self, api: RemoteBotAPI, connection_pool_size: int):
+        async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            await update.message.reply_text(update.message.text)
+
+        self.application = _bare_application(api, connection_pool_size)
+        self.application.add_handler(MessageHandler(filters.TEXT, echo))
+        self.people = list(range(ECHO_IDS, ECHO_IDS + 100_000))
+
+    async def prepare(self, api: RemoteBotAPI, ids: list[int]) -> None:
+        await api.call("register_each", ids)
+        # A warm-up as the other sides have: the round's people write once, unmeasured.
+        await self._send(api, ids, measured=False)
+
+    async def measure(self, api: RemoteBotAPI, ids: list[int]) -> Cost:
+        return await self._send(api, ids, measured=True)
+
+    async def _send(self, api: RemoteBotAPI, ids: list[int], *, measured: bool) -> Cost:
+        targets = await _counts(api, sendMessage=len(ids))
 
         async def queue_all() -> int:
             await api.call("send_text_each", ids, "hallo")
-            return updates
+            return len(ids)
 
-        return await _measure(api, application, queue_all, targets)
+        if measured:
+            return await _measure(api, self.application, queue_all, targets)
+        await queue_all()
+        await api.wait_counts(targets)
+        await _idle(self.application)
+        return Cost(0, 0)
 
 
 # ------------------------------------------------------------------------------ (b) floor
@@ -342,75 +509,117 @@ class _RawAnswers:
             await self.pool.close()
 
 
-async def _floor_cost(api: RemoteBotAPI, kind: str, url: str, folder: str, updates: int) -> Cost:
-    answers = await _RawAnswers.open(kind, url, folder)
+class _FloorSide(_Side):
+    @classmethod
+    async def open(
+        cls, api: RemoteBotAPI, kind: str, url: str, folder: str, connection_pool_size: int
+    ) -> _FloorSide:
+        self = cls()
+        self.name = f"floor-{kind}"
+        answers = self.answers = await _RawAnswers.open(kind, url, folder)
 
-    async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await update.message.reply_text(QUESTION, reply_markup=_keyboard(1))
+        async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            await update.message.reply_text(QUESTION, reply_markup=_keyboard(1))
 
-    async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        await query.answer()
-        question, value = query.data.split(":")
-        await answers.store(update.update_id, query.from_user.id, question, value)
-        await query.edit_message_text(f"{QUESTION}\n\n✓ {OPTIONS[int(value)]}")
-        await context.bot.send_message(
-            query.message.chat.id, QUESTION, reply_markup=_keyboard(int(question[1:]) + 1)
-        )
+        async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            query = update.callback_query
+            await query.answer()
+            question, value = query.data.split(":")
+            await answers.store(update.update_id, query.from_user.id, question, value)
+            await query.edit_message_text(f"{QUESTION}\n\n✓ {OPTIONS[int(value)]}")
+            await context.bot.send_message(
+                query.message.chat.id, QUESTION, reply_markup=_keyboard(int(question[1:]) + 1)
+            )
 
-    application = _bare_application(api)
-    application.add_handler(MessageHandler(filters.TEXT, ask))
-    application.add_handler(CallbackQueryHandler(answer))
-    first = FLOOR_IDS if kind == "sqlite" else FLOOR_IDS + 100_000
-    ids = list(range(first, first + updates))
-    await api.call("register_each", ids)
-    try:
-        async with _polling(application):
-            asked = await _counts(api, sendMessage=updates)
-            await api.call("send_text_each", ids, "start")
-            await api.wait_counts(asked)
-            return await _measure(api, application, *await _presses(api, ids))
-    finally:
-        await answers.close()
+        self.application = _bare_application(api, connection_pool_size)
+        self.application.add_handler(MessageHandler(filters.TEXT, ask))
+        self.application.add_handler(CallbackQueryHandler(answer))
+        first = FLOOR_IDS if kind == "sqlite" else FLOOR_IDS + 100_000
+        self.people = list(range(first, first + 100_000))
+        return self
+
+    async def prepare(self, api: RemoteBotAPI, ids: list[int]) -> None:
+        await api.call("register_each", ids)
+        asked = await _counts(api, sendMessage=len(ids))
+        await api.call("send_text_each", ids, "start")
+        await api.wait_counts(asked)
+        await _idle(self.application)
+
+    async def measure(self, api: RemoteBotAPI, ids: list[int]) -> Cost:
+        return await _measure(api, self.application, *await _presses(api, ids))
+
+    async def close(self) -> None:
+        await self.answers.close()
 
 
 # ------------------------------------------------------------------------------ (c) answer
 
 
-async def _wegwijzer_cost(
-    api: RemoteBotAPI,
-    url: str,
-    updates: int,
-    open_runs: int,
-    people: int,
-    profile: Path | None,
-) -> tuple[Cost, float | None]:
-    settings = bench_settings(
-        database_url=url, telegram_token=api.token, telegram_base_url=api.base_url
-    )
-    app = await bootstrap(settings)
-    try:
-        ids = [int(i) for i in await open_checkins(app, max(open_runs, updates + 2 * people))]
+class _WegwijzerSide(_Side):
+    @classmethod
+    async def open(
+        cls,
+        api: RemoteBotAPI,
+        kind: str,
+        url: str,
+        updates: int,
+        open_runs: int,
+        people: int,
+        connection_pool_size: int,
+        profile: Path | None,
+    ) -> _WegwijzerSide:
+        self = cls()
+        self.name = f"answer-{kind}"
+        settings = bench_settings(
+            database_url=url,
+            telegram_token=api.token,
+            telegram_base_url=api.base_url,
+            encryption_keys=KEYS,
+        )
+        self.app = await bootstrap(settings)
+        # Ids of its own on each database: the sides share the fake, and its chats.
+        first = FIRST_ID if kind == "sqlite" else FIRST_ID + 1_000_000
+        count = max(open_runs, updates + 2 * people)
+        ids = [int(i) for i in await open_checkins(self.app, count, first=first)]
         # Without the rate limiter, like the bare bots: pacing at Telegram's 30 messages a
         # second would stretch the run over many seconds and fold idle wake-ups into it.
-        application = build_application(
-            app, token=api.token, base_url=api.base_url, rate_limit=False
+        self.application = build_application(
+            self.app,
+            token=api.token,
+            base_url=api.base_url,
+            rate_limit=False,
+            connection_pool_size=connection_pool_size,
         )
         # The timed people (who also warm up pools, caches and lazy imports), then the two
         # groups for memory, none of them seen before by this process.
-        timed, first, second = (
-            ids[:updates],
+        self.people = ids[:updates]
+        self.first, self.second = (
             ids[updates : updates + people],
             ids[updates + people : updates + 2 * people],
         )
         await api.call("register_each", ids[: updates + 2 * people])
-        async with _polling(application):
-            await _open_checkins(api, timed)
-            cost = await _measure(api, application, *await _presses(api, timed), profile)
-            grown = await _memory_slope(api, application, first, second) if people else None
-        return cost, grown
-    finally:
-        await app.close()
+        # CPU time, as the figure: a wall-clock profile would count the waits for the fake.
+        self.profile = profile
+        self.profiler = cProfile.Profile(time.process_time) if profile else None
+        return self
+
+    async def prepare(self, api: RemoteBotAPI, ids: list[int]) -> None:
+        await _open_checkins(api, ids)
+        await _idle(self.application)
+
+    async def measure(self, api: RemoteBotAPI, ids: list[int]) -> Cost:
+        return await _measure(api, self.application, *await _presses(api, ids), self.profiler)
+
+    async def memory_slope(self, api: RemoteBotAPI) -> float:
+        async with _polling(self.application):
+            return await _memory_slope(api, self.application, self.first, self.second)
+
+    def dump_profile(self) -> None:
+        if self.profiler and self.profile:
+            self.profiler.dump_stats(str(self.profile))
+
+    async def close(self) -> None:
+        await self.app.close()
 
 
 async def _open_checkins(api: RemoteBotAPI, ids: list[int]) -> None:
@@ -462,6 +671,8 @@ def main(
     reminders: int = 0,
     limit: float = 30.0,
     faults: int = 0,
+    rounds: int = 5,
+    connection_pool_size: int = 0,
 ) -> int:
     import json
 
@@ -475,7 +686,17 @@ def main(
         server = PostgresServer(postgres) if postgres else None
         try:
             database = server.create_database() if server else None
-            figures = asyncio.run(run_bench(updates, open_runs, people, database, profile))
+            figures = asyncio.run(
+                run_bench(
+                    updates,
+                    open_runs,
+                    people,
+                    database,
+                    profile,
+                    rounds,
+                    connection_pool_size or BOT_API_CONNECTIONS,
+                )
+            )
         finally:
             if server:
                 server.drop_created()

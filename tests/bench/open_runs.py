@@ -18,8 +18,11 @@ from bot.telegram._channel import CHANNEL
 FIRST_ID = 2_000_000
 
 
-async def open_checkins(app: Wegwijzer, count: int, batch: int = 2000) -> list[str]:
-    """`count` families with an open check-in run; their Telegram ids."""
+async def open_checkins(
+    app: Wegwijzer, count: int, batch: int = 2000, first: int = FIRST_ID
+) -> list[str]:
+    """`count` families with an open check-in run; their Telegram ids, from `first` on (a
+    bench running two bots against one fake Bot API gives each ids of its own)."""
     flow = app.flows.for_purpose("checkin")
     assert flow is not None
     context = runs.flow_context(app)
@@ -28,7 +31,7 @@ async def open_checkins(app: Wegwijzer, count: int, batch: int = 2000) -> list[s
     state, step = sprint.state.to_dict(), sprint.state.step
     now = app.clock()
     keys = crypto.active()
-    external_ids = [str(FIRST_ID + number) for number in range(count)]
+    external_ids = [str(first + number) for number in range(count)]
     for start in range(0, count, batch):
         chunk = external_ids[start : start + batch]
         async with AsyncSession(app.database.engine) as session:

@@ -11,6 +11,7 @@ from bot.storage.crypto import Keyring
 
 
 def bench_settings(**changes: Any) -> Settings:
-    return replace(
-        Settings.from_env({}), encryption_keys=Keyring.generate("bench").to_json(), **changes
-    )
+    """Bots of one bench in one process share a key ring (`encryption_keys`): the active one
+    is the process's, and a second would make the first bot's people strangers to it."""
+    keys = changes.pop("encryption_keys", None) or Keyring.generate("bench").to_json()
+    return replace(Settings.from_env({}), encryption_keys=keys, **changes)
