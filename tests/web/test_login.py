@@ -6,7 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from bot.app import Wegwijzer
 from bot.services import web_login
+from bot.web import create_app
 from bot.web._security import CSP, RateLimiter
 from tests.world import Clock, World, audit, set_status
 
@@ -41,6 +43,25 @@ async def test_a_coordinator_signs_in_with_a_link_and_out_again(
         "flags_listed",
         "web_signed_out",
     ]
+
+
+async def test_signing_out_ends_the_session_on_the_server(
+    world: World, app: Wegwijzer, client: httpx.AsyncClient
+) -> None:
+    csrf = await sign_in(world.app, client, world.coordinator)
+    session_id = client.cookies.get("__Host-wegwijzer")
+    assert session_id
+    assert (await client.post("/logout", data={"csrf": csrf})).status_code == 200
+    async with world.app.database.reading() as uow:
+        assert await uow.web.session(web_login._sha256(session_id)) is None
+    # A copy of the old cookie (another client, which never heard of the logout) opens
+    # nothing: the server forgot the session, not only the browser its cookie.
+    transport = httpx.ASGITransport(app=create_app(app, limiter=RateLimiter(attempts=1000)))
+    async with httpx.AsyncClient(
+        transport=transport, base_url=BASE, cookies={"__Host-wegwijzer": session_id}
+    ) as copy:
+        assert (await copy.get("/flags")).status_code == 401
+        assert (await copy.get("/")).status_code == 401
 
 
 async def test_only_the_hash_of_the_link_and_session_is_stored(
@@ -158,6 +179,17 @@ async def test_a_session_ends_at_its_lifetime_however_busy(
     assert (await client.get("/flags")).status_code == 401
 
 
+async def test_a_session_ends_when_its_person_withdraws_consent(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    # `may_use_web` is asked on every request, not only when the link is redeemed.
+    await sign_in(world.app, client, world.coordinator)
+    async with world.app.database.transaction() as uow:
+        await uow.people.set_consent(world.coordinator.person_id, "withdrawn", world.app.clock())
+    assert (await client.get("/flags")).status_code == 401
+    assert (await client.get("/")).status_code == 401
+
+
 async def test_a_session_ends_when_its_person_leaves(
     world: World, client: httpx.AsyncClient
 ) -> None:
@@ -209,6 +241,19 @@ async def test_the_page_is_in_the_person_s_language_and_can_switch(
         "/language", data={"csrf": csrf, "language": "en", "next": "//evil.example/"}
     )
     assert away.headers["location"] == "/flags"
+
+
+async def test_the_language_switch_needs_the_csrf_token(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    await sign_in(world.app, client, world.second_coordinator)  # speaks Dutch
+    for data in (
+        {"language": "en", "next": "/flags"},
+        {"csrf": "0" * 64, "language": "en", "next": "/flags"},
+    ):
+        refused = await client.post("/language", data=data)
+        assert refused.status_code == 403
+    assert '<html lang="nl"' in (await client.get("/flags")).text
 
 
 async def test_a_form_without_the_session_s_csrf_token_is_refused(
