@@ -52,8 +52,18 @@ def _real_id(value: int) -> int:
     return value
 
 
+# The most characters a note or resolution may have, in the bot and the web view alike (the
+# web form's `maxlength`): the bot shows notes in a flag's history, and Telegram cuts a
+# message at 4096 characters.
+NOTE_MAX = 4000
+
+
 class NoteRequired(ValueError):
     """A note (or resolution) was empty."""
+
+
+class NoteTooLong(ValueError):
+    """A note (or resolution) was longer than NOTE_MAX characters."""
 
 
 @dataclass(frozen=True)
@@ -501,7 +511,8 @@ async def take_typed_text(
     app: Wegwijzer, who: Participant, text: str, once: str | None = None
 ) -> tuple[str, Outcome]:
     """Use the person's message for the note they were asked for; returns the action and
-    its outcome. NoteRequired for an empty text (they are still asked); NotAllowed when
+    its outcome. NoteRequired for an empty text, NoteTooLong for one past NOTE_MAX (they are
+    still asked for both); NotAllowed when
     they lost access meanwhile (then they are no longer asked)."""
     awaiting = who.awaiting or {}
     action, flag_id = awaiting.get("action"), awaiting.get("flag_id")
@@ -599,9 +610,13 @@ async def _case_of(uow: UnitOfWork, flag: Flag | None) -> Case | None:
 
 
 def _required(note: str) -> str:
+    """The note as stored; NoteRequired when empty, NoteTooLong past NOTE_MAX (checked
+    here, in the service, so that neither the bot nor the web view can store more)."""
     note = (note or "").strip()
     if not note:
         raise NoteRequired("a note is required")
+    if len(note) > NOTE_MAX:
+        raise NoteTooLong(len(note))
     return note
 
 

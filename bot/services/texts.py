@@ -362,6 +362,10 @@ TYPE_RESOLUTION = Text(
     "Or /cancel to stop."
 )
 NOTE_EMPTY = Text("The note is empty. Type the note, or /cancel to stop.")
+NOTE_TOO_LONG = Text(
+    "The note is too long: {length} characters, at most {limit}. Send a shorter one, or "
+    "/cancel to stop."
+)
 NOTE_CANCELLED = Text("Stopped: nothing was added to flag {id}.")
 CHOOSE_CASEWORKER = Text("Assign flag {id} to which caseworker?")
 CASEWORKER_LABEL = Text("Caseworker {person} ({cases})")

@@ -304,7 +304,8 @@ class WebView:
             deliveries=sent,
             may_assign=who.role == "coordinator" and view.status != "resolved",
             done=T.DONE.get(done),
-            problem=T.NOTE_REQUIRED if request.query_params.get("problem") == "note" else None,
+            problem=_PROBLEMS.get(request.query_params.get("problem", "")),
+            note_max=flags.NOTE_MAX,
         )
 
     async def choose_assignee(self, request: Request) -> Response:
@@ -361,6 +362,8 @@ class WebView:
             return self.not_available(page, flag_id)
         except flags.NoteRequired:
             return RedirectResponse(f"{back}?problem=note", status_code=303)
+        except flags.NoteTooLong:
+            return RedirectResponse(f"{back}?problem=too_long", status_code=303)
         done = _DONE[action] if outcome.changed else "unchanged"
         if action == "resolve" and not outcome.changed:
             done = "noted"  # resolved meanwhile by someone else: the text was kept as a note
@@ -377,6 +380,13 @@ _DONE = {
     "note": "noted",
     "resolve": "resolved",
     "reopen": "reopened",
+}
+
+
+# What went wrong with the last form, shown above the flag (`?problem=`).
+_PROBLEMS = {
+    "note": T.NOTE_REQUIRED,
+    "too_long": T.NOTE_TOO_LONG.using(limit=flags.NOTE_MAX),
 }
 
 

@@ -112,6 +112,7 @@ ASSIGN_LINK = Text("Assign to a caseworker")
 BACK_TO_FLAG = Text("Back to the flag")
 CASEWORKER_OPTION = Text("caseworker {person} ({cases})")
 NOTE_REQUIRED = Text("Write a note first: it cannot be empty.")
+NOTE_TOO_LONG = Text("The note was too long and was not saved: at most {limit} characters.")
 DONE = {
     "acknowledged": Text("Acknowledged: escalation has stopped."),
     "assigned": Text("Assigned."),

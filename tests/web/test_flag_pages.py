@@ -9,6 +9,7 @@ import httpx
 
 from bot.conversation import Conversation
 from bot.services.duties import immediate_notices
+from bot.services.flags import NOTE_MAX
 from tests.conversation.test_pipeline import send
 from tests.world import CASE_A, CASE_B, Clock, World, audit, external_id, flag_row, raise_flag
 
@@ -197,3 +198,22 @@ async def test_a_coordinator_chooses_the_caseworker_on_a_page_of_its_own(
     done = await client.post(f"/flags/{flag}/assign", data={"csrf": csrf, "to": to})
     assert done.headers["location"].endswith("done=assigned")
     assert (await flag_row(world.app, flag)).assigned_to == world.other_caseworker.person_id
+
+
+async def test_a_note_longer_than_the_limit_is_refused(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    flag, _ = await raise_flag(world.app, world.case_a)
+    csrf = await sign_in(world.app, client, world.coordinator)
+    long = "x" * (NOTE_MAX + 1)
+    for action in ("note", "resolve"):
+        refused = await client.post(f"/flags/{flag}/{action}", data={"csrf": csrf, "text": long})
+        assert refused.status_code == 303, action
+        assert refused.headers["location"] == f"/flags/{flag}?problem=too_long"
+    page = await client.get(f"/flags/{flag}?problem=too_long")
+    assert f"at most {NOTE_MAX:,} characters" in page.text
+    assert f'maxlength="{NOTE_MAX}"' in page.text
+    assert (await flag_row(world.app, flag)).status == "open"
+    assert not [e for e in await audit(world.app, flag) if e.note]
+    fits = await client.post(f"/flags/{flag}/note", data={"csrf": csrf, "text": "y" * NOTE_MAX})
+    assert fits.headers["location"].endswith("done=noted")
