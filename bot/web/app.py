@@ -143,13 +143,19 @@ class WebView:
         return form
 
     def same_origin(self, request: Request) -> bool:
+        """Whether a POST comes from this site's own pages. Browsers say where a request
+        comes from in `Sec-Fetch-Site` and `Origin` (the pages' `Referrer-Policy:
+        same-origin` keeps the Origin real: under `no-referrer` it would be "null"), and
+        either of them naming anything else refuses it. A client sending neither (an old
+        browser, a script) is left to the CSRF token and the SameSite cookies."""
+        site = request.headers.get("sec-fetch-site")
+        if site is not None and site not in ("same-origin", "none"):
+            return False
         origin = request.headers.get("origin")
-        if origin is None or origin == "null":
-            # Not every client sends one, and under `Referrer-Policy: no-referrer` a browser
-            # sends "null": the CSRF token (and the SameSite cookies) are the check then.
+        if origin is None:
             return True
         expected = self.origin or f"{request.url.scheme}://{request.url.netloc}"
-        return origin == expected
+        return origin == expected  # "null" (a sandboxed frame, a data: page) never is
 
     def refused_form(self, page: Page) -> HTMLResponse:
         return self.message(page, T.FORM_EXPIRED_TITLE, T.FORM_EXPIRED, 403)

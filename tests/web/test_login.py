@@ -213,7 +213,7 @@ async def test_every_response_has_the_security_headers(
         assert response.headers["content-security-policy"] == CSP
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["x-content-type-options"] == "nosniff"
-        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["referrer-policy"] == "same-origin"
     for page in responses[:4]:
         assert page.headers["cache-control"] == "no-store"
         assert "<script" not in page.text and "style=" not in page.text
@@ -263,3 +263,33 @@ async def test_a_form_without_the_session_s_csrf_token_is_refused(
     assert (await client.post("/logout", data={"csrf": "0" * 64})).status_code == 403
     assert (await client.post("/logout")).status_code == 403
     assert (await client.get("/flags")).status_code == 200  # still signed in
+
+
+async def test_a_post_from_anywhere_but_this_site_is_refused(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    csrf = await sign_in(world.app, client, world.second_coordinator)  # speaks Dutch
+    switch = {"csrf": csrf, "language": "en", "next": "/flags"}
+    for headers in (
+        {"origin": "null"},  # a sandboxed frame or a data: page
+        {"origin": "https://evil.example"},
+        {"sec-fetch-site": "cross-site"},
+        {"sec-fetch-site": "same-site"},  # another host under the same domain
+        {"sec-fetch-site": "cross-site", "origin": BASE},
+    ):
+        refused = await client.post("/language", data=switch, headers=headers)
+        assert refused.status_code == 403, headers
+    assert '<html lang="nl"' in (await client.get("/flags")).text
+    # What a browser sends from the site's own page is taken.
+    own = {"sec-fetch-site": "same-origin", "origin": BASE}
+    assert (await client.post("/language", data=switch, headers=own)).status_code == 303
+    assert '<html lang="en"' in (await client.get("/flags")).text
+    # Signing in too: the link's form posted from a sandboxed page is refused.
+    path = await link_for(world.app, world.coordinator)
+    page = await client.get(path)
+    nonce = NONCE.search(page.text)
+    assert nonce is not None
+    nulled = await client.post(path, data={"nonce": nonce[1]}, headers={"origin": "null"})
+    assert nulled.status_code == 403
+    typed = {"sec-fetch-site": "none"}  # the address typed or pasted: the user's own doing
+    assert (await client.post(path, data={"nonce": nonce[1]}, headers=typed)).status_code == 303
