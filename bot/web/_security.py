@@ -54,8 +54,10 @@ class SecurityHeaders:
 
 
 class RateLimiter:
-    """At most `attempts` per `window` seconds per key (a client address), in memory. Bounded:
-    the keys seen longest ago are forgotten first, so a flood of addresses cannot grow it."""
+    """At most `attempts` failures per `window` seconds per key (a client address), in memory.
+    Only failures count: an office of colleagues behind one address signs in as often as it
+    likes, while guessing at links is stopped. Bounded: the keys seen longest ago are
+    forgotten first, so a flood of addresses cannot grow it."""
 
     def __init__(self, attempts: int = 10, window: float = 600.0, capacity: int = 10_000):
         self.attempts = attempts
@@ -64,14 +66,22 @@ class RateLimiter:
         self._seen: OrderedDict[str, deque[float]] = OrderedDict()
 
     def allow(self, key: str, now: float | None = None) -> bool:
+        """Whether `key` may try again (fewer than `attempts` failures in the window)."""
         now = time.monotonic() if now is None else now
-        times = self._seen.pop(key, None) or deque()
+        times = self._seen.get(key)
+        if times is None:
+            return True
         while times and now - times[0] >= self.window:
             times.popleft()
-        allowed = len(times) < self.attempts
-        if allowed:
-            times.append(now)
+        if not times:
+            del self._seen[key]
+        return len(times) < self.attempts
+
+    def failed(self, key: str, now: float | None = None) -> None:
+        """Count a failure of `key`."""
+        now = time.monotonic() if now is None else now
+        times = self._seen.pop(key, None) or deque()
+        times.append(now)
         self._seen[key] = times
         while len(self._seen) > self.capacity:
             self._seen.popitem(last=False)
-        return allowed

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import urlencode, urlsplit
 
 from babel.dates import format_datetime
@@ -39,6 +39,9 @@ from ..services.review_texts import HIDDEN_HISTORY
 from ..storage.models import FLAG_LEVELS, FLAG_STATUSES, UNRESOLVED_FLAG_STATUSES
 from . import texts as T
 from ._security import RateLimiter, SecurityHeaders
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +212,7 @@ class WebView:
         try:
             session_id, _ = await web_login.redeem(self.app, str(request.path_params["token"]))
         except web_login.LinkNotValid:
+            self.limiter.failed(address)
             return self.message(page, T.LINK_NOT_VALID_TITLE, T.LINK_NOT_VALID, 400)
         response = RedirectResponse("/flags", status_code=303)
         response.delete_cookie(NONCE_COOKIE, path="/login/")
@@ -485,21 +489,28 @@ def create_app(app: Wegwijzer, *, limiter: RateLimiter | None = None) -> Starlet
     return web
 
 
-async def serve(app: Wegwijzer, listen: str, port: int) -> None:
-    """Serve the web view until stopped (Ctrl-C, SIGTERM). Behind a reverse proxy on this
-    machine: the client address comes from X-Forwarded-For only when the proxy is local."""
+def server_config(app: Wegwijzer, listen: str, port: int) -> uvicorn.Config:
+    """uvicorn's configuration: behind a reverse proxy, the client address comes from
+    X-Forwarded-For only when the request comes from one of WEB_FORWARDED_ALLOW_IPS."""
     import uvicorn
 
-    config = uvicorn.Config(
+    return uvicorn.Config(
         create_app(app),
         host=listen,
         port=port,
         proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        forwarded_allow_ips=list(app.settings.web_forwarded_allow_ips),
         server_header=False,
         log_config=None,
         access_log=False,
     )
+
+
+async def serve(app: Wegwijzer, listen: str, port: int) -> None:
+    """Serve the web view until stopped (Ctrl-C, SIGTERM)."""
+    import uvicorn
+
+    config = server_config(app, listen, port)
     # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again for
     # the handler that was there before: a handler that does nothing lets the app close its
     # database afterwards and the process end with 0, as `wegwijzer run` does.

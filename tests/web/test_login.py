@@ -10,6 +10,7 @@ from bot.app import Wegwijzer
 from bot.services import web_login
 from bot.web import create_app
 from bot.web._security import CSP, RateLimiter
+from bot.web.app import server_config
 from tests.world import Clock, World, audit, set_status
 
 from .conftest import BASE, CSRF, NONCE, link_for, redeem, sign_in
@@ -138,11 +139,14 @@ async def test_signing_in_needs_the_form_of_the_link_s_page(
     assert (await redeem(client, path)).status_code == 303
 
 
-async def test_redeeming_is_rate_limited_per_address(world: World, app, clock: Clock) -> None:
-    from bot.web import create_app
-
+async def test_failed_redemptions_are_rate_limited_per_address(
+    world: World, app: Wegwijzer
+) -> None:
     transport = httpx.ASGITransport(app=create_app(app, limiter=RateLimiter(attempts=3)))
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        # Successful sign-ins do not count: a team behind one address signs in all day.
+        for _ in range(5):
+            assert (await redeem(client, await link_for(app, world.coordinator))).status_code == 303
         for attempt in range(3):
             assert (await redeem(client, f"/login/x.y{attempt}")).status_code == 400
         path = await link_for(world.app, world.coordinator)
@@ -150,10 +154,34 @@ async def test_redeeming_is_rate_limited_per_address(world: World, app, clock: C
         assert limited.status_code == 429
     # The limit is in memory and bounded: the oldest addresses are forgotten first.
     limiter = RateLimiter(attempts=1, capacity=2)
-    assert limiter.allow("a", 0) and limiter.allow("b", 0) and limiter.allow("c", 0)
+    for key in ("a", "b", "c"):
+        limiter.failed(key, 0)
     assert limiter.allow("a", 1)  # forgotten
     assert not limiter.allow("c", 1)
-    assert limiter.allow("c", 601)  # the window passed
+    assert limiter.allow("c", 600)  # the window passed
+
+
+async def test_the_address_behind_the_proxy_counts_only_from_a_trusted_proxy(
+    world: World, app: Wegwijzer
+) -> None:
+    config = server_config(app, "127.0.0.1", 0)  # as `wegwijzer web` serves it
+    config.load()
+    attempts = RateLimiter().attempts
+
+    async def failures(peer: str, forwarded: str) -> list[int]:
+        transport = httpx.ASGITransport(app=config.loaded_app, client=(peer, 40000))
+        headers = {"x-forwarded-for": forwarded}
+        async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=headers) as client:
+            return [
+                (await redeem(client, f"/login/x.y{n}")).status_code for n in range(attempts + 1)
+            ]
+
+    # Through the local proxy: each office's address has a limit of its own.
+    assert (await failures("127.0.0.1", "203.0.113.7"))[-1] == 429
+    assert (await failures("::1", "198.51.100.9"))[:attempts] == [400] * attempts
+    # Straight from elsewhere: the header is the client's own word, and is ignored.
+    assert (await failures("192.0.2.1", "192.0.2.50"))[-1] == 429
+    assert (await failures("192.0.2.1", "192.0.2.51")) == [429] * (attempts + 1)
 
 
 async def test_a_session_ends_when_idle(
