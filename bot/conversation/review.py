@@ -133,6 +133,8 @@ async def on_flag(x: Exchange, wanted: OnFlag) -> None:
         await x.say(texts.NOTE_EMPTY)
     except flags.NoteTooLong as too_long:
         await x.say(_too_long(too_long))
+    except flags.NotAssignable:
+        await x.say(texts.NOT_ASSIGNABLE.using(person=wanted.text, id=wanted.flag_id))
 
 
 def _too_long(error: flags.NoteTooLong) -> Text:

@@ -66,6 +66,11 @@ class NoteTooLong(ValueError):
     """A note (or resolution) was longer than NOTE_MAX characters."""
 
 
+class NotAssignable(ValueError):
+    """The person to assign a flag to is no active caseworker. Not a refusal: the one
+    assigning may assign the flag, they chose someone who cannot take it."""
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     at: datetime
@@ -409,10 +414,13 @@ async def acknowledge(
 async def assign(
     app: Wegwijzer, who: Participant, flag_id: int, caseworker_id: int, once: str | None = None
 ) -> Outcome:
+    """Assign a flag (coordinators; NotAllowed otherwise) to an active caseworker
+    (NotAssignable otherwise, after the access check: it says nothing about the flag)."""
+
     async def change(uow: UnitOfWork, flag: Flag, now: datetime) -> dict[str, JSONValue] | None:
-        person = await uow.people.get_by_id(_real_id(caseworker_id))
+        person = await uow.people.get_by_id(caseworker_id) if possible_id(caseworker_id) else None
         if person is None or person.role != "caseworker" or person.status != "active":
-            raise NotAllowed(caseworker_id)
+            raise NotAssignable(caseworker_id)
         if flag.assigned_to == caseworker_id:
             return None
         await uow.flags.assign(flag, caseworker_id)

@@ -371,6 +371,9 @@ CHOOSE_CASEWORKER = Text("Assign flag {id} to which caseworker?")
 CASEWORKER_LABEL = Text("Caseworker {person} ({cases})")
 NO_CASES_YET = Text("no cases yet")
 NO_CASEWORKERS = Text("There are no caseworkers to assign to.")
+NOT_ASSIGNABLE = Text(
+    "{person} is not the number of an active caseworker. Type /flag {id} assign to choose one."
+)
 FLAG_NOT_AVAILABLE = Text("Flag {id} is not one you can see or change.")
 
 # Correcting a wrong answer (`/correct`): a run of the case, one of its answers, the new value.

@@ -336,6 +336,7 @@ class WebView:
             request_path=f"/flags/{flag_id}/assign",
             flag_id=flag_id,
             caseworkers=people,
+            problem=_PROBLEMS.get(request.query_params.get("problem", "")),
         )
 
     def not_available(self, page: Page, flag_id: int | None) -> HTMLResponse:
@@ -359,7 +360,10 @@ class WebView:
             if action == "acknowledge":
                 outcome = await flags.acknowledge(app, who, flag_id)
             elif action == "assign":
-                outcome = await flags.assign(app, who, flag_id, _int(form.get("to")) or 0)
+                to = _int(form.get("to"))
+                if to is None:  # the choice's form sends only numbers
+                    return self.message(page, T.BAD_FORM_TITLE, T.BAD_FORM, 400)
+                outcome = await flags.assign(app, who, flag_id, to)
             elif action == "note":
                 outcome = await flags.add_note(app, who, flag_id, text)
             elif action == "resolve":
@@ -374,6 +378,9 @@ class WebView:
             return RedirectResponse(f"{back}?problem=note", status_code=303)
         except flags.NoteTooLong:
             return RedirectResponse(f"{back}?problem=too_long", status_code=303)
+        except flags.NotAssignable:
+            # Left or changed role since the list was shown, or never one: choose again.
+            return RedirectResponse(f"{back}/assign?problem=assignee", status_code=303)
         done = _DONE[action] if outcome.changed else "unchanged"
         if action == "resolve" and not outcome.changed:
             done = "noted"  # resolved meanwhile by someone else: the text was kept as a note
@@ -397,6 +404,7 @@ _DONE = {
 _PROBLEMS = {
     "note": T.NOTE_REQUIRED,
     "too_long": T.NOTE_TOO_LONG.using(limit=flags.NOTE_MAX),
+    "assignee": T.NOT_ASSIGNABLE,
 }
 
 

@@ -274,6 +274,21 @@ async def test_a_note_too_long_is_refused_and_still_asked_for(
     assert notes == ["y" * NOTE_MAX]
 
 
+async def test_assigning_to_someone_who_is_no_caseworker_says_so(
+    world: World, conversation: Conversation
+) -> None:
+    flag_id, _ = await raise_flag(world.app, world.case_a)
+    coordinator = await external_id(world.app, world.coordinator)
+    other = world.second_coordinator.person_id
+    said = await send(conversation, coordinator, f"/flag {flag_id} assign {other}")
+    assert said.lines == [
+        f"{other} is not the number of an active caseworker. Type /flag {flag_id} assign "
+        "to choose one."
+    ]
+    # Not a refusal: the coordinator may assign the flag.
+    assert not [e for e in await audit(world.app) if e.action == "refused"]
+
+
 def test_the_stranger_throttle_allows_one_answer_a_minute_and_forgets_the_oldest() -> None:
     throttle = StrangerThrottle(interval_seconds=60, capacity=2)
     assert throttle.allow("telegram:1", 0.0)

@@ -217,3 +217,25 @@ async def test_a_note_longer_than_the_limit_is_refused(
     assert not [e for e in await audit(world.app, flag) if e.note]
     fits = await client.post(f"/flags/{flag}/note", data={"csrf": csrf, "text": "y" * NOTE_MAX})
     assert fits.headers["location"].endswith("done=noted")
+
+
+async def test_assigning_to_someone_who_is_no_caseworker_is_not_a_refusal(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    flag, _ = await raise_flag(world.app, world.case_a)
+    csrf = await sign_in(world.app, client, world.coordinator)
+    for to in ("abc", "", "-3", "1e3"):
+        bad = await client.post(f"/flags/{flag}/assign", data={"csrf": csrf, "to": to})
+        assert bad.status_code == 400, to
+    missing = await client.post(f"/flags/{flag}/assign", data={"csrf": csrf})
+    assert missing.status_code == 400
+    for person in (world.second_coordinator, world.family):
+        to = str(person.person_id)
+        wrong = await client.post(f"/flags/{flag}/assign", data={"csrf": csrf, "to": to})
+        assert wrong.status_code == 303
+        assert wrong.headers["location"] == f"/flags/{flag}/assign?problem=assignee"
+    again = await client.get(f"/flags/{flag}/assign?problem=assignee")
+    assert "no longer an active caseworker" in again.text
+    assert (await flag_row(world.app, flag)).assigned_to is None
+    # The coordinator may assign this flag: nothing was refused, nothing is audited as such.
+    assert not [e for e in await audit(world.app) if e.action == "refused"]
