@@ -70,7 +70,8 @@ def csrf_token(session_id: str) -> str:
 
 
 def csrf_matches(session_id: str, given: str) -> bool:
-    return hmac.compare_digest(csrf_token(session_id), given or "")
+    # As bytes: compare_digest refuses (raises on) a str with other than ASCII in it.
+    return hmac.compare_digest(csrf_token(session_id).encode(), (given or "").encode())
 
 
 async def issue_link(app: Wegwijzer, who: Participant) -> IssuedLink:

@@ -22,7 +22,6 @@ from urllib.parse import urlencode, urlsplit
 from babel.dates import format_datetime
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
-from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -51,6 +50,8 @@ PAGE_SIZE = 20
 NONCE_COOKIE = "wegwijzer_login"
 
 Handler: TypeAlias = Callable[[Request], Awaitable[Response]]
+# A form's fields as posted (the last value of a name posted twice).
+Form: TypeAlias = dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -133,17 +134,18 @@ class WebView:
     def message(self, page: Page, title: Text, text: Text, status: int) -> HTMLResponse:
         return self.render(page, "message.html", title, status, text=text)
 
-    async def form(self, request: Request, page: Page) -> FormData | None:
-        """The POSTed form, if it may be taken: from this site (Origin) and with the session's
-        CSRF token. None: refused (the caller answers 403)."""
+    async def form(self, request: Request, page: Page) -> Form | Response:
+        """The POSTed form's fields, if it may be taken: from this site (Origin) and with the
+        session's CSRF token; otherwise the answer to give (403, or 400 for a file)."""
         if not self.same_origin(request) or page.sign_in is None or page.session_id is None:
-            return None
-        form = await request.form()
-        given = form.get("csrf")
-        if not isinstance(given, str) or not web_login.csrf_matches(page.session_id, given):
+            return self.refused_form(page)
+        fields = await _fields(request)
+        if fields is None:
+            return self.bad_form(page)
+        if not web_login.csrf_matches(page.session_id, fields.get("csrf", "")):
             log.warning("web form refused: CSRF token", extra={"event": "csrf"})
-            return None
-        return form
+            return self.refused_form(page)
+        return fields
 
     def same_origin(self, request: Request) -> bool:
         """Whether a POST comes from this site's own pages. Browsers say where a request
@@ -159,6 +161,9 @@ class WebView:
             return True
         expected = self.origin or f"{request.url.scheme}://{request.url.netloc}"
         return origin == expected  # "null" (a sandboxed frame, a data: page) never is
+
+    def bad_form(self, page: Page) -> HTMLResponse:
+        return self.message(page, T.BAD_FORM_TITLE, T.BAD_FORM, 400)
 
     def refused_form(self, page: Page) -> HTMLResponse:
         return self.message(page, T.FORM_EXPIRED_TITLE, T.FORM_EXPIRED, 403)
@@ -203,10 +208,12 @@ class WebView:
         if not self.limiter.allow(address):
             log.warning("web sign-in: rate limited", extra={"event": "web_link"})
             return self.message(page, T.LINK_NOT_VALID_TITLE, T.TOO_MANY, 429)
-        form = await request.form()
+        form = await _fields(request)
+        if form is None:
+            return self.bad_form(page)
         nonce = request.cookies.get(NONCE_COOKIE, "")
-        given = form.get("nonce")
-        fresh = isinstance(given, str) and bool(nonce) and secrets.compare_digest(nonce, given)
+        given = form.get("nonce", "")
+        fresh = bool(nonce) and secrets.compare_digest(nonce.encode(), given.encode())
         if not self.same_origin(request) or not fresh:
             return self.refused_form(page)
         try:
@@ -232,8 +239,9 @@ class WebView:
         page = await self.page(request)
         if page.sign_in is None or page.session_id is None:
             return self.not_signed_in(page)
-        if await self.form(request, page) is None:
-            return self.refused_form(page)
+        refused = await self.form(request, page)
+        if isinstance(refused, Response):
+            return refused
         await web_login.sign_out(self.app, page.sign_in.who, page.session_id)
         response = self.message(
             Page(None, None, page.translate), T.SIGNED_OUT_TITLE, T.SIGNED_OUT, 200
@@ -246,10 +254,10 @@ class WebView:
         if page.sign_in is None or page.session_id is None:
             return self.not_signed_in(page)
         form = await self.form(request, page)
-        if form is None:
-            return self.refused_form(page)
-        await web_login.choose_language(self.app, page.session_id, str(form.get("language", "")))
-        return RedirectResponse(_local(str(form.get("next", "/flags"))), status_code=303)
+        if isinstance(form, Response):
+            return form
+        await web_login.choose_language(self.app, page.session_id, form.get("language", ""))
+        return RedirectResponse(_local(form.get("next", "/flags")), status_code=303)
 
     # --- the queue ----------------------------------------------------------------------------
 
@@ -349,12 +357,12 @@ class WebView:
         if page.sign_in is None:
             return self.not_signed_in(page)
         form = await self.form(request, page)
-        if form is None:
-            return self.refused_form(page)
+        if isinstance(form, Response):
+            return form
         who, app = page.sign_in.who, self.app
         flag_id = _int(request.path_params["flag_id"]) or 0
         action = str(request.path_params["action"])
-        text = str(form.get("text", ""))
+        text = form.get("text", "")
         back = f"/flags/{flag_id}"
         try:
             if action == "acknowledge":
@@ -406,6 +414,19 @@ _PROBLEMS = {
     "too_long": T.NOTE_TOO_LONG.using(limit=flags.NOTE_MAX),
     "assignee": T.NOT_ASSIGNABLE,
 }
+
+
+async def _fields(request: Request) -> Form | None:
+    """A POSTed form's fields, all text; None when any is a file (the pages post none: a
+    file sent as a note would be stored as its description). The form is closed on the way
+    out, uploads and all."""
+    async with request.form() as form:
+        fields: Form = {}
+        for name, value in form.multi_items():
+            if not isinstance(value, str):
+                return None
+            fields[name] = value
+        return fields
 
 
 def _history_action(entry: flags.HistoryEntry) -> Text:

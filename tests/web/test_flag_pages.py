@@ -239,3 +239,23 @@ async def test_assigning_to_someone_who_is_no_caseworker_is_not_a_refusal(
     assert (await flag_row(world.app, flag)).assigned_to is None
     # The coordinator may assign this flag: nothing was refused, nothing is audited as such.
     assert not [e for e in await audit(world.app) if e.action == "refused"]
+
+
+async def test_a_file_posted_as_a_field_is_refused(world: World, client: httpx.AsyncClient) -> None:
+    flag, _ = await raise_flag(world.app, world.case_a)
+    csrf = await sign_in(world.app, client, world.coordinator)
+    upload = {"text": ("note.txt", b"Called the family.", "text/plain")}
+    refused = await client.post(f"/flags/{flag}/note", data={"csrf": csrf}, files=upload)
+    assert refused.status_code == 400
+    assert not [e for e in await audit(world.app, flag) if e.note]
+    as_token = {"csrf": ("csrf.txt", csrf.encode(), "text/plain")}
+    refused = await client.post(f"/flags/{flag}/acknowledge", files=as_token)
+    assert refused.status_code == 400
+    # A token that is not even ASCII is a wrong token, not an error.
+    odd = await client.post(f"/flags/{flag}/acknowledge", data={"csrf": "é" * 64})
+    assert odd.status_code == 403
+    assert (await flag_row(world.app, flag)).status == "open"
+    # The same form as text is taken, multipart or not.
+    fields = {"csrf": (None, csrf), "text": (None, "Called the family.")}
+    taken = await client.post(f"/flags/{flag}/note", files=fields)
+    assert taken.headers["location"].endswith("done=noted")

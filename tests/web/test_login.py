@@ -136,6 +136,8 @@ async def test_signing_in_needs_the_form_of_the_link_s_page(
     foreign = {"origin": "https://evil.example"}
     refused = await client.post(path, data={"nonce": nonce[1]}, headers=foreign)
     assert refused.status_code == 403
+    as_file = {"nonce": ("nonce.txt", nonce[1].encode(), "text/plain")}
+    assert (await client.post(path, files=as_file)).status_code == 400
     assert (await redeem(client, path)).status_code == 303
 
 
