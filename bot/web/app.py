@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from ..app import Wegwijzer
 from ..engine import Text
@@ -398,6 +399,14 @@ class WebView:
         page = await self.page(request)
         return self.message(page, T.NOT_FOUND_TITLE, T.NOT_FOUND, 404)
 
+    async def failed(self, request: Request, exc: Exception) -> Response:
+        """Anything unexpected: a page saying so (Starlette raises the error on, for the
+        server's log). In the default language, without asking the database who is signed
+        in: it may be what failed."""
+        log.error("web request failed", extra={"event": type(exc).__name__})
+        page = Page(None, None, self.translator(None))
+        return self.message(page, T.FAILED_TITLE, T.FAILED, 500)
+
 
 _DONE = {
     "acknowledge": "acknowledged",
@@ -494,7 +503,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def create_app(app: Wegwijzer, *, limiter: RateLimiter | None = None) -> Starlette:
+def create_app(app: Wegwijzer, *, limiter: RateLimiter | None = None) -> ASGIApp:
     """The web view of `app` as an ASGI application (served by `serve`, or in tests)."""
     view = WebView(app, limiter)
     routes = [
@@ -513,9 +522,9 @@ def create_app(app: Wegwijzer, *, limiter: RateLimiter | None = None) -> Starlet
         ),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    web = Starlette(routes=routes, exception_handlers={404: view.missing})
-    web.add_middleware(SecurityHeaders)
-    return web
+    handlers = {404: view.missing, Exception: view.failed}
+    # Outermost, around Starlette's own error middleware: a 500 carries the headers too.
+    return SecurityHeaders(Starlette(routes=routes, exception_handlers=handlers))
 
 
 def server_config(app: Wegwijzer, listen: str, port: int) -> uvicorn.Config:

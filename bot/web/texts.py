@@ -42,6 +42,11 @@ FORM_EXPIRED = Text(
 )
 BAD_FORM_TITLE = Text("This form was not filled in as expected")
 BAD_FORM = Text("Nothing was changed. Go back, reload the page and try again.")
+FAILED_TITLE = Text("Something went wrong")
+FAILED = Text(
+    "Something went wrong on our side, and this page could not be shown. Go back and try "
+    "again in a moment."
+)
 NOT_FOUND_TITLE = Text("Not found")
 NOT_FOUND = Text("There is no page here.")
 

@@ -7,11 +7,12 @@ import httpx
 import pytest
 
 from bot.app import Wegwijzer
-from bot.services import web_login
+from bot.services import flags, web_login
 from bot.web import create_app
+from bot.web import texts as T
 from bot.web._security import CSP, RateLimiter
 from bot.web.app import server_config
-from tests.world import Clock, World, audit, set_status
+from tests.world import Clock, World, audit, render, set_status
 
 from .conftest import BASE, CSRF, NONCE, link_for, redeem, sign_in
 
@@ -323,3 +324,32 @@ async def test_a_post_from_anywhere_but_this_site_is_refused(
     assert nulled.status_code == 403
     typed = {"sec-fetch-site": "none"}  # the address typed or pasted: the user's own doing
     assert (await client.post(path, data={"nonce": nonce[1]}, headers=typed)).status_code == 303
+
+
+async def test_an_unexpected_error_is_a_page_with_the_security_headers(
+    world: World, app: Wegwijzer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(flags, "review_page", broken)
+    # Starlette raises the error on after answering (for the server's log): let it go.
+    web = create_app(app, limiter=RateLimiter(attempts=1000))
+    transport = httpx.ASGITransport(app=web, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        await sign_in_until_the_queue(world, client)
+        failed = await client.get("/flags")
+    assert failed.status_code == 500
+    assert failed.headers["content-security-policy"] == CSP
+    assert failed.headers["x-frame-options"] == "DENY"
+    assert failed.headers["cache-control"] == "no-store"
+    language = app.settings.default_language
+    assert f'<html lang="{language}"' in failed.text
+    assert render(app, T.FAILED_TITLE, language) in failed.text
+    assert "the database went away" not in failed.text
+
+
+async def sign_in_until_the_queue(world: World, client: httpx.AsyncClient) -> None:
+    """Sign in, stopping at the redirect to the queue (which is what fails here)."""
+    response = await redeem(client, await link_for(world.app, world.coordinator))
+    assert response.status_code == 303
