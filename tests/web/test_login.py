@@ -353,3 +353,36 @@ async def sign_in_until_the_queue(world: World, client: httpx.AsyncClient) -> No
     """Sign in, stopping at the redirect to the queue (which is what fails here)."""
     response = await redeem(client, await link_for(world.app, world.coordinator))
     assert response.status_code == 303
+
+
+async def test_failed_sign_ins_are_audited_without_the_secret(
+    world: World, client: httpx.AsyncClient, clock: Clock
+) -> None:
+    used = await link_for(world.app, world.coordinator)
+    assert (await redeem(client, used)).status_code == 303
+    expired = await link_for(world.app, world.caseworker)
+    selector, secret = expired.rsplit("/", 1)[1].split(".")
+    attempts = [
+        (used, "used"),
+        (f"/login/{selector}.wrong-secret", "wrong_secret"),
+        ("/login/nosuchlink.x", "unknown"),
+    ]
+    for path, _ in attempts:
+        assert (await redeem(client, path)).status_code == 400
+    clock.advance(minutes=11)
+    assert (await redeem(client, expired)).status_code == 400
+    events = [e for e in await audit(world.app) if e.action == "web_link_refused"]
+    links = {}
+    async with world.app.database.reading() as uow:
+        for path in (used, expired):
+            link = await uow.web.link(path.rsplit("/", 1)[1].split(".")[0])
+            assert link is not None
+            links[path] = link.id
+    assert [e.detail for e in events] == [
+        {"link": links[used], "why": "used"},
+        {"link": links[expired], "why": "wrong_secret"},
+        {"why": "unknown"},
+        {"link": links[expired], "why": "expired"},
+    ]
+    assert all(e.actor_role == "browser" and e.actor_id is None for e in events)
+    assert all(secret not in str(e.detail) and "wrong-secret" not in str(e.detail) for e in events)
