@@ -104,8 +104,9 @@ def _unusable(link: WebLink, who: Participant | None, now: datetime) -> str | No
     return None
 
 
-async def redeem(app: Wegwijzer, token: str) -> tuple[str, WebSignIn]:
-    """Use up a link and start a session: the session id for the cookie, and who signed in.
+async def redeem(app: Wegwijzer, token: str, replacing: str | None = None) -> tuple[str, WebSignIn]:
+    """Use up a link and start a session: the session id for the cookie, and who signed in;
+    the session `replacing` (the browser's earlier one) ends with it, so a browser has one.
     LinkNotValid for anything but a usable link of someone who may still use the web view;
     a wrong secret for a known link counts towards locking it. Every refusal is in the audit
     log (`web_link_refused`: the link's id when there is one, and why; never the secret)."""
@@ -136,6 +137,8 @@ async def redeem(app: Wegwijzer, token: str) -> tuple[str, WebSignIn]:
                 lifetime = timedelta(hours=app.settings.web_session_hours)
                 await uow.web.add_session(_sha256(session_id), who.person_id, now, now + lifetime)
                 await audit.record(uow, who, "web_signed_in", at=now, detail={"link": link.id})
+                if replacing:
+                    await uow.web.end_session(_sha256(replacing))
         if refused is not None:
             await audit.record(uow, audit.BROWSER, "web_link_refused", at=now, detail=refused)
     if refused is not None or who is None:

@@ -22,13 +22,17 @@ HEADERS = (
     (b"referrer-policy", b"same-origin"),
 )
 
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
 
 class SecurityHeaders:
     """The security headers on every response; `Cache-Control: no-store` on everything but
     the static files, since pages hold families' answers."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        # Where the cookie is Secure (served over https): browsers keep to https for a year.
+        self.headers = HEADERS + ((HSTS,) if hsts else ())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,9 +45,9 @@ class SecurityHeaders:
                 headers = [
                     (name, value)
                     for name, value in message.get("headers", [])
-                    if name.lower() not in {header for header, _ in HEADERS}
+                    if name.lower() not in {header for header, _ in self.headers}
                 ]
-                headers += HEADERS
+                headers += self.headers
                 if not static:
                     headers = [(n, v) for n, v in headers if n.lower() != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))

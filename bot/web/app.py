@@ -13,7 +13,7 @@ import secrets
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TypeAlias
@@ -218,17 +218,21 @@ class WebView:
         if not self.same_origin(request) or not fresh:
             return self.refused_form(page)
         try:
-            session_id, _ = await web_login.redeem(self.app, str(request.path_params["token"]))
+            session_id, _ = await web_login.redeem(
+                self.app,
+                str(request.path_params["token"]),
+                replacing=request.cookies.get(self.cookie),  # ended or not: it goes
+            )
         except web_login.LinkNotValid:
             self.limiter.failed(address)
             return self.message(page, T.LINK_NOT_VALID_TITLE, T.LINK_NOT_VALID, 400)
         response = RedirectResponse("/flags", status_code=303)
         response.delete_cookie(NONCE_COOKIE, path="/login/")
-        settings = self.app.settings
+        # No Max-Age: the cookie goes when the browser closes, and the server ends the
+        # session (idle, lifetime, sign-out) whatever the cookie says.
         response.set_cookie(
             self.cookie,
             session_id,
-            max_age=int(timedelta(hours=settings.web_session_hours).total_seconds()),
             path="/",
             secure=self.secure,
             httponly=True,
@@ -268,7 +272,7 @@ class WebView:
             return self.not_signed_in(page)
         who = page.sign_in.who
         wanted, chosen = _queue_filter(request)
-        number = _int(request.query_params.get("page")) or 1
+        number = _page_number(request.query_params.get("page", ""))
         try:
             found = await flags.review_page(self.app, who, number, PAGE_SIZE, wanted)
         except NotAllowed:
@@ -485,6 +489,15 @@ def _int(value: object) -> int | None:
     return None
 
 
+def _page_number(text: str) -> int:
+    """The page asked for: 1 unless a number; any number past the last is the last (the
+    service clamps it), however many digits it has."""
+    digits = text.lstrip("0") if text.isascii() and text.isdigit() else ""
+    if not digits:
+        return 1
+    return int(digits) if len(digits) <= 9 else 10**9
+
+
 def _here(request: Request) -> str:
     """The page's own path and query: where the language switch comes back to."""
     query = request.url.query
@@ -524,7 +537,7 @@ def create_app(app: Wegwijzer, *, limiter: RateLimiter | None = None) -> ASGIApp
     ]
     handlers = {404: view.missing, Exception: view.failed}
     # Outermost, around Starlette's own error middleware: a 500 carries the headers too.
-    return SecurityHeaders(Starlette(routes=routes, exception_handlers=handlers))
+    return SecurityHeaders(Starlette(routes=routes, exception_handlers=handlers), hsts=view.secure)
 
 
 def server_config(app: Wegwijzer, listen: str, port: int) -> uvicorn.Config:

@@ -62,6 +62,11 @@ async def test_the_queue_is_paginated(world: World, client: httpx.AsyncClient) -
     second = await client.get("/flags?page=2")
     assert sorted(listed(first) + listed(second)) == sorted(ids)
     assert 'rel="prev"' in second.text and 'rel="next"' not in second.text
+    # Not a number: the first page; a number past the last, however long: the last.
+    for wrong in ("abc", "-1", "0", "", "1.5", "%E2%91%A1"):
+        assert listed(await client.get(f"/flags?page={wrong}")) == listed(first), wrong
+    for huge in ("3", "999999999", "1" + "0" * 40):
+        assert listed(await client.get(f"/flags?page={huge}")) == listed(second), huge
 
 
 async def test_a_caseworker_sees_only_their_cases_flags(

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from bot.app import Wegwijzer
 from bot.services import flags, web_login
 from bot.web import create_app
 from bot.web import texts as T
-from bot.web._security import CSP, RateLimiter
+from bot.web._security import CSP, RateLimiter, SecurityHeaders
 from bot.web.app import server_config
 from tests.world import Clock, World, audit, render, set_status
 
@@ -386,3 +389,40 @@ async def test_failed_sign_ins_are_audited_without_the_secret(
     ]
     assert all(e.actor_role == "browser" and e.actor_id is None for e in events)
     assert all(secret not in str(e.detail) and "wrong-secret" not in str(e.detail) for e in events)
+
+
+async def test_a_second_sign_in_in_the_same_browser_ends_the_first(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    await sign_in(world.app, client, world.coordinator)
+    first = client.cookies.get("__Host-wegwijzer")
+    await sign_in(world.app, client, world.second_coordinator)
+    second = client.cookies.get("__Host-wegwijzer")
+    assert first and second and first != second
+    async with world.app.database.reading() as uow:
+        assert await uow.web.session(web_login._sha256(first)) is None
+        assert await uow.web.session(web_login._sha256(second)) is not None
+    assert '<html lang="nl"' in (await client.get("/flags")).text  # the second's language
+
+
+async def test_the_session_cookie_lasts_the_browser_session_over_https_only(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    signed = await redeem(client, await link_for(world.app, world.coordinator))
+    session = next(
+        h for h in signed.headers.get_list("set-cookie") if h.startswith("__Host-wegwijzer=")
+    )
+    # No lifetime in the cookie: the server ends the session, the browser forgets it on close.
+    assert "max-age" not in session.lower() and "expires" not in session.lower()
+    assert signed.headers["strict-transport-security"] == "max-age=31536000"
+
+    # Without Secure cookies (http on this machine) no HSTS: it would bind localhost to https.
+    async def hello(request: object) -> PlainTextResponse:
+        return PlainTextResponse("hello")
+
+    plain = SecurityHeaders(Starlette(routes=[Route("/", hello)]), hsts=False)
+    transport = httpx.ASGITransport(app=plain)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as local:
+        response = await local.get("/")
+    assert "strict-transport-security" not in response.headers
+    assert response.headers["x-frame-options"] == "DENY"
