@@ -520,8 +520,8 @@ async def take_typed_text(
 ) -> tuple[str, Outcome]:
     """Use the person's message for the note they were asked for; returns the action and
     its outcome. NoteRequired for an empty text, NoteTooLong for one past NOTE_MAX (they are
-    still asked for both); NotAllowed when
-    they lost access meanwhile (then they are no longer asked)."""
+    still asked for both); NotAllowed when they lost access meanwhile (then they are no
+    longer asked)."""
     awaiting = who.awaiting or {}
     action, flag_id = awaiting.get("action"), awaiting.get("flag_id")
     if action not in TYPED or not isinstance(flag_id, int):

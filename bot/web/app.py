@@ -375,7 +375,7 @@ class WebView:
             elif action == "assign":
                 to = _int(form.get("to"))
                 if to is None:  # the choice's form sends only numbers
-                    return self.message(page, T.BAD_FORM_TITLE, T.BAD_FORM, 400)
+                    return self.bad_form(page)
                 outcome = await flags.assign(app, who, flag_id, to)
             elif action == "note":
                 outcome = await flags.add_note(app, who, flag_id, text)
@@ -421,7 +421,7 @@ _DONE = {
 }
 
 
-# What went wrong with the last form, shown above the flag (`?problem=`).
+# What went wrong with the last form, shown on the page it goes back to (`?problem=`).
 _PROBLEMS = {
     "note": T.NOTE_REQUIRED,
     "too_long": T.NOTE_TOO_LONG.using(limit=flags.NOTE_MAX),
