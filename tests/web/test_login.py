@@ -358,6 +358,7 @@ async def sign_in_until_the_queue(world: World, client: httpx.AsyncClient) -> No
     assert response.status_code == 303
 
 
+@pytest.mark.both_backends
 async def test_failed_sign_ins_are_audited_without_the_secret(
     world: World, client: httpx.AsyncClient, clock: Clock
 ) -> None:
@@ -391,6 +392,7 @@ async def test_failed_sign_ins_are_audited_without_the_secret(
     assert all(secret not in str(e.detail) and "wrong-secret" not in str(e.detail) for e in events)
 
 
+@pytest.mark.both_backends
 async def test_a_second_sign_in_in_the_same_browser_ends_the_first(
     world: World, client: httpx.AsyncClient
 ) -> None:
