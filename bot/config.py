@@ -7,6 +7,7 @@ handed to whatever needs it. Every setting is listed in the README's configurati
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -139,6 +140,9 @@ class Settings:
     web_idle_minutes: float = 30.0
     web_session_hours: float = 12.0
     web_cookie_secure: bool = True
+    # The reverse proxies whose `X-Forwarded-For` names the client (addresses or networks):
+    # the sign-in rate limit counts per client address, so only a proxy of our own may say it.
+    web_forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")
 
     @property
     def helplines_path(self) -> Path:
@@ -224,6 +228,7 @@ class Settings:
             web_idle_minutes=_number(env, "WEB_IDLE_MINUTES", defaults.web_idle_minutes),
             web_session_hours=_number(env, "WEB_SESSION_HOURS", defaults.web_session_hours),
             web_cookie_secure=_cookie_secure(env),
+            web_forwarded_allow_ips=_proxies(env, defaults.web_forwarded_allow_ips),
         )
 
     def __repr__(self) -> str:
@@ -320,6 +325,24 @@ def _web_base_url(env: Mapping[str, str]) -> str | None:
             "WEB_BASE_URL must start with https:// (http:// only for 127.0.0.1 or localhost)"
         )
     return raw
+
+
+def _proxies(env: Mapping[str, str], default: tuple[str, ...]) -> tuple[str, ...]:
+    """WEB_FORWARDED_ALLOW_IPS: addresses or networks, comma-separated. Never `*`: any client
+    could then name its own address and so escape the sign-in rate limit."""
+    raw = (env.get("WEB_FORWARDED_ALLOW_IPS") or "").strip()
+    if not raw:
+        return default
+    proxies = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(
+                "WEB_FORWARDED_ALLOW_IPS must list the reverse proxy's addresses or networks "
+                f"(like 127.0.0.1,::1 or 10.0.0.0/24), not {proxy!r}"
+            ) from None
+    return proxies
 
 
 def _cookie_secure(env: Mapping[str, str]) -> bool:

@@ -131,6 +131,14 @@ async def on_flag(x: Exchange, wanted: OnFlag) -> None:
         await x.answer(texts.FLAG_NOT_AVAILABLE.using(id=wanted.flag_id), alert=True)
     except flags.NoteRequired:
         await x.say(texts.NOTE_EMPTY)
+    except flags.NoteTooLong as too_long:
+        await x.say(_too_long(too_long))
+    except flags.NotAssignable:
+        await x.say(texts.NOT_ASSIGNABLE.using(person=wanted.text, id=wanted.flag_id))
+
+
+def _too_long(error: flags.NoteTooLong) -> Text:
+    return texts.NOTE_TOO_LONG.using(length=error.args[0], limit=flags.NOTE_MAX)
 
 
 async def _on_flag(x: Exchange, flag_id: int, verb: str, text: str) -> None:
@@ -228,6 +236,9 @@ async def take_typed_text(x: Exchange) -> None:
         verb, outcome = await flags.take_typed_text(x.app, who, said.text, x.once)
     except flags.NoteRequired:
         await x.say(texts.NOTE_EMPTY)
+        return
+    except flags.NoteTooLong as too_long:
+        await x.say(_too_long(too_long))
         return
     except NotAllowed:
         await x.say(texts.FLAG_NOT_AVAILABLE.using(id=_flag_id(awaiting.get("flag_id"))))

@@ -184,6 +184,8 @@ async def record_refusal(
 # reminding) or an operator at the command line.
 SYSTEM = "system"
 OPERATOR = "operator"
+# Someone in a browser not signed in (yet): a sign-in link that did not work.
+BROWSER = "browser"
 
 
 async def record(

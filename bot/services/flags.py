@@ -52,8 +52,23 @@ def _real_id(value: int) -> int:
     return value
 
 
+# The most characters a note or resolution may have, in the bot and the web view alike (the
+# web form's `maxlength`): the bot shows notes in a flag's history, and Telegram cuts a
+# message at 4096 characters.
+NOTE_MAX = 4000
+
+
 class NoteRequired(ValueError):
     """A note (or resolution) was empty."""
+
+
+class NoteTooLong(ValueError):
+    """A note (or resolution) was longer than NOTE_MAX characters."""
+
+
+class NotAssignable(ValueError):
+    """The person to assign a flag to is no active caseworker. Not a refusal: the one
+    assigning may assign the flag, they chose someone who cannot take it."""
 
 
 @dataclass(frozen=True)
@@ -399,10 +414,13 @@ async def acknowledge(
 async def assign(
     app: Wegwijzer, who: Participant, flag_id: int, caseworker_id: int, once: str | None = None
 ) -> Outcome:
+    """Assign a flag (coordinators; NotAllowed otherwise) to an active caseworker
+    (NotAssignable otherwise, after the access check: it says nothing about the flag)."""
+
     async def change(uow: UnitOfWork, flag: Flag, now: datetime) -> dict[str, JSONValue] | None:
-        person = await uow.people.get_by_id(_real_id(caseworker_id))
+        person = await uow.people.get_by_id(caseworker_id) if possible_id(caseworker_id) else None
         if person is None or person.role != "caseworker" or person.status != "active":
-            raise NotAllowed(caseworker_id)
+            raise NotAssignable(caseworker_id)
         if flag.assigned_to == caseworker_id:
             return None
         await uow.flags.assign(flag, caseworker_id)
@@ -501,8 +519,9 @@ async def take_typed_text(
     app: Wegwijzer, who: Participant, text: str, once: str | None = None
 ) -> tuple[str, Outcome]:
     """Use the person's message for the note they were asked for; returns the action and
-    its outcome. NoteRequired for an empty text (they are still asked); NotAllowed when
-    they lost access meanwhile (then they are no longer asked)."""
+    its outcome. NoteRequired for an empty text, NoteTooLong for one past NOTE_MAX (they are
+    still asked for both); NotAllowed when they lost access meanwhile (then they are no
+    longer asked)."""
     awaiting = who.awaiting or {}
     action, flag_id = awaiting.get("action"), awaiting.get("flag_id")
     if action not in TYPED or not isinstance(flag_id, int):
@@ -599,9 +618,13 @@ async def _case_of(uow: UnitOfWork, flag: Flag | None) -> Case | None:
 
 
 def _required(note: str) -> str:
+    """The note as stored; NoteRequired when empty, NoteTooLong past NOTE_MAX (checked
+    here, in the service, so that neither the bot nor the web view can store more)."""
     note = (note or "").strip()
     if not note:
         raise NoteRequired("a note is required")
+    if len(note) > NOTE_MAX:
+        raise NoteTooLong(len(note))
     return note
 
 

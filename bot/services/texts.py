@@ -362,11 +362,18 @@ TYPE_RESOLUTION = Text(
     "Or /cancel to stop."
 )
 NOTE_EMPTY = Text("The note is empty. Type the note, or /cancel to stop.")
+NOTE_TOO_LONG = Text(
+    "The note is too long: {length} characters, at most {limit}. Send a shorter one, or "
+    "/cancel to stop."
+)
 NOTE_CANCELLED = Text("Stopped: nothing was added to flag {id}.")
 CHOOSE_CASEWORKER = Text("Assign flag {id} to which caseworker?")
 CASEWORKER_LABEL = Text("Caseworker {person} ({cases})")
 NO_CASES_YET = Text("no cases yet")
 NO_CASEWORKERS = Text("There are no caseworkers to assign to.")
+NOT_ASSIGNABLE = Text(
+    "{person} is not the number of an active caseworker. Type /flag {id} assign to choose one."
+)
 FLAG_NOT_AVAILABLE = Text("Flag {id} is not one you can see or change.")
 
 # Correcting a wrong answer (`/correct`): a run of the case, one of its answers, the new value.

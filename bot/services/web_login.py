@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..app import Wegwijzer
+from ..engine.events import JSONValue
 from ..rules.access import NotAllowed, may_use_web
 from ..rules.people import Participant
 from ..storage import UnitOfWork
@@ -70,7 +71,8 @@ def csrf_token(session_id: str) -> str:
 
 
 def csrf_matches(session_id: str, given: str) -> bool:
-    return hmac.compare_digest(csrf_token(session_id), given or "")
+    # As bytes: compare_digest refuses (raises on) a str with other than ASCII in it.
+    return hmac.compare_digest(csrf_token(session_id).encode(), (given or "").encode())
 
 
 async def issue_link(app: Wegwijzer, who: Participant) -> IssuedLink:
@@ -89,44 +91,58 @@ async def issue_link(app: Wegwijzer, who: Participant) -> IssuedLink:
     return IssuedLink(f"{selector}.{secret}", expires)
 
 
-def _usable(link: WebLink, secret: str, now: datetime) -> bool:
-    return (
-        link.used_at is None
-        and link.expires_at > now
-        and link.failures < MAX_LINK_FAILURES
-        and hmac.compare_digest(link.token_hash, _sha256(secret))
-    )
+def _unusable(link: WebLink, who: Participant | None, now: datetime) -> str | None:
+    """Why a link whose secret was given rightly does not work (None: it does)."""
+    if link.used_at is not None:
+        return "used"
+    if link.expires_at <= now:
+        return "expired"
+    if link.failures >= MAX_LINK_FAILURES:
+        return "locked"
+    if who is None or not may_use_web(who):
+        return "not_staff"
+    return None
 
 
-async def redeem(app: Wegwijzer, token: str) -> tuple[str, WebSignIn]:
-    """Use up a link and start a session: the session id for the cookie, and who signed in.
+async def redeem(app: Wegwijzer, token: str, replacing: str | None = None) -> tuple[str, WebSignIn]:
+    """Use up a link and start a session: the session id for the cookie, and who signed in;
+    the session `replacing` (the browser's earlier one) ends with it, so a browser has one.
     LinkNotValid for anything but a usable link of someone who may still use the web view;
-    a wrong secret for a known link counts towards locking it."""
+    a wrong secret for a known link counts towards locking it. Every refusal is in the audit
+    log (`web_link_refused`: the link's id when there is one, and why; never the secret)."""
     now = app.clock()
     selector, _, secret = token.partition(".")
-    if not selector or not secret or len(token) > 200:
-        raise LinkNotValid
     session_id = secrets.token_urlsafe(32)
+    who: Participant | None = None
+    refused: dict[str, JSONValue] | None = None
     async with app.database.transaction() as uow:
-        link = await uow.web.link(selector)
+        link = None
+        if selector and secret and len(token) <= 200:
+            link = await uow.web.link(selector)
         if link is None:
-            raise LinkNotValid
-        who = None
-        if hmac.compare_digest(link.token_hash, _sha256(secret)):
-            person = await uow.people.get_by_id(link.person_id)
-            who = await participant(uow, person) if person is not None else None
-            if not _usable(link, secret, now) or who is None or not may_use_web(who):
-                raise LinkNotValid
-            await uow.web.use_link(link, now)
-            lifetime = timedelta(hours=app.settings.web_session_hours)
-            await uow.web.add_session(_sha256(session_id), who.person_id, now, now + lifetime)
-            await audit.record(uow, who, "web_signed_in", at=now, detail={"link": link.id})
-        else:
+            refused = {"why": "unknown"}
+        elif not hmac.compare_digest(link.token_hash, _sha256(secret)):
             # Someone has the selector but not the secret: counted (and committed), so that
             # guessing locks the link after MAX_LINK_FAILURES.
             await uow.web.link_failed(link)
-    if who is None:
-        log.warning("web link: wrong secret", extra={"event": "web_link"})
+            refused = {"link": link.id, "why": "wrong_secret"}
+        else:
+            person = await uow.people.get_by_id(link.person_id)
+            who = await participant(uow, person) if person is not None else None
+            why = _unusable(link, who, now)
+            if why is not None:
+                refused = {"link": link.id, "why": why}
+            elif who is not None:
+                await uow.web.use_link(link, now)
+                lifetime = timedelta(hours=app.settings.web_session_hours)
+                await uow.web.add_session(_sha256(session_id), who.person_id, now, now + lifetime)
+                await audit.record(uow, who, "web_signed_in", at=now, detail={"link": link.id})
+                if replacing:
+                    await uow.web.end_session(_sha256(replacing))
+        if refused is not None:
+            await audit.record(uow, audit.BROWSER, "web_link_refused", at=now, detail=refused)
+    if refused is not None or who is None:
+        log.warning("web link refused", extra={"event": f"web_link {refused}"})
         raise LinkNotValid
     log.info("web sign-in", extra={"person_id": who.person_id})
     return session_id, WebSignIn(who, None, csrf_token(session_id))

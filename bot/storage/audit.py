@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..engine.events import JSONValue
 from .models import ROLES, AuditEvent, Membership
 
-# Who can appear as the actor: a person in a role, the bot itself (escalations, digests), or
-# an operator at the command line.
-ACTOR_ROLES = (*ROLES, "system", "operator")
+# Who can appear as the actor: a person in a role, the bot itself (escalations, digests), an
+# operator at the command line, or someone in a browser not signed in (a refused sign-in link).
+ACTOR_ROLES = (*ROLES, "system", "operator", "browser")
 
 
 class AuditRepository:

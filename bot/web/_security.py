@@ -17,16 +17,22 @@ HEADERS = (
     (b"content-security-policy", CSP.encode()),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    # Not `no-referrer`: browsers then send `Origin: null` with the forms, and the Origin
+    # check could not tell this site from another. Other sites still learn nothing.
+    (b"referrer-policy", b"same-origin"),
 )
+
+HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 class SecurityHeaders:
     """The security headers on every response; `Cache-Control: no-store` on everything but
     the static files, since pages hold families' answers."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        # Where the cookie is Secure (served over https): browsers keep to https for a year.
+        self.headers = HEADERS + ((HSTS,) if hsts else ())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,9 +45,9 @@ class SecurityHeaders:
                 headers = [
                     (name, value)
                     for name, value in message.get("headers", [])
-                    if name.lower() not in {header for header, _ in HEADERS}
+                    if name.lower() not in {header for header, _ in self.headers}
                 ]
-                headers += HEADERS
+                headers += self.headers
                 if not static:
                     headers = [(n, v) for n, v in headers if n.lower() != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))
@@ -52,8 +58,10 @@ class SecurityHeaders:
 
 
 class RateLimiter:
-    """At most `attempts` per `window` seconds per key (a client address), in memory. Bounded:
-    the keys seen longest ago are forgotten first, so a flood of addresses cannot grow it."""
+    """At most `attempts` failures per `window` seconds per key (a client address), in memory.
+    Only failures count: an office of colleagues behind one address signs in as often as it
+    likes, while guessing at links is stopped. Bounded: the keys seen longest ago are
+    forgotten first, so a flood of addresses cannot grow it."""
 
     def __init__(self, attempts: int = 10, window: float = 600.0, capacity: int = 10_000):
         self.attempts = attempts
@@ -62,14 +70,22 @@ class RateLimiter:
         self._seen: OrderedDict[str, deque[float]] = OrderedDict()
 
     def allow(self, key: str, now: float | None = None) -> bool:
+        """Whether `key` may try again (fewer than `attempts` failures in the window)."""
         now = time.monotonic() if now is None else now
-        times = self._seen.pop(key, None) or deque()
+        times = self._seen.get(key)
+        if times is None:
+            return True
         while times and now - times[0] >= self.window:
             times.popleft()
-        allowed = len(times) < self.attempts
-        if allowed:
-            times.append(now)
+        if not times:
+            del self._seen[key]
+        return len(times) < self.attempts
+
+    def failed(self, key: str, now: float | None = None) -> None:
+        """Count a failure of `key`."""
+        now = time.monotonic() if now is None else now
+        times = self._seen.pop(key, None) or deque()
+        times.append(now)
         self._seen[key] = times
         while len(self._seen) > self.capacity:
             self._seen.popitem(last=False)
-        return allowed

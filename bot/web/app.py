@@ -13,21 +13,21 @@ import secrets
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import urlencode, urlsplit
 
 from babel.dates import format_datetime
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
-from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from ..app import Wegwijzer
 from ..engine import Text
@@ -40,6 +40,9 @@ from ..storage.models import FLAG_LEVELS, FLAG_STATUSES, UNRESOLVED_FLAG_STATUSE
 from . import texts as T
 from ._security import RateLimiter, SecurityHeaders
 
+if TYPE_CHECKING:
+    import uvicorn
+
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
@@ -48,6 +51,8 @@ PAGE_SIZE = 20
 NONCE_COOKIE = "wegwijzer_login"
 
 Handler: TypeAlias = Callable[[Request], Awaitable[Response]]
+# A form's fields as posted (the last value of a name posted twice).
+Form: TypeAlias = dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -130,26 +135,36 @@ class WebView:
     def message(self, page: Page, title: Text, text: Text, status: int) -> HTMLResponse:
         return self.render(page, "message.html", title, status, text=text)
 
-    async def form(self, request: Request, page: Page) -> FormData | None:
-        """The POSTed form, if it may be taken: from this site (Origin) and with the session's
-        CSRF token. None: refused (the caller answers 403)."""
+    async def form(self, request: Request, page: Page) -> Form | Response:
+        """The POSTed form's fields, if it may be taken: from this site (Origin) and with the
+        session's CSRF token; otherwise the answer to give (403, or 400 for a file)."""
         if not self.same_origin(request) or page.sign_in is None or page.session_id is None:
-            return None
-        form = await request.form()
-        given = form.get("csrf")
-        if not isinstance(given, str) or not web_login.csrf_matches(page.session_id, given):
+            return self.refused_form(page)
+        fields = await _fields(request)
+        if fields is None:
+            return self.bad_form(page)
+        if not web_login.csrf_matches(page.session_id, fields.get("csrf", "")):
             log.warning("web form refused: CSRF token", extra={"event": "csrf"})
-            return None
-        return form
+            return self.refused_form(page)
+        return fields
 
     def same_origin(self, request: Request) -> bool:
+        """Whether a POST comes from this site's own pages. Browsers say where a request
+        comes from in `Sec-Fetch-Site` and `Origin` (the pages' `Referrer-Policy:
+        same-origin` keeps the Origin real: under `no-referrer` it would be "null"), and
+        either of them naming anything else refuses it. A client sending neither (an old
+        browser, a script) is left to the CSRF token and the SameSite cookies."""
+        site = request.headers.get("sec-fetch-site")
+        if site is not None and site not in ("same-origin", "none"):
+            return False
         origin = request.headers.get("origin")
-        if origin is None or origin == "null":
-            # Not every client sends one, and under `Referrer-Policy: no-referrer` a browser
-            # sends "null": the CSRF token (and the SameSite cookies) are the check then.
+        if origin is None:
             return True
         expected = self.origin or f"{request.url.scheme}://{request.url.netloc}"
-        return origin == expected
+        return origin == expected  # "null" (a sandboxed frame, a data: page) never is
+
+    def bad_form(self, page: Page) -> HTMLResponse:
+        return self.message(page, T.BAD_FORM_TITLE, T.BAD_FORM, 400)
 
     def refused_form(self, page: Page) -> HTMLResponse:
         return self.message(page, T.FORM_EXPIRED_TITLE, T.FORM_EXPIRED, 403)
@@ -194,23 +209,30 @@ class WebView:
         if not self.limiter.allow(address):
             log.warning("web sign-in: rate limited", extra={"event": "web_link"})
             return self.message(page, T.LINK_NOT_VALID_TITLE, T.TOO_MANY, 429)
-        form = await request.form()
+        form = await _fields(request)
+        if form is None:
+            return self.bad_form(page)
         nonce = request.cookies.get(NONCE_COOKIE, "")
-        given = form.get("nonce")
-        fresh = isinstance(given, str) and bool(nonce) and secrets.compare_digest(nonce, given)
+        given = form.get("nonce", "")
+        fresh = bool(nonce) and secrets.compare_digest(nonce.encode(), given.encode())
         if not self.same_origin(request) or not fresh:
             return self.refused_form(page)
         try:
-            session_id, _ = await web_login.redeem(self.app, str(request.path_params["token"]))
+            session_id, _ = await web_login.redeem(
+                self.app,
+                str(request.path_params["token"]),
+                replacing=request.cookies.get(self.cookie),  # ended or not: it goes
+            )
         except web_login.LinkNotValid:
+            self.limiter.failed(address)
             return self.message(page, T.LINK_NOT_VALID_TITLE, T.LINK_NOT_VALID, 400)
         response = RedirectResponse("/flags", status_code=303)
         response.delete_cookie(NONCE_COOKIE, path="/login/")
-        settings = self.app.settings
+        # No Max-Age: the cookie goes when the browser closes, and the server ends the
+        # session (idle, lifetime, sign-out) whatever the cookie says.
         response.set_cookie(
             self.cookie,
             session_id,
-            max_age=int(timedelta(hours=settings.web_session_hours).total_seconds()),
             path="/",
             secure=self.secure,
             httponly=True,
@@ -222,8 +244,9 @@ class WebView:
         page = await self.page(request)
         if page.sign_in is None or page.session_id is None:
             return self.not_signed_in(page)
-        if await self.form(request, page) is None:
-            return self.refused_form(page)
+        refused = await self.form(request, page)
+        if isinstance(refused, Response):
+            return refused
         await web_login.sign_out(self.app, page.sign_in.who, page.session_id)
         response = self.message(
             Page(None, None, page.translate), T.SIGNED_OUT_TITLE, T.SIGNED_OUT, 200
@@ -236,10 +259,10 @@ class WebView:
         if page.sign_in is None or page.session_id is None:
             return self.not_signed_in(page)
         form = await self.form(request, page)
-        if form is None:
-            return self.refused_form(page)
-        await web_login.choose_language(self.app, page.session_id, str(form.get("language", "")))
-        return RedirectResponse(_local(str(form.get("next", "/flags"))), status_code=303)
+        if isinstance(form, Response):
+            return form
+        await web_login.choose_language(self.app, page.session_id, form.get("language", ""))
+        return RedirectResponse(_local(form.get("next", "/flags")), status_code=303)
 
     # --- the queue ----------------------------------------------------------------------------
 
@@ -249,7 +272,7 @@ class WebView:
             return self.not_signed_in(page)
         who = page.sign_in.who
         wanted, chosen = _queue_filter(request)
-        number = _int(request.query_params.get("page")) or 1
+        number = _page_number(request.query_params.get("page", ""))
         try:
             found = await flags.review_page(self.app, who, number, PAGE_SIZE, wanted)
         except NotAllowed:
@@ -304,7 +327,8 @@ class WebView:
             deliveries=sent,
             may_assign=who.role == "coordinator" and view.status != "resolved",
             done=T.DONE.get(done),
-            problem=T.NOTE_REQUIRED if request.query_params.get("problem") == "note" else None,
+            problem=_PROBLEMS.get(request.query_params.get("problem", "")),
+            note_max=flags.NOTE_MAX,
         )
 
     async def choose_assignee(self, request: Request) -> Response:
@@ -325,6 +349,7 @@ class WebView:
             request_path=f"/flags/{flag_id}/assign",
             flag_id=flag_id,
             caseworkers=people,
+            problem=_PROBLEMS.get(request.query_params.get("problem", "")),
         )
 
     def not_available(self, page: Page, flag_id: int | None) -> HTMLResponse:
@@ -337,18 +362,21 @@ class WebView:
         if page.sign_in is None:
             return self.not_signed_in(page)
         form = await self.form(request, page)
-        if form is None:
-            return self.refused_form(page)
+        if isinstance(form, Response):
+            return form
         who, app = page.sign_in.who, self.app
         flag_id = _int(request.path_params["flag_id"]) or 0
         action = str(request.path_params["action"])
-        text = str(form.get("text", ""))
+        text = form.get("text", "")
         back = f"/flags/{flag_id}"
         try:
             if action == "acknowledge":
                 outcome = await flags.acknowledge(app, who, flag_id)
             elif action == "assign":
-                outcome = await flags.assign(app, who, flag_id, _int(form.get("to")) or 0)
+                to = _int(form.get("to"))
+                if to is None:  # the choice's form sends only numbers
+                    return self.bad_form(page)
+                outcome = await flags.assign(app, who, flag_id, to)
             elif action == "note":
                 outcome = await flags.add_note(app, who, flag_id, text)
             elif action == "resolve":
@@ -361,6 +389,11 @@ class WebView:
             return self.not_available(page, flag_id)
         except flags.NoteRequired:
             return RedirectResponse(f"{back}?problem=note", status_code=303)
+        except flags.NoteTooLong:
+            return RedirectResponse(f"{back}?problem=too_long", status_code=303)
+        except flags.NotAssignable:
+            # Left or changed role since the list was shown, or never one: choose again.
+            return RedirectResponse(f"{back}/assign?problem=assignee", status_code=303)
         done = _DONE[action] if outcome.changed else "unchanged"
         if action == "resolve" and not outcome.changed:
             done = "noted"  # resolved meanwhile by someone else: the text was kept as a note
@@ -370,6 +403,14 @@ class WebView:
         page = await self.page(request)
         return self.message(page, T.NOT_FOUND_TITLE, T.NOT_FOUND, 404)
 
+    async def failed(self, request: Request, exc: Exception) -> Response:
+        """Anything unexpected: a page saying so (Starlette raises the error on, for the
+        server's log). In the default language, without asking the database who is signed
+        in: it may be what failed."""
+        log.error("web request failed", extra={"event": type(exc).__name__})
+        page = Page(None, None, self.translator(None))
+        return self.message(page, T.FAILED_TITLE, T.FAILED, 500)
+
 
 _DONE = {
     "acknowledge": "acknowledged",
@@ -378,6 +419,27 @@ _DONE = {
     "resolve": "resolved",
     "reopen": "reopened",
 }
+
+
+# What went wrong with the last form, shown on the page it goes back to (`?problem=`).
+_PROBLEMS = {
+    "note": T.NOTE_REQUIRED,
+    "too_long": T.NOTE_TOO_LONG.using(limit=flags.NOTE_MAX),
+    "assignee": T.NOT_ASSIGNABLE,
+}
+
+
+async def _fields(request: Request) -> Form | None:
+    """A POSTed form's fields, all text; None when any is a file (the pages post none: a
+    file sent as a note would be stored as its description). The form is closed on the way
+    out, uploads and all."""
+    async with request.form() as form:
+        fields: Form = {}
+        for name, value in form.multi_items():
+            if not isinstance(value, str):
+                return None
+            fields[name] = value
+        return fields
 
 
 def _history_action(entry: flags.HistoryEntry) -> Text:
@@ -427,6 +489,15 @@ def _int(value: object) -> int | None:
     return None
 
 
+def _page_number(text: str) -> int:
+    """The page asked for: 1 unless a number; any number past the last is the last (the
+    service clamps it), however many digits it has."""
+    digits = text.lstrip("0") if text.isascii() and text.isdigit() else ""
+    if not digits:
+        return 1
+    return int(digits) if len(digits) <= 9 else 10**9
+
+
 def _here(request: Request) -> str:
     """The page's own path and query: where the language switch comes back to."""
     query = request.url.query
@@ -445,7 +516,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def create_app(app: Wegwijzer, *, limiter: RateLimiter | None = None) -> Starlette:
+def create_app(app: Wegwijzer, *, limiter: RateLimiter | None = None) -> ASGIApp:
     """The web view of `app` as an ASGI application (served by `serve`, or in tests)."""
     view = WebView(app, limiter)
     routes = [
@@ -464,26 +535,33 @@ def create_app(app: Wegwijzer, *, limiter: RateLimiter | None = None) -> Starlet
         ),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    web = Starlette(routes=routes, exception_handlers={404: view.missing})
-    web.add_middleware(SecurityHeaders)
-    return web
+    handlers = {404: view.missing, Exception: view.failed}
+    # Outermost, around Starlette's own error middleware: a 500 carries the headers too.
+    return SecurityHeaders(Starlette(routes=routes, exception_handlers=handlers), hsts=view.secure)
 
 
-async def serve(app: Wegwijzer, listen: str, port: int) -> None:
-    """Serve the web view until stopped (Ctrl-C, SIGTERM). Behind a reverse proxy on this
-    machine: the client address comes from X-Forwarded-For only when the proxy is local."""
+def server_config(app: Wegwijzer, listen: str, port: int) -> uvicorn.Config:
+    """uvicorn's configuration: behind a reverse proxy, the client address comes from
+    X-Forwarded-For only when the request comes from one of WEB_FORWARDED_ALLOW_IPS."""
     import uvicorn
 
-    config = uvicorn.Config(
+    return uvicorn.Config(
         create_app(app),
         host=listen,
         port=port,
         proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        forwarded_allow_ips=list(app.settings.web_forwarded_allow_ips),
         server_header=False,
         log_config=None,
         access_log=False,
     )
+
+
+async def serve(app: Wegwijzer, listen: str, port: int) -> None:
+    """Serve the web view until stopped (Ctrl-C, SIGTERM)."""
+    import uvicorn
+
+    config = server_config(app, listen, port)
     # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again for
     # the handler that was there before: a handler that does nothing lets the app close its
     # database afterwards and the process end with 0, as `wegwijzer run` does.

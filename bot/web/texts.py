@@ -40,6 +40,13 @@ FORM_EXPIRED = Text(
     "This form could not be accepted (it was older than your session, or came from another "
     "site). Go back, reload the page and try again."
 )
+BAD_FORM_TITLE = Text("This form was not filled in as expected")
+BAD_FORM = Text("Nothing was changed. Go back, reload the page and try again.")
+FAILED_TITLE = Text("Something went wrong")
+FAILED = Text(
+    "Something went wrong on our side, and this page could not be shown. Go back and try "
+    "again in a moment."
+)
 NOT_FOUND_TITLE = Text("Not found")
 NOT_FOUND = Text("There is no page here.")
 
@@ -112,6 +119,10 @@ ASSIGN_LINK = Text("Assign to a caseworker")
 BACK_TO_FLAG = Text("Back to the flag")
 CASEWORKER_OPTION = Text("caseworker {person} ({cases})")
 NOTE_REQUIRED = Text("Write a note first: it cannot be empty.")
+NOT_ASSIGNABLE = Text(
+    "That person cannot be assigned (no longer an active caseworker): choose another."
+)
+NOTE_TOO_LONG = Text("The note was too long and was not saved: at most {limit} characters.")
 DONE = {
     "acknowledged": Text("Acknowledged: escalation has stopped."),
     "assigned": Text("Assigned."),

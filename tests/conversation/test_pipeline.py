@@ -31,7 +31,7 @@ from bot.rules.alarms import AlarmKind
 from bot.rules.people import NOTE_WAIT
 from bot.services import texts
 from bot.services.emergency import help_for
-from tests.world import CASE_A, Clock, World, add_person, external_id, raise_flag
+from tests.world import CASE_A, Clock, World, add_person, audit, external_id, raise_flag
 from tests.world import render as say
 
 # How both the general help (strangers, groups) and the help for immediate danger begin.
@@ -251,6 +251,42 @@ async def test_the_note_asked_for_is_the_next_message_until_it_lapses(
     # Nothing is waited for any more: a later text is an ordinary message too.
     assert (await send(conversation, coordinator, "ok")).lines == late.lines
     assert timedelta(minutes=30) == NOTE_WAIT
+
+
+async def test_a_note_too_long_is_refused_and_still_asked_for(
+    world: World, conversation: Conversation
+) -> None:
+    from bot.services.flags import NOTE_MAX
+
+    flag_id, _ = await raise_flag(world.app, world.case_a)
+    coordinator = await external_id(world.app, world.coordinator)
+    long = "x" * (NOTE_MAX + 1)
+    refused = await send(conversation, coordinator, f"/flag {flag_id} note {long}")
+    expected = f"The note is too long: {NOTE_MAX + 1:,} characters, at most {NOTE_MAX:,}."
+    assert refused.lines[0].startswith(expected)
+    await send(conversation, coordinator, f"/flag {flag_id} resolve")
+    again = await send(conversation, coordinator, long)
+    assert again.lines[0].startswith(expected)
+    # Still asked: a shorter text is taken, exactly the limit too.
+    done = await send(conversation, coordinator, "y" * NOTE_MAX)
+    assert done.lines[0] == f"Flag {flag_id} is resolved."
+    notes = [e.note for e in await audit(world.app, flag_id) if e.note]
+    assert notes == ["y" * NOTE_MAX]
+
+
+async def test_assigning_to_someone_who_is_no_caseworker_says_so(
+    world: World, conversation: Conversation
+) -> None:
+    flag_id, _ = await raise_flag(world.app, world.case_a)
+    coordinator = await external_id(world.app, world.coordinator)
+    other = world.second_coordinator.person_id
+    said = await send(conversation, coordinator, f"/flag {flag_id} assign {other}")
+    assert said.lines == [
+        f"{other} is not the number of an active caseworker. Type /flag {flag_id} assign "
+        "to choose one."
+    ]
+    # Not a refusal: the coordinator may assign the flag.
+    assert not [e for e in await audit(world.app) if e.action == "refused"]
 
 
 def test_the_stranger_throttle_allows_one_answer_a_minute_and_forgets_the_oldest() -> None:

@@ -298,12 +298,18 @@ async def test_only_an_active_caseworker_can_be_assigned(world: World) -> None:
         world.second_coordinator.person_id,
         left_caseworker.person_id,
         987654,  # nobody
+        -1,  # no id at all
     ):
-        with pytest.raises(NotAllowed):
+        with pytest.raises(flags.NotAssignable):
             await flags.assign(app, world.coordinator, flag_id, target)
     assert (await flag_row(app, flag_id)).assigned_to is None
-    # Each refused assignment is on record as refused, and nothing else.
-    assert [e.action for e in await audit(app, flag_id) if e.id not in before] == ["refused"] * 4
+    # Not refusals (the coordinator may assign the flag; the person chosen cannot take it):
+    # nothing is on record.
+    assert [e.action for e in await audit(app, flag_id) if e.id not in before] == []
+    # Someone who may not assign is refused first, whoever they chose.
+    with pytest.raises(NotAllowed):
+        await flags.assign(app, world.caseworker, flag_id, world.family.person_id)
+    assert [e.action for e in await audit(app, flag_id) if e.id not in before] == ["refused"]
 
 
 async def test_assigning_twice_to_the_same_caseworker_changes_nothing(world: World) -> None:

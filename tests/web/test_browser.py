@@ -174,6 +174,16 @@ async def test_a_coordinator_reviews_flags_in_the_browser_and_the_bot_sees_it(
     link = re.search(re.escape(server) + r"/login/\S+", said)
     assert link is not None, said
 
+    def refused_from_another_origin() -> str:
+        # The same server under another name is another site to the browser: its Origin
+        # header (real, under `Referrer-Policy: same-origin`) refuses the sign-in form.
+        browser.get(link[0].replace("127.0.0.1", "localhost", 1))
+        click_and_wait(browser, By.CSS_SELECTOR, "button[type=submit]")
+        return str(browser.current_url)
+
+    assert "/login/" in await in_browser(refused_from_another_origin)
+    assert "Probeer het opnieuw" in browser.title  # the refusal, in the default language
+
     def sign_in() -> str:
         browser.get(link[0])
         click_and_wait(browser, By.CSS_SELECTOR, "button[type=submit]")

@@ -52,3 +52,12 @@ def test_wegwijzer_web_needs_the_base_url(
     monkeypatch.delenv("WEB_BASE_URL", raising=False)
     assert main(["web"]) == 2
     assert "WEB_BASE_URL" in capsys.readouterr().err
+
+
+def test_the_trusted_proxies_are_addresses_or_networks() -> None:
+    assert Settings.from_env({}).web_forwarded_allow_ips == ("127.0.0.1", "::1")
+    chosen = {"WEB_FORWARDED_ALLOW_IPS": " 10.0.0.2, 10.1.0.0/24 "}
+    assert Settings.from_env(chosen).web_forwarded_allow_ips == ("10.0.0.2", "10.1.0.0/24")
+    for wrong in ("*", "proxy.example", "10.0.0.2,*"):
+        with pytest.raises(ConfigError, match="WEB_FORWARDED_ALLOW_IPS"):
+            Settings.from_env({"WEB_FORWARDED_ALLOW_IPS": wrong})

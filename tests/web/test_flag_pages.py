@@ -9,6 +9,7 @@ import httpx
 
 from bot.conversation import Conversation
 from bot.services.duties import immediate_notices
+from bot.services.flags import NOTE_MAX
 from tests.conversation.test_pipeline import send
 from tests.world import CASE_A, CASE_B, Clock, World, audit, external_id, flag_row, raise_flag
 
@@ -61,6 +62,11 @@ async def test_the_queue_is_paginated(world: World, client: httpx.AsyncClient) -
     second = await client.get("/flags?page=2")
     assert sorted(listed(first) + listed(second)) == sorted(ids)
     assert 'rel="prev"' in second.text and 'rel="next"' not in second.text
+    # Not a number: the first page; a number past the last, however long: the last.
+    for wrong in ("abc", "-1", "0", "", "1.5", "%E2%91%A1"):
+        assert listed(await client.get(f"/flags?page={wrong}")) == listed(first), wrong
+    for huge in ("3", "999999999", "1" + "0" * 40):
+        assert listed(await client.get(f"/flags?page={huge}")) == listed(second), huge
 
 
 async def test_a_caseworker_sees_only_their_cases_flags(
@@ -197,3 +203,64 @@ async def test_a_coordinator_chooses_the_caseworker_on_a_page_of_its_own(
     done = await client.post(f"/flags/{flag}/assign", data={"csrf": csrf, "to": to})
     assert done.headers["location"].endswith("done=assigned")
     assert (await flag_row(world.app, flag)).assigned_to == world.other_caseworker.person_id
+
+
+async def test_a_note_longer_than_the_limit_is_refused(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    flag, _ = await raise_flag(world.app, world.case_a)
+    csrf = await sign_in(world.app, client, world.coordinator)
+    long = "x" * (NOTE_MAX + 1)
+    for action in ("note", "resolve"):
+        refused = await client.post(f"/flags/{flag}/{action}", data={"csrf": csrf, "text": long})
+        assert refused.status_code == 303, action
+        assert refused.headers["location"] == f"/flags/{flag}?problem=too_long"
+    page = await client.get(f"/flags/{flag}?problem=too_long")
+    assert f"at most {NOTE_MAX:,} characters" in page.text
+    assert f'maxlength="{NOTE_MAX}"' in page.text
+    assert (await flag_row(world.app, flag)).status == "open"
+    assert not [e for e in await audit(world.app, flag) if e.note]
+    fits = await client.post(f"/flags/{flag}/note", data={"csrf": csrf, "text": "y" * NOTE_MAX})
+    assert fits.headers["location"].endswith("done=noted")
+
+
+async def test_assigning_to_someone_who_is_no_caseworker_is_not_a_refusal(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    flag, _ = await raise_flag(world.app, world.case_a)
+    csrf = await sign_in(world.app, client, world.coordinator)
+    for to in ("abc", "", "-3", "1e3"):
+        bad = await client.post(f"/flags/{flag}/assign", data={"csrf": csrf, "to": to})
+        assert bad.status_code == 400, to
+    missing = await client.post(f"/flags/{flag}/assign", data={"csrf": csrf})
+    assert missing.status_code == 400
+    for person in (world.second_coordinator, world.family):
+        to = str(person.person_id)
+        wrong = await client.post(f"/flags/{flag}/assign", data={"csrf": csrf, "to": to})
+        assert wrong.status_code == 303
+        assert wrong.headers["location"] == f"/flags/{flag}/assign?problem=assignee"
+    again = await client.get(f"/flags/{flag}/assign?problem=assignee")
+    assert "no longer an active caseworker" in again.text
+    assert (await flag_row(world.app, flag)).assigned_to is None
+    # The coordinator may assign this flag: nothing was refused, nothing is audited as such.
+    assert not [e for e in await audit(world.app) if e.action == "refused"]
+
+
+async def test_a_file_posted_as_a_field_is_refused(world: World, client: httpx.AsyncClient) -> None:
+    flag, _ = await raise_flag(world.app, world.case_a)
+    csrf = await sign_in(world.app, client, world.coordinator)
+    upload = {"text": ("note.txt", b"Called the family.", "text/plain")}
+    refused = await client.post(f"/flags/{flag}/note", data={"csrf": csrf}, files=upload)
+    assert refused.status_code == 400
+    assert not [e for e in await audit(world.app, flag) if e.note]
+    as_token = {"csrf": ("csrf.txt", csrf.encode(), "text/plain")}
+    refused = await client.post(f"/flags/{flag}/acknowledge", files=as_token)
+    assert refused.status_code == 400
+    # A token that is not even ASCII is a wrong token, not an error.
+    odd = await client.post(f"/flags/{flag}/acknowledge", data={"csrf": "é" * 64})
+    assert odd.status_code == 403
+    assert (await flag_row(world.app, flag)).status == "open"
+    # The same form as text is taken, multipart or not.
+    fields = {"csrf": (None, csrf), "text": (None, "Called the family.")}
+    taken = await client.post(f"/flags/{flag}/note", files=fields)
+    assert taken.headers["location"].endswith("done=noted")
