@@ -49,7 +49,8 @@
     wegwijzer keys new|add|rotate|retire     the encryption key ring: make one, add a current
                                              key, re-seal everything under it, drop an old one
     wegwijzer i18n status [--json]          per language and flow: translated, missing, fuzzy
-    wegwijzer bench [--json] [--updates N] [--people N] [--reminders N] [--postgres URL]
+    wegwijzer bench [--json] [--updates N] [--rounds N] [--pool N] [--people N]
+                    [--reminders N] [--postgres URL] [--profile FILE] [--traced]
                                              cost per answer vs the floor and an echo bot;
                                              memory per person; reminder fan-out (~1 min)
     wegwijzer bench --scale [--scale-cases N] [--scale-database URL] [--json]
