@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.storage import Database
-from tests.databases import empty_tables, libpq_dsn
+from tests.databases import empty_tables, libpq_dsn, run_isolated
 
 pytestmark = pytest.mark.postgres
 
@@ -39,9 +39,21 @@ async def _fill_pool(db: Database, count: int) -> set[int]:
     return set(await asyncio.gather(*(hold() for _ in range(count))))
 
 
-async def _kill_every_connection(url: str) -> int:
+async def _kill_every_connection(url: str, *, unseen: bool) -> int:
     """End every other backend of the database from outside the bot, as a server restart or
-    an administrator would; returns after they are gone (the timeout waits for each)."""
+    an administrator would; returns after they are gone (the timeout waits for each).
+
+    `unseen`: kill them from another thread while this event loop is blocked, so the bot's
+    connections have not read the end of their sockets when the next checkout looks at them
+    (asyncpg's `is_closed()` still says False), as when a server goes away just before an
+    update comes in. Otherwise the loop runs meanwhile and sees them closed.
+    """
+    if unseen:
+
+        async def elsewhere() -> int:
+            return await _kill_every_connection(url, unseen=False)
+
+        return int(run_isolated(elsewhere))
     admin = await asyncpg.connect(libpq_dsn(url), timeout=5)
     try:
         # Chosen first, killed after: in one statement the planner may call
@@ -69,12 +81,13 @@ async def database(postgres_url: str) -> AsyncIterator[Database]:
         await db.dispose()
 
 
+@pytest.mark.parametrize("unseen", [False, True], ids=["seen", "unseen"])
 async def test_writes_succeed_once_after_every_pooled_connection_was_killed(
-    database: Database, postgres_url: str
+    database: Database, postgres_url: str, unseen: bool
 ) -> None:
     before = await _fill_pool(database, POOL)
     assert len(before) == POOL
-    assert await _kill_every_connection(postgres_url) >= POOL
+    assert await _kill_every_connection(postgres_url, unseen=unseen) >= POOL
 
     async def write(n: int) -> None:
         async with database.transaction() as uow:
@@ -90,8 +103,9 @@ async def test_writes_succeed_once_after_every_pooled_connection_was_killed(
     assert pid not in before  # the pool replaced the dead connections
 
 
+@pytest.mark.parametrize("unseen", [False, True], ids=["seen", "unseen"])
 async def test_an_answer_is_recorded_once_after_the_connections_were_killed(
-    database: Database, postgres_url: str
+    database: Database, postgres_url: str, unseen: bool
 ) -> None:
     async with database.transaction() as uow:
         person = await uow.people.add("telegram", "5550", "family")
@@ -99,7 +113,7 @@ async def test_an_answer_is_recorded_once_after_the_connections_were_killed(
         await uow.cases.add_member(case.id, person.id)
         run = await uow.runs.start(person.id, case.id, "family_checkin", 1, "start", {}, T0)
     await _fill_pool(database, POOL)
-    assert await _kill_every_connection(postgres_url) >= POOL
+    assert await _kill_every_connection(postgres_url, unseen=unseen) >= POOL
 
     async with database.transaction() as uow:
         await uow.answers.record(run.id, "mood", "good", "start", T0)
