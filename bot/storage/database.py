@@ -21,14 +21,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import URL, Connection, event, make_url, text
-from sqlalchemy.engine.interfaces import DBAPICursor
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.engine.interfaces import AdaptedConnection, DBAPICursor
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_
 
 from .crypto import stored_json
 from .export import AnswerBatch, ExportRow, answer_batches, export_answer_rows
@@ -154,10 +156,10 @@ class Database:
                 target,
                 echo=echo,
                 json_deserializer=stored_json,
-                pool_pre_ping=True,
                 pool_size=2 * pool_size,
                 max_overflow=0,
             )
+            _check_on_checkout(engine)
         return cls(engine)
 
     def __repr__(self) -> str:
@@ -252,6 +254,44 @@ class Database:
 
     async def dispose(self) -> None:
         await self._engine.dispose()
+
+
+# Set on a connection just opened: it needs no check on its first checkout.
+_FRESH = "wegwijzer_fresh"
+
+
+def _check_on_checkout(engine: AsyncEngine) -> None:
+    """Replace a pooled PostgreSQL connection the server has ended (restart, idle timeout,
+    an administrator) before a transaction runs on it, in one round trip.
+
+    SQLAlchemy's `pool_pre_ping` does the same in three: its asyncpg adapter sends the empty
+    query as a prepared statement inside BEGIN ... ROLLBACK, so that behind pgbouncer in
+    transaction mode the statement is prepared and run on the same server connection. The
+    simple query protocol (asyncpg's `execute` without arguments) prepares nothing, so it
+    needs no transaction there. asyncpg's `is_closed()` alone would cost nothing but misses
+    a backend killed since the loop last read from its socket (tests/storage/
+    test_connection_faults.py); a transaction failing on its first statement is not retried.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(_dbapi_connection: object, record: ConnectionPoolEntry) -> None:
+        record.info[_FRESH] = True
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(
+        dbapi_connection: AdaptedConnection, record: ConnectionPoolEntry, _proxy: object
+    ) -> None:
+        if record.info.pop(_FRESH, False):
+            return
+        driver: asyncpg.Connection = dbapi_connection.driver_connection
+        try:
+            if driver.is_closed():
+                raise DisconnectionError("connection closed by the server")
+            # Not the empty query: asyncpg's (0.32) simple protocol fails on its empty reply.
+            await_(driver.execute("SELECT 1"))
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as gone:
+            # The pool closes this connection, opens a new one and hands that out instead.
+            raise DisconnectionError(type(gone).__name__) from gone
 
 
 class _SQLiteConnection(Protocol):

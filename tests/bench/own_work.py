@@ -9,7 +9,7 @@ socket. Presses are handled `--at-once` at a time, as PTB hands them over.
     .venv/bin/python -m tests.bench.own_work [--postgres URL] [--presses N] [--at-once N]
         [--profile FILE] [--statements]
 
-`--statements` prints the statements, commits and new connections per answer.
+`--statements` prints the statements, commits, checkouts and new connections per answer.
 """
 
 from __future__ import annotations
@@ -235,6 +235,11 @@ async def answer_cost(
             @event.listens_for(engine, "connect")
             def _connect(*_: Any) -> None:
                 sent["(new connection)"] += 1
+
+            # Each checks the connection first: one round trip on PostgreSQL (a SELECT 1).
+            @event.listens_for(engine, "checkout")
+            def _checkout(*_: Any) -> None:
+                sent["(checkout)"] += 1
 
         cost = await measure(wegwijzer, updates[WARM_UP:], at_once, profile)
         for statement, count in sent.most_common():

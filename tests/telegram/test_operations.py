@@ -228,8 +228,8 @@ async def test_readiness_names_the_database_while_postgresql_is_cut_away(
         assert value(samples, "wegwijzer_database_up") == 0
 
         await proxy.restore()
-        # The cut connections are dropped (pool_pre_ping) and the next reading finds the
-        # server again.
+        # The cut connections are dropped (the pool's check on checkout) and the next reading
+        # finds the server again.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 10
         while (await get(running, "/readyz")).status_code != 200:
