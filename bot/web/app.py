@@ -9,6 +9,7 @@ server-side templates in the reader's language; there is no script.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import signal
 from collections.abc import Awaitable, Callable
@@ -34,8 +35,10 @@ from ..engine import Text
 from ..engine.events import JSONValue
 from ..i18n import Translator
 from ..rules.access import NotAllowed
+from ..rules.wellbeing import CheckIn
 from ..services import audit, flags, texts, web_login
-from ..services.review_texts import HIDDEN_HISTORY
+from ..services.case_view import case_view
+from ..services.review_texts import HIDDEN_HISTORY, case_summary_lines
 from ..storage.models import FLAG_LEVELS, FLAG_STATUSES, UNRESOLVED_FLAG_STATUSES
 from . import texts as T
 from ._security import RateLimiter, SecurityHeaders
@@ -399,6 +402,39 @@ class WebView:
             done = "noted"  # resolved meanwhile by someone else: the text was kept as a note
         return RedirectResponse(f"{back}?done={done}", status_code=303)
 
+    # --- one case -----------------------------------------------------------------------------
+
+    async def case(self, request: Request) -> Response:
+        """A case at a glance, as the bot's `/case` shows it (the same service, so the same
+        access check and audit record), with the WHO-5 well-being as a table and a chart."""
+        page = await self.page(request)
+        if page.sign_in is None:
+            return self.not_signed_in(page)
+        code = str(request.path_params["code"]).strip().upper()
+        if not _CASE_CODE.fullmatch(code):
+            # No case has such a code: nothing to look up (or to fill the audit log with).
+            return self.message(page, T.NOT_FOUND_TITLE, texts.NOT_YOUR_CASE.using(case="—"), 404)
+        try:
+            view = await case_view(self.app, page.sign_in.who, code)
+        except NotAllowed:
+            # The bot's answer, whether the case is another's or does not exist.
+            return self.message(page, T.NOT_FOUND_TITLE, texts.NOT_YOUR_CASE.using(case=code), 404)
+        summary = (
+            [texts.CASE_ERASED.using(case=view.code)]
+            if view.erased_at is not None
+            else case_summary_lines(view)[1:]  # the first line is the page's heading
+        )
+        return self.render(
+            page,
+            "case.html",
+            T.CASE_TITLE.using(case=view.code),
+            request_path=f"/cases/{view.code}",
+            case=view,
+            now=self.app.clock(),
+            summary=summary,
+            chart=_chart(view.checkins),
+        )
+
     async def missing(self, request: Request, exc: Exception) -> Response:
         page = await self.page(request)
         return self.message(page, T.NOT_FOUND_TITLE, T.NOT_FOUND, 404)
@@ -410,6 +446,44 @@ class WebView:
         log.error("web request failed", extra={"event": type(exc).__name__})
         page = Page(None, None, self.translator(None))
         return self.message(page, T.FAILED_TITLE, T.FAILED, 500)
+
+
+# Case codes as the bot gives them out (letters, digits, dashes), with room to spare.
+_CASE_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,31}")
+
+
+@dataclass(frozen=True)
+class Chart:
+    """The WHO-5 chart's geometry in SVG user units (drawn by `case.html`)."""
+
+    width: int
+    height: int
+    points: tuple[tuple[float, float, int], ...]  # x, y, the score
+    poor: float  # y of the "poor well-being" cut-off (52)
+    low: float  # y of the "possible depression" cut-off (28)
+
+
+# WHO-5 cut-offs in percent (domain.md): raw below 13 (52 %) is poor well-being, raw 7 or
+# less (28 %) may mean depression.
+WHO5_POOR, WHO5_LOW = 52, 28
+_CHART_W, _CHART_H, _PAD = 320, 120, 10
+
+
+def _chart(checkins: tuple[CheckIn, ...]) -> Chart | None:
+    """Where each check-in goes on a chart of 0–100 over time (evenly spaced: a check-in is
+    weekly or as scheduled); None without check-ins."""
+    if not checkins:
+        return None
+
+    def y(score: float) -> float:
+        return round(_PAD + (100 - score) * (_CHART_H - 2 * _PAD) / 100, 1)
+
+    step = (_CHART_W - 2 * _PAD) / max(len(checkins) - 1, 1)
+    points = tuple(
+        (round(_PAD + index * step, 1), y(each.well_being), each.well_being)
+        for index, each in enumerate(checkins)
+    )
+    return Chart(_CHART_W, _CHART_H, points, y(WHO5_POOR), y(WHO5_LOW))
 
 
 _DONE = {
@@ -527,6 +601,7 @@ def create_app(app: Wegwijzer, *, limiter: RateLimiter | None = None) -> ASGIApp
         Route("/language", view.language, methods=["POST"]),
         Route("/flags", view.queue),
         Route("/flags/{flag_id}", view.flag),
+        Route("/cases/{code}", view.case, methods=["GET"]),
         Route("/flags/{flag_id}/assign", view.choose_assignee, methods=["GET"]),
         Route(
             "/flags/{flag_id}/{action:str}",

@@ -1,0 +1,86 @@
+"""A case's page in the web view: the same service as the bot's `/case` (the one access
+check, the same audit record), its WHO-5 well-being as a table and a chart."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.world import CASE_A, CASE_B, Clock, World, audit, checkin, raise_flag, refusals
+
+from .conftest import sign_in
+
+SCORES = re.compile(r"<tr><td>[^<]+</td><td>(\d+)</td></tr>")
+POINTS = re.compile(r'<circle class="who5-point" cx="[\d.]+" cy="([\d.]+)"')
+
+
+async def viewed(world: World, case_id: int) -> list[tuple[int | None, str]]:
+    return [
+        (e.actor_id, e.actor_role)
+        for e in await audit(world.app, case_id=case_id)
+        if e.action == "case_viewed"
+    ]
+
+
+async def test_the_caseworker_sees_their_case_with_its_who5_table_and_chart(
+    world: World, client: httpx.AsyncClient, clock: Clock
+) -> None:
+    app = world.app
+    for who5 in ((3, 3, 3, 3, 3), (1, 1, 1, 1, 1), (4, 4, 3, 4, 3)):
+        clock.advance(days=7)
+        await checkin(app, world.family, who5=who5)
+    flag, _ = await raise_flag(app, world.case_a, level="high", rule="r_high")
+    await sign_in(app, client, world.caseworker)
+    page = await client.get(f"/cases/{CASE_A.lower()}")
+    assert page.status_code == 200, page.text
+    assert f"Case {CASE_A}" in page.text
+    # The numbers (the chart's text alternative), oldest first, and one point each.
+    assert SCORES.findall(page.text) == ["60", "20", "72"]
+    ys = [float(y) for y in POINTS.findall(page.text)]
+    # Higher well-being is drawn higher (a smaller y): 72 above 60 above 20.
+    assert ys[2] < ys[0] < ys[1]
+    assert 'class="cutoff-poor"' in page.text and 'class="cutoff-low"' in page.text
+    assert "style=" not in page.text  # the CSP allows no inline style
+    assert f'<a href="/flags/{flag}"' in page.text
+    assert (world.caseworker.person_id, "caseworker") in await viewed(world, world.case_a)
+
+
+async def test_a_coordinator_sees_any_case(world: World, client: httpx.AsyncClient) -> None:
+    await sign_in(world.app, client, world.coordinator)
+    page = await client.get(f"/cases/{CASE_B}")
+    assert page.status_code == 200, page.text
+    assert "No check-ins yet." in page.text and "No open flags." in page.text
+    assert (world.coordinator.person_id, "coordinator") in await viewed(world, world.case_b)
+
+
+async def test_another_caseworker_s_case_is_refused_as_in_the_bot(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    await sign_in(world.app, client, world.caseworker)
+    before = len(await refusals(world.app))
+    for code in (CASE_B, "NOPE-0000"):
+        refused = await client.get(f"/cases/{code}")
+        assert refused.status_code == 404
+        # The same answer for another's case as for no case at all: codes cannot be probed.
+        assert f"Case {code} is not one of your cases." in refused.text
+    refused_now = (await refusals(world.app))[before:]
+    assert [(actor, role) for actor, role, *_ in refused_now] == [
+        (world.caseworker.person_id, "caseworker")
+    ] * 2
+    assert not await viewed(world, world.case_b)
+
+
+async def test_without_a_session_or_with_a_bad_code_nothing_is_looked_up(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    anonymous = await client.get(f"/cases/{CASE_A}")
+    assert anonymous.status_code == 401
+    assert not await viewed(world, world.case_a)
+    await sign_in(world.app, client, world.coordinator)
+    before = len(await audit(world.app))
+    for wrong in ("%00", "x" * 200, "%E2%91%A1", "-A"):
+        answer = await client.get(f"/cases/{wrong}")
+        assert answer.status_code == 404, wrong
+        assert "is not one of your cases" in answer.text
+    assert len(await audit(world.app)) == before
