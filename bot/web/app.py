@@ -36,7 +36,7 @@ from ..engine.events import JSONValue
 from ..i18n import Translator
 from ..rules.access import NotAllowed
 from ..rules.wellbeing import CheckIn
-from ..services import audit, flags, texts, web_login
+from ..services import audit, case_list, flags, texts, web_login
 from ..services.case_view import case_view
 from ..services.review_texts import HIDDEN_HISTORY, case_summary_lines
 from ..storage.models import FLAG_LEVELS, FLAG_STATUSES, UNRESOLVED_FLAG_STATUSES
@@ -402,6 +402,37 @@ class WebView:
             done = "noted"  # resolved meanwhile by someone else: the text was kept as a note
         return RedirectResponse(f"{back}?done={done}", status_code=303)
 
+    # --- the cases -----------------------------------------------------------------------------
+
+    async def cases(self, request: Request) -> Response:
+        """The cases the reader handles, by code, searchable by the start of a code."""
+        page = await self.page(request)
+        if page.sign_in is None:
+            return self.not_signed_in(page)
+        who = page.sign_in.who
+        search = request.query_params.get("case", "").strip().upper()[:16]
+        number = _page_number(request.query_params.get("page", ""))
+        try:
+            found = await case_list.case_page(self.app, who, number, PAGE_SIZE, search)
+        except NotAllowed:
+            return self.not_signed_in(page)
+        shown: list[JSONValue] = [case.code for case in found.cases]
+        # Who saw which cases, as for the flags listed.
+        await audit.record_look(self.app, who, "cases_listed", cases=shown, page=found.page)
+
+        def page_link(to: int) -> str:
+            return "/cases?" + urlencode({**({"case": search} if search else {}), "page": to})
+
+        return self.render(
+            page,
+            "cases.html",
+            T.CASES_TITLE,
+            request_path=_here(request),
+            found=found,
+            search=search,
+            page_link=page_link,
+        )
+
     # --- one case -----------------------------------------------------------------------------
 
     async def case(self, request: Request) -> Response:
@@ -601,6 +632,7 @@ def create_app(app: Wegwijzer, *, limiter: RateLimiter | None = None) -> ASGIApp
         Route("/language", view.language, methods=["POST"]),
         Route("/flags", view.queue),
         Route("/flags/{flag_id}", view.flag),
+        Route("/cases", view.cases, methods=["GET"]),
         Route("/cases/{code}", view.case, methods=["GET"]),
         Route("/flags/{flag_id}/assign", view.choose_assignee, methods=["GET"]),
         Route(

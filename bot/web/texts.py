@@ -151,3 +151,12 @@ WHO5_POOR = Text("poor well-being (below 52)")
 WHO5_LOW = Text("possible depression (28 or less)")
 CASE_FLAGS = Text("Open flags of this case")
 NO_OPEN_FLAGS = Text("No open flags.")
+
+# The list of cases.
+CASES_TITLE = Text("Cases")
+CASE_SEARCH = Text("Search")
+SEARCH = Text("Search")
+NO_CASES = Text("No cases to show.")
+COLUMN_CASEWORKER = Text("Caseworker")
+COLUMN_RISK = Text("Risk level")
+COLUMN_NEXT_CHECKIN = Text("Next check-in due")

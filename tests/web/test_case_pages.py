@@ -6,7 +6,11 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
+from bot.rules.access import NotAllowed
+from bot.services import case_list
+from bot.services.cases import create_case
 from tests.world import CASE_A, CASE_B, Clock, World, audit, checkin, raise_flag, refusals
 
 from .conftest import sign_in
@@ -84,3 +88,65 @@ async def test_without_a_session_or_with_a_bad_code_nothing_is_looked_up(
         assert answer.status_code == 404, wrong
         assert "is not one of your cases" in answer.text
     assert len(await audit(world.app)) == before
+
+
+# --- the list of cases ---------------------------------------------------------------------
+
+CASE_ROW = re.compile(r'<a href="/cases/([A-Z0-9-]+)" id="case-')
+
+
+def codes(page: httpx.Response) -> list[str]:
+    assert page.status_code == 200, page.text
+    return CASE_ROW.findall(page.text)
+
+
+async def test_the_list_shows_whom_each_may_see_searchable_by_code(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    await sign_in(world.app, client, world.caseworker)
+    mine = await client.get("/cases")
+    assert codes(mine) == [CASE_A]
+    assert '<a href="/cases">Cases</a>' in mine.text  # beside "Flags" in the menu
+    # Asking for the other's case by its code finds nothing either.
+    assert codes(await client.get(f"/cases?case={CASE_B}")) == []
+    await sign_in(world.app, client, world.coordinator)
+    assert codes(await client.get("/cases")) == sorted([CASE_A, CASE_B])
+    assert codes(await client.get(f"/cases?case={CASE_B.lower()}")) == [CASE_B]
+    assert codes(await client.get(f"/cases?case={CASE_A[:3]}")) == sorted([CASE_A, CASE_B])
+    # Wildcards are letters like any other: nothing starts with them.
+    for wrong in ("%25", "_", "x" * 200):
+        assert codes(await client.get(f"/cases?case={wrong}")) == [], wrong
+    listed = [e.detail for e in await audit(world.app) if e.action == "cases_listed"]
+    assert listed[0] == {"cases": [CASE_A], "page": 1}
+    assert {"cases": sorted([CASE_A, CASE_B]), "page": 1} in listed
+
+
+async def test_the_list_is_paginated_in_the_database(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    async with world.app.database.transaction() as uow:
+        for number in range(23):
+            await create_case(uow, "family_strengthening", f"ZZ{number:02d}-AAA")
+    await sign_in(world.app, client, world.coordinator)
+    first = await client.get("/cases?case=ZZ")
+    assert len(codes(first)) == 20 and 'rel="next"' in first.text
+    second = await client.get("/cases?case=ZZ&page=2")
+    assert codes(second) == [f"ZZ{number:02d}-AAA" for number in range(20, 23)]
+    assert 'rel="prev"' in second.text and 'rel="next"' not in second.text
+    for huge in ("3", "1" + "0" * 40):
+        assert codes(await client.get(f"/cases?case=ZZ&page={huge}")) == codes(second)
+    assert codes(await client.get("/cases?case=ZZ&page=abc")) == codes(first)
+
+
+async def test_the_list_needs_a_session(world: World, client: httpx.AsyncClient) -> None:
+    assert (await client.get("/cases")).status_code == 401
+    assert not [e for e in await audit(world.app) if e.action == "cases_listed"]
+
+
+async def test_a_family_is_refused_the_list_and_the_refusal_recorded(world: World) -> None:
+    # A family cannot sign in to the web view at all (test_login); the service refuses too.
+    with pytest.raises(NotAllowed):
+        await case_list.case_page(world.app, world.family, 1, 20)
+    assert [(actor, role) for actor, role, *_ in await refusals(world.app)] == [
+        (world.family.person_id, "family")
+    ]
