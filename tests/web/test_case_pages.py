@@ -11,6 +11,7 @@ import pytest
 from bot.rules.access import NotAllowed
 from bot.services import case_list
 from bot.services.cases import create_case
+from bot.services.rights import erase
 from tests.world import CASE_A, CASE_B, Clock, World, audit, checkin, raise_flag, refusals
 
 from .conftest import sign_in
@@ -150,3 +151,17 @@ async def test_a_family_is_refused_the_list_and_the_refusal_recorded(world: Worl
     assert [(actor, role) for actor, role, *_ in await refusals(world.app)] == [
         (world.family.person_id, "family")
     ]
+
+
+async def test_an_erased_case_shows_as_its_tombstone_and_leaves_the_list(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    flag, _ = await raise_flag(world.app, world.case_a, level="high", rule="r_high")
+    await erase(world.app, CASE_A, "invented reason")
+    await sign_in(world.app, client, world.coordinator)
+    page = await client.get(f"/cases/{CASE_A}")
+    assert page.status_code == 200, page.text
+    assert f"Case {CASE_A} was erased" in page.text
+    assert "who5-table" not in page.text  # nothing of the family's answers is left
+    assert f'<a href="/flags/{flag}"' in page.text  # the flags it left may still wait
+    assert codes(await client.get("/cases")) == [CASE_B]
