@@ -37,8 +37,14 @@ from ..i18n import Translator
 from ..rules.access import NotAllowed
 from ..rules.wellbeing import CheckIn
 from ..services import audit, case_list, flags, texts, web_login
-from ..services.case_view import case_view
-from ..services.review_texts import HIDDEN_HISTORY, case_summary_lines
+from ..services.case_view import CaseView, case_view
+from ..services.review_texts import (
+    HIDDEN_HISTORY,
+    child_status_lines,
+    guidance_lines,
+    home_visit_lines,
+    schedule_line,
+)
 from ..storage.models import FLAG_LEVELS, FLAG_STATUSES, UNRESOLVED_FLAG_STATUSES
 from . import texts as T
 from ._security import RateLimiter, SecurityHeaders
@@ -453,7 +459,7 @@ class WebView:
         summary = (
             [texts.CASE_ERASED.using(case=view.code)]
             if view.erased_at is not None
-            else case_summary_lines(view)[1:]  # the first line is the page's heading
+            else _case_lines(view)
         )
         return self.render(
             page,
@@ -545,6 +551,17 @@ async def _fields(request: Request) -> Form | None:
                 return None
             fields[name] = value
         return fields
+
+
+def _case_lines(view: CaseView) -> list[Text]:
+    """The bot's `/case` lines but its heading (the page's) and its check-ins, which the
+    page shows as a table and a chart."""
+    lines = guidance_lines(view)
+    lines.append(texts.TRENDS[view.trend].using(change=view.change))
+    lines.append(schedule_line(view.schedule))
+    if view.visit_due_at is not None:
+        lines.append(texts.NEXT_VISIT.using(when=view.visit_due_at))
+    return lines + home_visit_lines(view.home_visits) + child_status_lines(view.children)
 
 
 def _history_action(entry: flags.HistoryEntry) -> Text:

@@ -42,6 +42,9 @@ async def test_the_caseworker_sees_their_case_with_its_who5_table_and_chart(
     assert f"Case {CASE_A}" in page.text
     # The numbers (the chart's text alternative), oldest first, and one point each.
     assert SCORES.findall(page.text) == ["60", "20", "72"]
+    # The bot's lines of the case, its trend among them, but not its list of check-ins again.
+    assert "Trend: better ↗ (52 points since the check-in before)" in page.text
+    assert "Last check-ins" not in page.text
     ys = [float(y) for y in POINTS.findall(page.text)]
     # Higher well-being is drawn higher (a smaller y): 72 above 60 above 20.
     assert ys[2] < ys[0] < ys[1]
