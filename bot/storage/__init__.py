@@ -23,7 +23,7 @@ from .models import (
     Run,
     Score,
 )
-from .repositories import CaseErased, CaseSummary
+from .repositories import CaseErased, CaseListed, CaseSummary
 from .uow import UnitOfWork
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Case",
     "CaseChild",
     "CaseErased",
+    "CaseListed",
     "CaseSummary",
     "ChildVisit",
     "Database",

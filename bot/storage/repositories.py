@@ -55,6 +55,7 @@ from .models import (
     Person,
     ProcessedUpdate,
     Run,
+    Schedule,
     Score,
     level_rank,
     unresolved,
@@ -63,6 +64,7 @@ from .models import (
 __all__ = [
     "AnswerRepository",
     "CaseErased",
+    "CaseListed",
     "CaseRepository",
     "CaseSummary",
     "FlagRepository",
@@ -328,6 +330,29 @@ class CaseSummary:
     open_flags: int
 
 
+@dataclass(frozen=True, slots=True)
+class CaseListed:
+    """One row of the web view's list of cases."""
+
+    code: str
+    programme: str
+    status: str
+    caseworker_id: int | None
+    stage: str | None
+    risk_level: str | None
+    # The family's next check-in reminder (the earliest of its active schedules), if any.
+    next_checkin_at: datetime | None
+
+
+def _listed(caseworker_id: int | None, code_prefix: str) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [Case.erased_at.is_(None)]
+    if caseworker_id is not None:
+        where.append(Case.caseworker_id == caseworker_id)
+    if code_prefix:
+        where.append(Case.code.startswith(code_prefix, autoescape=True))
+    return where
+
+
 class CaseRepository(_Repository):
     __slots__ = ("_lock",)
 
@@ -587,6 +612,41 @@ class CaseRepository(_Repository):
         )
         # The columns are selected in the order of CaseSummary's fields.
         return [CaseSummary(*row) for row in await self._session.execute(stmt)]
+
+    async def count_listed(self, caseworker_id: int | None, code_prefix: str) -> int:
+        """How many live cases `listing` pages through."""
+        where = _listed(caseworker_id, code_prefix)
+        return await self._session.scalar(select(func.count(Case.id)).where(*where)) or 0
+
+    async def listing(
+        self, caseworker_id: int | None, code_prefix: str, *, limit: int, offset: int
+    ) -> list[CaseListed]:
+        """The live cases whose code starts with `code_prefix` (of this caseworker; None:
+        everyone's), rows `offset` to `offset + limit` by code. Paged in SQL: an organisation
+        holds thousands of cases."""
+        where = _listed(caseworker_id, code_prefix)
+        next_checkin = (
+            select(func.min(Schedule.next_due_at))
+            .where(Schedule.case_id == Case.id, Schedule.status == "active")
+            .scalar_subquery()
+        )
+        stmt = (
+            select(
+                Case.code,
+                Case.programme,
+                Case.status,
+                Case.caseworker_id,
+                Case.stage,
+                Case.risk_level,
+                next_checkin,
+            )
+            .where(*where)
+            .order_by(Case.code)
+            .limit(limit)
+            .offset(offset)
+        )
+        # The columns are selected in the order of CaseListed's fields.
+        return [CaseListed(*row) for row in await self._session.execute(stmt)]
 
 
 class InviteRepository(_Repository):

@@ -10,6 +10,7 @@ SITE = Text("Wegwijzer")
 SKIP = Text("Skip to the content")
 NAV = Text("Main menu")
 FLAGS = Text("Flags")
+CASES = Text("Cases")
 SIGN_OUT = Text("Sign out")
 LANGUAGE = Text("Language")
 CHANGE_LANGUAGE = Text("Change")
@@ -131,3 +132,31 @@ DONE = {
     "reopened": Text("Open again."),
     "unchanged": Text("Nothing changed: it was so already."),
 }
+
+
+# A case's page.
+CASE_TITLE = Text("Case {case}")
+CASE_SUMMARY = Text("Where the case stands")
+COLUMN_PROGRAMME = Text("Programme")
+COLUMN_STAGE = Text("Stage")
+WHO5_HEADING = Text("WHO-5 well-being over time")
+WHO5_INTRO = Text(
+    "The family's WHO-5 well-being at each check-in, 0–100, oldest first. Below 52 is poor "
+    "well-being and worth a conversation; 28 or less may mean depression."
+)
+WHO5_DATE = Text("Check-in")
+WHO5_SCORE = Text("WHO-5 well-being (0–100)")
+WHO5_CHART = Text("Chart of the WHO-5 well-being in the table above")
+WHO5_POOR = Text("poor well-being (below 52)")
+WHO5_LOW = Text("possible depression (28 or less)")
+CASE_FLAGS = Text("Open flags of this case")
+NO_OPEN_FLAGS = Text("No open flags.")
+
+# The list of cases.
+CASES_TITLE = Text("Cases")
+CASE_SEARCH = Text("Search")
+SEARCH = Text("Search")
+NO_CASES = Text("No cases to show.")
+COLUMN_CASEWORKER = Text("Caseworker")
+COLUMN_RISK = Text("Risk level")
+COLUMN_NEXT_CHECKIN = Text("Next check-in due")

@@ -13,8 +13,9 @@ the bot's loops call are timed, each many times with different people and cases:
   the sender does, until none is left; released again for the next round);
 - the daily digest (`duties.digest_notices`; the flags it tells of are made untold again and
   its notices settled between rounds);
-- the web view's flag queue (first page, and filtered) and a flag's page, through the ASGI
-  app with a signed-in coordinator's session (`bot.web`);
+- the web view's flag queue (first page, and filtered), a flag's page, the case list (first
+  page, and searched by code) and a case's page, through the ASGI app with a signed-in
+  coordinator's session (`bot.web`);
 - the export: a CSV of every answer (`export.export_answers`), in rows per second of wall
   clock and of CPU time, the peak of memory allocated (tracemalloc) while exporting a small
   and a larger slice of the answers, to show whether memory grows with the rows, and an xlsx
@@ -308,10 +309,12 @@ async def _interactive(app: Wegwijzer, seeded: Seeded, figures: ScaleFigures, as
         for code, pid in cases
     ]
     figures.timings.append(Timing("/case with its timeline", tuple(samples), INTERACTIVE_TARGET_MS))
-    figures.timings += await _web_pages(app, coordinators[0], asked)
+    figures.timings += await _web_pages(app, coordinators[0], asked, [code for code, _ in cases])
 
 
-async def _web_pages(app: Wegwijzer, coordinator: Participant, asked: int) -> list[Timing]:
+async def _web_pages(
+    app: Wegwijzer, coordinator: Participant, asked: int, codes: list[str]
+) -> list[Timing]:
     """The web view's pages as the server makes them (issue #17: under 200 ms): a request
     through the ASGI app, its session looked up, the services asked, the look audited, the
     template rendered. The coordinator signs in the way staff do: a link, redeemed."""
@@ -340,6 +343,9 @@ async def _web_pages(app: Wegwijzer, coordinator: Participant, asked: int) -> li
             ("web: flag queue, first page", ["/flags"]),
             ("web: flag queue, high and overdue", ["/flags?level=high&overdue=1"]),
             ("web: a flag's page", [f"/flags/{flag_id}" for flag_id in shown]),
+            ("web: case list, first page", ["/cases"]),
+            ("web: case list, searched by code", [f"/cases?case={code[:5]}" for code in codes]),
+            ("web: a case's page", [f"/cases/{code}" for code in codes]),
         ):
             await page(paths[0])  # templates compiled
             samples = []

@@ -46,6 +46,9 @@ async def test_scale_bench_seeds_in_proportion_and_measures_every_operation(
         "web: flag queue, first page": 3,
         "web: flag queue, high and overdue": 3,
         "web: a flag's page": 3,
+        "web: case list, first page": 3,
+        "web: case list, searched by code": 3,
+        "web: a case's page": 3,
     }
     assert figures.total_bytes > 0 and figures.table_bytes["answer"] > 0
     json.dumps(figures.as_dict())
