@@ -27,6 +27,7 @@ the visits.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -192,11 +193,15 @@ class StreamedExport:
         with tempfile.TemporaryFile() as file:
             writer = _writer(self.app, file, "xlsx", self.pseudonymise, self.language)
             start = _start(self.app, self.since)
+            # openpyxl takes about a third of a second of CPU for a batch of answers, and
+            # seconds to save the book: in a thread, so that the event loop — the bot's too,
+            # under `wegwijzer run --with-web` — goes on meanwhile (one thread at a time
+            # uses the book).
             async with aclosing(self.app.database.answer_batches(start)) as batches:
                 async for batch in batches:
-                    writer.write(batch)
+                    await asyncio.to_thread(writer.write, batch)
                     self.rows += len(batch.answers)
-            writer.close()
+            await asyncio.to_thread(writer.close)
             file.seek(0)
             while chunk := file.read(self.CHUNK):
                 yield chunk
