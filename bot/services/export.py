@@ -36,7 +36,7 @@ import tempfile
 from collections.abc import AsyncGenerator, Callable, Iterable
 from contextlib import aclosing
 from datetime import UTC, date, datetime, time
-from typing import IO, BinaryIO, Protocol, TextIO, cast
+from typing import IO, TYPE_CHECKING, BinaryIO, Protocol, TextIO, cast
 from zoneinfo import ZoneInfo
 
 from ..app import Wegwijzer
@@ -48,6 +48,9 @@ from ..rules.people import Participant
 from ..storage import crypto
 from ..storage.export import AnswerBatch, RunFacts
 from . import audit
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +155,9 @@ class StreamedExport:
     many answers there are, only a batch is ever in memory. An xlsx workbook is a zip
     written whole at its end: its sheets wait in openpyxl's temporary files and the workbook
     in one more (anonymous, 0600, gone when closed), which is then read out in pieces.
-    `rows` counts the answers made so far. Close the iterator when stopping early
+    With a `password`, the same bytes go into an AES-256 zip as they come (`--encrypt`: the
+    entry `answers.csv`, `.json` or `.xlsx`), whose pieces are sent as the archive makes
+    them. `rows` counts the answers made so far. Close the iterator when stopping early
     (`contextlib.aclosing`): its database connection goes back to the pool at once."""
 
     CHUNK = 64 * 1024
@@ -165,14 +170,46 @@ class StreamedExport:
         *,
         pseudonymise: bool = False,
         language: str | None = None,
+        password: str | None = None,
     ) -> None:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+        if password is not None and len(password) < MIN_PASSWORD:
+            raise ValueError(f"an export password has at least {MIN_PASSWORD} characters")
         self.app, self.fmt, self.since = app, fmt, since
         self.pseudonymise, self.language = pseudonymise, language
+        self.password = password
         self.rows = 0
 
+    @property
+    def encrypted(self) -> bool:
+        return self.password is not None
+
     async def chunks(self) -> AsyncGenerator[bytes, None]:
+        if self.password is None:
+            async with aclosing(self._plain()) as pieces:
+                async for piece in pieces:
+                    yield piece
+            return
+        import pyzipper
+
+        sink = _Sink()
+        async with aclosing(self._plain()) as pieces:
+            # force_zip64: the archive is written front to back, with no going back to
+            # widen an entry's sizes once it outgrows 4 GB.
+            with pyzipper.AESZipFile(
+                sink, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES
+            ) as archive:
+                archive.setpassword(self.password.encode())
+                archive.setencryption(pyzipper.WZ_AES, nbits=256)
+                with archive.open(ENCRYPTED_ENTRY[self.fmt], "w", force_zip64=True) as entry:
+                    async for piece in pieces:
+                        entry.write(piece)
+                        if made := sink.take():
+                            yield made
+        yield sink.take()  # the rest, and the archive's directory
+
+    async def _plain(self) -> AsyncGenerator[bytes, None]:
         if self.fmt == "xlsx":
             async for chunk in self._workbook():
                 yield chunk
@@ -205,6 +242,33 @@ class StreamedExport:
             file.seek(0)
             while chunk := file.read(self.CHUNK):
                 yield chunk
+
+
+# The file inside an encrypted export, by format; the shortest password taken (the zip holds
+# families' answers and may travel by mail).
+ENCRYPTED_ENTRY = {"json": "answers.json", "csv": "answers.csv", "xlsx": "answers.xlsx"}
+MIN_PASSWORD = 12
+
+
+class _Sink(io.RawIOBase):
+    """Where an archive written front to back puts its bytes, until they are taken."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pieces: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: ReadableBuffer) -> int:
+        piece = bytes(data)
+        self.pieces.append(piece)
+        return len(piece)
+
+    def take(self) -> bytes:
+        made = b"".join(self.pieces)
+        self.pieces.clear()
+        return made
 
 
 def _taken(text: io.StringIO) -> bytes:
@@ -690,19 +754,22 @@ async def download(
     *,
     pseudonymise: bool,
     language: str | None = None,
+    password: str | None = None,
 ) -> Download:
     """An export for `who` to download (NotAllowed, recorded as a refusal, unless the access
-    rules let them: `may_export`); on record as `exported` before anything is made."""
+    rules let them: `may_export`), in an AES-256 zip with a `password`; on record as
+    `exported` before anything is made. ValueError for a password too short."""
+    async with audit.refusal_recorded(app, who, "export", action="download"):
+        if not may_export(who, pseudonymised=pseudonymise):
+            raise NotAllowed("exports are for coordinators, pseudonymised")
     export = StreamedExport(
         app,
         fmt,
         since,
         pseudonymise=pseudonymise,
         language=(language or app.settings.default_language) if fmt == "xlsx" else None,
+        password=password,
     )
-    async with audit.refusal_recorded(app, who, "export", action="download"):
-        if not may_export(who, pseudonymised=pseudonymise):
-            raise NotAllowed("exports are for coordinators, pseudonymised")
     await audit.record_look(app, who, "exported", **_detail(export))
     return Download(app, who, export)
 
@@ -713,7 +780,7 @@ def _detail(export: StreamedExport) -> dict[str, JSONValue]:
         "format": export.fmt,
         "since": None if export.since is None else export.since.isoformat(),
         "pseudonymised": export.pseudonymise,
-        "encrypted": False,
+        "encrypted": export.encrypted,
         "lang": export.language,
         "via": "web",
     }

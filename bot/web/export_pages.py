@@ -33,7 +33,13 @@ MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+ZIP = "application/zip"
 FORMAT_NAMES = {"json": T.FORMAT_JSON, "csv": T.FORMAT_CSV, "xlsx": T.FORMAT_XLSX}
+# What went wrong with the last form, shown on the page it goes back to (`?problem=`).
+PROBLEMS = {
+    "since": T.EXPORT_BAD_DATE,
+    "password": T.EXPORT_SHORT_PASSWORD.using(least=export.MIN_PASSWORD),
+}
 
 
 def may_download(who: Participant | None) -> bool:
@@ -53,7 +59,7 @@ class ExportPages(WebView):
         ]
 
     async def exports(self, request: Request) -> Response:
-        """The form: format, and answers from which day on."""
+        """The form: format, answers from which day on, encrypted or not."""
         page = await self.page(request)
         if page.sign_in is None:
             return self.not_signed_in(page)
@@ -66,7 +72,8 @@ class ExportPages(WebView):
             T.EXPORTS,
             request_path="/exports",
             formats=[(fmt, FORMAT_NAMES[fmt]) for fmt in export.FORMATS],
-            problem=T.EXPORT_BAD_DATE if problem == "since" else None,
+            problem=PROBLEMS.get(problem),
+            least=export.MIN_PASSWORD,
         )
 
     async def download(self, request: Request) -> Response:
@@ -85,6 +92,8 @@ class ExportPages(WebView):
                 since = date.fromisoformat(form["since"].strip())
             except ValueError:
                 return RedirectResponse("/exports?problem=since", status_code=303)
+        # The password only when asked to encrypt (a browser may fill the field anyway).
+        password = form.get("password", "") if form.get("encrypt") == "1" else None
         try:
             started = await export.download(
                 self.app,
@@ -93,17 +102,21 @@ class ExportPages(WebView):
                 since,
                 pseudonymise=form.get("pseudonymise") == "1",
                 language=page.translate.language,  # an xlsx's column titles
+                password=password,
             )
         except NotAllowed:
             return self.not_for_you(page)
+        except ValueError:  # the password too short
+            return RedirectResponse("/exports?problem=password", status_code=303)
         today = self.app.clock().astimezone(page.translate.timezone).date()
         name = f"wegwijzer-answers-pseudonymised-{today.isoformat()}"
         if since is not None:
             name += f"-since-{since.isoformat()}"
+        name += f".{fmt}" + (".zip" if password is not None else "")
         return StreamedDownload(
             started.chunks(),
-            media_type=MEDIA_TYPES[fmt],
-            headers={"content-disposition": f'attachment; filename="{name}.{fmt}"'},
+            media_type=ZIP if password is not None else MEDIA_TYPES[fmt],
+            headers={"content-disposition": f'attachment; filename="{name}"'},
         )
 
     def not_for_you(self, page: Page) -> Response:

@@ -71,6 +71,11 @@ FORMAT_JSON = Text("JSON")
 FORMAT_CSV = Text("CSV (a spreadsheet's text)")
 FORMAT_XLSX = Text("Excel workbook (xlsx), a sheet per flow")
 EXPORT_SINCE = Text("Only answers given on or after (optional)")
+EXPORT_ENCRYPT = Text("Encrypt: an AES-256 zip, for a file that travels by mail")
+EXPORT_PASSWORD = Text("Password for the zip (at least {least} characters)")
+EXPORT_SHORT_PASSWORD = Text(
+    "The password must be at least {least} characters. Nothing was downloaded."
+)
 EXPORT_BUTTON = Text("Download")
 EXPORT_BAD_DATE = Text("That date was not understood. Choose a day, or write it as 2026-11-01.")
 EXPORTS_REFUSED_TITLE = Text("Not available")

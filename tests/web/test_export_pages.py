@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+import pyzipper
 from openpyxl import load_workbook
 
 from bot.app import Wegwijzer
@@ -284,3 +285,45 @@ async def test_a_browser_gone_halfway_stops_the_export_closes_its_connection_and
     assert [action for _who, action, _detail in events] == ["exported", "export_interrupted"]
     stopped = events[1][2]
     assert stopped["why"] == "stopped" and 0 < stopped["rows"] < total
+
+
+async def test_an_encrypted_download_is_an_aes_zip_of_the_same_file(
+    world: World, client: httpx.AsyncClient, clock: Clock
+) -> None:
+    app = world.app
+    await checkins(world, clock)
+    csrf = await sign_in(app, client, world.coordinator)
+    form = {"csrf": csrf, "format": "csv", "pseudonymise": "1", "encrypt": "1"}
+    short = await client.post("/exports", data={**form, "password": "too short"})
+    assert short.status_code == 303
+    assert short.headers["location"] == "/exports?problem=password"
+    assert "at least 12 characters" in (await client.get(short.headers["location"])).text
+
+    password = "correct horse battery staple"
+    got = await client.post("/exports", data={**form, "password": password})
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"] == "application/zip"
+    assert got.headers["content-disposition"].endswith('.csv.zip"')
+    assert b"case_code" not in got.content  # encrypted, not merely zipped
+    with pyzipper.AESZipFile(io.BytesIO(got.content)) as archive:
+        archive.setpassword(password.encode())
+        (entry,) = archive.infolist()
+        assert entry.filename == "answers.csv"
+        inside = archive.read(entry)
+    cli = io.StringIO(newline="")
+    rows = await export_answers(app, cli, "csv", pseudonymise=True)
+    assert inside == cli.getvalue().encode()
+    events = await export_events(app)
+    assert [(action, detail["encrypted"]) for _who, action, detail in events] == [
+        ("exported", True),
+        ("export_finished", True),
+    ]
+    assert events[1][2]["rows"] == rows
+    assert password not in str(events)
+
+    # A browser may fill in the password without the box ticked: then nothing is encrypted.
+    plain = await client.post(
+        "/exports", data={**form, "encrypt": "", "password": password, "format": "json"}
+    )
+    assert plain.headers["content-type"] == "application/json"
+    assert len(json.loads(plain.text)) == rows
