@@ -14,7 +14,7 @@ from bot.web import create_app
 from bot.web._security import RateLimiter
 from tests.world import Clock, World
 
-from .conftest import BASE, link_for, redeem
+from .conftest import BASE, CSRF, link_for, redeem
 
 
 async def stored(app: Wegwijzer) -> tuple[int, int]:
@@ -64,4 +64,17 @@ async def test_an_idle_session_goes_without_a_new_link_being_asked_for(
 
     clock.advance(minutes=app.settings.web_idle_minutes)
     await purge_web_logins(app)
+    assert await stored(app) == (0, 0)
+
+
+async def test_signing_out_removes_what_ended_too(
+    world: World, client: httpx.AsyncClient, clock: Clock
+) -> None:
+    app = world.app
+    assert (await redeem(client, await link_for(app, world.coordinator))).status_code == 303
+    queue = await client.get("/flags")
+    csrf = CSRF.search(queue.text)
+    assert csrf is not None
+    clock.advance(minutes=app.settings.web_link_minutes + 1)  # the used link ran out meanwhile
+    assert (await client.post("/logout", data={"csrf": csrf[1]})).status_code == 200
     assert await stored(app) == (0, 0)
