@@ -38,8 +38,9 @@ demo: install
 	$(BIN)/wegwijzer keys new --if-missing
 	$(BIN)/wegwijzer chat --as family --lang nl
 
+# With WEB_BASE_URL set, the web view too, in the same process (see README, "Web view").
 run: install
-	$(BIN)/wegwijzer run
+	$(BIN)/wegwijzer run $(if $(WEB_BASE_URL),--with-web)
 
 # The web view for staff (needs WEB_BASE_URL; see README, "Web view").
 web: install

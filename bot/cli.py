@@ -59,8 +59,9 @@
     wegwijzer bench --processes [N] [--database URL]
                                              answers per second with 1 and N bot processes
                                              on one PostgreSQL (webhook, behind a balancer)
-    wegwijzer run [--webhook-url URL] [--listen HOST] [--port N]
-                                             run the Telegram bot (long polling by default)
+    wegwijzer run [--webhook-url URL] [--listen HOST] [--port N] [--with-web]
+                                             run the Telegram bot (long polling by default);
+                                             --with-web: the web view too, in this process
     wegwijzer web [--listen HOST] [--port N]  serve the web view for staff (WEB_BASE_URL;
                                              sign in with /web in the bot)
 
@@ -95,6 +96,7 @@ if TYPE_CHECKING:  # for annotations only: commands import what they use when th
     from .services.audit import AuditEntry
     from .services.flags import FlagView
     from .services.visits import VisitPlan
+    from .web.beside import WebBeside
 
 T = TypeVar("T")
 
@@ -429,6 +431,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--listen", default="0.0.0.0", help="webhook server address")
     run.add_argument("--port", type=int, default=8443, help="webhook server port")
+    run.add_argument(
+        "--with-web",
+        action="store_true",
+        help="serve the web view too, in the same process, on WEB_LISTEN:WEB_PORT (needs "
+        "WEB_BASE_URL; `make run` adds this when WEB_BASE_URL is set)",
+    )
     run.set_defaults(handler=_run)
 
     web = commands.add_parser(
@@ -1008,6 +1016,12 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from .storage import Unavailable
     from .telegram import serve
 
+    if args.with_web and settings.web_base_url is None:
+        print(
+            "wegwijzer: --with-web needs WEB_BASE_URL, the address staff open the web view at",
+            file=sys.stderr,
+        )
+        return 2
     if not settings.telegram_token:
         print(
             'wegwijzer: set TELEGRAM_BOT_TOKEN (see README, "Running on Telegram")', file=sys.stderr
@@ -1019,12 +1033,15 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
     async def run() -> None:
         app = await bootstrap(settings, assets=args.assets, migrate=False)
+        web = None
         try:
             try:
                 await bring_up_to_date(app)
                 ready = True
             except Unavailable:
                 ready = False  # families in danger still get the numbers: the bot waits for it
+            if args.with_web:
+                web = await _web_beside(settings, app)
             await serve(
                 app,
                 webhook_url=args.webhook_url,
@@ -1033,10 +1050,27 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
                 database_ready=ready,
             )
         finally:
+            if web is not None:
+                await web.stop()  # after the bot: its last notices went out meanwhile
             await app.close()
 
     asyncio.run(run())
     return 0
+
+
+async def _web_beside(settings: Settings, app: Wegwijzer) -> WebBeside | None:
+    """The web view started beside the bot, or None, said loudly, when it cannot start: the
+    bot runs on without it (the emergency route matters more than the review desk)."""
+    from .web.beside import WebBeside, WebViewFailed
+
+    web = WebBeside(app, settings.web_listen, settings.web_port)
+    try:
+        await web.start()
+    except WebViewFailed as failed:
+        print(f"wegwijzer: {failed}; the bot runs without it", file=sys.stderr)
+        return None
+    print(f"web view on {web.address} for {settings.web_base_url}", file=sys.stderr)
+    return web
 
 
 def _web(settings: Settings, args: argparse.Namespace) -> int:

@@ -85,3 +85,14 @@ def decides_closure(who: Participant) -> bool:
 def may_use_web(who: Participant) -> bool:
     """The web view is the review desk: staff who may see flags, who agreed to the terms."""
     return may_see_flags(who) and who.consented
+
+
+def may_export(who: Participant, *, pseudonymised: bool) -> bool:
+    """An export holds the answers of every case of the organisation: in the web view only a
+    coordinator (who handles every case) downloads one, and only pseudonymised (the research
+    export: keyed pseudonyms, typed answers left out, the day only). A file leaves the audit
+    log behind — once on a laptop or in a mail, nobody knows who reads it, and no retention
+    term reaches it — so the export with case codes and what families typed stays with the
+    operator at the command line, who has the database in hand anyway. A caseworker handles
+    some cases, and an export is not one case: none."""
+    return who.role == "coordinator" and who.status == "active" and pseudonymised

@@ -33,6 +33,7 @@ from .people import Recipient
 from .retention import daily_retention
 from .schedules import reminder_notices
 from .visits import visit_notices
+from .web_login import purge_web_logins
 
 log = logging.getLogger(__name__)
 
@@ -231,5 +232,6 @@ Duty = Callable[[Wegwijzer], Awaitable[list[Notice]]]
 FLAG_DUTIES = (replay_alarms, immediate_notices, digest_notices, escalation_notices)
 CONTACT_DUTIES = (reminder_notices, visit_notices, review_notices, reevaluation_notices)
 # Upkeep tells nobody anything: the retention run, once a day, in a loop of its own so that a
-# long first run (batch after batch) holds up neither flags nor reminders.
-UPKEEP_DUTIES = (daily_retention,)
+# long first run (batch after batch) holds up neither flags nor reminders; and the web view's
+# sign-in links and sessions that ended, removed every few minutes.
+UPKEEP_DUTIES = (daily_retention, purge_web_logins)

@@ -27,22 +27,42 @@ the visits.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import logging
 import re
-from collections.abc import Callable, Iterable
+import tempfile
+from collections.abc import AsyncGenerator, Callable, Iterable
+from contextlib import aclosing
 from datetime import UTC, date, datetime, time
-from typing import BinaryIO, Protocol, TextIO, cast
+from typing import IO, TYPE_CHECKING, BinaryIO, Protocol, TextIO, cast
 from zoneinfo import ZoneInfo
 
 from ..app import Wegwijzer
 from ..engine import FlowRegistry
 from ..engine.events import JSONValue, Text, Value
 from ..engine.model import TextStep
+from ..rules.access import NotAllowed, may_export
+from ..rules.people import Participant
 from ..storage import crypto
 from ..storage.export import AnswerBatch, RunFacts
+from . import audit
 
-__all__ = ["COLUMNS", "FORMATS", "export_answers", "safe_text"]
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "COLUMNS",
+    "FORMATS",
+    "Download",
+    "StreamedExport",
+    "download",
+    "export_answers",
+    "safe_text",
+]
 
 FORMATS = ("json", "csv", "xlsx")
 # The field names: JSON keys and the CSV header (stable, for the programs that read them).
@@ -115,30 +135,171 @@ async def export_answers(
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
-    start = None
-    if since is not None:
-        start = datetime.combine(since, time.min, ZoneInfo(app.settings.timezone))
-    columns = (*COLUMNS, DROPPED) if pseudonymise else COLUMNS
-    research = _Research(crypto.active(), app.flows) if pseudonymise else None
-    writer: _TextWriter | _XlsxWriter
-    if fmt == "xlsx":
-        if isinstance(output, io.TextIOBase):
-            raise TypeError("an xlsx export is written to a binary file")
-        tr = app.catalogs.translator(language or app.settings.default_language)
-        titles = [tr.render(TITLES[column]) for column in columns]
-        writer = _XlsxWriter(cast(BinaryIO, output), columns, titles, research)
-    elif isinstance(output, io.TextIOBase):
-        lines = _JsonLines(research) if fmt == "json" else _CsvLines(columns, research)
-        writer = _TextWriter(cast(TextIO, output), lines)
-    else:
+    if fmt == "xlsx" and isinstance(output, io.TextIOBase):
+        raise TypeError("an xlsx export is written to a binary file")
+    if fmt != "xlsx" and not isinstance(output, io.TextIOBase):
         raise TypeError(f"a {fmt} export is written to a text stream")
-
+    writer = _writer(app, output, fmt, pseudonymise, language)
     count = 0
-    async for batch in app.database.answer_batches(start):
-        writer.write(batch)
-        count += len(batch.answers)
+    async with aclosing(app.database.answer_batches(_start(app, since))) as batches:
+        async for batch in batches:
+            writer.write(batch)
+            count += len(batch.answers)
     writer.close()
     return count
+
+
+class StreamedExport:
+    """The same export, made as it is sent (the web view's download): `chunks()` yields it
+    in pieces of bytes, one per batch of answers for JSON and CSV (UTF-8), so that however
+    many answers there are, only a batch is ever in memory. An xlsx workbook is a zip
+    written whole at its end: its sheets wait in openpyxl's temporary files and the workbook
+    in one more (anonymous, 0600, gone when closed), which is then read out in pieces.
+    With a `password`, the same bytes go into an AES-256 zip as they come (`--encrypt`: the
+    entry `answers.csv`, `.json` or `.xlsx`), whose pieces are sent as the archive makes
+    them. `rows` counts the answers made so far. Close the iterator when stopping early
+    (`contextlib.aclosing`): its database connection goes back to the pool at once."""
+
+    CHUNK = 64 * 1024
+
+    def __init__(
+        self,
+        app: Wegwijzer,
+        fmt: str,
+        since: date | None = None,
+        *,
+        pseudonymise: bool = False,
+        language: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+        if password is not None and len(password) < MIN_PASSWORD:
+            raise ValueError(f"an export password has at least {MIN_PASSWORD} characters")
+        self.app, self.fmt, self.since = app, fmt, since
+        self.pseudonymise, self.language = pseudonymise, language
+        self.password = password
+        self.rows = 0
+
+    @property
+    def encrypted(self) -> bool:
+        return self.password is not None
+
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
+        if self.password is None:
+            async with aclosing(self._plain()) as pieces:
+                async for piece in pieces:
+                    yield piece
+            return
+        import pyzipper
+
+        sink = _Sink()
+        async with aclosing(self._plain()) as pieces:
+            # force_zip64: the archive is written front to back, with no going back to
+            # widen an entry's sizes once it outgrows 4 GB.
+            with pyzipper.AESZipFile(
+                sink, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES
+            ) as archive:
+                archive.setpassword(self.password.encode())
+                archive.setencryption(pyzipper.WZ_AES, nbits=256)
+                with archive.open(ENCRYPTED_ENTRY[self.fmt], "w", force_zip64=True) as entry:
+                    async for piece in pieces:
+                        entry.write(piece)
+                        if made := sink.take():
+                            yield made
+        yield sink.take()  # the rest, and the archive's directory
+
+    async def _plain(self) -> AsyncGenerator[bytes, None]:
+        if self.fmt == "xlsx":
+            async for chunk in self._workbook():
+                yield chunk
+            return
+        text = io.StringIO()
+        writer = _writer(self.app, text, self.fmt, self.pseudonymise, self.language)
+        async with aclosing(self.app.database.answer_batches(_start(self.app, self.since))) as (
+            batches
+        ):
+            async for batch in batches:
+                writer.write(batch)
+                self.rows += len(batch.answers)
+                yield _taken(text)
+        writer.close()
+        yield _taken(text)
+
+    async def _workbook(self) -> AsyncGenerator[bytes, None]:
+        with tempfile.TemporaryFile() as file:
+            writer = _writer(self.app, file, "xlsx", self.pseudonymise, self.language)
+            start = _start(self.app, self.since)
+            # openpyxl takes about a third of a second of CPU for a batch of answers, and
+            # seconds to save the book: in a thread, so that the event loop — the bot's too,
+            # under `wegwijzer run --with-web` — goes on meanwhile (one thread at a time
+            # uses the book).
+            async with aclosing(self.app.database.answer_batches(start)) as batches:
+                async for batch in batches:
+                    await asyncio.to_thread(writer.write, batch)
+                    self.rows += len(batch.answers)
+            await asyncio.to_thread(writer.close)
+            file.seek(0)
+            while chunk := file.read(self.CHUNK):
+                yield chunk
+
+
+# The file inside an encrypted export, by format; the shortest password taken (the zip holds
+# families' answers and may travel by mail).
+ENCRYPTED_ENTRY = {"json": "answers.json", "csv": "answers.csv", "xlsx": "answers.xlsx"}
+MIN_PASSWORD = 12
+
+
+class _Sink(io.RawIOBase):
+    """Where an archive written front to back puts its bytes, until they are taken."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pieces: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: ReadableBuffer) -> int:
+        piece = bytes(data)
+        self.pieces.append(piece)
+        return len(piece)
+
+    def take(self) -> bytes:
+        made = b"".join(self.pieces)
+        self.pieces.clear()
+        return made
+
+
+def _taken(text: io.StringIO) -> bytes:
+    """What was written to `text` since last time, as UTF-8; `text` emptied."""
+    written = text.getvalue()
+    text.seek(0)
+    text.truncate()
+    return written.encode()
+
+
+def _start(app: Wegwijzer, since: date | None) -> datetime | None:
+    if since is None:
+        return None
+    return datetime.combine(since, time.min, ZoneInfo(app.settings.timezone))
+
+
+def _writer(
+    app: Wegwijzer,
+    output: TextIO | BinaryIO | IO[bytes],
+    fmt: str,
+    pseudonymise: bool,
+    language: str | None,
+) -> _TextWriter | _XlsxWriter:
+    columns = (*COLUMNS, DROPPED) if pseudonymise else COLUMNS
+    research = _Research(crypto.active(), app.flows) if pseudonymise else None
+    if fmt == "xlsx":
+        tr = app.catalogs.translator(language or app.settings.default_language)
+        titles = [tr.render(TITLES[column]) for column in columns]
+        return _XlsxWriter(cast(BinaryIO, output), columns, titles, research)
+    lines = _JsonLines(research) if fmt == "json" else _CsvLines(columns, research)
+    return _TextWriter(cast(TextIO, output), lines)
 
 
 class _Research:
@@ -545,3 +706,81 @@ class _XlsxWriter:
         if not self.sheets:  # a workbook needs a sheet: the titles say what would be there
             self._sheet("answers")
         self.workbook.save(self.output)
+
+
+# --- the web view's download --------------------------------------------------------------
+
+
+class Download:
+    """An export a person downloads (the web view), audited as the command line's is:
+    `exported` before the first row (by `download`), then `export_finished` with the rows
+    when the last one is made — or `export_interrupted` with the rows made so far, when the
+    browser went away or something failed halfway."""
+
+    def __init__(self, app: Wegwijzer, who: Participant, export: StreamedExport) -> None:
+        self.app, self.who, self.export = app, who, export
+        self.detail = _detail(export)
+
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
+        finished = False
+        why = "stopped"
+        try:
+            async with aclosing(self.export.chunks()) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+            finished = True
+        except Exception as failed:
+            why = type(failed).__name__
+            raise
+        finally:
+            rows = self.export.rows
+            if finished:
+                await audit.record_look(
+                    self.app, self.who, "export_finished", **self.detail, rows=rows
+                )
+            else:
+                detail = {**self.detail, "rows": rows, "why": why}
+                await audit.record_look(self.app, self.who, "export_interrupted", **detail)
+                log.warning(
+                    "export interrupted", extra={"person_id": self.who.person_id, "event": why}
+                )
+
+
+async def download(
+    app: Wegwijzer,
+    who: Participant,
+    fmt: str,
+    since: date | None = None,
+    *,
+    pseudonymise: bool,
+    language: str | None = None,
+    password: str | None = None,
+) -> Download:
+    """An export for `who` to download (NotAllowed, recorded as a refusal, unless the access
+    rules let them: `may_export`), in an AES-256 zip with a `password`; on record as
+    `exported` before anything is made. ValueError for a password too short."""
+    async with audit.refusal_recorded(app, who, "export", action="download"):
+        if not may_export(who, pseudonymised=pseudonymise):
+            raise NotAllowed("exports are for coordinators, pseudonymised")
+    export = StreamedExport(
+        app,
+        fmt,
+        since,
+        pseudonymise=pseudonymise,
+        language=(language or app.settings.default_language) if fmt == "xlsx" else None,
+        password=password,
+    )
+    await audit.record_look(app, who, "exported", **_detail(export))
+    return Download(app, who, export)
+
+
+def _detail(export: StreamedExport) -> dict[str, JSONValue]:
+    """What the audit log says of an export (the command line's fields; `via` the web)."""
+    return {
+        "format": export.fmt,
+        "since": None if export.since is None else export.since.isoformat(),
+        "pseudonymised": export.pseudonymise,
+        "encrypted": export.encrypted,
+        "lang": export.language,
+        "via": "web",
+    }

@@ -30,6 +30,7 @@ from ..rules.people import Participant
 from ..storage import UnitOfWork
 from ..storage.models import WebLink
 from . import audit
+from .notices import Notice
 from .people import participant
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,18 @@ async def sign_out(app: Wegwijzer, who: Participant, session_id: str) -> None:
     now = app.clock()
     async with app.database.transaction() as uow:
         await uow.web.end_session(_sha256(session_id))
+        await _prune(app, uow, now)
         await audit.record(uow, who, "web_signed_out", at=now, detail={})
+
+
+async def purge_web_logins(app: Wegwijzer) -> list[Notice]:
+    """The bot's duty, each round of its upkeep loop (every half minute): sign-in links
+    past their time and sessions ended (idle or at their end) are removed — not only when
+    someone asks for a new link, which may be days away. One short statement each on a
+    table of a few rows per person signed in. Tells nobody anything: returns no notices."""
+    async with app.database.transaction() as uow:
+        await _prune(app, uow, app.clock())
+    return []
 
 
 async def _prune(app: Wegwijzer, uow: UnitOfWork, now: datetime) -> None:

@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -247,7 +247,7 @@ class Database:
         """
         return export_answer_rows(self._read_engine, since)
 
-    def answer_batches(self, since: datetime | None = None) -> AsyncIterator[AnswerBatch]:
+    def answer_batches(self, since: datetime | None = None) -> AsyncGenerator[AnswerBatch, None]:
         """The same answers in batches, each with the facts of its runs (flow, case, child,
         scores, flags) once per run: what an export of millions reads."""
         return answer_batches(self._read_engine, since)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
@@ -106,7 +106,7 @@ class ExportRow:
 
 async def answer_batches(
     engine: AsyncEngine, since: datetime | None = None
-) -> AsyncIterator[AnswerBatch]:
+) -> AsyncGenerator[AnswerBatch, None]:
     """Yield every answer (answered at or after `since`) in answered_at, run id, key order,
     in batches of up to `BATCH_SIZE`.
 

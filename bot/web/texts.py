@@ -51,6 +51,36 @@ FAILED = Text(
 NOT_FOUND_TITLE = Text("Not found")
 NOT_FOUND = Text("There is no page here.")
 
+# Exports.
+EXPORTS = Text("Exports")
+EXPORTS_INTRO = Text(
+    "Every answer given, one row per answer: case, child, flow and version, run, answer key, "
+    "answer, day, and the run's scores and flags."
+)
+EXPORTS_PSEUDONYMISED = Text(
+    "Downloads here are pseudonymised, for research and monitoring: case codes and runs are "
+    "keyed pseudonyms, answers to text questions are left out, and each answer has its day "
+    "only (UTC). The export with case codes and what families typed is made at the command "
+    "line."
+)
+EXPORTS_AUDITED = Text(
+    "Every download is in the audit log: who, when, what was chosen and how many rows."
+)
+EXPORT_FORMAT = Text("Format")
+FORMAT_JSON = Text("JSON")
+FORMAT_CSV = Text("CSV (a spreadsheet's text)")
+FORMAT_XLSX = Text("Excel workbook (xlsx), a sheet per flow")
+EXPORT_SINCE = Text("Only answers given on or after (optional)")
+EXPORT_ENCRYPT = Text("Encrypt: an AES-256 zip, for a file that travels by mail")
+EXPORT_PASSWORD = Text("Password for the zip (at least {least} characters)")
+EXPORT_SHORT_PASSWORD = Text(
+    "The password must be at least {least} characters. Nothing was downloaded."
+)
+EXPORT_BUTTON = Text("Download")
+EXPORT_BAD_DATE = Text("That date was not understood. Choose a day, or write it as 2026-11-01.")
+EXPORTS_REFUSED_TITLE = Text("Not available")
+EXPORTS_REFUSED = Text("Exports of answers are for coordinators.")
+
 # The queue.
 QUEUE_TITLE = Text("Flags")
 QUEUE_INTRO = Text("Most serious first, then by due time.")

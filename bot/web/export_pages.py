@@ -1,0 +1,174 @@
+"""Downloading the answers export, as the command line's `wegwijzer export` makes it (the same
+formats, the same audit records), streamed: a batch of answers at a time goes from the
+database to the browser, so memory stays flat however many there are.
+
+Who may download what is the access module's (`may_export`): coordinators, pseudonymised.
+A download is started by a form (POST, with the session's CSRF token), never by opening an
+address: a link preview or a prefetching browser must not make an audited export.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator
+from datetime import date
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Message, Receive, Scope, Send
+
+from ..app import Wegwijzer
+from ..rules.access import NotAllowed, may_export
+from ..rules.people import Participant
+from ..services import export
+from . import texts as T
+from ._security import RateLimiter
+from .view import Page, WebView, log
+
+# What the browser is told each format is, and the file's extension.
+MEDIA_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+ZIP = "application/zip"
+FORMAT_NAMES = {"json": T.FORMAT_JSON, "csv": T.FORMAT_CSV, "xlsx": T.FORMAT_XLSX}
+# What went wrong with the last form, shown on the page it goes back to (`?problem=`).
+PROBLEMS = {
+    "since": T.EXPORT_BAD_DATE,
+    "password": T.EXPORT_SHORT_PASSWORD.using(least=export.MIN_PASSWORD),
+}
+
+
+def may_download(who: Participant | None) -> bool:
+    """Whether the export page is for `who` (the menu shows it to them)."""
+    return who is not None and may_export(who, pseudonymised=True)
+
+
+class ExportPages(WebView):
+    def __init__(self, app: Wegwijzer, limiter: RateLimiter | None = None) -> None:
+        super().__init__(app, limiter)
+        self.templates.globals["may_download"] = may_download
+
+    def export_routes(self) -> list[BaseRoute]:
+        return [
+            Route("/exports", self.exports, methods=["GET"]),
+            Route("/exports", self.download, methods=["POST"]),
+        ]
+
+    async def exports(self, request: Request) -> Response:
+        """The form: format, answers from which day on, encrypted or not."""
+        page = await self.page(request)
+        if page.sign_in is None:
+            return self.not_signed_in(page)
+        if not may_download(page.sign_in.who):
+            return self.not_for_you(page)
+        problem = request.query_params.get("problem", "")
+        return self.render(
+            page,
+            "exports.html",
+            T.EXPORTS,
+            request_path="/exports",
+            formats=[(fmt, FORMAT_NAMES[fmt]) for fmt in export.FORMATS],
+            problem=PROBLEMS.get(problem),
+            least=export.MIN_PASSWORD,
+        )
+
+    async def download(self, request: Request) -> Response:
+        page = await self.page(request)
+        if page.sign_in is None:
+            return self.not_signed_in(page)
+        form = await self.form(request, page)
+        if isinstance(form, Response):
+            return form
+        fmt = form.get("format", "")
+        if fmt not in export.FORMATS:
+            return self.bad_form(page)
+        since = None
+        if form.get("since", "").strip():
+            try:
+                since = date.fromisoformat(form["since"].strip())
+            except ValueError:
+                return RedirectResponse("/exports?problem=since", status_code=303)
+        # The password only when asked to encrypt (a browser may fill the field anyway).
+        password = form.get("password", "") if form.get("encrypt") == "1" else None
+        try:
+            started = await export.download(
+                self.app,
+                page.sign_in.who,
+                fmt,
+                since,
+                pseudonymise=form.get("pseudonymise") == "1",
+                language=page.translate.language,  # an xlsx's column titles
+                password=password,
+            )
+        except NotAllowed:
+            return self.not_for_you(page)
+        except ValueError:  # the password too short
+            return RedirectResponse("/exports?problem=password", status_code=303)
+        today = self.app.clock().astimezone(page.translate.timezone).date()
+        name = f"wegwijzer-answers-pseudonymised-{today.isoformat()}"
+        if since is not None:
+            name += f"-since-{since.isoformat()}"
+        name += f".{fmt}" + (".zip" if password is not None else "")
+        return StreamedDownload(
+            started.chunks(),
+            media_type=ZIP if password is not None else MEDIA_TYPES[fmt],
+            headers={"content-disposition": f'attachment; filename="{name}"'},
+        )
+
+    def not_for_you(self, page: Page) -> Response:
+        return self.message(page, T.EXPORTS_REFUSED_TITLE, T.EXPORTS_REFUSED, 403)
+
+
+class StreamedDownload(Response):
+    """A response sent chunk by chunk as `chunks` makes them, which stops making them as soon
+    as the browser is gone — and closes them then, so the export's database connection goes
+    back to the pool and its audit record is written, in this task, not cancelled halfway.
+
+    (Starlette's StreamingResponse, under an ASGI server of spec 2.3 such as uvicorn, cancels
+    the sending task when the client disconnects, anywhere in the export, and leaves the
+    iterator for the garbage collector to close.)"""
+
+    def __init__(
+        self, chunks: AsyncGenerator[bytes, None], *, media_type: str, headers: dict[str, str]
+    ) -> None:
+        self.chunks = chunks
+        self.status_code = 200
+        self.media_type = media_type
+        self.background = None
+        self.init_headers(headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gone = asyncio.Event()
+
+        async def listen() -> None:
+            while True:
+                message: Message = await receive()
+                if message["type"] == "http.disconnect":
+                    gone.set()
+                    return
+
+        listener = asyncio.create_task(listen())
+        try:
+            async with contextlib.aclosing(self.chunks) as chunks:
+                await send(
+                    {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
+                )
+                async for chunk in chunks:
+                    if gone.is_set():
+                        log.info("download stopped: the browser went away")
+                        return
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if not gone.is_set():
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            # A server of ASGI spec 2.4 says the client is gone by failing the send: the
+            # export is closed on the way out all the same.
+            log.info("download stopped: the browser went away")
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
