@@ -56,6 +56,7 @@ from .models import (
     ProcessedUpdate,
     Run,
     Score,
+    finished_flow,
     level_rank,
     unresolved,
 )
@@ -380,26 +381,28 @@ def _listed(wanted: CaseFilter, dialect: str) -> list[ColumnElement[bool]]:
     elif wanted.risk_level:
         where.append(Case.risk_level == wanted.risk_level)
     if wanted.silent_since is not None:
-        checked_in = select(Run.id).where(
-            Run.case_id == Case.id,
-            Run.flow_id == wanted.checkin_flow,
-            Run.status == "completed",
+        # The cases that checked in since then, from a range of `ix_run_finished_flow_
+        # ended_at` (on `finished_flow()`), left out of all: not each case's runs probed.
+        checked_in = select(Run.case_id).where(
+            finished_flow() == wanted.checkin_flow,
             Run.ended_at >= wanted.silent_since,
+            Run.case_id.is_not(None),
         )
-        where.append(~checked_in.exists())
+        where.append(Case.id.not_in(checked_in))
     return where
 
 
 def _code_starts(prefix: str, dialect: str) -> list[ColumnElement[bool]]:
-    """Codes that start with `prefix`: as a range of codes, which an index reads (a LIKE
-    with a parameter is read from an index by neither database: SQLite's LIKE ignores case,
-    and PostgreSQL's plan for any pattern cannot assume a prefix), and the LIKE itself to be
-    exact. On PostgreSQL the range is compared byte by byte (`COLLATE "C"`, the order of
-    `ix_case_file_code_c`): in a language's collation, codes starting with the prefix need
-    not sort together."""
-    code = Case.code.collate("C") if dialect == "postgresql" else Case.code
+    """Codes that start with `prefix`, as a condition an index serves. PostgreSQL reads a
+    `LIKE 'AB%'` from `ix_case_file_code_pattern` (`text_pattern_ops`: in any collation);
+    SQLite's LIKE ignores case and so never uses an index, but a range of codes
+    (`code >= 'AB' AND code < 'AC'`) is read from its unique index, and the LIKE keeps it
+    exact."""
+    like = Case.code.startswith(prefix, autoescape=True)
+    if dialect == "postgresql":
+        return [like]
     after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return [code >= prefix, code < after, Case.code.startswith(prefix, autoescape=True)]
+    return [Case.code >= prefix, Case.code < after, like]
 
 
 class CaseRepository(_Repository):
