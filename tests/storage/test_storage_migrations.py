@@ -179,7 +179,9 @@ def _model_index_definitions(connection: Connection) -> dict[str, str]:
     made = {}
     with connection.begin() as transaction:
         for table in Base.metadata.tables.values():
-            for index in table.indexes:
+            # A copy of the set: the copies made below join the table's set for a moment, and
+            # a set changed while iterated may give one of its indexes twice.
+            for index in list(table.indexes):
                 if index.name in EXPRESSION_INDEXES:
                     copy = Index(f"model_{index.name}", *index.expressions, **index.kwargs)
                     copy._set_parent(table)  # bound to the table, not added to the metadata

@@ -299,3 +299,15 @@ async def test_a_caseworker_opens_their_case_s_page_and_not_another_s(
     refused = await in_browser(open_another_s)
     assert f"Case {CASE_B} is not one of your cases." in refused
     assert "Timeline" not in refused
+
+    def on_a_phone() -> tuple[int, int]:
+        browser.set_window_size(390, 844)
+        browser.get(f"{server}/cases/{CASE_A}")
+        widths = browser.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth];"
+        )
+        return int(widths[0]), int(widths[1])
+
+    # Nothing wider than the phone's screen: wide tables scroll within their own box.
+    page_width, screen_width = await in_browser(on_a_phone)
+    assert page_width <= screen_width
