@@ -39,9 +39,9 @@ T = TypeVar("T")
 
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as seen
     from selenium.webdriver.support.ui import Select, WebDriverWait
 except ImportError:  # pragma: no cover - the test extra installs it
     webdriver = None
@@ -120,7 +120,22 @@ def click_and_wait(driver: Any, by: str, what: str) -> None:
     gone (reading the old page's elements after that fails as stale)."""
     old = driver.find_element(By.TAG_NAME, "main")
     driver.find_element(by, what).click()
-    WebDriverWait(driver, 20).until(seen.staleness_of(old))
+    WebDriverWait(driver, 20).until(lambda _driver: _gone(old))
+
+
+def _gone(element: Any) -> bool:
+    """Whether an element's page was left. Chromium says so as a stale element, or, when the
+    question comes while the old document is being replaced, as an inspector error that the
+    node "does not belong to the document" (`staleness_of` took that for a failure)."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
 
 
 def screenshot(driver: Any, folder: Path, name: str) -> Path:
