@@ -159,7 +159,6 @@ SEARCH = Text("Search")
 NO_CASES = Text("No cases to show.")
 COLUMN_CASEWORKER = Text("Caseworker")
 COLUMN_RISK = Text("Risk level")
-COLUMN_NEXT_CHECKIN = Text("Next check-in due")
 
 # Case pages.
 FILTER_CASEWORKER = Text("Caseworker (number)")
