@@ -97,70 +97,85 @@ async def _case_view(app: Wegwijzer, who: Participant, code: str, once: str | No
     now = app.clock()
     async with app.database.transaction() as uow:
         await claim(uow, once, now)
-        case = await uow.cases.by_code(code.strip().upper(), erased=True)
-        if case is None or not handles_case(who, case):
-            raise NotAllowed(code)
-        if case.erased_at is not None:
-            await audit.record(uow, who, "case_viewed", at=now, case_id=case.id)
-            flags = await uow.flags.open_flags([case.id])
-            return _tombstone(case, case.erased_at, tuple(await views_of(uow, flags)))
-        checkin, visit = app.flows.for_purpose("checkin"), app.flows.for_purpose("home_visit")
-        history = (
-            await uow.scores.history(case.id, checkin.id, WHO5_SCORE, CHECKINS_SHOWN)
-            if checkin
-            else []
-        )
-        flags = await uow.flags.open_flags([case.id])
-        views = await views_of(uow, flags)
-        schedule = await uow.schedules.of_case(case.id, for_update=False)
-        rated: list[ChildVisit] = []
-        if visit is not None:
-            factors = sorted({key for score in visit.scores.values() for key in score.keys})
-            rated = await uow.children.visits(case.id, visit.id, VISITS_SHOWN, factors)
-        home_visits = [(each.ended_at, each.scores) for each in rated if each.child_id is None]
-        children = [
-            _child_status(Child.of(row), rated) for row in await uow.children.of_case(case.id)
-        ]
-        progress = await _stage_progress(app, uow, case)
-        decision = await uow.audit.last_of(case.id, CLOSURE_ACTIONS)
-        returned = decision.note if decision and decision.action == "closure_returned" else None
-        left = (
-            await uow.audit.last_of(case.id, ("stage_set",))
-            if case.stage == "alternative_care"
-            else None
-        )
+        case = await handled_case(uow, who, code)
+        view = await read_case(app, uow, case, now)
         await audit.record(uow, who, "case_viewed", at=now, case_id=case.id)
-        checkins = tuple(CheckIn(at, as_percentage(raw)) for at, raw in history)
-        direction, change = trend(checkins)
-        return CaseView(
-            case.code,
-            case.programme,
-            case.stage,
-            case.status,
-            checkins,
-            direction,
-            change,
-            tuple(views),
-            schedule=None if schedule is None else schedule_view(schedule, case.code),
-            visit_due_at=case.visit_due_at,
-            home_visits=tuple(home_visits),
-            children=tuple(children),
-            risk_level=case.risk_level,
-            risk_set_at=case.risk_set_at,
-            review_due_at=case.review_due_at,
-            reevaluation_due_at=case.reevaluation_due_at,
-            closure_proposed_at=case.closure_proposed_at,
-            closed_at=case.closed_at,
-            closure_returned=returned if case.status != "closed" else None,
-            next_step=_next_step(app, case, now),
-            essentials_done=progress.essentials_done,
-            essentials=progress.essentials,
-            missing=progress.missing,
-            siblings_together=progress.siblings_together,
-            closure_summary=progress.closure_summary,
-            alternative_care_since=left.at if left else None,
-            alternative_care_reason=left.note if left else None,
-        )
+        return view
+
+
+async def handled_case(uow: UnitOfWork, who: Participant, code: str) -> Case:
+    """The case with this code, erased or not, if `who` handles it; NotAllowed otherwise
+    (whether it is another's or does not exist: the same answer)."""
+    case = await uow.cases.by_code(code.strip().upper(), erased=True)
+    if case is None or not handles_case(who, case):
+        raise NotAllowed(code)
+    return case
+
+
+async def read_case(
+    app: Wegwijzer,
+    uow: UnitOfWork,
+    case: Case,
+    now: datetime,
+    *,
+    checkins: int = CHECKINS_SHOWN,
+    visits: int = VISITS_SHOWN,
+) -> CaseView:
+    """The case view of a case already checked (`handled_case`), with its last `checkins`
+    check-ins and each child's last `visits` home visits; the caller records the look."""
+    if case.erased_at is not None:
+        flags = await uow.flags.open_flags([case.id])
+        return _tombstone(case, case.erased_at, tuple(await views_of(uow, flags)))
+    checkin, visit = app.flows.for_purpose("checkin"), app.flows.for_purpose("home_visit")
+    history = await uow.scores.history(case.id, checkin.id, WHO5_SCORE, checkins) if checkin else []
+    flags = await uow.flags.open_flags([case.id])
+    views = await views_of(uow, flags)
+    schedule = await uow.schedules.of_case(case.id, for_update=False)
+    rated: list[ChildVisit] = []
+    if visit is not None:
+        factors = sorted({key for score in visit.scores.values() for key in score.keys})
+        rated = await uow.children.visits(case.id, visit.id, visits, factors)
+    home_visits = [(each.ended_at, each.scores) for each in rated if each.child_id is None]
+    children = [_child_status(Child.of(row), rated) for row in await uow.children.of_case(case.id)]
+    progress = await _stage_progress(app, uow, case)
+    decision = await uow.audit.last_of(case.id, CLOSURE_ACTIONS)
+    returned = decision.note if decision and decision.action == "closure_returned" else None
+    left = (
+        await uow.audit.last_of(case.id, ("stage_set",))
+        if case.stage == "alternative_care"
+        else None
+    )
+    shown = tuple(CheckIn(at, as_percentage(raw)) for at, raw in history)
+    direction, change = trend(shown)
+    return CaseView(
+        case.code,
+        case.programme,
+        case.stage,
+        case.status,
+        shown,
+        direction,
+        change,
+        tuple(views),
+        schedule=None if schedule is None else schedule_view(schedule, case.code),
+        visit_due_at=case.visit_due_at,
+        home_visits=tuple(home_visits),
+        children=tuple(children),
+        risk_level=case.risk_level,
+        risk_set_at=case.risk_set_at,
+        review_due_at=case.review_due_at,
+        reevaluation_due_at=case.reevaluation_due_at,
+        closure_proposed_at=case.closure_proposed_at,
+        closed_at=case.closed_at,
+        closure_returned=returned if case.status != "closed" else None,
+        next_step=_next_step(app, case, now),
+        essentials_done=progress.essentials_done,
+        essentials=progress.essentials,
+        missing=progress.missing,
+        siblings_together=progress.siblings_together,
+        closure_summary=progress.closure_summary,
+        alternative_care_since=left.at if left else None,
+        alternative_care_reason=left.note if left else None,
+    )
 
 
 def _tombstone(case: Case, erased_at: datetime, flags: tuple[FlagView, ...]) -> CaseView:

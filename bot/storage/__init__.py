@@ -23,7 +23,7 @@ from .models import (
     Run,
     Score,
 )
-from .repositories import CaseErased, CaseListed, CaseSummary
+from .repositories import CaseErased, CaseFilter, CaseListed, CaseSummary
 from .uow import UnitOfWork
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Case",
     "CaseChild",
     "CaseErased",
+    "CaseFilter",
     "CaseListed",
     "CaseSummary",
     "ChildVisit",

@@ -82,6 +82,24 @@ class AuditRepository:
         )
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
+    async def of_case(
+        self,
+        case_id: int,
+        actions: Iterable[str],
+        *,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[AuditEvent]:
+        """A case's events among these actions (since `since`), newest first, at most
+        `limit`: read backwards along the (case, time) index."""
+        stmt = select(AuditEvent).where(
+            AuditEvent.case_id == case_id, AuditEvent.action.in_(list(actions))
+        )
+        if since is not None:
+            stmt = stmt.where(AuditEvent.at >= since)
+        stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
+        return list((await self._session.execute(stmt)).scalars())
+
     async def events(
         self,
         case_id: int | None = None,

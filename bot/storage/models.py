@@ -440,6 +440,34 @@ Index(
 )
 
 
+def finished_flow() -> ColumnElement[str | None]:
+    """A run's flow if the run is finished (None otherwise), spelled as the index below has
+    it."""
+    return case((Run.status == _sql("completed"), Run.flow_id))
+
+
+# The web view's list of cases searched by the start of a code (`code LIKE 'AB%'`): in
+# PostgreSQL's usual collations (anything but "C") the unique index on the code cannot serve
+# a pattern, so one with `text_pattern_ops` does (PostgreSQL only: SQLite compares the range
+# of codes on its unique index).
+Index("ix_case_file_code_pattern", Case.code, postgresql_ops={"code": "text_pattern_ops"}).ddl_if(
+    dialect="postgresql"
+)
+
+# The cases silent for weeks (the list's `silent` filter): the check-ins finished since a
+# day, of every case, read as a range of this index rather than probing each case's runs.
+# On an expression that only that query spells (`finished_flow`): SQLite, without
+# statistics, would take a plain index on (flow_id, ended_at), or a partial one, for a
+# case's own runs too (its history, its last check-in), and read every case's check-ins.
+Index(
+    "ix_run_finished_flow_ended_at",
+    # In parentheses: PostgreSQL takes an expression in an index only so.
+    Grouping(finished_flow()),
+    Run.ended_at,
+    Run.case_id,
+)
+
+
 class AuditEvent(Base):
     """Who did what, when: every change of a flag and every look at a case's answers.
 

@@ -55,8 +55,8 @@ from .models import (
     Person,
     ProcessedUpdate,
     Run,
-    Schedule,
     Score,
+    finished_flow,
     level_rank,
     unresolved,
 )
@@ -64,6 +64,7 @@ from .models import (
 __all__ = [
     "AnswerRepository",
     "CaseErased",
+    "CaseFilter",
     "CaseListed",
     "CaseRepository",
     "CaseSummary",
@@ -340,17 +341,68 @@ class CaseListed:
     caseworker_id: int | None
     stage: str | None
     risk_level: str | None
-    # The family's next check-in reminder (the earliest of its active schedules), if any.
-    next_checkin_at: datetime | None
+    review_due_at: datetime | None
+    visit_due_at: datetime | None
+    # When the family last finished a check-in; None if they never have.
+    last_checkin_at: datetime | None
 
 
-def _listed(caseworker_id: int | None, code_prefix: str) -> list[ColumnElement[bool]]:
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which live cases the web view's list shows; what is left empty does not narrow."""
+
+    # Whose cases may be seen at all (the access rule: a caseworker their own; None: all).
+    handled_by: int | None = None
+    code_prefix: str = ""
+    caseworker_id: int | None = None
+    programme: str | None = None
+    stage: str | None = None
+    # A risk level, or "none" for a case not screened yet.
+    risk_level: str | None = None
+    # No completed run of `checkin_flow` since then (never counts as silent too).
+    silent_since: datetime | None = None
+    checkin_flow: str = ""
+
+
+def _listed(wanted: CaseFilter, dialect: str) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [Case.erased_at.is_(None)]
-    if caseworker_id is not None:
-        where.append(Case.caseworker_id == caseworker_id)
-    if code_prefix:
-        where.append(Case.code.startswith(code_prefix, autoescape=True))
+    if wanted.handled_by is not None:
+        where.append(Case.caseworker_id == wanted.handled_by)
+    if wanted.caseworker_id is not None:
+        where.append(Case.caseworker_id == wanted.caseworker_id)
+    if wanted.code_prefix:
+        where += _code_starts(wanted.code_prefix, dialect)
+    if wanted.programme:
+        where.append(Case.programme == wanted.programme)
+    if wanted.stage:
+        where.append(Case.stage == wanted.stage)
+    if wanted.risk_level == "none":
+        where.append(Case.risk_level.is_(None))
+    elif wanted.risk_level:
+        where.append(Case.risk_level == wanted.risk_level)
+    if wanted.silent_since is not None:
+        # The cases that checked in since then, from a range of `ix_run_finished_flow_
+        # ended_at` (on `finished_flow()`), left out of all: not each case's runs probed.
+        checked_in = select(Run.case_id).where(
+            finished_flow() == wanted.checkin_flow,
+            Run.ended_at >= wanted.silent_since,
+            Run.case_id.is_not(None),
+        )
+        where.append(Case.id.not_in(checked_in))
     return where
+
+
+def _code_starts(prefix: str, dialect: str) -> list[ColumnElement[bool]]:
+    """Codes that start with `prefix`, as a condition an index serves. PostgreSQL reads a
+    `LIKE 'AB%'` from `ix_case_file_code_pattern` (`text_pattern_ops`: in any collation);
+    SQLite's LIKE ignores case and so never uses an index, but a range of codes
+    (`code >= 'AB' AND code < 'AC'`) is read from its unique index, and the LIKE keeps it
+    exact."""
+    like = Case.code.startswith(prefix, autoescape=True)
+    if dialect == "postgresql":
+        return [like]
+    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return [Case.code >= prefix, Case.code < after, like]
 
 
 class CaseRepository(_Repository):
@@ -613,21 +665,23 @@ class CaseRepository(_Repository):
         # The columns are selected in the order of CaseSummary's fields.
         return [CaseSummary(*row) for row in await self._session.execute(stmt)]
 
-    async def count_listed(self, caseworker_id: int | None, code_prefix: str) -> int:
+    async def count_listed(self, wanted: CaseFilter) -> int:
         """How many live cases `listing` pages through."""
-        where = _listed(caseworker_id, code_prefix)
+        where = _listed(wanted, self._dialect())
         return await self._session.scalar(select(func.count(Case.id)).where(*where)) or 0
 
-    async def listing(
-        self, caseworker_id: int | None, code_prefix: str, *, limit: int, offset: int
-    ) -> list[CaseListed]:
-        """The live cases whose code starts with `code_prefix` (of this caseworker; None:
-        everyone's), rows `offset` to `offset + limit` by code. Paged in SQL: an organisation
-        holds thousands of cases."""
-        where = _listed(caseworker_id, code_prefix)
-        next_checkin = (
-            select(func.min(Schedule.next_due_at))
-            .where(Schedule.case_id == Case.id, Schedule.status == "active")
+    async def listing(self, wanted: CaseFilter, *, limit: int, offset: int) -> list[CaseListed]:
+        """The live cases `wanted`, rows `offset` to `offset + limit` by code, each with its
+        last check-in (the last completed run of `wanted.checkin_flow`). Filtered and paged
+        in SQL: an organisation holds thousands of cases."""
+        where = _listed(wanted, self._dialect())
+        last_checkin = (
+            select(func.max(Run.ended_at))
+            .where(
+                Run.case_id == Case.id,
+                Run.flow_id == wanted.checkin_flow,
+                Run.status == "completed",
+            )
             .scalar_subquery()
         )
         stmt = (
@@ -638,7 +692,9 @@ class CaseRepository(_Repository):
                 Case.caseworker_id,
                 Case.stage,
                 Case.risk_level,
-                next_checkin,
+                Case.review_due_at,
+                Case.visit_due_at,
+                last_checkin,
             )
             .where(*where)
             .order_by(Case.code)
@@ -647,6 +703,9 @@ class CaseRepository(_Repository):
         )
         # The columns are selected in the order of CaseListed's fields.
         return [CaseListed(*row) for row in await self._session.execute(stmt)]
+
+    def _dialect(self) -> str:
+        return self._session.get_bind().dialect.name
 
 
 class InviteRepository(_Repository):
@@ -1035,6 +1094,16 @@ class FlagRepository(_Repository):
             .where(wanted)
             .order_by(level_rank(), Flag.due_at, Flag.raised_at, Flag.id)
             .offset(offset)
+            .limit(limit)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def resolved_of(self, case_id: int, limit: int) -> list[Flag]:
+        """A case's resolved flags, the last resolved first, at most `limit`."""
+        stmt = (
+            select(Flag)
+            .where(Flag.case_id == case_id, Flag.status == "resolved")
+            .order_by(Flag.resolved_at.desc(), Flag.id.desc())
             .limit(limit)
         )
         return list((await self._session.execute(stmt)).scalars())

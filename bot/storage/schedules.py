@@ -112,6 +112,24 @@ class ScheduleRepository:
         )
         return (await self._session.execute(stmt)).first() is not None
 
+    async def answered_between(
+        self, case_id: int, flow_id: str, since: datetime, limit: int = 200
+    ) -> list[datetime]:
+        """When the case completed runs of the flow, at or after `since`, oldest first (at
+        most `limit`, the latest)."""
+        stmt = (
+            select(Run.ended_at)
+            .where(
+                Run.case_id == case_id,
+                Run.flow_id == flow_id,
+                Run.status == "completed",
+                Run.ended_at >= since,
+            )
+            .order_by(Run.ended_at.desc())
+            .limit(limit)
+        )
+        return sorted(at for at in (await self._session.execute(stmt)).scalars() if at)
+
     async def _claim(self, stmt: Select[Schedule]) -> list[Schedule]:
         if self._lock:
             stmt = stmt.with_for_update(skip_locked=True)

@@ -189,4 +189,88 @@ SEARCH = Text("Search")
 NO_CASES = Text("No cases to show.")
 COLUMN_CASEWORKER = Text("Caseworker")
 COLUMN_RISK = Text("Risk level")
-COLUMN_NEXT_CHECKIN = Text("Next check-in due")
+
+# Case pages.
+FILTER_CASEWORKER = Text("Caseworker (number)")
+FILTER_STAGE = Text("Stage")
+FILTER_RISK = Text("Risk level")
+FILTER_SILENT = Text("No check-in for at least (weeks)")
+NOT_SCREENED = Text("not screened")
+CASES_FOUND = Text("Cases found: {count}")
+COLUMN_REVIEW = Text("Next review")
+COLUMN_VISIT = Text("Next visit")
+COLUMN_LAST_CHECKIN = Text("Last check-in")
+NEVER_CHECKED_IN = Text("never")
+WEEKS_SILENT = Text("weeks without a check-in: {weeks}")
+BACK_TO_CASES = Text("Back to the cases")
+STAGE_HEADING = Text("Stage and its checklist")
+STAGE_DONE = Text("Essential steps done: {done} of {total}")
+STAGE_TO_DO = Text("Still to do")
+STAGE_ALL_DONE = Text("All essential steps of this stage are done.")
+NO_CHECKLIST = Text("This stage has no checklist.")
+RISK_HEADING = Text("Risk level and its history")
+RISK_NOW = Text("Now")
+RISK_REVIEW = Text("Next review")
+RISK_NONE = Text("No risk screening yet.")
+RISK_HISTORY_DATE = Text("When")
+RISK_HISTORY_LEVEL = Text("Level")
+RISK_HISTORY_BY = Text("Set by")
+RISK_HISTORY_FROM = Text("From")
+RISK_FROM_SCREENING = Text("the screening's result")
+RISK_OVERRIDDEN = Text("chosen over the screening's {computed}: {reason}")
+RISK_BY_HAND = Text("set by hand")
+CSI_HEADING = Text("Child Status Index over the home visits")
+CSI_INTRO = Text(
+    "Each domain scores 2 (very bad) to 8 (good): the two ratings of the domain added up, "
+    "oldest visit first."
+)
+CSI_DOMAIN = Text("Domain")
+CSI_CHART = Text("Chart of the Child Status Index in the table above")
+CSI_NO_VISITS = Text("Not rated at a home visit yet.")
+CSI_CASE = Text("Visits that rated no registered child")
+TIMELINE_HEADING = Text("Timeline")
+TIMELINE_SINCE = Text("What happened since {date}, newest first.")
+TIMELINE_EMPTY = Text("Nothing happened in this time.")
+TL_CHECKIN = Text("Check-in done (WHO-5 well-being {score})")
+TL_CHECKIN_DONE = Text("Check-in done")
+TL_FLAG_RAISED = Text("Flag #{id} raised ({level})")
+TL_FLAG_RESOLVED = Text("Flag #{id} resolved")
+TL_RISK = Text("Risk level set: {level}")
+TL_STAGE = Text("Stage set: {stage}")
+TIMELINE_KINDS = {
+    "reminder": Text("Check-in reminder sent, answered"),
+    "reminder_missed": Text("Check-in reminder sent, not answered (missed)"),
+    "reminder_waiting": Text("Check-in reminder sent, not answered yet"),
+    "reminder_followed_up": Text("Follow-up reminder sent"),
+    "visit_recorded": Text("Home visit recorded"),
+    "schedule_paused": Text("Check-in reminders paused"),
+    "schedule_resumed": Text("Check-in reminders resumed"),
+    "closure_proposed": Text("Closure proposed"),
+    "closure_returned": Text("Closure proposal returned"),
+    "case_closed": Text("Case closed"),
+    "case_reopened": Text("Case reopened"),
+}
+MISSED_HEADING = Text("Missed reminders")
+MISSED_NONE = Text("No check-in reminder went unanswered in this time.")
+MISSED_COUNT = Text("Check-in reminders not answered before the next: {count}")
+FLAGS_HEADING = Text("Flags")
+OPEN_FLAGS = Text("Open")
+RESOLVED_FLAGS = Text("Resolved (the last ones)")
+NO_RESOLVED_FLAGS = Text("No resolved flags.")
+RESOLVED_ON = Text("resolved {date}")
+VISITS_HEADING = Text("Home visits")
+LAST_VISIT = Text("Last visit")
+NEXT_VISIT_DUE = Text("Next visit due")
+NO_VISIT_PLANNED = Text("none planned")
+VISITS_RECORDED = Text("Visits recorded")
+NO_VISITS = Text("No home visits recorded.")
+SCHEDULE_HEADING = Text("Schedule")
+REEVALUATION = Text("Re-evaluation (Meldcode)")
+CLOSURE_HEADING = Text("Closure")
+CLOSURE_OPEN = Text("Open: no closure proposed.")
+CLOSURE_STEPS = {
+    "closure_proposed": Text("proposed"),
+    "closure_returned": Text("returned"),
+    "case_closed": Text("closed"),
+    "case_reopened": Text("reopened"),
+}

@@ -14,8 +14,9 @@ the bot's loops call are timed, each many times with different people and cases:
 - the daily digest (`duties.digest_notices`; the flags it tells of are made untold again and
   its notices settled between rounds);
 - the web view's flag queue (first page, and filtered), a flag's page, the case list (first
-  page, and searched by code) and a case's page, through the ASGI app with a signed-in
-  coordinator's session (`bot.web`);
+  page, searched by code, and filtered: silent for four weeks, high risk in a stage) and a
+  case's whole page with its timeline, through the ASGI app with a signed-in coordinator's
+  session (`bot.web`);
 - the export: a CSV of every answer (`export.export_answers`), in rows per second of wall
   clock and of CPU time, the peak of memory allocated (tracemalloc) while exporting a small
   and a larger slice of the answers, to show whether memory grows with the rows, and an xlsx
@@ -45,6 +46,7 @@ from sqlalchemy import func, select, text, update
 from bot.app import Assets, Wegwijzer
 from bot.bootstrap import bootstrap, keyring
 from bot.conversation.review import PAGE_SIZE
+from bot.engine.vocabulary import REINTEGRATION_STAGES as STAGES
 from bot.rules.people import Participant
 from bot.services import flags
 from bot.services.case_view import case_view
@@ -345,7 +347,13 @@ async def _web_pages(
             ("web: a flag's page", [f"/flags/{flag_id}" for flag_id in shown]),
             ("web: case list, first page", ["/cases"]),
             ("web: case list, searched by code", [f"/cases?case={code[:5]}" for code in codes]),
-            ("web: a case's page", [f"/cases/{code}" for code in codes]),
+            ("web: case list, silent 4 weeks", ["/cases?silent=4"]),
+            (
+                "web: case list, high risk, by stage",
+                [f"/cases?risk=high&stage={s}" for s in STAGES],
+            ),
+            # The whole page: the case view, its timeline, risk history, flags, visits, closure.
+            ("web: a case's page, with its timeline", [f"/cases/{code}" for code in codes]),
         ):
             await page(paths[0])  # templates compiled
             samples = []

@@ -4,9 +4,9 @@ A deployment about two years in: a few programmes, coordinators, caseworkers wit
 cases each, families of one to three people, their check-ins and the caseworkers' home visits
 and guidance with their answers and scores, children, flags (most resolved; some open, some
 acknowledged, assigned or overdue), schedules with reminders due now, the outbox of the last
-weeks and the audit log. Everything is invented, from a fixed random seed, in the proportions
-of `Shape` (100,000 cases: 200,000 people, 2,000,000 answers, 50,000 flags of which 10,000
-open, 1,000 reminders due).
+weeks and the audit log (with the last weeks' check-in reminders). Everything is invented,
+from a fixed random seed, in the proportions of `Shape` (100,000 cases: 200,000 people,
+2,000,000 answers, 50,000 flags of which 10,000 open, 1,000 reminders due).
 
 The rows go in through each database's own bulk path — COPY on PostgreSQL (asyncpg), large
 executemany batches in one transaction on SQLite (sqlite3) — into a freshly migrated database:
@@ -378,6 +378,9 @@ _RUN_KINDS = (
     ("case_closure", "caseworker", 1),
 )
 _MOST_ANSWERS = 13
+# The weeks of check-in reminders in the audit log (a deployment keeps them all; the case page
+# reads the last half year of a case, through the index on case and time).
+_REMINDER_WEEKS = 8
 
 _LEVEL_WEIGHTS = {"urgent": 4, "high": 20, "medium": 50, "low": 26}
 # How long a flag of each level typically stays unresolved (days): urgent ones are handled at
@@ -1161,6 +1164,27 @@ class _Seeding:
                         None,
                         "{}",
                     )
+            # The weekly check-in reminders of the last weeks, of the live cases the families
+            # use: what a case page's timeline reads (answered or missed).
+            for case in cases:
+                if case.closed is not None or not case.runs:
+                    continue
+                at = max(self.now - timedelta(weeks=_REMINDER_WEEKS), case.created)
+                at += timedelta(days=rng.uniform(0, 7))
+                while at < self.now:
+                    event += 1
+                    yield (
+                        event,
+                        self._utc(at),
+                        None,
+                        "system",
+                        "reminder_sent",
+                        case.id,
+                        None,
+                        None,
+                        '{"to": 1}',
+                    )
+                    at += timedelta(days=7)
 
         columns = (
             "id",

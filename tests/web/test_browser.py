@@ -1,11 +1,13 @@
 """The web view in a real browser (headless Chromium, Debian's `chromium` and
 `chromium-driver`; `.ci/run` installs them when missing, and without them this test is
 skipped with the reason): a coordinator asks the bot for a link, signs in, filters the queue,
-acknowledges and resolves a flag, and the bot's `/flags` shows the change.
+acknowledges and resolves a flag, and the bot's `/flags` shows the change; a caseworker opens
+their case's page (its WHO-5 chart and timeline) and is refused another's.
 
-Screenshots of the queue and of a flag are saved and checked to be real images; with
-UPDATE_SCREENSHOTS=1 they are also written to docs/ for the README (web-flags.png,
-web-flag.png), so an ordinary test run leaves the checkout as it was.
+Screenshots of the queue, of a flag and of a case are saved and checked to be real images;
+with UPDATE_SCREENSHOTS=1 they are also written to docs/ for the README (web-flags.png,
+web-flag.png, web-flags-phone.png, web-case.png), so an ordinary test run leaves the
+checkout as it was.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from bot.conversation import Conversation
 from bot.services import flags as flag_service
 from tests.conversation.test_pipeline import send
 from tests.flows import CHECKIN_FLOW
-from tests.world import CASE_A, CASE_B, Clock, World, external_id, flag_row
+from tests.world import CASE_A, CASE_B, Clock, World, checkin, external_id, flag_row
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -37,9 +39,9 @@ T = TypeVar("T")
 
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as seen
     from selenium.webdriver.support.ui import Select, WebDriverWait
 except ImportError:  # pragma: no cover - the test extra installs it
     webdriver = None
@@ -118,7 +120,22 @@ def click_and_wait(driver: Any, by: str, what: str) -> None:
     gone (reading the old page's elements after that fails as stale)."""
     old = driver.find_element(By.TAG_NAME, "main")
     driver.find_element(by, what).click()
-    WebDriverWait(driver, 20).until(seen.staleness_of(old))
+    WebDriverWait(driver, 20).until(lambda _driver: _gone(old))
+
+
+def _gone(element: Any) -> bool:
+    """Whether an element's page was left. Chromium says so as a stale element, or, when the
+    question comes while the old document is being replaced, as an inspector error that the
+    node "does not belong to the document" (`staleness_of` took that for a failure)."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
 
 
 def screenshot(driver: Any, folder: Path, name: str) -> Path:
@@ -255,5 +272,57 @@ async def test_a_coordinator_reviews_flags_in_the_browser_and_the_bot_sees_it(
         return int(widths[0]), int(widths[1])
 
     # Nothing wider than the phone's screen: the queue's rows are cards there.
+    page_width, screen_width = await in_browser(on_a_phone)
+    assert page_width <= screen_width
+
+
+async def test_a_caseworker_opens_their_case_s_page_and_not_another_s(
+    world: World, server: str, browser: Any, tmp_path: Path, clock: Clock
+) -> None:
+    app = world.app
+    for who5 in ((3, 3, 3, 3, 3), (2, 2, 2, 2, 2), (3, 4, 3, 4, 3), (4, 4, 4, 3, 4)):
+        clock.advance(days=7)
+        await checkin(app, world.family, who5=who5)
+    await flag(app, world.case_a, "children_basic_needs", "medium")
+    conversation = Conversation(app)
+    caseworker = await external_id(app, world.caseworker)
+    said = (await send(conversation, caseworker, "/web")).text()
+    link = re.search(re.escape(server) + r"/login/\S+", said)
+    assert link is not None, said
+
+    def open_own_case() -> tuple[str, int, int]:
+        browser.set_window_size(1280, 1300)
+        browser.get(link[0])
+        click_and_wait(browser, By.CSS_SELECTOR, "button[type=submit]")
+        browser.get(f"{server}/cases")
+        click_and_wait(browser, By.ID, f"case-{CASE_A}")
+        chart = browser.find_element(By.ID, "who5-chart")
+        points = chart.find_elements(By.CSS_SELECTOR, "circle.who5-point")
+        entries = browser.find_elements(By.CSS_SELECTOR, "#timeline li")
+        return browser.find_element(By.TAG_NAME, "h1").text, len(points), len(entries)
+
+    heading, points, entries = await in_browser(open_own_case)
+    assert heading.startswith(f"Case {CASE_A}")
+    assert points == 4 and entries >= 5  # four check-ins and the flag, at least
+    shot = await in_browser(lambda: screenshot(browser, tmp_path, "web-case.png"))
+    assert shot.stat().st_size > 10_000
+
+    def open_another_s() -> str:
+        browser.get(f"{server}/cases/{CASE_B}")
+        return browser.find_element(By.TAG_NAME, "main").text
+
+    refused = await in_browser(open_another_s)
+    assert f"Case {CASE_B} is not one of your cases." in refused
+    assert "Timeline" not in refused
+
+    def on_a_phone() -> tuple[int, int]:
+        browser.set_window_size(390, 844)
+        browser.get(f"{server}/cases/{CASE_A}")
+        widths = browser.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth];"
+        )
+        return int(widths[0]), int(widths[1])
+
+    # Nothing wider than the phone's screen: wide tables scroll within their own box.
     page_width, screen_width = await in_browser(on_a_phone)
     assert page_width <= screen_width
