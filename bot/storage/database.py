@@ -34,6 +34,7 @@ from sqlalchemy.util import await_
 
 from .crypto import stored_json
 from .export import AnswerBatch, ExportRow, answer_batches, export_answer_rows
+from .sqlite_driver import one_trip_dbapi
 from .uow import UnitOfWork, Written
 
 __all__ = ["Database", "Unavailable", "async_url"]
@@ -145,7 +146,10 @@ class Database:
         (kept open too)."""
         target = async_url(url)
         if target.get_backend_name() == "sqlite":
-            engine = create_async_engine(target, echo=echo, json_deserializer=stored_json)
+            # One trip to aiosqlite's thread per statement, not three or four (sqlite_driver.py).
+            engine = create_async_engine(
+                target, echo=echo, json_deserializer=stored_json, module=one_trip_dbapi()
+            )
             _configure_sqlite(engine, target.database)
         else:
             # A long-running bot outlives server restarts and idle-connection timeouts.
@@ -328,10 +332,13 @@ def _configure_sqlite(engine: AsyncEngine, path: str | None) -> None:
         # connection wrote in between, SQLite fails at once with "database is locked" (the
         # busy timeout does not apply). BEGIN IMMEDIATE takes the write lock up front, so
         # writers queue on the busy timeout instead; readers keep the cheap deferred BEGIN.
-        if conn.get_execution_options().get(_READ_ONLY):
-            conn.exec_driver_sql("BEGIN")
+        begin = "BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE"
+        # Sent with the transaction's first statement, in its trip (sqlite_driver.py).
+        begin_with = getattr(conn.connection.dbapi_connection, "begin_with", None)
+        if begin_with is not None:
+            begin_with(begin)
         else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql(begin)
 
 
 # The files SQLite keeps beside the database while it is open, or after a crash.
