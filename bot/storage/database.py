@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_
 
+from .answering import Answering, PostgresDriver, SQLiteDriver, Statements
 from .crypto import stored_json
 from .export import AnswerBatch, ExportRow, answer_batches, export_answer_rows
 from .sqlite_driver import one_trip_dbapi
@@ -112,6 +113,35 @@ def _unavailable_as_such() -> Iterator[None]:
         raise Unavailable(type(failed).__name__) from failed
 
 
+# What the drivers themselves raise, used straight (`Database.answering`), when the database
+# rather than the statement is at fault: asyncpg's connection errors, SQLite's locked file.
+_DRIVER_GONE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError)
+
+
+@contextmanager
+def _driver_unavailable_as_such() -> Iterator[None]:
+    try:
+        yield
+    except _DRIVER_GONE as failed:
+        raise Unavailable(type(failed).__name__) from failed
+    except sqlite3.OperationalError as failed:
+        message = str(failed).lower()
+        if not any(reason in message for reason in _SQLITE_UNAVAILABLE):
+            raise
+        raise Unavailable(type(failed).__name__) from failed
+
+
+async def _rolled_back(driver: PostgresDriver | SQLiteDriver) -> bool:
+    """A rollback after a failure (or of an answer left unstored); False when it failed
+    itself: the failure before it is what the caller hears about."""
+    try:
+        await driver.rollback()
+    except (*_DRIVER_GONE, sqlite3.Error, asyncpg.PostgresError):
+        log.warning("rollback failed", extra={"event": "rollback"})
+        return False
+    return True
+
+
 class Database:
     """The bot's database. Make one with `Database.connect(url)` and `dispose()` it at the end."""
 
@@ -133,6 +163,8 @@ class Database:
         # here instead, first come first served; the busy timeout is left for other processes.
         self._sqlite_writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._sqlite_writer_task: asyncio.Task[object] | None = None
+        # The answer's statements, for this engine's dialect (made on first use).
+        self._answering: Statements | None = None
         # Called after a transaction that queued notices commits: the senders wake at once
         # instead of at their next look (see `bot.storage.outbox`).
         self.on_notices_queued: list[Callable[[], None]] = []
@@ -210,9 +242,14 @@ class Database:
 
     @asynccontextmanager
     async def _write_transaction(self) -> AsyncIterator[UnitOfWork]:
+        async with self._sqlite_writer(), self._writer() as session, session.begin():
+            yield UnitOfWork(session, read_only=False, lock_rows=self._sqlite_writers is None)
+
+    @asynccontextmanager
+    async def _sqlite_writer(self) -> AsyncIterator[None]:
+        """This process's turn to write, on SQLite (nothing to wait for on PostgreSQL)."""
         if self._sqlite_writers is None:
-            async with self._writer() as session, session.begin():
-                yield UnitOfWork(session, read_only=False, lock_rows=True)
+            yield
             return
         task = asyncio.current_task()
         if self._sqlite_writer_task is task:
@@ -221,10 +258,47 @@ class Database:
         async with self._sqlite_writers:
             self._sqlite_writer_task = task
             try:
-                async with self._writer() as session, session.begin():
-                    yield UnitOfWork(session, read_only=False, lock_rows=False)
+                yield
             finally:
                 self._sqlite_writer_task = None
+
+    @asynccontextmanager
+    async def answering(
+        self, channel: str, external_id: str, run_id: int
+    ) -> AsyncIterator[Answering]:
+        """The transaction of a question's button pressed, on the driver itself (see
+        `answering.py`): who pressed it and the run read and locked on entry, `store` to
+        write and commit; rolled back when left without it. A write transaction like
+        `transaction()`: on SQLite this process's writers queue for it, and the database's
+        failures are `Unavailable`."""
+        if self._answering is None:
+            self._answering = Statements(self._engine.dialect)
+        with _unavailable_as_such(), _driver_unavailable_as_such():
+            async with self._sqlite_writer(), self._engine.connect() as conn:
+                pooled = await conn.get_raw_connection()
+                driver_connection = pooled.driver_connection
+                assert driver_connection is not None
+                driver: PostgresDriver | SQLiteDriver = (
+                    SQLiteDriver(driver_connection)
+                    if self._sqlite_writers is not None
+                    else PostgresDriver(driver_connection)
+                )
+                answering = Answering(self._answering, driver)
+                try:
+                    await answering.read(channel, external_id, run_id)
+                    yield answering
+                except _DRIVER_GONE:
+                    # Not given back to the pool as it is: the pool opens another.
+                    await conn.invalidate()
+                    raise
+                finally:
+                    if not answering.committed and not await _rolled_back(driver):
+                        # Never back to the pool with a transaction perhaps still open.
+                        await conn.invalidate()
+        if answering.committed:
+            written = Written(answers=answering.stored)
+            for observe in self.on_committed:
+                observe(written)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[UnitOfWork]:
