@@ -363,18 +363,21 @@ async def _answer_plainly(
     now: datetime,
 ) -> PressedBy | _NotPlain | None:
     """`answer_option_of` for the most common press, in one transaction on the driver
-    (`Database.answering`, five statements as the repositories' way sends them): the
-    person's own active run, at the question pressed, an option that only records answers
-    and asks the next question. The same checks in the same order as `take_option`; any
-    answer that would do more (end the run, a score, a flag, a case change, a child's
-    rating, the day of the next check-in, an option no longer valid) or a run not theirs is
-    rolled back with nothing written, and `_NOT_PLAIN` sends it the repositories' way."""
+    (`Database.answering`: the person and the run read and locked together, the update's
+    key, the answer and the run's state written together): the person's own active run, at
+    the question pressed, an option that only records answers and asks the next question.
+    The same checks as `take_option`; any answer that would do more (end the run, a score, a
+    flag, a case change, a child's rating, the day of the next check-in, an option no longer
+    valid), nobody found, or a run not theirs is rolled back with nothing written, and
+    `_NOT_PLAIN` sends it the repositories' way."""
     async with app.database.answering(channel, external_id, run_id) as tx:
-        who = participant_from(tx.person) if tx.person is not None else None
-        if who is None or not may_answer(who):
-            return None
         run = tx.run
-        if run is None or run.person_id != who.person_id or run.status != "active":
+        if tx.person is None or run is None:
+            return _NOT_PLAIN  # nobody, no such run, or not theirs: the long way says so
+        who = participant_from(tx.person)
+        if not may_answer(who):
+            return None
+        if run.status != "active":
             return _NOT_PLAIN
         if run.case_id is not None and (who.role != "family" or who.case_id != run.case_id):
             return _NOT_PLAIN  # a staff run, or a case left: `_case_lost` looks

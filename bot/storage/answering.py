@@ -67,17 +67,19 @@ class AnsweredRow:
     step: str
 
 
-_PERSON = (
+# Who pressed, the first case they joined (as `PersonRepository.writing`) and their run (as
+# `RunRepository.get`): one row, or none when either is missing or the run is another's.
+# On PostgreSQL both rows are locked, the person's first (the order of `OF`), as the
+# repositories lock them one after the other.
+_READ = (
     "SELECT person.id, person.role, person.language, person.consent, person.status, "
-    "person.awaiting, case_file.id, case_file.code FROM person "
+    "person.awaiting, case_file.id, case_file.code, run.id, run.flow_id, run.flow_version, "
+    "run.person_id, run.case_id, run.step, run.status, run.state FROM person "
+    "JOIN run ON run.id = ? AND run.person_id = person.id "
     "LEFT OUTER JOIN membership ON membership.person_id = person.id "
     "LEFT OUTER JOIN case_file ON case_file.id = membership.case_id "
     "WHERE person.channel = ? AND person.external_key = ? "
     "ORDER BY membership.created_at, membership.case_id LIMIT 1"
-)
-_RUN = (
-    "SELECT run.id, run.flow_id, run.flow_version, run.person_id, run.case_id, run.step, "
-    "run.status, run.state FROM run WHERE run.id = ?"
 )
 _CLAIM = (
     'INSERT INTO processed_update ("key", processed_at) VALUES (?, ?) '
@@ -90,6 +92,23 @@ _ANSWER = (
 )
 _UPDATE_RUN = (
     "UPDATE run SET step = ?, state = ?, status = ?, updated_at = ?, ended_at = ? WHERE id = ?"
+)
+# On PostgreSQL the three writes of an answer of one value in one round trip: the answer and
+# the run's state are written only when the update's key was not there before (the count is
+# then 1). The parameters are the claim's, the answer's and the run update's above, in order.
+_WRITE_ONE = (
+    "WITH claimed AS ("
+    'INSERT INTO processed_update ("key", processed_at) VALUES ($1, $2) '
+    'ON CONFLICT ("key") DO NOTHING RETURNING "key"), '
+    "answered AS ("
+    'INSERT INTO answer (run_id, "key", value, step, answered_at) '
+    "SELECT $3::integer, $4::varchar, $5::json, $6::varchar, $7::timestamp FROM claimed "
+    'ON CONFLICT (run_id, "key") DO UPDATE SET value = excluded.value, '
+    "step = excluded.step, answered_at = excluded.answered_at), "
+    "updated AS ("
+    "UPDATE run SET step = $8, state = $9, status = $10, updated_at = $11, ended_at = $12 "
+    "WHERE id = $13 AND EXISTS (SELECT 1 FROM claimed)) "
+    "SELECT count(*) FROM claimed"
 )
 
 
@@ -115,8 +134,8 @@ class Statements:
     def __init__(self, dialect: Dialect) -> None:
         postgres = dialect.name == "postgresql"
         spell = _numbered if postgres else str
-        self.person = spell(_PERSON + (" FOR UPDATE OF person" if postgres else ""))
-        self.run = spell(_RUN + (" FOR UPDATE" if postgres else ""))
+        self.read = spell(_READ + (" FOR UPDATE OF person, run" if postgres else ""))
+        self.write_one = _WRITE_ONE if postgres else None
         self.claim = spell(_CLAIM)
         self.answer = spell(_ANSWER)
         self.update_run = spell(_UPDATE_RUN)
@@ -140,9 +159,9 @@ class Statements:
 class _Driver(Protocol):
     """One connection's transaction, on asyncpg or sqlite3 (see `database.py`)."""
 
-    async def read(
-        self, person: tuple[str, Sequence[object]], run: tuple[str, Sequence[object]]
-    ) -> tuple[Sequence[object] | None, Sequence[object] | None]: ...
+    async def read(self, read: tuple[str, Sequence[object]]) -> Sequence[object] | None: ...
+
+    async def write_one(self, write: tuple[str, Sequence[object]]) -> bool: ...
 
     async def write(
         self,
@@ -171,31 +190,31 @@ class Answering:
 
         s = self._statements
         key = crypto.active().lookup_key(channel, str(external_id))
-        person, run = await self._driver.read((s.person, (channel, key)), (s.run, (run_id,)))
-        if person is not None:
-            (person_id, role, language, consent, status, awaiting, case_id, code) = person
-            self.person = PersonWriting(
-                person_id,  # type: ignore[arg-type]
-                role,  # type: ignore[arg-type]
-                language,  # type: ignore[arg-type]
-                consent,  # type: ignore[arg-type]
-                status,  # type: ignore[arg-type]
-                s.read_awaiting(awaiting),  # type: ignore[arg-type]
-                case_id,  # type: ignore[arg-type]
-                code,  # type: ignore[arg-type]
-            )
-        if run is not None:
-            (run_id_, flow_id, flow_version, person_id, case_id, step, status, state) = run
-            self.run = RunRow(
-                run_id_,  # type: ignore[arg-type]
-                flow_id,  # type: ignore[arg-type]
-                flow_version,  # type: ignore[arg-type]
-                person_id,  # type: ignore[arg-type]
-                case_id,  # type: ignore[arg-type]
-                step,  # type: ignore[arg-type]
-                status,  # type: ignore[arg-type]
-                s.read_state(state),  # type: ignore[arg-type]
-            )
+        row = await self._driver.read((s.read, (run_id, channel, key)))
+        if row is None:
+            return
+        (person_id, role, language, consent, status, awaiting, case_id, code) = row[:8]
+        self.person = PersonWriting(
+            person_id,  # type: ignore[arg-type]
+            role,  # type: ignore[arg-type]
+            language,  # type: ignore[arg-type]
+            consent,  # type: ignore[arg-type]
+            status,  # type: ignore[arg-type]
+            s.read_awaiting(awaiting),  # type: ignore[arg-type]
+            case_id,  # type: ignore[arg-type]
+            code,  # type: ignore[arg-type]
+        )
+        (run_id_, flow_id, flow_version, owner, run_case, step, run_status, state) = row[8:]
+        self.run = RunRow(
+            run_id_,  # type: ignore[arg-type]
+            flow_id,  # type: ignore[arg-type]
+            flow_version,  # type: ignore[arg-type]
+            owner,  # type: ignore[arg-type]
+            run_case,  # type: ignore[arg-type]
+            step,  # type: ignore[arg-type]
+            run_status,  # type: ignore[arg-type]
+            s.read_state(state),  # type: ignore[arg-type]
+        )
 
     async def store(
         self,
@@ -219,9 +238,13 @@ class Answering:
             for answer in answers
         ]
         update = (step, s.bind_state(dict(state)), "active", at, None, self.run.id)
-        stored = await self._driver.write(
-            (s.claim, (once, at)), (s.answer, rows), (s.update_run, update)
-        )
+        claim = (once, at)
+        if s.write_one is not None and len(rows) == 1:
+            stored = await self._driver.write_one((s.write_one, (*claim, *rows[0], *update)))
+        else:
+            stored = await self._driver.write(
+                (s.claim, claim), (s.answer, rows), (s.update_run, update)
+            )
         self.committed, self.stored = stored, len(rows) if stored else 0
         return stored
 
@@ -236,13 +259,20 @@ class PostgresDriver:
         self._connection = connection
         self._transaction: asyncpg.transaction.Transaction | None = None
 
-    async def read(
-        self, person: tuple[str, Sequence[object]], run: tuple[str, Sequence[object]]
-    ) -> tuple[Sequence[object] | None, Sequence[object] | None]:
+    async def read(self, read: tuple[str, Sequence[object]]) -> Sequence[object] | None:
         self._transaction = self._connection.transaction()
         await self._transaction.start()
-        found = await self._connection.fetchrow(person[0], *person[1])
-        return found, await self._connection.fetchrow(run[0], *run[1])
+        found: Sequence[object] | None = await self._connection.fetchrow(read[0], *read[1])
+        return found
+
+    async def write_one(self, write: tuple[str, Sequence[object]]) -> bool:
+        assert self._transaction is not None
+        if await self._connection.fetchval(write[0], *write[1]) != 1:
+            await self.rollback()
+            return False
+        transaction, self._transaction = self._transaction, None
+        await transaction.commit()
+        return True
 
     async def write(
         self,
@@ -275,14 +305,15 @@ class SQLiteDriver:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
 
-    async def read(
-        self, person: tuple[str, Sequence[object]], run: tuple[str, Sequence[object]]
-    ) -> tuple[Sequence[object] | None, Sequence[object] | None]:
+    async def read(self, read: tuple[str, Sequence[object]]) -> Sequence[object] | None:
         connection = self._connection
-        found: tuple[Sequence[object] | None, Sequence[object] | None] = await connection._execute(  # type: ignore[no-untyped-call]
-            _sqlite_read, connection._conn, person, run
+        found: Sequence[object] | None = await connection._execute(  # type: ignore[no-untyped-call]
+            _sqlite_read, connection._conn, read
         )
         return found
+
+    async def write_one(self, write: tuple[str, Sequence[object]]) -> bool:
+        raise NotImplementedError("SQLite writes in one trip already")
 
     async def write(
         self,
@@ -316,14 +347,12 @@ def _one(
 
 
 def _sqlite_read(
-    connection: sqlite3.Connection,
-    person: tuple[str, Sequence[object]],
-    run: tuple[str, Sequence[object]],
-) -> tuple[Sequence[object] | None, Sequence[object] | None]:
+    connection: sqlite3.Connection, read: tuple[str, Sequence[object]]
+) -> Sequence[object] | None:
     """In aiosqlite's thread: the write transaction begun (the lock taken, as
-    `Database.transaction` does) and both rows read."""
+    `Database.transaction` does) and the row read."""
     connection.execute("BEGIN IMMEDIATE").close()
-    return _one(connection, *person), _one(connection, *run)
+    return _one(connection, *read)
 
 
 def _sqlite_write(

@@ -50,8 +50,12 @@ async def test_reads_the_person_and_run_as_the_repositories_do(
             "active",
         )
         assert tx.run.state == {"n": 0}  # opened from its sealed form
-    async with database.answering("telegram", "nobody", made.run_id + 99) as tx:
-        assert tx.person is None and tx.run is None
+    other = await seed(external_id="4343", step="who5_cheerful")
+    for channel_id, run_id in (("nobody", made.run_id), ("4242", made.run_id + 99)):
+        async with database.answering("telegram", channel_id, run_id) as tx:
+            assert tx.person is None and tx.run is None
+    async with database.answering("telegram", "4242", other.run_id) as tx:
+        assert tx.person is None and tx.run is None  # another's run: neither read nor locked
 
 
 async def test_stores_once_sealed_and_counted(
@@ -89,17 +93,40 @@ async def test_stores_once_sealed_and_counted(
     assert len(counted) == 1
 
 
+async def test_several_answers_at_once(
+    database: Database, seed: Callable[..., Awaitable[Seed]]
+) -> None:
+    made = await seed(external_id="88", step="list")
+    items = [AnsweredRow("list.a", "done", "list"), AnsweredRow("list.a.note", "x", "list")]
+    async with database.answering("telegram", "88", made.run_id) as tx:
+        assert await tx.store("telegram:5", items, "list", {"n": 2}, T0)
+    assert await _stored(database, made.run_id) == (
+        {"list.a": "done", "list.a.note": "x"},
+        "list",
+        {"n": 2},
+        1,
+    )
+    async with database.answering("telegram", "88", made.run_id) as tx:
+        assert not await tx.store("telegram:5", items[:1], "other", {"n": 3}, T0)
+    async with database.answering("telegram", "88", made.run_id) as tx:
+        assert not await tx.store("telegram:5", items, "other", {"n": 3}, T0)
+    assert (await _stored(database, made.run_id))[1:] == ("list", {"n": 2}, 1)
+
+
 async def test_a_failure_or_leaving_without_storing_leaves_nothing(
     database: Database, seed: Callable[..., Awaitable[Seed]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     made = await seed(external_id="55", step="who5_cheerful")
     answer = AnsweredRow("who5.cheerful", 3, "who5_cheerful")
-    # The run's update fails after the claim and the answer were written.
     async with database.answering("telegram", "55", made.run_id) as tx:
         pass  # left without storing: rolled back
     statements = tx._statements
-    broken = statements.update_run.replace("step =", "no_such_column =")
-    monkeypatch.setattr(statements, "update_run", broken)
+    # The run's update fails after the claim and the answer were written (in one statement on
+    # PostgreSQL: its last part).
+    for name in ("update_run", "write_one"):
+        if getattr(statements, name) is not None:
+            broken = getattr(statements, name).replace("SET step =", "SET no_such_column =")
+            monkeypatch.setattr(statements, name, broken)
     with pytest.raises(Exception, match="no_such_column"):
         async with database.answering("telegram", "55", made.run_id) as tx:
             await tx.store("telegram:2", [answer], "who5_calm", {"n": 1}, T0)
