@@ -253,25 +253,26 @@ class Answering:
 
 
 class PostgresDriver:
-    """On the asyncpg connection under the engine's pooled one."""
+    """On the asyncpg connection under the engine's pooled one, whose check on checkout
+    began the transaction already (`begun`, see `database.py`): BEGIN needs no round trip
+    of its own. The transaction is ended by COMMIT or ROLLBACK sent as such."""
 
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: asyncpg.Connection, *, begun: bool) -> None:
         self._connection = connection
-        self._transaction: asyncpg.transaction.Transaction | None = None
+        self._open = begun
 
     async def read(self, read: tuple[str, Sequence[object]]) -> Sequence[object] | None:
-        self._transaction = self._connection.transaction()
-        await self._transaction.start()
+        if not self._open:
+            await self._connection.execute("BEGIN")
+            self._open = True
         found: Sequence[object] | None = await self._connection.fetchrow(read[0], *read[1])
         return found
 
     async def write_one(self, write: tuple[str, Sequence[object]]) -> bool:
-        assert self._transaction is not None
         if await self._connection.fetchval(write[0], *write[1]) != 1:
             await self.rollback()
             return False
-        transaction, self._transaction = self._transaction, None
-        await transaction.commit()
+        await self._commit()
         return True
 
     async def write(
@@ -280,22 +281,24 @@ class PostgresDriver:
         answers: tuple[str, list[Sequence[object]]],
         update: tuple[str, Sequence[object]],
     ) -> bool:
-        assert self._transaction is not None
         if await self._connection.fetchval(claim[0], *claim[1]) is None:
             await self.rollback()
             return False
         for row in answers[1]:
             await self._connection.execute(answers[0], *row)
         await self._connection.execute(update[0], *update[1])
-        transaction, self._transaction = self._transaction, None
-        await transaction.commit()
+        await self._commit()
         return True
+
+    async def _commit(self) -> None:
+        self._open = False
+        await self._connection.execute("COMMIT")
 
     async def rollback(self) -> None:
         """Whatever is still open, rolled back."""
-        transaction, self._transaction = self._transaction, None
-        if transaction is not None:
-            await transaction.rollback()
+        if self._open or self._connection.is_in_transaction():
+            self._open = False
+            await self._connection.execute("ROLLBACK")
 
 
 class SQLiteDriver:

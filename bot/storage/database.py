@@ -11,12 +11,14 @@ and running the Alembic migrations from code so a deployment needs no alembic.in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -273,15 +275,22 @@ class Database:
         failures are `Unavailable`."""
         if self._answering is None:
             self._answering = Statements(self._engine.dialect)
+        postgres = self._sqlite_writers is None
         with _unavailable_as_such(), _driver_unavailable_as_such():
-            async with self._sqlite_writer(), self._engine.connect() as conn:
+            async with self._sqlite_writer(), contextlib.AsyncExitStack() as stack:
+                # On PostgreSQL the check on checkout is the transaction's BEGIN.
+                begin = _BEGIN_ON_CHECKOUT.set(postgres)
+                try:
+                    conn = await stack.enter_async_context(self._engine.connect())
+                finally:
+                    _BEGIN_ON_CHECKOUT.reset(begin)
                 pooled = await conn.get_raw_connection()
                 driver_connection = pooled.driver_connection
                 assert driver_connection is not None
                 driver: PostgresDriver | SQLiteDriver = (
-                    SQLiteDriver(driver_connection)
-                    if self._sqlite_writers is not None
-                    else PostgresDriver(driver_connection)
+                    PostgresDriver(driver_connection, begun=True)
+                    if postgres
+                    else SQLiteDriver(driver_connection)
                 )
                 answering = Answering(self._answering, driver)
                 try:
@@ -336,6 +345,10 @@ class Database:
 
 # Set on a connection just opened: it needs no check on its first checkout.
 _FRESH = "wegwijzer_fresh"
+# Set while `Database.answering` checks a connection out: the check is its transaction's
+# BEGIN, which tells as well as SELECT 1 whether the server is still there (one round trip
+# for both), and is sent on a connection just opened too.
+_BEGIN_ON_CHECKOUT: ContextVar[bool] = ContextVar("wegwijzer_begin_on_checkout", default=False)
 
 
 def _check_on_checkout(engine: AsyncEngine) -> None:
@@ -349,6 +362,9 @@ def _check_on_checkout(engine: AsyncEngine) -> None:
     needs no transaction there. asyncpg's `is_closed()` alone would cost nothing but misses
     a backend killed since the loop last read from its socket (tests/storage/
     test_connection_faults.py); a transaction failing on its first statement is not retried.
+    For `Database.answering` the check is the transaction's BEGIN itself (`_BEGIN_ON_CHECKOUT`),
+    and a connection found still in a transaction (an answer cut short while its BEGIN was on
+    the way) is rolled back first.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -359,14 +375,18 @@ def _check_on_checkout(engine: AsyncEngine) -> None:
     def _on_checkout(
         dbapi_connection: AdaptedConnection, record: ConnectionPoolEntry, _proxy: object
     ) -> None:
-        if record.info.pop(_FRESH, False):
+        begin = _BEGIN_ON_CHECKOUT.get()
+        if record.info.pop(_FRESH, False) and not begin:
             return
         driver: asyncpg.Connection = dbapi_connection.driver_connection
         try:
             if driver.is_closed():
                 raise DisconnectionError("connection closed by the server")
+            if driver.is_in_transaction():
+                # Left so by an answer cut short while its BEGIN was on the way.
+                await_(driver.execute("ROLLBACK"))
             # Not the empty query: asyncpg's (0.32) simple protocol fails on its empty reply.
-            await_(driver.execute("SELECT 1"))
+            await_(driver.execute("BEGIN" if begin else "SELECT 1"))
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as gone:
             # The pool closes this connection, opens a new one and hands that out instead.
             raise DisconnectionError(type(gone).__name__) from gone
