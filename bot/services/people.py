@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..app import Wegwijzer
 from ..rules.people import Participant
 from ..storage import Case, Person, UnitOfWork
+from ..storage.repositories import PersonWriting
 from .cases import DEMO_CASE_CODE, UnknownCase, create_case
 
 
@@ -33,8 +34,11 @@ async def participant_of(
     """The person with this id on this channel, in the caller's transaction (`lock`: their
     row locked, see `RunRepository.get`)."""
     found = await uow.people.writing(channel, external_id, for_update=lock)
-    if found is None:
-        return None
+    return None if found is None else participant_from(found)
+
+
+def participant_from(found: PersonWriting) -> Participant:
+    """The person as `PersonRepository.writing` read them."""
     # As `_as_participant`: a family member's case is the first they joined.
     family = found.role == "family" and found.case_id is not None
     return Participant(

@@ -39,13 +39,14 @@ from ..rules.guidance import applies, case_facts
 from ..rules.people import Participant
 from ..rules.replies import interpret
 from ..storage import Case, CaseChild, Run, UnitOfWork
+from ..storage.answering import AnsweredRow
 from . import guidance, texts
 from .children import Child, to_rate
 from .emergency import help_lines, signpost
 from .flags import raise_or_repeat
 from .notices import Notice
-from .once import claim
-from .people import participant_of
+from .once import AlreadyHandled, claim
+from .people import participant_from, participant_of
 from .visits import visit_done_by_flow
 
 log = logging.getLogger(__name__)
@@ -319,6 +320,13 @@ async def answer_option_of(
     the long way."""
     now = app.clock()
     context = flow_context(app)
+    if once is not None:
+        plainly = await _answer_plainly(
+            app, channel, external_id, may_answer, run_id, step_index, option_index, once,
+            part, context, now,
+        )  # fmt: skip
+        if not isinstance(plainly, _NotPlain):
+            return plainly
     async with app.database.transaction() as uow:
         # Locked at once (on PostgreSQL), as `take_option` would lock them next: one
         # statement fewer.
@@ -330,6 +338,74 @@ async def answer_option_of(
             app, uow, who, run_id, step_index, option_index, part, context, now, locked=True
         )
         return PressedBy(who, answered)
+
+
+class _NotPlain:
+    """An answer `_answer_plainly` leaves to the repositories' way."""
+
+
+_NOT_PLAIN = _NotPlain()
+# What a plain answer's sprint may hold: its answers, and what it says and asks next.
+_PLAIN_EVENTS = (AnswerRecorded, Say, Ask)
+
+
+async def _answer_plainly(
+    app: Wegwijzer,
+    channel: str,
+    external_id: str,
+    may_answer: Callable[[Participant], bool],
+    run_id: int,
+    step_index: int,
+    option_index: int,
+    once: str,
+    part: int,
+    context: dict[str, object],
+    now: datetime,
+) -> PressedBy | _NotPlain | None:
+    """`answer_option_of` for the most common press, in one transaction on the driver
+    (`Database.answering`: the person and the run read and locked together, the update's
+    key, the answer and the run's state written together): the person's own active run, at
+    the question pressed, an option that only records answers and asks the next question.
+    The same checks as `take_option`; any answer that would do more (end the run, a score, a
+    flag, a case change, a child's rating, the day of the next check-in, an option no longer
+    valid), nobody found, or a run not theirs is rolled back with nothing written, and
+    `_NOT_PLAIN` sends it the repositories' way."""
+    async with app.database.answering(channel, external_id, run_id) as tx:
+        run = tx.run
+        if tx.person is None or run is None:
+            return _NOT_PLAIN  # nobody, no such run, or not theirs: the long way says so
+        who = participant_from(tx.person)
+        if not may_answer(who):
+            return None
+        if run.status != "active":
+            return _NOT_PLAIN
+        if run.case_id is not None and (who.role != "family" or who.case_id != run.case_id):
+            return _NOT_PLAIN  # a staff run, or a case left: `_case_lost` looks
+        flow = app.flows.get(run.flow_id, run.flow_version)
+        if not 0 <= step_index < len(flow.steps) or flow.steps[step_index].id != run.step:
+            return _NOT_PLAIN
+        if rates_children(flow):
+            return _NOT_PLAIN
+        state = RunState.from_dict(run.state)
+        question = app.engine.question(state, context)
+        if question.part != part or not 0 <= option_index < len(question.options):
+            return _NOT_PLAIN
+        chosen = question.options[option_index]
+        sprint = app.engine.resume(state, Choose(chosen.value), context)
+        events = sprint.events
+        if sprint.ended or any(
+            not isinstance(event, _PLAIN_EVENTS) or _says_when(event) for event in events
+        ):
+            return _NOT_PLAIN
+        answers = [
+            AnsweredRow(event.key, event.value, event.step_id)
+            for event in events
+            if isinstance(event, AnswerRecorded)
+        ]
+        if not await tx.store(once, answers, sprint.state.step, sprint.state.to_dict(), now):
+            raise AlreadyHandled(once)
+        turn = Turn(tuple(events), run.id, sprint.state)
+        return PressedBy(who, ButtonAnswer(question, chosen, turn))
 
 
 async def take_option(

@@ -11,12 +11,14 @@ and running the Alembic migrations from code so a deployment needs no alembic.in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import sqlite3
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -32,8 +34,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_
 
+from .answering import Answering, PostgresDriver, SQLiteDriver, Statements
 from .crypto import stored_json
 from .export import AnswerBatch, ExportRow, answer_batches, export_answer_rows
+from .sqlite_driver import one_trip_dbapi
 from .uow import UnitOfWork, Written
 
 __all__ = ["Database", "Unavailable", "async_url"]
@@ -111,6 +115,35 @@ def _unavailable_as_such() -> Iterator[None]:
         raise Unavailable(type(failed).__name__) from failed
 
 
+# What the drivers themselves raise, used straight (`Database.answering`), when the database
+# rather than the statement is at fault: asyncpg's connection errors, SQLite's locked file.
+_DRIVER_GONE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError)
+
+
+@contextmanager
+def _driver_unavailable_as_such() -> Iterator[None]:
+    try:
+        yield
+    except _DRIVER_GONE as failed:
+        raise Unavailable(type(failed).__name__) from failed
+    except sqlite3.OperationalError as failed:
+        message = str(failed).lower()
+        if not any(reason in message for reason in _SQLITE_UNAVAILABLE):
+            raise
+        raise Unavailable(type(failed).__name__) from failed
+
+
+async def _rolled_back(driver: PostgresDriver | SQLiteDriver) -> bool:
+    """A rollback after a failure (or of an answer left unstored); False when it failed
+    itself: the failure before it is what the caller hears about."""
+    try:
+        await driver.rollback()
+    except (*_DRIVER_GONE, sqlite3.Error, asyncpg.PostgresError):
+        log.warning("rollback failed", extra={"event": "rollback"})
+        return False
+    return True
+
+
 class Database:
     """The bot's database. Make one with `Database.connect(url)` and `dispose()` it at the end."""
 
@@ -132,6 +165,8 @@ class Database:
         # here instead, first come first served; the busy timeout is left for other processes.
         self._sqlite_writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._sqlite_writer_task: asyncio.Task[object] | None = None
+        # The answer's statements, for this engine's dialect (made on first use).
+        self._answering: Statements | None = None
         # Called after a transaction that queued notices commits: the senders wake at once
         # instead of at their next look (see `bot.storage.outbox`).
         self.on_notices_queued: list[Callable[[], None]] = []
@@ -145,7 +180,10 @@ class Database:
         (kept open too)."""
         target = async_url(url)
         if target.get_backend_name() == "sqlite":
-            engine = create_async_engine(target, echo=echo, json_deserializer=stored_json)
+            # One trip to aiosqlite's thread per statement, not three or four (sqlite_driver.py).
+            engine = create_async_engine(
+                target, echo=echo, json_deserializer=stored_json, module=one_trip_dbapi()
+            )
             _configure_sqlite(engine, target.database)
         else:
             # A long-running bot outlives server restarts and idle-connection timeouts.
@@ -206,9 +244,14 @@ class Database:
 
     @asynccontextmanager
     async def _write_transaction(self) -> AsyncIterator[UnitOfWork]:
+        async with self._sqlite_writer(), self._writer() as session, session.begin():
+            yield UnitOfWork(session, read_only=False, lock_rows=self._sqlite_writers is None)
+
+    @asynccontextmanager
+    async def _sqlite_writer(self) -> AsyncIterator[None]:
+        """This process's turn to write, on SQLite (nothing to wait for on PostgreSQL)."""
         if self._sqlite_writers is None:
-            async with self._writer() as session, session.begin():
-                yield UnitOfWork(session, read_only=False, lock_rows=True)
+            yield
             return
         task = asyncio.current_task()
         if self._sqlite_writer_task is task:
@@ -217,10 +260,54 @@ class Database:
         async with self._sqlite_writers:
             self._sqlite_writer_task = task
             try:
-                async with self._writer() as session, session.begin():
-                    yield UnitOfWork(session, read_only=False, lock_rows=False)
+                yield
             finally:
                 self._sqlite_writer_task = None
+
+    @asynccontextmanager
+    async def answering(
+        self, channel: str, external_id: str, run_id: int
+    ) -> AsyncIterator[Answering]:
+        """The transaction of a question's button pressed, on the driver itself (see
+        `answering.py`): who pressed it and the run read and locked on entry, `store` to
+        write and commit; rolled back when left without it. A write transaction like
+        `transaction()`: on SQLite this process's writers queue for it, and the database's
+        failures are `Unavailable`."""
+        if self._answering is None:
+            self._answering = Statements(self._engine.dialect)
+        postgres = self._sqlite_writers is None
+        with _unavailable_as_such(), _driver_unavailable_as_such():
+            async with self._sqlite_writer(), contextlib.AsyncExitStack() as stack:
+                # On PostgreSQL the check on checkout is the transaction's BEGIN.
+                begin = _BEGIN_ON_CHECKOUT.set(postgres)
+                try:
+                    conn = await stack.enter_async_context(self._engine.connect())
+                finally:
+                    _BEGIN_ON_CHECKOUT.reset(begin)
+                pooled = await conn.get_raw_connection()
+                driver_connection = pooled.driver_connection
+                assert driver_connection is not None
+                driver: PostgresDriver | SQLiteDriver = (
+                    PostgresDriver(driver_connection, begun=True)
+                    if postgres
+                    else SQLiteDriver(driver_connection)
+                )
+                answering = Answering(self._answering, driver)
+                try:
+                    await answering.read(channel, external_id, run_id)
+                    yield answering
+                except _DRIVER_GONE:
+                    # Not given back to the pool as it is: the pool opens another.
+                    await conn.invalidate()
+                    raise
+                finally:
+                    if not answering.committed and not await _rolled_back(driver):
+                        # Never back to the pool with a transaction perhaps still open.
+                        await conn.invalidate()
+        if answering.committed:
+            written = Written(answers=answering.stored)
+            for observe in self.on_committed:
+                observe(written)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[UnitOfWork]:
@@ -258,6 +345,10 @@ class Database:
 
 # Set on a connection just opened: it needs no check on its first checkout.
 _FRESH = "wegwijzer_fresh"
+# Set while `Database.answering` checks a connection out: the check is its transaction's
+# BEGIN, which tells as well as SELECT 1 whether the server is still there (one round trip
+# for both), and is sent on a connection just opened too.
+_BEGIN_ON_CHECKOUT: ContextVar[bool] = ContextVar("wegwijzer_begin_on_checkout", default=False)
 
 
 def _check_on_checkout(engine: AsyncEngine) -> None:
@@ -271,6 +362,9 @@ def _check_on_checkout(engine: AsyncEngine) -> None:
     needs no transaction there. asyncpg's `is_closed()` alone would cost nothing but misses
     a backend killed since the loop last read from its socket (tests/storage/
     test_connection_faults.py); a transaction failing on its first statement is not retried.
+    For `Database.answering` the check is the transaction's BEGIN itself (`_BEGIN_ON_CHECKOUT`),
+    and a connection found still in a transaction (an answer cut short while its BEGIN was on
+    the way) is rolled back first.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -281,14 +375,18 @@ def _check_on_checkout(engine: AsyncEngine) -> None:
     def _on_checkout(
         dbapi_connection: AdaptedConnection, record: ConnectionPoolEntry, _proxy: object
     ) -> None:
-        if record.info.pop(_FRESH, False):
+        begin = _BEGIN_ON_CHECKOUT.get()
+        if record.info.pop(_FRESH, False) and not begin:
             return
         driver: asyncpg.Connection = dbapi_connection.driver_connection
         try:
             if driver.is_closed():
                 raise DisconnectionError("connection closed by the server")
+            if driver.is_in_transaction():
+                # Left so by an answer cut short while its BEGIN was on the way.
+                await_(driver.execute("ROLLBACK"))
             # Not the empty query: asyncpg's (0.32) simple protocol fails on its empty reply.
-            await_(driver.execute("SELECT 1"))
+            await_(driver.execute("BEGIN" if begin else "SELECT 1"))
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as gone:
             # The pool closes this connection, opens a new one and hands that out instead.
             raise DisconnectionError(type(gone).__name__) from gone
@@ -328,10 +426,13 @@ def _configure_sqlite(engine: AsyncEngine, path: str | None) -> None:
         # connection wrote in between, SQLite fails at once with "database is locked" (the
         # busy timeout does not apply). BEGIN IMMEDIATE takes the write lock up front, so
         # writers queue on the busy timeout instead; readers keep the cheap deferred BEGIN.
-        if conn.get_execution_options().get(_READ_ONLY):
-            conn.exec_driver_sql("BEGIN")
+        begin = "BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE"
+        # Sent with the transaction's first statement, in its trip (sqlite_driver.py).
+        begin_with = getattr(conn.connection.dbapi_connection, "begin_with", None)
+        if begin_with is not None:
+            begin_with(begin)
         else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql(begin)
 
 
 # The files SQLite keeps beside the database while it is open, or after a crash.

@@ -9,7 +9,8 @@ socket. Presses are handled `--at-once` at a time, as PTB hands them over.
     .venv/bin/python -m tests.bench.own_work [--postgres URL] [--presses N] [--at-once N]
         [--profile FILE] [--statements]
 
-`--statements` prints the statements, commits, checkouts and new connections per answer.
+`--statements` prints the statements, commits, checkouts and new connections per answer, and
+the calls to the driver of the answer's own transaction (`Database.answering`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.bootstrap import bootstrap
 from bot.conversation.intents import Answer, encode
+from bot.storage import answering
 from bot.storage.database import SQLITE_PRAGMAS
 from bot.storage.models import Person, Run
 from bot.telegram._callbacks import CallbackSigner
@@ -236,10 +238,18 @@ async def answer_cost(
             def _connect(*_: Any) -> None:
                 sent["(new connection)"] += 1
 
-            # Each checks the connection first: one round trip on PostgreSQL (a SELECT 1).
+            # Each checks the connection first: one round trip on PostgreSQL (a SELECT 1, or
+            # the answer's BEGIN).
             @event.listens_for(engine, "checkout")
             def _checkout(*_: Any) -> None:
                 sent["(checkout)"] += 1
+
+            # The answer on the driver (`Database.answering`) is not seen by SQLAlchemy's
+            # events: its calls to the driver are counted here (each a round trip on
+            # PostgreSQL, a trip to aiosqlite's thread on SQLite).
+            for driver in (answering.PostgresDriver, answering.SQLiteDriver):
+                for name in ("read", "write_one", "write", "rollback"):
+                    setattr(driver, name, _counting(getattr(driver, name), sent, name))
 
         cost = await measure(wegwijzer, updates[WARM_UP:], at_once, profile)
         for statement, count in sent.most_common():
@@ -247,6 +257,16 @@ async def answer_cost(
         return cost
     finally:
         await app.close()
+
+
+def _counting(
+    method: Callable[..., Any], sent: collections.Counter[str], name: str
+) -> Callable[..., Any]:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        sent[f"(driver) {name}"] += 1
+        return method(*args, **kwargs)
+
+    return counted
 
 
 async def run(

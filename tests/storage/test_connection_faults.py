@@ -123,3 +123,59 @@ async def test_an_answer_is_recorded_once_after_the_connections_were_killed(
     async with database.engine.connect() as conn:
         rows = (await conn.execute(text("SELECT count(*) FROM answer"))).scalar_one()
     assert rows == 1
+
+
+@pytest.mark.parametrize("unseen", [False, True], ids=["seen", "unseen"])
+async def test_an_answer_on_the_driver_is_recorded_once_after_the_connections_were_killed(
+    database: Database, postgres_url: str, unseen: bool
+) -> None:
+    """`Database.answering`: its BEGIN is the check on checkout, and finds them dead too."""
+    from bot.storage.answering import AnsweredRow
+
+    async with database.transaction() as uow:
+        people = [await uow.people.add("telegram", f"556{n}", "family") for n in range(POOL)]
+        runs = [
+            await uow.runs.start(person.id, None, "family_checkin", 1, "start", {}, T0)
+            for person in people
+        ]
+    await _fill_pool(database, POOL)
+    assert await _kill_every_connection(postgres_url, unseen=unseen) >= POOL
+
+    async def answer(n: int) -> None:
+        async with database.answering("telegram", f"556{n}", runs[n].id) as tx:
+            assert tx.run is not None
+            answered = [AnsweredRow("mood", "good", "start")]
+            assert await tx.store(f"telegram:{n}", answered, "next", {}, T0)
+
+    # As many at once as the pool held, so each dead connection is checked out by one of them.
+    await asyncio.gather(*(answer(n) for n in range(POOL)))
+    async with database.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT count(*) FROM answer"))).scalar_one()
+        in_transaction = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
+                    " AND datname = current_database()"
+                )
+            )
+        ).scalar_one()
+    assert rows == POOL
+    assert in_transaction == 0  # every connection went back to the pool out of its transaction
+
+
+async def test_a_connection_given_back_in_a_transaction_is_rolled_back_on_checkout(
+    database: Database,
+) -> None:
+    """What an answer cut short while its BEGIN (the check on checkout) was on the way would
+    leave: the next user of the connection gets it out of that transaction."""
+    async with database.engine.connect() as conn:  # the pool's only connection
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.execute("BEGIN")
+        await raw.execute("INSERT INTO processed_update VALUES ('left:1', now())")
+    async with database.transaction() as uow:
+        await uow.people.add("telegram", "5570", "family")
+    async with database.engine.connect() as conn:
+        stored = (await conn.execute(text("SELECT count(*) FROM person"))).scalar_one()
+        left = (await conn.execute(text("SELECT count(*) FROM processed_update"))).scalar_one()
+    assert (stored, left) == (1, 0)

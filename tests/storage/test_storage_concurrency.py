@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.util import await_
 
 from bot.storage import Database
 
@@ -74,11 +75,18 @@ async def test_sqlite_write_transactions_begin_immediate(tmp_path: Path) -> None
     await database.upgrade()
     begins: list[str] = []
 
-    def watch(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    def watch(statement: str) -> None:  # in the connection's thread
         if statement.upper().startswith("BEGIN"):
             begins.append(statement)
 
-    event.listen(database.engine.sync_engine, "before_cursor_execute", watch)
+    # What SQLite itself runs: the BEGIN goes in the trip of the transaction's first
+    # statement (bot/storage/sqlite_driver.py), past SQLAlchemy's cursor events.
+    def trace(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        raw = dbapi_connection.driver_connection
+        await_(raw._execute(raw._conn.set_trace_callback, watch))
+
+    await database.engine.dispose()  # connections made from now on are traced
+    event.listen(database.engine.sync_engine, "connect", trace)
     try:
         async with database.transaction() as uow:
             await uow.people.get("telegram", "1")
@@ -89,7 +97,7 @@ async def test_sqlite_write_transactions_begin_immediate(tmp_path: Path) -> None
         [row async for row in database.answer_rows()]
         assert begins == ["BEGIN IMMEDIATE", "BEGIN", "BEGIN"]
     finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", watch)
+        event.remove(database.engine.sync_engine, "connect", trace)
         await database.dispose()
 
 

@@ -64,6 +64,42 @@ async def test_a_button_pressed_twice_records_one_answer(
     assert (await answers_of(wegwijzer))["who5.cheerful"] == 0
 
 
+async def test_a_plain_answer_goes_the_drivers_way_and_anything_else_the_repositories(
+    api: FakeBotAPI,
+    bot: RunningBot,
+    wegwijzer: Wegwijzer,
+    case_code: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.services import runs
+
+    ways: list[str] = []
+    plainly, take_option = runs._answer_plainly, runs.take_option
+
+    async def driver(*args, **kwargs):
+        outcome = await plainly(*args, **kwargs)
+        ways.append("driver" if isinstance(outcome, runs.PressedBy) else "not plain")
+        return outcome
+
+    async def repositories(*args, **kwargs):
+        ways.append("repositories")
+        return await take_option(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "_answer_plainly", driver)
+    monkeypatch.setattr(runs, "take_option", repositories)
+    family = await family_at_first_who5(api, wegwijzer, case_code)
+    ways.clear()
+    question = family.last_with_buttons()
+    family.press("Nooit", question)
+    await family.expect("rustig en ontspannen")
+    assert ways == ["driver"]  # one transaction on the driver, nothing else
+    # The same button again: the run moved on, so the repositories' way says so.
+    again = family.press("De hele tijd", question, strict=False)
+    assert (await family.answered(again)).get("text") == "Deze vraag is al beantwoord."
+    assert ways == ["driver", "not plain", "repositories"]
+    assert (await answers_of(wegwijzer))["who5.cheerful"] == 0
+
+
 async def test_an_old_button_pressed_days_later_records_nothing(
     api: FakeBotAPI, bot: RunningBot, wegwijzer: Wegwijzer, case_code: str, clock: Clock
 ) -> None:
@@ -263,12 +299,17 @@ async def test_a_failure_while_handling_is_told_and_nothing_is_half_stored(
 
     family = await family_at_first_who5(api, wegwijzer, case_code)
     question = family.last_with_buttons()
-    real = runs.take_option  # what both ways to an answer come to
+    real = runs.take_option  # what the repositories' way to an answer comes to
+    real_resume = wegwijzer.engine.resume  # and the driver's way (`_answer_plainly`)
 
     async def failing(*args, **kwargs):
         raise RuntimeError("database went away")
 
+    def failing_resume(*args, **kwargs):
+        raise RuntimeError("database went away")
+
     monkeypatch.setattr(runs, "take_option", failing)
+    monkeypatch.setattr(wegwijzer.engine, "resume", failing_resume)
     query = family.press("Nooit", question)
     reply = await family.answered(query)
     assert "ging iets mis" in reply["text"]
@@ -276,6 +317,7 @@ async def test_a_failure_while_handling_is_told_and_nothing_is_half_stored(
     assert "who5.cheerful" not in await answers_of(wegwijzer)
 
     monkeypatch.setattr(runs, "take_option", real)
+    monkeypatch.setattr(wegwijzer.engine, "resume", real_resume)
     family.press("Nooit", question)  # trying again works: the buttons are still there
     await family.expect("rustig en ontspannen")
     assert (await answers_of(wegwijzer))["who5.cheerful"] == 0
