@@ -85,3 +85,9 @@ def decides_closure(who: Participant) -> bool:
 def may_use_web(who: Participant) -> bool:
     """The web view is the review desk: staff who may see flags, who agreed to the terms."""
     return may_see_flags(who) and who.consented
+
+
+def may_see_overview(who: Participant) -> bool:
+    """The overview of the whole organisation (every caseworker's caseload, every programme)
+    is the coordinators' desk: a caseworker sees their own cases and flags, not everyone's."""
+    return who.role == "coordinator" and who.status == "active"

@@ -23,6 +23,7 @@ from ..app import Wegwijzer
 from ._security import RateLimiter, SecurityHeaders
 from .case_pages import CasePages
 from .flag_pages import FlagPages
+from .overview_pages import OverviewPages
 from .sign_in import SignInPages
 from .view import HERE, PAGE_SIZE
 
@@ -34,7 +35,7 @@ __all__ = ["HERE", "PAGE_SIZE", "create_app", "serve", "server_config"]
 log = logging.getLogger(__name__)
 
 
-class WebApp(SignInPages, FlagPages, CasePages):
+class WebApp(SignInPages, FlagPages, CasePages, OverviewPages):
     """All the pages on one reader, renderer and form check (`WebView`)."""
 
 
@@ -42,7 +43,13 @@ def create_app(app: Wegwijzer, *, limiter: RateLimiter | None = None) -> ASGIApp
     """The web view of `app` as an ASGI application (served by `serve`, or in tests)."""
     view = WebApp(app, limiter)
     static = Mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    routes = [*view.sign_in_routes(), *view.flag_routes(), *view.case_routes(), static]
+    routes = [
+        *view.sign_in_routes(),
+        *view.flag_routes(),
+        *view.case_routes(),
+        *view.overview_routes(),
+        static,
+    ]
     handlers = {404: view.missing, Exception: view.failed}
     # Outermost, around Starlette's own error middleware: a 500 carries the headers too.
     return SecurityHeaders(Starlette(routes=routes, exception_handlers=handlers), hsts=view.secure)

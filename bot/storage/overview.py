@@ -1,0 +1,316 @@
+"""The coordinators' overview (bot/web's `/overview`): figures over the whole organisation,
+counted in the database — aggregates and a few percentile rows, never the rows themselves,
+so the page stays as fast with 100,000 cases as with ten.
+
+Durations are taken in the database in seconds (`seconds_between`, spelled per dialect), and
+percentiles by the nearest-rank method with window functions (`ROW_NUMBER`/`COUNT` over the
+level), which SQLite and PostgreSQL share; `percentile_cont` is PostgreSQL's alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Float, and_, func, or_, select
+from sqlalchemy import case as sql_case
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from .models import (
+    FLAG_LEVELS,
+    AuditEvent,
+    Case,
+    Flag,
+    Run,
+    _sql,
+    level_rank,
+    open_case,
+    unresolved,
+)
+
+# The percentiles the overview shows (nearest rank: the smallest value with at least p % of
+# the values at or below it).
+PERCENTILES = (50, 90)
+
+
+class seconds_between(FunctionElement[float]):
+    """`later - earlier` in seconds, as a float, on either database."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: object) -> str:
+    later, earlier = list(element.clauses)
+    return (
+        f"((julianday({compiler.process(later, **kw)}) - "
+        f"julianday({compiler.process(earlier, **kw)})) * 86400.0)"
+    )
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_postgresql(element: seconds_between, compiler: SQLCompiler, **kw: object) -> str:
+    later, earlier = list(element.clauses)
+    return (
+        f"EXTRACT(EPOCH FROM ({compiler.process(later, **kw)} - {compiler.process(earlier, **kw)}))"
+    )
+
+
+@dataclass(frozen=True)
+class OpenFlags:
+    """The unresolved flags of one level: how many, how many past due, by age (the counts in
+    the order of the age bounds asked for, the last one open-ended)."""
+
+    level: str
+    total: int
+    overdue: int
+    by_age: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Responses:
+    """The flags of one level raised in a period: how many; how many were answered
+    (acknowledged, or resolved straight away), how many of those by their due time; how many
+    are resolved; the percentiles (seconds) of the time to answer and to resolve."""
+
+    level: str
+    raised: int
+    answered: int
+    answered_in_time: int
+    resolved: int
+    to_answer: dict[int, float]
+    to_resolve: dict[int, float]
+
+
+@dataclass(frozen=True)
+class Caseload:
+    caseworker_id: int | None
+    open_cases: int
+    open_flags: int
+    overdue_flags: int
+
+
+def nearest_rank(p: int, n: int) -> int:
+    """The rank (from 1) of the p-th percentile of n values: the smallest r with
+    r·100 >= p·n."""
+    return max(1, -(-p * n // 100))
+
+
+def _at_rank(rank: ColumnElement[int], n: ColumnElement[int], p: int) -> ColumnElement[bool]:
+    """`rank` is `nearest_rank(p, n)`, in multiplications only (no division, whose integer
+    rounding differs between the databases)."""
+    return and_(rank * 100 >= n * p, (rank - 1) * 100 < n * p)
+
+
+def first_response() -> ColumnElement[datetime]:
+    """When a flag was first answered: acknowledged, or resolved without that."""
+    return func.coalesce(Flag.acknowledged_at, Flag.resolved_at)
+
+
+class OverviewRepository:
+    __slots__ = ("_session",)
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def open_flags(self, now: datetime, ages: Sequence[timedelta]) -> list[OpenFlags]:
+        """By level, the unresolved flags, those past due at `now`, and their ages: raised
+        at most `ages[0]` ago, then more than that up to each next bound, the last bucket
+        beyond the last bound (as `flags.age_window` narrows the queue). Counted from the
+        review queue's index of unresolved flags alone."""
+        buckets = []
+        lower: timedelta | None = None
+        for bound in [*ages, None]:
+            conditions = []
+            if bound is not None:
+                conditions.append(Flag.raised_at >= now - bound)
+            if lower is not None:
+                conditions.append(Flag.raised_at < now - lower)
+            buckets.append(func.sum(sql_case((and_(*conditions), 1), else_=0)))
+            lower = bound
+        # By the level's rank, as the index has it: the count reads the index alone.
+        rank = level_rank()
+        stmt = (
+            select(
+                rank,
+                func.count(),
+                func.sum(sql_case((Flag.due_at <= now, 1), else_=0)),
+                *buckets,
+            )
+            .where(unresolved())
+            .group_by(rank)
+        )
+        return [
+            OpenFlags(
+                FLAG_LEVELS[ranked] if ranked < len(FLAG_LEVELS) else "",
+                int(total),
+                int(late or 0),
+                tuple(int(n or 0) for n in ages_),
+            )
+            for ranked, total, late, *ages_ in await self._session.execute(stmt)
+        ]
+
+    async def responses(self, start: datetime, end: datetime) -> list[Responses]:
+        """By level, the flags raised in [start, end) and how fast they were answered and
+        resolved (`Responses`)."""
+        raised = and_(Flag.raised_at >= start, Flag.raised_at < end)
+        answered = first_response()
+        counts = (
+            select(
+                Flag.level,
+                func.count(),
+                func.count(answered),
+                func.sum(sql_case((answered <= Flag.due_at, 1), else_=0)),
+                func.count(Flag.resolved_at),
+            )
+            .where(raised)
+            .group_by(Flag.level)
+        )
+        to_answer = await self._percentiles(
+            seconds_between(answered, Flag.raised_at), and_(raised, answered.is_not(None))
+        )
+        to_resolve = await self._percentiles(
+            seconds_between(Flag.resolved_at, Flag.raised_at),
+            and_(raised, Flag.resolved_at.is_not(None)),
+        )
+        return [
+            Responses(
+                level,
+                int(total),
+                int(done),
+                int(in_time or 0),
+                int(resolved),
+                to_answer.get(level, {}),
+                to_resolve.get(level, {}),
+            )
+            for level, total, done, in_time, resolved in await self._session.execute(counts)
+        ]
+
+    async def _percentiles(
+        self, value: ColumnElement[float], where: ColumnElement[bool]
+    ) -> dict[str, dict[int, float]]:
+        """By level, the PERCENTILES of `value` over the flags `where` holds (nearest rank:
+        the value at rank ceil(p·n/100), with integer arithmetic both databases share)."""
+        ranked = (
+            select(
+                Flag.level.label("level"),
+                value.label("value"),
+                func.row_number().over(partition_by=Flag.level, order_by=value).label("rank"),
+                func.count().over(partition_by=Flag.level).label("n"),
+            )
+            .where(where)
+            .subquery()
+        )
+        wanted = [_at_rank(ranked.c.rank, ranked.c.n, p) for p in PERCENTILES]
+        stmt = select(ranked.c.level, ranked.c.rank, ranked.c.n, ranked.c.value).where(or_(*wanted))
+        found: dict[str, dict[int, float]] = {}
+        for level, rank, n, seconds in await self._session.execute(stmt):
+            for p in PERCENTILES:
+                if rank == nearest_rank(p, n):
+                    found.setdefault(level, {})[p] = float(seconds)
+        return found
+
+    async def escalations(self, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
+        """By level, the escalations in [start, end) (the bot's "escalated" entries in the
+        audit log) and how many flags they were of."""
+        stmt = (
+            select(Flag.level, func.count(), func.count(func.distinct(AuditEvent.flag_id)))
+            .join(Flag, Flag.id == AuditEvent.flag_id)
+            .where(
+                AuditEvent.action == "escalated",
+                AuditEvent.at >= start,
+                AuditEvent.at < end,
+            )
+            .group_by(Flag.level)
+        )
+        return {level: (int(n), int(f)) for level, n, f in await self._session.execute(stmt)}
+
+    async def checked_in(self, checkin_flow: str, now: datetime, weeks: Sequence[int]) -> list[int]:
+        """For each number of weeks, how many open cases completed a check-in (a run of
+        `checkin_flow`) in that many weeks before `now`; the others have gone silent. Read
+        from the check-ins of the longest span only (`ix_run_checkins`), not from every
+        case's history."""
+        if not weeks:
+            return []
+        since = now - timedelta(weeks=max(weeks))
+        last = func.max(Run.ended_at).label("last")
+        recent = (
+            select(Run.case_id, last)
+            .join(Case, Case.id == Run.case_id)
+            .where(
+                Run.flow_id == checkin_flow,
+                Run.status == _sql("completed"),
+                Run.ended_at >= since,
+                open_case(),
+            )
+            .group_by(Run.case_id)
+            .subquery()
+        )
+        stmt = select(
+            *(
+                func.sum(sql_case((recent.c.last >= now - timedelta(weeks=n), 1), else_=0))
+                for n in weeks
+            )
+        )
+        row = (await self._session.execute(stmt)).one()
+        return [int(n or 0) for n in row]
+
+    async def caseloads(self, now: datetime) -> list[Caseload]:
+        """Per caseworker (None: cases without one), their open cases and the unresolved
+        flags of their cases (and how many are past due), as the flag queue's `caseworker`
+        filter finds them. From the open cases' index and the unresolved flags' index."""
+        cases = select(Case.caseworker_id, func.count()).where(open_case())
+        flags = (
+            select(
+                Case.caseworker_id,
+                func.count(),
+                func.sum(sql_case((Flag.due_at <= now, 1), else_=0)),
+            )
+            .join(Case, Case.id == Flag.case_id)
+            .where(unresolved())
+        )
+        counted: dict[int | None, list[int]] = {}
+        for person, n in await self._session.execute(cases.group_by(Case.caseworker_id)):
+            counted[person] = [int(n), 0, 0]
+        for person, n, late in await self._session.execute(flags.group_by(Case.caseworker_id)):
+            counted.setdefault(person, [0, 0, 0])[1:] = [int(n), int(late or 0)]
+        return [Caseload(person, *numbers) for person, numbers in counted.items()]
+
+    async def cases_by(self) -> list[tuple[str, str | None, str | None, int]]:
+        """The open cases by programme, stage and risk level: (programme, stage, risk, n)."""
+        stmt = (
+            select(Case.programme, Case.stage, Case.risk_level, func.count())
+            .where(open_case())
+            .group_by(Case.programme, Case.stage, Case.risk_level)
+        )
+        return [(p, s, r, int(n)) for p, s, r, n in await self._session.execute(stmt)]
+
+    async def closures(self, start: datetime, end: datetime) -> tuple[int, float | None]:
+        """The cases closed in [start, end), and the median time from opening to closing
+        (seconds; nearest rank, as the flags' percentiles)."""
+        closed = and_(
+            Case.status == "closed",
+            Case.closed_at >= start,
+            Case.closed_at < end,
+        )
+        value = seconds_between(Case.closed_at, Case.created_at)
+        ranked = (
+            select(
+                value.label("value"),
+                func.row_number().over(order_by=value).label("rank"),
+                func.count().over().label("n"),
+            )
+            .where(closed)
+            .subquery()
+        )
+        stmt = select(ranked.c.n, ranked.c.value).where(_at_rank(ranked.c.rank, ranked.c.n, 50))
+        row = (await self._session.execute(stmt)).first()
+        if row is None:
+            return 0, None
+        return int(row[0]), float(row[1])
