@@ -44,7 +44,7 @@ LONGEST_PERIOD = 3 * 366
 # "Silent": no check-in for at least so many weeks (never included), as the case list's
 # `silent` filter counts it.
 SILENT_WEEKS = (2, 4, 8)
-# The caseworkers listed with their caseload: those with the most open flags first.
+# The caseworkers listed with their caseload: those with the most open cases.
 CASELOADS_SHOWN = 25
 
 
@@ -159,7 +159,7 @@ async def overview(app: Wegwijzer, who: Participant, period: Period) -> Overview
             if checkin is not None
             else [0] * len(SILENT_WEEKS)
         )
-        loads = await figures.caseloads(now)
+        loads, caseworkers, without = await figures.caseloads(now, CASELOADS_SHOWN)
         closed, median = await figures.closures(start, end)
     await audit.record_look(
         app,
@@ -169,9 +169,6 @@ async def overview(app: Wegwijzer, who: Participant, period: Period) -> Overview
         last=period.last.isoformat(),
     )
     cases = _case_counts(grouped)
-    theirs = [load for load in loads if load.caseworker_id is not None]
-    theirs.sort(key=lambda load: (-load.open_flags, -load.open_cases, load.caseworker_id or 0))
-    without = next((load.open_cases for load in loads if load.caseworker_id is None), 0)
     return Overview(
         period=period,
         start=start,
@@ -187,8 +184,8 @@ async def overview(app: Wegwijzer, who: Participant, period: Period) -> Overview
             (weeks, cases.total - done)
             for weeks, done in zip(SILENT_WEEKS, checked_in, strict=True)
         ),
-        caseloads=tuple(theirs[:CASELOADS_SHOWN]),
-        caseworkers=len(theirs),
+        caseloads=tuple(loads),
+        caseworkers=caseworkers,
         without_caseworker=without,
         cases=cases,
         closed=closed,

@@ -261,11 +261,28 @@ class OverviewRepository:
         row = (await self._session.execute(stmt)).one()
         return [int(n or 0) for n in row]
 
-    async def caseloads(self, now: datetime) -> list[Caseload]:
-        """Per caseworker (None: cases without one), their open cases and the unresolved
-        flags of their cases (and how many are past due), as the flag queue's `caseworker`
-        filter finds them. From the open cases' index and the unresolved flags' index."""
-        cases = select(Case.caseworker_id, func.count()).where(open_case())
+    async def caseloads(self, now: datetime, limit: int) -> tuple[list[Caseload], int, int]:
+        """The `limit` caseworkers with the most open cases (from the open cases' index),
+        each with the unresolved flags of their cases and how many of those are past due
+        (as the flag queue's `caseworker` filter finds them); how many caseworkers have open
+        cases; and how many open cases have no caseworker."""
+        grouped = (
+            select(Case.caseworker_id.label("person"), func.count().label("n"))
+            .where(open_case())
+            .group_by(Case.caseworker_id)
+            .subquery()
+        )
+        # The cases without a caseworker (a group of its own) first, then the largest
+        # caseloads; the number of groups counted before the limit.
+        ranked = (
+            select(grouped.c.person, grouped.c.n, func.count().over())
+            .order_by(grouped.c.person.is_not(None), grouped.c.n.desc(), grouped.c.person)
+            .limit(limit + 1)
+        )
+        rows = list(await self._session.execute(ranked))
+        groups = int(rows[0][2]) if rows else 0
+        without = next((int(n) for person, n, _ in rows if person is None), 0)
+        shown = [(int(person), int(n)) for person, n, _ in rows if person is not None][:limit]
         flags = (
             select(
                 Case.caseworker_id,
@@ -273,14 +290,15 @@ class OverviewRepository:
                 func.sum(sql_case((Flag.due_at <= now, 1), else_=0)),
             )
             .join(Case, Case.id == Flag.case_id)
-            .where(unresolved())
+            .where(unresolved(), Case.caseworker_id.in_([person for person, _ in shown]))
+            .group_by(Case.caseworker_id)
         )
-        counted: dict[int | None, list[int]] = {}
-        for person, n in await self._session.execute(cases.group_by(Case.caseworker_id)):
-            counted[person] = [int(n), 0, 0]
-        for person, n, late in await self._session.execute(flags.group_by(Case.caseworker_id)):
-            counted.setdefault(person, [0, 0, 0])[1:] = [int(n), int(late or 0)]
-        return [Caseload(person, *numbers) for person, numbers in counted.items()]
+        counted = {
+            person: (int(n), int(late or 0))
+            for person, n, late in await self._session.execute(flags)
+        }
+        loads = [Caseload(person, n, *counted.get(person, (0, 0))) for person, n in shown]
+        return loads, groups - (1 if without else 0), without
 
     async def cases_by(self) -> list[tuple[str, str | None, str | None, int]]:
         """The open cases by programme, stage and risk level: (programme, stage, risk, n)."""

@@ -226,7 +226,7 @@ COLUMN_CASES = Text("Open cases")
 SILENT_WEEKS = Text("{weeks} weeks or more")
 CASELOAD_HEADING = Text("Caseload per caseworker")
 CASELOAD_INTRO = Text(
-    "The {shown} caseworkers with the most open flags, of {all}. Open cases without a "
+    "The {shown} caseworkers with the most open cases, of {all}. Open cases without a "
     "caseworker: {without}."
 )
 COLUMN_OPEN_FLAGS = Text("Open flags")

@@ -214,7 +214,7 @@ async def test_silent_families_caseloads_cases_and_closures(world: World, clock:
     assert (mine.open_cases, mine.open_flags, mine.overdue_flags) == (1, 1, 1)
     theirs = loads[world.other_caseworker.person_id]
     assert (theirs.open_cases, theirs.open_flags, theirs.overdue_flags) == (2, 1, 0)
-    # The one with more open flags first (a tie: more open cases first).
+    # The one with more open cases first.
     assert [load.caseworker_id for load in found.caseloads] == [
         world.other_caseworker.person_id,
         world.caseworker.person_id,

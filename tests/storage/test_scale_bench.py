@@ -49,6 +49,8 @@ async def test_scale_bench_seeds_in_proportion_and_measures_every_operation(
         "web: case list, first page": 3,
         "web: case list, searched by code": 3,
         "web: a case's page": 3,
+        "web: the overview, last 30 days": 3,
+        "web: the overview, last 90 days": 3,
     }
     assert figures.total_bytes > 0 and figures.table_bytes["answer"] > 0
     json.dumps(figures.as_dict())
