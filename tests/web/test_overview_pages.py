@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import httpx
 
+from bot.services.duties import escalation_notices
 from tests.world import Clock, World, audit, raise_flag, refusals
 
 from .conftest import sign_in
@@ -154,3 +155,23 @@ async def test_the_queue_keeps_the_overview_s_filters_when_paged_and_applied(
     assert f"caseworker={caseworker}" in page.text.split('rel="next"')[0].rsplit("href=", 1)[1]
     # A filter that is no choice is left out, not an error.
     assert (await client.get("/flags?age=forever&raised_from=2026-13-01")).status_code == 200
+
+
+async def test_escalations_link_to_the_flags_escalated_in_the_period(
+    world: World, client: httpx.AsyncClient, clock: Clock
+) -> None:
+    app = world.app
+    urgent, _ = await raise_flag(app, world.case_a, level="urgent", rule="r_urgent")
+    await raise_flag(app, world.case_b, level="high", rule="r_high")
+    clock.advance(hours=2)  # the urgent flag is past its due time: escalated
+    assert await escalation_notices(app)
+    await sign_in(app, client, world.coordinator)
+    figures = links(await client.get("/overview?days=7"))
+    today = clock.now.date()
+    first = (today - timedelta(days=6)).isoformat()
+    href = f"/flags?level=urgent&status=all&escalated_from={first}&escalated_to={today.isoformat()}"
+    assert figures[href] == 1
+    assert listed(await client.get(href)) == [urgent]
+    # Escalated before the period chosen: not among them.
+    earlier = "/flags?status=all&escalated_from=2026-01-01&escalated_to=2026-01-31"
+    assert listed(await client.get(earlier)) == []
