@@ -1,10 +1,13 @@
 """The coordinators' overview (bot/web's `/overview`): figures over the whole organisation,
-counted in the database — aggregates and a few percentile rows, never the rows themselves,
-so the page stays as fast with 100,000 cases as with ten.
+counted in the database — aggregates, read from indexes made for them (migration 0015), so
+the page costs about the same with 100,000 cases as with ten.
 
-Durations are taken in the database (`duration_between`, spelled per dialect), and
-percentiles by the nearest-rank method with window functions (`ROW_NUMBER`/`COUNT` over the
-level), which SQLite and PostgreSQL share; `percentile_cont` is PostgreSQL's alone.
+Percentiles are by nearest rank (the value at rank ceil(p·n/100)), the same on both
+databases (`percentile_cont` is PostgreSQL's alone, and interpolates): the times to
+acknowledge and resolve are ranked in Python from the period's flags, read as four plain
+values each (a bounded query: the flags raised in the period); the closures' median with
+window functions (`ROW_NUMBER`, `COUNT` over), which SQLite and PostgreSQL share. Durations
+are taken in the database (`duration_between`, spelled per dialect).
 """
 
 from __future__ import annotations
@@ -135,8 +138,8 @@ class OverviewRepository:
     async def open_flags(self, now: datetime, ages: Sequence[timedelta]) -> list[OpenFlags]:
         """By level, the unresolved flags, those past due at `now`, and their ages: raised
         at most `ages[0]` ago, then more than that up to each next bound, the last bucket
-        beyond the last bound (as `flags.age_window` narrows the queue). Counted from the
-        review queue's index of unresolved flags alone."""
+        beyond the last bound (as `flags.age_window` narrows the queue). Grouped by the
+        level's rank, as the review queue's index of unresolved flags has it."""
         buckets = []
         lower: timedelta | None = None
         for bound in [*ages, None]:
