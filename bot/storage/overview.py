@@ -30,7 +30,7 @@ from .models import (
     Case,
     Flag,
     Run,
-    _sql,
+    finished_flow,
     level_rank,
     open_case,
     unresolved,
@@ -227,8 +227,8 @@ class OverviewRepository:
     async def checked_in(self, checkin_flow: str, now: datetime, weeks: Sequence[int]) -> list[int]:
         """For each number of weeks, how many open cases completed a check-in (a run of
         `checkin_flow`) in that many weeks before `now`; the others have gone silent. Read
-        from the check-ins of the longest span only (`ix_run_checkins`), not from every
-        case's history."""
+        from the check-ins of the longest span only (`ix_run_finished_flow_ended_at`), not
+        from every case's history."""
         if not weeks:
             return []
         since = now - timedelta(weeks=max(weeks))
@@ -237,8 +237,7 @@ class OverviewRepository:
             select(Run.case_id, last)
             .join(Case, Case.id == Run.case_id)
             .where(
-                Run.flow_id == checkin_flow,
-                Run.status == _sql("completed"),
+                finished_flow() == checkin_flow,
                 Run.ended_at >= since,
                 open_case(),
             )

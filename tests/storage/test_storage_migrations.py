@@ -190,7 +190,10 @@ async def test_expression_indexes_match_the_models(blank_database_url: str) -> N
             migrated = await conn.run_sync(_index_definitions, EXPRESSION_INDEXES)
         async with db.engine.connect() as conn:
             models = await conn.run_sync(_model_index_definitions)
-        assert sorted(EXPRESSION_INDEXES) == ["ix_flag_review_queue"]
+        assert sorted(EXPRESSION_INDEXES) == [
+            "ix_flag_review_queue",
+            "ix_run_finished_flow_ended_at",
+        ]
         assert migrated == models
         assert set(migrated) == EXPRESSION_INDEXES
     finally:

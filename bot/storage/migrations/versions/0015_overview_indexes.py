@@ -7,8 +7,12 @@ audit entries), where the page's figures were scans of whole tables:
 - `ix_case_file_open_programme`: the open cases by programme, stage and risk level (a scan
   of every case); both partial, of the open cases only, spelled with constants as the
   queries spell them (`models.open_case`);
-- `ix_run_checkins`: the completed runs by flow and time, with their case: who checked in
-  during the last weeks (was a look at every open case's runs, 800 ms);
+- `ix_run_finished_flow_ended_at`: the finished runs by flow (an expression no other query
+  spells, `models.finished_flow`) and time, with their case: who checked in during the
+  last weeks (was a look at every open case's runs, 800 ms). A plain or partial index on
+  (flow_id, ended_at) would be taken by SQLite, without statistics, for one case's WHO-5
+  history too, reading every case's check-ins (/case went from 9 to 43 ms). The case list's
+  migration 0015 (its `silent` filter) makes the same index: keep one when they meet;
 - `ix_flag_raised_at`: the flags raised in a period (their response times);
 - `ix_case_file_closed_at`: the cases closed in a period;
 - `ix_audit_event_action_at`: the escalations of a period (a scan of the whole audit log,
@@ -32,7 +36,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 OPEN_CASE = "status = 'open' AND erased_at IS NULL"
-COMPLETED = "status = 'completed'"
+# In parentheses: PostgreSQL takes an expression in an index only so.
+FINISHED_FLOW = "(CASE WHEN (status = 'completed') THEN flow_id END)"
 
 
 def upgrade() -> None:
@@ -51,11 +56,7 @@ def upgrade() -> None:
         sqlite_where=sa.text(OPEN_CASE),
     )
     op.create_index(
-        "ix_run_checkins",
-        "run",
-        ["flow_id", "ended_at", "case_id"],
-        postgresql_where=sa.text(COMPLETED),
-        sqlite_where=sa.text(COMPLETED),
+        "ix_run_finished_flow_ended_at", "run", [sa.text(FINISHED_FLOW), "ended_at", "case_id"]
     )
     op.create_index("ix_flag_raised_at", "flag", ["raised_at"])
     op.create_index("ix_case_file_closed_at", "case_file", ["closed_at"])
@@ -66,6 +67,6 @@ def downgrade() -> None:
     op.drop_index("ix_audit_event_action_at", table_name="audit_event")
     op.drop_index("ix_case_file_closed_at", table_name="case_file")
     op.drop_index("ix_flag_raised_at", table_name="flag")
-    op.drop_index("ix_run_checkins", table_name="run")
+    op.drop_index("ix_run_finished_flow_ended_at", table_name="run")
     op.drop_index("ix_case_file_open_programme", table_name="case_file")
     op.drop_index("ix_case_file_open_caseworker", table_name="case_file")
