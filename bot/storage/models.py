@@ -187,8 +187,7 @@ class Case(Base):
     closure_proposed_by: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="SET NULL")
     )
-    # Indexed: the overview counts the closures of a period (migration 0015).
-    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    closed_at: Mapped[datetime | None]
     # A legal hold (a court case, a complaint, an inquiry) stops retention and erasure from
     # removing anything of the case until it is released; the operator gives the reason.
     legal_hold_at: Mapped[datetime | None]
@@ -370,8 +369,7 @@ class Flag(Base):
     # Copied answers, so the flag still shows why it was raised if the answers change later.
     evidence: Mapped[dict[str, JSONValue]] = mapped_column(EncryptedJSON("flag.evidence"))
     status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
-    # Indexed: the overview counts the flags raised in a period (migration 0015).
-    raised_at: Mapped[datetime] = mapped_column(index=True)
+    raised_at: Mapped[datetime]
     due_at: Mapped[datetime]
     # When the people who must act were told: at once for urgent and high, in the daily
     # digest for medium and low. Null means "still to tell", which is what makes the telling
@@ -465,6 +463,34 @@ Index(
     Case.risk_level,
     postgresql_where=open_case(),
     sqlite_where=open_case(),
+)
+
+
+def any_flag_status() -> ColumnElement[bool]:
+    """Every flag (each has one of the statuses), spelled as `ix_flag_raised_at` has it."""
+    return Flag.status.in_([_sql(status) for status in FLAG_STATUSES])
+
+
+def closed_case() -> ColumnElement[bool]:
+    return Case.status == _sql("closed")
+
+
+# The flags raised in a period and the cases closed in one (the overview). Partial, on a
+# condition spelled with constants that only the overview's queries spell: SQLite, without
+# statistics, would otherwise take a plain index on `raised_at` for any `raised_at < now`
+# (the flags still to tell: every flag read, 13 ms instead of 0.1) and one on `closed_at`
+# for the retention's scans.
+Index(
+    "ix_flag_raised_at",
+    Flag.raised_at,
+    postgresql_where=any_flag_status(),
+    sqlite_where=any_flag_status(),
+)
+Index(
+    "ix_case_file_closed_at",
+    Case.closed_at,
+    postgresql_where=closed_case(),
+    sqlite_where=closed_case(),
 )
 
 

@@ -30,6 +30,8 @@ from .models import (
     Case,
     Flag,
     Run,
+    any_flag_status,
+    closed_case,
     finished_flow,
     level_rank,
     open_case,
@@ -184,7 +186,7 @@ class OverviewRepository:
             duration_between(answered, Flag.raised_at),
             duration_between(Flag.resolved_at, Flag.raised_at),
             sql_case((answered <= Flag.due_at, 1), else_=0),
-        ).where(Flag.raised_at >= start, Flag.raised_at < end)
+        ).where(any_flag_status(), Flag.raised_at >= start, Flag.raised_at < end)
         answers: dict[str, list[float]] = {}
         resolves: dict[str, list[float]] = {}
         counts: dict[str, list[int]] = {}  # raised, in time
@@ -304,11 +306,7 @@ class OverviewRepository:
     async def closures(self, start: datetime, end: datetime) -> tuple[int, float | None]:
         """The cases closed in [start, end), and the median time from opening to closing
         (seconds; nearest rank, as the flags' percentiles)."""
-        closed = and_(
-            Case.status == "closed",
-            Case.closed_at >= start,
-            Case.closed_at < end,
-        )
+        closed = and_(closed_case(), Case.closed_at >= start, Case.closed_at < end)
         durations = (
             select(duration_between(Case.closed_at, Case.created_at).label("value"))
             .where(closed)

@@ -170,7 +170,9 @@ def _model_index_definitions(connection: Connection) -> dict[str, str]:
     made = {}
     with connection.begin() as transaction:
         for table in Base.metadata.tables.values():
-            for index in table.indexes:
+            # A list: the copy joins the table's set of indexes for a moment, and a set
+            # that changes while it is walked may hand out an index twice.
+            for index in list(table.indexes):
                 if index.name in EXPRESSION_INDEXES:
                     copy = Index(f"model_{index.name}", *index.expressions, **index.kwargs)
                     copy._set_parent(table)  # bound to the table, not added to the metadata

@@ -13,8 +13,11 @@ audit entries), where the page's figures were scans of whole tables:
   (flow_id, ended_at) would be taken by SQLite, without statistics, for one case's WHO-5
   history too, reading every case's check-ins (/case went from 9 to 43 ms). The case list's
   migration 0015 (its `silent` filter) makes the same index: keep one when they meet;
-- `ix_flag_raised_at`: the flags raised in a period (their response times);
-- `ix_case_file_closed_at`: the cases closed in a period;
+- `ix_flag_raised_at`: the flags raised in a period (their response times), and
+  `ix_case_file_closed_at`: the cases closed in a period; both partial, on a condition
+  spelled with constants that only the overview's queries spell (`models.any_flag_status`,
+  `models.closed_case`): as plain indexes, SQLite without statistics took the first for the
+  flags still to tell (`raised_at < now`: every flag read, 13 ms instead of 0.1);
 - `ix_audit_event_action_at`: the escalations of a period (a scan of the whole audit log,
   which grows fastest of all tables).
 
@@ -36,6 +39,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 OPEN_CASE = "status = 'open' AND erased_at IS NULL"
+ANY_FLAG_STATUS = "status IN ('open', 'acknowledged', 'resolved')"
+CLOSED_CASE = "status = 'closed'"
 # In parentheses: PostgreSQL takes an expression in an index only so.
 FINISHED_FLOW = "(CASE WHEN (status = 'completed') THEN flow_id END)"
 
@@ -58,8 +63,20 @@ def upgrade() -> None:
     op.create_index(
         "ix_run_finished_flow_ended_at", "run", [sa.text(FINISHED_FLOW), "ended_at", "case_id"]
     )
-    op.create_index("ix_flag_raised_at", "flag", ["raised_at"])
-    op.create_index("ix_case_file_closed_at", "case_file", ["closed_at"])
+    op.create_index(
+        "ix_flag_raised_at",
+        "flag",
+        ["raised_at"],
+        postgresql_where=sa.text(ANY_FLAG_STATUS),
+        sqlite_where=sa.text(ANY_FLAG_STATUS),
+    )
+    op.create_index(
+        "ix_case_file_closed_at",
+        "case_file",
+        ["closed_at"],
+        postgresql_where=sa.text(CLOSED_CASE),
+        sqlite_where=sa.text(CLOSED_CASE),
+    )
     op.create_index("ix_audit_event_action_at", "audit_event", ["action", "at"])
 
 
