@@ -96,3 +96,9 @@ def may_export(who: Participant, *, pseudonymised: bool) -> bool:
     operator at the command line, who has the database in hand anyway. A caseworker handles
     some cases, and an export is not one case: none."""
     return who.role == "coordinator" and who.status == "active" and pseudonymised
+
+
+def may_see_overview(who: Participant) -> bool:
+    """The overview of the whole organisation (every caseworker's caseload, every programme)
+    is the coordinators' desk: a caseworker sees their own cases and flags, not everyone's."""
+    return who.role == "coordinator" and who.status == "active"

@@ -286,6 +286,36 @@ class QueueFilter:
     assignee: int | None = None
     programme: str | None = None
     case_code: str | None = None
+    # One of FLAG_AGES' keys: raised so long before now (the overview's open flags by age).
+    age: str | None = None
+    # Raised in [raised_from, raised_to), escalated in [escalated_from, escalated_to).
+    raised_from: datetime | None = None
+    raised_to: datetime | None = None
+    # The flags of this caseworker's cases.
+    caseworker: int | None = None
+    escalated_from: datetime | None = None
+    escalated_to: datetime | None = None
+
+
+# How old an unresolved flag is, in days, as the overview counts them and the queue's `age`
+# filter narrows to them: (key, more than, at most; None: no end).
+FLAG_AGES: tuple[tuple[str, int, int | None], ...] = (
+    ("0-1", 0, 1),
+    ("1-3", 1, 3),
+    ("3-7", 3, 7),
+    ("7-", 7, None),
+)
+
+
+def age_window(key: str, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """The raising times of flags of an age (FLAG_AGES' key) at `now`: at or after the
+    first, before the second (None: no bound); ValueError for an unknown key."""
+    for name, older, younger in FLAG_AGES:
+        if name == key:
+            since = None if younger is None else now - timedelta(days=younger)
+            before = None if older == 0 else now - timedelta(days=older)
+            return since, before
+    raise ValueError(key)
 
 
 async def review_page(
@@ -329,13 +359,33 @@ async def _narrowing(app: Wegwijzer, uow: UnitOfWork, wanted: QueueFilter) -> Fl
         if case is None:
             return None
         case_id = case.id
+    now = app.clock()
+    since, before = wanted.raised_from, wanted.raised_to
+    if wanted.age is not None:
+        age_since, age_before = age_window(wanted.age, now)
+        since = _bound(max, since, age_since)
+        before = _bound(min, before, age_before)
     return FlagNarrowing(
         levels=tuple(level for level in wanted.levels if level in FLAG_LEVELS),
-        overdue_at=app.clock() if wanted.overdue else None,
+        overdue_at=now if wanted.overdue else None,
         assignee=wanted.assignee,
         programme=wanted.programme,
         case_id=case_id,
+        raised_since=since,
+        raised_before=before,
+        caseworker=wanted.caseworker,
+        escalated_since=wanted.escalated_from,
+        escalated_before=wanted.escalated_to,
     )
+
+
+def _bound(
+    pick: Callable[[datetime, datetime], datetime], one: datetime | None, other: datetime | None
+) -> datetime | None:
+    """Two bounds of one side, as one (the narrower: `pick` is max or min); None: none."""
+    if one is None or other is None:
+        return one or other
+    return pick(one, other)
 
 
 async def _may_review(app: Wegwijzer, who: Participant) -> None:

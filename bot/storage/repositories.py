@@ -47,6 +47,7 @@ from .models import (
     RUN_STATUSES,
     UNRESOLVED_FLAG_STATUSES,
     Answer,
+    AuditEvent,
     Base,
     Case,
     Flag,
@@ -1320,9 +1321,30 @@ class FlagNarrowing:
     assignee: int | None = None
     programme: str | None = None
     case_id: int | None = None
+    # Raised at or after `raised_since` and before `raised_before` (the overview's periods
+    # and ages of flags); of the cases of one caseworker; escalated in a period.
+    raised_since: datetime | None = None
+    raised_before: datetime | None = None
+    caseworker: int | None = None
+    escalated_since: datetime | None = None
+    escalated_before: datetime | None = None
 
     def condition(self) -> ColumnElement[bool] | None:
         parts: list[ColumnElement[bool]] = []
+        if self.raised_since is not None:
+            parts.append(Flag.raised_at >= self.raised_since)
+        if self.raised_before is not None:
+            parts.append(Flag.raised_at < self.raised_before)
+        if self.caseworker is not None:
+            theirs = select(Case.id).where(Case.caseworker_id == self.caseworker)
+            parts.append(Flag.case_id.in_(theirs))
+        if self.escalated_since is not None or self.escalated_before is not None:
+            escalated = select(AuditEvent.flag_id).where(AuditEvent.action == "escalated")
+            if self.escalated_since is not None:
+                escalated = escalated.where(AuditEvent.at >= self.escalated_since)
+            if self.escalated_before is not None:
+                escalated = escalated.where(AuditEvent.at < self.escalated_before)
+            parts.append(Flag.id.in_(escalated))
         if self.levels:
             for level in self.levels:
                 _check("level", level, FLAG_LEVELS)

@@ -17,6 +17,7 @@ from .audit import AuditRepository
 from .children import ChildRepository
 from .erasure import ErasureRepository
 from .outbox import OutboxRepository
+from .overview import OverviewRepository
 from .repositories import (
     AnswerRepository,
     CaseRepository,
@@ -64,6 +65,7 @@ class UnitOfWork:
         "flags",
         "invites",
         "outbox",
+        "overview",
         "people",
         "read_only",
         "retention",
@@ -97,3 +99,4 @@ class UnitOfWork:
         self.retention = RetentionRepository(session, lock=lock_rows)
         self.rights = RightsRepository(session)
         self.web = WebRepository(session, lock=lock_rows)
+        self.overview = OverviewRepository(session)

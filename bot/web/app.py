@@ -24,6 +24,7 @@ from ._security import RateLimiter, SecurityHeaders
 from .case_pages import CasePages
 from .export_pages import ExportPages
 from .flag_pages import FlagPages
+from .overview_pages import OverviewPages
 from .sign_in import SignInPages
 from .view import HERE, PAGE_SIZE
 
@@ -35,7 +36,7 @@ __all__ = ["HERE", "PAGE_SIZE", "create_app", "serve", "server_config"]
 log = logging.getLogger(__name__)
 
 
-class WebApp(SignInPages, FlagPages, CasePages, ExportPages):
+class WebApp(SignInPages, FlagPages, CasePages, OverviewPages, ExportPages):
     """All the pages on one reader, renderer and form check (`WebView`)."""
 
 
@@ -43,8 +44,14 @@ def create_app(app: Wegwijzer, *, limiter: RateLimiter | None = None) -> ASGIApp
     """The web view of `app` as an ASGI application (served by `serve`, or in tests)."""
     view = WebApp(app, limiter)
     static = Mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    routes = [*view.sign_in_routes(), *view.flag_routes(), *view.case_routes(), static]
-    routes += view.export_routes()
+    routes = [
+        *view.sign_in_routes(),
+        *view.flag_routes(),
+        *view.case_routes(),
+        *view.overview_routes(),
+        *view.export_routes(),
+        static,
+    ]
     handlers = {404: view.missing, Exception: view.failed}
     # Outermost, around Starlette's own error middleware: a 500 carries the headers too.
     return SecurityHeaders(Starlette(routes=routes, exception_handlers=handlers), hsts=view.secure)

@@ -3,7 +3,9 @@ and `/flag` (`bot.services.flags`), so a change here shows in the bot at once an
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -36,7 +38,7 @@ class FlagPages(WebView):
         if page.sign_in is None:
             return self.not_signed_in(page)
         who = page.sign_in.who
-        wanted, chosen = _queue_filter(request)
+        wanted, chosen = _queue_filter(request, self.app.settings.timezone)
         number = page_number(request.query_params.get("page", ""))
         try:
             found = await flags.review_page(self.app, who, number, PAGE_SIZE, wanted)
@@ -191,13 +193,14 @@ def _history_action(entry: flags.HistoryEntry) -> Text:
     return action
 
 
-def _queue_filter(request: Request) -> tuple[flags.QueueFilter, dict[str, str]]:
+def _queue_filter(request: Request, zone: str) -> tuple[flags.QueueFilter, dict[str, str]]:
     """The queue's filters from the query string, and what was chosen (to show it again);
     values that are not among the choices are left out."""
     query = request.query_params
     level = query.get("level", "")
     status = query.get("status", "")
     programme = query.get("programme", "")
+    age = query.get("age", "")
     chosen = {
         "level": level if level in FLAG_LEVELS else "",
         "status": status if status in (*FLAG_STATUSES, "all") else "",
@@ -205,6 +208,14 @@ def _queue_filter(request: Request) -> tuple[flags.QueueFilter, dict[str, str]]:
         "assignee": str(as_int(query.get("assignee")) or ""),
         "programme": programme if programme in texts.PROGRAMMES else "",
         "case": query.get("case", "").strip().upper()[:16],
+        # The overview's links: flags of an age, raised or escalated in a period (dates in
+        # the deployment's time zone, both included), of one caseworker's cases.
+        "age": age if age in _AGES else "",
+        "raised_from": _day(query.get("raised_from", "")),
+        "raised_to": _day(query.get("raised_to", "")),
+        "caseworker": str(as_int(query.get("caseworker")) or ""),
+        "escalated_from": _day(query.get("escalated_from", "")),
+        "escalated_to": _day(query.get("escalated_to", "")),
     }
     statuses: tuple[str, ...] = UNRESOLVED_FLAG_STATUSES
     if chosen["status"] == "all":
@@ -218,5 +229,32 @@ def _queue_filter(request: Request) -> tuple[flags.QueueFilter, dict[str, str]]:
         assignee=as_int(chosen["assignee"]),
         programme=chosen["programme"] or None,
         case_code=chosen["case"] or None,
+        age=chosen["age"] or None,
+        raised_from=_start_of(chosen["raised_from"], zone),
+        raised_to=_start_of(chosen["raised_to"], zone, next_day=True),
+        caseworker=as_int(chosen["caseworker"]),
+        escalated_from=_start_of(chosen["escalated_from"], zone),
+        escalated_to=_start_of(chosen["escalated_to"], zone, next_day=True),
     )
     return wanted, chosen
+
+
+_AGES = tuple(key for key, _, _ in flags.FLAG_AGES)
+
+
+def _day(text: str) -> str:
+    """A date as YYYY-MM-DD, or "" for anything else."""
+    if len(text) != 10 or not text.isascii():
+        return ""
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        return ""
+
+
+def _start_of(day: str, zone: str, *, next_day: bool = False) -> datetime | None:
+    """The start of a day (of the day after it) in the deployment's time zone."""
+    if not day:
+        return None
+    chosen = date.fromisoformat(day) + timedelta(days=1 if next_day else 0)
+    return datetime.combine(chosen, time(), tzinfo=ZoneInfo(zone))

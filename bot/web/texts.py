@@ -274,3 +274,88 @@ CLOSURE_STEPS = {
     "case_closed": Text("closed"),
     "case_reopened": Text("reopened"),
 }
+
+# The overview.
+OVERVIEW = Text("Overview")
+OVERVIEW_TITLE = OVERVIEW
+OVERVIEW_INTRO = Text(
+    "The whole organisation at a glance. Each number links to the list behind it."
+)
+OVERVIEW_REFUSED_TITLE = Text("For coordinators")
+OVERVIEW_REFUSED = Text(
+    "The overview shows the work of every caseworker and is for coordinators. Your own "
+    "flags and cases are under Flags and Cases."
+)
+PERIOD = Text("Period")
+PERIOD_DAYS = Text("last {days} days")
+PERIOD_FROM = Text("From")
+PERIOD_TO = Text("To")
+PERIOD_SHOWN = Text("From {first} to {last}, both included.")
+PERIOD_NOT_UNDERSTOOD = Text(
+    "That period could not be used (dates as year-month-day, the first not after the last, "
+    "at most three years): the last 30 days are shown."
+)
+OPEN_FLAGS_HEADING = Text("Open flags")
+OPEN_FLAGS_SUMMARY = Text("Open or acknowledged now: {open}, of which overdue: {overdue}.")
+OPEN_FLAGS_CAPTION = Text("Open flags by level and by time since they were raised")
+OPEN_FLAGS_CHART = Text("Chart of the open flags by level in the table above")
+COLUMN_OPEN = Text("Open")
+COLUMN_OVERDUE = Text("Overdue")
+AGES = {
+    "0-1": Text("1 day or less"),
+    "1-3": Text("1 to 3 days"),
+    "3-7": Text("3 to 7 days"),
+    "7-": Text("more than 7 days"),
+}
+RESPONSES_HEADING = Text("Time to acknowledge and to resolve")
+RESPONSES_INTRO = Text(
+    "Flags raised in the period. Acknowledged means acknowledged or resolved straight away; "
+    "in time means by the flag's due time. Times are medians (p50) and the time within "
+    "which 90 % were done (p90)."
+)
+COLUMN_RAISED = Text("Raised in the period")
+COLUMN_DUE_WITHIN = Text("Due within")
+COLUMN_IN_TIME = Text("Acknowledged in time")
+COLUMN_NOT_YET = Text("Not acknowledged yet")
+COLUMN_ACK_P50 = Text("Time to acknowledge, p50")
+COLUMN_ACK_P90 = Text("Time to acknowledge, p90")
+COLUMN_RESOLVED = Text("Resolved")
+COLUMN_RESOLVE_P50 = Text("Time to resolve, p50")
+COLUMN_RESOLVE_P90 = Text("Time to resolve, p90")
+IN_TIME_OF = Text("{in_time} of {answered}")
+ESCALATIONS_HEADING = Text("Escalations")
+ESCALATIONS_INTRO = Text(
+    "Flags not acknowledged by their due time are escalated to every coordinator, again at "
+    "each interval."
+)
+COLUMN_ESCALATIONS = Text("Escalations in the period")
+COLUMN_ESCALATED_FLAGS = Text("Flags escalated")
+NO_ESCALATIONS = Text("No escalations in this period.")
+SILENT_HEADING = Text("Families with missed check-ins")
+SILENT_INTRO = Text(
+    "Open cases without a completed check-in for at least so long (never included)."
+)
+COLUMN_SILENT_FOR = Text("No check-in for")
+COLUMN_CASES = Text("Open cases")
+SILENT_WEEKS = Text("{weeks} weeks or more")
+CASELOAD_HEADING = Text("Caseload per caseworker")
+CASELOAD_INTRO = Text(
+    "The {shown} caseworkers with the most open cases, of {all}. Open cases without a "
+    "caseworker: {without}."
+)
+COLUMN_OPEN_FLAGS = Text("Open flags")
+COLUMN_OVERDUE_FLAGS = Text("Overdue flags")
+CASES_BY_HEADING = Text("Open cases by programme and stage")
+COLUMN_TOTAL = Text("Total")
+CASES_BY_RISK = Text("Open cases by risk level")
+CLOSURES_HEADING = Text("Closures")
+CLOSURES = Text("Cases closed in the period: {count}.")
+CLOSURE_MEDIAN = Text("Median time from opening to closing: {days} days.")
+HOURS = Text("{hours} h")
+DAYS = Text("{days} days")
+# The flag queue's filters the overview links with.
+FILTER_RAISED_FROM = Text("Raised from")
+FILTER_RAISED_TO = Text("Raised up to")
+FILTER_AGE = Text("Time since raised: {age}")
+FILTER_OF_CASEWORKER = Text("Of the cases of caseworker {person}")
+FILTER_ESCALATED = Text("Escalated from {first} to {last}")

@@ -14,9 +14,9 @@ the bot's loops call are timed, each many times with different people and cases:
 - the daily digest (`duties.digest_notices`; the flags it tells of are made untold again and
   its notices settled between rounds);
 - the web view's flag queue (first page, and filtered), a flag's page, the case list (first
-  page, searched by code, and filtered: silent for four weeks, high risk in a stage) and a
-  case's whole page with its timeline, through the ASGI app with a signed-in coordinator's
-  session (`bot.web`);
+  page, searched by code, and filtered: silent for four weeks, high risk in a stage), a
+  case's whole page with its timeline and the coordinators' overview (of the last 30 and 90
+  days), through the ASGI app with a signed-in coordinator's session (`bot.web`);
 - the export: a CSV of every answer (`export.export_answers`), in rows per second of wall
   clock and of CPU time, the peak of memory allocated (tracemalloc) while exporting a small
   and a larger slice of the answers, to show whether memory grows with the rows, and an xlsx
@@ -354,6 +354,8 @@ async def _web_pages(
             ),
             # The whole page: the case view, its timeline, risk history, flags, visits, closure.
             ("web: a case's page, with its timeline", [f"/cases/{code}" for code in codes]),
+            ("web: the overview, last 30 days", ["/overview"]),
+            ("web: the overview, last 90 days", ["/overview?days=90"]),
         ):
             await page(paths[0])  # templates compiled
             samples = []

@@ -51,6 +51,8 @@ async def test_scale_bench_seeds_in_proportion_and_measures_every_operation(
         "web: case list, silent 4 weeks": 3,
         "web: case list, high risk, by stage": 3,
         "web: a case's page, with its timeline": 3,
+        "web: the overview, last 30 days": 3,
+        "web: the overview, last 90 days": 3,
     }
     assert figures.total_bytes > 0 and figures.table_bytes["answer"] > 0
     json.dumps(figures.as_dict())

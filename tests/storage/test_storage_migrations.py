@@ -24,7 +24,7 @@ from bot.storage.database import MIGRATIONS_DIR, _alembic_config, _sqlite_pragma
 
 from .conftest import T0
 
-HEAD = "0015"
+HEAD = "0016"
 TABLES = {
     "person",
     "case_file",
