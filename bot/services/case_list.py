@@ -9,7 +9,7 @@ on another caseworker narrows their own cases (to none), never widens them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..app import Wegwijzer
 from ..rules.access import NotAllowed
@@ -28,6 +28,9 @@ class CaseQuery:
     stage: str | None = None
     risk_level: str | None = None  # or "none": not screened yet
     silent_weeks: int | None = None  # no check-in for at least so many weeks (or never)
+    status: str | None = None  # "open" or "closed"
+    closed_from: datetime | None = None  # closed in [closed_from, closed_to)
+    closed_to: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,9 @@ async def case_page(
         risk_level=asked.risk_level,
         silent_since=silent_since,
         checkin_flow=checkin.id if checkin else "",
+        status=asked.status,
+        closed_from=asked.closed_from,
+        closed_to=asked.closed_to,
     )
     async with app.database.reading() as uow:
         total = await uow.cases.count_listed(wanted)

@@ -57,8 +57,10 @@ from .models import (
     ProcessedUpdate,
     Run,
     Score,
+    closed_case,
     finished_flow,
     level_rank,
+    open_case,
     unresolved,
 )
 
@@ -363,6 +365,10 @@ class CaseFilter:
     # No completed run of `checkin_flow` since then (never counts as silent too).
     silent_since: datetime | None = None
     checkin_flow: str = ""
+    # "open" or "closed" (None: both), and closed in [closed_from, closed_to).
+    status: str | None = None
+    closed_from: datetime | None = None
+    closed_to: datetime | None = None
 
 
 def _listed(wanted: CaseFilter, dialect: str) -> list[ColumnElement[bool]]:
@@ -381,6 +387,16 @@ def _listed(wanted: CaseFilter, dialect: str) -> list[ColumnElement[bool]]:
         where.append(Case.risk_level.is_(None))
     elif wanted.risk_level:
         where.append(Case.risk_level == wanted.risk_level)
+    # Spelled as the overview's indexes have them (`open_case`, `closed_case`), so the lists
+    # its figures link to are read the way the figures were counted.
+    if wanted.status == "open":
+        where.append(open_case())
+    elif wanted.status == "closed" or wanted.closed_from or wanted.closed_to:
+        where.append(closed_case())
+    if wanted.closed_from is not None:
+        where.append(Case.closed_at >= wanted.closed_from)
+    if wanted.closed_to is not None:
+        where.append(Case.closed_at < wanted.closed_to)
     if wanted.silent_since is not None:
         # The cases that checked in since then, from a range of `ix_run_finished_flow_
         # ended_at` (on `finished_flow()`), left out of all: not each case's runs probed.

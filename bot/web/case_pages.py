@@ -34,11 +34,12 @@ from ..services.case_detail import Happening, case_detail
 from ..services.case_view import CaseView, ChildStatus
 from ..services.review_texts import guidance_lines, schedule_line
 from . import texts as T
-from .view import PAGE_SIZE, WebView, as_int, here, page_number
+from .view import PAGE_SIZE, WebView, as_int, day_param, here, page_number, start_of_day
 
 # The longest silence the list's filter asks about (ten years): a number of weeks beyond
 # any case's age, and still a date the database can compare.
 MOST_SILENT_WEEKS = 520
+CASE_STATUSES = ("open", "closed")
 
 
 class CasePages(WebView):
@@ -56,7 +57,7 @@ class CasePages(WebView):
         if page.sign_in is None:
             return self.not_signed_in(page)
         who = page.sign_in.who
-        query, chosen = _case_query(request)
+        query, chosen = _case_query(request, self.app.settings.timezone)
         number = page_number(request.query_params.get("page", ""))
         try:
             found = await case_list.case_page(self.app, who, number, PAGE_SIZE, query=query)
@@ -133,7 +134,7 @@ class CasePages(WebView):
 _CASE_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,31}")
 
 
-def _case_query(request: Request) -> tuple[case_list.CaseQuery, dict[str, str]]:
+def _case_query(request: Request, zone: str) -> tuple[case_list.CaseQuery, dict[str, str]]:
     """The list's filters from the query string, and what was chosen (to show it again);
     values that are not among the choices are left out."""
     query = request.query_params
@@ -141,6 +142,7 @@ def _case_query(request: Request) -> tuple[case_list.CaseQuery, dict[str, str]]:
     stage = query.get("stage", "")
     risk = query.get("risk", "")
     silent = as_int(query.get("silent"))
+    status = query.get("status", "")
     chosen = {
         "case": query.get("case", "").strip().upper()[:16],
         "caseworker": str(as_int(query.get("caseworker")) or ""),
@@ -148,6 +150,11 @@ def _case_query(request: Request) -> tuple[case_list.CaseQuery, dict[str, str]]:
         "stage": stage if stage in texts.STAGES else "",
         "risk": risk if risk in (*RISK_LEVELS, "none") else "",
         "silent": str(min(silent, MOST_SILENT_WEEKS)) if silent else "",
+        "status": status if status in CASE_STATUSES else "",
+        # The overview's closures: the cases closed in a period (days in the deployment's
+        # time zone, both included).
+        "closed_from": day_param(query.get("closed_from", "")),
+        "closed_to": day_param(query.get("closed_to", "")),
     }
     asked = case_list.CaseQuery(
         code_prefix=chosen["case"],
@@ -156,6 +163,9 @@ def _case_query(request: Request) -> tuple[case_list.CaseQuery, dict[str, str]]:
         stage=chosen["stage"] or None,
         risk_level=chosen["risk"] or None,
         silent_weeks=as_int(chosen["silent"]),
+        status=chosen["status"] or None,
+        closed_from=start_of_day(chosen["closed_from"], zone),
+        closed_to=start_of_day(chosen["closed_to"], zone, next_day=True),
     )
     return asked, chosen
 

@@ -3,9 +3,7 @@ and `/flag` (`bot.services.flags`), so a change here shows in the bot at once an
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -19,7 +17,7 @@ from ..services import audit, flags, texts
 from ..services.review_texts import HIDDEN_HISTORY
 from ..storage.models import FLAG_LEVELS, FLAG_STATUSES, UNRESOLVED_FLAG_STATUSES
 from . import texts as T
-from .view import PAGE_SIZE, Page, WebView, as_int, here, page_number
+from .view import PAGE_SIZE, Page, WebView, as_int, day_param, here, page_number, start_of_day
 
 
 class FlagPages(WebView):
@@ -211,11 +209,11 @@ def _queue_filter(request: Request, zone: str) -> tuple[flags.QueueFilter, dict[
         # The overview's links: flags of an age, raised or escalated in a period (dates in
         # the deployment's time zone, both included), of one caseworker's cases.
         "age": age if age in _AGES else "",
-        "raised_from": _day(query.get("raised_from", "")),
-        "raised_to": _day(query.get("raised_to", "")),
+        "raised_from": day_param(query.get("raised_from", "")),
+        "raised_to": day_param(query.get("raised_to", "")),
         "caseworker": str(as_int(query.get("caseworker")) or ""),
-        "escalated_from": _day(query.get("escalated_from", "")),
-        "escalated_to": _day(query.get("escalated_to", "")),
+        "escalated_from": day_param(query.get("escalated_from", "")),
+        "escalated_to": day_param(query.get("escalated_to", "")),
     }
     statuses: tuple[str, ...] = UNRESOLVED_FLAG_STATUSES
     if chosen["status"] == "all":
@@ -230,31 +228,13 @@ def _queue_filter(request: Request, zone: str) -> tuple[flags.QueueFilter, dict[
         programme=chosen["programme"] or None,
         case_code=chosen["case"] or None,
         age=chosen["age"] or None,
-        raised_from=_start_of(chosen["raised_from"], zone),
-        raised_to=_start_of(chosen["raised_to"], zone, next_day=True),
+        raised_from=start_of_day(chosen["raised_from"], zone),
+        raised_to=start_of_day(chosen["raised_to"], zone, next_day=True),
         caseworker=as_int(chosen["caseworker"]),
-        escalated_from=_start_of(chosen["escalated_from"], zone),
-        escalated_to=_start_of(chosen["escalated_to"], zone, next_day=True),
+        escalated_from=start_of_day(chosen["escalated_from"], zone),
+        escalated_to=start_of_day(chosen["escalated_to"], zone, next_day=True),
     )
     return wanted, chosen
 
 
 _AGES = tuple(key for key, _, _ in flags.FLAG_AGES)
-
-
-def _day(text: str) -> str:
-    """A date as YYYY-MM-DD, or "" for anything else."""
-    if len(text) != 10 or not text.isascii():
-        return ""
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        return ""
-
-
-def _start_of(day: str, zone: str, *, next_day: bool = False) -> datetime | None:
-    """The start of a day (of the day after it) in the deployment's time zone."""
-    if not day:
-        return None
-    chosen = date.fromisoformat(day) + timedelta(days=1 if next_day else 0)
-    return datetime.combine(chosen, time(), tzinfo=ZoneInfo(zone))

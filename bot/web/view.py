@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TypeAlias
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -213,3 +214,21 @@ def local_path(path: str) -> str:
 def origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def day_param(text: str) -> str:
+    """A date as YYYY-MM-DD, or "" for anything else."""
+    if len(text) != 10 or not text.isascii():
+        return ""
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        return ""
+
+
+def start_of_day(day: str, zone: str, *, next_day: bool = False) -> datetime | None:
+    """The start of a day (of the day after it) in the deployment's time zone."""
+    if not day:
+        return None
+    chosen = date.fromisoformat(day) + timedelta(days=1 if next_day else 0)
+    return datetime.combine(chosen, time(), tzinfo=ZoneInfo(zone))

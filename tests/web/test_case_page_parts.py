@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -334,3 +336,34 @@ async def test_the_schedule_and_visits_sections(
     page = await client.get(f"/cases/{CASE_B}")
     schedule = re.search(r'id="schedule">([^<]*)<', page.text)
     assert schedule is not None and "weekly" in schedule[1].lower()
+
+
+@pytest.mark.both_backends
+async def test_the_list_filters_open_and_closed_cases_and_the_days_they_were_closed(
+    world: World, client: httpx.AsyncClient, clock: Clock
+) -> None:
+    """The overview's links: its open cases (`status=open`) and the cases closed in its
+    period (`closed_from`, `closed_to`: days in the deployment's time zone, both included)."""
+    app = world.app
+    async with app.database.transaction() as uow:
+        case = await uow.cases.by_code(CASE_B, for_update=True)
+        assert case is not None
+        case.status, case.closed_at = "closed", clock.now
+    await sign_in(app, client, world.coordinator)
+    assert codes(await client.get("/cases?status=open")) == [CASE_A]
+    assert codes(await client.get("/cases?status=closed")) == [CASE_B]
+    assert codes(await client.get("/cases?status=nonsense")) == [CASE_A, CASE_B]
+    today = clock.now.astimezone(ZoneInfo(app.settings.timezone)).date()
+    day_before, day_after = today - timedelta(days=1), today + timedelta(days=1)
+    assert codes(await client.get(f"/cases?closed_from={today}&closed_to={today}")) == [CASE_B]
+    assert codes(await client.get(f"/cases?closed_to={day_before}")) == []
+    assert codes(await client.get(f"/cases?closed_from={day_after}")) == []
+    # The period shown, and kept when the form is applied again.
+    page = await client.get(f"/cases?status=closed&closed_from={day_before}&closed_to={today}")
+    assert f"Closed from {day_before} to {today}" in page.text
+    assert f'name="closed_from" value="{day_before}"' in page.text
+    # The overview's closures lead there.
+    overview = await client.get("/overview")
+    found = re.search(r'<a href="([^"]+)" id="closed-list">', overview.text)
+    assert found is not None, overview.text
+    assert codes(await client.get(html.unescape(found[1]))) == [CASE_B]
