@@ -1,5 +1,6 @@
 """The web view as an ASGI application, and serving it: the pages of `sign_in`,
-`flag_pages` and `case_pages` on one `WebView`, behind the security headers.
+`flag_pages`, `case_pages`, `overview_pages` and `export_pages` on one `WebView`, behind the
+security headers (`beside` serves it in the bot's own process).
 
 Every page asks the same services the bot's commands ask, so access is decided by the one
 access module, every look and change is audited the same way, and a change made here shows

@@ -1,7 +1,7 @@
 """The web view's core: who is reading (the session), rendering a page in their language,
 taking a form (same site, CSRF token), and the answers every page may give (not signed in,
-refused, not found, failed). The pages themselves are in `sign_in`, `flag_pages` and
-`case_pages`; `app` puts them together.
+refused, not found, failed). The pages themselves are in `sign_in`, `flag_pages`,
+`case_pages`, `overview_pages` and `export_pages`; `app` puts them together.
 """
 
 from __future__ import annotations
