@@ -296,12 +296,19 @@ class Database:
                 try:
                     await answering.read(channel, external_id, run_id)
                     yield answering
-                except _DRIVER_GONE:
-                    # Not given back to the pool as it is: the pool opens another.
+                except (*_DRIVER_GONE, asyncio.CancelledError):
+                    # Not given back to the pool as it is: the pool opens another. Cancelled,
+                    # a trip may still wait in aiosqlite's queue (its BEGIN IMMEDIATE not run
+                    # yet, so the connection does not look in a transaction) or a statement
+                    # on the server: given back, it would hold SQLite's write lock, idle.
                     await conn.invalidate()
                     raise
                 finally:
-                    if not answering.committed and not await _rolled_back(driver):
+                    if (
+                        not answering.committed
+                        and not conn.invalidated
+                        and not await _rolled_back(driver)
+                    ):
                         # Never back to the pool with a transaction perhaps still open.
                         await conn.invalidate()
         if answering.committed:
@@ -383,7 +390,9 @@ def _check_on_checkout(engine: AsyncEngine) -> None:
             if driver.is_closed():
                 raise DisconnectionError("connection closed by the server")
             if driver.is_in_transaction():
-                # Left so by an answer cut short while its BEGIN was on the way.
+                # Left so by an answer cut short while its BEGIN was on the way: said, as it
+                # should not happen (the answer invalidates its connection when cut short).
+                log.warning("pooled connection was in a transaction", extra={"event": "rollback"})
                 await_(driver.execute("ROLLBACK"))
             # Not the empty query: asyncpg's (0.32) simple protocol fails on its empty reply.
             await_(driver.execute("BEGIN" if begin else "SELECT 1"))

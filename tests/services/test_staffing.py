@@ -13,7 +13,7 @@ from bot.services.invites import create_invite
 from bot.services.onboarding import InviteNotValid, join
 from bot.services.staffing import NotACaseworker, person_leaves, reassign_case, revoke_invite
 from tests.console.cli import wegwijzer
-from tests.world import CASE_A, World, add_person, audit, raise_flag
+from tests.world import CASE_A, World, add_person, audit, external_id, raise_flag
 
 CHANNEL = "telegram"
 
@@ -121,3 +121,32 @@ async def test_giving_a_case_to_its_own_caseworker_changes_and_tells_nothing(wor
     assert before == world.caseworker.person_id
     assert await queued_texts(world) == {}
     assert "case_reassigned" not in [e.action for e in await audit(app, case_id=world.case_a)]
+
+
+@pytest.mark.both_backends
+async def test_an_old_button_of_a_case_given_to_another_records_nothing(world: World) -> None:
+    """A caseworker's screening question is still on their phone when the case goes to a
+    colleague: pressing it (the button's way, `answer_option_of`, which tries the driver's
+    one transaction first) stores nothing for the case and pauses the run."""
+    from bot.services.runs import answer_option_of, start_flow
+
+    app = world.app
+    turn = await start_flow(app, world.caseworker, "risk_screening", case_code=CASE_A)
+    await reassign_case(app, CASE_A, world.other_caseworker.person_id)
+    flow = app.flows.get("risk_screening")
+    step = [each.id for each in flow.steps].index(turn.state.step)
+    pressed = await answer_option_of(
+        app,
+        CHANNEL,
+        await external_id(app, world.caseworker),
+        lambda who: True,
+        turn.run_id,
+        step,
+        1,  # "no": an answer that only asks the next question (the driver's way would take it)
+        once="telegram:test-old-button",
+    )
+    assert pressed is not None and pressed.answered is None
+    async with app.database.reading() as uow:
+        assert await uow.answers.of_run(turn.run_id) == {}
+        run = await uow.runs.get(turn.run_id)
+        assert run is not None and run.status == "paused"

@@ -4,10 +4,12 @@ in UTC), stores an update once, and leaves nothing behind when it fails or is le
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 
@@ -168,3 +170,74 @@ async def test_a_locked_sqlite_database_is_unavailable(
     finally:
         holder.close()
         await database.dispose()
+
+
+async def test_an_answer_cancelled_while_waiting_for_sqlite_s_lock_leaves_no_lock_behind(
+    sqlite_url: str,
+) -> None:
+    """Another process holds SQLite's write lock; an answer waits for it (its BEGIN IMMEDIATE
+    in aiosqlite's thread) and is cancelled (the bot stopping). The connection must not go
+    back to the pool: once the lock is free its thread would take it, and hold it idle."""
+    database = Database.connect(sqlite_url)
+    path = sqlite_url.removeprefix("sqlite:///")
+    try:
+        async with database.transaction() as uow:
+            person = await uow.people.add("telegram", "4242", "family")
+            run = await uow.runs.start(person.id, None, "family_checkin", 1, "s", {"n": 0}, T0)
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+
+        async def press() -> None:
+            async with database.answering("telegram", "4242", run.id) as tx:
+                await tx.store("telegram:1", [AnsweredRow("k", 1, "s")], "t", {"n": 1}, T0)
+
+        task = asyncio.create_task(press())
+        done, _ = await asyncio.wait({task}, timeout=0.3)
+        assert not done  # waiting for the lock
+        task.cancel()
+        # Let go before waiting for the task: its connection is closed in its thread, after
+        # the BEGIN IMMEDIATE waiting there (which gets the lock, then the connection goes).
+        holder.rollback()
+        holder.close()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # Another process writes (waiting up to 5 s for the lock, as a second process would)…
+        other = sqlite3.connect(path, isolation_level=None, timeout=5)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.rollback()
+        finally:
+            other.close()
+        # …and so does this one.
+        async with database.transaction() as uow:
+            await uow.updates.claim("telegram:2", T0)
+    finally:
+        await database.dispose()
+
+
+NOWAIT = "FOR UPDATE NOWAIT"
+
+
+async def test_on_postgresql_the_answer_is_one_transaction_holding_the_person_and_run(
+    database: Database, seed: Callable[..., Awaitable[Seed]], request: pytest.FixtureRequest
+) -> None:
+    """BEGIN is sent (with the pool's check) and the person's and run's rows stay locked
+    until the answer commits: two presses of one person queue, and no statement of the
+    answer commits on its own."""
+    if database.dialect != "postgresql":
+        pytest.skip("row locks are PostgreSQL's (SQLite's writer lock: test_storage_concurrency)")
+    made = await seed(external_id="5151", step="who5_cheerful")
+    other = await asyncpg.connect(request.getfixturevalue("postgres_url"))
+    try:
+        async with database.answering("telegram", "5151", made.run_id) as tx:
+            for table, row in (("person", made.person_id), ("run", made.run_id)):
+                with pytest.raises(asyncpg.LockNotAvailableError):
+                    await other.execute(
+                        f"SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE NOWAIT", row
+                    )
+            answer = AnsweredRow("who5.cheerful", 3, "who5_cheerful")
+            assert await tx.store("telegram:1", [answer], "who5_calm", {"n": 1}, T0)
+        for table, row in (("person", made.person_id), ("run", made.run_id)):
+            await other.execute(f"SELECT 1 FROM {table} WHERE id = $1 {NOWAIT}", row)
+    finally:
+        await other.close()
