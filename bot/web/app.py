@@ -1,6 +1,6 @@
 """The web view as an ASGI application, and serving it: the pages of `sign_in`,
-`flag_pages`, `case_pages`, `overview_pages` and `export_pages` on one `WebView`, behind the
-security headers (`beside` serves it in the bot's own process).
+`flag_pages`, `case_pages`, `closure_pages`, `overview_pages` and `export_pages` on one
+`WebView`, behind the security headers (`beside` serves it in the bot's own process).
 
 Every page asks the same services the bot's commands ask, so access is decided by the one
 access module, every look and change is audited the same way, and a change made here shows
@@ -23,6 +23,7 @@ from starlette.types import ASGIApp
 from ..app import Wegwijzer
 from ._security import RateLimiter, SecurityHeaders
 from .case_pages import CasePages
+from .closure_pages import ClosurePages
 from .export_pages import ExportPages
 from .flag_pages import FlagPages
 from .overview_pages import OverviewPages
@@ -37,7 +38,7 @@ __all__ = ["HERE", "PAGE_SIZE", "create_app", "serve", "server_config"]
 log = logging.getLogger(__name__)
 
 
-class WebApp(SignInPages, FlagPages, CasePages, OverviewPages, ExportPages):
+class WebApp(SignInPages, FlagPages, CasePages, ClosurePages, OverviewPages, ExportPages):
     """All the pages on one reader, renderer and form check (`WebView`)."""
 
 
@@ -49,6 +50,7 @@ def create_app(app: Wegwijzer, *, limiter: RateLimiter | None = None) -> ASGIApp
         *view.sign_in_routes(),
         *view.flag_routes(),
         *view.case_routes(),
+        *view.closure_routes(),
         *view.overview_routes(),
         *view.export_routes(),
         static,

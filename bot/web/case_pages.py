@@ -29,11 +29,12 @@ from ..engine.vocabulary import RISK_LEVELS
 from ..i18n import Translator
 from ..rules.access import NotAllowed
 from ..rules.wellbeing import CheckIn
-from ..services import audit, case_list, texts
+from ..services import audit, case_list, flags, texts
 from ..services.case_detail import Happening, case_detail
 from ..services.case_view import CaseView, ChildStatus
 from ..services.review_texts import guidance_lines, schedule_line
 from . import texts as T
+from .closure_pages import closure_outcome
 from .view import PAGE_SIZE, WebView, as_int, day_param, here, page_number, start_of_day
 
 # The longest silence the list's filter asks about (ten years): a number of weeks beyond
@@ -106,6 +107,7 @@ class CasePages(WebView):
             # The bot's answer, whether the case is another's or does not exist.
             return self.message(page, T.NOT_FOUND_TITLE, texts.NOT_YOUR_CASE.using(case=code), 404)
         view = detail.view
+        closure, closure_problem = closure_outcome(request, view.code)
         summary = (
             [texts.CASE_ERASED.using(case=view.code)]
             if view.erased_at is not None
@@ -127,6 +129,9 @@ class CasePages(WebView):
             happened=_happened,
             schedule_text=schedule_line(view.schedule),
             day=_day(page.translate),
+            closure=closure,
+            closure_problem=closure_problem,
+            note_max=flags.NOTE_MAX,
         )
 
 

@@ -272,6 +272,11 @@ SCHEDULE_HEADING = Text("Schedule")
 REEVALUATION = Text("Re-evaluation (Meldcode)")
 CLOSURE_HEADING = Text("Closure")
 CLOSURE_OPEN = Text("Open: no closure proposed.")
+CLOSURE_NOTE_LABEL = Text("What still needs doing before the case can close")
+CLOSURE_NOTE_REQUIRED = Text(
+    "Nothing was changed: a closure is returned with a note of what still needs doing."
+)
+CLOSURE_DECISION = Text("Your decision")
 CLOSURE_STEPS = {
     "closure_proposed": Text("proposed"),
     "closure_returned": Text("returned"),

@@ -1,7 +1,8 @@
 """The web view's core: who is reading (the session), rendering a page in their language,
 taking a form (same site, CSRF token), and the answers every page may give (not signed in,
 refused, not found, failed). The pages themselves are in `sign_in`, `flag_pages`,
-`case_pages`, `overview_pages` and `export_pages`; `app` puts them together.
+`case_pages`, `closure_pages`, `overview_pages` and `export_pages`; `app` puts them
+together.
 """
 
 from __future__ import annotations
