@@ -34,7 +34,7 @@ from ..services.case_detail import Happening, case_detail
 from ..services.case_view import CaseView, ChildStatus
 from ..services.review_texts import guidance_lines, schedule_line
 from . import texts as T
-from .view import PAGE_SIZE, WebView, as_int, day_param, here, page_number, start_of_day
+from .view import PAGE_SIZE, WebView, as_int, case_param, day_param, here, page_number, start_of_day
 
 # The longest silence the list's filter asks about (ten years): a number of weeks beyond
 # any case's age, and still a date the database can compare.
@@ -144,7 +144,7 @@ def _case_query(request: Request, zone: str) -> tuple[case_list.CaseQuery, dict[
     silent = as_int(query.get("silent"))
     status = query.get("status", "")
     chosen = {
-        "case": query.get("case", "").strip().upper()[:16],
+        "case": case_param(query.get("case", "")),
         "caseworker": str(as_int(query.get("caseworker")) or ""),
         "programme": programme if programme in texts.PROGRAMMES else "",
         "stage": stage if stage in texts.STAGES else "",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
-from datetime import date
+from datetime import date, timedelta
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -22,7 +22,7 @@ from starlette.types import Message, Receive, Scope, Send
 from ..app import Wegwijzer
 from ..rules.access import NotAllowed, may_export
 from ..rules.people import Participant
-from ..services import export
+from ..services import audit, export
 from . import texts as T
 from ._security import RateLimiter
 from .view import Page, WebView, log
@@ -39,7 +39,10 @@ FORMAT_NAMES = {"json": T.FORMAT_JSON, "csv": T.FORMAT_CSV, "xlsx": T.FORMAT_XLS
 PROBLEMS = {
     "since": T.EXPORT_BAD_DATE,
     "password": T.EXPORT_SHORT_PASSWORD.using(least=export.MIN_PASSWORD),
+    "encrypt": T.EXPORT_PASSWORD_NOT_ENCRYPTED,
 }
+# The earliest day answers may be asked for since (the stream's dates stay writable).
+EARLIEST = date(1900, 1, 1)
 
 
 def may_download(who: Participant | None) -> bool:
@@ -64,6 +67,7 @@ class ExportPages(WebView):
         if page.sign_in is None:
             return self.not_signed_in(page)
         if not may_download(page.sign_in.who):
+            await audit.record_refusal(self.app, page.sign_in.who, "export", action="view")
             return self.not_for_you(page)
         problem = request.query_params.get("problem", "")
         return self.render(
@@ -92,8 +96,19 @@ class ExportPages(WebView):
                 since = date.fromisoformat(form["since"].strip())
             except ValueError:
                 return RedirectResponse("/exports?problem=since", status_code=303)
-        # The password only when asked to encrypt (a browser may fill the field anyway).
-        password = form.get("password", "") if form.get("encrypt") == "1" else None
+            # A day the database and the file can both write (not year 1, not next year).
+            today = self.app.clock().astimezone(page.translate.timezone).date()
+            if not EARLIEST <= since <= today + timedelta(days=1):
+                return RedirectResponse("/exports?problem=since", status_code=303)
+        typed = form.get("password", "")
+        if form.get("encrypt") == "1":
+            password: str | None = typed
+        elif typed:
+            # A password without the box ticked: asked for, or filled in by the browser?
+            # Never a plain file when one may have been meant to be encrypted.
+            return RedirectResponse("/exports?problem=encrypt", status_code=303)
+        else:
+            password = None
         try:
             started = await export.download(
                 self.app,

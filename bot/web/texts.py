@@ -77,6 +77,10 @@ EXPORT_SHORT_PASSWORD = Text(
     "The password must be at least {least} characters. Nothing was downloaded."
 )
 EXPORT_BUTTON = Text("Download")
+EXPORT_PASSWORD_NOT_ENCRYPTED = Text(
+    "A password was typed but Encrypt was not ticked. Tick Encrypt, or clear the password. "
+    "Nothing was downloaded."
+)
 EXPORT_BAD_DATE = Text("That date was not understood. Choose a day, or write it as 2026-11-01.")
 EXPORTS_REFUSED_TITLE = Text("Not available")
 EXPORTS_REFUSED = Text("Exports of answers are for coordinators.")

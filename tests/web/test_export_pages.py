@@ -9,6 +9,7 @@ import csv
 import io
 import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +26,9 @@ from bot.web._security import RateLimiter
 from tests.world import CASE_A, CASE_B, Clock, World, audit, checkin, refusals
 
 from .conftest import sign_in
+
+# Every test here reads the database (signing in, the export's REPEATABLE READ snapshot).
+pytestmark = pytest.mark.both_backends
 
 
 def exported(events: list[Any], *actions: str) -> list[tuple[int | None, str, dict[str, Any]]]:
@@ -60,6 +64,19 @@ async def test_the_export_page_is_in_the_coordinator_s_menu_only(
     refused = await client.get("/exports")
     assert refused.status_code == 403
     assert "Exports of answers are for coordinators." in refused.text
+    on_record = [
+        (actor, detail) for actor, _role, _case, _flag, detail in await refusals(world.app)
+    ]
+    assert on_record == [(world.caseworker.person_id, {"what": "export", "action": "view"})]
+
+
+async def test_the_export_page_is_not_shown_to_nobody(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    page = await client.get("/exports")
+    assert page.status_code == 401
+    assert 'name="password"' not in page.text
+    assert await refusals(world.app) == []  # nobody to put on record
 
 
 async def test_a_coordinator_downloads_csv_as_the_command_line_makes_it(
@@ -192,7 +209,15 @@ async def test_no_csrf_token_no_get_no_sign_in_no_export(
     assert bad_day.headers["location"] == "/exports?problem=since"
     shown = await client.get(bad_day.headers["location"])
     assert "That date was not understood." in shown.text
+    # Nor a day the stream could not write (year 1), nor one after tomorrow.
+    tomorrow = (clock.now + timedelta(days=1)).date()
+    for day in ("0001-01-01", "1899-12-31", (tomorrow + timedelta(days=1)).isoformat()):
+        far = await client.post("/exports", data={**form, "csrf": csrf, "since": day})
+        assert far.status_code == 303, day
+        assert far.headers["location"] == "/exports?problem=since"
     assert await export_events(app) == []
+    edge = await client.post("/exports", data={**form, "csrf": csrf, "since": "1900-01-01"})
+    assert edge.status_code == 200 and edge.text.startswith("case_code")
 
 
 # --- the browser going away halfway ---------------------------------------------------------
@@ -321,9 +346,16 @@ async def test_an_encrypted_download_is_an_aes_zip_of_the_same_file(
     assert events[1][2]["rows"] == rows
     assert password not in str(events)
 
-    # A browser may fill in the password without the box ticked: then nothing is encrypted.
+    # A password typed without the box ticked: back to the form, never a plain file.
     plain = await client.post(
         "/exports", data={**form, "encrypt": "", "password": password, "format": "json"}
     )
-    assert plain.headers["content-type"] == "application/json"
-    assert len(json.loads(plain.text)) == rows
+    assert plain.status_code == 303
+    assert plain.headers["location"] == "/exports?problem=encrypt"
+    shown = await client.get(plain.headers["location"])
+    assert "A password was typed but Encrypt was not ticked." in shown.text
+    assert len(await export_events(app)) == 2  # nothing more was exported
+    # Without a password and without the box: a plain file.
+    bare = await client.post("/exports", data={**form, "encrypt": "", "format": "json"})
+    assert bare.headers["content-type"] == "application/json"
+    assert len(json.loads(bare.text)) == rows
