@@ -237,7 +237,8 @@ class CsiChart:
 
     label: Text | None
     dates: tuple[datetime, ...]
-    rows: tuple[tuple[str, Text, tuple[str, ...]], ...]  # domain key, name, score per visit
+    # The domain's number (its colour, the same in every chart), key, name, score per visit.
+    rows: tuple[tuple[int, str, Text, tuple[str, ...]], ...]
     lines: tuple[tuple[int, str, str], ...]  # the domain's number (its colour), key, points
     width: int = _CHART_W
     height: int = _CHART_H
@@ -261,7 +262,7 @@ def _csi_chart(
         values = [scores.get(key) for _at, scores in visits]
         if all(value is None for value in values):
             continue
-        rows.append((key, name, tuple("—" if v is None else f"{v:g}" for v in values)))
+        rows.append((number, key, name, tuple("—" if v is None else f"{v:g}" for v in values)))
         points = " ".join(
             f"{round(_PAD + index * step, 1)},{y(value)}"
             for index, value in enumerate(values)
