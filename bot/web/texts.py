@@ -77,6 +77,11 @@ EXPORT_SHORT_PASSWORD = Text(
     "The password must be at least {least} characters. Nothing was downloaded."
 )
 EXPORT_BUTTON = Text("Download")
+EXPORT_BUSY_TITLE = Text("Busy")
+EXPORT_BUSY = Text(
+    "Other downloads are running (or one of yours still is). Try again in a minute. "
+    "Nothing was downloaded."
+)
 EXPORT_PASSWORD_NOT_ENCRYPTED = Text(
     "A password was typed but Encrypt was not ticked. Tick Encrypt, or clear the password. "
     "Nothing was downloaded."

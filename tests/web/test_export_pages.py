@@ -19,13 +19,14 @@ import pyzipper
 from openpyxl import load_workbook
 
 from bot.app import Wegwijzer
+from bot.services import export as export_service
 from bot.services.export import export_answers
 from bot.storage import export as storage_export
-from bot.web import create_app
+from bot.web import create_app, export_pages
 from bot.web._security import RateLimiter
 from tests.world import CASE_A, CASE_B, Clock, World, audit, checkin, refusals
 
-from .conftest import sign_in
+from .conftest import BASE, sign_in
 
 # Every test here reads the database (signing in, the export's REPEATABLE READ snapshot).
 pytestmark = pytest.mark.both_backends
@@ -226,7 +227,7 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 
 async def post_export(
-    app: Wegwijzer, cookie: str, csrf: str, stop_after: int, *, spec: str
+    app: Wegwijzer, cookie: str, csrf: str, stop_after: int, *, spec: str, web: Any = None
 ) -> tuple[list[bytes], bool]:
     """POST the export form straight to the ASGI application, the browser going away after
     `stop_after` chunks of the body: under spec 2.3 (uvicorn) by saying so in `receive`,
@@ -280,7 +281,7 @@ async def post_export(
             gone.set()
             await told.wait()  # the disconnect is in before the next chunk is made
 
-    web = create_app(app, limiter=RateLimiter(attempts=1000))
+    web = web or create_app(app, limiter=RateLimiter(attempts=1000))
     await asyncio.wait_for(web(scope, receive, send), timeout=30)  # fails, never hangs
     return chunks, ended
 
@@ -359,3 +360,114 @@ async def test_an_encrypted_download_is_an_aes_zip_of_the_same_file(
     bare = await client.post("/exports", data={**form, "encrypt": "", "format": "json"})
     assert bare.headers["content-type"] == "application/json"
     assert len(json.loads(bare.text)) == rows
+
+
+# --- downloads running at once -----------------------------------------------------------
+
+
+async def held_download(
+    web: Any, cookie: str, csrf: str, go: asyncio.Event
+) -> tuple[asyncio.Task[None], asyncio.Event, list[bytes]]:
+    """A download straight to the ASGI application whose browser reads its first chunk and
+    then nothing until `go` is set: the task, an event set when the first chunk came, and
+    the chunks."""
+    body = urlencode({"csrf": csrf, "format": "json", "pseudonymise": "1"}).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "https",
+        "path": "/exports",
+        "raw_path": b"/exports",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"web.example.org"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", str(len(body)).encode()),
+            (b"cookie", cookie.encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("web.example.org", 443),
+    }
+    started = asyncio.Event()
+    chunks: list[bytes] = []
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the browser never goes away
+        return {}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            assert message["status"] == 200
+            return
+        chunks.append(message["body"])
+        started.set()
+        await go.wait()
+
+    return asyncio.create_task(web(scope, receive, send)), started, chunks
+
+
+async def test_two_downloads_at_once_and_one_a_person_the_rest_are_told_to_wait(
+    world: World, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = world.app
+    await checkins(world, clock, count=2)
+    monkeypatch.setattr(storage_export, "BATCH_SIZE", 3)  # many chunks: a download lasts
+    web = create_app(app, limiter=RateLimiter(attempts=1000))
+    form = {"format": "json", "pseudonymise": "1"}
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url=BASE) as first,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url=BASE) as second,
+    ):
+        csrf = await sign_in(app, first, world.coordinator)
+        csrf_2 = await sign_in(app, second, world.second_coordinator)
+        cookie = "; ".join(f"{name}={value}" for name, value in first.cookies.items())
+        go = asyncio.Event()
+        task, started, chunks = await held_download(web, cookie, csrf, go)
+        await started.wait()
+
+        # The same coordinator again while theirs runs: busy.
+        busy = await first.post("/exports", data={**form, "csrf": csrf})
+        assert busy.status_code == 503
+        assert busy.headers["retry-after"] == "60"
+        assert "Try again in a minute." in busy.text
+        # Another coordinator: a second slot is free.
+        assert (await second.post("/exports", data={**form, "csrf": csrf_2})).status_code == 200
+        # With one slot in all, the other coordinator waits too.
+        monkeypatch.setattr(export_pages, "MOST_DOWNLOADS", 1)
+        assert (await second.post("/exports", data={**form, "csrf": csrf_2})).status_code == 503
+        # The busy answers made no export and no refusal on record.
+        assert [e[1] for e in await export_events(app)].count("exported") == 2
+        assert await refusals(app) == []
+
+        go.set()  # the browser reads on: the download ends and its slot is free again
+        await asyncio.wait_for(task, timeout=30)
+        assert b"".join(chunks).rstrip().endswith(b"]")
+        assert (await second.post("/exports", data={**form, "csrf": csrf_2})).status_code == 200
+
+        # A download failing halfway gives its slot back too.
+        def failing(self: Any) -> Any:
+            async def chunks() -> Any:
+                yield b"["
+                raise RuntimeError("the database went away")
+
+            return chunks()
+
+        with monkeypatch.context() as broken:
+            broken.setattr(export_service.StreamedExport, "chunks", failing)
+            with pytest.raises(RuntimeError):
+                await first.post("/exports", data={**form, "csrf": csrf})
+        assert (await first.post("/exports", data={**form, "csrf": csrf})).status_code == 200
+
+        # And a browser going away halfway (the test above: its connection back in the pool).
+        cookie_2 = "; ".join(f"{name}={value}" for name, value in second.cookies.items())
+        body, ended = await post_export(app, cookie_2, csrf_2, stop_after=1, spec="2.3", web=web)
+        assert body and not ended
+        assert (await second.post("/exports", data={**form, "csrf": csrf_2})).status_code == 200
