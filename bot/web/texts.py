@@ -254,6 +254,10 @@ TIMELINE_KINDS = {
     "reminder": Text("Check-in reminder sent, answered"),
     "reminder_missed": Text("Check-in reminder sent, not answered (missed)"),
     "reminder_waiting": Text("Check-in reminder sent, not answered yet"),
+    "reminder_unanswered": Text(
+        "Check-in reminder sent, not answered (not counted: reminders paused, consent "
+        "withdrawn or case closed)"
+    ),
     "reminder_followed_up": Text("Follow-up reminder sent"),
     "visit_recorded": Text("Home visit recorded"),
     "schedule_paused": Text("Check-in reminders paused"),

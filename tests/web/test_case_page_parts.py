@@ -17,7 +17,13 @@ import pytest
 from bot.rules.access import NotAllowed
 from bot.rules.cadence import parse_cadence
 from bot.services import case_detail, case_list, flags, guidance
-from bot.services.schedules import reminder_notices, set_schedule
+from bot.services.schedules import (
+    list_schedules,
+    pause_schedule,
+    reminder_notices,
+    resume_schedule,
+    set_schedule,
+)
 from bot.services.visits import set_stage
 from bot.web import case_pages
 from tests.services.test_child_status import FAIR, VERY_BAD, rate, two_children
@@ -219,6 +225,49 @@ async def test_the_timeline_shows_check_ins_reminders_answered_and_missed_and_fl
     assert "resolved " in page.text and "No open flags." in page.text
     assert 'id="who5-chart"' in page.text
     assert "style=" not in page.text  # the CSP allows no inline style
+
+
+@pytest.mark.both_backends
+async def test_a_reminder_before_a_pause_is_not_missed_as_the_bot_counts_it(
+    world: World, client: httpx.AsyncClient, clock: Clock
+) -> None:
+    app = world.app
+    await set_schedule(app, CASE_A, parse_cadence("weekly mon 18:00"), by=world.coordinator)
+    clock.advance(days=8)
+    await reminder_notices(app)  # R1, not answered
+    clock.advance(days=1)
+    await pause_schedule(app, CASE_A, by=world.caseworker)
+    clock.advance(days=1)
+    await resume_schedule(app, CASE_A, by=world.caseworker)  # the bot's count starts afresh
+    clock.advance(days=7)
+    await reminder_notices(app)  # R2: R1 is not held against them
+    assert [s.missed for s in await list_schedules(app)] == [0]  # as the bot counts
+    await sign_in(app, client, world.caseworker)
+    page = await client.get(f"/cases/{CASE_A}")
+    assert page.status_code == 200, page.text
+    assert timeline(page) == [
+        "Check-in reminder sent, not answered yet",
+        f"Check-in reminders resumed · caseworker {world.caseworker.person_id}",
+        f"Check-in reminders paused · caseworker {world.caseworker.person_id}",
+        "Check-in reminder sent, not answered (not counted: reminders paused, consent "
+        "withdrawn or case closed)",
+    ]
+    assert "No check-in reminder went unanswered in this time." in page.text
+
+    # R3 unanswered: the bot counts R2 missed, and the page says so, once.
+    clock.advance(days=7)
+    await reminder_notices(app)
+    assert [s.missed for s in await list_schedules(app)] == [1]
+    await sign_in(app, client, world.caseworker)  # a week later: a new session
+    page = await client.get(f"/cases/{CASE_A}")
+    kinds = [line for line in timeline(page) if line.startswith("Check-in reminder sent")]
+    assert kinds[:2] == [
+        "Check-in reminder sent, not answered yet",
+        "Check-in reminder sent, not answered (missed)",
+    ]
+    assert "Check-in reminders not answered before the next: 1" in page.text
+    missed = [e for e in await audit(app) if e.action == "reminder_missed"]
+    assert len(missed) == 1 and set(missed[0].detail) == {"reminded_at", "missed"}
 
 
 async def test_the_risk_history_says_when_by_whom_and_from_what(
