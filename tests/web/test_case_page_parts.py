@@ -270,6 +270,30 @@ async def test_a_reminder_before_a_pause_is_not_missed_as_the_bot_counts_it(
     assert len(missed) == 1 and set(missed[0].detail) == {"reminded_at", "missed"}
 
 
+async def test_the_last_reminder_of_a_closed_case_does_not_wait_for_ever(
+    world: World, client: httpx.AsyncClient, clock: Clock
+) -> None:
+    app = world.app
+    await set_schedule(app, CASE_A, parse_cadence("weekly mon 18:00"), by=world.coordinator)
+    await set_stage(app, CASE_A, "follow_up", by=world.caseworker)
+    await screen(app, world.caseworker, CASE_A)
+    clock.advance(days=8)
+    await reminder_notices(app)  # the last reminder, never answered
+    await closure_check(app, world.caseworker, CASE_A)
+    clock.advance(hours=5)
+    await guidance.approve_closure(app, world.coordinator, CASE_A)
+    clock.advance(days=21)
+    await reminder_notices(app)  # a closed case is reminded of nothing, nor counted
+    await sign_in(app, client, world.coordinator)
+    page = await client.get(f"/cases/{CASE_A}")
+    reminders = [line for line in timeline(page) if line.startswith("Check-in reminder sent")]
+    assert reminders == [
+        "Check-in reminder sent, not answered (not counted: reminders paused, consent "
+        "withdrawn or case closed)"
+    ]
+    assert "No check-in reminder went unanswered in this time." in page.text
+
+
 async def test_the_risk_history_says_when_by_whom_and_from_what(
     world: World, client: httpx.AsyncClient, clock: Clock
 ) -> None:
