@@ -1048,10 +1048,14 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
                 listen=args.listen,
                 port=args.port,
                 database_ready=ready,
+                # The web view first (no new requests, running downloads given the grace
+                # time), then the bot: a notice the web view's last action queues is sent by
+                # the bot's senders still running, not left in the outbox until next start.
+                before_stopping=None if web is None else web.stop,
             )
         finally:
             if web is not None:
-                await web.stop()  # after the bot: its last notices went out meanwhile
+                await web.stop()  # when the bot failed: stopped now (else it already is)
             await app.close()
 
     asyncio.run(run())

@@ -48,12 +48,19 @@ TIMELINE_ACTIONS = (
 )
 
 
+# The bot's verdicts on reminders (`schedules._remind`), and what ends a reminder's wait
+# without one: the reminders paused (their count starts afresh on resuming), consent
+# withdrawn, the case closed.
+VERDICT_ACTIONS = ("reminder_missed", "consent_withdrawn")
+WAIT_ENDED = ("schedule_paused", "consent_withdrawn", "case_closed")
+
+
 @dataclass(frozen=True)
 class Happening:
     """One entry of the timeline: what happened (`kind`: "checkin", "reminder",
-    "reminder_missed", "reminder_waiting", or an audit action), when, by whom (a role and a
-    number, none for the bot), and what else there is to say about it (`detail`: a check-in's
-    score, a flag's id and level, a stage, a risk level)."""
+    "reminder_missed", "reminder_waiting", "reminder_unanswered", or an audit action), when,
+    by whom (a role and a number, none for the bot), and what else there is to say about it
+    (`detail`: a check-in's score, a flag's id and level, a stage, a risk level)."""
 
     at: datetime
     kind: str
@@ -128,6 +135,7 @@ async def _more(
     last_visit_at: datetime | None,
 ) -> CaseDetail:
     events = await uow.audit.of_case(case_id, TIMELINE_ACTIONS, since=since, limit=TIMELINE_MOST)
+    verdicts = await uow.audit.of_case(case_id, VERDICT_ACTIONS, since=since, limit=TIMELINE_MOST)
     risk = await uow.audit.of_case(case_id, ("risk_level_set",), limit=RISK_CHANGES_SHOWN)
     closure = await uow.audit.of_case(case_id, CLOSURE_ACTIONS, limit=RISK_CHANGES_SHOWN)
     visits = await uow.audit.of_case(case_id, ("visit_recorded",), limit=VISITS_LISTED)
@@ -138,7 +146,7 @@ async def _more(
         if checkin
         else []
     )
-    timeline, missed = _timeline(view, events, checkins)
+    timeline, missed = _timeline(view, events, checkins, verdicts)
     return CaseDetail(
         view,
         since,
@@ -180,13 +188,31 @@ def _happening(event: AuditEvent, kind: str | None = None) -> Happening:
 
 
 def _timeline(
-    view: CaseView, events: list[AuditEvent], checkins: list[datetime]
+    view: CaseView,
+    events: list[AuditEvent],
+    checkins: list[datetime],
+    verdicts: list[AuditEvent],
 ) -> tuple[tuple[Happening, ...], tuple[datetime, ...]]:
     """The case's events and check-ins in one list, newest first, each reminder marked as
-    answered (a check-in finished before the next reminder), missed (none), or still waiting
-    (the last one, not answered yet); and the missed reminders, oldest first."""
+    the bot counts it: answered (a check-in finished before the next reminder), missed (the
+    bot's `reminder_missed` verdict on it), still waiting (the last one, while the bot may
+    still count it), or unanswered without counting (the reminders were paused, consent
+    withdrawn or the case closed before the next); and the missed reminders, oldest first."""
     scores = {each.at: each.well_being for each in view.checkins}
     reminders = sorted(e.at for e in events if e.action == "reminder_sent")
+    ended = sorted(
+        e.at for e in (*events, *verdicts) if e.action in WAIT_ENDED
+    )  # a reminder's wait ended without a verdict
+    # Each verdict is on the last reminder sent before it (the next comes with the verdict).
+    counted = {
+        reminders[before - 1]
+        for verdict in verdicts
+        if verdict.action == "reminder_missed"
+        and (before := bisect_left(reminders, verdict.at)) > 0
+    }
+    waiting = view.status != "closed" and (
+        view.schedule is None or view.schedule.status == "active"
+    )
     happenings = [
         Happening(at, "checkin", "family", None, {"score": scores.get(at)}) for at in checkins
     ]
@@ -197,15 +223,20 @@ def _timeline(
             continue
         after = bisect_left(reminders, event.at) + 1
         until = reminders[after] if after < len(reminders) else None
+        stop = bisect_left(ended, event.at)
+        end = ended[stop] if stop < len(ended) else None
+        limit = min((t for t in (until, end) if t is not None), default=None)
         first = bisect_left(checkins, event.at)
-        answered = first < len(checkins) and (until is None or checkins[first] < until)
+        answered = first < len(checkins) and (limit is None or checkins[first] < limit)
         if answered:
             kind = "reminder"
-        elif until is None:
-            kind = "reminder_waiting"
-        else:
+        elif event.at in counted:
             kind = "reminder_missed"
             missed.append(event.at)
+        elif until is None and end is None and waiting:
+            kind = "reminder_waiting"
+        else:
+            kind = "reminder_unanswered"
         happenings.append(_happening(event, kind))
     happenings.sort(key=lambda each: each.at, reverse=True)
     return tuple(happenings), tuple(sorted(missed))

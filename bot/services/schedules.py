@@ -309,6 +309,16 @@ async def _remind(
             schedule.missed = 0
         else:
             schedule.missed += 1
+            # The bot's verdict on record, for the case page's timeline to show as the bot
+            # counts (not its own guess): which reminder, and the count it makes.
+            await audit.record(
+                uow,
+                audit.SYSTEM,
+                "reminder_missed",
+                at=now,
+                case_id=case.id,
+                detail={"reminded_at": schedule.reminded_at.isoformat(), "missed": schedule.missed},
+            )
             if schedule.missed >= app.settings.missed_checkins_flag:
                 await no_contact(app, uow, case.id, {"missed": schedule.missed}, now)
     due = schedule.next_due_at or now

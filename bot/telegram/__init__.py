@@ -14,7 +14,7 @@ import logging
 import signal
 import time
 import traceback
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import Bot, Update
@@ -224,6 +224,7 @@ async def serve(
     outbox_interval: float = OUTBOX_INTERVAL_SECONDS,
     activity: Activity | None = None,
     database_ready: bool = True,
+    before_stopping: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Run the bot until `stop` is set (or SIGINT/SIGTERM arrives), doing the work that comes
     due with time (telling, digest, escalation) every `duty_interval` seconds, and sending
@@ -235,6 +236,9 @@ async def serve(
     Behind a webhook on PostgreSQL any number of processes can serve one bot: each keeps the
     updates it receives in the database, and a person's updates are handled in their turn by
     whichever process (`_shared.py`), updates a killed process left behind by the others.
+
+    `before_stopping`, when given, is awaited once `stop` is set and before any of the bot
+    stops (`run --with-web`: the web view, so what its last requests queue is still sent).
 
     `database_ready=False`: the database could not be reached at start. The bot runs anyway
     — the emergency route needs no database — and migrates and checks it as soon as it can;
@@ -329,6 +333,9 @@ async def serve(
         activity.running.set()
         try:
             await stop.wait()
+            if before_stopping is not None:
+                # The bot still whole: its senders send what this queues on the way out.
+                await before_stopping()
         finally:
             activity.running.clear()
             app.database.on_notices_queued.remove(activity.notices_queued)

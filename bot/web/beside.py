@@ -2,8 +2,10 @@
 `make run` uses when WEB_BASE_URL is set): one process to start and stop, on one database
 pool, with the web view's pages and the bot's messages on the same services.
 
-The bot owns the signals (SIGINT, SIGTERM): uvicorn's own handlers are left out, and the web
-view is stopped after the bot, its downloads given a few seconds to finish. A web view that
+The bot owns the signals (SIGINT, SIGTERM): uvicorn's own handlers are left out. At a signal
+the web view is stopped first — it takes no new request, and its downloads get
+`GRACE_SECONDS` to finish — and then the bot, whose senders still send what the web view's
+last requests queued. A web view that
 cannot start (its port taken, say) is said loudly, and the bot runs on without it: the
 families' emergency route matters more than the review desk.
 """

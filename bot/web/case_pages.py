@@ -35,7 +35,7 @@ from ..services.case_view import CaseView, ChildStatus
 from ..services.review_texts import guidance_lines, schedule_line
 from . import texts as T
 from .closure_pages import closure_outcome
-from .view import PAGE_SIZE, WebView, as_int, day_param, here, page_number, start_of_day
+from .view import PAGE_SIZE, WebView, as_int, case_param, day_param, here, page_number, start_of_day
 
 # The longest silence the list's filter asks about (ten years): a number of weeks beyond
 # any case's age, and still a date the database can compare.
@@ -149,7 +149,7 @@ def _case_query(request: Request, zone: str) -> tuple[case_list.CaseQuery, dict[
     silent = as_int(query.get("silent"))
     status = query.get("status", "")
     chosen = {
-        "case": query.get("case", "").strip().upper()[:16],
+        "case": case_param(query.get("case", "")),
         "caseworker": str(as_int(query.get("caseworker")) or ""),
         "programme": programme if programme in texts.PROGRAMMES else "",
         "stage": stage if stage in texts.STAGES else "",
@@ -242,7 +242,8 @@ class CsiChart:
 
     label: Text | None
     dates: tuple[datetime, ...]
-    rows: tuple[tuple[str, Text, tuple[str, ...]], ...]  # domain key, name, score per visit
+    # The domain's number (its colour, the same in every chart), key, name, score per visit.
+    rows: tuple[tuple[int, str, Text, tuple[str, ...]], ...]
     lines: tuple[tuple[int, str, str], ...]  # the domain's number (its colour), key, points
     width: int = _CHART_W
     height: int = _CHART_H
@@ -266,7 +267,7 @@ def _csi_chart(
         values = [scores.get(key) for _at, scores in visits]
         if all(value is None for value in values):
             continue
-        rows.append((key, name, tuple("—" if v is None else f"{v:g}" for v in values)))
+        rows.append((number, key, name, tuple("—" if v is None else f"{v:g}" for v in values)))
         points = " ".join(
             f"{round(_PAD + index * step, 1)},{y(value)}"
             for index, value in enumerate(values)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator
-from datetime import date
+from collections.abc import AsyncGenerator, Callable
+from datetime import date, timedelta
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -22,7 +22,7 @@ from starlette.types import Message, Receive, Scope, Send
 from ..app import Wegwijzer
 from ..rules.access import NotAllowed, may_export
 from ..rules.people import Participant
-from ..services import export
+from ..services import audit, export
 from . import texts as T
 from ._security import RateLimiter
 from .view import Page, WebView, log
@@ -39,7 +39,16 @@ FORMAT_NAMES = {"json": T.FORMAT_JSON, "csv": T.FORMAT_CSV, "xlsx": T.FORMAT_XLS
 PROBLEMS = {
     "since": T.EXPORT_BAD_DATE,
     "password": T.EXPORT_SHORT_PASSWORD.using(least=export.MIN_PASSWORD),
+    "encrypt": T.EXPORT_PASSWORD_NOT_ENCRYPTED,
 }
+# Downloads running at once, in this process and per person: each holds a database
+# connection (on PostgreSQL a REPEATABLE READ snapshot) for as long as the browser reads,
+# from the pool the bot shares under `run --with-web`. More get a "busy" page (503).
+MOST_DOWNLOADS = 2
+MOST_DOWNLOADS_EACH = 1
+RETRY_AFTER = 60  # seconds, the busy page's Retry-After
+# The earliest day answers may be asked for since (the stream's dates stay writable).
+EARLIEST = date(1900, 1, 1)
 
 
 def may_download(who: Participant | None) -> bool:
@@ -51,6 +60,7 @@ class ExportPages(WebView):
     def __init__(self, app: Wegwijzer, limiter: RateLimiter | None = None) -> None:
         super().__init__(app, limiter)
         self.templates.globals["may_download"] = may_download
+        self.downloads = DownloadSlots()
 
     def export_routes(self) -> list[BaseRoute]:
         return [
@@ -64,6 +74,7 @@ class ExportPages(WebView):
         if page.sign_in is None:
             return self.not_signed_in(page)
         if not may_download(page.sign_in.who):
+            await audit.record_refusal(self.app, page.sign_in.who, "export", action="view")
             return self.not_for_you(page)
         problem = request.query_params.get("problem", "")
         return self.render(
@@ -92,22 +103,48 @@ class ExportPages(WebView):
                 since = date.fromisoformat(form["since"].strip())
             except ValueError:
                 return RedirectResponse("/exports?problem=since", status_code=303)
-        # The password only when asked to encrypt (a browser may fill the field anyway).
-        password = form.get("password", "") if form.get("encrypt") == "1" else None
+            # A day the database and the file can both write (not year 1, not next year).
+            today = self.app.clock().astimezone(page.translate.timezone).date()
+            if not EARLIEST <= since <= today + timedelta(days=1):
+                return RedirectResponse("/exports?problem=since", status_code=303)
+        typed = form.get("password", "")
+        if form.get("encrypt") == "1":
+            password: str | None = typed
+        elif typed:
+            # A password without the box ticked: asked for, or filled in by the browser?
+            # Never a plain file when one may have been meant to be encrypted.
+            return RedirectResponse("/exports?problem=encrypt", status_code=303)
+        else:
+            password = None
+        who = page.sign_in.who
+        pseudonymise = form.get("pseudonymise") == "1"
+        slot = self.downloads.take(who.person_id)
+        if slot is None and may_export(who, pseudonymised=pseudonymise):
+            # Not audited: nothing was looked at, and no access rule said no — the same
+            # request a minute later is allowed. Logged, for the operator's capacity.
+            log.info("download refused: busy", extra={"event": "busy"})
+            busy = self.message(page, T.EXPORT_BUSY_TITLE, T.EXPORT_BUSY, 503)
+            busy.headers["retry-after"] = str(RETRY_AFTER)
+            return busy
         try:
             started = await export.download(
                 self.app,
-                page.sign_in.who,
+                who,
                 fmt,
                 since,
-                pseudonymise=form.get("pseudonymise") == "1",
+                pseudonymise=pseudonymise,
                 language=page.translate.language,  # an xlsx's column titles
                 password=password,
             )
         except NotAllowed:
+            self.downloads.give_back(slot)
             return self.not_for_you(page)
         except ValueError:  # the password too short
+            self.downloads.give_back(slot)
             return RedirectResponse("/exports?problem=password", status_code=303)
+        except BaseException:
+            self.downloads.give_back(slot)
+            raise
         today = self.app.clock().astimezone(page.translate.timezone).date()
         name = f"wegwijzer-answers-pseudonymised-{today.isoformat()}"
         if since is not None:
@@ -117,10 +154,38 @@ class ExportPages(WebView):
             started.chunks(),
             media_type=ZIP if password is not None else MEDIA_TYPES[fmt],
             headers={"content-disposition": f'attachment; filename="{name}"'},
+            done=lambda: self.downloads.give_back(slot),
         )
 
     def not_for_you(self, page: Page) -> Response:
         return self.message(page, T.EXPORTS_REFUSED_TITLE, T.EXPORTS_REFUSED, 403)
+
+
+class DownloadSlots:
+    """The downloads running in this process, by person (`MOST_DOWNLOADS` in all,
+    `MOST_DOWNLOADS_EACH` a person). One event loop: no lock needed."""
+
+    def __init__(self) -> None:
+        self.running: dict[int, int] = {}
+
+    def take(self, person_id: int) -> int | None:
+        """A slot for `person_id` (give it back with `give_back`), or None: busy."""
+        if sum(self.running.values()) >= MOST_DOWNLOADS:
+            return None
+        if self.running.get(person_id, 0) >= MOST_DOWNLOADS_EACH:
+            return None
+        self.running[person_id] = self.running.get(person_id, 0) + 1
+        return person_id
+
+    def give_back(self, slot: int | None) -> None:
+        if slot is None or slot not in self.running:
+            return
+        self.running[slot] -= 1
+        if not self.running[slot]:
+            del self.running[slot]
+
+    def __len__(self) -> int:
+        return sum(self.running.values())
 
 
 class StreamedDownload(Response):
@@ -133,9 +198,15 @@ class StreamedDownload(Response):
     iterator for the garbage collector to close.)"""
 
     def __init__(
-        self, chunks: AsyncGenerator[bytes, None], *, media_type: str, headers: dict[str, str]
+        self,
+        chunks: AsyncGenerator[bytes, None],
+        *,
+        media_type: str,
+        headers: dict[str, str],
+        done: Callable[[], None] = lambda: None,
     ) -> None:
         self.chunks = chunks
+        self.done = done  # called once the download is over, however it ended
         self.status_code = 200
         self.media_type = media_type
         self.background = None
@@ -169,6 +240,7 @@ class StreamedDownload(Response):
             # export is closed on the way out all the same.
             log.info("download stopped: the browser went away")
         finally:
+            self.done()
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener

@@ -17,7 +17,17 @@ from ..services import audit, flags, texts
 from ..services.review_texts import HIDDEN_HISTORY
 from ..storage.models import FLAG_LEVELS, FLAG_STATUSES, UNRESOLVED_FLAG_STATUSES
 from . import texts as T
-from .view import PAGE_SIZE, Page, WebView, as_int, day_param, here, page_number, start_of_day
+from .view import (
+    PAGE_SIZE,
+    Page,
+    WebView,
+    as_int,
+    case_param,
+    day_param,
+    here,
+    page_number,
+    start_of_day,
+)
 
 
 class FlagPages(WebView):
@@ -205,7 +215,7 @@ def _queue_filter(request: Request, zone: str) -> tuple[flags.QueueFilter, dict[
         "overdue": "1" if query.get("overdue") else "",
         "assignee": str(as_int(query.get("assignee")) or ""),
         "programme": programme if programme in texts.PROGRAMMES else "",
-        "case": query.get("case", "").strip().upper()[:16],
+        "case": case_param(query.get("case", "")),
         # The overview's links: flags of an age, raised or escalated in a period (dates in
         # the deployment's time zone, both included), of one caseworker's cases.
         "age": age if age in _AGES else "",

@@ -77,6 +77,15 @@ EXPORT_SHORT_PASSWORD = Text(
     "The password must be at least {least} characters. Nothing was downloaded."
 )
 EXPORT_BUTTON = Text("Download")
+EXPORT_BUSY_TITLE = Text("Busy")
+EXPORT_BUSY = Text(
+    "Other downloads are running (or one of yours still is). Try again in a minute. "
+    "Nothing was downloaded."
+)
+EXPORT_PASSWORD_NOT_ENCRYPTED = Text(
+    "A password was typed but Encrypt was not ticked. Tick Encrypt, or clear the password. "
+    "Nothing was downloaded."
+)
 EXPORT_BAD_DATE = Text("That date was not understood. Choose a day, or write it as 2026-11-01.")
 EXPORTS_REFUSED_TITLE = Text("Not available")
 EXPORTS_REFUSED = Text("Exports of answers are for coordinators.")
@@ -245,6 +254,10 @@ TIMELINE_KINDS = {
     "reminder": Text("Check-in reminder sent, answered"),
     "reminder_missed": Text("Check-in reminder sent, not answered (missed)"),
     "reminder_waiting": Text("Check-in reminder sent, not answered yet"),
+    "reminder_unanswered": Text(
+        "Check-in reminder sent, not answered (not counted: reminders paused, consent "
+        "withdrawn or case closed)"
+    ),
     "reminder_followed_up": Text("Follow-up reminder sent"),
     "visit_recorded": Text("Home visit recorded"),
     "schedule_paused": Text("Check-in reminders paused"),

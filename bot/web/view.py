@@ -8,6 +8,7 @@ together.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -215,6 +216,16 @@ def local_path(path: str) -> str:
 def origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+_NOT_IN_A_CODE = re.compile(r"[^A-Z0-9-]")
+
+
+def case_param(text: str) -> str:
+    """A `case` filter as a code's beginning: upper case, only the letters, digits and dashes
+    the bot's codes are made of (anything else dropped, so no other character reaches the
+    database), at most 16."""
+    return _NOT_IN_A_CODE.sub("", text.upper())[:16]
 
 
 def day_param(text: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,8 @@ class RunningBot:
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self.activity = Activity()
+        # Awaited when stopped, before the bot stops (what `run --with-web` stops first).
+        self.before_stopping: Callable[[], Awaitable[None]] | None = None
 
     async def start(self, timeout: float = 5.0) -> None:
         self._stop = asyncio.Event()
@@ -72,6 +74,7 @@ class RunningBot:
                 duty_interval=self.DUTY_INTERVAL,
                 outbox_interval=self.OUTBOX_INTERVAL,
                 activity=self.activity,
+                before_stopping=self.before_stopping,
             )
         )
         running = asyncio.create_task(self.activity.running.wait())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -16,8 +17,15 @@ import pytest
 from bot.rules.access import NotAllowed
 from bot.rules.cadence import parse_cadence
 from bot.services import case_detail, case_list, flags, guidance
-from bot.services.schedules import reminder_notices, set_schedule
+from bot.services.schedules import (
+    list_schedules,
+    pause_schedule,
+    reminder_notices,
+    resume_schedule,
+    set_schedule,
+)
 from bot.services.visits import set_stage
+from bot.web import case_pages
 from tests.services.test_child_status import FAIR, VERY_BAD, rate, two_children
 from tests.services.test_guidance import PROTECTIVE, closure_check, screen, set_programme
 from tests.world import (
@@ -219,6 +227,73 @@ async def test_the_timeline_shows_check_ins_reminders_answered_and_missed_and_fl
     assert "style=" not in page.text  # the CSP allows no inline style
 
 
+@pytest.mark.both_backends
+async def test_a_reminder_before_a_pause_is_not_missed_as_the_bot_counts_it(
+    world: World, client: httpx.AsyncClient, clock: Clock
+) -> None:
+    app = world.app
+    await set_schedule(app, CASE_A, parse_cadence("weekly mon 18:00"), by=world.coordinator)
+    clock.advance(days=8)
+    await reminder_notices(app)  # R1, not answered
+    clock.advance(days=1)
+    await pause_schedule(app, CASE_A, by=world.caseworker)
+    clock.advance(days=1)
+    await resume_schedule(app, CASE_A, by=world.caseworker)  # the bot's count starts afresh
+    clock.advance(days=7)
+    await reminder_notices(app)  # R2: R1 is not held against them
+    assert [s.missed for s in await list_schedules(app)] == [0]  # as the bot counts
+    await sign_in(app, client, world.caseworker)
+    page = await client.get(f"/cases/{CASE_A}")
+    assert page.status_code == 200, page.text
+    assert timeline(page) == [
+        "Check-in reminder sent, not answered yet",
+        f"Check-in reminders resumed · caseworker {world.caseworker.person_id}",
+        f"Check-in reminders paused · caseworker {world.caseworker.person_id}",
+        "Check-in reminder sent, not answered (not counted: reminders paused, consent "
+        "withdrawn or case closed)",
+    ]
+    assert "No check-in reminder went unanswered in this time." in page.text
+
+    # R3 unanswered: the bot counts R2 missed, and the page says so, once.
+    clock.advance(days=7)
+    await reminder_notices(app)
+    assert [s.missed for s in await list_schedules(app)] == [1]
+    await sign_in(app, client, world.caseworker)  # a week later: a new session
+    page = await client.get(f"/cases/{CASE_A}")
+    kinds = [line for line in timeline(page) if line.startswith("Check-in reminder sent")]
+    assert kinds[:2] == [
+        "Check-in reminder sent, not answered yet",
+        "Check-in reminder sent, not answered (missed)",
+    ]
+    assert "Check-in reminders not answered before the next: 1" in page.text
+    missed = [e for e in await audit(app) if e.action == "reminder_missed"]
+    assert len(missed) == 1 and set(missed[0].detail) == {"reminded_at", "missed"}
+
+
+async def test_the_last_reminder_of_a_closed_case_does_not_wait_for_ever(
+    world: World, client: httpx.AsyncClient, clock: Clock
+) -> None:
+    app = world.app
+    await set_schedule(app, CASE_A, parse_cadence("weekly mon 18:00"), by=world.coordinator)
+    await set_stage(app, CASE_A, "follow_up", by=world.caseworker)
+    await screen(app, world.caseworker, CASE_A)
+    clock.advance(days=8)
+    await reminder_notices(app)  # the last reminder, never answered
+    await closure_check(app, world.caseworker, CASE_A)
+    clock.advance(hours=5)
+    await guidance.approve_closure(app, world.coordinator, CASE_A)
+    clock.advance(days=21)
+    await reminder_notices(app)  # a closed case is reminded of nothing, nor counted
+    await sign_in(app, client, world.coordinator)
+    page = await client.get(f"/cases/{CASE_A}")
+    reminders = [line for line in timeline(page) if line.startswith("Check-in reminder sent")]
+    assert reminders == [
+        "Check-in reminder sent, not answered (not counted: reminders paused, consent "
+        "withdrawn or case closed)"
+    ]
+    assert "No check-in reminder went unanswered in this time." in page.text
+
+
 async def test_the_risk_history_says_when_by_whom_and_from_what(
     world: World, client: httpx.AsyncClient, clock: Clock
 ) -> None:
@@ -290,6 +365,58 @@ async def test_the_child_status_index_per_child_as_a_chart_and_a_table(
     assert (
         timeline(page).count(f"Home visit recorded · caseworker {world.caseworker.person_id}") == 2
     )
+
+
+async def test_a_domain_has_one_colour_in_every_chart_whichever_are_rated(
+    world: World, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The colour is the domain's, not its place among the domains a chart has: a chart
+    without food and nutrition (say, visits of an older flow) draws shelter and care in the
+    second domain's colour still, its swatch and its line alike."""
+    app = world.app
+    await two_children(app)
+    await rate(app, world.caseworker, 1)
+    await rate(app, world.caseworker, 2)
+    chart_of = case_pages._csi_chart
+    charted: list[Any] = []
+
+    def without_food(label: Any, visits: list[tuple[Any, dict[str, float]]]) -> Any:
+        charted.append(label)
+        if len(charted) == 2:  # the second child's
+            visits = [(at, {k: v for k, v in s.items() if k != "csi_food"}) for at, s in visits]
+        return chart_of(label, visits)
+
+    monkeypatch.setattr(case_pages, "_csi_chart", without_food)
+    await sign_in(app, client, world.caseworker)
+    page = await client.get(f"/cases/{CASE_A}")
+    colours = {}
+    for number in (1, 2):
+        table = re.search(
+            rf'<table class="csi" id="csi-table-{number}">(.*?)</table>', page.text, re.S
+        )
+        chart = re.search(
+            rf'<svg class="csi-chart" id="csi-chart-{number}".*?</svg>', page.text, re.S
+        )
+        assert table is not None and chart is not None, page.text
+        swatches = re.findall(r'<span class="swatch (csi-\d)"></span>([^<]+)</th>', table[1])
+        lines = re.findall(r'class="csi-line (csi-\d)" points="[^"]*"><title>([^<]+)<', chart[0])
+        assert sorted(swatches) == sorted(lines)
+        colours[number] = {name: colour for colour, name in swatches}
+    assert colours[1]["food and nutrition"] == "csi-0"
+    assert "food and nutrition" not in colours[2] and len(colours[2]) == 5
+    assert all(colours[2][name] == colours[1][name] for name in colours[2])
+    assert colours[2]["shelter and care"] == "csi-1"
+
+
+async def test_a_case_without_children_or_rated_visits_says_the_index_is_not_rated_yet(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    await sign_in(world.app, client, world.caseworker)
+    page = await client.get(f"/cases/{CASE_A}")
+    section = re.search(r'<section aria-labelledby="csi-heading">(.*?)</section>', page.text, re.S)
+    assert section is not None, page.text
+    assert "Not rated at a home visit yet." in section[1]
+    assert "<svg" not in section[1]
 
 
 async def test_the_stage_checklist_and_the_closure_with_its_dates(

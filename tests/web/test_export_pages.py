@@ -9,6 +9,7 @@ import csv
 import io
 import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,13 +19,17 @@ import pyzipper
 from openpyxl import load_workbook
 
 from bot.app import Wegwijzer
+from bot.services import export as export_service
 from bot.services.export import export_answers
 from bot.storage import export as storage_export
-from bot.web import create_app
+from bot.web import create_app, export_pages
 from bot.web._security import RateLimiter
 from tests.world import CASE_A, CASE_B, Clock, World, audit, checkin, refusals
 
-from .conftest import sign_in
+from .conftest import BASE, sign_in
+
+# Every test here reads the database (signing in, the export's REPEATABLE READ snapshot).
+pytestmark = pytest.mark.both_backends
 
 
 def exported(events: list[Any], *actions: str) -> list[tuple[int | None, str, dict[str, Any]]]:
@@ -60,6 +65,19 @@ async def test_the_export_page_is_in_the_coordinator_s_menu_only(
     refused = await client.get("/exports")
     assert refused.status_code == 403
     assert "Exports of answers are for coordinators." in refused.text
+    on_record = [
+        (actor, detail) for actor, _role, _case, _flag, detail in await refusals(world.app)
+    ]
+    assert on_record == [(world.caseworker.person_id, {"what": "export", "action": "view"})]
+
+
+async def test_the_export_page_is_not_shown_to_nobody(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    page = await client.get("/exports")
+    assert page.status_code == 401
+    assert 'name="password"' not in page.text
+    assert await refusals(world.app) == []  # nobody to put on record
 
 
 async def test_a_coordinator_downloads_csv_as_the_command_line_makes_it(
@@ -192,7 +210,15 @@ async def test_no_csrf_token_no_get_no_sign_in_no_export(
     assert bad_day.headers["location"] == "/exports?problem=since"
     shown = await client.get(bad_day.headers["location"])
     assert "That date was not understood." in shown.text
+    # Nor a day the stream could not write (year 1), nor one after tomorrow.
+    tomorrow = (clock.now + timedelta(days=1)).date()
+    for day in ("0001-01-01", "1899-12-31", (tomorrow + timedelta(days=1)).isoformat()):
+        far = await client.post("/exports", data={**form, "csrf": csrf, "since": day})
+        assert far.status_code == 303, day
+        assert far.headers["location"] == "/exports?problem=since"
     assert await export_events(app) == []
+    edge = await client.post("/exports", data={**form, "csrf": csrf, "since": "1900-01-01"})
+    assert edge.status_code == 200 and edge.text.startswith("case_code")
 
 
 # --- the browser going away halfway ---------------------------------------------------------
@@ -201,7 +227,7 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 
 async def post_export(
-    app: Wegwijzer, cookie: str, csrf: str, stop_after: int, *, spec: str
+    app: Wegwijzer, cookie: str, csrf: str, stop_after: int, *, spec: str, web: Any = None
 ) -> tuple[list[bytes], bool]:
     """POST the export form straight to the ASGI application, the browser going away after
     `stop_after` chunks of the body: under spec 2.3 (uvicorn) by saying so in `receive`,
@@ -255,7 +281,7 @@ async def post_export(
             gone.set()
             await told.wait()  # the disconnect is in before the next chunk is made
 
-    web = create_app(app, limiter=RateLimiter(attempts=1000))
+    web = web or create_app(app, limiter=RateLimiter(attempts=1000))
     await asyncio.wait_for(web(scope, receive, send), timeout=30)  # fails, never hangs
     return chunks, ended
 
@@ -321,9 +347,127 @@ async def test_an_encrypted_download_is_an_aes_zip_of_the_same_file(
     assert events[1][2]["rows"] == rows
     assert password not in str(events)
 
-    # A browser may fill in the password without the box ticked: then nothing is encrypted.
+    # A password typed without the box ticked: back to the form, never a plain file.
     plain = await client.post(
         "/exports", data={**form, "encrypt": "", "password": password, "format": "json"}
     )
-    assert plain.headers["content-type"] == "application/json"
-    assert len(json.loads(plain.text)) == rows
+    assert plain.status_code == 303
+    assert plain.headers["location"] == "/exports?problem=encrypt"
+    shown = await client.get(plain.headers["location"])
+    assert "A password was typed but Encrypt was not ticked." in shown.text
+    assert len(await export_events(app)) == 2  # nothing more was exported
+    # Without a password and without the box: a plain file.
+    bare = await client.post("/exports", data={**form, "encrypt": "", "format": "json"})
+    assert bare.headers["content-type"] == "application/json"
+    assert len(json.loads(bare.text)) == rows
+
+
+# --- downloads running at once -----------------------------------------------------------
+
+
+async def held_download(
+    web: Any, cookie: str, csrf: str, go: asyncio.Event
+) -> tuple[asyncio.Task[None], asyncio.Event, list[bytes]]:
+    """A download straight to the ASGI application whose browser reads its first chunk and
+    then nothing until `go` is set: the task, an event set when the first chunk came, and
+    the chunks."""
+    body = urlencode({"csrf": csrf, "format": "json", "pseudonymise": "1"}).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "https",
+        "path": "/exports",
+        "raw_path": b"/exports",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"web.example.org"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", str(len(body)).encode()),
+            (b"cookie", cookie.encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("web.example.org", 443),
+    }
+    started = asyncio.Event()
+    chunks: list[bytes] = []
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the browser never goes away
+        return {}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            assert message["status"] == 200
+            return
+        chunks.append(message["body"])
+        started.set()
+        await go.wait()
+
+    return asyncio.create_task(web(scope, receive, send)), started, chunks
+
+
+async def test_two_downloads_at_once_and_one_a_person_the_rest_are_told_to_wait(
+    world: World, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = world.app
+    await checkins(world, clock, count=2)
+    monkeypatch.setattr(storage_export, "BATCH_SIZE", 3)  # many chunks: a download lasts
+    web = create_app(app, limiter=RateLimiter(attempts=1000))
+    form = {"format": "json", "pseudonymise": "1"}
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url=BASE) as first,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url=BASE) as second,
+    ):
+        csrf = await sign_in(app, first, world.coordinator)
+        csrf_2 = await sign_in(app, second, world.second_coordinator)
+        cookie = "; ".join(f"{name}={value}" for name, value in first.cookies.items())
+        go = asyncio.Event()
+        task, started, chunks = await held_download(web, cookie, csrf, go)
+        await started.wait()
+
+        # The same coordinator again while theirs runs: busy.
+        busy = await first.post("/exports", data={**form, "csrf": csrf})
+        assert busy.status_code == 503
+        assert busy.headers["retry-after"] == "60"
+        assert "Try again in a minute." in busy.text
+        # Another coordinator: a second slot is free.
+        assert (await second.post("/exports", data={**form, "csrf": csrf_2})).status_code == 200
+        # With one slot in all, the other coordinator waits too.
+        monkeypatch.setattr(export_pages, "MOST_DOWNLOADS", 1)
+        assert (await second.post("/exports", data={**form, "csrf": csrf_2})).status_code == 503
+        # The busy answers made no export and no refusal on record.
+        assert [e[1] for e in await export_events(app)].count("exported") == 2
+        assert await refusals(app) == []
+
+        go.set()  # the browser reads on: the download ends and its slot is free again
+        await asyncio.wait_for(task, timeout=30)
+        assert b"".join(chunks).rstrip().endswith(b"]")
+        assert (await second.post("/exports", data={**form, "csrf": csrf_2})).status_code == 200
+
+        # A download failing halfway gives its slot back too.
+        def failing(self: Any) -> Any:
+            async def chunks() -> Any:
+                yield b"["
+                raise RuntimeError("the database went away")
+
+            return chunks()
+
+        with monkeypatch.context() as broken:
+            broken.setattr(export_service.StreamedExport, "chunks", failing)
+            with pytest.raises(RuntimeError):
+                await first.post("/exports", data={**form, "csrf": csrf})
+        assert (await first.post("/exports", data={**form, "csrf": csrf})).status_code == 200
+
+        # And a browser going away halfway (the test above: its connection back in the pool).
+        cookie_2 = "; ".join(f"{name}={value}" for name, value in second.cookies.items())
+        body, ended = await post_export(app, cookie_2, csrf_2, stop_after=1, spec="2.3", web=web)
+        assert body and not ended
+        assert (await second.post("/exports", data={**form, "csrf": csrf_2})).status_code == 200
