@@ -113,10 +113,13 @@ def test_with_web_needs_web_base_url(tmp_path: Path) -> None:
 
 def test_make_run_adds_the_web_view_only_when_web_base_url_is_set() -> None:
     def recipe(**env: str) -> str:
-        variables = {key: value for key, value in os.environ.items() if key != "WEB_BASE_URL"}
+        # Not the outer make's own variables either (under `make test` this is a sub-make,
+        # which would say which directory it enters and leaves).
+        outer = {"WEB_BASE_URL", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
+        variables = {key: value for key, value in os.environ.items() if key not in outer}
         variables.update(env)
         done = subprocess.run(
-            ["make", "-n", "-W", "pyproject.toml", "run"],
+            ["make", "--no-print-directory", "-n", "-W", "pyproject.toml", "run"],
             cwd=PROJECT_ROOT,
             env=variables,
             capture_output=True,
