@@ -51,13 +51,11 @@ class ClosurePages(WebView):
         return [Route("/cases/{code}/closure/{action:str}", self.decide, methods=["POST"])]
 
     async def decide(self, request: Request) -> Response:
-        page = await self.page(request)
-        if page.sign_in is None:
-            return self.not_signed_in(page)
-        form = await self.form(request, page)
-        if isinstance(form, Response):
-            return form
-        who, app = page.sign_in.who, self.app
+        posted = await self.posted(request)
+        if isinstance(posted, Response):
+            return posted
+        page, form = posted.page, posted.form
+        who, app = posted.who, self.app
         code = str(request.path_params["code"]).strip().upper()
         action = str(request.path_params["action"])
         back = f"/cases/{code}"

@@ -88,12 +88,10 @@ class ExportPages(WebView):
         )
 
     async def download(self, request: Request) -> Response:
-        page = await self.page(request)
-        if page.sign_in is None:
-            return self.not_signed_in(page)
-        form = await self.form(request, page)
-        if isinstance(form, Response):
-            return form
+        posted = await self.posted(request)
+        if isinstance(posted, Response):
+            return posted
+        page, form = posted.page, posted.form
         fmt = form.get("format", "")
         if fmt not in export.FORMATS:
             return self.bad_form(page)
@@ -116,7 +114,7 @@ class ExportPages(WebView):
             return RedirectResponse("/exports?problem=encrypt", status_code=303)
         else:
             password = None
-        who = page.sign_in.who
+        who = posted.who
         pseudonymise = form.get("pseudonymise") == "1"
         slot = self.downloads.take(who.person_id)
         if slot is None and may_export(who, pseudonymised=pseudonymise):

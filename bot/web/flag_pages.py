@@ -133,13 +133,11 @@ class FlagPages(WebView):
 
     async def act(self, request: Request) -> Response:
         """acknowledge, assign, note, resolve, reopen: the services of the bot's `/flag`."""
-        page = await self.page(request)
-        if page.sign_in is None:
-            return self.not_signed_in(page)
-        form = await self.form(request, page)
-        if isinstance(form, Response):
-            return form
-        who, app = page.sign_in.who, self.app
+        posted = await self.posted(request)
+        if isinstance(posted, Response):
+            return posted
+        page, form = posted.page, posted.form
+        who, app = posted.who, self.app
         flag_id = as_int(request.path_params["flag_id"]) or 0
         action = str(request.path_params["action"])
         text = form.get("text", "")

@@ -92,25 +92,20 @@ class SignInPages(WebView):
         return response
 
     async def sign_out(self, request: Request) -> Response:
-        page = await self.page(request)
-        if page.sign_in is None or page.session_id is None:
-            return self.not_signed_in(page)
-        refused = await self.form(request, page)
-        if isinstance(refused, Response):
-            return refused
-        await web_login.sign_out(self.app, page.sign_in.who, page.session_id)
+        posted = await self.posted(request)
+        if isinstance(posted, Response):
+            return posted
+        await web_login.sign_out(self.app, posted.who, posted.session_id)
         response = self.message(
-            Page(None, None, page.translate), T.SIGNED_OUT_TITLE, T.SIGNED_OUT, 200
+            Page(None, None, posted.page.translate), T.SIGNED_OUT_TITLE, T.SIGNED_OUT, 200
         )
         response.delete_cookie(self.cookie, path="/", secure=self.secure, httponly=True)
         return response
 
     async def language(self, request: Request) -> Response:
-        page = await self.page(request)
-        if page.sign_in is None or page.session_id is None:
-            return self.not_signed_in(page)
-        form = await self.form(request, page)
-        if isinstance(form, Response):
-            return form
-        await web_login.choose_language(self.app, page.session_id, form.get("language", ""))
+        posted = await self.posted(request)
+        if isinstance(posted, Response):
+            return posted
+        form = posted.form
+        await web_login.choose_language(self.app, posted.session_id, form.get("language", ""))
         return RedirectResponse(local_path(form.get("next", "/flags")), status_code=303)

@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, Response
 from ..app import Wegwijzer
 from ..engine import Text
 from ..i18n import Translator
+from ..rules.people import Participant
 from ..services import texts, web_login
 from . import texts as T
 from ._security import RateLimiter
@@ -49,6 +50,16 @@ class Page:
     sign_in: web_login.WebSignIn | None
     session_id: str | None
     translate: Translator
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A form a signed-in reader posted, taken: their page, who they are, their session."""
+
+    page: Page
+    who: Participant
+    session_id: str
+    form: Form
 
 
 class WebView:
@@ -120,6 +131,17 @@ class WebView:
 
     def message(self, page: Page, title: Text, text: Text, status: int) -> HTMLResponse:
         return self.render(page, "message.html", title, status, text=text)
+
+    async def posted(self, request: Request) -> Posted | Response:
+        """A signed-in reader's POSTed form, taken (`form`); otherwise the answer to give
+        (not signed in, refused, a bad form)."""
+        page = await self.page(request)
+        if page.sign_in is None or page.session_id is None:
+            return self.not_signed_in(page)
+        form = await self.form(request, page)
+        if isinstance(form, Response):
+            return form
+        return Posted(page, page.sign_in.who, page.session_id, form)
 
     async def form(self, request: Request, page: Page) -> Form | Response:
         """The POSTed form's fields, if it may be taken: from this site (Origin) and with the
