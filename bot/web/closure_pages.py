@@ -18,7 +18,7 @@ from ..rules.guidance import proposal_id
 from ..services import flags, guidance, texts
 from . import texts as T
 from ._security import RateLimiter
-from .view import WebView
+from .view import WebView, case_param
 
 # What the last decision came to, shown on the case's page it goes back to (`?closure=`).
 OUTCOMES = {
@@ -57,6 +57,10 @@ class ClosurePages(WebView):
         page, form = posted.page, posted.form
         who, app = posted.who, self.app
         code = str(request.path_params["code"]).strip().upper()
+        if not code or case_param(code) != code:
+            # No case has such a code: nothing to look up (a NUL would not even reach the
+            # database), as for the case's page.
+            return self.message(page, T.NOT_FOUND_TITLE, texts.NOT_YOUR_CASE.using(case="—"), 404)
         action = str(request.path_params["action"])
         back = f"/cases/{code}"
         # The proposal the page showed: a newer one (returned and proposed again meanwhile)

@@ -136,6 +136,7 @@ async def test_a_form_for_an_older_proposal_decides_nothing(
     assert await status(world) == ("open", True)
 
 
+@pytest.mark.both_backends
 async def test_own_proposal_caseworker_forged_and_foreign_forms_change_nothing(
     world: World, client: httpx.AsyncClient
 ) -> None:
@@ -161,6 +162,9 @@ async def test_own_proposal_caseworker_forged_and_foreign_forms_change_nothing(
     assert no_proposal.status_code == 400
     unknown = await client.post(f"/cases/{CASE_A}/closure/delete", data={"csrf": csrf})
     assert unknown.status_code == 404
+    for code in ("A%00", "A%F4%8F%BF%BF", "A%25"):  # never looked up (no 500 on PostgreSQL)
+        odd = await client.post(f"/cases/{code}/closure/reopen", data={"csrf": csrf})
+        assert odd.status_code == 404, code
     assert await status(world) == ("open", True)
     # A coordinator who proposed it themselves: another coordinator decides.
     proposer = await add_person(world.app, "coordinator")
