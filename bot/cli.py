@@ -572,12 +572,6 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-# The file inside an encrypted export, by format.
-_EXPORT_ENTRY = {"json": "answers.json", "csv": "answers.csv", "xlsx": "answers.xlsx"}
-# Shorter passwords are refused: the zip holds families' answers and may travel by mail.
-_MIN_PASSWORD = 12
-
-
 async def _export_to_file(
     path: Path,
     fmt: str,
@@ -595,18 +589,16 @@ async def _export_to_file(
                     return await write(file)
                 with _text(file) as text:
                     return await write(text)
-            import pyzipper
+            from .services.export import ENCRYPTED_ENTRY, encrypted_zip
 
-            with pyzipper.AESZipFile(
-                file, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES
-            ) as archive:
-                archive.setpassword(password.encode())
-                archive.setencryption(pyzipper.WZ_AES, nbits=256)
-                with archive.open(_EXPORT_ENTRY[fmt], "w") as entry:
-                    if fmt == "xlsx":
-                        return await write(entry)
-                    with _text(entry) as text:
-                        return await write(text)
+            with (
+                encrypted_zip(file, password) as archive,
+                archive.open(ENCRYPTED_ENTRY[fmt], "w") as entry,
+            ):
+                if fmt == "xlsx":
+                    return await write(entry)
+                with _text(entry) as text:
+                    return await write(text)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -641,9 +633,11 @@ def _export_password() -> str | None:
         if getpass.getpass("The same password again: ") != password:
             print("wegwijzer: the passwords differ", file=sys.stderr)
             return None
-    if len(password) < _MIN_PASSWORD:
+    from .services.export import MIN_PASSWORD
+
+    if len(password) < MIN_PASSWORD:
         print(
-            f"wegwijzer: the export password must be at least {_MIN_PASSWORD} characters",
+            f"wegwijzer: the export password must be at least {MIN_PASSWORD} characters",
             file=sys.stderr,
         )
         return None

@@ -50,16 +50,20 @@ from ..storage.export import AnswerBatch, RunFacts
 from . import audit
 
 if TYPE_CHECKING:
+    import pyzipper
     from _typeshed import ReadableBuffer
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "COLUMNS",
+    "ENCRYPTED_ENTRY",
     "FORMATS",
+    "MIN_PASSWORD",
     "Download",
     "StreamedExport",
     "download",
+    "encrypted_zip",
     "export_answers",
     "safe_text",
 ]
@@ -191,22 +195,18 @@ class StreamedExport:
                 async for piece in pieces:
                     yield piece
             return
-        import pyzipper
-
         sink = _Sink()
         async with aclosing(self._plain()) as pieces:
             # force_zip64: the archive is written front to back, with no going back to
             # widen an entry's sizes once it outgrows 4 GB.
-            with pyzipper.AESZipFile(
-                sink, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES
-            ) as archive:
-                archive.setpassword(self.password.encode())
-                archive.setencryption(pyzipper.WZ_AES, nbits=256)
-                with archive.open(ENCRYPTED_ENTRY[self.fmt], "w", force_zip64=True) as entry:
-                    async for piece in pieces:
-                        entry.write(piece)
-                        if made := sink.take():
-                            yield made
+            with (
+                encrypted_zip(sink, self.password) as archive,
+                archive.open(ENCRYPTED_ENTRY[self.fmt], "w", force_zip64=True) as entry,
+            ):
+                async for piece in pieces:
+                    entry.write(piece)
+                    if made := sink.take():
+                        yield made
         yield sink.take()  # the rest, and the archive's directory
 
     async def _plain(self) -> AsyncGenerator[bytes, None]:
@@ -248,6 +248,19 @@ class StreamedExport:
 # families' answers and may travel by mail).
 ENCRYPTED_ENTRY = {"json": "answers.json", "csv": "answers.csv", "xlsx": "answers.xlsx"}
 MIN_PASSWORD = 12
+
+
+def encrypted_zip(file: object, password: str) -> pyzipper.AESZipFile:
+    """An AES-256 zip writing into `file`, locked with `password`: the encrypted export's
+    archive, for the command line's file and the web view's download alike."""
+    import pyzipper
+
+    archive = pyzipper.AESZipFile(
+        file, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES
+    )
+    archive.setpassword(password.encode())
+    archive.setencryption(pyzipper.WZ_AES, nbits=256)
+    return archive
 
 
 class _Sink(io.RawIOBase):
